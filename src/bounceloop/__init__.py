@@ -1,0 +1,14 @@
+"""bounceloop: a self-hosted delivery-error engine for email.
+
+The library surface: :func:`parse` turns the raw bytes of a returned message into
+:class:`Bounce` records.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .core import Bounce, Convention, Kind, Severity
+from .parsing import Result, parse
+
+__all__ = ["Bounce", "Convention", "Kind", "Result", "Severity", "__version__", "parse"]

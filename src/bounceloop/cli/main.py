@@ -1,0 +1,21 @@
+"""The ``bounceloop`` command group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .parse import parse_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bounceloop")
+def cli() -> None:
+    """bounceloop: a self-hosted delivery-error engine for email."""
+
+
+cli.add_command(parse_command)
+
+
+def main() -> None:
+    cli(prog_name="bounceloop")

@@ -1,0 +1,267 @@
+"""``bounceloop parse``: read returned messages from files, directories, mboxes or stdin.
+
+Exit status: 0 when every input was read and parsed, 1 when some input could not be (each is
+named on stderr and the run goes on), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import click
+
+from ..core.model import FIELDS, BOUNCE_STATE, Bounce, Kind
+from ..core.severity import Convention
+from ..parsing import parse
+from ..sources import Item, SourceError, expand, load, split_mbox
+
+FORMATS = ("jsonl", "json", "csv", "table")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one input produced: output rows and error messages."""
+
+    rows: list[dict[str, object]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    messages: int = 0
+    unrecognized: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    item: Item
+    show_all: bool
+    convention: Convention
+    data: bytes | None = None
+    """Pre-read bytes (stdin is read by the parent process)."""
+
+
+def run_job(job: Job) -> Outcome:
+    """Read and parse one input. Pure of output: safe to run in a worker process."""
+    out = Outcome()
+    try:
+        messages = split_mbox(job.data) if job.data is not None else load(job.item)
+    except SourceError as exc:
+        out.errors.append(f"cannot read {exc}")
+        return out
+    many = len(messages) > 1
+    for n, raw in enumerate(messages, 1):
+        out.messages += 1
+        where = f"{job.item.label} (message {n})" if many else job.item.label
+        result = parse(raw, job.convention)
+        if result.error:
+            out.errors.append(f"{where}: cannot parse: {result.error}")
+            continue
+        records: Iterable[Bounce] = result.records
+        if not result.records:
+            out.unrecognized += 1
+            if not job.show_all:
+                continue
+            records = [_unrecognized(result.subject)]
+        for record in records:
+            row: dict[str, object] = {"file": job.item.label}
+            if many:
+                row["message"] = n
+            row.update(record.as_dict())
+            out.rows.append(row)
+    return out
+
+
+def _unrecognized(subject: str) -> Bounce:
+    return Bounce(
+        recipient="",
+        action="",
+        state=BOUNCE_STATE,
+        code="",
+        extended="",
+        description="not recognised as a bounce, complaint or auto-reply",
+        reason="",
+        severity="",
+        hardbounce=False,
+        kind=Kind.UNRECOGNIZED.value,
+        subject=subject,
+    )
+
+
+def _jobs(paths: list[str], show_all: bool, convention: Convention,
+          errors: list[str]) -> list[Job]:
+    jobs: list[Job] = []
+    for entry in expand(paths):
+        if isinstance(entry, SourceError):
+            errors.append(f"cannot read {entry}")
+            continue
+        data = sys.stdin.buffer.read() if entry.path == "-" else None
+        jobs.append(Job(entry, show_all, convention, data))
+    return jobs
+
+
+def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
+    if workers <= 1 or len(jobs) < 2:
+        yield from map(run_job, jobs)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+    with ctx.Pool(workers) as pool:
+        # imap keeps input order, so the output is the same whatever --workers is.
+        yield from pool.imap(run_job, jobs, chunksize=chunk)
+
+
+class Writer:
+    """Streams rows in one of the output formats."""
+
+    def __init__(self, fmt: str, stream: IO[str]) -> None:
+        self.fmt = fmt
+        self.stream = stream
+        self.count = 0
+        self._csv: csv.DictWriter[str] | None = None
+        self._table_rows: list[dict[str, object]] = []
+
+    def write(self, row: dict[str, object]) -> None:
+        self.count += 1
+        if self.fmt == "jsonl":
+            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif self.fmt == "json":
+            self.stream.write(("[\n" if self.count == 1 else ",\n") + json.dumps(
+                row, ensure_ascii=False, indent=None))
+        elif self.fmt == "csv":
+            if self._csv is None:
+                names = ["file", "message", *FIELDS]
+                self._csv = csv.DictWriter(self.stream, fieldnames=names, extrasaction="ignore")
+                self._csv.writeheader()
+            flat = {k: _csv_value(v) for k, v in row.items()}
+            self._csv.writerow(flat)
+        else:
+            self._table_rows.append(row)
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.stream.write("[]\n" if self.count == 0 else "\n]\n")
+        elif self.fmt == "table":
+            _print_table(self._table_rows, self.stream)
+        self.stream.flush()
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False) if value else ""
+    return value
+
+
+def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, header_style="bold")
+    columns = ("file", "recipient", "kind", "code", "extended", "reason", "severity",
+               "hardbounce", "description")
+    for name in columns:
+        table.add_column(name, overflow="fold" if name == "description" else "ellipsis",
+                         max_width=60 if name == "description" else None)
+    for row in rows:
+        cells = []
+        for name in columns:
+            value = row.get(name, "")
+            if name == "hardbounce":
+                value = "yes" if value else ""
+            elif name == "description":
+                text = str(value)
+                value = text if len(text) <= 120 else text[:117] + "..."
+            cells.append(str(value))
+        table.add_row(*cells)
+    Console(file=stream).print(table)
+
+
+@click.command("parse")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: table on a terminal, jsonl otherwise).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Parse in this many processes; the output is the same.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also print one 'unrecognized' record per message that yielded nothing.")
+@click.option("--convention", type=click.Choice([c.value for c in Convention]),
+              default=Convention.CODE.value, show_default=True,
+              help="Soft/hard convention for the severity field.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: on when stderr is a terminal).")
+@click.argument("paths", nargs=-1, required=True)
+def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str,
+                  progress: bool | None, paths: tuple[str, ...]) -> None:
+    """Parse returned messages into bounce records.
+
+    PATH is an .eml file, a directory (searched recursively; maildirs included), an mbox
+    file, or - for standard input.
+    """
+    out = click.get_text_stream("stdout")
+    err = click.get_text_stream("stderr")
+    if fmt is None:
+        fmt = "table" if out.isatty() else "jsonl"
+    if progress is None:
+        progress = err.isatty()
+    errors: list[str] = []
+    jobs = _jobs(list(paths), show_all, Convention(convention), errors)
+    for message in errors:
+        click.echo(f"bounceloop: {message}", err=True)
+    failed = bool(errors)
+    writer = Writer(fmt, out)
+    messages = unrecognized = 0
+    bar = _progress(len(jobs)) if progress and jobs else None
+    try:
+        for outcome in _outcomes(jobs, workers):
+            messages += outcome.messages
+            unrecognized += outcome.unrecognized
+            for message in outcome.errors:
+                failed = True
+                if bar is not None:
+                    bar.console.print(f"bounceloop: {message}", markup=False, highlight=False)
+                else:
+                    click.echo(f"bounceloop: {message}", err=True)
+            for row in outcome.rows:
+                writer.write(row)
+            if bar is not None:
+                bar.advance(0)
+    finally:
+        if bar is not None:
+            bar.stop()
+    writer.close()
+    if err.isatty():
+        click.echo(
+            f"{messages} messages, {writer.count} records, {unrecognized} not recognised",
+            err=True,
+        )
+    sys.exit(1 if failed else 0)
+
+
+def _progress(total: int) -> _Bar:
+    return _Bar(total)
+
+
+class _Bar:
+    """A rich progress bar on stderr."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self._progress = Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), console=self.console, transient=True,
+        )
+        self._task = self._progress.add_task("parsing", total=total)
+        self._progress.start()
+
+    def advance(self, _: int) -> None:
+        self._progress.advance(self._task, 1)
+
+    def stop(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,26 @@
+"""The pure core: the error model, status codes, reasons and severity (no I/O)."""
+
+from __future__ import annotations
+
+from .model import BOUNCE_STATE, FIELDS, Action, Bounce, Kind, Severity
+from .reasons import REASONS, is_hardbounce
+from .severity import Convention, severity
+from .status import EnhancedStatus, codes, find_enhanced, find_reply_code, parse_enhanced
+
+__all__ = [
+    "BOUNCE_STATE",
+    "FIELDS",
+    "REASONS",
+    "Action",
+    "Bounce",
+    "Convention",
+    "EnhancedStatus",
+    "Kind",
+    "Severity",
+    "codes",
+    "find_enhanced",
+    "find_reply_code",
+    "is_hardbounce",
+    "parse_enhanced",
+    "severity",
+]

@@ -1,0 +1,7 @@
+"""The bounce parser: raw bytes of one returned message -> normalised records (pure)."""
+
+from __future__ import annotations
+
+from .parse import Result, detect, parse
+
+__all__ = ["Result", "detect", "parse"]

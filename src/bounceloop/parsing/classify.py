@@ -1,0 +1,373 @@
+"""Deciding the reason of one Fact: which failure this is, in Sisimai's taxonomy.
+
+The evidence, strongest first::
+
+    stated     a reason the format states outright (ARF -> feedback); final unless weak
+    lda        the local delivery agent's own words (rules/lda.py)
+    provider   a big provider's documented codes and wording (rules/providers.py)
+    probes     status meaning + SMTP command + phrases, reason by reason (PROBE_ORDER)
+    table      the status code's registry meaning (rules/codes.STATUS), then phrases again
+               for what the code leaves open (PHRASE_ORDER), then class fallbacks
+    fallbacks  delayed -> expired; vacation wording; onhold when there is text at all
+    reply      a bare reply code (rules/codes.REPLY), only for what is still undecided
+
+Why the command matters: "user unknown" answering RCPT TO is an unknown recipient, but the
+same words after DATA come from a content filter acting for the recipient (``filtered``), and
+a rejection at MAIL FROM is about the sender (``rejected``). Why some reasons are "weak": a
+detector that says "userunknown" from a qmail phrase can be overruled by a provider table that
+knows the message better; "mailboxfull" from the same detector cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import providers
+from .fact import Fact
+from .mail import Mail
+from .rules.codes import REPLY, STATUS
+from .rules.lda import AGENTS
+from .rules.phrases import PHRASES
+
+#: Reasons a detector may state that the later steps may still replace.
+WEAK = frozenset(
+    {"", "undefined", "onhold", "systemerror", "securityerror", "expired", "networkerror",
+     "hostunknown", "userunknown"}
+)
+_UNDECIDED = frozenset({"", "undefined", "onhold"})
+
+#: Commands before the recipient is named / before the message is sent.
+BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
+EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
+
+_MATCHERS: dict[str, re.Pattern[str]] = {
+    reason: re.compile("|".join(f"(?:{p})" for p in patterns))
+    for reason, patterns in PHRASES.items()
+}
+# A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
+# the client IP, which other reasons own.
+_NOT_SENDER = re.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
+
+
+@dataclass(slots=True)
+class Signals:
+    """The evidence about one fact, normalised for the rules."""
+
+    text: str
+    """Lowercased diagnosis (and context)."""
+    status: str
+    name: str
+    """The reason the status code implies ("" if none)."""
+    reply: str
+    command: str
+    smtp: bool
+    """The diagnostic is an SMTP reply (not X-Unix, X-Notes, ...)."""
+    dtype: str
+    action: str
+    stated: str
+    recipient_domain: str
+    remote_mta: str
+    reporting_mta: str
+
+
+def says(reason: str, text: str) -> bool:
+    """Does the text use one of the phrases of ``reason``?"""
+    if not text:
+        return False
+    if reason == "rejected" and _NOT_SENDER.search(text):
+        return False
+    return _MATCHERS[reason].search(text) is not None
+
+
+def signals(fact: Fact, context: bool = False) -> Signals:
+    """The evidence of a fact: its diagnosis, and with ``context`` the notification text too."""
+    parts = (fact.context, fact.diagnosis) if context else (fact.diagnosis,)
+    text = " ".join(t for t in parts if t).lower()
+    command = fact.command.upper()
+    if "rcpt first" in text:
+        command = "RCPT"
+    dtype = fact.diagnostic_type.upper()
+    domain = fact.recipient.rpartition("@")[2].lower().strip(">. ")
+    return Signals(
+        text=text,
+        status=fact.status,
+        name=STATUS.get(fact.status, ""),
+        reply=fact.reply_code,
+        command=command,
+        # "unknown" is what Courier writes when it has no type to give: no type at all.
+        smtp=dtype in ("", "SMTP", "X-POSTFIX", "ESMTP", "LMTP", "UNKNOWN"),
+        dtype=dtype,
+        action=fact.action,
+        stated=fact.reason,
+        recipient_domain=domain,
+        remote_mta=fact.remote_mta.lower(),
+        reporting_mta=fact.reporting_mta.lower(),
+    )
+
+
+def decide(fact: Fact, mail: Mail | None = None) -> str:
+    """The reason for one fact.
+
+    The server's reply is read first; the notification text around it (``fact.context``) is
+    weaker evidence - its boilerplate ("Address not found", "could not be delivered") reads
+    like a reason without being one - and is consulted only when the reply decides nothing.
+    A local delivery agent speaks in the notification text, so that step reads both.
+    """
+    s = signals(fact)
+    if s.stated and s.stated not in WEAK:
+        return s.stated
+    full = signals(fact, context=True) if fact.context else s
+    reason = local_agent(full)
+    if reason in _UNDECIDED:
+        reason = _conclusive(s)
+    if reason in _UNDECIDED and full is not s:
+        reason = _conclusive(full)
+    if reason in _UNDECIDED:
+        reason = "onhold" if full.text.strip() else (s.stated or "undefined")
+    if reason in _UNDECIDED and s.reply in REPLY:
+        reason = REPLY[s.reply][1]
+    return reason
+
+
+def _conclusive(s: Signals) -> str:
+    for finder in (providers.find, generic):
+        found = finder(s)
+        if found and found not in _UNDECIDED:
+            return found
+    return ""
+
+
+def local_agent(s: Signals) -> str:
+    """A reason from a local delivery agent's message (rules/lda.py)."""
+    if not s.text or s.command not in ("", "DATA"):
+        return ""
+    for _agent, marks, table in _AGENTS:
+        if not any(m.search(s.text) for m in marks):
+            continue
+        for reason, pattern in table:
+            if pattern.search(s.text):
+                return reason
+        return "mailererror"
+    return ""
+
+
+_AGENTS = tuple(
+    (
+        agent,
+        tuple(re.compile(m) for m in marks),
+        tuple((reason, re.compile("|".join(pats))) for reason, pats in table.items()),
+    )
+    for agent, marks, table in AGENTS
+)
+
+
+def generic(s: Signals) -> str:
+    if s.status.startswith("2."):
+        return "delivered"
+    if s.smtp:
+        for reason in PROBE_ORDER:
+            if PROBES[reason](s):
+                return reason
+    reason = _by_table(s)
+    if reason == "undefined":
+        reason = ""
+    if not reason and s.action == "delayed":
+        return "expired"
+    if reason:
+        return reason
+    if says("vacation", s.text):
+        return "vacation"
+    return ""
+
+
+def _by_table(s: Signals) -> str:
+    """The status code's meaning, then phrases for what it leaves open, then fallbacks."""
+    if s.stated and s.stated not in _UNDECIDED:
+        return s.stated
+    name = s.name
+    if name in WEAK or not s.smtp:
+        for reason in PHRASE_ORDER:
+            if says(reason, s.text):
+                return reason
+        if name:
+            return name
+        if s.status[:3] in ("5.6", "4.6"):
+            return "contenterror"
+        if s.status[:3] in ("5.7", "4.7"):
+            return "securityerror"
+        if s.dtype.startswith("X-UNIX"):
+            # RFC 3464 "x-unix" diagnostics come from a local program (pipe, LDA).
+            return "mailererror"
+        if s.action == "delayed":
+            return "expired"
+        if s.command in ("EHLO", "HELO"):
+            return "blocked"
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes: one per reason, in PROBE_ORDER. Each combines the status meaning, the command and the
+# phrases; the first that holds decides.
+
+
+def _mailboxfull(s: Signals) -> bool:
+    return s.name == "mailboxfull" or says("mailboxfull", s.text)
+
+
+def _mesgtoobig(s: Signals) -> bool:
+    if s.name == "mesgtoobig":
+        return True
+    return s.name != "exceedlimit" and says("mesgtoobig", s.text)
+
+
+def _exceedlimit(s: Signals) -> bool:
+    return s.name == "exceedlimit" or says("exceedlimit", s.text)
+
+
+def _suspend(s: Signals) -> bool:
+    # RFC 4954 has 525 "user account disabled"; 5.7.13 comes through the status table.
+    return s.reply == "525" or says("suspend", s.text)
+
+
+def _hasmoved(s: Signals) -> bool:
+    return s.command not in BEFORE_RCPT and says("hasmoved", s.text)
+
+
+def _norelaying(s: Signals) -> bool:
+    if s.stated in ("securityerror", "systemerror", "undefined"):
+        return False
+    if s.command in ("CONN", "EHLO", "HELO"):
+        return False
+    return says("norelaying", s.text)
+
+
+def _authfailure(s: Signals) -> bool:
+    return s.name == "authfailure" or says("authfailure", s.text)
+
+
+def _userunknown(s: Signals) -> bool:
+    if s.name == "suspend":
+        return False
+    if s.name == "userunknown":
+        # "5.1.1" with a text that is really about relaying, the client IP, a full mailbox,
+        # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
+        others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
+        return not any(says(r, s.text) for r in others)
+    return s.command == "RCPT" and says("userunknown", s.text)
+
+
+def _filtered(s: Signals) -> bool:
+    if s.name == "suspend":
+        return False
+    if s.name == "filtered":
+        return says("userunknown", s.text) or says("filtered", s.text)
+    if s.command in EXCEPT_DATA:
+        return False
+    # "User unknown" answered after DATA (or with no command known) comes from a filter
+    # acting for the recipient, not from address validation.
+    return says("filtered", s.text) or says("userunknown", s.text)
+
+
+def _requireptr(s: Signals) -> bool:
+    return s.name == "requireptr" or says("requireptr", s.text)
+
+
+def _notcompliantrfc(s: Signals) -> bool:
+    return says("notcompliantrfc", s.text)
+
+
+def _badreputation(s: Signals) -> bool:
+    return says("badreputation", s.text)
+
+
+def _contenterror(s: Signals) -> bool:
+    if _spamdetected(s):
+        return False
+    return s.name == "contenterror" or says("contenterror", s.text)
+
+
+def _rejected(s: Signals) -> bool:
+    if s.name == "rejected":
+        return True
+    name = s.name or "undefined"
+    if s.command == "MAIL":
+        return says("rejected", s.text)
+    if s.command == "DATA" and name != "userunknown":
+        return says("rejected", s.text)
+    if name in ("undefined", "onhold", "securityerror", "systemerror"):
+        return says("rejected", s.text)
+    return False
+
+
+def _notaccept(s: Signals) -> bool:
+    # RFC 7505 null MX: the domain says it takes no mail at all. (Reply codes 521/556 decide
+    # only at the very end, via rules/codes.REPLY: "521 blocked using dnsbl" is a block.)
+    return says("notaccept", s.text)
+
+
+def _hostunknown(s: Signals) -> bool:
+    if s.command in BEFORE_RCPT:
+        return False
+    if s.name == "hostunknown":
+        return not says("networkerror", s.text)
+    if s.status.startswith("4.") and says("networkerror", s.text):
+        # A lookup failure reported as temporary: the MTA will retry, the domain may exist.
+        return False
+    return says("hostunknown", s.text)
+
+
+def _spamdetected(s: Signals) -> bool:
+    if not s.status:
+        return False
+    if s.name == "spamdetected":
+        return True
+    if s.command in EXCEPT_DATA:
+        return False
+    return says("spamdetected", s.text)
+
+
+def _speeding(s: Signals) -> bool:
+    return s.name == "speeding" or says("speeding", s.text)
+
+
+def _toomanyconn(s: Signals) -> bool:
+    return s.name == "toomanyconn" or says("toomanyconn", s.text)
+
+
+def _blocked(s: Signals) -> bool:
+    return s.name == "blocked" or says("blocked", s.text)
+
+
+PROBES: dict[str, Callable[[Signals], bool]] = {
+    "mailboxfull": _mailboxfull,
+    "mesgtoobig": _mesgtoobig,
+    "exceedlimit": _exceedlimit,
+    "suspend": _suspend,
+    "hasmoved": _hasmoved,
+    "norelaying": _norelaying,
+    "authfailure": _authfailure,
+    "userunknown": _userunknown,
+    "filtered": _filtered,
+    "requireptr": _requireptr,
+    "notcompliantrfc": _notcompliantrfc,
+    "badreputation": _badreputation,
+    "contenterror": _contenterror,
+    "rejected": _rejected,
+    "hostunknown": _hostunknown,
+    "spamdetected": _spamdetected,
+    "speeding": _speeding,
+    "toomanyconn": _toomanyconn,
+    "blocked": _blocked,
+    "notaccept": _notaccept,
+}
+PROBE_ORDER: tuple[str, ...] = tuple(PROBES)
+
+#: Phrase-only reasons, for a status whose meaning leaves the reason open.
+PHRASE_ORDER: tuple[str, ...] = (
+    "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected",
+    "policyviolation", "norelaying", "systemerror", "networkerror", "suspend", "contenterror",
+    "systemfull", "notaccept", "expired", "failedstarttls", "securityerror", "suppressed",
+    "mailererror",
+)

@@ -1,0 +1,38 @@
+"""Which SMTP command a server was answering, from the words of a bounce.
+
+MTAs name the command in their own ways: Postfix "(in reply to RCPT TO command)", Exim
+"after MAIL FROM:<...>", Sendmail's transcript ">>> DATA". Commands are written in upper case
+by all of them, so matching is case-sensitive: "data" in a sentence is not the DATA command.
+When a text names several, the latest in the transaction is the one that failed (a transcript
+shows RCPT TO succeeding before DATA fails).
+"""
+
+from __future__ import annotations
+
+import re
+
+# In transaction order; the last one found wins.
+_ORDER: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("CONN", re.compile(r"\b(?:initial connection|greeting|CONNECT)\b")),
+    ("HELO", re.compile(r"(?<![A-Za-z0-9@_])HELO(?![A-Za-z0-9_@])")),
+    ("EHLO", re.compile(r"(?<![A-Za-z0-9@_])EHLO(?![A-Za-z0-9_@])")),
+    ("STARTTLS", re.compile(r"(?<![A-Za-z0-9@_])STARTTLS(?![A-Za-z0-9_@])")),
+    ("AUTH", re.compile(r"\bAUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)")),
+    ("MAIL", re.compile(r"\bMAIL F(?:ROM|rom)\b")),
+    ("RCPT", re.compile(r"\bRCPT(?: T[Oo])?(?![A-Za-z0-9_@])")),
+    ("DATA", re.compile(r"(?<![A-Za-z0-9@_\-])DATA(?![A-Za-z0-9_@\-])")),
+)
+
+
+def find_command(text: str) -> str:
+    """The SMTP command named in ``text`` (CONN, HELO, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA),
+    or "" when none is."""
+    if not text:
+        return ""
+    found = ""
+    for name, pattern in _ORDER:
+        if name == "CONN":
+            continue
+        if pattern.search(text):
+            found = name
+    return found

@@ -1,0 +1,80 @@
+"""Helpers shared by the detectors: finding addresses, cutting text at markers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..fact import Fact
+from ..mail import Mail, headers_of
+
+ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+", re.A)
+ANGLE_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+
+
+def first_address(text: str) -> str:
+    """The first address in ``text``, preferring one in angle brackets on the same line."""
+    m = ANGLE_ADDRESS.search(text)
+    n = ADDRESS.search(text)
+    if m and (n is None or m.start() <= n.start() + 1):
+        return m.group(1).strip().rstrip(".")
+    return n.group(0).rstrip(".") if n else ""
+
+
+def cut(text: str, markers: Iterable[str]) -> tuple[str, str]:
+    """Split ``text`` at the first line that starts with any marker (matched lowercase).
+
+    Returns (before, after-the-marker-line). When no marker is found: (text, "").
+    """
+    low = text.lower()
+    best = -1
+    for marker in markers:
+        i = low.find(marker)
+        while i > 0 and low[i - 1] not in "\n":
+            # Only markers at a line start (after optional spaces/dashes) count.
+            j = i - 1
+            while j >= 0 and low[j] in " \t-":
+                j -= 1
+            if j < 0 or low[j] == "\n":
+                break
+            i = low.find(marker, i + 1)
+        if i >= 0 and (best < 0 or i < best):
+            best = i
+    if best < 0:
+        return text, ""
+    end = text.find("\n", best)
+    return text[:best], ("" if end < 0 else text[end + 1:])
+
+
+def attach_original(mail: Mail, text: str) -> None:
+    """Record a returned message that a plain-text bounce quotes after its marker line."""
+    if mail.original or not text.strip():
+        return
+    mail.original = text.lstrip("\n")
+    mail.original_headers = headers_of(mail.original)
+
+
+def recipient_from_original(mail: Mail) -> str:
+    """The To of the returned message: the recipient when the bounce does not name one."""
+    for name in ("To", "Envelope-To", "X-Original-To", "Delivered-To"):
+        value = mail.original_header(name)
+        if value:
+            addr = first_address(value)
+            if addr:
+                return addr
+    return ""
+
+
+def subject_starts(mail: Mail, *prefixes: str) -> bool:
+    low = mail.subject.lower().lstrip()
+    return low.startswith(prefixes)
+
+
+def facts_or_original(mail: Mail, facts: list[Fact]) -> list[Fact]:
+    """Give recipient-less facts the returned message's To, as a last resort."""
+    if any(not f.recipient for f in facts):
+        rcpt = recipient_from_original(mail)
+        for f in facts:
+            if not f.recipient:
+                f.recipient = rcpt
+    return facts

@@ -1,0 +1,155 @@
+"""Helpers shared by the mailbox-provider and sending-service detectors.
+
+Used by gmail, googlegroups, googleworkspace, yahoo, aol, mailru, yandex, zoho, amazonses,
+receivingses, amazonworkmail, sendgrid and bigfoot. Most of these providers run a stock MTA
+(Postfix at AOL and Yandex, Exim at Mail.Ru, Sendmail-like at Bigfoot) or send an RFC 3464
+report, so what they share is: reading the report part, tidying host names, and finding the
+SMTP command in the human-readable text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounceloop.parsing import dsn
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+
+#: The words MTAs use for the command a reply answered -> our command names.
+COMMANDS = {
+    "rcpt to": "RCPT",
+    "rcpt_to": "RCPT",
+    "rcpt": "RCPT",
+    "mail from": "MAIL",
+    "mail_from": "MAIL",
+    "mail": "MAIL",
+    "end of data": "DATA",
+    "data": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "starttls": "STARTTLS",
+    "connect": "CONN",
+    "conn": "CONN",
+}
+
+
+def local_and_domain(address: str) -> tuple[str, str]:
+    """("mailer-daemon", "googlemail.com") for "MAILER-DAEMON@googlemail.com"."""
+    local, _, domain = address.lower().rpartition("@")
+    return local, domain
+
+
+def daemon_from(mail: Mail, *domains: str) -> bool:
+    """True when the From is a bounce sender (mailer-daemon, postmaster) of one of ``domains``.
+
+    A domain matches itself and its subdomains ("corp.mail.ru" matches "mail.ru").
+    """
+    local, domain = local_and_domain(mail.from_address)
+    if local not in ("mailer-daemon", "postmaster", "mail-daemon"):
+        return False
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def report_facts(mail: Mail) -> list[Fact]:
+    """The per-recipient facts of the RFC 3464 part ("" recipients dropped)."""
+    if not mail.dsn.strip():
+        return []
+    _, facts = dsn.facts(mail.dsn)
+    return [f for f in facts if f.recipient]
+
+
+def host_name(value: str) -> str:
+    """"mx.example.org." or "[192.0.2.1]" -> "mx.example.org" / "192.0.2.1"."""
+    return value.strip().strip("[]").rstrip(".")
+
+
+def tidy_hosts(facts: list[Fact]) -> None:
+    """Remove the root dot Google and others leave on host names ("mx.example.jp.")."""
+    for fact in facts:
+        fact.remote_mta = host_name(fact.remote_mta)
+        fact.reporting_mta = host_name(fact.reporting_mta)
+
+
+# Postfix's per-recipient explanation (bounce_notify_util.c): "<rcpt>: host mx[ip] said:
+# 550 ... (in reply to RCPT TO command)", continuation lines indented four spaces.
+_POSTFIX_ENTRY = re.compile(r"^<([^<>\s]+@[^<>\s]+)>(?:\s*\(expanded from <[^<>]*>\))?:\s*(.*)$")
+_POSTFIX_HOST = re.compile(r"\bhost\s+([\w.\-]+)\[[\d.:a-fA-F]+\]\s+said:\s*", re.I)
+_IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z ]+?) command\)", re.I)
+
+
+def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
+    """address (lowercase) -> (diagnosis, command, remote host) from Postfix's notice text."""
+    out: dict[str, tuple[str, str, str]] = {}
+    current = ""
+    lines: list[str] = []
+
+    def close() -> None:
+        if current:
+            joined = " ".join(lines)
+            command = ""
+            m = _IN_REPLY_TO.search(joined)
+            if m:
+                command = COMMANDS.get(m.group(1).strip().lower(), "")
+                joined = (joined[:m.start()] + joined[m.end():]).strip()
+            remote = ""
+            h = _POSTFIX_HOST.search(joined)
+            if h:
+                remote = h.group(1)
+                joined = joined[h.end():]
+            out.setdefault(current.lower(), (joined.strip(), command, remote))
+
+    for line in text.split("\n"):
+        m = _POSTFIX_ENTRY.match(line)
+        if m:
+            close()
+            current, lines = m.group(1), [m.group(2).strip()]
+            continue
+        if current and line[:1] in (" ", "\t") and line.strip():
+            lines.append(line.strip())
+            continue
+        close()
+        current, lines = "", []
+    close()
+    return out
+
+
+def improve_from_postfix_text(facts: list[Fact], text: str) -> None:
+    """Fill command, remote host and (when the report has none) diagnosis from the text."""
+    entries = postfix_entries(text)
+    for fact in facts:
+        entry = entries.get(fact.recipient.lower())
+        if entry is None:
+            continue
+        diagnosis, command, remote = entry
+        fact.command = fact.command or command
+        fact.remote_mta = fact.remote_mta or remote
+        if not fact.diagnosis and diagnosis:
+            fact.diagnosis = diagnosis
+
+
+# Amazon SES (and WorkMail, which sends through it) writes its own code in front of the
+# remote reply and nests the reply it got:
+#   "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied' (delivery attempts: 0)"
+#   "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>"
+_SES_QUOTED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}\s+-\s+[^']*?)\s*([245]\d\d)[- ]'(.*)'(.*)$",
+                         re.S)
+_SES_EXPIRED = re.compile(r"^\s*(\d{3}\s+[245]\.\d\.\d+\s+Message expired[^<]*)<(.+)>\s*$", re.S)
+
+
+def ses_remote_reply(diagnosis: str) -> tuple[str, bool]:
+    """Put the remote server's own reply first in an SES diagnostic; keep SES's words after.
+
+    Returns (diagnosis, True when SES's own code was moved behind the remote reply). The
+    remote reply is what the receiving server actually said; SES's prefix is its summary
+    ("Unknown address error" for any 5xx, "Message expired" after retries), so the codes of
+    the remote reply are the ones that describe the failure.
+    """
+    m = _SES_QUOTED.match(diagnosis)
+    if m:
+        ses, code, reply, tail = m.group(1), m.group(2), m.group(3), m.group(4).strip()
+        extra = f"; {tail.strip('() ')}" if tail else ""
+        return f"{code} {reply.strip()} ({ses}{extra})", False
+    m = _SES_EXPIRED.match(diagnosis)
+    if m and re.match(r"\s*[245]\d\d\b", m.group(2)):
+        return f"{m.group(2).strip()} ({m.group(1).strip()})", True
+    return diagnosis, False

@@ -1,0 +1,138 @@
+"""Microsoft Exchange 5.5 to 2003: the report of the Internet Mail Service and its successors.
+
+Plain text (often with the original message attached as ``message/rfc822``), headed by a
+summary of the original, then one entry per recipient::
+
+    Your message
+
+      To:      jane@example.org
+      Subject: Quarterly figures
+      Sent:    Thu, 29 Apr 2004 10:00:00 +0200
+
+    did not reach the following recipient(s):
+
+    jane@example.org on Thu, 29 Apr 2004 10:00:05 +0200
+        The recipient name is not recognized
+        The MTS-ID of the original message is: c=us;a= ;p=example;l=HOST0404290800ABCD
+        MSEXCH:IMS:Example:Site:HOST 0 (000C05A6) Unknown Recipient
+
+The entry is "<address> on <date>" (or "Display Name (SMTP:address) on <date>"), then indented
+explanation lines; the last names the Exchange component and its error code with its text
+("(000C05A6) Unknown Recipient"). The MTS-ID line is X.400 bookkeeping, and its value wraps
+onto a line starting with ";l=". Exchange 2000/2003 word the list "The following
+recipient(s) cannot be reached:" and end an entry with the remote server and the enhanced
+status, "<mx.example.org #5.1.1>".
+
+The report is recognised by the headers Exchange puts on it: ``X-MS-Embedded-Report``,
+``X-Mailer: Internet Mail Service (5.5.2653.19)`` (or "Microsoft Exchange Server Internet Mail
+Connector"), ``X-MimeOLE: Produced By Microsoft Exchange V6.5``, or a Received line
+"with Internet Mail Service (...)".
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import dsn
+from ..fact import Fact
+from ..mail import Mail
+from ._common import first_address
+
+NAME = "exchange2003"
+
+_LIST_START = re.compile(
+    r"^\s*(?:did not reach the following recipient\(s\)|"
+    r"the following recipient\(s\) cannot be reached)\s*:\s*$",
+    re.I | re.M,
+)
+# "jane@example.org on Thu, 29 Apr 2004 ..." / "Jane Doe (SMTP:jane@example.org) on 4/29/04 ..."
+_ENTRY = re.compile(r"^\s*(.+?@.+?)\s+on\s+(?:\d|[A-Z][a-z]{2},)")
+_MTS_ID = re.compile(r"^\s*the mts-id of the original message is:", re.I)
+# "<mx.example.org #5.1.1>" closing an Exchange 2000/2003 entry: the server and the status.
+_HOST_STATUS = re.compile(r"<([\w.\-]+)\s+#([245]\.\d{1,3}\.\d{1,3})(?:[^>]*)>")
+
+
+def match(mail: Mail) -> bool:
+    if mail.has("X-MS-Embedded-Report"):
+        return True
+    mailer = mail.header("X-Mailer")
+    if mailer.startswith(("Internet Mail Service (",
+                          "Microsoft Exchange Server Internet Mail Connector")):
+        return True
+    if mail.header("X-MimeOLE").startswith("Produced By Microsoft Exchange"):
+        return True
+    return any(" with Internet Mail Service (" in r for r in mail.headers_all("Received"))
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    m = _LIST_START.search(mail.body)
+    if m is None:
+        return []
+    facts: list[Fact] = []
+    current: Fact | None = None
+    lines: list[str] = []
+    in_mts_id = False
+    after_blank = False
+
+    def close() -> None:
+        if current is not None:
+            current.diagnosis = " ".join(lines)
+
+    for line in mail.body[m.end():].split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            after_blank = bool(facts)
+            continue
+        entry = _ENTRY.match(line)
+        if after_blank and entry is None and not line[:1].isspace():
+            # Entries are separated by blank lines at most; unindented text after one is
+            # the end of the list.
+            break
+        after_blank = False
+        if entry:
+            addr = first_address(entry.group(1))
+            if addr:
+                close()
+                current = Fact(recipient=addr, action="failed")
+                facts.append(current)
+                lines = []
+                in_mts_id = False
+                continue
+        if current is None:
+            continue
+        if _MTS_ID.match(line):
+            in_mts_id = True
+            continue
+        if in_mts_id and stripped.startswith(";"):
+            # The MTS-ID value wrapped onto its own line.
+            continue
+        in_mts_id = False
+        lines.append(stripped)
+    close()
+    for fact in facts:
+        hs = _HOST_STATUS.search(fact.diagnosis)
+        if hs:
+            fact.remote_mta = hs.group(1)
+            fact.status = hs.group(2)
+        fact.date = mail.header("Date")
+    return _with_report(mail, facts)
+
+
+def _with_report(mail: Mail, facts: list[Fact]) -> list[Fact]:
+    """Exchange 2000/2003 may attach an RFC 3464 part too: it states the status; the text
+    entry explains it (its Diagnostic-Code is often missing)."""
+    if not mail.dsn:
+        return facts
+    _, stated = dsn.facts(mail.dsn)
+    stated = [f for f in stated if f.recipient]
+    if not stated:
+        return facts
+    by_rcpt = {f.recipient.lower(): f for f in facts}
+    for fact in stated:
+        text = by_rcpt.get(fact.recipient.lower())
+        if text is None:
+            continue
+        fact.diagnosis = fact.diagnosis or text.diagnosis
+        fact.remote_mta = fact.remote_mta or text.remote_mta
+        fact.status = fact.status or text.status
+    return stated

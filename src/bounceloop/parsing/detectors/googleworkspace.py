@@ -1,0 +1,88 @@
+"""Google Workspace / Gmail failures reported with an empty delivery-status part.
+
+When Gmail cannot even hand the message to an SMTP server - typically a "Send mail as"
+address relayed through the user's own SMTP server that refuses the session - it sends its
+new-format notice but leaves the ``message/delivery-status`` part empty::
+
+    From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+    Subject: Delivery Status Notification (Failure)
+
+    ** Message not delivered **
+
+    You're sending this from a different address or alias using the 'Send mail as'
+    feature. The settings for your 'Send mail as' account are misconfigured or out of date.
+    ...
+    The response was:
+
+    Unspecified Error (SENT_SECOND_EHLO): Smtp server does not advertise AUTH capability
+
+    [message/delivery-status: empty]
+    [message/rfc822: the returned message]
+
+The failure happened before any recipient was given to a server, so the message failed for
+every addressee: the To and Cc of the returned message (``X-Failed-Recipients`` when the
+message is not returned).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+
+from ._common import ADDRESS
+from ._providers import COMMANDS, daemon_from
+
+NAME = "googleworkspace"
+
+_HEADLINE = re.compile(r"^\s*\*\* ([^*\n]+?) \*\*\s*$", re.M)
+_RESPONSE = re.compile(r"^\s*the response (?:from the remote server )?was:\s*$", re.I | re.M)
+# "Unspecified Error (SENT_SECOND_EHLO)": the step of Gmail's SMTP client that failed.
+_STEP = re.compile(r"\(SENT_(?:SECOND_)?([A-Z]+)\)")
+
+
+def match(mail: Mail) -> bool:
+    return (
+        daemon_from(mail, "googlemail.com", "gmail.com", "google.com")
+        and "message/delivery-status" in mail.parts
+        and not mail.dsn.strip()
+    )
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    head = _HEADLINE.search(mail.body[:3000])
+    if head is None:
+        return []
+    text = mail.body[head.end():]
+    response = ""
+    m = _RESPONSE.search(text)
+    if m:
+        response = " ".join(text[m.end():].split())
+        text = text[:m.start()]
+    explanation = " ".join(line.strip() for line in text.split("\n")
+                           if line.strip() and not line.strip().lower().startswith("learn more"))
+    diagnosis = f"{response} ({explanation})" if response and explanation else (
+        response or explanation)
+    command = ""
+    step = _STEP.search(response)
+    if step:
+        command = COMMANDS.get(step.group(1).lower(), "")
+    recipients = _addressees(mail)
+    return [Fact(recipient=r, action="failed", diagnosis=diagnosis, command=command,
+                 date=mail.header("Date")) for r in recipients]
+
+
+def _addressees(mail: Mail) -> list[str]:
+    found: list[str] = []
+    for name in ("To", "Cc"):
+        found += ADDRESS.findall(mail.original_header(name))
+    if not found:
+        found = ADDRESS.findall(mail.header("X-Failed-Recipients"))
+    seen: set[str] = set()
+    out = []
+    for addr in found:
+        if addr.lower() not in seen:
+            seen.add(addr.lower())
+            out.append(addr)
+    return out

@@ -1,0 +1,76 @@
+"""Ipswitch IMail Server bounces ("X-Mailer: <SMTP32 v8.12>", "Subject: Undeliverable Mail").
+
+IMail's SMTP32 delivery agent writes one line per failed address, the reason first::
+
+    Unknown user: jane@example.net
+    Invalid final delivery userid: jane@example.net
+    User mailbox exceeds allowed size: jane@example.net
+    Delivery failed 20 attempts: jane@example.net
+
+or, when the remote server refused the message, the address and then its reply::
+
+    undeliverable to jane@example.net
+
+    Body of message generated response:
+    550 5.1.1 <jane@example.net>: Recipient address rejected: User unknown
+
+and the returned message after "Original message follows.".
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..fact import Fact
+from ..mail import Mail
+from ._common import ADDRESS, attach_original, cut
+
+NAME = "imailserver"
+
+# "Reason words: address" - the reason has several words, which keeps header-like lines
+# ("To: jane@example.net", quoted by some clients that saved the bounce) out.
+_REASON_LINE = re.compile(r"^([A-Za-z][\w'\-]*(?: [\w'\-()]+)+):\s*<?(\S+@[^\s>]+)>?\s*$")
+_UNDELIVERABLE = re.compile(r"^undeliverable to\s+<?(\S+@[^\s>]+)>?\s*$", re.I)
+_RESPONSE = "body of message generated response:"
+
+
+def match(mail: Mail) -> bool:
+    if mail.header("X-Mailer").strip().startswith("<SMTP32 v"):
+        return True
+    return mail.subject.strip() == "Undeliverable Mail" and (
+        "Original message follows." in mail.body[:2000])
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    notice, original = cut(mail.body, ("original message follows.",))
+    attach_original(mail, original)
+    facts: list[Fact] = []
+    current: Fact | None = None
+    response: list[str] | None = None
+    for raw in notice.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        reason = _REASON_LINE.match(line)
+        undeliverable = _UNDELIVERABLE.match(line)
+        if (reason and ADDRESS.fullmatch(reason.group(2))) or undeliverable:
+            addr = reason.group(2) if reason else undeliverable.group(1) if undeliverable else ""
+            current = Fact(recipient=addr, action="failed", diagnosis=line,
+                           date=mail.header("Date"))
+            facts.append(current)
+            response = None
+            continue
+        if current is None:
+            continue
+        if line.lower().startswith(_RESPONSE):
+            # The remote server's own reply replaces IMail's summary line.
+            response = []
+            current.diagnosis = ""
+            rest = line[len(_RESPONSE):].strip()
+            if rest:
+                response.append(rest)
+            continue
+        if response is not None:
+            response.append(line)
+            current.diagnosis = " ".join(response)
+    return facts

@@ -1,0 +1,70 @@
+"""RFC 3464 delivery status notifications from any MTA (the generic DSN reader).
+
+Used when no family detector claimed the message: ``multipart/report;
+report-type=delivery-status`` with a ``message/delivery-status`` part, or the same fields
+written into a text part by MTAs that do not build the MIME structure (several appliances
+and old Exchange gateways do).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import dsn
+from ..command import find_command
+from ..fact import Fact
+from ..mail import Mail
+from ._common import facts_or_original
+
+NAME = "rfc3464"
+
+_FIELDS_IN_TEXT = re.compile(r"^(?:final-recipient|original-recipient)\s*:", re.I | re.M)
+
+
+def match(mail: Mail) -> bool:
+    return bool(mail.dsn) or _FIELDS_IN_TEXT.search(mail.body) is not None
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    text = mail.dsn or _fields_part(mail.body)
+    _, facts = dsn.facts(text)
+    facts = [f for f in facts if f.recipient or f.status or f.diagnosis]
+    if not facts:
+        return []
+    notice = notification(mail.body if mail.dsn else mail.body[: mail.body.find(text)])
+    for fact in facts:
+        if len(facts) == 1:
+            # With one recipient the notification text is about that recipient; it often
+            # holds what the Diagnostic-Code lacks (a local delivery agent's words, the SMTP
+            # command).
+            fact.context = notice
+        fact.command = fact.command or find_command(fact.diagnosis) or find_command(notice)
+    return facts_or_original(mail, facts)
+
+
+_BOILERPLATE = re.compile(
+    r"^(?:content-|this is a mime|this is a multi|this is an auto|###|\*\*\*|--)", re.I
+)
+
+
+def notification(body: str, limit: int = 4000) -> str:
+    """The human-readable text of a report, without MIME and banner lines."""
+    lines = []
+    for line in body[:limit].split("\n"):
+        stripped = line.strip()
+        if not stripped or _BOILERPLATE.match(stripped):
+            continue
+        if "--- the follow" in stripped.lower() or "--- transcript" in stripped.lower():
+            continue
+        lines.append(stripped)
+    return " ".join(lines)
+
+
+def _fields_part(body: str) -> str:
+    m = _FIELDS_IN_TEXT.search(body)
+    if m is None:
+        return ""
+    # Take the block of fields from the line before the first recipient field (a
+    # Reporting-MTA block usually precedes it) to the end of the fields.
+    start = body.rfind("\n\n", 0, m.start())
+    return body[start + 2 if start >= 0 else 0:]

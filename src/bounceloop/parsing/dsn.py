@@ -1,0 +1,194 @@
+"""RFC 3464 delivery-status fields: the text of a ``message/delivery-status`` part into Facts.
+
+A delivery-status part is one block of per-message fields followed by one block per
+recipient, blocks separated by blank lines (RFC 3464 section 2.1)::
+
+    Reporting-MTA: dns; mx.example.org          per-message
+    Original-Envelope-Id: 7f3a...
+
+    Final-Recipient: rfc822; jane@example.org   per-recipient
+    Action: failed
+    Status: 5.1.1
+    Diagnostic-Code: smtp; 550 5.1.1 <jane@example.org>... User unknown
+
+Real MTAs bend this: no blank line between recipients (Exchange), ``Action: error``
+(OpenSMTPD), ``Status: 5.0.0 (permanent failure)`` (Google), an X-Actual-Recipient next to the
+Final-Recipient (Sendmail), folded Diagnostic-Code lines. This reader takes them all.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .fact import Fact
+from .text import squeeze
+
+# Field names in lower case -> our key. Unknown fields are kept under their own name.
+_PER_RECIPIENT = frozenset(
+    {"final-recipient", "original-recipient", "action", "status", "diagnostic-code",
+     "remote-mta", "last-attempt-date", "will-retry-until", "final-log-id", "x-actual-recipient"}
+)
+
+_ACTIONS = {
+    "failed": "failed",
+    "failure": "failed",
+    "error": "failed",  # OpenSMTPD writes "Action: error"
+    "fail": "failed",
+    "delayed": "delayed",
+    "delay": "delayed",
+    "expired": "failed",
+    "delivered": "delivered",
+    "deliverable": "delivered",
+    "relayed": "relayed",
+    "expanded": "expanded",
+}
+
+
+def fields(text: str) -> list[list[tuple[str, str]]]:
+    """Split delivery-status text into blocks of (lowercase name, unfolded value)."""
+    blocks: list[list[tuple[str, str]]] = []
+    block: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            if block:
+                blocks.append(block)
+                block = []
+            continue
+        if line[:1] in (" ", "\t"):
+            if block:
+                name, value = block[-1]
+                block[-1] = (name, f"{value} {line.strip()}")
+            continue
+        colon = line.find(":")
+        if colon <= 0:
+            continue
+        name = line[:colon].strip().lower()
+        if " " in name:
+            continue
+        block.append((name, line[colon + 1:].strip()))
+    if block:
+        blocks.append(block)
+    return _split_run_together(blocks)
+
+
+def _split_run_together(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """Split blocks that hold several recipients with no blank line between them."""
+    out: list[list[tuple[str, str]]] = []
+    for block in blocks:
+        current: list[tuple[str, str]] = []
+        seen_final = False
+        for name, value in block:
+            if name == "final-recipient":
+                if seen_final:
+                    out.append(current)
+                    current = []
+                seen_final = True
+            current.append((name, value))
+        if current:
+            out.append(current)
+    return out
+
+
+_TYPED = re.compile(r"^\s*([\w.-]+)\s*;\s*(.*)$", re.S)
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def typed_value(value: str) -> tuple[str, str]:
+    """"rfc822; a@b" -> ("rfc822", "a@b"); a value with no type -> ("", value)."""
+    m = _TYPED.match(value)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    return "", value.strip()
+
+
+def address(value: str) -> str:
+    """The address in a recipient field value: "rfc822; <a@b>" -> "a@b"."""
+    _, addr = typed_value(value)
+    m = _ANGLE.search(addr)
+    if m and "@" in m.group(1):
+        addr = m.group(1)
+    addr = addr.strip().strip("<>\"'").strip()
+    if " " in addr:
+        for token in addr.split():
+            if "@" in token:
+                return token.strip("<>\"'(),;")
+    return addr
+
+
+def host(value: str) -> str:
+    """"dns; mx.example.org [192.0.2.1]" -> "mx.example.org"."""
+    _, h = typed_value(value)
+    h = h.strip()
+    return h.split()[0].strip("[]") if h else ""
+
+
+def normal_action(value: str) -> str:
+    word = value.strip().lower().split(" ", 1)[0].strip("()")
+    return _ACTIONS.get(word, word)
+
+
+def normal_status(value: str) -> str:
+    """"5.1.1 (bad destination mailbox)" -> "5.1.1"; garbage -> ""."""
+    m = re.match(r"\s*([245])\.(\d{1,3})\.(\d{1,3})", value)
+    if not m:
+        return ""
+    return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}"
+
+
+def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
+    """Per-message fields and one :class:`Fact` per recipient block."""
+    message: dict[str, str] = {}
+    out: list[Fact] = []
+    for block in fields(text):
+        names = {name for name, _ in block}
+        if not names & {"final-recipient", "original-recipient", "x-actual-recipient"} and not (
+            "action" in names and "status" in names
+        ):
+            for name, value in block:
+                message.setdefault(name, value)
+            continue
+        fact = Fact()
+        note = ""
+        for name, value in block:
+            if name == "final-recipient" and not fact.recipient:
+                fact.recipient = address(value)
+            elif name == "x-actual-recipient":
+                actual = address(value)
+                if "@" in actual:
+                    fact.alias = actual
+            elif name == "original-recipient":
+                fact.original_recipient = address(value)
+            elif name == "action":
+                fact.action = normal_action(value)
+            elif name == "status":
+                fact.status = normal_status(value)
+                # "Status: 4.0.0 (example.org: host name lookup failure)": Sendmail's only
+                # explanation when there is no Diagnostic-Code.
+                comment = re.search(r"\(([^()]{4,})\)\s*$", value)
+                if comment:
+                    note = comment.group(1).strip()
+            elif name == "diagnostic-code":
+                dtype, text_ = typed_value(value)
+                fact.diagnostic_type = dtype.upper()
+                fact.diagnosis = squeeze(text_)
+            elif name == "remote-mta":
+                fact.remote_mta = host(value)
+            elif name == "last-attempt-date":
+                fact.date = value
+            elif name == "will-retry-until":
+                fact.will_retry_until = value
+            elif name == "reporting-mta":
+                fact.reporting_mta = host(value)
+        if note and note.lower() not in ("permanent failure", "temporary failure", "failure"):
+            fact.diagnosis = f"{fact.diagnosis} ({note})" if fact.diagnosis else note
+        if not fact.recipient:
+            fact.recipient = fact.original_recipient or fact.alias
+        out.append(fact)
+    reporting = host(message.get("reporting-mta", ""))
+    envid = message.get("original-envelope-id", "").strip()
+    arrival = message.get("arrival-date", "")
+    for fact in out:
+        fact.reporting_mta = fact.reporting_mta or reporting
+        fact.envelope_id = envid
+        fact.date = fact.date or arrival
+    return message, out

@@ -1,0 +1,228 @@
+"""Fact -> Bounce: the steps every format shares after its detector has spoken.
+
+1. clean the recipient and the diagnostic text;
+2. settle the codes: the stated status, else the one in the diagnostic text; the reply code
+   from the text, of the same class as the status where there is a choice;
+3. decide the reason (:mod:`bounceloop.parsing.classify`);
+4. derive action, kind, hardbounce, severity, timestamp and the correlation data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+from ..core.model import BOUNCE_STATE, Bounce, Kind
+from ..core.reasons import is_hardbounce
+from ..core.severity import STEP_BOUNCE, Convention, severity
+from ..core.status import find_enhanced, find_reply_code
+from . import classify
+from .fact import Fact
+from .mail import Mail
+from .text import decode_words, squeeze
+
+#: Headers of the returned message that tie a bounce to what we sent: our own X- headers.
+CORRELATION_PREFIXES = ("x-bounceloop-",)
+
+_COMMANDS = {
+    "CONN": "connect",
+    "HELO": "helo",
+    "EHLO": "ehlo",
+    "STARTTLS": "starttls",
+    "AUTH": "auth",
+    "MAIL": "mailfrom",
+    "RCPT": "rcptto",
+    "DATA": "data",
+    "BDAT": "data",
+    "QUIT": "quit",
+}
+
+
+def finish(fact: Fact, mail: Mail, detector: str, convention: Convention) -> Bounce:
+    recipient = clean_address(fact.recipient)
+    diagnosis = clean_diagnosis(fact.diagnosis)
+    fact.diagnosis = diagnosis
+    status, reply = settle_codes(fact)
+    fact.status, fact.reply_code = status, reply
+    reason = classify.decide(fact, mail)
+    if reason in ("feedback", "vacation"):
+        status, reply = "", ""
+    elif reason == "delivered" and reply[:1] in ("4", "5"):
+        reply = ""
+    action = fact.action or _action_for(reason, status, reply)
+    if reason == "feedback":
+        kind = Kind.COMPLAINT
+    elif reason == "vacation":
+        kind = Kind.AUTOREPLY
+    elif reason == "delivered" or action in ("delivered", "relayed", "expanded"):
+        kind = Kind.DELIVERY
+    elif action == "delayed":
+        kind = Kind.DELAY
+    else:
+        kind = Kind.FAILURE
+    return Bounce(
+        recipient=recipient,
+        action=action,
+        state=BOUNCE_STATE,
+        code=reply,
+        extended=status,
+        description=diagnosis,
+        reason=reason,
+        severity=severity(step=STEP_BOUNCE, code=reply, extended=status, reason=reason,
+                          action=action, convention=convention).value,
+        hardbounce=is_hardbounce(reason, reply, status),
+        kind=kind.value,
+        remote_mta=fact.remote_mta.lower(),
+        reporting_mta=fact.reporting_mta.lower(),
+        original_message_id=_message_id(mail.original_header("Message-ID")),
+        original_envelope_id=fact.envelope_id,
+        feedback_type=fact.feedback_type,
+        timestamp=timestamp(fact.date) or timestamp(mail.header("Date")),
+        command=_COMMANDS.get(fact.command.upper(), fact.command.lower()),
+        original_recipient=clean_address(fact.original_recipient),
+        diagnostic_type=fact.diagnostic_type,
+        will_retry_until=timestamp(fact.will_retry_until),
+        sender=_sender(mail),
+        subject=mail.original_header("Subject"),
+        detector=detector,
+        headers=_correlation(mail),
+    )
+
+
+def settle_codes(fact: Fact) -> tuple[str, str]:
+    """(enhanced status, reply code) for a fact.
+
+    The status stated by the format and the code in the server's own reply can differ; see
+    :func:`prefer`. The reply code comes from the reply text, of the status's class when the
+    text has one; the notification context is read only when the reply has none.
+    """
+    text = fact.diagnosis
+    reply = fact.reply_code
+    found = find_enhanced(text, reply[:1]) if text else ""
+    if not reply and text:
+        reply = find_reply_code(text, (found or fact.status)[:1])
+    status = prefer(fact.status, found, reply)
+    if not status and fact.context:
+        status = find_enhanced(fact.context, reply[:1])
+    if not reply and fact.context:
+        reply = find_reply_code(fact.context, status[:1])
+    if reply and status and reply[0] != status[0] and status[0] in "245":
+        # A reply of the other class ("550" next to "4.2.2"): the enhanced code is the more
+        # precise statement (RFC 3463 section 2), so keep a reply of its class if the text
+        # has one, else none rather than a contradicting one.
+        reply = find_reply_code(text, status[0]) or find_reply_code(fact.context, status[0])
+        if reply[:1] != status[0]:
+            reply = ""
+    return status, reply
+
+
+def prefer(stated: str, found: str, reply: str = "") -> str:
+    """Choose between a stated status (DSN ``Status:``) and the code in the reply text.
+
+    The server's own code wins where the stated one is only generic: an ``X.0.0``, a code with
+    a zero part next to a fully specific one, a code of the wrong class for the reply, or one
+    of the codes MTAs use as catch-alls (4.4.7 expired, 4.7.0, 5.3.x, the X.5.x protocol
+    codes). Otherwise the stated status stands: it is the reporting MTA's considered verdict.
+    """
+    if not stated or not found:
+        return stated or found
+    if stated == found:
+        return stated
+    if reply and stated[0] != found[0]:
+        if found[0] == reply[0]:
+            return found
+        if stated[0] == reply[0]:
+            return stated
+    zero = stated.endswith(".0.0")
+    if zero:
+        return found if not found.endswith(".0.0") else stated
+    if ".0" in stated and ".0" not in found:
+        return found
+    if found.endswith(".0.0"):
+        return stated
+    if stated in ("4.4.7", "4.7.0") or stated.startswith("5.3.") or stated[1:] in (
+        ".5.1", ".5.2", ".5.4", ".5.5"
+    ):
+        return found
+    if stated == "5.1.1":
+        return stated if (".0" in found or found.startswith("5.5.")) else found
+    if stated == "5.1.3" and found.startswith("5.7."):
+        return found
+    return stated
+
+
+def _action_for(reason: str, status: str, reply: str) -> str:
+    if reason == "delivered" or status.startswith("2"):
+        return "delivered"
+    if reason in ("feedback", "vacation"):
+        return ""
+    if reason == "expired" and (status or reply).startswith("4"):
+        return "failed"
+    return "failed"
+
+
+_TRIM = re.compile(r"^(?:smtp|x-[\w-]+|mta)\s*;\s*", re.I)
+
+
+def clean_diagnosis(text: str) -> str:
+    text = squeeze(text)
+    return _TRIM.sub("", text)
+
+
+def clean_address(addr: str) -> str:
+    addr = addr.strip().strip("<>\"'").strip()
+    if addr.lower().startswith(("rfc822;", "rfc822 ;")):
+        addr = addr.split(";", 1)[1].strip().strip("<>")
+    addr = addr.rstrip(".,;:")
+    if "@" in addr:
+        local, _, domain = addr.rpartition("@")
+        addr = f"{local}@{domain.lower()}"
+    return addr
+
+
+def timestamp(value: str) -> str:
+    """An RFC 5322 date as ISO 8601 UTC ("" when it cannot be read)."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return ""
+    if dt is None:
+        return ""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):
+        return ""
+
+
+def _message_id(value: str) -> str:
+    value = value.strip()
+    m = re.search(r"<([^<>]+)>", value)
+    return (m.group(1) if m else value).strip()
+
+
+def _sender(mail: Mail) -> str:
+    """The envelope sender of the returned message (Return-Path), else its From address."""
+    for name in ("Return-Path", "From"):
+        value = mail.original_header(name)
+        m = _ADDR.search(value)
+        if m:
+            return m.group(0)
+    return ""
+
+
+_ADDR = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def _correlation(mail: Mail) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name, value in mail.original_headers:
+        if name.lower().startswith(CORRELATION_PREFIXES):
+            out.append((name, decode_words(value)))
+    return tuple(out)
+

@@ -1,0 +1,63 @@
+"""bytes -> records: the parser's one entry point.
+
+    raw bytes --read--> Mail --detectors--> [Fact] --finish--> [Bounce]
+
+:func:`parse` never raises: a bug in a detector on some odd message is caught here and
+reported in :attr:`Result.error`, with no records, so a batch run goes on.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from ..core.model import Bounce
+from ..core.severity import Convention
+from .detectors import DETECTORS
+from .fact import Fact
+from .finish import finish
+from .mail import Mail, read
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one message yielded."""
+
+    records: tuple[Bounce, ...] = ()
+    detector: str = ""
+    """The format family that recognised the message, "" when none did."""
+    error: str = ""
+    """Set when parsing failed on this message (a bug to report); records is then empty."""
+    subject: str = field(default="", compare=False)
+    sender: str = field(default="", compare=False)
+
+    @property
+    def recognized(self) -> bool:
+        return bool(self.records)
+
+
+def parse(raw: bytes, convention: Convention = Convention.CODE) -> Result:
+    """Parse one message (raw bytes as received) into records."""
+    try:
+        mail = read(raw)
+    except Exception as exc:  # noqa: BLE001 - read() is defensive; this is a last net
+        return Result(error=f"unreadable message: {exc!r}")
+    try:
+        name, facts = detect(mail)
+        records = tuple(finish(f, mail, name, convention) for f in facts)
+    except Exception:  # noqa: BLE001 - never let one message stop a batch
+        tb = traceback.format_exc(limit=-3).strip().splitlines()
+        return Result(error="parser error: " + " | ".join(tb[-3:]), subject=mail.subject,
+                      sender=mail.sender)
+    return Result(records=records, detector=name if records else "", subject=mail.subject,
+                  sender=mail.sender)
+
+
+def detect(mail: Mail) -> tuple[str, list[Fact]]:
+    """The first detector whose format this is, and what it found."""
+    for detector in DETECTORS:
+        if detector.match(mail):
+            facts = detector.inquire(mail)
+            if facts:
+                return detector.name, facts
+    return "", []

@@ -1,0 +1,65 @@
+"""Local delivery agents: the programs that write into the mailbox after SMTP accepted.
+
+When the final hop is a local delivery (the MTA hands the message to dovecot-lda, procmail,
+maildrop, ...), the bounce quotes that program's own message. Its wording is specific and
+beats any generic phrase: "Quota exceeded" from dovecot is a full mailbox, whatever code the
+MTA wrapped around it. A recognised agent whose message matches nothing is a mailer error.
+"""
+
+from __future__ import annotations
+
+#: (agent, phrases that identify it, {reason: phrases}) - all lowercase regexes.
+AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
+    (
+        "dovecot",
+        (r"your message to <[^>]*> was automatically rejected:",),
+        {
+            "mailboxfull": (r"quota exceeded", r"not enough disk space", r"over quota"),
+            "userunknown": (r"mailbox doesn't exist",),
+        },
+    ),
+    (
+        "mail.local",
+        (r"mail\.local: ",),
+        {
+            "mailboxfull": (r"disc quota exceeded", r"disk quota exceeded", r"mailbox full"),
+            "systemerror": (r"temporary file write error",),
+            "userunknown": (r": user unknown", r": invalid mailbox path", r"unknown user"),
+        },
+    ),
+    (
+        "procmail",
+        (r"procmail: ", r"/procmail "),
+        {
+            "mailboxfull": (r"quota exceeded", r"over quota"),
+            "systemerror": (r"service unavailable",),
+            "systemfull": (r"no space left to finish writing",),
+        },
+    ),
+    (
+        "maildrop",
+        (r"maildrop: ",),
+        {
+            "mailboxfull": (r"maildir over quota",),
+            "userunknown": (r"cannot find system user", r"invalid user specified"),
+        },
+    ),
+    (
+        "vpopmail",
+        (r"vdelivermail: ",),
+        {
+            "mailboxfull": (r"user is over quota",),
+            "suspend": (r"account is locked",),
+            "filtered": (r"user does not exist, but will deliver to ",),
+            "userunknown": (r"no mailbox here by that name",),
+        },
+    ),
+    (
+        "vmailmgr",
+        (r"vdeliver: ",),
+        {
+            "mailboxfull": (r"system quota violation",),
+            "userunknown": (r"invalid or unknown virtual user",),
+        },
+    ),
+)
