@@ -50,21 +50,25 @@ def expand(paths: list[str]) -> Iterator[Item | SourceError]:
 
 
 def _walk(top: str) -> Iterator[Item | SourceError]:
-    errors: list[OSError] = []
-    for root, dirs, files in os.walk(top, onerror=errors.append):
-        dirs.sort()
-        # A maildir's tmp/ holds half-delivered messages (maildir(5)): skip it.
-        if "cur" in dirs and "new" in dirs and "tmp" in dirs:
-            dirs.remove("tmp")
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in sorted(files):
-            if name.startswith("."):
+    """Files under ``top`` in path order (a directory's entries sorted, depth first)."""
+    try:
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield SourceError(f"{top}: {exc.strerror or exc}")
+        return
+    names = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+    # A maildir's tmp/ holds half-delivered messages (maildir(5)): skip it.
+    skip_tmp = {"cur", "new", "tmp"} <= names
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if skip_tmp and entry.name == "tmp":
                 continue
-            full = os.path.join(root, name)
-            yield Item(full, full)
-        while errors:
-            err = errors.pop(0)
-            yield SourceError(f"{err.filename}: {err.strerror or err}")
+            yield from _walk(entry.path)
+        elif entry.is_file():
+            yield Item(entry.path, entry.path)
 
 
 def load(item: Item) -> list[bytes]:

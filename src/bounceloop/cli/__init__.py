@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .main import cli, main
+from bounceloop.cli.main import cli, main
 
 __all__ = ["cli", "main"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
-from .parse import parse_command
+from bounceloop import __version__
+from bounceloop.cli.parse import parse_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

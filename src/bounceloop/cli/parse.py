@@ -16,10 +16,10 @@ from typing import IO
 
 import click
 
-from ..core.model import FIELDS, BOUNCE_STATE, Bounce, Kind
-from ..core.severity import Convention
-from ..parsing import parse
-from ..sources import Item, SourceError, expand, load, split_mbox
+from bounceloop.core.model import BOUNCE_STATE, FIELDS, Bounce, Kind
+from bounceloop.core.severity import Convention
+from bounceloop.parsing import parse
+from bounceloop.sources import Item, SourceError, expand, load, split_mbox
 
 FORMATS = ("jsonl", "json", "csv", "table")
 
@@ -178,7 +178,9 @@ def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:
                 value = text if len(text) <= 120 else text[:117] + "..."
             cells.append(str(value))
         table.add_row(*cells)
-    Console(file=stream).print(table)
+    # Piped output has no terminal width to fit; do not fold every cell into 80 columns.
+    width = None if stream.isatty() else 200
+    Console(file=stream, width=width).print(table)
 
 
 @click.command("parse")
@@ -201,8 +203,8 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
     PATH is an .eml file, a directory (searched recursively; maildirs included), an mbox
     file, or - for standard input.
     """
-    out = click.get_text_stream("stdout")
-    err = click.get_text_stream("stderr")
+    out = sys.stdout
+    err = sys.stderr
     if fmt is None:
         fmt = "table" if out.isatty() else "jsonl"
     if progress is None:

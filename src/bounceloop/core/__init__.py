@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from .model import BOUNCE_STATE, FIELDS, Action, Bounce, Kind, Severity
-from .reasons import REASONS, is_hardbounce
-from .severity import Convention, severity
-from .status import EnhancedStatus, codes, find_enhanced, find_reply_code, parse_enhanced
+from bounceloop.core.model import BOUNCE_STATE, FIELDS, Action, Bounce, Kind, Severity
+from bounceloop.core.reasons import REASONS, is_hardbounce
+from bounceloop.core.severity import Convention, severity
+from bounceloop.core.status import (
+    EnhancedStatus,
+    codes,
+    find_enhanced,
+    find_reply_code,
+    parse_enhanced,
+)
 
 __all__ = [
     "BOUNCE_STATE",

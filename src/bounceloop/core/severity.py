@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import enum
 
-from .model import Severity
-from .reasons import NOT_ERRORS, TRANSIENT
+from bounceloop.core.model import Severity
+from bounceloop.core.reasons import NOT_ERRORS, TRANSIENT
 
 STEP_COMPOSE = 0
 STEP_DNS = 1

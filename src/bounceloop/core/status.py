@@ -172,7 +172,8 @@ class EnhancedStatus:
         return ": ".join(p for p in parts if p)
 
 
-_ENHANCED_EXACT = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
+# RFC 3463 allows 1-3 digit subjects, but only 0-7 are defined; "5.8.1" is not a status.
+_ENHANCED_EXACT = re.compile(r"([245])\.0{0,2}([0-7])\.(\d{1,3})")
 
 
 def parse_enhanced(text: str) -> EnhancedStatus | None:
@@ -250,18 +251,19 @@ def is_reply_code(code: str) -> bool:
 
 # An enhanced code standing alone: not part of an IP address, a version string or a longer
 # number. A trailing full stop is allowed ("... (#5.5.0)." / "status 5.1.1.").
-_ENHANCED_IN_TEXT = re.compile(r"(?<![\w.\-/])([245])\.(\d{1,3})\.(\d{1,3})(?![\w\-/]|\.\d)")
+_ENHANCED_IN_TEXT = re.compile(r"(?<![\w.\-/])([245])\.([0-7])\.(\d{1,3})(?![\w\-/]|\.\d)")
 
 # A reply code followed by a separator and an enhanced code: "550 5.1.1", "550-5.1.1",
 # "550 #5.1.0", "550 [5.1.1]".
 _REPLY_AND_ENHANCED = re.compile(
-    r"(?<![\w.])([245]\d\d)[ \-]+[#\[(]?([245])\.(\d{1,3})\.(\d{1,3})(?![\w\-]|\.\d)"
+    r"(?<![\w.])([245]\d\d)[ \-]+[#\[(]?([245])\.([0-7])\.(\d{1,3})(?![\w\-]|\.\d)"
 )
 
 # A reply code standing at the start of the text, or after a separator used by MTAs to
 # introduce the remote reply: "said: 550", "smtp; 550", ">: 550", "RCPT TO: 550",
-# ") 550" etc. It must be followed by a space, a hyphen (multi-line) or the end.
-_REPLY_IN_TEXT = re.compile(r"(?:^|(?<=[\s:;>)\]\"'(]))([245][0-5]\d)(?=[ \-\t]|$|\.? )", re.M)
+# ") 550" etc. It must be followed by a space, a hyphen (multi-line), the end, or ": "
+# (Yahoo writes "550: 5.2.2 ...").
+_REPLY_IN_TEXT = re.compile(r"(?:^|(?<=[\s:;>)\]\"'(]))([245][0-5]\d)(?=[ \-\t]|$|\.? |: )", re.M)
 
 
 def find_enhanced(text: str, klass: str = "") -> str:
@@ -281,6 +283,10 @@ def find_enhanced(text: str, klass: str = "") -> str:
         found = found or code
     for m in _ENHANCED_IN_TEXT.finditer(text):
         code = f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}"
+        if code[0] == "2" and klass != "2":
+            # Standing alone in a failure text, "2.5.1" is a version number ("Postfix
+            # 2.5.1"), not a success status; a real one comes glued to its 250 reply.
+            continue
         if not klass or code[0] == klass:
             return code
         found = found or code

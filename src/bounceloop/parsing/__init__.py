@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .parse import Result, detect, parse
+from bounceloop.parsing.parse import Result, detect, parse
 
 __all__ = ["Result", "detect", "parse"]

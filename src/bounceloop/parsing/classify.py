@@ -24,12 +24,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import providers
-from .fact import Fact
-from .mail import Mail
-from .rules.codes import REPLY, STATUS
-from .rules.lda import AGENTS
-from .rules.phrases import PHRASES
+from bounceloop.parsing import providers
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.rules.codes import REPLY, STATUS
+from bounceloop.parsing.rules.lda import AGENTS
+from bounceloop.parsing.rules.phrases import PHRASES
+
+#: Characters of each text the rules read. An SMTP reply line is at most 512 octets
+#: (RFC 5321 section 4.5.3.1.5); a reply of a dozen lines and its notification fit easily, and
+#: a hostile megabyte of "diagnostic" costs no more than this.
+MAX_EVIDENCE = 8192
 
 #: Reasons a detector may state that the later steps may still replace.
 WEAK = frozenset(
@@ -84,7 +89,7 @@ def says(reason: str, text: str) -> bool:
 def signals(fact: Fact, context: bool = False) -> Signals:
     """The evidence of a fact: its diagnosis, and with ``context`` the notification text too."""
     parts = (fact.context, fact.diagnosis) if context else (fact.diagnosis,)
-    text = " ".join(t for t in parts if t).lower()
+    text = " ".join(t[:MAX_EVIDENCE] for t in parts if t).lower()
     command = fact.command.upper()
     if "rcpt first" in text:
         command = "RCPT"

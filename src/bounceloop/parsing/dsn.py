@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from .fact import Fact
-from .text import squeeze
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.text import squeeze
 
 # Field names in lower case -> our key. Unknown fields are kept under their own name.
 _PER_RECIPIENT = frozenset(

@@ -13,14 +13,15 @@ import re
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-from ..core.model import BOUNCE_STATE, Bounce, Kind
-from ..core.reasons import is_hardbounce
-from ..core.severity import STEP_BOUNCE, Convention, severity
-from ..core.status import find_enhanced, find_reply_code
-from . import classify
-from .fact import Fact
-from .mail import Mail
-from .text import decode_words, squeeze
+from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
+from bounceloop.core.reasons import is_hardbounce
+from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
+from bounceloop.core.status import find_enhanced, find_reply_code
+from bounceloop.parsing import classify
+from bounceloop.parsing.classify import MAX_EVIDENCE
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.text import decode_words, squeeze
 
 #: Headers of the returned message that tie a bounce to what we sent: our own X- headers.
 CORRELATION_PREFIXES = ("x-bounceloop-",)
@@ -97,21 +98,22 @@ def settle_codes(fact: Fact) -> tuple[str, str]:
     :func:`prefer`. The reply code comes from the reply text, of the status's class when the
     text has one; the notification context is read only when the reply has none.
     """
-    text = fact.diagnosis
+    text = fact.diagnosis[:MAX_EVIDENCE]
     reply = fact.reply_code
     found = find_enhanced(text, reply[:1]) if text else ""
     if not reply and text:
         reply = find_reply_code(text, (found or fact.status)[:1])
     status = prefer(fact.status, found, reply)
-    if not status and fact.context:
-        status = find_enhanced(fact.context, reply[:1])
-    if not reply and fact.context:
-        reply = find_reply_code(fact.context, status[:1])
+    context = fact.context[:MAX_EVIDENCE]
+    if not status and context:
+        status = find_enhanced(context, reply[:1])
+    if not reply and context:
+        reply = find_reply_code(context, status[:1])
     if reply and status and reply[0] != status[0] and status[0] in "245":
         # A reply of the other class ("550" next to "4.2.2"): the enhanced code is the more
         # precise statement (RFC 3463 section 2), so keep a reply of its class if the text
         # has one, else none rather than a contradicting one.
-        reply = find_reply_code(text, status[0]) or find_reply_code(fact.context, status[0])
+        reply = find_reply_code(text, status[0]) or find_reply_code(context, status[0])
         if reply[:1] != status[0]:
             reply = ""
     return status, reply
@@ -189,8 +191,6 @@ def timestamp(value: str) -> str:
     try:
         dt = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return ""
-    if dt is None:
         return ""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)

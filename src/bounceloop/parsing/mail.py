@@ -1,29 +1,26 @@
 """Reading one returned message into a :class:`Mail`: headers, notification text, report parts.
 
-The message is parsed with the stdlib ``email`` package under ``policy.compat32``: it is the
-policy that does not raise on, or rewrite, the malformed headers bounces are full of (see
-``../shared/docs/stack.md``). Everything a detector needs is taken out once, here:
+The bytes are split into parts by :mod:`bounceloop.parsing.mime` (a lenient reader; why not
+``email.parser`` is told there). Everything a detector needs is taken out once, here:
 
     headers      the top-level header fields, raw, plus decoded Subject and From
-    body         the human-readable notification: every text part (HTML turned into text) up
-                 to the returned message, decoded from its transfer encoding and charset
+    body         the human-readable notification: every text part (HTML turned into text)
+                 outside the returned message, decoded from its transfer encoding and charset
     dsn          the text of the RFC 3464 ``message/delivery-status`` part(s)
     report       the text of an RFC 5965 ``message/feedback-report`` part
     original     the returned message (``message/rfc822``, ``text/rfc822-headers``), as text
 
 Line ends are normalised to LF first, so CR-only (old Mac) and CRLF files read the same.
+Nothing here raises: a message too broken to split is read as headers and plain text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 
-from .text import decode_bytes, decode_words, html_to_text, unfold
+from bounceloop.parsing import mime
+from bounceloop.parsing.text import decode_bytes, decode_words, html_to_text
 
 #: Parts bigger than this are not decoded into the notification text: a bounce's own words
 #: are short, and a 10 MB attachment must not cost time (its headers still count).
@@ -31,7 +28,9 @@ MAX_TEXT_PART = 1_000_000
 
 _ORIGINAL_TYPES = frozenset(
     {"message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
-     "message/global-headers", "text/rfc822"}
+     "message/global-headers", "text/rfc822",
+     # Bigfoot returns the original as message/partial (RFC 2046 section 5.2.2).
+     "message/partial"}
 )
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
@@ -63,7 +62,7 @@ class Mail:
     def header(self, name: str) -> str:
         """The first value of a top-level header, unfolded and decoded ("" if absent)."""
         values = self._index.get(name.lower())
-        return decode_words(values[0]) if values else ""
+        return header_text(values[0]) if values else ""
 
     def headers_all(self, name: str) -> list[str]:
         """All raw values of a top-level header."""
@@ -83,101 +82,89 @@ class Mail:
         lname = name.lower()
         for key, value in self.original_headers:
             if key.lower() == lname:
-                return decode_words(value)
+                return header_text(value)
         return ""
 
 
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
-_BOUNDARY_LINE = re.compile(rb"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
+_BOUNDARY_LINE = re.compile(r"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
 
 
-def _normalise(raw: bytes) -> bytes:
-    if b"\r" in raw:
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return raw
+def header_text(value: str) -> str:
+    """A raw header value as text: raw 8-bit bytes decoded (UTF-8 first), encoded words too."""
+    if not value.isascii():
+        value = decode_bytes(value.encode("latin-1", "replace"))
+    return decode_words(value)
 
 
 def read(raw: bytes) -> Mail:
-    """Parse raw message bytes. Hostile or broken input degrades to "all body text"."""
-    raw = _normalise(raw)
+    """Take apart raw message bytes. Hostile or broken input degrades to "all body text"."""
+    text = raw.decode("latin-1")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        msg = message_from_bytes(raw, policy=compat32)
-        if not msg.is_multipart() and msg.get_content_maintype() == "multipart":
-            msg = _resplit(raw, msg) or msg
-        elif not msg.is_multipart() and msg.get_content_maintype() != "message":
-            msg = _resplit(raw, msg, undeclared=True) or msg
-        return _take_apart(msg)
-    except (RecursionError, MemoryError):
-        raise_if_memory = False
-        del raise_if_memory
-    except Exception:  # noqa: BLE001 - the parser must never raise; fall back to plain text
+        root = mime.parse(text)
+        if not root.children and (root.maintype == "multipart" or root.ctype == "text/plain"):
+            root = _resplit(root) or root
+        return _take_apart(root)
+    except RecursionError:
         pass
-    return _plain(raw)
+    return _plain(text)
 
 
-def _plain(raw: bytes) -> Mail:
+def _plain(text: str) -> Mail:
     """A last resort: the head as headers, the rest as text."""
-    head, _, body = raw.partition(b"\n\n")
-    try:
-        parsed = HeaderParser(policy=compat32).parsestr(head.decode("latin-1"), headersonly=True)
-        headers = [(str(k), str(v)) for k, v in parsed.items()]
-    except Exception:  # noqa: BLE001
-        headers = []
-    mail = Mail(headers=headers, body=decode_bytes(body))
+    headers, body = mime.split_head(text)
+    mail = Mail(headers=headers, body=decode_bytes(body.encode("latin-1")))
     mail.subject = mail.header("Subject")
     mail.sender = mail.header("From")
     return mail
 
 
-def _resplit(raw: bytes, msg: Message, undeclared: bool = False) -> Message | None:
+def _resplit(root: mime.Part) -> mime.Part | None:
     """Re-read a multipart whose boundary parameter is missing or wrong.
 
     Seen in the wild: a boundary declared with different quoting than used, a lost
     Content-Type line, a boundary folded away by a relay. When the body has a line
-    ``--token`` repeated and followed by part headers, that token is the real boundary.
+    ``--token`` repeated and followed by part headers, that token is the real boundary. A
+    text body quoting a MIME original far down is not that: the token must open the body.
     """
-    head, sep, body = raw.partition(b"\n\n")
-    if not sep or len(body) > 20_000_000:
+    body = root.body
+    if len(body) > 20_000_000:
         return None
-    counts: dict[bytes, int] = {}
+    counts: dict[str, int] = {}
     for m in _BOUNDARY_LINE.finditer(body):
         token = m.group(1)
-        if token.endswith(b"--"):
+        if token.endswith("--"):
             token = token[:-2]
         counts[token] = counts.get(token, 0) + 1
     if not counts:
         return None
     token, n = max(counts.items(), key=lambda kv: kv[1])
-    if n < 2:
+    if n < 2 or token == root.params.get("boundary"):
         return None
-    # The first part after the boundary must start with a header line.
-    first = body.find(b"--" + token + b"\n")
-    if first < 0 or not re.match(rb"[A-Za-z][\w-]*:", body[first + len(token) + 3:][:200]):
+    first = body.find("--" + token + "\n")
+    if first < 0 or not re.match(r"[A-Za-z][\w-]*:", body[first + len(token) + 3:][:200]):
         return None
-    if undeclared and first > 300:
-        # A text bounce quoting a MIME original further down: not a lost multipart header.
+    if root.maintype != "multipart" and first > 300:
         return None
-    declared = msg.get_boundary()
-    if declared is not None and declared.encode("latin-1", "replace") == token and not undeclared:
+    chunks, preamble = mime.split_parts(body, token)
+    if not chunks:
         return None
-    headers = re.sub(rb"(?im)^content-type:.*\n(?:[ \t].*\n)*", b"", head + b"\n")
-    ctype = b'Content-Type: multipart/mixed; boundary="' + token.replace(b'"', b"") + b'"\n'
-    try:
-        fixed = message_from_bytes(headers + ctype + b"\n" + body, policy=compat32)
-    except Exception:  # noqa: BLE001
-        return None
-    return fixed if fixed.is_multipart() else None
+    fixed = mime.Part(headers=root.headers, ctype="multipart/mixed",
+                      params={"boundary": token}, body=body, preamble=preamble)
+    fixed.children = [mime.parse(c, 1) for c in chunks]
+    return fixed
 
 
-def _take_apart(msg: Message) -> Mail:
-    headers = [(str(k), str(v)) for k, v in msg.items()]
-    mail = Mail(headers=headers, content_type=msg.get_content_type())
+def _take_apart(root: mime.Part) -> Mail:
+    mail = Mail(headers=root.headers, content_type=root.ctype)
     mail.subject = mail.header("Subject")
     mail.sender = mail.header("From")
     texts: list[str] = []
     htmls: list[str] = []
     dsn: list[str] = []
-    _walk(msg, mail, texts, htmls, dsn, top=True)
+    _walk(root, mail, texts, htmls, dsn, top=True)
     if not texts and htmls:
         texts = htmls
     mail.body = "\n\n".join(t for t in texts if t)
@@ -186,7 +173,7 @@ def _take_apart(msg: Message) -> Mail:
 
 
 def _walk(
-    part: Message,
+    part: mime.Part,
     mail: Mail,
     texts: list[str],
     htmls: list[str],
@@ -194,8 +181,8 @@ def _walk(
     top: bool = False,
     depth: int = 0,
 ) -> None:
-    ctype = part.get_content_type()
-    if depth > 40:
+    ctype = part.ctype
+    if depth > mime.MAX_DEPTH:
         return
     if not top and ctype in _ORIGINAL_TYPES:
         if not mail.original:
@@ -203,32 +190,30 @@ def _walk(
         mail.parts.append(ctype)
         return
     if ctype in _REPORT_TYPES:
-        dsn.append(_report_text(part))
+        dsn.append(_text(part))
         mail.parts.append(ctype)
         return
     if ctype in _FEEDBACK_TYPES:
-        mail.report = _report_text(part)
+        mail.report = _text(part)
         mail.parts.append(ctype)
         return
-    payload = part.get_payload()
-    if isinstance(payload, list):
+    if part.children:
+        children = part.children
         if ctype == "multipart/alternative":
-            plain = [p for p in payload if isinstance(p, Message)
-                     and p.get_content_type() == "text/plain"]
-            payload = plain[:1] or payload
-        for sub in payload:
-            if isinstance(sub, Message):
-                _walk(sub, mail, texts, htmls, dsn, depth=depth + 1)
+            plain = [p for p in children if p.ctype == "text/plain"]
+            children = plain[:1] or children
+        for sub in children:
+            _walk(sub, mail, texts, htmls, dsn, depth=depth + 1)
         return
     mail.parts.append(ctype)
-    maintype = part.get_content_maintype()
-    if maintype not in ("text", "message") and not top:
+    maintype = part.maintype
+    if maintype not in ("text", "message", "multipart") and not top:
         return
-    text = _part_text(part)
+    text = _text(part)
     if ctype == "text/html":
         htmls.append(html_to_text(text))
     elif maintype == "message" and not top:
-        # message/* that compat32 did not parse (e.g. a broken message/rfc822): keep as text.
+        # Another message/* type (message/external-body, a bare message/news): the original.
         if not mail.original:
             mail.original = text
             mail.original_headers = headers_of(text)
@@ -236,68 +221,16 @@ def _walk(
         texts.append(text)
 
 
-def _part_text(part: Message) -> str:
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
-        data = None
-    if not isinstance(data, bytes):
-        raw = part.get_payload()
-        return raw if isinstance(raw, str) else ""
+def _text(part: mime.Part) -> str:
+    """A part's body, transfer encoding undone, decoded with its charset."""
+    data = part.payload()
     if len(data) > MAX_TEXT_PART:
         data = data[:MAX_TEXT_PART]
-    try:
-        charset = part.get_content_charset()
-    except Exception:  # noqa: BLE001
-        charset = None
-    return decode_bytes(data, charset)
+    return decode_bytes(data, part.params.get("charset"))
 
 
-def _report_text(part: Message) -> str:
-    """The text of a report part, whichever way compat32 split it into blocks."""
-    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    payload = part.get_payload()
-    if cte in ("base64", "quoted-printable"):
-        encoded = _message_text(payload)
-        inner = Message()
-        inner["Content-Transfer-Encoding"] = cte
-        inner.set_payload(encoded)
-        try:
-            data = inner.get_payload(decode=True)
-        except Exception:  # noqa: BLE001
-            data = None
-        if isinstance(data, bytes):
-            return decode_bytes(data, part.get_content_charset())
-        return encoded
-    return _message_text(payload)
-
-
-def _message_text(payload: object) -> str:
-    """Blocks of header fields (as compat32 parses message/* parts) back into text."""
-    if isinstance(payload, str):
-        return payload
-    if isinstance(payload, Message):
-        lines = [f"{k}: {unfold(str(v))}" for k, v in payload.items()]
-        body = payload.get_payload()
-        text = "\n".join(lines)
-        rest = _message_text(body) if body else ""
-        return text + ("\n\n" + rest if rest.strip() else "")
-    if isinstance(payload, list):
-        return "\n\n".join(_message_text(p) for p in payload)
-    return ""
-
-
-def _take_original(part: Message, mail: Mail) -> None:
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        inner = payload[0]
-        mail.original_headers = [(str(k), str(v)) for k, v in inner.items()]
-        body = inner.get_payload()
-        head = "\n".join(f"{k}: {v}" for k, v in mail.original_headers)
-        text = body if isinstance(body, str) else ""
-        mail.original = head + "\n\n" + text
-        return
-    text = _part_text(part)
+def _take_original(part: mime.Part, mail: Mail) -> None:
+    text = _text(part).lstrip("\n")
     mail.original = text
     mail.original_headers = headers_of(text)
 

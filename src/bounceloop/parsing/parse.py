@@ -11,12 +11,12 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from ..core.model import Bounce
-from ..core.severity import Convention
-from .detectors import DETECTORS
-from .fact import Fact
-from .finish import finish
-from .mail import Mail, read
+from bounceloop.core.model import Bounce
+from bounceloop.core.severity import Convention
+from bounceloop.parsing.detectors import DETECTORS
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.finish import finish
+from bounceloop.parsing.mail import Mail, read
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +40,12 @@ def parse(raw: bytes, convention: Convention = Convention.CODE) -> Result:
     """Parse one message (raw bytes as received) into records."""
     try:
         mail = read(raw)
-    except Exception as exc:  # noqa: BLE001 - read() is defensive; this is a last net
+    except Exception as exc:
         return Result(error=f"unreadable message: {exc!r}")
     try:
         name, facts = detect(mail)
         records = tuple(finish(f, mail, name, convention) for f in facts)
-    except Exception:  # noqa: BLE001 - never let one message stop a batch
+    except Exception:
         tb = traceback.format_exc(limit=-3).strip().splitlines()
         return Result(error="parser error: " + " | ".join(tb[-3:]), subject=mail.subject,
                       sender=mail.sender)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .rules.providers import PROVIDERS, Provider
+from bounceloop.parsing.rules.providers import PROVIDERS, Provider
 
 if TYPE_CHECKING:
-    from .classify import Signals
+    from bounceloop.parsing.classify import Signals
 
 
 def choose(domain: str, remote: str, reporting: str) -> Provider | None:
@@ -33,10 +33,7 @@ def choose(domain: str, remote: str, reporting: str) -> Provider | None:
 
 
 def _suffix(name: str, suffixes: tuple[str, ...]) -> bool:
-    for suffix in suffixes:
-        if name == suffix or name.endswith("." + suffix):
-            return True
-    return False
+    return any(name == suffix or name.endswith("." + suffix) for suffix in suffixes)
 
 
 def find(s: Signals) -> str:

@@ -99,7 +99,7 @@ def decode_words(value: str) -> str:
         return value
     try:
         chunks = decode_header(value)
-    except Exception:  # noqa: BLE001 - hostile headers: keep the raw value
+    except Exception:
         return value
     out: list[str] = []
     for chunk, charset in chunks:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ..fact import Fact
-from ..mail import Mail
-from . import arf, exim, rfc3464, rfc3834
+from bounceloop.parsing.detectors import arf, exim, rfc3464, rfc3834
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 
 class Detector(NamedTuple):

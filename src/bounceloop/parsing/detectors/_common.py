@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..fact import Fact
-from ..mail import Mail, headers_of
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail, headers_of
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+", re.A)
 ANGLE_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")

@@ -12,10 +12,10 @@ RFC 5965 section 7.3 and RFC 6591). Also read:
 
 from __future__ import annotations
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
-from ._common import first_address, recipient_from_original
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import first_address, recipient_from_original
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "arf"
 
@@ -28,9 +28,8 @@ def match(mail: Mail) -> bool:
         return True
     if mail.header("X-Apple-Unsubscribe").strip().lower() == "true":
         return True
-    return mail.from_address.endswith(("@hotmail.com", "@msn.com")) and "complaint about message" in (
-        mail.subject.lower()
-    )
+    hotmail = mail.from_address.endswith(("@hotmail.com", "@msn.com"))
+    return hotmail and "complaint about message" in mail.subject.lower()
 
 
 def inquire(mail: Mail) -> list[Fact]:

@@ -22,10 +22,17 @@ from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, ANGLE_ADDRESS, attach_original, cut, first_address, subject_starts
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import (
+    ADDRESS,
+    ANGLE_ADDRESS,
+    attach_original,
+    cut,
+    first_address,
+    subject_starts,
+)
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "exim"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..command import find_command
-from ..fact import Fact
-from ..mail import Mail
-from ._common import facts_or_original
+from bounceloop.parsing import dsn
+from bounceloop.parsing.command import find_command
+from bounceloop.parsing.detectors._common import facts_or_original
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "rfc3464"
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ..text import squeeze
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.text import squeeze
 
 NAME = "rfc3834"
 

@@ -178,7 +178,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"\bptr\b.{0,20}record",
         r"(?:no|invalid|bad|missing) ptr",
         r"cannot find your hostname",
-        r"(?:can't|cannot|could not|unable to) (?:resolve|verify) your (?:host|hostname|ip|address)",
+        r"(?:can't|cannot|could not|unable to) (?:resolve|verify) your "
+        r"(?:host|hostname|ip|address)",
         r"unverifi?(?:y|i)able (?:sending )?(?:ip|host)",
         r"client host name (?:is )?(?:not|un)(?:resolv|known)",
         r"mismatches client ip",
