@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .core import Bounce, Convention, Kind, Severity
-from .parsing import Result, parse
+from bounceloop.core import Bounce, Convention, Kind, Severity
+from bounceloop.parsing import Result, parse
 
 __all__ = ["Bounce", "Convention", "Kind", "Result", "Severity", "__version__", "parse"]

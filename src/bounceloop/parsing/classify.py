@@ -130,7 +130,9 @@ def decide(fact: Fact, mail: Mail | None = None) -> str:
     if reason in _UNDECIDED and full is not s:
         reason = _conclusive(full)
     if reason in _UNDECIDED:
-        reason = "onhold" if full.text.strip() else (s.stated or "undefined")
+        # onhold: there is a diagnostic, but it does not say enough. The notification text
+        # alone is not a diagnostic.
+        reason = "onhold" if s.text.strip() else (s.stated or "undefined")
     if reason in _UNDECIDED and s.reply in REPLY:
         reason = REPLY[s.reply][1]
     return reason
@@ -173,7 +175,7 @@ def generic(s: Signals) -> str:
         return "delivered"
     if s.smtp:
         for reason in PROBE_ORDER:
-            if PROBES[reason](s):
+            if probe(reason, s):
                 return reason
     reason = _by_table(s)
     if reason == "undefined":
@@ -315,12 +317,11 @@ def _notaccept(s: Signals) -> bool:
 def _hostunknown(s: Signals) -> bool:
     if s.command in BEFORE_RCPT:
         return False
+    # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
+    # not exist: that is a network error, whatever the words "host not found" suggest.
     if s.name == "hostunknown":
         return not says("networkerror", s.text)
-    if s.status.startswith("4.") and says("networkerror", s.text):
-        # A lookup failure reported as temporary: the MTA will retry, the domain may exist.
-        return False
-    return says("hostunknown", s.text)
+    return says("hostunknown", s.text) and not says("networkerror", s.text)
 
 
 def _spamdetected(s: Signals) -> bool:
@@ -368,6 +369,12 @@ PROBES: dict[str, Callable[[Signals], bool]] = {
     "notaccept": _notaccept,
 }
 PROBE_ORDER: tuple[str, ...] = tuple(PROBES)
+
+
+def probe(reason: str, s: Signals) -> bool:
+    """Does the evidence show ``reason``? A reason the detector stated (even a weak one,
+    such as the userunknown an MTA infers from its own directory) holds at once."""
+    return s.stated == reason or PROBES[reason](s)
 
 #: Phrase-only reasons, for a status whose meaning leaves the reason open.
 PHRASE_ORDER: tuple[str, ...] = (

@@ -165,11 +165,33 @@ def _action_for(reason: str, status: str, reply: str) -> str:
 
 
 _TRIM = re.compile(r"^(?:smtp|x-[\w-]+|mta)\s*;\s*", re.I)
+_CONTINUED = re.compile(r"(?<![\w.\-])([245]\d\d)-")
 
 
 def clean_diagnosis(text: str) -> str:
-    text = squeeze(text)
-    return _TRIM.sub("", text)
+    """The diagnostic as one line: white space squeezed, a type prefix dropped, and a
+    multi-line reply joined into one sentence (RFC 5321 section 4.2.1 repeats the code on
+    each line: "550-5.7.1 This message ... 550-5.7.1 ... 550 5.7.1 ...")."""
+    return join_multiline(_TRIM.sub("", squeeze(text)))
+
+
+def join_multiline(text: str) -> str:
+    m = _CONTINUED.search(text)
+    if m is None:
+        return text
+    code = m.group(1)
+    enhanced = re.match(r"#?([245]\.\d{1,3}\.\d{1,3})\b", text[m.end():])
+    if enhanced:
+        marker = re.compile(rf"(?<![\w.\-]){code}[- ]#?{re.escape(enhanced.group(1))}\b ?")
+        lead = f"{code} {enhanced.group(1)} "
+    else:
+        marker = re.compile(rf"(?<![\w.\-]){code}- ?")
+        lead = f"{code} "
+    first = marker.search(text, m.start())
+    if first is None:
+        return text
+    rest = marker.sub(" ", text[first.end():])
+    return squeeze(text[: first.start()] + lead + rest)
 
 
 def clean_address(addr: str) -> str:

@@ -205,8 +205,15 @@ def _walk(
         for sub in children:
             _walk(sub, mail, texts, htmls, dsn, depth=depth + 1)
         return
-    mail.parts.append(ctype)
     maintype = part.maintype
+    if maintype == "multipart" and not top:
+        # A nested multipart whose boundary line was damaged (a folded parameter that lost
+        # its indentation): recover its parts as for the top level.
+        fixed = _resplit(part)
+        if fixed is not None:
+            _walk(fixed, mail, texts, htmls, dsn, depth=depth + 1)
+            return
+    mail.parts.append(ctype)
     if maintype not in ("text", "message", "multipart") and not top:
         return
     text = _text(part)

@@ -18,7 +18,59 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from bounceloop.parsing.detectors import arf, exim, rfc3464, rfc3834
+from bounceloop.parsing.detectors import (
+    activehunter,
+    amavis,
+    amazonses,
+    amazonworkmail,
+    aol,
+    apachejames,
+    arf,
+    autodsn,
+    bigfoot,
+    biglobe,
+    courier,
+    domino,
+    dragonfly,
+    einsundeins,
+    exchange2003,
+    exchange2007,
+    exim,
+    ezweb,
+    fml,
+    gmail,
+    gmx,
+    googlegroups,
+    googleworkspace,
+    imailserver,
+    imsva,
+    interscanmss,
+    kddi,
+    mailfoundry,
+    mailmarshalsmtp,
+    mailru,
+    messagingserver,
+    mfilter,
+    mxlogic,
+    notes,
+    office365,
+    openmail,
+    opensmtpd,
+    outlook,
+    postfix,
+    qmail,
+    receivingses,
+    rfc3464,
+    rfc3834,
+    sendgrid,
+    sendmail,
+    troubledelivering,
+    v5sendmail,
+    verizon,
+    yahoo,
+    yandex,
+    zoho,
+)
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -33,8 +85,30 @@ def _of(module: object) -> Detector:
     return Detector(module.NAME, module.match, module.inquire)  # type: ignore[attr-defined]
 
 
-#: Specific formats, most specific first.
-FAMILIES: tuple[Detector, ...] = (_of(exim),)
+#: Specific formats, most specific first. Constraints (each is a detector whose ``match``
+#: would also accept the later one's mail):
+#:   Google Groups / Workspace before Gmail (all from mailer-daemon@googlemail.com);
+#:   Yahoo before AOL, qmail and Amazon SES (Yahoo's relays are qmail-derived and some of its
+#:   bounces leave through SES); SES receiving and WorkMail before SES;
+#:   the providers and appliances before the MTAs they run on (MXLogic, GMX, 1&1, Mail.ru,
+#:   DragonFly before Exim; Bigfoot and IMSVA before Sendmail; AOL and Yandex before
+#:   Postfix); Office 365 before Exchange 2007 and Outlook.
+FAMILIES: tuple[Detector, ...] = tuple(
+    _of(m)
+    for m in (
+        googlegroups, googleworkspace, gmail,
+        yahoo, aol,
+        receivingses, amazonworkmail, amazonses,
+        office365, exchange2007, exchange2003, outlook,
+        bigfoot, imsva, mxlogic, gmx, einsundeins, mailru, yandex, zoho, sendgrid,
+        messagingserver, domino, notes, interscanmss, mailmarshalsmtp, amavis,
+        biglobe, kddi, ezweb, verizon,
+        activehunter, mfilter, imailserver, mailfoundry, openmail, autodsn,
+        troubledelivering,
+        dragonfly, exim, postfix, sendmail, v5sendmail, courier, opensmtpd, apachejames, fml,
+        qmail,
+    )
+)
 
 #: Generic readers, after every family declined.
 GENERIC: tuple[Detector, ...] = (_of(arf), _of(rfc3464), _of(rfc3834))

@@ -78,7 +78,7 @@ _IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z ]+?) command\)", re.I)
 
 
 def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
-    """address (lowercase) -> (diagnosis, command, remote host) from Postfix's notice text."""
+    """address -> (diagnosis, command, remote host) from Postfix's notice text."""
     out: dict[str, tuple[str, str, str]] = {}
     current = ""
     lines: list[str] = []
@@ -96,7 +96,7 @@ def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
             if h:
                 remote = h.group(1)
                 joined = joined[h.end():]
-            out.setdefault(current.lower(), (joined.strip(), command, remote))
+            out.setdefault(current, (joined.strip(), command, remote))
 
     for line in text.split("\n"):
         m = _POSTFIX_ENTRY.match(line)
@@ -113,9 +113,25 @@ def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
+def postfix_facts(text: str) -> list[Fact]:
+    """Facts from Postfix's notice text alone (a notice sent without its report part).
+
+    Only for Postfix's own template ("This is the mail system at host ...", before 2.3 "This
+    is the Postfix program at host ..."): other formats also start lines with "<address>:".
+    """
+    low = text[:3000].lower()
+    if "this is the mail system at host" not in low and "the postfix program at host" not in low:
+        return []
+    return [
+        Fact(recipient=addr, action="failed", diagnosis=diagnosis, command=command,
+             remote_mta=remote)
+        for addr, (diagnosis, command, remote) in postfix_entries(text).items() if diagnosis
+    ]
+
+
 def improve_from_postfix_text(facts: list[Fact], text: str) -> None:
     """Fill command, remote host and (when the report has none) diagnosis from the text."""
-    entries = postfix_entries(text)
+    entries = {addr.lower(): entry for addr, entry in postfix_entries(text).items()}
     for fact in facts:
         entry = entries.get(fact.recipient.lower())
         if entry is None:
@@ -136,20 +152,20 @@ _SES_QUOTED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}\s+-\s+[^']*?)\s*([245]\d
 _SES_EXPIRED = re.compile(r"^\s*(\d{3}\s+[245]\.\d\.\d+\s+Message expired[^<]*)<(.+)>\s*$", re.S)
 
 
-def ses_remote_reply(diagnosis: str) -> tuple[str, bool]:
-    """Put the remote server's own reply first in an SES diagnostic; keep SES's words after.
+def ses_remote_reply(diagnosis: str) -> tuple[str, str, bool]:
+    """Split an SES diagnostic into the remote server's reply and SES's own summary.
 
-    Returns (diagnosis, True when SES's own code was moved behind the remote reply). The
-    remote reply is what the receiving server actually said; SES's prefix is its summary
-    ("Unknown address error" for any 5xx, "Message expired" after retries), so the codes of
-    the remote reply are the ones that describe the failure.
+    Returns (reply, summary, True when SES's own code was a retry verdict). The remote reply
+    is what the receiving server actually said; SES's prefix is its summary ("Unknown address
+    error" for any 5xx, "Message expired" after retries): context, not the server's words, so
+    the codes and wording of the remote reply are the ones that describe the failure.
     """
     m = _SES_QUOTED.match(diagnosis)
     if m:
         ses, code, reply, tail = m.group(1), m.group(2), m.group(3), m.group(4).strip()
         extra = f"; {tail.strip('() ')}" if tail else ""
-        return f"{code} {reply.strip()} ({ses}{extra})", False
+        return f"{code} {reply.strip()}", f"{ses}{extra}", False
     m = _SES_EXPIRED.match(diagnosis)
     if m and re.match(r"\s*[245]\d\d\b", m.group(2)):
-        return f"{m.group(2).strip()} ({m.group(1).strip()})", True
-    return diagnosis, False
+        return m.group(2).strip(), m.group(1).strip(), True
+    return diagnosis, "", False

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, attach_original, cut
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 INTRO = "created automatically by mail delivery software"
 _ORIGINAL_MARKERS = (

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import first_address
+from bounceloop.parsing.detectors._common import first_address
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "activehunter"
 

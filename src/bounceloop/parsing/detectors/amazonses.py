@@ -38,11 +38,15 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original
+from bounceloop.parsing.detectors._providers import (
+    daemon_from,
+    report_facts,
+    ses_remote_reply,
+    tidy_hosts,
+)
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import ADDRESS, attach_original
-from ._providers import daemon_from, report_facts, ses_remote_reply, tidy_hosts
 
 NAME = "amazonses"
 
@@ -61,6 +65,8 @@ _SUBTYPE_REASON = {"noemail": "userunknown", "mailboxfull": "mailboxfull",
 
 
 def match(mail: Mail) -> bool:
+    if mail.header("X-Mailer").lower().startswith("amazon workmail"):
+        return False  # sent through SES too, but in WorkMail's format: amazonworkmail
     if daemon_from(mail, "amazonses.com"):
         return True
     if mail.from_address == _SNS_SENDER:
@@ -76,7 +82,8 @@ def inquire(mail: Mail) -> list[Fact]:
             return _from_json(mail, notification)
     facts = report_facts(mail) or _from_text(mail.body)
     for fact in facts:
-        diagnosis, expired = ses_remote_reply(fact.diagnosis)
+        diagnosis, summary, expired = ses_remote_reply(fact.diagnosis)
+        fact.context = " ".join(x for x in (fact.context, summary) if x)
         if expired:
             # The Status is SES's "4.4.7 expired"; the nested reply's code says why.
             fact.status = ""
@@ -174,11 +181,8 @@ def _attach_headers(mail: Mail, sent: dict[str, object]) -> None:
         name, value = _str(header, "name"), _str(header, "value")
         if name:
             lines.append(f"{name}: {value}")
-    message_id = _str(sent, "messageId")
     if lines:
         attach_original(mail, "\n".join(lines) + "\n\n")
-    elif message_id:
-        attach_original(mail, f"Message-ID: <{message_id}@email.amazonses.com>\n\n")
 
 
 def _bounces(bounce: dict[str, object]) -> list[Fact]:
@@ -190,7 +194,8 @@ def _bounces(bounce: dict[str, object]) -> list[Fact]:
     for item in _items(bounce, "bouncedRecipients"):
         rcpt = _obj(item)
         code = _str(rcpt, "diagnosticCode")
-        diagnosis, expired = ses_remote_reply(dsn.typed_value(code)[1]) if code else ("", False)
+        diagnosis, summary, expired = (ses_remote_reply(dsn.typed_value(code)[1]) if code
+                                       else ("", "", False))
         reason = ""
         if subtype.lower() in _SUPPRESSED:
             reason = "suppressed"
@@ -203,6 +208,7 @@ def _bounces(bounce: dict[str, object]) -> list[Fact]:
             diagnosis=diagnosis or f"{btype} bounce: {subtype}".strip(": "),
             diagnostic_type="SMTP" if code.lower().startswith("smtp") else "",
             remote_mta=remote, reporting_mta=reporting, date=date, reason=reason,
+            context=summary,
         ))
     return [f for f in facts if f.recipient]
 

@@ -26,10 +26,9 @@ from __future__ import annotations
 import re
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._providers import ses_remote_reply, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._providers import ses_remote_reply, tidy_hosts
 
 NAME = "amazonworkmail"
 
@@ -49,7 +48,8 @@ def inquire(mail: Mail) -> list[Fact]:
     _, facts = dsn.facts(text)
     facts = [f for f in facts if f.recipient]
     for fact in facts:
-        diagnosis, expired = ses_remote_reply(fact.diagnosis)
+        diagnosis, summary, expired = ses_remote_reply(fact.diagnosis)
+        fact.context = " ".join(x for x in (fact.context, summary) if x)
         if expired:
             fact.status = ""  # SES's "4.4.7 expired"; the nested remote reply says why
         fact.diagnosis = diagnosis

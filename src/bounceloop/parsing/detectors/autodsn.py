@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
+from bounceloop.parsing import dsn
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "autodsn"
 
@@ -85,8 +85,9 @@ def inquire(mail: Mail) -> list[Fact]:
             if not _REPLY_WITH_CODE.search(fact.diagnosis):
                 fact.status = block.status
         if not fact.diagnosis:
-            # No reply was reported: the outcome sentence is all the MTA says.
-            fact.diagnosis = outcome.group(0).strip()
+            # No reply was reported: the outcome sentence ("Delivery to the following
+            # recipients failed permanently") is all the MTA says - context, not a diagnosis.
+            fact.context = outcome.group(0).strip()
     return facts
 
 

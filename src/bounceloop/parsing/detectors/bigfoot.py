@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._providers import COMMANDS, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._providers import COMMANDS, report_facts, tidy_hosts
 
 NAME = "bigfoot"
 

@@ -26,13 +26,18 @@ from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
-from ._common import first_address, subject_starts
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import first_address, subject_starts
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "domino"
 
+# Domino's fixed wording for a recipient its directory does not know (English, Japanese), and
+# the R5 wording. Domino looked the name up itself, with no SMTP dialogue: the wording is the
+# statement of the cause.
+_NOT_LISTED = ("not listed in domino directory", "not listed in public name & address book",
+               "domino ディレクトリには見つかりません")
 _NOT_DELIVERED = re.compile(r"^\s*was not delivered to:\s*$", re.I)
 _BECAUSE = re.compile(r"^\s*because:\s*$", re.I)
 
@@ -58,6 +63,8 @@ def inquire(mail: Mail) -> list[Fact]:
                 fact.diagnosis = text.diagnosis
         facts = stated
     for fact in facts:
+        if any(w in fact.diagnosis.lower() for w in _NOT_LISTED):
+            fact.reason = "userunknown"
         fact.action = fact.action or "failed"
         fact.date = fact.date or mail.header("Date")
     return facts

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import attach_original, cut
+from bounceloop.parsing.detectors._common import attach_original, cut
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "dragonfly"
 
@@ -46,7 +46,7 @@ _MARKERS = ("original message follows.", "message headers follow.")
 
 
 def match(mail: Mail) -> bool:
-    if _AGENT in mail.body[:300]:
+    if ("This is the " + _AGENT) in mail.body[:300]:
         return True
     # dma stamps its own Received header on the bounce it writes.
     return mail.subject.strip() == "Mail delivery failed" and any(

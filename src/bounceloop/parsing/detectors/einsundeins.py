@@ -17,9 +17,9 @@ einsundeins must be tried before exim.
 
 from __future__ import annotations
 
-from ..fact import Fact
-from ..mail import Mail
-from . import _unitedinternet
+from bounceloop.parsing.detectors import _unitedinternet
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "einsundeins"
 

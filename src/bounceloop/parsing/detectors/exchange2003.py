@@ -21,7 +21,10 @@ explanation lines; the last names the Exchange component and its error code with
 ("(000C05A6) Unknown Recipient"). The MTS-ID line is X.400 bookkeeping, and its value wraps
 onto a line starting with ";l=". Exchange 2000/2003 word the list "The following
 recipient(s) cannot be reached:" and end an entry with the remote server and the enhanced
-status, "<mx.example.org #5.1.1>".
+status, "<mx.example.org #5.1.1>"; their report usually has an RFC 3464 part too, which then
+states the recipients and status while the entry explains them. The IMS error codes with a
+single meaning ("000C05A6" Unknown Recipient) state the reason: Exchange resolved the name in
+its own directory, so no SMTP command gives the words their context.
 
 The report is recognised by the headers Exchange puts on it: ``X-MS-Embedded-Report``,
 ``X-Mailer: Internet Mail Service (5.5.2653.19)`` (or "Microsoft Exchange Server Internet Mail
@@ -33,10 +36,10 @@ from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
-from ._common import first_address
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import first_address
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "exchange2003"
 
@@ -50,6 +53,14 @@ _ENTRY = re.compile(r"^\s*(.+?@.+?)\s+on\s+(?:\d|[A-Z][a-z]{2},)")
 _MTS_ID = re.compile(r"^\s*the mts-id of the original message is:", re.I)
 # "<mx.example.org #5.1.1>" closing an Exchange 2000/2003 entry: the server and the status.
 _HOST_STATUS = re.compile(r"<([\w.\-]+)\s+#([245]\.\d{1,3}\.\d{1,3})(?:[^>]*)>")
+# The IMS error code in "MSEXCH:IMS:... 0 (000C05A6) Unknown Recipient". Exchange resolved
+# the recipient in its own directory, with no SMTP dialogue to name a command, so the code is
+# the only statement of the cause; only codes with one meaning are mapped.
+_MSEXCH_CODE = re.compile(r"MSEXCH:\S.*?\(([0-9A-F]{8})\)")
+_MSEXCH_REASONS = {
+    "000C05A6": "userunknown",  # Unknown Recipient
+    "00120270": "networkerror",  # Too Many Hops
+}
 
 
 def match(mail: Mail) -> bool:
@@ -114,6 +125,9 @@ def inquire(mail: Mail) -> list[Fact]:
         if hs:
             fact.remote_mta = hs.group(1)
             fact.status = hs.group(2)
+        code = _MSEXCH_CODE.search(fact.diagnosis)
+        if code:
+            fact.reason = _MSEXCH_REASONS.get(code.group(1), "")
         fact.date = mail.header("Date")
     return _with_report(mail, facts)
 
@@ -135,4 +149,5 @@ def _with_report(mail: Mail, facts: list[Fact]) -> list[Fact]:
         fact.diagnosis = fact.diagnosis or text.diagnosis
         fact.remote_mta = fact.remote_mta or text.remote_mta
         fact.status = fact.status or text.status
+        fact.reason = fact.reason or text.reason
     return stated

@@ -25,9 +25,9 @@ cloud headers) in :mod:`._microsoft`.
 
 from __future__ import annotations
 
-from ..fact import Fact
-from ..mail import Mail
-from . import _microsoft
+from bounceloop.parsing.detectors import _microsoft
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "exchange2007"
 

@@ -73,14 +73,21 @@ _COMMAND = {
 }
 
 
+_SUBJECTS = ("mail delivery failed", "warning: message", "mail failure", "message frozen",
+             "error in delivering")
+
+
 def match(mail: Mail) -> bool:
-    # X-Failed-Recipients alone is not enough: Gmail sets it too.
-    if not subject_starts(mail, "mail delivery failed", "warning: message", "mail failure",
-                          "message frozen", "error in delivering"):
+    # X-Failed-Recipients alone is not enough: Gmail sets it too. Relays customise the subject
+    # ("mx.example.net Mail delivery failed : ...") and the first line ("created
+    # automatically by the SMTP relay on ..."), so look for the words, not the exact text.
+    subject = mail.subject.lower()
+    if not any(s in subject for s in _SUBJECTS):
         return False
     head = mail.body[:2000].lower()
-    return "created automatically by mail delivery software" in head or (
-        "incorrectly constructed" in head)
+    return ("this message was created automatically by" in head
+            or "incorrectly constructed" in head
+            or "the following address(es) failed" in head)
 
 
 def inquire(mail: Mail) -> list[Fact]:

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut, subject_starts
+from bounceloop.parsing.detectors._providers import daemon_from, host_name, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import ADDRESS, attach_original, cut, subject_starts
-from ._providers import daemon_from, host_name, report_facts, tidy_hosts
 
 NAME = "gmail"
 
@@ -53,6 +52,10 @@ _LIST_START = re.compile(
 _DETAILS = re.compile(r"^\s*technical details of (?:permanent|temporary) failure:\s*", re.I | re.M)
 _RETURNED = re.compile(r"the error that the other server returned was:\s*", re.I)
 _BY_HOST = re.compile(r"\bby ([\w\-]+(?:\.[\w\-]+)+)\.? \[([\d.:a-fA-F]+)\]")
+# Connection failures list each host tried: "[(0) mx.example.org. [192.0.2.1]:25: socket
+# error]" (2014) or "[mx.example.org 192.0.2.1: timed out]" (2016 on).
+_TRIED_HOST = re.compile(
+    r"\[(?:\(\d+\) )?([\w\-]+(?:\.[\w\-]+)+?)\.? \[?[\d.:a-fA-F]+\]?(?::\d+)?: ")
 # Gmail's SMTP client state in the 2010 wording. Observed: 14 after RCPT ("User unknown",
 # "Mailbox full"), 15/17/18 after DATA ("SPF unauthorized", "Header error").
 _STATE = re.compile(r"\(state (\d+)\)\.?", re.I)
@@ -75,10 +78,12 @@ def inquire(mail: Mail) -> list[Fact]:
         for fact in facts:
             if not fact.diagnosis and response:
                 fact.diagnosis = response
+            if not fact.remote_mta:
+                fact.remote_mta = _tried_host(fact.diagnosis)
             fact.date = fact.date or mail.header("Date")
         tidy_hosts(facts)
         return facts
-    return _plain(mail)
+    return _plain(mail) or _new_without_report(mail)
 
 
 def _response(body: str) -> str:
@@ -89,6 +94,16 @@ def _response(body: str) -> str:
     rest = body[m.end():].lstrip("\n")
     para = re.split(r"\n\s*\n", rest, maxsplit=1)[0]
     return " ".join(line.strip() for line in para.split("\n") if line.strip())
+
+
+def _new_without_report(mail: Mail) -> list[Fact]:
+    """A new-format notice whose report part is missing: X-Failed-Recipients and the reply."""
+    response = _response(mail.body)
+    if not response:
+        return []
+    recipients = [a.strip() for a in mail.header("X-Failed-Recipients").split(",") if a.strip()]
+    return [Fact(recipient=r, action="failed", diagnosis=response, date=mail.header("Date"))
+            for r in recipients]
 
 
 def _plain(mail: Mail) -> list[Fact]:
@@ -124,13 +139,16 @@ def _plain(mail: Mail) -> list[Fact]:
     ]
 
 
+def _tried_host(text: str) -> str:
+    m = _TRIED_HOST.search(text)
+    return host_name(m.group(1)) if m else ""
+
+
 def _explain(text: str) -> tuple[str, str, str]:
     """(diagnosis, remote host, command) from the "Technical details" text."""
     text = " ".join(text.split())
-    remote = ""
     host = _BY_HOST.search(text)
-    if host:
-        remote = host_name(host.group(1))
+    remote = host_name(host.group(1)) if host else _tried_host(text)
     returned = _RETURNED.search(text)
     # Google's own sentence ("Google tried to deliver your message, but it was rejected by
     # the recipient domain...") says nothing the remote reply does not; keep the reply alone

@@ -29,11 +29,15 @@ read by gmail.)
 
 from __future__ import annotations
 
+from bounceloop.parsing.detectors._common import (
+    attach_original,
+    cut,
+    first_address,
+    recipient_from_original,
+)
+from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import attach_original, cut, first_address, recipient_from_original
-from ._providers import daemon_from
 
 NAME = "googlegroups"
 

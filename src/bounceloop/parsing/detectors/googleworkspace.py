@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._common import ADDRESS
+from bounceloop.parsing.detectors._providers import COMMANDS, daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import ADDRESS
-from ._providers import COMMANDS, daemon_from
 
 NAME = "googleworkspace"
 
@@ -69,8 +68,10 @@ def inquire(mail: Mail) -> list[Fact]:
     if step:
         command = COMMANDS.get(step.group(1).lower(), "")
     recipients = _addressees(mail)
+    # These reports come from Gmail's "Send mail as" relaying through the *sender's* own SMTP
+    # server, which refused (authentication, capabilities): a sender-side failure.
     return [Fact(recipient=r, action="failed", diagnosis=diagnosis, command=command,
-                 date=mail.header("Date")) for r in recipients]
+                 date=mail.header("Date"), reason="rejected") for r in recipients]
 
 
 def _addressees(mail: Mail) -> list[str]:

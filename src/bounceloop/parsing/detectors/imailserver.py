@@ -21,15 +21,21 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, attach_original, cut
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "imailserver"
 
 # "Reason words: address" - the reason has several words, which keeps header-like lines
 # ("To: jane@example.net", quoted by some clients that saved the bounce) out.
 _REASON_LINE = re.compile(r"^([A-Za-z][\w'\-]*(?: [\w'\-()]+)+):\s*<?(\S+@[^\s>]+)>?\s*$")
+# IMail's own local-delivery verdicts (the reason words of the lines above).
+_OWN_REASONS = (
+    ("invalid final delivery userid", "userunknown"),
+    ("unknown user", "userunknown"),
+    ("user mailbox exceeds allowed size", "mailboxfull"),
+)
 _UNDELIVERABLE = re.compile(r"^undeliverable to\s+<?(\S+@[^\s>]+)>?\s*$", re.I)
 _RESPONSE = "body of message generated response:"
 
@@ -57,6 +63,8 @@ def inquire(mail: Mail) -> list[Fact]:
             addr = reason.group(2) if reason else undeliverable.group(1) if undeliverable else ""
             current = Fact(recipient=addr, action="failed", diagnosis=line,
                            date=mail.header("Date"))
+            words = reason.group(1).lower() if reason else ""
+            current.reason = next((r for w, r in _OWN_REASONS if words.startswith(w)), "")
             facts.append(current)
             response = None
             continue

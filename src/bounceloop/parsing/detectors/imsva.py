@@ -21,9 +21,9 @@ MIME reader keeps only the headers of an attached multipart message).
 
 from __future__ import annotations
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail, read
+from bounceloop.parsing import dsn
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail, read
 
 NAME = "imsva"
 

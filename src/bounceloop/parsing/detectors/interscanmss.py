@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "interscanmss"
 
-_SUBJECTS = ("Mail could not be delivered", "メッセージを配信できません。", "メール配信に失敗しました")
+_SUBJECTS = (
+    "Mail could not be delivered",
+    "メッセージを配信できません。",
+    "メール配信に失敗しました",
+)
 _UNABLE = re.compile(r"unable to deliver message to <([^<>\s]+@[^<>\s]+)>[^\n]*", re.I)
 _SENT = re.compile(
     r"^[^\n<>]*(?:<<<|>>>)\s+([A-Za-z]{4})\b[^<\n]*<([^<>\s]+@[^<>\s]+)>", re.M)
@@ -57,7 +61,9 @@ def inquire(mail: Mail) -> list[Fact]:
         for m in _UNABLE.finditer(mail.body):
             # The line itself is all the explanation IMSS gives (it could not reach any
             # server of that domain, or every one refused).
-            facts.append(Fact(recipient=m.group(1), diagnosis=m.group(0).strip()))
+            # IMSS writes this line for the recipients the next hop refused at RCPT TO.
+            facts.append(Fact(recipient=m.group(1), diagnosis=m.group(0).strip(),
+                              reason="userunknown"))
     seen: set[str] = set()
     out: list[Fact] = []
     for fact in facts:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "mailfoundry"
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, subject_starts
+from bounceloop.parsing.detectors._common import ADDRESS, subject_starts
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "mailmarshalsmtp"
 

@@ -24,11 +24,10 @@ message for the family (bk.ru, inbox.ru, list.ru mail is sent by the same server
 
 from __future__ import annotations
 
+from bounceloop.parsing.detectors import exim
+from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from . import exim
-from ._providers import daemon_from
 
 NAME = "mailru"
 

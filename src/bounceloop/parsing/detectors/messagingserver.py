@@ -20,18 +20,18 @@ then, per recipient, labelled lines::
 Messaging Server's "Reason" names what failed in its own words; "Diagnostic code" (also the
 RFC 3464 Diagnostic-Code) is the remote reply, present only when a server answered. When
 there is none (a bad domain, "Illegal host/domain name found"; a full local store, "Over
-quota") the Reason is the diagnosis. The Reason also tells the SMTP step: "Remote SMTP server
-has rejected address" is the answer to RCPT TO, "Server rejected MAIL FROM address" to MAIL.
-Delays read "Your message has been delayed ..." and have the same recipient lines.
+quota") the Reason is the diagnosis. "Server rejected MAIL FROM address" says the reply
+answered MAIL FROM; "Remote SMTP server has rejected address" names no command, so none is
+set for it. Delays read "Your message has been delayed ..." and have the same recipient lines.
 """
 
 from __future__ import annotations
 
 import re
 
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
+from bounceloop.parsing import dsn
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "messagingserver"
 
@@ -41,10 +41,7 @@ _LABEL = re.compile(
     r":\s*(.*?)\s*$",
     re.I,
 )
-_COMMANDS = (
-    ("remote smtp server has rejected address", "RCPT"),
-    ("server rejected mail from address", "MAIL"),
-)
+_COMMANDS = (("server rejected mail from address", "MAIL"),)
 
 
 def match(mail: Mail) -> bool:

@@ -21,13 +21,16 @@ report (domino).
 
 from __future__ import annotations
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, attach_original, cut, subject_starts
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut, subject_starts
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "notes"
 
 _REASONS = "------- failure reasons"
+# The server's fixed wording for a name its directory does not hold (English, Japanese).
+# Notes looked the name up itself, with no SMTP dialogue: the wording states the cause.
+_NOT_LISTED = ("not listed in public name & address book", "ディレクトリのリストにありません")
 _RETURNED = ("------- returned message",)
 
 
@@ -56,8 +59,11 @@ def inquire(mail: Mail) -> list[Fact]:
             if reason:
                 last_reason = " ".join(reason)
                 reason = []
-            facts.append(Fact(recipient=stripped.strip("<>"), action="failed",
-                              diagnosis=last_reason, date=mail.header("Date")))
+            fact = Fact(recipient=stripped.strip("<>"), action="failed", diagnosis=last_reason,
+                        date=mail.header("Date"))
+            if any(w in last_reason.lower() for w in _NOT_LISTED):
+                fact.reason = "userunknown"
+            facts.append(fact)
             continue
         reason.append(stripped)
     return facts

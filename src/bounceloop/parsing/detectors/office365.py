@@ -29,9 +29,9 @@ or an outlook.com Message-ID; so it is tried before exchange2007.
 
 from __future__ import annotations
 
-from ..fact import Fact
-from ..mail import Mail
-from . import _microsoft
+from bounceloop.parsing.detectors import _microsoft
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "office365"
 

@@ -24,20 +24,14 @@ Online's; office365 reads them and must be tried first.
 
 from __future__ import annotations
 
-import re
-
-from .. import dsn
-from ..fact import Fact
-from ..mail import Mail
-from ._common import ADDRESS, facts_or_original, subject_starts
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import ADDRESS, facts_or_original, subject_starts
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "outlook"
 
 _INTRO = "this is an automatically generated delivery status notification"
-# The sentence(s) between the intro and the indented address list.
-_SENTENCE = re.compile(
-    r"automatically generated delivery status notification\.?\s*\n(.*?)\n\s*\n", re.I | re.S
-)
 
 
 def match(mail: Mail) -> bool:
@@ -64,8 +58,16 @@ def inquire(mail: Mail) -> list[Fact]:
 
 
 def _sentence(body: str) -> str:
-    m = _SENTENCE.search(body[:3000])
-    if m is None:
+    """The sentences between the intro and the indented address list."""
+    head = body[:3000]
+    start = head.lower().find(_INTRO)
+    if start < 0:
         return ""
-    lines = [ln.strip() for ln in m.group(1).split("\n") if ln.strip()]
-    return " ".join(ln for ln in lines if not ADDRESS.fullmatch(ln))
+    lines: list[str] = []
+    for line in head[start:].split("\n")[1:]:
+        stripped = line.strip()
+        if ADDRESS.fullmatch(stripped):
+            break
+        if stripped:
+            lines.append(stripped)
+    return " ".join(lines)

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import re
 
-from ..fact import Fact
-from ..mail import Mail
-from ._common import attach_original, cut
+from bounceloop.parsing.detectors._common import attach_original, cut
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
 
 NAME = "qmail"
 
@@ -82,6 +82,17 @@ _COMMANDS = (
 _PROGRESS = re.compile(r"most progress was (RCPT TO|MAIL FROM|DATA|HELO|EHLO|greeting)", re.I)
 _PROGRESS_COMMAND = {"rcpt to": "RCPT", "mail from": "MAIL", "data": "DATA", "helo": "HELO",
                      "ehlo": "EHLO", "greeting": "CONN"}
+# qmail-remote.c / qmail-local.c fixed messages that name the reason outright. A refused
+# greeting or HELO is about our client, not the message.
+_OWN_REASONS = (
+    ("I couldn't find any host named", "hostunknown"),
+    ("I couldn't find any host by that name", "hostunknown"),
+    ("I couldn't find a mail exchanger or IP address", "notaccept"),
+    ("I wasn't able to establish an SMTP connection", "networkerror"),
+    ("no mailbox here by that name", "userunknown"),
+    # qmail-ldap: "Unable to contact LDAP server. (#4.4.3)" and its siblings.
+    ("LDAP server", "systemerror"),
+)
 _IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})"
                  r"(?![\w:])")
 
@@ -148,6 +159,10 @@ def _close(fact: Fact | None, lines: list[str]) -> None:
         progress = _PROGRESS.search(text)
         if progress:
             fact.command = _PROGRESS_COMMAND[progress.group(1).lower()]
+    if fact.command in ("HELO", "EHLO"):
+        fact.reason = "blocked"
+    else:
+        fact.reason = next((r for w, r in _OWN_REASONS if w in text), "")
     # qmail names the remote by its IP address before quoting it ("192.0.2.7 does not like
     # recipient.", "Connected to 192.0.2.7 but ..."); the quoted reply may hold other IPs.
     ip = _IP.search(text.split("Remote host said:", 1)[0])

@@ -20,10 +20,9 @@ The returned headers are in a ``text/rfc822-headers`` part.
 
 from __future__ import annotations
 
+from bounceloop.parsing.detectors._providers import report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._providers import report_facts, tidy_hosts
 
 NAME = "receivingses"
 

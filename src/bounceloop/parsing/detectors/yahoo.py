@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._common import attach_original, cut, subject_starts
+from bounceloop.parsing.detectors._providers import COMMANDS
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import attach_original, cut, subject_starts
-from ._providers import COMMANDS
 
 NAME = "yahoo"
 

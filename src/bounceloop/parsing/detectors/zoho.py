@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._common import ADDRESS, attach_original, subject_starts
+from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
-
-from ._common import ADDRESS, attach_original, subject_starts
-from ._providers import daemon_from
 
 NAME = "zoho"
 
@@ -95,9 +94,9 @@ def _lines(text: str) -> list[Fact]:
         codes = _ERROR_CODES.search(fact.diagnosis)
         if codes:
             # The format states both codes outright; the text after them is the reply's.
+            # The label before them ("Invalid Address") is Zoho's for every permanent
+            # failure, a full mailbox included, so it is left out of the diagnosis.
             fact.reply_code, fact.status = codes.group(1), codes.group(2)
             rest = fact.diagnosis[codes.end():].strip()
-            label = fact.diagnosis[:codes.start()].strip(" ,")
-            fact.diagnosis = f"{fact.reply_code} {fact.status} {rest}" + (
-                f" ({label})" if label else "")
+            fact.diagnosis = f"{fact.reply_code} {fact.status} {rest}".strip()
     return facts

@@ -201,6 +201,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "badreputation": (
         r"\breputation\b",
         r"sender ?score",
+        r"unexpected volume or user complaints",  # Yahoo TSS04 deferral
     ),
     "contenterror": (
         r"improper use of 8-bit data",
@@ -229,7 +230,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"mail sending denied",
         r"can't determine purported responsible address",
         r"purported responsible address",
-        r"unexpected volume or user complaints",  # Yahoo TSS04
+        r"all recipient addresses rejected : access denied",  # Exchange Online
         r"does not exist e2110",
         r"\bmail from\b.{0,60}(?:rejected|refused|denied)",
         r"sender .{0,40}(?:not authorized|not permitted)",
@@ -240,6 +241,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"host (?:is )?unknown",
         r"unknown host",
         r"host (?:or domain name )?not found",
+        r"host [\w.\-]+ not found",
         r"no such (?:domain|host)",
         r"domain (?:name )?(?:does not|doesn't) exist",
         r"(?:unknown|invalid|nonexistent|non-existent|inexistent) domain",
@@ -250,7 +252,6 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"unrouteable (?:mail )?domain",
         r"domain .{1,60} (?:does not|doesn't) exist",
         r"couldn't find any host named",
-        r"no (?:valid )?(?:mx|a) (?:or a )?records? (?:found )?for",
         r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
     ),
     "spamdetected": (
@@ -269,6 +270,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"spam(?:my)? (?:mail|email|message)",
         r"- spam\b",
         r"mail rejete\.? mail rejected",  # Orange "Mail rejete. Mail rejected" (OFR 506)
+        r"\buribl\b",
+        r"black ?listed (?:url|link|domain)s?\b",
+        r"(?:url|link)s? (?:is |are )?black ?listed",
     ),
     "speeding": (
         r"too fast",
@@ -293,8 +297,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"max message per connection",
     ),
     "blocked": (
-        r"black ?list(?:ed)?",
-        r"block ?list(?:ed)?",
+        r"black ?listed by",
+        r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list",
+        r"(?:ip|host|client|server|address|network|relay|domain)\b.{0,40}\b(?:black|block) ?list",
         r"blocked using",
         r"(?:listed|found) (?:on|in|at) .{0,60}(?:rbl|dnsbl|blocklist|spamhaus|sorbs|spamcop"
         r"|barracuda|dnsbls)",
@@ -320,9 +325,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"banned sending ip",
         r"bloquee pour incident de spam",
         r"client host blocked",
-        r"connection (?:refused|rejected|denied) (?:by|from|due)",
         r"your (?:ip|host|server|network) ",
         r"may not be mail exchanger",
+        r"(?:is|as) an open relay",
+        r"invalid (?:sending |client )?ip\b",
         r"\(bl\)",
         r"greylist",
         r"relay quota",
@@ -355,7 +361,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "systemerror": (
         r"internal (?:server |system )?error",
-        r"system error",
+        r"(?<!operating )system error",  # (Sendmail's EX_OSERR is the mailer's)
         r"temporary (?:local )?(?:problem|error)",
         r"server (?:is )?(?:too )?busy",
         r"mail transport unavailable",
@@ -386,6 +392,13 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"temporary (?:dns|name service|lookup) failure",
         r"(?:lookup|resolution) (?:of .{1,60})?failed",
         r"connection (?:was )?reset",
+        r"network error",
+        r"could not find a (?:gateway|route)",
+        r"host not found, try again",  # Postfix: the resolver's TRY_AGAIN
+        r"host name lookup failure",  # Sendmail
+        r"name server\b.{0,60}(?:failure|error|timeout|timed out)",
+        r"(?:unable|wasn't able|not able|could not|couldn't) to (?:establish|open) an? "
+        r"(?:smtp )?connection",
         r"broken pipe",
     ),
     "systemfull": (
@@ -419,6 +432,11 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"maximum (?:delivery|queue) time",
         r"connection (?:has )?expired",
         r"delivery attempts? (?:will continue|failed)",
+        r"giving up",
+        r"deferred: connection (?:refused|timed out|reset)",  # Sendmail, final after retries
+        r"could not deliver for the last",
+        r"did not accept our requests to connect",  # Gmail, after its retries
+        r"failed (?:after )?\d+ (?:delivery )?attempts",
     ),
     "failedstarttls": (
         r"starttls",
@@ -426,6 +444,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"requires? (?:tls|encryption)",
         r"(?:tls|ssl) (?:negotiation|handshake) failed",
         r"encryption (?:is )?(?:required|needed)",
+        r"(?:does not|doesn't) support (?:tls|starttls|ssl)",
+        r"tls (?:is )?not (?:available|supported|offered)",
     ),
     "securityerror": (
         r"authentication (?:is )?required",

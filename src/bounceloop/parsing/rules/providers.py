@@ -108,8 +108,9 @@ PROVIDERS: tuple[Provider, ...] = (
     ),
     Provider(
         "yahoo",
-        domains=("yahoo.com", "yahoo.co.jp", "yahoo.co.uk", "ymail.com", "rocketmail.com",
-                 "yahoo.fr", "yahoo.de", "aol.com"),
+        # By the rejecting host only: a yahoo.com address may be read through a relay that
+        # words its refusals its own way.
+        domains=(),
         hosts=("yahoodns.net", "yahoo.com", "mx.aol.com", "mail.aol.com"),
         rules=_rules(
             ("authfailure", r"requires all senders to authenticate"),
@@ -277,7 +278,6 @@ PROVIDERS: tuple[Provider, ...] = (
             # and for a sender its recipient's reception filter refuses (after DATA).
             ("userunknown", r"unknown user", "5.0.0", "", "RCPT"),
             ("rejected", r"unknown user", "5.0.0", "", "DATA"),
-            ("userunknown", r"550 unknown user"),
         ),
     ),
     Provider(

@@ -1,0 +1,225 @@
+"""Postfix (postfix.org) bounces, delay warnings and delivery reports.
+
+bounce(8) writes a notification, an RFC 3464 part (Postfix 2.3+; older ones and some
+"no DSN" setups send only text) and the returned message::
+
+    Subject: Undelivered Mail Returned to Sender
+    From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+
+    This is the mail system at host mx.example.net.
+    ...
+                       The mail system
+
+    <jane@example.org>: host mx.example.org[192.0.2.25] said: 550 5.1.1
+        <jane@example.org>: Recipient address rejected: User unknown (in reply to
+        RCPT TO command)
+
+One entry per recipient: "<address>: text" or "<address> (expanded from <alias>): text",
+wrapped with four spaces. The text says what happened, in the SMTP client's words
+(smtp_proto.c, smtp_trouble.c, smtp_connect.c)::
+
+    host H[A] said: REPLY (in reply to COMMAND command)    a rejection
+    host H[A] refused to talk to me: REPLY                 greeting (or HELO/EHLO 421)
+    connect to H[A]:25: Connection refused                 no connection
+    lost connection with H[A] while sending RCPT TO        dropped
+    conversation with H[A] timed out while receiving the initial server greeting
+
+The text part is read even when the DSN part is there: only the text names the command, and
+without DSN it is all there is. Older versions sign "This is the Postfix program at host";
+the "Delayed Mail (still being retried)" warning adds a "THIS IS A WARNING ONLY" banner.
+Templates can be localised (bounce_template_file), so the entries, not the prose, are read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors import _textdsn
+from bounceloop.parsing.detectors._common import attach_original, cut, facts_or_original
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail
+
+NAME = "postfix"
+
+# bounce_template.c defaults (failure, delay, success, verify) and the postmaster copies.
+_SUBJECTS = ("undelivered mail returned to sender", "delayed mail (still being retried)",
+             "successful mail delivery report", "mail delivery status report",
+             "postmaster copy: undelivered mail", "postmaster warning: delayed mail")
+# The notice's first line, or the signature line above the entries (bounce.cf.default).
+_MARKER = re.compile(r"this is the (?:mail system|postfix program) at host"
+                     r"|^\s*the (?:mail system|postfix program)\s*$", re.I | re.M)
+_ORIGINAL_MARKERS = ("content-description: undelivered message", "content-type: message/rfc822",
+                     "content-type: text/rfc822-headers")
+_ENTRY = re.compile(
+    r"^ ?<(?P<addr>[^<>]*)>(?: \(expanded from <(?P<alias>[^<>]*)>\))?:\s*(?P<text>.*)$")
+_SAID = re.compile(r"^host (?P<host>\S+?)\[(?P<ip>[^\]]*)\] said: (?P<reply>.*?)"
+                   r"(?: \(in reply to (?P<cmd>.+?) command\))?$", re.S)
+_REFUSED = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] refused to talk to me: (?P<reply>.*)$",
+                      re.S)
+_CONNECT = re.compile(r"^connect to (?P<host>[^\s\[]+)\[")
+_WHILE = re.compile(r"^(?:lost connection|conversation) with (?P<host>[^\s\[]+)\[[^\]]*\]"
+                    r"(?: timed out)? while (?P<doing>.+?)\.?$", re.S)
+# "(in reply to X command)" -> command; xfer_request[] in smtp_proto.c and the handshake.
+_REPLY_TO = {
+    "MAIL FROM": "MAIL", "RCPT TO": "RCPT", "DATA": "DATA", "end of DATA": "DATA",
+    "BDAT": "DATA", "EHLO": "EHLO", "HELO": "HELO", "LHLO": "EHLO", "STARTTLS": "STARTTLS",
+    "AUTH": "AUTH",
+}
+# "while X": xfer_states[] in smtp_proto.c and the handshake stages of smtp_helo().
+_DOING = (
+    ("receiving the initial server greeting", "CONN"),
+    ("performing the EHLO handshake", "EHLO"),
+    ("performing the LHLO handshake", "EHLO"),
+    ("performing the HELO handshake", "HELO"),
+    ("performing the STARTTLS handshake", "STARTTLS"),
+    ("sending MAIL FROM", "MAIL"),
+    ("sending RCPT TO", "RCPT"),
+    ("sending DATA command", "DATA"),
+    ("sending message body", "DATA"),
+    ("sending end of data", "DATA"),
+)
+
+
+@dataclass(slots=True)
+class _Entry:
+    address: str
+    alias: str
+    text: str
+
+
+def match(mail: Mail) -> bool:
+    if "x-postfix-queue-id:" in mail.dsn[:2000].lower():
+        return True
+    if not mail.subject.lower().strip().startswith(_SUBJECTS):
+        return False
+    return _MARKER.search(mail.body[:2500]) is not None
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    notice, dsn_text = mail.body, mail.dsn
+    if not dsn_text:
+        notice, dsn_text, rest = _textdsn.split(notice)
+        attach_original(mail, rest)
+    notice, original = cut(notice, _ORIGINAL_MARKERS)
+    attach_original(mail, original)
+    entries = _entries(notice)
+    _, facts = dsn.facts(dsn_text) if dsn_text else ({}, [])
+    facts = [f for f in facts if f.recipient or f.status or f.diagnosis]
+    if not facts:
+        facts = [Fact(recipient=e.address, alias=e.alias, action=_action(mail, e.text))
+                 for e in entries]
+    if not facts:
+        if "delivery report unavailable" not in notice.lower():
+            return []
+        # bounce_notify_util.c: the log was lost; only the returned message says to whom.
+        facts = [Fact(action=_action(mail, ""))]
+    reporting = _reporting_host(notice)
+    for i, fact in enumerate(facts):
+        _explain(fact, _entry_for(fact, entries, i, len(facts)))
+        fact.reporting_mta = fact.reporting_mta or reporting
+        fact.date = fact.date or mail.header("Date")
+    return facts_or_original(mail, facts)
+
+
+def _explain(fact: Fact, entry: _Entry | None) -> None:
+    """Fill command, remote host and the full reply from the text entry."""
+    if entry is not None:
+        if entry.address and (not fact.recipient or _unquoted(entry.address) == _unquoted(
+                fact.recipient)):
+            # The entry writes a quoted local part as it is ("\"a b\"@example.org").
+            fact.recipient = entry.address
+        fact.alias = fact.alias or entry.alias
+    detail, command, host = _read(entry.text if entry is not None else "")
+    # Old versions put the whole sentence into Diagnostic-Code too ("host x[a] said: ...").
+    stated, stated_command, stated_host = _read(fact.diagnosis)
+    fact.command = command or stated_command
+    fact.remote_mta = fact.remote_mta or host or stated_host
+    if not stated or not re.search(r"[A-Za-z]{2}", stated):
+        fact.diagnosis = detail
+    elif _norm(stated) in _norm(detail) and len(detail) > len(stated):
+        # The same reply, longer in the text (a folded Diagnostic-Code cut short).
+        fact.diagnosis = detail
+    else:
+        fact.diagnosis = stated
+    if _LOCAL_UNKNOWN.match(fact.diagnosis):
+        # local(8) looked the name up in the passwd/aliases tables itself: "unknown user:
+        # \"taro\"" is its verdict that no such mailbox exists, whatever the command.
+        fact.reason = "userunknown"
+
+
+# Postfix local(8): 'unknown user: "name"' (src/local/unknown.c).
+_LOCAL_UNKNOWN = re.compile(r'unknown user: "[^"]*"')
+
+
+def _read(text: str) -> tuple[str, str, str]:
+    """(the error itself, SMTP command, remote host) from one entry's text."""
+    text = text.strip()
+    m = _SAID.match(text)
+    if m:
+        cmd = m.group("cmd") or ""
+        return m.group("reply"), _REPLY_TO.get(cmd, _REPLY_TO.get(cmd.upper(), "")), m.group(
+            "host")
+    m = _REFUSED.match(text)
+    if m:
+        return m.group("reply"), "CONN", m.group("host")
+    m = _CONNECT.match(text)
+    if m:
+        return text, "CONN", m.group("host")
+    m = _WHILE.match(text)
+    if m:
+        doing = m.group("doing")
+        command = next((cmd for phrase, cmd in _DOING if doing.startswith(phrase)), "")
+        return text, command, m.group("host")
+    return text, "", ""
+
+
+def _entries(notice: str) -> list[_Entry]:
+    """The "<address>: text" entries with their indented continuation lines."""
+    out: list[_Entry] = []
+    current: _Entry | None = None
+    for line in notice.split("\n"):
+        m = _ENTRY.match(line)
+        if (m and "@" in m.group("addr")) or (m and m.group("text") and current is None):
+            current = _Entry(m.group("addr").strip(), (m.group("alias") or "").strip(),
+                             m.group("text").strip())
+            out.append(current)
+            continue
+        if current is not None and line[:1] in (" ", "\t") and line.strip():
+            current.text = f"{current.text} {line.strip()}".strip()
+            continue
+        current = None
+    return out
+
+
+def _entry_for(fact: Fact, entries: list[_Entry], i: int, n: int) -> _Entry | None:
+    names = {_unquoted(a) for a in (fact.recipient, fact.original_recipient, fact.alias) if a}
+    for e in entries:
+        if _unquoted(e.address) in names or (e.alias and _unquoted(e.alias) in names):
+            return e
+    return entries[i] if len(entries) == n else None
+
+
+def _action(mail: Mail, text: str) -> str:
+    subject = mail.subject.lower()
+    if "delayed mail" in subject:
+        return "delayed"
+    if "successful mail delivery" in subject or re.match(
+            r"(?:delivery via \S+: 2\d\d|delivered to |alias expanded)", text):
+        return "delivered"
+    return "failed"
+
+
+def _reporting_host(notice: str) -> str:
+    m = re.search(r"this is the (?:mail system|postfix program) at host ([\w.\-]+?)\.?\s*$",
+                  notice[:3000], re.I | re.M)
+    return m.group(1) if m else ""
+
+
+def _unquoted(addr: str) -> str:
+    return addr.strip().strip("<>").replace('"', "").lower()
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
