@@ -29,7 +29,6 @@ from bounceloop.parsing.detectors._common import (
     attach_original,
     cut,
     first_address,
-    subject_starts,
 )
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
