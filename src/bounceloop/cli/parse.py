@@ -7,6 +7,7 @@ named on stderr and the run goes on), 2 for bad usage.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import multiprocessing
 import sys
@@ -24,11 +25,16 @@ from bounceloop.sources import Item, SourceError, expand, load, split_mbox
 FORMATS = ("jsonl", "json", "csv", "table")
 
 
+CSV_FIELDS = ("file", "message", *FIELDS)
+
+
 @dataclass(slots=True)
 class Outcome:
-    """What one input produced: output rows and error messages."""
+    """What one input produced: rendered output, rows (for tables) and error messages."""
 
     rows: list[dict[str, object]] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
+    """The rows already rendered in the output format (jsonl/json/csv), in order."""
     errors: list[str] = field(default_factory=list)
     messages: int = 0
     unrecognized: int = 0
@@ -39,12 +45,32 @@ class Job:
     item: Item
     show_all: bool
     convention: Convention
+    fmt: str = "jsonl"
     data: bytes | None = None
     """Pre-read bytes (stdin is read by the parent process)."""
 
 
 def run_job(job: Job) -> Outcome:
-    """Read and parse one input. Pure of output: safe to run in a worker process."""
+    """Read, parse and render one input: safe to run in a worker process, so the workers
+    and not the parent pay for rendering."""
+    out = _parse_job(job)
+    if job.fmt != "table":
+        out.rendered = [render(row, job.fmt) for row in out.rows]
+        out.rows = []
+    return out
+
+
+def render(row: dict[str, object], fmt: str) -> str:
+    """One row as a jsonl line, a json array element or a csv line."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore").writerow(
+            {k: _csv_value(v) for k, v in row.items()})
+        return buf.getvalue()
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _parse_job(job: Job) -> Outcome:
     out = Outcome()
     try:
         messages = split_mbox(job.data) if job.data is not None else load(job.item)
@@ -90,7 +116,7 @@ def _unrecognized(subject: str) -> Bounce:
     )
 
 
-def _jobs(paths: list[str], show_all: bool, convention: Convention,
+def _jobs(paths: list[str], show_all: bool, convention: Convention, fmt: str,
           errors: list[str]) -> list[Job]:
     jobs: list[Job] = []
     for entry in expand(paths):
@@ -98,7 +124,7 @@ def _jobs(paths: list[str], show_all: bool, convention: Convention,
             errors.append(f"cannot read {entry}")
             continue
         data = sys.stdin.buffer.read() if entry.path == "-" else None
-        jobs.append(Job(entry, show_all, convention, data))
+        jobs.append(Job(entry, show_all, convention, fmt, data))
     return jobs
 
 
@@ -121,25 +147,24 @@ class Writer:
         self.fmt = fmt
         self.stream = stream
         self.count = 0
-        self._csv: csv.DictWriter[str] | None = None
         self._table_rows: list[dict[str, object]] = []
 
     def write(self, row: dict[str, object]) -> None:
+        """A row for the table (the other formats arrive rendered, see :meth:`write_text`)."""
+        self.count += 1
+        self._table_rows.append(row)
+
+    def write_text(self, text: str) -> None:
+        """One row rendered by :func:`render`."""
         self.count += 1
         if self.fmt == "jsonl":
-            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.stream.write(text + "\n")
         elif self.fmt == "json":
-            self.stream.write(("[\n" if self.count == 1 else ",\n") + json.dumps(
-                row, ensure_ascii=False, indent=None))
-        elif self.fmt == "csv":
-            if self._csv is None:
-                names = ["file", "message", *FIELDS]
-                self._csv = csv.DictWriter(self.stream, fieldnames=names, extrasaction="ignore")
-                self._csv.writeheader()
-            flat = {k: _csv_value(v) for k, v in row.items()}
-            self._csv.writerow(flat)
+            self.stream.write(("[\n" if self.count == 1 else ",\n") + text)
         else:
-            self._table_rows.append(row)
+            if self.count == 1:
+                csv.DictWriter(self.stream, fieldnames=CSV_FIELDS).writeheader()
+            self.stream.write(text)
 
     def close(self) -> None:
         if self.fmt == "json":
@@ -210,7 +235,7 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
     if progress is None:
         progress = err.isatty()
     errors: list[str] = []
-    jobs = _jobs(list(paths), show_all, Convention(convention), errors)
+    jobs = _jobs(list(paths), show_all, Convention(convention), fmt, errors)
     for message in errors:
         click.echo(f"bounceloop: {message}", err=True)
     failed = bool(errors)
@@ -229,6 +254,8 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
                     click.echo(f"bounceloop: {message}", err=True)
             for row in outcome.rows:
                 writer.write(row)
+            for text in outcome.rendered:
+                writer.write_text(text)
             if bar is not None:
                 bar.advance(0)
     finally:

@@ -17,7 +17,7 @@ Kinds of record::
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 class Action(enum.StrEnum):
@@ -106,7 +106,7 @@ class Bounce:
 
     def as_dict(self) -> dict[str, object]:
         """The record as plain JSON-ready values (``headers`` becomes an object)."""
-        out = asdict(self)
+        out: dict[str, object] = {name: getattr(self, name) for name in FIELDS}
         out["headers"] = dict(self.headers)
         return out
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bounceloop.parsing import providers
 from bounceloop.parsing.fact import Fact
@@ -75,6 +75,14 @@ class Signals:
     recipient_domain: str
     remote_mta: str
     reporting_mta: str
+    said: dict[str, bool] = field(default_factory=dict)
+    """Memo of :func:`says` on ``text`` (probes ask the same question several times)."""
+
+    def says(self, reason: str) -> bool:
+        known = self.said.get(reason)
+        if known is None:
+            known = self.said[reason] = says(reason, self.text)
+        return known
 
 
 def says(reason: str, text: str) -> bool:
@@ -184,7 +192,7 @@ def generic(s: Signals) -> str:
         return "expired"
     if reason:
         return reason
-    if says("vacation", s.text):
+    if s.says("vacation"):
         return "vacation"
     return ""
 
@@ -196,7 +204,7 @@ def _by_table(s: Signals) -> str:
     name = s.name
     if name in WEAK or not s.smtp:
         for reason in PHRASE_ORDER:
-            if says(reason, s.text):
+            if s.says(reason):
                 return reason
         if name:
             return name
@@ -220,26 +228,26 @@ def _by_table(s: Signals) -> str:
 
 
 def _mailboxfull(s: Signals) -> bool:
-    return s.name == "mailboxfull" or says("mailboxfull", s.text)
+    return s.name == "mailboxfull" or s.says("mailboxfull")
 
 
 def _mesgtoobig(s: Signals) -> bool:
     if s.name == "mesgtoobig":
         return True
-    return s.name != "exceedlimit" and says("mesgtoobig", s.text)
+    return s.name != "exceedlimit" and s.says("mesgtoobig")
 
 
 def _exceedlimit(s: Signals) -> bool:
-    return s.name == "exceedlimit" or says("exceedlimit", s.text)
+    return s.name == "exceedlimit" or s.says("exceedlimit")
 
 
 def _suspend(s: Signals) -> bool:
     # RFC 4954 has 525 "user account disabled"; 5.7.13 comes through the status table.
-    return s.reply == "525" or says("suspend", s.text)
+    return s.reply == "525" or s.says("suspend")
 
 
 def _hasmoved(s: Signals) -> bool:
-    return s.command not in BEFORE_RCPT and says("hasmoved", s.text)
+    return s.command not in BEFORE_RCPT and s.says("hasmoved")
 
 
 def _norelaying(s: Signals) -> bool:
@@ -247,11 +255,11 @@ def _norelaying(s: Signals) -> bool:
         return False
     if s.command in ("CONN", "EHLO", "HELO"):
         return False
-    return says("norelaying", s.text)
+    return s.says("norelaying")
 
 
 def _authfailure(s: Signals) -> bool:
-    return s.name == "authfailure" or says("authfailure", s.text)
+    return s.name == "authfailure" or s.says("authfailure")
 
 
 def _userunknown(s: Signals) -> bool:
@@ -261,38 +269,38 @@ def _userunknown(s: Signals) -> bool:
         # "5.1.1" with a text that is really about relaying, the client IP, a full mailbox,
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
-        return not any(says(r, s.text) for r in others)
-    return s.command == "RCPT" and says("userunknown", s.text)
+        return not any(s.says(r) for r in others)
+    return s.command == "RCPT" and s.says("userunknown")
 
 
 def _filtered(s: Signals) -> bool:
     if s.name == "suspend":
         return False
     if s.name == "filtered":
-        return says("userunknown", s.text) or says("filtered", s.text)
+        return s.says("userunknown") or s.says("filtered")
     if s.command in EXCEPT_DATA:
         return False
     # "User unknown" answered after DATA (or with no command known) comes from a filter
     # acting for the recipient, not from address validation.
-    return says("filtered", s.text) or says("userunknown", s.text)
+    return s.says("filtered") or s.says("userunknown")
 
 
 def _requireptr(s: Signals) -> bool:
-    return s.name == "requireptr" or says("requireptr", s.text)
+    return s.name == "requireptr" or s.says("requireptr")
 
 
 def _notcompliantrfc(s: Signals) -> bool:
-    return says("notcompliantrfc", s.text)
+    return s.says("notcompliantrfc")
 
 
 def _badreputation(s: Signals) -> bool:
-    return says("badreputation", s.text)
+    return s.says("badreputation")
 
 
 def _contenterror(s: Signals) -> bool:
     if _spamdetected(s):
         return False
-    return s.name == "contenterror" or says("contenterror", s.text)
+    return s.name == "contenterror" or s.says("contenterror")
 
 
 def _rejected(s: Signals) -> bool:
@@ -300,18 +308,18 @@ def _rejected(s: Signals) -> bool:
         return True
     name = s.name or "undefined"
     if s.command == "MAIL":
-        return says("rejected", s.text)
+        return s.says("rejected")
     if s.command == "DATA" and name != "userunknown":
-        return says("rejected", s.text)
+        return s.says("rejected")
     if name in ("undefined", "onhold", "securityerror", "systemerror"):
-        return says("rejected", s.text)
+        return s.says("rejected")
     return False
 
 
 def _notaccept(s: Signals) -> bool:
     # RFC 7505 null MX: the domain says it takes no mail at all. (Reply codes 521/556 decide
     # only at the very end, via rules/codes.REPLY: "521 blocked using dnsbl" is a block.)
-    return says("notaccept", s.text)
+    return s.says("notaccept")
 
 
 def _hostunknown(s: Signals) -> bool:
@@ -320,8 +328,8 @@ def _hostunknown(s: Signals) -> bool:
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
     # not exist: that is a network error, whatever the words "host not found" suggest.
     if s.name == "hostunknown":
-        return not says("networkerror", s.text)
-    return says("hostunknown", s.text) and not says("networkerror", s.text)
+        return not s.says("networkerror")
+    return s.says("hostunknown") and not s.says("networkerror")
 
 
 def _spamdetected(s: Signals) -> bool:
@@ -331,19 +339,19 @@ def _spamdetected(s: Signals) -> bool:
         return True
     if s.command in EXCEPT_DATA:
         return False
-    return says("spamdetected", s.text)
+    return s.says("spamdetected")
 
 
 def _speeding(s: Signals) -> bool:
-    return s.name == "speeding" or says("speeding", s.text)
+    return s.name == "speeding" or s.says("speeding")
 
 
 def _toomanyconn(s: Signals) -> bool:
-    return s.name == "toomanyconn" or says("toomanyconn", s.text)
+    return s.name == "toomanyconn" or s.says("toomanyconn")
 
 
 def _blocked(s: Signals) -> bool:
-    return s.name == "blocked" or says("blocked", s.text)
+    return s.name == "blocked" or s.says("blocked")
 
 
 PROBES: dict[str, Callable[[Signals], bool]] = {

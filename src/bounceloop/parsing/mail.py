@@ -54,6 +54,8 @@ class Mail:
     parts: list[str] = field(default_factory=list)
     """Content types of all leaf parts, in order (for dispatch and diagnostics)."""
     _index: dict[str, list[str]] = field(default_factory=dict)
+    _decoded: dict[str, str] = field(default_factory=dict)
+    _from: str | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.headers:
@@ -61,8 +63,12 @@ class Mail:
 
     def header(self, name: str) -> str:
         """The first value of a top-level header, unfolded and decoded ("" if absent)."""
-        values = self._index.get(name.lower())
-        return header_text(values[0]) if values else ""
+        key = name.lower()
+        cached = self._decoded.get(key)
+        if cached is None:
+            values = self._index.get(key)
+            cached = self._decoded[key] = header_text(values[0]) if values else ""
+        return cached
 
     def headers_all(self, name: str) -> list[str]:
         """All raw values of a top-level header."""
@@ -74,8 +80,10 @@ class Mail:
     @property
     def from_address(self) -> str:
         """The address of the From header, lowercased ("" if none)."""
-        m = _ADDRESS.search(self.sender)
-        return m.group(0).lower() if m else self.sender.strip().lower()
+        if self._from is None:
+            m = _ADDRESS.search(self.sender)
+            self._from = m.group(0).lower() if m else self.sender.strip().lower()
+        return self._from
 
     def original_header(self, name: str) -> str:
         """A header of the returned message, decoded ("" if absent or not returned)."""

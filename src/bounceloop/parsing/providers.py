@@ -9,7 +9,6 @@ the recipient's domain, else by the remote MTA's host name, else by the reportin
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from bounceloop.parsing.rules.providers import PROVIDERS, Provider
@@ -18,22 +17,41 @@ if TYPE_CHECKING:
     from bounceloop.parsing.classify import Signals
 
 
-def choose(domain: str, remote: str, reporting: str) -> Provider | None:
-    """The provider responsible for a recipient domain / remote host, if any."""
+def _index(attr: str) -> dict[str, Provider]:
+    out: dict[str, Provider] = {}
     for provider in PROVIDERS:
-        if domain and _suffix(domain, provider.domains):
+        for name in getattr(provider, attr):
+            out.setdefault(name, provider)
+    return out
+
+
+_BY_DOMAIN = _index("domains")
+_BY_HOST = _index("hosts")
+
+
+def _lookup(name: str, index: dict[str, Provider]) -> Provider | None:
+    """The provider for ``name`` or for one of its parent domains (mx1.example.net ->
+    example.net -> net)."""
+    while name:
+        provider = index.get(name)
+        if provider is not None:
             return provider
-    for host in (remote, reporting):
-        if not host:
-            continue
-        for provider in PROVIDERS:
-            if _suffix(host, provider.hosts):
-                return provider
+        name = name.partition(".")[2]
     return None
 
 
-def _suffix(name: str, suffixes: tuple[str, ...]) -> bool:
-    return any(name == suffix or name.endswith("." + suffix) for suffix in suffixes)
+def choose(domain: str, remote: str, reporting: str) -> Provider | None:
+    """The provider responsible for a recipient domain / remote host, if any."""
+    if domain:
+        provider = _lookup(domain, _BY_DOMAIN)
+        if provider is not None:
+            return provider
+    for host in (remote, reporting):
+        if host:
+            provider = _lookup(host, _BY_HOST)
+            if provider is not None:
+                return provider
+    return None
 
 
 def find(s: Signals) -> str:
@@ -67,4 +85,4 @@ def find(s: Signals) -> str:
     return ""
 
 
-__all__ = ["choose", "find", "re"]
+__all__ = ["choose", "find"]
