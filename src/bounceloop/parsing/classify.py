@@ -137,6 +137,8 @@ def decide(fact: Fact, mail: Mail | None = None) -> str:
         reason = _conclusive(s)
     if reason in _UNDECIDED and full is not s:
         reason = _conclusive(full)
+    if reason in _UNDECIDED and fact.hint:
+        reason = fact.hint
     if reason in _UNDECIDED:
         # onhold: there is a diagnostic, but it does not say enough. The notification text
         # alone is not a diagnostic.

@@ -33,6 +33,9 @@ class Fact:
     envelope_id: str = ""
     alias: str = ""
     """The address as the sender wrote it, when the MTA reports an expanded one."""
+    hint: str = ""
+    """A reason the reporting MTA's own classification suggests (PowerMTA's bounce
+    category): used only when the evidence decides nothing."""
     context: str = ""
     """Human-readable text around the failure (a DSN's notification part): read by the
     classifier with the diagnosis, but not the server's reply, so not the description."""
