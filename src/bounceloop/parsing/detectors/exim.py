@@ -128,6 +128,11 @@ def inquire(mail: Mail) -> list[Fact]:
         if h:
             fact.remote_mta = h.group(1)
         fact.diagnosis = fact.diagnosis.replace("Delay reason: ", "")
+        reply, framing = _reply_of(fact.diagnosis)
+        if reply:
+            # Exim's framing ("SMTP error from remote mail server after RCPT TO:<a>: host
+            # h [ip]:") is told by command and remote_mta; the description is the reply.
+            fact.diagnosis, fact.context = reply, framing
         fact.date = mail.header("Date")
         if fact.command in ("CONN", "EHLO", "HELO"):
             # Refused at the greeting or at EHLO: the server refused our client (its IP or
@@ -195,6 +200,23 @@ def _recipients(notice: str) -> list[Fact]:
         lines.append(stripped)
     close()
     return facts
+
+
+# The remote's reply after Exim's framing: "...after RCPT TO:<a@b>: host h [ip]: 550 ..." or
+# "host h [ip] SMTP error from remote mail server after end of data: 550 ...".
+_FRAMED = re.compile(
+    r"^(?P<frame>.*?(?:SMTP error from remote (?:mail server|mailer) after [^:]+?"
+    r"(?::\s*<[^>]*>(?:\s+\S+=\S+)*)?:(?:\s*host\s+\S+\s+\[[^\]]+\]:)?))\s*"
+    r"(?P<reply>[245]\d\d[\s\-].*)$",
+    re.S,
+)
+
+
+def _reply_of(text: str) -> tuple[str, str]:
+    m = _FRAMED.match(text)
+    if m is None:
+        return "", ""
+    return m.group("reply").strip(), m.group("frame").strip()
 
 
 def _addr_of(line: str) -> str:
