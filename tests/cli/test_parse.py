@@ -177,3 +177,45 @@ def test_console_script_end_to_end() -> None:
     assert b"/nonexistent/x.eml" in missing.stderr
     usage = subprocess.run([str(exe), "parse"], capture_output=True, check=False)
     assert usage.returncode == 2
+
+
+def _on_terminal(args: list[str]) -> tuple[int, str]:
+    """Run the console script with stdout and stderr on a pseudo-terminal."""
+    import os
+    import pty
+
+    exe = Path(sys.executable).with_name("bounceloop")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(exe), *args], stdout=follower, stderr=follower,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "100"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_terminal_defaults_to_table_progress_and_summary(tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / f"m{i:02}.eml").write_bytes(_dsn(f"r{i}@example.com"))
+    (tmp_path / "ham.eml").write_bytes(HAM)
+    code, screen = _on_terminal(["parse", str(tmp_path)])
+    assert code == 0
+    assert "recipient" in screen and "r0@example.com" in screen and "userunknown" in screen
+    assert "parsing" in screen  # the progress bar
+    assert "31 messages, 30 records, 1 not recognised" in screen
+
+
+def test_pipe_gets_jsonl_and_no_progress(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_bytes(_dsn("a@example.com"))
+    exe = Path(sys.executable).with_name("bounceloop")
+    done = subprocess.run([str(exe), "parse", str(tmp_path)], capture_output=True, check=True)
+    assert json.loads(done.stdout)["recipient"] == "a@example.com"
+    assert done.stderr == b""

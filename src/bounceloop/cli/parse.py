@@ -183,29 +183,36 @@ def _csv_value(value: object) -> object:
 
 
 def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(show_lines=False, header_style="bold")
-    columns = ("file", "recipient", "kind", "code", "extended", "reason", "severity",
-               "hardbounce", "description")
-    for name in columns:
-        table.add_column(name, overflow="fold" if name == "description" else "ellipsis",
-                         max_width=60 if name == "description" else None)
-    for row in rows:
-        cells = []
-        for name in columns:
-            value = row.get(name, "")
-            if name == "hardbounce":
-                value = "yes" if value else ""
-            elif name == "description":
-                text = str(value)
-                value = text if len(text) <= 120 else text[:117] + "..."
-            cells.append(str(value))
-        table.add_row(*cells)
     # Piped output has no terminal width to fit; do not fold every cell into 80 columns.
-    width = None if stream.isatty() else 200
-    Console(file=stream, width=width).print(table)
+    console = Console(file=stream, width=None if stream.isatty() else 200)
+    files = {str(r.get("file", "")) for r in rows}
+    columns = {"recipient": 28, "reason": 12, "code": 4, "status": 7, "hard": 4}
+    if len(files) > 1 and console.width >= 120:
+        columns = {"file": 22, **columns}
+    if console.width < 100:
+        del columns["code"]
+    used = sum(columns.values()) + 2 * len(columns) + 2
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, width in columns.items():
+        table.add_column(name, width=width, no_wrap=True, overflow="ellipsis")
+    table.add_column("description", width=max(12, console.width - used), no_wrap=True,
+                     overflow="ellipsis")
+    for row in rows:
+        name = str(row.get("file", "")).rsplit("/", 1)[-1]
+        cells = {
+            "file": name + (f"#{row['message']}" if "message" in row else ""),
+            "recipient": str(row.get("recipient", "")),
+            "reason": str(row.get("reason", "") or row.get("kind", "")),
+            "code": str(row.get("code", "")),
+            "status": str(row.get("extended", "")),
+            "hard": "yes" if row.get("hardbounce") else "",
+        }
+        table.add_row(*(cells[c] for c in columns), str(row.get("description", "")))
+    console.print(table)
 
 
 @click.command("parse")
