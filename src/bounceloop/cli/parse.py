@@ -36,6 +36,7 @@ class Outcome:
     rendered: list[str] = field(default_factory=list)
     """The rows already rendered in the output format (jsonl/json/csv), in order."""
     errors: list[str] = field(default_factory=list)
+    inputs: int = 0
     messages: int = 0
     unrecognized: int = 0
 
@@ -71,7 +72,7 @@ def render(row: dict[str, object], fmt: str) -> str:
 
 
 def _parse_job(job: Job) -> Outcome:
-    out = Outcome()
+    out = Outcome(inputs=1)
     try:
         messages = split_mbox(job.data) if job.data is not None else load(job.item)
     except SourceError as exc:
@@ -134,10 +135,27 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+    # Send inputs in batches and get one Outcome back per batch: per-message IPC costs more
+    # than parsing a small bounce does.
+    size = max(1, min(64, len(jobs) // (workers * 8) or 1))
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     with ctx.Pool(workers) as pool:
         # imap keeps input order, so the output is the same whatever --workers is.
-        yield from pool.imap(run_job, jobs, chunksize=chunk)
+        yield from pool.imap(run_batch, batches)
+
+
+def run_batch(jobs: list[Job]) -> Outcome:
+    """Several inputs in one worker task, their outcomes merged in order."""
+    merged = Outcome()
+    for job in jobs:
+        out = run_job(job)
+        merged.rows += out.rows
+        merged.rendered += out.rendered
+        merged.errors += out.errors
+        merged.inputs += out.inputs
+        merged.messages += out.messages
+        merged.unrecognized += out.unrecognized
+    return merged
 
 
 class Writer:
@@ -264,7 +282,7 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
             for text in outcome.rendered:
                 writer.write_text(text)
             if bar is not None:
-                bar.advance(0)
+                bar.advance(outcome.inputs)
     finally:
         if bar is not None:
             bar.stop()
@@ -296,8 +314,8 @@ class _Bar:
         self._task = self._progress.add_task("parsing", total=total)
         self._progress.start()
 
-    def advance(self, _: int) -> None:
-        self._progress.advance(self._task, 1)
+    def advance(self, inputs: int) -> None:
+        self._progress.advance(self._task, inputs)
 
     def stop(self) -> None:
         self._progress.stop()
