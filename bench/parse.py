@@ -49,15 +49,6 @@ def have_sisimai() -> bool:
                           check=False).returncode == 0
 
 
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def replicate(files: list[Path], repeat: int, where: Path) -> Path:
     target = where / f"x{repeat}"
     target.mkdir()
@@ -92,39 +83,52 @@ def main() -> int:
     total = n * a.repeat
     print(f"corpus: {a.corpus} ({n} emails, {sum(map(len, blobs)) / 1e6:.2f} MB); "
           f"x{a.repeat} = {total} emails; median of {a.runs} runs; {os.cpu_count()} CPUs")
-    rows: list[tuple[str, float | None]] = []
-
     def inproc() -> None:
         for _ in range(a.repeat):
             for b in blobs:
                 parse(b)
 
-    parse(blobs[0])  # warm imports and regex caches
-    rows.append(("bounceloop in-process (parse())", total / median_time(inproc, a.runs)))
-    if sisimai:
-        def sis_inproc() -> float:
-            out = subprocess.run(["perl", "-e", SISIMAI_INPROC, *map(str, files)],
-                                 capture_output=True, check=True, text=True).stdout.split()
-            return float(out[0])
-        t = statistics.median(sis_inproc() for _ in range(a.runs))
-        rows.append(("sisimai in-process (Sisimai->make per file)", n / t))
-    else:
-        rows.append(("sisimai in-process: libsisimai-perl not installed", None))
+    def sis_inproc() -> float:
+        out = subprocess.run(["perl", "-e", SISIMAI_INPROC, *map(str, files)],
+                             capture_output=True, check=True, text=True).stdout.split()
+        return float(out[0])
 
+    parse(blobs[0])  # warm imports and regex caches
+    labels = {
+        "ours_in": "bounceloop in-process (parse())",
+        "sis_in": "sisimai in-process (Sisimai->make per file)",
+        "ours_1": "bounceloop parse --workers 1 (whole command)",
+        "ours_2": "bounceloop parse --workers 2 (whole command)",
+        "sis_cmd": "sisimai make+dump (whole command)",
+    }
+    times: dict[str, list[float]] = {k: [] for k in labels}
     with tempfile.TemporaryDirectory() as tmp:
         big = replicate(files, a.repeat, Path(tmp))
-        for workers in (1, 2):
-            def cmd(w: int = workers) -> None:
-                subprocess.run([str(exe), "parse", "--format", "jsonl", "--workers", str(w),
-                                str(big)], stdout=subprocess.DEVNULL, check=False)
-            rows.append((f"bounceloop parse --workers {workers} (whole command)",
-                         total / median_time(cmd, a.runs)))
-        if sisimai:
-            def sis_cmd() -> None:
-                subprocess.run(["perl", "-e", SISIMAI_CMD, str(big)],
-                               stdout=subprocess.DEVNULL, check=True)
-            rows.append(("sisimai make+dump (whole command)", total / median_time(sis_cmd,
-                                                                                   a.runs)))
+
+        def clock(fn) -> float:
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+
+        # Rounds interleave the contenders, so a machine that speeds up or slows down during
+        # the run (shared CPUs do) biases none of them.
+        for _ in range(a.runs):
+            times["ours_in"].append(clock(inproc))
+            for w in (1, 2):
+                times[f"ours_{w}"].append(clock(lambda w=w: subprocess.run(
+                    [str(exe), "parse", "--format", "jsonl", "--workers", str(w), str(big)],
+                    stdout=subprocess.DEVNULL, check=True)))
+            if sisimai:
+                times["sis_in"].append(sis_inproc() * a.repeat)
+                times["sis_cmd"].append(clock(lambda: subprocess.run(
+                    ["perl", "-e", SISIMAI_CMD, str(big)], stdout=subprocess.DEVNULL,
+                    check=True)))
+    rows: list[tuple[str, float | None]] = []
+    for key, label in labels.items():
+        if times[key]:
+            rows.append((label, total / statistics.median(times[key])))
+        elif key.startswith("sis"):
+            rows.append((label.split(" (")[0] + ": libsisimai-perl not installed", None))
     width = max(len(r[0]) for r in rows)
     for label, rate in rows:
         print(f"{label:<{width}}  " + (f"{rate:8.0f} emails/s" if rate else "   n/a"))

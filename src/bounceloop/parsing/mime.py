@@ -85,34 +85,41 @@ def split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     """Header fields (name, unfolded value) and the body after them.
 
     A line that is neither a header nor a continuation ends the header block and starts the
-    body, as in compat32.
+    body, as in compat32; so does a line of only white space.
     """
     headers: list[tuple[str, str]] = []
-    pos = 0
-    n = len(text)
+    start = 0
     if text.startswith("From "):
         nl = text.find("\n")
-        pos = n if nl < 0 else nl + 1
-    while pos < n:
-        nl = text.find("\n", pos)
-        end = n if nl < 0 else nl
-        line = text[pos:end]
-        if not line.strip():
-            return headers, text[end + 1:] if nl >= 0 else ""
-        first = line[0]
-        if first in " \t":
+        start = len(text) if nl < 0 else nl + 1
+    end = text.find("\n\n", start)
+    block = text[start:] if end < 0 else text[start:end]
+    lines = block.split("\n")
+    for i, line in enumerate(lines):
+        first = line[:1]
+        if first in (" ", "\t"):
+            if not line.strip():
+                return headers, _rest(lines, i + 1, text, end)
             if headers:
                 name, value = headers[-1]
                 headers[-1] = (name, value + " " + line.strip())
-                pos = end + 1
                 continue
-            return headers, text[pos:]
+            return headers, _rest(lines, i, text, end)
         colon = line.find(":")
         if colon <= 0 or " " in line[:colon].rstrip() or "\t" in line[:colon]:
-            return headers, text[pos:]
+            if not line.strip():
+                return headers, _rest(lines, i + 1, text, end)
+            return headers, _rest(lines, i, text, end)
         headers.append((line[:colon].rstrip(), line[colon + 1:].strip()))
-        pos = end + 1
-    return headers, ""
+    return headers, ("" if end < 0 else text[end + 2:])
+
+
+def _rest(lines: list[str], i: int, text: str, end: int) -> str:
+    """The body when the header block ends at line ``i`` of ``lines``."""
+    tail = "\n".join(lines[i:])
+    if end < 0:
+        return tail
+    return tail + "\n\n" + text[end + 2:] if tail else text[end + 2:]
 
 
 def content_type(value: str) -> tuple[str, dict[str, str]]:
