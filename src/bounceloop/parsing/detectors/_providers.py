@@ -169,3 +169,17 @@ def ses_remote_reply(diagnosis: str) -> tuple[str, str, bool]:
     if m and re.match(r"\s*[245]\d\d\b", m.group(2)):
         return m.group(2).strip(), m.group(1).strip(), True
     return diagnosis, "", False
+
+
+def postfix_relay_facts(mail: Mail) -> list[Fact]:
+    """A provider that relays its bounces through Postfix (AOL, Yandex): the report part,
+    improved from Postfix's text entries, or the text alone when the part was stripped."""
+    facts = report_facts(mail)
+    if facts:
+        improve_from_postfix_text(facts, mail.body)
+    else:
+        facts = postfix_facts(mail.body)
+    tidy_hosts(facts)
+    for fact in facts:
+        fact.date = fact.date or mail.header("Date")
+    return facts

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.detectors._common import attach_original, cut
+from bounceloop.parsing.mail import Mail
+
 _START = re.compile(
     r"^(?:content-type:\s*message/delivery-status\s*\n\s*\n?)?"
     r"(?:reporting-mta|original-envelope-id|received-from-mta|arrival-date|final-recipient"
@@ -65,3 +68,18 @@ def _after_part_header(rest: str) -> str:
                                                                re.I):
             i += 1
     return "\n".join(lines[i:]).lstrip("\n")
+
+
+def report_and_notice(mail: Mail, markers: tuple[str, ...]) -> tuple[str, str]:
+    """(notification text, delivery-status text) of a Postfix or Sendmail bounce.
+
+    The fields come from the report part, or from the text when the MIME structure was lost
+    on the way; the returned message quoted after one of ``markers`` is attached to ``mail``.
+    """
+    notice, fields = mail.body, mail.dsn
+    if not fields:
+        notice, fields, rest = split(notice)
+        attach_original(mail, rest)
+    notice, original = cut(notice, markers)
+    attach_original(mail, original)
+    return notice, fields

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors import _textdsn
-from bounceloop.parsing.detectors._common import attach_original, cut, facts_or_original
+from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -98,12 +98,7 @@ def match(mail: Mail) -> bool:
 
 
 def inquire(mail: Mail) -> list[Fact]:
-    notice, dsn_text = mail.body, mail.dsn
-    if not dsn_text:
-        notice, dsn_text, rest = _textdsn.split(notice)
-        attach_original(mail, rest)
-    notice, original = cut(notice, _ORIGINAL_MARKERS)
-    attach_original(mail, original)
+    notice, dsn_text = _textdsn.report_and_notice(mail, _ORIGINAL_MARKERS)
     entries = _entries(notice)
     _, facts = dsn.facts(dsn_text) if dsn_text else ({}, [])
     facts = [f for f in facts if f.recipient or f.status or f.diagnosis]

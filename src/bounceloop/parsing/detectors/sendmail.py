@@ -39,8 +39,6 @@ from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors import _textdsn, _transcript
 from bounceloop.parsing.detectors._common import (
     ADDRESS,
-    attach_original,
-    cut,
     recipient_from_original,
 )
 from bounceloop.parsing.fact import Fact
@@ -93,12 +91,7 @@ def match(mail: Mail) -> bool:
 
 
 def inquire(mail: Mail) -> list[Fact]:
-    notice, dsn_text = mail.body, mail.dsn
-    if not dsn_text:
-        notice, dsn_text, rest = _textdsn.split(notice)
-        attach_original(mail, rest)
-    notice, original = cut(notice, _ORIGINAL_MARKERS)
-    attach_original(mail, original)
+    notice, dsn_text = _textdsn.report_and_notice(mail, _ORIGINAL_MARKERS)
     listed = _lists(notice)
     low = notice.lower()
     at = low.find(_TRANSCRIPT)

@@ -17,13 +17,7 @@ The report gives recipient, status and reply; the Postfix text adds the SMTP com
 
 from __future__ import annotations
 
-from bounceloop.parsing.detectors._providers import (
-    daemon_from,
-    improve_from_postfix_text,
-    postfix_facts,
-    report_facts,
-    tidy_hosts,
-)
+from bounceloop.parsing.detectors._providers import daemon_from, postfix_relay_facts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -40,12 +34,4 @@ def match(mail: Mail) -> bool:
 
 
 def inquire(mail: Mail) -> list[Fact]:
-    facts = report_facts(mail)
-    if facts:
-        improve_from_postfix_text(facts, mail.body)
-    else:
-        facts = postfix_facts(mail.body)  # the report part was stripped on the way
-    tidy_hosts(facts)
-    for fact in facts:
-        fact.date = fact.date or mail.header("Date")
-    return facts
+    return postfix_relay_facts(mail)
