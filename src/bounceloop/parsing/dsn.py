@@ -101,13 +101,28 @@ def typed_value(value: str) -> tuple[str, str]:
     return "", value.strip()
 
 
+def unwrap(addr: str) -> str:
+    """An address without the brackets or quotes around the *whole* of it.
+
+    ``"jane doe"@example.org`` keeps its quotes: RFC 5321 section 4.1.2 allows a quoted
+    local part, and dropping one of the quotes would name another mailbox.
+    """
+    addr = addr.strip()
+    while len(addr) >= 2 and (addr[0], addr[-1]) in (("<", ">"), ('"', '"'), ("'", "'")):
+        inner = addr[1:-1].strip()
+        if addr[0] == '"' and '"' in inner:
+            break  # "a"@"b" style: the quotes belong to the parts
+        addr = inner
+    return addr.lstrip("<").rstrip(">").strip()
+
+
 def address(value: str) -> str:
     """The address in a recipient field value: "rfc822; <a@b>" -> "a@b"."""
     _, addr = typed_value(value)
     m = _ANGLE.search(addr)
     if m and "@" in m.group(1):
         addr = m.group(1)
-    addr = addr.strip().strip("<>\"'").strip()
+    addr = unwrap(addr)
     if " " in addr:
         for token in addr.split():
             if "@" in token:
@@ -153,9 +168,12 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
             if name == "final-recipient" and not fact.recipient:
                 fact.recipient = address(value)
             elif name == "x-actual-recipient":
-                actual = address(value)
-                if "@" in actual:
-                    fact.alias = actual
+                # Sendmail names a program or file delivery here ("|IFS=' ' && exec procmail
+                # ... #user@host", "/var/mail/user"): not an address.
+                if not typed_value(value)[1].startswith(("|", "/", '"|')):
+                    actual = address(value)
+                    if "@" in actual:
+                        fact.alias = actual
             elif name == "original-recipient":
                 fact.original_recipient = address(value)
             elif name == "action":

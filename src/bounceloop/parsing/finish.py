@@ -19,6 +19,7 @@ from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
 from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing import classify
 from bounceloop.parsing.classify import MAX_EVIDENCE
+from bounceloop.parsing.dsn import unwrap
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.text import decode_words, squeeze
@@ -195,9 +196,11 @@ def join_multiline(text: str) -> str:
 
 
 def clean_address(addr: str) -> str:
-    addr = addr.strip().strip("<>\"'").strip()
+    """The recipient as printed: brackets and a type prefix gone, the domain lowercased (RFC
+    5321 section 2.4: the local part is case-sensitive, the domain is not)."""
+    addr = unwrap(addr)
     if addr.lower().startswith(("rfc822;", "rfc822 ;")):
-        addr = addr.split(";", 1)[1].strip().strip("<>")
+        addr = unwrap(addr.split(";", 1)[1])
     addr = addr.rstrip(".,;:")
     if "@" in addr:
         local, _, domain = addr.rpartition("@")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 _TALKING = re.compile(r"^(?:\.\.\.\s*)?while talking to\s+(\S+?)\.?:\s*$", re.I)
 _SENT = re.compile(r"^>>>\s*(\S*)")
 _RECEIVED = re.compile(r"^<<<\s?(.*)$")
-# "550 5.1.1 <a@b>... text", "<a@b>... Deferred: text", "kijitora... Deferred: text",
+# "550 5.1.1 <a@b>... text", "<a@b>... Deferred: text", "jane... Deferred: text",
 # "554 \"|/usr/bin/procmail\"... Service unavailable" (a program the address expanded to)
 _VERDICT = re.compile(
     r"^(?:(?P<code>[2-5]\d\d)(?:[ -]+(?P<status>[2-5]\.\d{1,3}\.\d{1,3}))?\s+)?"
