@@ -221,6 +221,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"sender verify",
         r"domain of sender (?:address )?.{0,80}(?:does not|doesn't) exist",
         r"sender domain (?:does not|doesn't) exist",
+        r"sender domain must (?:exist|resolve)",  # qmail-smtpd with the mfcheck patch
         r"envelope (?:sender|from) .{0,40}(?:rejected|not allowed|blocked|invalid)",
         r"(?:from|sender) address (?:is )?(?:blacklisted|blocked|not allowed)",
         r"sending to/from an address that has been blacklisted",

@@ -1,0 +1,155 @@
+"""The reason classifier as a table: the evidence of one failure -> its reason.
+
+Each row is (diagnosis, status, reply, command, extra Fact fields) -> reason. The texts are
+what real servers write (paraphrased, with invented names); each row exercises one rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bounceloop.core.reasons import REASONS
+from bounceloop.parsing import classify
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.rules.phrases import PHRASES
+
+Row = tuple[str, str, str, str, dict[str, Any], str]
+
+TABLE: list[Row] = [
+    # The status code's meaning, when the text adds nothing.
+    ("550 5.2.2 <a@example.org>... Mailbox Full", "5.2.2", "550", "RCPT", {}, "mailboxfull"),
+    ("550 5.1.1 <a@example.org>: Recipient address rejected: User unknown in local "
+     "recipient table", "5.1.1", "550", "RCPT", {}, "userunknown"),
+    ("550 5.1.2 bad destination system", "5.1.2", "550", "RCPT", {}, "hostunknown"),
+    ("550 5.1.6 recipient no longer on server", "5.1.6", "550", "RCPT", {}, "hasmoved"),
+    ("554 5.7.26 message fails DMARC", "5.7.26", "554", "DATA", {}, "authfailure"),
+    ("550 5.7.25 the sending IP has no PTR", "5.7.25", "550", "MAIL", {}, "requireptr"),
+    ("552 5.3.4 message too big for system", "5.3.4", "552", "DATA", {}, "mesgtoobig"),
+    ("550 5.2.3 RESOLVER.RST.RecipSizeLimit", "5.2.3", "550", "RCPT", {}, "exceedlimit"),
+    ("525 5.7.13 user account disabled", "5.7.13", "525", "RCPT", {}, "suspend"),
+    ("554 5.6.0 headers malformed", "5.6.0", "554", "DATA", {}, "contenterror"),
+    ("501 5.1.8 bad sender's system address", "5.1.8", "501", "MAIL", {}, "rejected"),
+    ("250 2.1.5 OK", "2.1.5", "250", "", {}, "delivered"),
+    # Words beat a vague code.
+    ("550 5.0.0 mailbox is full", "5.0.0", "550", "RCPT", {}, "mailboxfull"),
+    ("550 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org", "5.7.1", "550",
+     "RCPT", {}, "blocked"),
+    ("554 5.7.1 Service unavailable; Client host rejected: dynamic IP", "5.7.1", "554",
+     "RCPT", {}, "blocked"),
+    ("550 5.7.1 Unauthenticated email is not accepted due to the domain's DMARC policy",
+     "5.7.1", "550", "DATA", {}, "authfailure"),
+    ("550 5.7.1 Reverse DNS lookup for host 192.0.2.5 failed", "5.7.1", "550", "MAIL", {},
+     "requireptr"),
+    ("554 5.7.1 Relay access denied", "5.7.1", "554", "RCPT", {}, "norelaying"),
+    ("552 5.7.0 message content rejected as spam", "5.7.0", "552", "DATA", {},
+     "spamdetected"),
+    ("554 5.7.1 Virus found in attachment", "5.7.1", "554", "DATA", {}, "virusdetected"),
+    ("550 5.7.1 Message not accepted for policy reasons", "5.7.1", "550", "DATA", {},
+     "policyviolation"),
+    ("421 4.7.0 too many connections from your IP", "4.7.0", "421", "CONN", {},
+     "toomanyconn"),
+    ("451 4.7.1 you are sending too fast, try again slower", "4.7.1", "451", "MAIL", {},
+     "speeding"),
+    ("550 Message rejected: headers are not RFC compliant (duplicate Subject header)", "",
+     "550", "DATA", {}, "notcompliantrfc"),
+    ("550 Your IP has a poor reputation", "", "550", "MAIL", {}, "badreputation"),
+    ("530 5.7.0 Must issue a STARTTLS command first", "5.7.0", "530", "MAIL", {},
+     "failedstarttls"),
+    ("554 5.7.1 SMTP authentication required", "5.7.1", "554", "MAIL", {}, "securityerror"),
+    ("Host or domain name not found. Name service error for name=nowhere.example: Host not "
+     "found", "5.4.4", "", "", {}, "hostunknown"),
+    ("connect to mx.example.org[192.0.2.8]:25: No route to host", "4.4.1", "", "", {},
+     "networkerror"),
+    ("connect to mx.example.org[192.0.2.8]:25: Connection timed out", "4.4.1", "", "", {},
+     "expired"),
+    ("The domain example.org doesn't receive email: returned Null MX", "", "", "", {},
+     "notaccept"),
+    ("451 4.3.0 Internal server error", "4.3.0", "451", "DATA", {}, "systemerror"),
+    ("452 4.3.1 Insufficient system storage: mail system full", "4.3.1", "452", "RCPT", {},
+     "systemfull"),
+    ("command died with status 1: \"/usr/local/bin/filter\"", "5.3.0", "", "",
+     {"diagnostic_type": "X-UNIX"}, "mailererror"),
+    ("500 5.5.2 Syntax error, command unrecognized", "5.5.2", "500", "DATA", {},
+     "syntaxerror"),
+    ("550 5.1.1 Address suppressed: on the account's suppression list", "5.1.1", "550", "RCPT",
+     {}, "userunknown"),
+    # The command matters: "user unknown" answering RCPT is the address; after DATA (or with
+    # no command at all) a filter acting for the recipient wrote it.
+    ("550 User unknown", "5.0.0", "550", "RCPT", {}, "userunknown"),
+    ("550 User unknown", "5.0.0", "550", "DATA", {}, "filtered"),
+    ("550 User unknown", "5.0.0", "550", "", {}, "filtered"),
+    ("550 5.2.1 <a@example.org>... User Unknown", "5.2.1", "550", "RCPT", {}, "userunknown"),
+    ("550 5.2.1 <a@example.org>... User Unknown", "5.2.1", "550", "DATA", {}, "filtered"),
+    # A rejection at MAIL FROM is about the sender.
+    ("553 sorry, your envelope sender domain must exist", "", "553", "MAIL", {}, "rejected"),
+    ("550 Sender verify failed", "", "550", "MAIL", {}, "rejected"),
+    # A DNS failure reported as temporary is not "no such domain".
+    ("Name service error for domain example.org: Host not found, try again", "", "", "", {},
+     "networkerror"),
+    # A reason the format states: final unless weak, and then a stronger probe wins.
+    ("anything at all", "5.0.0", "550", "", {"reason": "feedback"}, "feedback"),
+    ("552 quota exceeded", "5.0.0", "552", "RCPT", {"reason": "userunknown"}, "mailboxfull"),
+    ("user lookup failed in directory", "", "", "", {"reason": "userunknown"}, "userunknown"),
+    # A delayed report with nothing else to go on has expired (the MTA is still retrying).
+    ("", "4.0.0", "", "", {"action": "delayed"}, "expired"),
+    # The notification text is weaker than the server's reply...
+    ("550 5.1.8 Sender address rejected", "5.1.8", "550", "",
+     {"context": "Address not found: the address couldn't be found"}, "rejected"),
+    # ...but speaks when the reply says nothing.
+    ("", "5.0.0", "", "", {"context": "The recipient's mailbox is full."}, "mailboxfull"),
+    # A local delivery agent's own words, even in the notification text.
+    ("550 5.1.1 <b@example.org>... User unknown", "5.1.1", "550", "",
+     {"context": "Your message to <b@example.org> was automatically rejected: Quota exceeded"},
+     "mailboxfull"),
+    ("procmail: Error while writing to \"/var/mail/c\"", "", "", "", {}, "mailererror"),
+    # Provider tables, chosen by the recipient's domain or the rejecting host.
+    ("550 5.1.1 RCP-P1 Recipient address does not exist", "5.1.1", "550", "RCPT",
+     {"recipient": "x@facebook.com"}, "userunknown"),
+    ("554 delivery error: dd Sorry, this mailbox is disabled", "", "554", "RCPT",
+     {"remote_mta": "mta5.am0.yahoodns.net"}, "suspend"),
+    ("550 5.1.0 <x@example.net> sender rejected. AUP#CXSMTP", "5.1.0", "550", "MAIL",
+     {"recipient": "a@cox.net"}, "rejected"),
+    ("550 Adresse d au moins un destinataire invalide. OFR_416", "5.1.1", "550", "RCPT",
+     {"recipient": "a@orange.fr"}, "userunknown"),
+    # An MTA's own category is a hint for when the evidence decides nothing.
+    ("550 refused: ref 48-xz", "5.0.0", "550", "RCPT", {"hint": "suspend"}, "suspend"),
+    ("550 5.2.2 over quota", "5.2.2", "550", "RCPT", {"hint": "suspend"}, "mailboxfull"),
+    # What is still undecided: a reply code alone (RFC 5321), else onhold, else undefined.
+    ("551 not here", "", "551", "RCPT", {}, "hasmoved"),
+    ("521 no thanks", "", "521", "CONN", {}, "notaccept"),
+    ("550 unclear", "5.0.0", "550", "RCPT", {}, "onhold"),
+    ("", "", "", "", {}, "undefined"),
+    # Auto-reply wording in a diagnostic.
+    ("I am out of the office until Monday", "", "", "", {}, "vacation"),
+]
+
+
+@pytest.mark.parametrize(("text", "status", "reply", "command", "extra", "reason"), TABLE,
+                         ids=[f"{r[5]}:{r[0][:40]}" for r in TABLE])
+def test_reason(text: str, status: str, reply: str, command: str, extra: dict[str, Any],
+                reason: str) -> None:
+    fact = Fact(recipient=extra.pop("recipient", "jane@example.org"), diagnosis=text,
+                status=status, reply_code=reply, command=command,
+                action=extra.pop("action", "failed"), **extra)
+    assert classify.decide(fact) == reason
+
+
+def test_every_phrase_reason_is_a_reason() -> None:
+    assert set(PHRASES) <= set(REASONS)
+    assert set(classify.PROBES) <= set(REASONS)
+    assert set(classify.PHRASE_ORDER) <= set(REASONS)
+
+
+def test_every_reason_is_reachable_in_the_table() -> None:
+    reachable = {row[5] for row in TABLE}
+    # Only delivered/feedback/vacation come from elsewhere too; all must show up here.
+    missing = set(REASONS) - reachable - {"suppressed"}
+    assert not missing, missing
+
+
+def test_evidence_is_capped() -> None:
+    fact = Fact(diagnosis="x " * 1_000_000 + "mailbox is full")
+    # Past MAX_EVIDENCE characters nothing is read: a megabyte of noise decides nothing.
+    assert classify.decide(fact) == "onhold"

@@ -1,0 +1,71 @@
+"""RFC 3464 fields as real MTAs write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounceloop.parsing import dsn
+
+REPORT = """Reporting-MTA: dns; mx.example.net
+Original-Envelope-Id: env-42
+Arrival-Date: Mon, 4 Mar 2024 10:00:00 +0000
+
+Final-Recipient: rfc822; a@example.org
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <a@example.org>:
+    user unknown
+Remote-MTA: dns; mx.example.org [192.0.2.1]
+Final-Recipient: RFC822; <b@example.org>
+X-Actual-Recipient: rfc822; |IFS=' ' && exec /usr/bin/procmail #b@host
+Action: delayed
+Status: 4.0.0 (example.org: host name lookup failure)
+Will-Retry-Until: Tue, 5 Mar 2024 10:00:00 +0000
+"""
+
+
+def test_facts_per_recipient_and_message_fields() -> None:
+    message, facts = dsn.facts(REPORT)
+    assert message["original-envelope-id"] == "env-42"
+    a, b = facts
+    assert (a.recipient, a.action, a.status, a.diagnostic_type) == (
+        "a@example.org", "failed", "5.1.1", "SMTP")
+    assert a.diagnosis == "550 5.1.1 <a@example.org>: user unknown"
+    assert a.remote_mta == "mx.example.org"
+    assert (a.reporting_mta, a.envelope_id) == ("mx.example.net", "env-42")
+    assert a.date == "Mon, 4 Mar 2024 10:00:00 +0000"  # Arrival-Date as the fallback
+    # Two recipients with no blank line between them (Exchange does this).
+    assert (b.recipient, b.action, b.status) == ("b@example.org", "delayed", "4.0.0")
+    # Sendmail's only explanation is the Status comment.
+    assert b.diagnosis == "example.org: host name lookup failure"
+    # A program delivery is not an address.
+    assert b.alias == ""
+    assert b.will_retry_until == "Tue, 5 Mar 2024 10:00:00 +0000"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("failed", "failed"), ("Failure", "failed"), ("error", "failed"), ("expired", "failed"),
+     ("delayed", "delayed"), ("deliverable", "delivered"), ("relayed (to x)", "relayed")],
+)
+def test_actions(value: str, expected: str) -> None:
+    assert dsn.normal_action(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("5.1.1", "5.1.1"), ("5.0.0 (permanent failure)", "5.0.0"), ("4.07.01", "4.7.1"),
+     ("smtp; 550", ""), ("", "")],
+)
+def test_status(value: str, expected: str) -> None:
+    assert dsn.normal_status(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("rfc822; a@example.org", "a@example.org"), ("rfc822;<a@example.org>", "a@example.org"),
+     ("<a@example.org>", "a@example.org"), ('rfc822; "a..b"@example.org', '"a..b"@example.org'),
+     ("rfc822; Jane Doe <jane@example.org>", "jane@example.org")],
+)
+def test_address(value: str, expected: str) -> None:
+    assert dsn.address(value) == expected

@@ -1,0 +1,85 @@
+"""The lenient MIME reader: header blocks, Content-Type parameters, part splitting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounceloop.parsing.mime import Part, content_type, parse, split_head, split_parts
+
+
+@pytest.mark.parametrize(
+    ("text", "headers", "body"),
+    [
+        ("A: 1\nB: 2\n\nbody\n", [("A", "1"), ("B", "2")], "body\n"),
+        ("Subject: one\n two\n\tthree\n\nx", [("Subject", "one two three")], "x"),
+        ("From MAILER-DAEMON Fri Feb 13 02:47:49 2015\nA: 1\n\nx", [("A", "1")], "x"),
+        ("A: 1\nthis line is no header\nmore\n\nx", [("A", "1")],
+         "this line is no header\nmore\n\nx"),
+        ("A: 1\n   \nbody", [("A", "1")], "body"),
+        ("\nbody only", [], "body only"),
+        ("A: 1", [("A", "1")], ""),
+        ("", [], ""),
+        (" leading continuation\nA: 1\n\nx", [], " leading continuation\nA: 1\n\nx"),
+    ],
+)
+def test_split_head(text: str, headers: list[tuple[str, str]], body: str) -> None:
+    assert split_head(text) == (headers, body)
+
+
+@pytest.mark.parametrize(
+    ("value", "ctype", "params"),
+    [
+        ('multipart/report; report-type=delivery-status; boundary="a b"',
+         "multipart/report", {"report-type": "delivery-status", "boundary": "a b"}),
+        ("Text/Plain; charset=ISO-2022-JP", "text/plain", {"charset": "ISO-2022-JP"}),
+        ("multipart/mixed; boundary*0=abc; boundary*1=def", "multipart/mixed",
+         {"boundary": "abcdef"}),
+        ("text/plain; charset*=utf-8''UTF-8", "text/plain", {"charset": "UTF-8"}),
+        ('text/plain; name="a \\"q\\" b"', "text/plain", {"name": 'a "q" b'}),
+        ("garbage", "text/plain", {}),
+        ("", "text/plain", {}),
+    ],
+)
+def test_content_type(value: str, ctype: str, params: dict[str, str]) -> None:
+    assert content_type(value) == (ctype, params)
+
+
+def test_split_parts_variants() -> None:
+    body = ("preamble\n--b\nA: 1\n\none\n--b   \ntwo\n--bX\nstill two\n--b--\nepilogue")
+    assert split_parts(body, "b") == (["A: 1\n\none", "two\n--bX\nstill two"], "preamble")
+    # No close delimiter: the last part runs to the end.
+    assert split_parts("--b\nx\n--b\ny\n", "b") == (["x", "y\n"], "")
+    # The boundary never occurs.
+    assert split_parts("no parts here", "b") == ([], "no parts here")
+
+
+def test_nested_tree_and_payloads() -> None:
+    msg = (
+        'Content-Type: multipart/mixed; boundary="o"\n\n--o\nContent-Type: multipart/'
+        'alternative; boundary="i"\n\n--i\nContent-Type: text/plain\nContent-Transfer-'
+        "Encoding: base64\n\naGVsbG8=\n--i\nContent-Type: text/html\n\n<p>hello</p>\n--i--\n"
+        "--o\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+        "caf=C3=A9 au lait=\n!\n--o--\n"
+    )
+    root = parse(msg)
+    assert root.ctype == "multipart/mixed"
+    alt, qp = root.children
+    assert [c.ctype for c in alt.children] == ["text/plain", "text/html"]
+    assert alt.children[0].payload() == b"hello"
+    assert qp.payload() == "café au lait!".encode()
+
+
+def test_broken_base64_is_decoded_as_far_as_it_goes() -> None:
+    part = Part(headers=[("Content-Transfer-Encoding", "base64")], body="aGVsbG8gd29y\n!!bGQ")
+    assert part.payload().startswith(b"hello wor")
+
+
+def test_depth_is_bounded() -> None:
+    text = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n'
+                   for i in range(200))
+    root = parse(text)
+    depth = 0
+    while root.children:
+        root = root.children[0]
+        depth += 1
+    assert depth <= 41
