@@ -51,10 +51,6 @@ class Part:
     def maintype(self) -> str:
         return self.ctype.partition("/")[0]
 
-    @property
-    def is_multipart(self) -> bool:
-        return bool(self.children)
-
     def payload(self) -> bytes:
         """The body as bytes, with its Content-Transfer-Encoding undone (never raises)."""
         cte = self.header("Content-Transfer-Encoding").strip().lower()
