@@ -54,6 +54,7 @@ from bounceloop.parsing.detectors import (
     mcafee,
     messagingserver,
     mfilter,
+    mimecast,
     mxlogic,
     notes,
     office365,
@@ -107,7 +108,7 @@ FAMILIES: tuple[Detector, ...] = tuple(
         office365, exchange2007, exchange2003, outlook,
         bigfoot, imsva, mxlogic, gmx, einsundeins, mailru, yandex, zoho, sendgrid,
         messagingserver, domino, notes, interscanmss, mailmarshalsmtp, amavis,
-        mcafee, barracuda, surfcontrol, powermta,
+        mcafee, barracuda, surfcontrol, powermta, mimecast,
         biglobe, kddi, ezweb, verizon,
         activehunter, mfilter, imailserver, mailfoundry, openmail, autodsn,
         troubledelivering,
@@ -154,6 +155,7 @@ BY_SUBJECT: dict[str, tuple[str, ...]] = {
     "considered unsolicited": ("amavis",),
     "message delivery": ("mailfoundry",),
     "there was": ("troubledelivering",),
+    "postmaster email": ("mimecast",),
 }
 
 _PREFIX = re.compile(r"^(?:(?:re|fw|fwd|aw|wg)\s*:\s*)+")
