@@ -23,3 +23,15 @@ from bounceloop.parsing.command import find_command
 )
 def test_find_command(text: str, command: str) -> None:
     assert find_command(text) == command
+
+
+@pytest.mark.parametrize(
+    ("word", "command"),
+    [("RCPT TO", "RCPT"), ("rcpt_to", "RCPT"), ("end of DATA", "DATA"), ("final data", "DATA"),
+     ("TEXT", "DATA"), ("LHLO", "EHLO"), ("initial  connection", "CONN"), ("MAIL FROM", "MAIL"),
+     ("QUIT", ""), ("", "")],
+)
+def test_canonical(word: str, command: str) -> None:
+    from bounceloop.parsing.command import canonical
+
+    assert canonical(word) == command

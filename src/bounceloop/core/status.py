@@ -322,6 +322,12 @@ def find_reply_code(text: str, klass: str = "") -> str:
     return fallback
 
 
+def has_coded_reply(text: str) -> bool:
+    """Does ``text`` quote a reply with its own enhanced code ("550 5.1.1", "550-5.7.26")?
+    Such a reply is more precise than a status an MTA states beside it."""
+    return _REPLY_AND_ENHANCED.search(text) is not None
+
+
 def codes(text: str) -> tuple[str, str]:
     """(reply code, enhanced code) found in a server reply or diagnostic text.
 

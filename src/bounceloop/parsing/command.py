@@ -36,3 +36,22 @@ def find_command(text: str) -> str:
         if pattern.search(text):
             found = name
     return found
+
+
+# Every spelling of a command that bounces use, lowercase -> the command. Exim "after end of
+# data", Postfix "in reply to end of DATA command", qmail "most progress was RCPT TO", GMX
+# "TEXT command", DragonFly "did not like our final DATA", Exim "pipelined RCPT TO".
+_SPELLINGS = {
+    "rcpt": "RCPT", "rcpt to": "RCPT", "rcpt_to": "RCPT", "pipelined rcpt to": "RCPT",
+    "mail": "MAIL", "mail from": "MAIL", "mail_from": "MAIL", "pipelined mail from": "MAIL",
+    "data": "DATA", "end of data": "DATA", "final data": "DATA", "bdat": "DATA",
+    "text": "DATA", "sending data block": "DATA",
+    "helo": "HELO", "ehlo": "EHLO", "lhlo": "EHLO",
+    "starttls": "STARTTLS", "auth": "AUTH",
+    "conn": "CONN", "connect": "CONN", "initial connection": "CONN", "greeting": "CONN",
+}
+
+
+def canonical(word: str) -> str:
+    """The command a spelling names ("end of DATA" -> DATA, "rcpt_to" -> RCPT), or ""."""
+    return _SPELLINGS.get(" ".join(word.lower().split()), "")

@@ -12,25 +12,11 @@ from __future__ import annotations
 import re
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 #: The words MTAs use for the command a reply answered -> our command names.
-COMMANDS = {
-    "rcpt to": "RCPT",
-    "rcpt_to": "RCPT",
-    "rcpt": "RCPT",
-    "mail from": "MAIL",
-    "mail_from": "MAIL",
-    "mail": "MAIL",
-    "end of data": "DATA",
-    "data": "DATA",
-    "helo": "HELO",
-    "ehlo": "EHLO",
-    "starttls": "STARTTLS",
-    "connect": "CONN",
-    "conn": "CONN",
-}
 
 
 def local_and_domain(address: str) -> tuple[str, str]:
@@ -89,7 +75,7 @@ def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
             command = ""
             m = _IN_REPLY_TO.search(joined)
             if m:
-                command = COMMANDS.get(m.group(1).strip().lower(), "")
+                command = canonical(m.group(1))
                 joined = (joined[:m.start()] + joined[m.end():]).strip()
             remote = ""
             h = _POSTFIX_HOST.search(joined)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bounceloop.parsing.command import canonical
+
 _TALKING = re.compile(r"^(?:\.\.\.\s*)?while talking to\s+(\S+?)\.?:\s*$", re.I)
 _SENT = re.compile(r"^>>>\s*(\S*)")
 _RECEIVED = re.compile(r"^<<<\s?(.*)$")
@@ -46,11 +48,6 @@ _CODE_FIRST = re.compile(r"^[2-5]\d\d\b")
 
 #: ">>> MAIL From:<...>" -> MAIL; commands after the failure are marked "AFTER", others
 #: (XFORWARD, ETRN, ...) "OTHER".
-_COMMANDS = {
-    "MAIL": "MAIL", "RCPT": "RCPT", "DATA": "DATA", "EHLO": "EHLO", "HELO": "HELO",
-    "LHLO": "EHLO", "STARTTLS": "STARTTLS", "AUTH": "AUTH", "BDAT": "DATA", "QUIT": "AFTER",
-    "RSET": "AFTER",
-}
 
 
 @dataclass(slots=True)
@@ -156,7 +153,7 @@ def read(text: str) -> Transcript:
         if m:
             close_data()
             verb = m.group(1).upper()
-            command = _COMMANDS.get(verb, "OTHER")
+            command = canonical(verb) or ("AFTER" if verb in ("QUIT", "RSET") else "OTHER")
             current = None
             continue
         m = _RECEIVED.match(stripped)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -56,9 +57,6 @@ _COMMAND = re.compile(r"\b(?:after|for)\s+(?:the\s+)?([A-Za-z]+(?:\s+[A-Z]+)?)\s
 _HOST = re.compile(r"\bhost:\s*([\w.\-]+)(?:\s*\(([\d.:a-fA-F]+)\))?", re.I)
 _INLINE_REASON = re.compile(r"\breason:\s*(\S.*)$", re.I | re.S)
 _REASON_HEAD = re.compile(r"^(?:for the following reason|reason)\s*:\s*$", re.I)
-_COMMANDS = {"rcpt": "RCPT", "rcpt to": "RCPT", "mail": "MAIL", "mail from": "MAIL",
-             "data": "DATA", "text": "DATA", "ehlo": "EHLO", "helo": "HELO",
-             "starttls": "STARTTLS"}
 
 
 def is_report(mail: Mail) -> bool:
@@ -92,7 +90,7 @@ def _fact(recipient: str, lines: list[str]) -> Fact:
     text = " ".join(lines)
     cmd = _COMMAND.search(text)
     if cmd:
-        fact.command = _COMMANDS.get(cmd.group(1).lower(), "")
+        fact.command = canonical(cmd.group(1))
     host = _HOST.search(text)
     if host:
         fact.remote_mta = host.group(1)

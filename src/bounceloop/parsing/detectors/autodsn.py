@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core.status import has_coded_reply
 from bounceloop.parsing import dsn
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -39,7 +40,6 @@ _OUTCOME = re.compile(r"^De(?:li|le)very to the following recipients? (.+?):?[ \
 _ITEM = re.compile(r"^[ \t]+\*[ \t]+<?([^\s<>]+@[^\s<>]+?)>?[ \t]*$")
 _SMTP_DETAIL = re.compile(r"^SMTP:(\w+)\s+(?:host\s+([^\s:]+):\s*)?(.*)$")
 _ROUTING_DETAIL = re.compile(r"^Routing:\s*(.*)$")
-_REPLY_WITH_CODE = re.compile(r"(?<![\w.])[245]\d\d[ \-][245]\.\d{1,3}\.\d{1,3}")
 _COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA"})
 
 
@@ -82,7 +82,7 @@ def inquire(mail: Mail) -> list[Fact]:
             fact.diagnosis = fact.diagnosis or block.diagnosis
             fact.remote_mta = fact.remote_mta or block.remote_mta
             fact.reporting_mta = block.reporting_mta
-            if not _REPLY_WITH_CODE.search(fact.diagnosis):
+            if not has_coded_reply(fact.diagnosis):
                 fact.status = block.status
         if not fact.diagnosis:
             # No reply was reported: the outcome sentence ("Delivery to the following

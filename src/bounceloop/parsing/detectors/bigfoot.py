@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 
-from bounceloop.parsing.detectors._providers import COMMANDS, report_facts, tidy_hosts
+from bounceloop.parsing.command import canonical
+from bounceloop.parsing.detectors._providers import report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -41,7 +42,7 @@ def inquire(mail: Mail) -> list[Fact]:
     facts = report_facts(mail)
     transcript = mail.body[:20000]
     sent = _SENT.findall(transcript)
-    last = COMMANDS.get(sent[-1].lower(), "") if sent else ""
+    last = canonical(sent[-1]) if sent else ""
     for fact in facts:
         own = re.search(r">>>\s*RCPT TO:\s*<?" + re.escape(fact.recipient) + r"\b", transcript,
                         re.I)

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -52,8 +53,6 @@ _SECTIONS = (
     ("GATEWAY", "relayed"),
     ("DELIVERED", "delivered"),
 )
-_COMMANDS = {"MAIL": "MAIL", "RCPT": "RCPT", "DATA": "DATA", "EHLO": "EHLO", "HELO": "HELO",
-             "STARTTLS": "STARTTLS", "AUTH": "AUTH", "BDAT": "DATA"}
 
 
 @dataclass(slots=True)
@@ -127,7 +126,7 @@ def _blocks(body: str) -> list[_Block]:
             current.host = h.group(1) or h.group(2)
         elif stripped.startswith(">>>"):
             verb = stripped[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
-            current.command = _COMMANDS.get(verb, "")
+            current.command = canonical(verb)
         elif stripped.startswith("<<<"):
             current.said.append(stripped[3:].strip())
     return out

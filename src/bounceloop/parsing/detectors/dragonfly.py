@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -41,7 +42,6 @@ _DID_NOT_LIKE = re.compile(
     r"^(?:(\S+) \[([^\]]*)\]|remote host) did not like our (MAIL FROM|RCPT TO|final DATA|DATA):",
     re.M,
 )
-_COMMAND = {"mail from": "MAIL", "rcpt to": "RCPT", "data": "DATA", "final data": "DATA"}
 _MARKERS = ("original message follows.", "message headers follow.")
 
 
@@ -71,5 +71,5 @@ def inquire(mail: Mail) -> list[Fact]:
     step = _DID_NOT_LIKE.search(reason)
     if step:
         fact.remote_mta = step.group(1) or ""
-        fact.command = _COMMAND[step.group(3).lower()]
+        fact.command = canonical(step.group(3))
     return [fact]

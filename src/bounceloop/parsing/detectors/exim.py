@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import (
     ADDRESS,
     ANGLE_ADDRESS,
@@ -56,20 +57,6 @@ _AFTER = re.compile(
     r"pipelined rcpt to|pipelined mail from|sending data block|auth)",
     re.I,
 )
-_COMMAND = {
-    "rcpt to": "RCPT",
-    "pipelined rcpt to": "RCPT",
-    "mail from": "MAIL",
-    "pipelined mail from": "MAIL",
-    "end of data": "DATA",
-    "data": "DATA",
-    "sending data block": "DATA",
-    "initial connection": "CONN",
-    "ehlo": "EHLO",
-    "helo": "HELO",
-    "starttls": "STARTTLS",
-    "auth": "AUTH",
-}
 
 
 _SUBJECTS = ("mail delivery failed", "warning: message", "mail failure", "message frozen",
@@ -123,7 +110,7 @@ def inquire(mail: Mail) -> list[Fact]:
                 fact.diagnosis = stated.diagnosis
         m = _AFTER.search(fact.diagnosis)
         if m:
-            fact.command = _COMMAND[m.group(1).lower()]
+            fact.command = canonical(m.group(1))
         h = _HOST.search(fact.diagnosis)
         if h:
             fact.remote_mta = h.group(1)

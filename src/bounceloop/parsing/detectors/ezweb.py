@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -49,8 +50,6 @@ _DASHES = re.compile(r"^-{20,}\s*$", re.M)
 # The generic opening of the "rejected by a remote mail server" layout: only kept when
 # there is no reply to say more.
 _GENERIC = "each of the following recipients was rejected by a remote"
-_COMMANDS = {"RCPT TO": "RCPT", "RCPT": "RCPT", "MAIL FROM": "MAIL", "MAIL": "MAIL",
-             "DATA": "DATA", "EHLO": "EHLO", "HELO": "HELO"}
 
 
 def match(mail: Mail) -> bool:
@@ -77,7 +76,7 @@ def inquire(mail: Mail) -> list[Fact]:
             continue
         sent = _SENT.match(line)
         if sent and facts:
-            facts[-1].command = _COMMANDS.get(sent.group(1).upper(), "")
+            facts[-1].command = canonical(sent.group(1))
             continue
         reply = _REPLY.match(line)
         if reply and facts:
@@ -99,7 +98,7 @@ def inquire(mail: Mail) -> list[Fact]:
         reply_text = " ".join(replies.get(i, []))
         in_reply = _IN_REPLY_TO.search(reply_text)
         if in_reply and not fact.command:
-            fact.command = _COMMANDS.get(in_reply.group(1).upper(), "")
+            fact.command = canonical(in_reply.group(1))
         fact.diagnosis = f"{specific} {reply_text}".strip() if reply_text else statement
         report = by_rcpt.get(fact.recipient.lower())
         if report is not None:

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import ADDRESS
-from bounceloop.parsing.detectors._providers import COMMANDS, daemon_from
+from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -66,7 +67,7 @@ def inquire(mail: Mail) -> list[Fact]:
     command = ""
     step = _STEP.search(response)
     if step:
-        command = COMMANDS.get(step.group(1).lower(), "")
+        command = canonical(step.group(1))
     recipients = _addressees(mail)
     # These reports come from Gmail's "Send mail as" relaying through the *sender's* own SMTP
     # server, which refused (authentication, capabilities): a sender-side failure.

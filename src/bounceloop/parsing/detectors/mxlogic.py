@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -33,8 +34,6 @@ _LIST_START = re.compile(r"following address(?:es)? (?:failed|has not yet been d
                          r"|have not yet been delivered)", re.I)
 _AFTER = re.compile(r"after (RCPT TO|MAIL FROM|end of data|DATA|initial connection|EHLO|HELO)",
                     re.I)
-_COMMAND = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "data": "DATA",
-            "initial connection": "CONN", "ehlo": "EHLO", "helo": "HELO"}
 _MARKERS = ("included is a copy of the message", "------ this is a copy of the message")
 
 
@@ -76,5 +75,5 @@ def inquire(mail: Mail) -> list[Fact]:
     for fact in facts:
         after = _AFTER.search(fact.diagnosis)
         if after:
-            fact.command = _COMMAND[after.group(1).lower()]
+            fact.command = canonical(after.group(1))
     return facts

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass
 
 from bounceloop.parsing import dsn
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors import _textdsn
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
@@ -62,11 +63,6 @@ _CONNECT = re.compile(r"^connect to (?P<host>[^\s\[]+)\[")
 _WHILE = re.compile(r"^(?:lost connection|conversation) with (?P<host>[^\s\[]+)\[[^\]]*\]"
                     r"(?: timed out)? while (?P<doing>.+?)\.?$", re.S)
 # "(in reply to X command)" -> command; xfer_request[] in smtp_proto.c and the handshake.
-_REPLY_TO = {
-    "MAIL FROM": "MAIL", "RCPT TO": "RCPT", "DATA": "DATA", "end of DATA": "DATA",
-    "BDAT": "DATA", "EHLO": "EHLO", "HELO": "HELO", "LHLO": "EHLO", "STARTTLS": "STARTTLS",
-    "AUTH": "AUTH",
-}
 # "while X": xfer_states[] in smtp_proto.c and the handshake stages of smtp_helo().
 _DOING = (
     ("receiving the initial server greeting", "CONN"),
@@ -154,7 +150,7 @@ def _read(text: str) -> tuple[str, str, str]:
     m = _SAID.match(text)
     if m:
         cmd = m.group("cmd") or ""
-        return m.group("reply"), _REPLY_TO.get(cmd, _REPLY_TO.get(cmd.upper(), "")), m.group(
+        return m.group("reply"), canonical(cmd), m.group(
             "host")
     m = _REFUSED.match(text)
     if m:

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core.status import has_coded_reply
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -67,8 +69,6 @@ _MARKERS = (
 _REPORTER = re.compile(r"(?:program at|^Message from)\s+([\w.\-]+?)\.?[ \t]*$", re.M)
 # "(#5.1.1)" from qmail itself, "[#4.1.9]" from the Yahoo! template.
 _STATED = re.compile(r"[(\[]#([245]\.\d{1,3}\.\d{1,3})[)\]]")
-# A remote reply with its own enhanced code ("550 5.1.1", "550-5.7.26") is more precise.
-_REPLY_WITH_CODE = re.compile(r"(?<![\w.])[245]\d\d[ \-][245]\.\d{1,3}\.\d{1,3}")
 _COMMANDS = (
     (" but greeting failed", "CONN"),
     (" but my name was rejected", "HELO"),
@@ -80,8 +80,6 @@ _COMMANDS = (
 # qmail-remote with the fallback patch: "Sorry, no SMTP connection got far enough; most
 # progress was RCPT TO response; remote host 192.0.2.3 said: ...".
 _PROGRESS = re.compile(r"most progress was (RCPT TO|MAIL FROM|DATA|HELO|EHLO|greeting)", re.I)
-_PROGRESS_COMMAND = {"rcpt to": "RCPT", "mail from": "MAIL", "data": "DATA", "helo": "HELO",
-                     "ehlo": "EHLO", "greeting": "CONN"}
 # qmail-remote.c / qmail-local.c fixed messages that name the reason outright. A refused
 # greeting or HELO is about our client, not the message.
 _OWN_REASONS = (
@@ -149,7 +147,7 @@ def _close(fact: Fact | None, lines: list[str]) -> None:
     text = " ".join(x for x in lines if x)
     fact.diagnosis = text
     stated = _STATED.findall(text)
-    if stated and not _REPLY_WITH_CODE.search(text):
+    if stated and not has_coded_reply(text):
         fact.status = stated[-1]
     for wording, command in _COMMANDS:
         if wording in text:
@@ -158,7 +156,7 @@ def _close(fact: Fact | None, lines: list[str]) -> None:
     else:
         progress = _PROGRESS.search(text)
         if progress:
-            fact.command = _PROGRESS_COMMAND[progress.group(1).lower()]
+            fact.command = canonical(progress.group(1))
     if fact.command in ("HELO", "EHLO"):
         fact.reason = "blocked"
     else:

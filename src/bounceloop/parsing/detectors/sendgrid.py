@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import re
 
-from bounceloop.parsing.detectors._providers import COMMANDS, host_name, report_facts, tidy_hosts
+from bounceloop.parsing.command import canonical
+from bounceloop.parsing.detectors._providers import host_name, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -67,6 +68,6 @@ def _lines(body: str) -> dict[str, tuple[str, str, str]]:
     for para in re.split(r"\n\s*\n", body[:20000]):
         m = _LINE.search(" ".join(para.split()))
         if m:
-            command = COMMANDS.get((m.group(4) or "").lower(), "")
+            command = canonical(m.group(4) or "")
             out.setdefault(m.group(1).lower(), (host_name(m.group(2)), m.group(3), command))
     return out

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut, subject_starts
-from bounceloop.parsing.detectors._providers import COMMANDS
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -68,7 +68,7 @@ def inquire(mail: Mail) -> list[Fact]:
 def _explain(fact: Fact, text: str) -> None:
     tag = _TAG.search(text)
     if tag:
-        fact.command = COMMANDS.get(tag.group(1).lower(), "")
+        fact.command = canonical(tag.group(1))
         text = text[:tag.start()].strip()
     if text.lower().startswith("remote host said:"):
         text = text[len("remote host said:"):].strip()
