@@ -1,0 +1,153 @@
+"""Settings: one typed object, built at the edge (CLI, service) and passed down.
+
+Sources, strongest first: constructor arguments, ``BOUNCELOOP_*`` environment variables, a
+TOML file (``BOUNCELOOP_CONFIG``, else ``bounceloop.toml`` in the working directory if it
+exists), then the defaults below. The environment names are a contract (issue 3):
+
+    BOUNCELOOP_DATABASE_URL            sqlite:///bounceloop.db | postgresql+psycopg://...
+    BOUNCELOOP_DNS_SERVERS             host:port,host:port   (empty: the system resolver)
+    BOUNCELOOP_MX_PORT                 25
+    BOUNCELOOP_ALLOWED_TARGET_NETWORKS 127.0.0.0/8,...       (exempt from the private-IP refusal)
+    BOUNCELOOP_BOUNCE_DOMAIN           bounces.example.org   (VERP envelopes; empty: no VERP)
+    BOUNCELOOP_VERP_SECRET             the HMAC key of VERP tokens
+    BOUNCELOOP_RETRY_SCHEDULE          600,600,1800,1800,3600,3600,7200 (seconds; last repeats)
+    BOUNCELOOP_HTTP_LISTEN             127.0.0.1:8080
+    BOUNCELOOP_SMTP_LISTEN             127.0.0.1:2525
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bounceloop.core.severity import Convention
+
+#: RFC 5321 section 4.5.3.2 timeouts (seconds); tests and impatient users lower them.
+DEFAULT_RETRY = (600, 600, 1800, 1800, 3600, 3600, 7200)
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def host_port(value: str, default_port: int) -> tuple[str, int]:
+    """"host:port", "[::1]:port", "host" -> (host, port)."""
+    value = value.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.lstrip(":")
+        return host, int(port) if port else default_port
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, int(port)
+    return value, default_port
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults a single-host install needs."""
+
+    model_config = SettingsConfigDict(env_prefix="BOUNCELOOP_", extra="ignore",
+                                      validate_default=True)
+
+    database_url: str = "sqlite:///bounceloop.db"
+    hostname: str = Field(default_factory=socket.getfqdn)
+    """The name we give in EHLO."""
+    bounce_domain: str = ""
+    verp_secret: SecretStr = SecretStr("")
+    dns_servers: Annotated[list[str], NoDecode] = []
+    mx_port: int = 25
+    smarthost: str = ""
+    """host:port to send everything through instead of each recipient's MX."""
+    allowed_target_networks: Annotated[list[str], NoDecode] = []
+    retry_schedule: Annotated[list[int], NoDecode] = list(DEFAULT_RETRY)
+    max_delivery_time: int = 86400
+    tls: str = "opportunistic"
+    """opportunistic (STARTTLS when offered, plain if it fails), required, or off."""
+    severity_convention: Convention = Convention.CODE
+
+    dns_timeout: float = 10.0
+    connect_timeout: float = 30.0
+    greeting_timeout: float = 300.0
+    command_timeout: float = 300.0
+    data_timeout: float = 600.0
+
+    max_connections: int = 50
+    max_connections_per_domain: int = 5
+    max_messages_per_connection: int = 100
+    max_rcpts_per_transaction: int = 100
+
+    http_listen: str = "127.0.0.1:8080"
+    smtp_listen: str = "127.0.0.1:2525"
+    job_lease: float = 300.0
+    """Seconds a claimed job stays with its worker before another may take it."""
+    poll_interval: float = 1.0
+
+    @field_validator("dns_servers", "allowed_target_networks", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if not value or any(v <= 0 for v in value):
+            raise ValueError("a retry schedule is one or more positive numbers of seconds")
+        return value
+
+    @field_validator("allowed_target_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+    @field_validator("tls")
+    @classmethod
+    def _tls(cls, value: str) -> str:
+        if value not in ("opportunistic", "required", "off"):
+            raise ValueError("tls is one of: opportunistic, required, off")
+        return value
+
+    @model_validator(mode="after")
+    def _verp(self) -> Settings:
+        if self.bounce_domain and not self.verp_secret.get_secret_value():
+            raise ValueError("BOUNCELOOP_BOUNCE_DOMAIN needs BOUNCELOOP_VERP_SECRET")
+        return self
+
+    @property
+    def dns_server_addresses(self) -> list[tuple[str, int]]:
+        return [host_port(s, 53) for s in self.dns_servers]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("BOUNCELOOP_CONFIG", "bounceloop.toml")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

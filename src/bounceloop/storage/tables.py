@@ -1,0 +1,204 @@
+"""The database schema (SQLAlchemy Core), one place for every table.
+
+    mailings      one send of one MIME document (the spec's "emailing")
+    messages      one recipient of one mailing (the spec's "destination"): the unit that is
+                  delivered, retried, bounced and joined on everywhere
+    attempts      every delivery attempt of a message, with the step and SMTP state where it
+                  ended (steps 1-4 of the spec)
+    errors        final synchronous errors and asynchronous ones (the Copernica error row)
+    events        what happened to a message, in order (queued, attempt, retry, delivery, ...)
+    jobs          the outbox: work enqueued in the same transaction as the domain write and
+                  claimed under a lease by any worker process
+    suppressions  addresses and domains never to be mailed (rules come in a later issue)
+
+Times are UTC (:class:`UTCDateTime`); ids of messages are opaque strings (they travel in
+VERP addresses and webhooks); JSON columns hold lists and objects as text, so SQLite and
+PostgreSQL read the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations name them the same on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and read back timezone-aware (UTC) on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware (UTC) datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite returns text for expressions
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+mailings = Table(
+    "mailings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("sender", String(320), nullable=False),
+    Column("mime", LargeBinary, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("retry_schedule", String(500), nullable=True),
+    Column("max_delivery_time", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("mailing_id", Integer, ForeignKey("mailings.id"), nullable=False, index=True),
+    Column("sender", String(320), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("domain", String(255), nullable=False, index=True),
+    Column("envelope", String(320), nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("fields", Text, nullable=False, default="{}"),
+    # queued | deferred | sending | delivered | failed
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    # The last attempt's outcome, kept here so lists need no join.
+    Column("step", Integer, nullable=True),
+    Column("state", String(32), nullable=True),
+    Column("code", String(3), nullable=True),
+    Column("extended", String(16), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("errortype", String(32), nullable=True),
+    Column("severity", String(8), nullable=True),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False, default=0),
+    Column("step", Integer, nullable=False),
+    Column("state", String(32), nullable=False),
+    # accepted | error | timeout | refused | lost | invalid | tls | suppressed | expired | indoubt
+    Column("result", String(16), nullable=False),
+    Column("code", String(3), nullable=True),
+    Column("extended", String(16), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("errortype", String(32), nullable=True),
+    Column("severity", String(8), nullable=True),
+    Column("mx", String(255), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("final", Boolean, nullable=False, default=False),
+)
+
+errors = Table(
+    "errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("timestamp", UTCDateTime, nullable=False, index=True),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=True, index=True),
+    Column("mailing_id", Integer, ForeignKey("mailings.id"), nullable=True, index=True),
+    Column("recipient", String(320), nullable=False, index=True),
+    Column("code", String(3), nullable=True),
+    Column("extended", String(16), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("errortype", String(32), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("hardbounce", Boolean, nullable=False, default=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("time", UTCDateTime, nullable=False, index=True),
+    # queued | attempt | retry | delivery | failure | bounce | ...
+    Column("type", String(32), nullable=False),
+    Column("message_id", String(40), nullable=True, index=True),
+    Column("mailing_id", Integer, nullable=True),
+    Column("data", Text, nullable=False, default="{}"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(64), nullable=True, index=True),
+    Column("payload", Text, nullable=False, default="{}"),
+    # pending | running | done | dead
+    Column("status", String(16), nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("locked_by", String(64), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_jobs_due", "status", "run_at"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(16), nullable=False),  # address | domain
+    Column("value", String(320), nullable=False),
+    Column("code", String(3), nullable=False, default="550"),
+    Column("extended", String(16), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    UniqueConstraint("type", "value"),
+)
