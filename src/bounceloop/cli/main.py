@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from bounceloop import __version__
+from bounceloop.cli.db import db_command
 from bounceloop.cli.parse import parse_command
+from bounceloop.cli.send import send_command
+from bounceloop.cli.serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +18,9 @@ def cli() -> None:
 
 
 cli.add_command(parse_command)
+cli.add_command(db_command)
+cli.add_command(send_command)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,279 @@
+"""The delivery engine: take due messages from the outbox and deliver them, steps 1 to 4.
+
+One round (:meth:`Engine.run_once`)::
+
+    claim up to N due "deliver" jobs (leased: another worker cannot take them)
+      -> messages already final: settle the job (a job run twice after a lost lease)
+      -> messages left "sending" by a killed process: delivered, unconfirmed (see storage)
+      -> suppressed addresses and messages past their deadline: fail at once
+      -> the rest, by recipient domain, concurrently:
+           route (MX, step 1) -> lanes: up to max_connections_per_domain connections, each
+           taking transactions in turn (RSET between, a fresh connection after
+           max_messages_per_connection); messages that share an envelope and mailing go in
+           one transaction with many RCPTs, each RCPT answered on its own
+      -> every result becomes an outcome (delivered / deferred to the next retry / failed),
+         recorded in batches, each batch one database transaction that also settles its jobs
+
+Concurrency is bounded by ``max_connections`` overall. Database calls are synchronous and
+short (see storage.engine); the one before each final dot is what makes a kill safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine as Database
+
+from bounceloop.config import Settings
+from bounceloop.delivery.outcome import Verdict, verdict
+from bounceloop.delivery.resolver import Resolver, Target
+from bounceloop.delivery.result import StepResult
+from bounceloop.delivery.session import Connection, Timeouts, prepare
+from bounceloop.observability.metrics import Metrics
+from bounceloop.storage import messages as store
+from bounceloop.storage import outbox
+from bounceloop.storage.engine import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Transaction:
+    envelope: str
+    mailing_id: int
+    members: list[store.Pending]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Engine:
+    """Delivers due messages. Build one per process; call :meth:`run` or :meth:`run_once`."""
+
+    def __init__(self, settings: Settings, db: Database, *, resolver: Resolver | None = None,
+                 worker: str | None = None, clock: Callable[[], datetime] = utcnow,
+                 batch: int = 500, metrics: Metrics | None = None,
+                 stop: asyncio.Event | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.resolver = resolver or Resolver(settings)
+        self.worker = worker or worker_name()
+        self.clock = clock
+        self.batch = batch
+        self.metrics = metrics or Metrics()
+        self.stop = stop or asyncio.Event()
+        """Set: finish the transactions under way, start no new one (their jobs stay claimed
+        until released or their lease runs out)."""
+        self.timeouts = Timeouts.of(settings)
+        self._slots = asyncio.Semaphore(max(1, settings.max_connections))
+        self._mailings: dict[int, store.Mailing] = {}
+        self._content: dict[int, bytes] = {}
+        self._buffer: list[store.Outcome] = []
+        self.delivered = 0
+        self.failed = 0
+        self.deferred = 0
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set; sleep ``poll_interval`` when there is nothing due."""
+        stop = self.stop = stop or self.stop
+        while not stop.is_set():
+            done = await self.run_once()
+            if done == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
+
+    async def drain(self) -> None:
+        """Deliver until nothing is due now (deferred messages wait for their retry)."""
+        while await self.run_once():
+            pass
+
+    async def run_once(self) -> int:
+        """One round: claim, deliver, record. Returns how many jobs it took."""
+        jobs = outbox.claim(self.db, [store.DELIVER], self.worker, self.batch,
+                            self.settings.job_lease, now=self.clock())
+        if not jobs:
+            return 0
+        heartbeat = asyncio.create_task(self._heartbeat([j.id for j in jobs]))
+        try:
+            await self._deliver_jobs(jobs)
+        finally:
+            heartbeat.cancel()
+            self._flush()
+        return len(jobs)
+
+    async def _heartbeat(self, job_ids: list[int]) -> None:
+        # Keep the lease while a long round is still working on its jobs.
+        interval = max(1.0, self.settings.job_lease / 3)
+        while True:
+            await asyncio.sleep(interval)
+            with self.db.begin() as conn:
+                outbox.extend(conn, job_ids, self.worker, self.settings.job_lease)
+
+    async def _deliver_jobs(self, jobs: Sequence[outbox.Job]) -> None:
+        now = self.clock()
+        with self.db.connect() as conn:
+            items = store.pending(conn, jobs)
+            found = {p.id for p in items}
+            lost = [j.id for j in jobs if j.ref not in found]
+            for mailing_id in {p.mailing_id for p in items} - set(self._mailings):
+                mailing = store.load_mailing(conn, mailing_id)
+                self._mailings[mailing_id] = mailing
+                self._content[mailing_id] = prepare(mailing.mime)
+            blocked = store.suppressed(conn, [p.recipient for p in items], now)
+        closed = [p.job_id for p in items if p.status not in store.OPEN]
+        if lost or closed:
+            store.settle_closed(self.db, self.worker, lost + closed)
+        due: dict[str, list[store.Pending]] = {}
+        for p in items:
+            if p.status not in store.OPEN:
+                continue
+            if p.status == "sending":
+                self._emit(p, StepResult("message", "indoubt", "", "", (
+                    "delivered, unconfirmed: the process stopped after the final dot, "
+                    "before reading the reply (RFC 1047)")), now, 0)
+            elif p.recipient.lower() in blocked:
+                s = blocked[p.recipient.lower()]
+                text = s.description or f"{s.value} is on the suppression list"
+                self._emit(p, StepResult("suppression", "suppressed", s.code, s.extended,
+                                         f"{s.code} {s.extended} {text}".strip()), now, 0)
+            elif p.expires_at <= now:
+                self._emit(p, StepResult("process", "expired", "", "4.4.7",
+                                         "delivery time expired before an attempt"), now, 0)
+            else:
+                due.setdefault(p.domain, []).append(p)
+        await asyncio.gather(*(self._domain(domain, batch) for domain, batch in due.items()))
+
+    # ------------------------------------------------------------------ one domain
+
+    async def _domain(self, domain: str, batch: list[store.Pending]) -> None:
+        started = self.clock()
+        t0 = time.monotonic()
+        route = await self.resolver.route(domain)
+        if isinstance(route, StepResult):
+            ms = int((time.monotonic() - t0) * 1000)
+            for p in batch:
+                self._emit(p, route, started, ms)
+            return
+        txs = self._transactions(batch)
+        per_conn = max(1, self.settings.max_messages_per_connection)
+        lanes = max(1, min(self.settings.max_connections_per_domain,
+                           -(-len(txs) // per_conn)))
+        buckets: list[list[_Transaction]] = [txs[i::lanes] for i in range(lanes)]
+        await asyncio.gather(*(self._lane(route, b) for b in buckets if b))
+
+    def _transactions(self, batch: list[store.Pending]) -> list[_Transaction]:
+        # Messages that share an envelope (no VERP) and a mailing can share a transaction.
+        groups: dict[tuple[str, int], list[store.Pending]] = {}
+        for p in batch:
+            groups.setdefault((p.envelope, p.mailing_id), []).append(p)
+        size = max(1, self.settings.max_rcpts_per_transaction)
+        out = []
+        for (envelope, mailing_id), members in groups.items():
+            for i in range(0, len(members), size):
+                out.append(_Transaction(envelope, mailing_id, members[i:i + size]))
+        return out
+
+    async def _lane(self, targets: list[Target], txs: list[_Transaction]) -> None:
+        async with self._slots:
+            conn: Connection | None = None
+            try:
+                for n, tx in enumerate(txs):
+                    if self.stop.is_set():
+                        return
+                    conn, failure = await self._ready(conn, targets)
+                    if failure is not None:
+                        now = self.clock()
+                        for rest in txs[n:]:
+                            for p in rest.members:
+                                self._emit(p, failure, now, 0)
+                        return
+                    assert conn is not None
+                    await self._send(conn, tx)
+            finally:
+                if conn is not None:
+                    await conn.close()
+
+    async def _ready(self, conn: Connection | None,
+                     targets: list[Target]) -> tuple[Connection | None, StepResult | None]:
+        """A connection ready for the next transaction: this one after RSET, or a new one."""
+        if conn is not None and conn.alive:
+            if conn.transactions < self.settings.max_messages_per_connection and (
+                    await conn.reset()):
+                return conn, None
+            await conn.close()
+        best: StepResult | None = None
+        for target in targets:
+            fresh = Connection(target, self.settings.hostname, self.timeouts, self.settings.tls)
+            failure = await fresh.open()
+            if failure is None:
+                return fresh, None
+            # Report the attempt that got furthest (a 554 greeting says more than a refusal).
+            if best is None or failure.step >= best.step:
+                best = failure
+        return None, best
+
+    async def _send(self, conn: Connection, tx: _Transaction) -> None:
+        started = self.clock()
+        t0 = time.monotonic()
+        content = self._content[tx.mailing_id]
+        if len(tx.members) == 1:
+            envid = tx.members[0].id
+            content = f"X-Bounceloop-Id: {envid}\r\n".encode() + content
+        else:
+            envid = f"mailing-{tx.mailing_id}"
+            content = f"X-Bounceloop-Mailing: {tx.mailing_id}\r\n".encode() + content
+        ids = [p.id for p in tx.members]
+        by_rcpt: dict[str, list[store.Pending]] = {}
+        for p in tx.members:
+            by_rcpt.setdefault(p.recipient, []).append(p)
+
+        def in_flight() -> None:
+            store.mark_sending(self.db, ids, self.clock())
+
+        results = await conn.transaction(tx.envelope, list(by_rcpt), content, envid=envid,
+                                         on_final_dot=in_flight)
+        elapsed = time.monotonic() - t0
+        self.metrics.transaction_seconds.observe(elapsed)
+        ms = int(elapsed * 1000)
+        for rcpt, members in by_rcpt.items():
+            for p in members:
+                self._emit(p, results[rcpt], started, ms)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _emit(self, p: store.Pending, result: StepResult, started: datetime, ms: int) -> None:
+        mailing = self._mailings.get(p.mailing_id)
+        schedule = (mailing.retry_schedule if mailing and mailing.retry_schedule
+                    else tuple(self.settings.retry_schedule))
+        v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
+                             schedule, self.settings.severity_convention)
+        self.metrics.attempts.labels(result.state, result.result).inc()
+        self.metrics.outcomes.labels(v.status).inc()
+        if v.status == "delivered":
+            self.delivered += 1
+        elif v.status == "failed":
+            self.failed += 1
+        else:
+            self.deferred += 1
+        self._buffer.append(store.Outcome(p, result, v, started, ms))
+        if len(self._buffer) >= 100:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._buffer = self._buffer, []
+        if batch:
+            store.record(self.db, self.worker, batch, self.clock())
+
+
+__all__ = ["Engine", "worker_name"]

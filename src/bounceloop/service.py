@@ -1,0 +1,119 @@
+"""The long-running service: delivery workers and the HTTP server in one asyncio loop.
+
+``bounceloop serve`` builds :class:`Settings` at the edge and hands them to :func:`serve`,
+which opens the database (migrating an empty one), starts the delivery engine and the HTTP
+server (``/health``, ``/metrics``), and runs until SIGINT or SIGTERM. On stop the engine
+finishes the SMTP transactions it is in, starts no new one, and gives its remaining jobs
+back to the queue, so another worker (or the next start) takes them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from bounceloop.config import Settings, host_port
+from bounceloop.delivery.engine import Engine as Delivery
+from bounceloop.observability.metrics import Metrics
+from bounceloop.storage import migrate, outbox
+from bounceloop.storage.engine import create_engine
+from bounceloop.web.app import create_app
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"bounceloop: {text}\n")
+    sys.stderr.flush()
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message says why, for a person."""
+
+
+def shown(url: str) -> str:
+    """A database URL fit to print (password masked)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def reason(exc: BaseException) -> str:
+    text = str(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def open_database(settings: Settings) -> Engine:
+    """The database engine, with the schema created on an empty database.
+
+    A database at an older schema is not migrated behind the operator's back (several
+    processes may share it): :class:`DatabaseError` asks for ``bounceloop db upgrade``.
+    """
+    url = settings.database_url
+    try:
+        db = create_engine(url)
+    except ImportError as exc:
+        raise DatabaseError(f"the database {shown(url)} needs a driver that is not installed "
+                            f"({exc}); for PostgreSQL: pip install 'bounceloop[postgres]'"
+                            ) from None
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DatabaseError(f"bad database URL {shown(url)}: {reason(exc)}") from None
+    try:
+        revision = migrate.current(db)
+        if revision is None:
+            migrate.upgrade(db)
+        elif revision != migrate.head():
+            raise DatabaseError(f"the database {shown(url)} has schema {revision}, this "
+                                f"version needs {migrate.head()}: run `bounceloop db upgrade`")
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise DatabaseError(f"cannot use the database {shown(url)}: {reason(exc)}") from None
+    return db
+
+
+class _Server(uvicorn.Server):
+    """uvicorn in our loop; the service, not uvicorn, owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    db = open_database(settings)
+    metrics = Metrics()
+    engine = Delivery(settings, db, metrics=metrics, stop=stop)
+    host, port = host_port(settings.http_listen, 8080)
+    server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
+                                    log_level="warning", lifespan="off", access_log=False))
+    http = asyncio.create_task(server.serve())
+    delivery = asyncio.create_task(engine.run(stop))
+    _say(f"serving http://{host}:{port} (database {shown(settings.database_url)}, worker "
+         f"{engine.worker})")
+    try:
+        done, _ = await asyncio.wait({http, delivery, asyncio.create_task(stop.wait())},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not None and task.done() and not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        server.should_exit = True
+        await asyncio.gather(delivery, http, return_exceptions=True)
+        with db.begin() as conn:
+            outbox.release(conn, engine.worker)
+        db.dispose()
+        _say("stopped")

@@ -1,0 +1,137 @@
+"""One way to open the database, so SQLite and PostgreSQL behave the same under load.
+
+The service and its workers use a *synchronous* SQLAlchemy engine, called straight from the
+asyncio loop: every statement is a short indexed read or write, so a thread hop would cost
+more than it saves.
+
+SQLite (the embedded default) gets, on each new DBAPI connection:
+
+- ``journal_mode=WAL``: readers never block the writer and the writer never blocks readers
+  (https://www.sqlite.org/wal.html); it is a property of the file, set once and kept.
+- ``synchronous=NORMAL``: in WAL mode a commit is durable against a crash of the process and
+  only the last transactions may be lost on power failure, without an fsync per commit
+  (https://www.sqlite.org/pragma.html#pragma_synchronous).
+- ``busy_timeout=5000``: wait up to 5 s for the write lock instead of failing at once.
+- ``foreign_keys=ON``: SQLite enforces FOREIGN KEY only when asked, per connection.
+
+and every transaction starts with ``BEGIN IMMEDIATE``. Python's ``sqlite3`` (before 3.12's
+``autocommit``) issues its own deferred ``BEGIN`` only before DML, so a transaction that reads
+and then writes starts as a reader and must *upgrade* to the write lock: when two do that at
+once, SQLite cannot wait (each holds what the other needs) and one fails with ``database is
+locked`` at once, busy_timeout or not (https://www.sqlite.org/lang_transaction.html, "If some
+other database connection has already modified the database..."). Taking the write lock up
+front turns that deadlock into an orderly queue. This is SQLAlchemy's documented pysqlite
+recipe: ``isolation_level = None`` on the DBAPI connection so ``sqlite3`` emits no BEGIN of its
+own, and our BEGIN from the ``begin`` event (SQLAlchemy docs, SQLite dialect, "Enabling
+Non-Legacy SQLite Transactional Modes with the sqlite3 or aiosqlite driver").
+
+A transaction that only reads (the web UI's lists) may ask for a plain deferred BEGIN with
+the execution option ``sqlite_begin="DEFERRED"``, so it does not queue behind writers::
+
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn: ...
+
+PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a bare ``postgresql://``
+means the same here, since psycopg2 is not a dependency).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+#: RETURNING arrived in SQLite 3.35.0.
+SQLITE_MIN = (3, 35, 0)
+#: Milliseconds a SQLite connection waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (what every UTCDateTime column takes)."""
+    return datetime.now(UTC)
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    """Whether ``bind`` talks to SQLite (as opposed to PostgreSQL)."""
+    return bind.dialect.name == "sqlite"
+
+
+def create_engine(url: str | URL) -> Engine:
+    """A synchronous engine for ``url`` with our per-backend settings (see the module doc).
+
+    A relative SQLite path (``sqlite:///bounceloop.db``) is resolved against the working
+    directory *now*, so a later ``chdir`` does not move the database. Other backends than
+    SQLite and PostgreSQL raise ValueError: the SQL here is written for those two.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sqlalchemy.create_engine(
+            parsed,
+            # A handful of connections serve the loop and the workers; pre_ping replaces a
+            # connection the server closed (restart, idle timeout) instead of failing the
+            # next statement with it; recycle keeps none alive for longer than an hour.
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=30,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+        )
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: bounceloop runs on "
+                     "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/NAME")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if sqlite3.sqlite_version_info < SQLITE_MIN:
+        # The outbox claims with UPDATE ... RETURNING (https://www.sqlite.org/lang_returning.html).
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: bounceloop needs "
+                           f"{'.'.join(map(str, SQLITE_MIN))} or newer")
+    database = url.database or ""
+    # "?uri=true" hands the name to SQLite as a URI (file:...?mode=memory&cache=shared).
+    uri = str(url.query.get("uri", "")).lower() in ("true", "1")
+    memory = database in ("", ":memory:") or (
+        uri and (":memory:" in database or url.query.get("mode") == "memory"))
+    kwargs: dict[str, Any] = {}
+    if not memory:
+        if not uri:
+            url = url.set(database=str(Path(database).expanduser().absolute()))
+        # A file database: a small QueuePool (SQLAlchemy's default for files, sized here).
+        # Connections are cheap, but each holds its own page cache.
+        kwargs.update(pool_size=5, max_overflow=10, pool_timeout=30)
+    engine = sqlalchemy.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        # No BEGIN from sqlite3 itself: ours comes from the "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first, so switching the file to WAL waits for other connections.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = str(conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")).upper()
+        if mode not in _BEGIN_MODES:
+            raise ValueError(f"sqlite_begin is one of {', '.join(_BEGIN_MODES)}, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

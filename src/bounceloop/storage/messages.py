@@ -1,0 +1,305 @@
+"""Mailings and their messages: queueing, loading due ones, and recording every attempt.
+
+One message is one recipient of one mailing. Queueing writes the message, its ``queued``
+event and its ``deliver`` job in one transaction (the outbox), so a message is never queued
+without the job that will deliver it, nor the other way round. Recording an attempt's
+outcome likewise updates the message, adds the attempt (and error, event) rows and settles
+the job - complete, or back to pending for the retry - in one transaction.
+
+The in-flight marker: just before the final dot of a transaction, :func:`mark_sending` sets
+the messages' status to ``sending`` and commits. Should the process die before the reply is
+read and recorded, the job comes back (its lease runs out) and finds the message
+``sending``: the server may well have it, and sending again risks a duplicate, so it is
+recorded as delivered, unconfirmed (result ``indoubt``) - at most once (RFC 1047's window).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from bounceloop.core import verp
+from bounceloop.delivery.outcome import Verdict
+from bounceloop.delivery.result import StepResult
+from bounceloop.storage import outbox
+from bounceloop.storage.tables import (
+    attempts,
+    errors,
+    events,
+    mailings,
+    messages,
+    suppressions,
+)
+
+DELIVER = "deliver"
+#: Statuses of a message that still has a delivery job.
+OPEN = ("queued", "deferred", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    recipient: str
+    tags: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Mailing:
+    id: int
+    name: str
+    sender: str
+    mime: bytes
+    tags: tuple[str, ...]
+    retry_schedule: tuple[int, ...] | None
+    max_delivery_time: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A message whose delivery job a worker holds."""
+
+    job_id: int
+    id: str
+    mailing_id: int
+    sender: str
+    recipient: str
+    domain: str
+    envelope: str
+    status: str
+    attempts: int
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt's result for one message, and what it means."""
+
+    message: Pending
+    result: StepResult
+    verdict: Verdict
+    started_at: datetime
+    duration_ms: int
+
+
+def new_id() -> str:
+    """A message id: 16 lower-case hex digits (64 random bits), as VERP tokens carry."""
+    return secrets.token_hex(8)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def create_mailing(conn: Connection, *, name: str, sender: str, mime: bytes,
+                   tags: Sequence[str], retry_schedule: Sequence[int] | None,
+                   max_delivery_time: int | None, now: datetime) -> int:
+    values = {
+        "name": name, "sender": sender, "mime": mime, "tags": json.dumps(list(tags)),
+        "retry_schedule": ",".join(map(str, retry_schedule)) if retry_schedule else None,
+        "max_delivery_time": max_delivery_time, "created_at": now,
+    }
+    return int(conn.execute(insert(mailings).values(values).returning(mailings.c.id))
+               .scalar_one())
+
+
+def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMessage], *,
+          bounce_domain: str, verp_secret: str, max_delivery_time: int,
+          now: datetime) -> list[str]:
+    """Queue messages, their events and their delivery jobs, in the caller's transaction."""
+    ids = [new_id() for _ in batch]
+    expires = now + timedelta(seconds=max_delivery_time)
+    rows = []
+    for mid, msg in zip(ids, batch, strict=True):
+        envelope = verp.encode(mid, bounce_domain, verp_secret) if bounce_domain else sender
+        rows.append({
+            "id": mid, "mailing_id": mailing_id, "sender": sender, "recipient": msg.recipient,
+            "domain": domain_of(msg.recipient), "envelope": envelope,
+            "tags": json.dumps(list(msg.tags)), "fields": json.dumps(msg.fields),
+            "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
+            "next_attempt_at": now, "expires_at": expires,
+        })
+    if not rows:
+        return []
+    conn.execute(insert(messages), rows)
+    conn.execute(insert(events), [{"time": now, "type": "queued", "message_id": mid,
+                                   "mailing_id": mailing_id, "data": "{}"} for mid in ids])
+    outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids])
+    return ids
+
+
+def load_mailing(conn: Connection, mailing_id: int) -> Mailing:
+    row = conn.execute(select(mailings).where(mailings.c.id == mailing_id)).one()
+    return Mailing(
+        id=row.id, name=row.name, sender=row.sender, mime=row.mime,
+        tags=tuple(json.loads(row.tags)),
+        retry_schedule=tuple(int(x) for x in row.retry_schedule.split(","))
+        if row.retry_schedule else None,
+        max_delivery_time=row.max_delivery_time,
+    )
+
+
+def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
+    """The messages of claimed delivery jobs (a job whose message is gone is left out)."""
+    by_ref = {j.ref: j.id for j in jobs if j.ref}
+    if not by_ref:
+        return []
+    out: list[Pending] = []
+    refs = list(by_ref)
+    for start in range(0, len(refs), 500):
+        chunk = refs[start:start + 500]
+        for row in conn.execute(select(messages).where(messages.c.id.in_(chunk))):
+            out.append(Pending(
+                job_id=by_ref[row.id], id=row.id, mailing_id=row.mailing_id,
+                sender=row.sender, recipient=row.recipient, domain=row.domain,
+                envelope=row.envelope, status=row.status, attempts=row.attempts,
+                created_at=row.created_at, expires_at=row.expires_at,
+            ))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    type: str
+    value: str
+    code: str
+    extended: str
+    description: str
+
+
+def suppressed(conn: Connection, recipients: Iterable[str],
+               now: datetime) -> dict[str, Suppression]:
+    """Which of these addresses are suppressed, by address or by domain."""
+    wanted = {r.lower() for r in recipients}
+    if not wanted:
+        return {}
+    domains = {domain_of(r) for r in wanted}
+    rows = conn.execute(select(suppressions).where(
+        ((suppressions.c.type == "address") & suppressions.c.value.in_(wanted))
+        | ((suppressions.c.type == "domain") & suppressions.c.value.in_(domains))
+    )).all()
+    live = [r for r in rows if r.expires_at is None or r.expires_at > now]
+    by_address = {r.value: r for r in live if r.type == "address"}
+    by_domain = {r.value: r for r in live if r.type == "domain"}
+    out: dict[str, Suppression] = {}
+    for rcpt in wanted:
+        row = by_address.get(rcpt) or by_domain.get(domain_of(rcpt))
+        if row is not None:
+            out[rcpt] = Suppression(row.type, row.value, row.code, row.extended or "",
+                                    row.description or "")
+    return out
+
+
+def suppress(conn: Connection, kind: str, value: str, *, code: str = "550",
+             extended: str = "5.7.1", description: str = "", now: datetime) -> None:
+    """Add an address or domain to the suppression list (the rules come later)."""
+    conn.execute(insert(suppressions).values(
+        type=kind, value=value.lower(), code=code, extended=extended,
+        description=description, created_at=now))
+
+
+def mark_sending(engine: Engine, ids: Sequence[str], now: datetime) -> None:
+    """Record, before the final dot, that these messages are in flight (see module doc)."""
+    with engine.begin() as conn:
+        conn.execute(update(messages).where(messages.c.id.in_(list(ids)))
+                     .values(status="sending", updated_at=now))
+
+
+def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Store a batch of outcomes and settle their jobs, in one transaction."""
+    if not outcomes:
+        return
+    attempt_rows: list[dict[str, Any]] = []
+    error_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for o in outcomes:
+            m, r, v = o.message, o.result, o.verdict
+            final = v.status in ("delivered", "failed")
+            errortype = "" if r.ok or r.result == "indoubt" else r.errortype
+            attempt_rows.append({
+                "message_id": m.id, "number": m.attempts, "started_at": o.started_at,
+                "duration_ms": o.duration_ms, "step": r.step, "state": r.state,
+                "result": r.result, "code": r.code or None, "extended": r.extended or None,
+                "description": r.description, "errortype": errortype or None,
+                "severity": v.severity or None, "mx": r.mx or None, "ip": r.ip or None,
+                "final": final,
+            })
+            conn.execute(update(messages).where(messages.c.id == m.id).values(
+                status=v.status, attempts=m.attempts + 1, updated_at=now,
+                next_attempt_at=v.next_attempt_at, finished_at=now if final else None,
+                step=r.step, state=r.state, code=r.code or None, extended=r.extended or None,
+                description=r.description, errortype=errortype or None,
+                severity=v.severity or None,
+            ))
+            data = {"attempt": m.attempts, "state": r.state, "result": r.result,
+                    "code": r.code, "extended": r.extended, "description": r.description,
+                    "mx": r.mx, "ip": r.ip}
+            if v.status == "delivered":
+                if r.result == "indoubt":
+                    data["unconfirmed"] = True
+                event_rows.append(_event(now, "delivery", m, data))
+                outbox.complete(conn, m.job_id, worker)
+            elif v.status == "deferred":
+                assert v.next_attempt_at is not None
+                data["next_attempt_at"] = v.next_attempt_at.isoformat()
+                event_rows.append(_event(now, "retry", m, data))
+                outbox.reschedule(conn, m.job_id, worker, v.next_attempt_at,
+                                  error=r.description)
+            else:
+                data.update(reason=v.reason, severity=v.severity, errortype=errortype,
+                            expired=v.expired)
+                event_rows.append(_event(now, "failure", m, data))
+                error_rows.append({
+                    "timestamp": now, "message_id": m.id, "mailing_id": m.mailing_id,
+                    "recipient": m.recipient, "code": r.code or None,
+                    "extended": r.extended or None, "description": r.description,
+                    "errortype": errortype or "other", "step": r.step, "state": r.state,
+                    "severity": v.severity or "", "reason": v.reason,
+                    "hardbounce": v.hardbounce,
+                })
+                outbox.complete(conn, m.job_id, worker)
+        conn.execute(insert(attempts), attempt_rows)
+        conn.execute(insert(events), event_rows)
+        if error_rows:
+            conn.execute(insert(errors), error_rows)
+
+
+def _event(now: datetime, kind: str, m: Pending, data: dict[str, Any]) -> dict[str, Any]:
+    return {"time": now, "type": kind, "message_id": m.id, "mailing_id": m.mailing_id,
+            "data": json.dumps(data)}
+
+
+def settle_closed(engine: Engine, worker: str, job_ids: Iterable[int]) -> None:
+    """Complete jobs whose message is already final (a job run twice after a lost lease)."""
+    with engine.begin() as conn:
+        for job_id in job_ids:
+            outbox.complete(conn, job_id, worker)
+
+
+def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``send --wait`` line of each message, in the order of ``ids``."""
+    rows: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(messages).where(messages.c.id.in_(ids[start:start + 500]))):
+            rows[row.id] = row
+    out = []
+    for mid in ids:
+        if mid not in rows:
+            continue
+        row = rows[mid]
+        out.append({
+            "id": row.id, "recipient": row.recipient, "envelope": row.envelope,
+            "status": row.status if row.status != "sending" else "deferred",
+            "step": row.step, "state": row.state, "code": row.code or "",
+            "extended": row.extended or "", "description": row.description or "",
+            "errortype": row.errortype or "", "severity": row.severity or "",
+            "attempts": row.attempts,
+        })
+    return out

@@ -1,0 +1,286 @@
+"""The jobs outbox: durable work, enqueued with the domain write and claimed under a lease.
+
+Why an outbox: a message is queued, a retry scheduled, a webhook owed *in the same
+transaction* as the row that makes it so; the job cannot be lost after the commit nor exist
+without it (the transactional outbox pattern). Any number of worker processes, on one host
+(SQLite) or several (PostgreSQL), then take the work from the ``jobs`` table.
+
+Life of a job::
+
+    enqueue ──> pending ──claim──> running ──complete──> done
+                   ^                  │ ├──reschedule──> pending (run_at later)
+                   │                  │ ├──fail────────> dead
+                   └──release─────────┘ └──lease runs out: claimable again
+
+Guarantees:
+
+- **At-least-once.** A claimed job belongs to one worker until ``locked_until``. A worker
+  that dies (crash, kill, power loss) simply stops renewing its lease; once the lease has run
+  out, :func:`claim` hands the job to another worker, with ``attempts`` counted up. So a job
+  is never lost, but it may run more than once: handlers must be idempotent (for mail: check
+  the message's state before sending).
+- **No double claim of a live lease.** :func:`claim` moves jobs to ``running`` in one
+  statement: ``WITH due AS (SELECT id ... ORDER BY run_at LIMIT n) UPDATE jobs ... WHERE id
+  IN (SELECT id FROM due) RETURNING``. On PostgreSQL the inner SELECT takes ``FOR UPDATE
+  SKIP LOCKED``, so concurrent claimers skip each other's rows instead of queueing behind
+  them (PostgreSQL docs, SELECT, "The Locking Clause"); on SQLite, ``BEGIN IMMEDIATE`` (see
+  :mod:`bounceloop.storage.engine`) makes claimers take turns. SQLite supports RETURNING
+  from 3.35.0.
+- **Fencing.** :func:`complete`, :func:`reschedule`, :func:`fail` and :func:`extend` act only
+  while the job is ``running`` and ``locked_by`` the caller; they return False (or leave
+  the id out) when the lease was lost to another worker, whose result then stands. A lease
+  that ran out but that nobody took over yet is still the caller's.
+- **Due order.** Jobs are claimed oldest ``run_at`` first (ties by id); no other order is
+  promised, and jobs of one ``ref`` may run concurrently unless the caller prevents it.
+
+Times are aware UTC datetimes taken from the caller's clock (``now`` arguments let tests say
+what time it is), so workers on several hosts need their clocks in step (NTP): a worker
+whose clock runs ahead sees other leases run out early.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
+
+from bounceloop.storage.engine import utcnow
+from bounceloop.storage.tables import jobs
+
+PENDING = "pending"
+RUNNING = "running"
+DONE = "done"
+DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One row of ``jobs`` as a worker sees it."""
+
+    id: int
+    kind: str
+    ref: str | None
+    payload: Mapping[str, Any]
+    status: str
+    run_at: datetime
+    attempts: int
+    """Times the job was claimed, this claim included."""
+    locked_by: str | None
+    locked_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        ref=row.ref,
+        payload=json.loads(row.payload),
+        status=row.status,
+        run_at=row.run_at,
+        attempts=row.attempts,
+        locked_by=row.locked_by,
+        locked_until=row.locked_until,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(kind: str, ref: str | None, payload: Mapping[str, Any] | None,
+            run_at: datetime | None, now: datetime) -> dict[str, Any]:
+    if not kind:
+        raise ValueError("a job needs a kind")
+    return {
+        "kind": kind,
+        "ref": ref,
+        "payload": json.dumps(dict(payload or {}), separators=(",", ":"), sort_keys=True),
+        "status": PENDING,
+        "run_at": run_at or now,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def enqueue(conn: Connection, kind: str, ref: str | None = None,
+            payload: Mapping[str, Any] | None = None, run_at: datetime | None = None) -> int:
+    """Add a pending job, due at ``run_at`` (default: now), in the caller's transaction.
+
+    ``payload`` must be JSON-serialisable; ``ref`` names what the job is about (a message id)
+    and is indexed. Returns the job's id.
+    """
+    values = _values(kind, ref, payload, run_at, utcnow())
+    job_id = conn.execute(insert(jobs).values(values).returning(jobs.c.id)).scalar_one()
+    return int(job_id)
+
+
+_FIELDS = frozenset({"kind", "ref", "payload", "run_at"})
+
+
+def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Add many pending jobs in one statement batch, in the caller's transaction.
+
+    Each row has the keyword arguments of :func:`enqueue` (``kind`` required; ``ref``,
+    ``payload``, ``run_at`` optional). Returns the new ids in the order of ``rows``.
+    """
+    now = utcnow()
+    params: list[dict[str, Any]] = []
+    for row in rows:
+        unknown = set(row) - _FIELDS
+        if unknown:
+            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        params.append(_values(row["kind"], row.get("ref"), row.get("payload"),
+                              row.get("run_at"), now))
+    if not params:
+        return []
+    # SQLAlchemy's "insertmanyvalues" batches these into multi-row INSERT ... RETURNING and
+    # sorts the ids back into parameter order on both backends.
+    result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True),
+                          params)
+    return [int(job_id) for job_id in result.scalars()]
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
+        # An expired lease: the worker died or hung; the job is up for grabs again.
+        and_(jobs.c.status == RUNNING, jobs.c.locked_until < now),
+    )
+
+
+def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int,
+          lease_seconds: float, now: datetime | None = None) -> list[Job]:
+    """Take up to ``limit`` due jobs of ``kinds`` (None: any kind) for ``worker``.
+
+    Due means pending with ``run_at <= now``, or running with a lease that ran out. The
+    jobs come back running, locked by ``worker`` until ``now + lease_seconds``, with
+    ``attempts`` counted up, in due order. Runs in a transaction of its own, committed
+    before returning, so the lease is visible to every other worker at once.
+    """
+    if limit <= 0 or (kinds is not None and not kinds):
+        return []
+    if not worker:
+        raise ValueError("a worker needs a name")
+    now = now or utcnow()
+    due = select(jobs.c.id).where(_due(now))
+    if kinds is not None:
+        due = due.where(jobs.c.kind.in_(sorted(kinds)))
+    due = due.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # Lock the chosen rows; rows another claimer locked are skipped, not waited for.
+        due = due.with_for_update(skip_locked=True)
+    # The choice is a MATERIALIZED CTE on PostgreSQL, so it runs exactly once: as a plain
+    # "IN (subquery)" the planner may pick a nested loop that rescans the subquery, and
+    # each rescan skips the rows it locked before and locks *more*, so LIMIT is exceeded
+    # (a known trap of SKIP LOCKED queues). SQLite gets the same statement without the
+    # lock clause; its writers already take turns.
+    chosen = due.cte("due").prefix_with("MATERIALIZED", dialect="postgresql")
+    stmt = (
+        update(jobs)
+        .where(jobs.c.id.in_(select(chosen.c.id)))
+        .values(
+            status=RUNNING,
+            locked_by=worker,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            attempts=jobs.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    )
+    with engine.begin() as conn:
+        claimed = [_job(row) for row in conn.execute(stmt)]
+    # RETURNING gives rows in no particular order.
+    claimed.sort(key=lambda job: (job.run_at, job.id))
+    return claimed
+
+
+def _held(job_id: int, worker: str) -> Any:
+    return and_(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.locked_by == worker)
+
+
+def complete(conn: Connection, job_id: int, worker: str) -> bool:
+    """Mark a job done. False (and nothing changed) if ``worker`` no longer holds it."""
+    result = conn.execute(
+        update(jobs).where(_held(job_id, worker)).values(
+            status=DONE, locked_by=None, locked_until=None, updated_at=utcnow()))
+    return result.rowcount == 1
+
+
+def reschedule(conn: Connection, job_id: int, worker: str, run_at: datetime,
+               error: str | None = None) -> bool:
+    """Give a job back as pending, due again at ``run_at`` (a retry), noting ``error`` if
+    given. False if ``worker`` no longer holds it."""
+    values: dict[str, Any] = {"status": PENDING, "run_at": run_at, "locked_by": None,
+                              "locked_until": None, "updated_at": utcnow()}
+    if error is not None:
+        values["last_error"] = error
+    result = conn.execute(update(jobs).where(_held(job_id, worker)).values(values))
+    return result.rowcount == 1
+
+
+def fail(conn: Connection, job_id: int, worker: str, error: str) -> bool:
+    """Give up on a job for good (status ``dead``), keeping ``error``. False if ``worker``
+    no longer holds it."""
+    result = conn.execute(
+        update(jobs).where(_held(job_id, worker)).values(
+            status=DEAD, last_error=error, locked_by=None, locked_until=None,
+            updated_at=utcnow()))
+    return result.rowcount == 1
+
+
+def extend(conn: Connection, job_ids: Iterable[int], worker: str, lease_seconds: float,
+           now: datetime | None = None) -> set[int]:
+    """Renew ``worker``'s lease on ``job_ids`` to ``now + lease_seconds`` (the heartbeat of a
+    long job). Returns the ids still held; one missing was lost (its lease ran out and
+    another worker claimed it, or it was released), and the caller should stop working on
+    it."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return set()
+    now = now or utcnow()
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id.in_(ids), jobs.c.status == RUNNING, jobs.c.locked_by == worker)
+        .values(locked_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        .returning(jobs.c.id))
+    return {int(job_id) for job_id in result.scalars()}
+
+
+def release(conn: Connection, worker: str, job_ids: Iterable[int] | None = None) -> int:
+    """Give back every job ``worker`` holds (or just ``job_ids``) as pending, due as before:
+    a graceful shutdown hands its unfinished work to the other workers at once instead of
+    after the lease. The claim is not counted as an attempt. Returns how many were given
+    back."""
+    stmt = update(jobs).where(jobs.c.status == RUNNING, jobs.c.locked_by == worker)
+    if job_ids is not None:
+        ids = sorted(set(job_ids))
+        if not ids:
+            return 0
+        stmt = stmt.where(jobs.c.id.in_(ids))
+    result = conn.execute(stmt.values(
+        status=PENDING, locked_by=None, locked_until=None, updated_at=utcnow(),
+        # The worker gave the job back unfinished of its own accord: not the job's fault,
+        # so it does not use up an attempt (attempts are what a retry limit counts).
+        attempts=jobs.c.attempts - 1))
+    return int(result.rowcount)
+
+
+def get(conn: Connection, job_id: int) -> Job | None:
+    """One job by id, whatever its status."""
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).one_or_none()
+    return None if row is None else _job(row)
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Delete done jobs last updated before ``before`` (dead ones are kept for inspection).
+    Returns how many were deleted."""
+    result = conn.execute(
+        delete(jobs).where(jobs.c.status == DONE, jobs.c.updated_at < before))
+    return int(result.rowcount)

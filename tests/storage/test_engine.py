@@ -1,0 +1,137 @@
+"""storage.engine: SQLite pragmas and BEGIN IMMEDIATE, URL handling, helpers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from bounceloop.storage.engine import create_engine, is_sqlite, utcnow
+
+
+def _sqlite(tmp_path: Path) -> Engine:
+    return create_engine(f"sqlite:///{tmp_path / 'e.db'}")
+
+
+def test_sqlite_pragmas_are_in_effect(tmp_path: Path) -> None:
+    engine = _sqlite(tmp_path)
+    with engine.connect() as conn:
+        pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                  for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
+    engine.dispose()
+    # synchronous: 1 is NORMAL (https://www.sqlite.org/pragma.html#pragma_synchronous)
+    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
+                      "busy_timeout": 5000}
+
+
+def test_sqlite_foreign_keys_are_enforced(engine: Engine) -> None:
+    """On both backends a message must point at an existing mailing."""
+    now = utcnow()
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO messages (id, mailing_id, sender, recipient, domain, envelope, tags,"
+            " fields, status, attempts, created_at, updated_at, expires_at) VALUES ('m1', 999,"
+            " 's@x', 'r@y', 'y', 's@x', '[]', '{}', 'queued', 0, :n, :n, :n)"),
+            {"n": now.replace(tzinfo=None)})
+
+
+def test_sqlite_transactions_begin_immediate(tmp_path: Path) -> None:
+    """A transaction holds the write lock from BEGIN, even before it writes: a second
+    writer waits (busy_timeout) rather than failing with a lock upgrade deadlock."""
+    engine = _sqlite(tmp_path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    other = sqlite3.connect(tmp_path / "e.db", timeout=0, isolation_level=None)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM t").scalar()  # a read only, so far
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # free again after commit
+    other.execute("ROLLBACK")
+    other.close()
+    engine.dispose()
+
+
+def test_sqlite_read_then_write_from_two_threads_does_not_deadlock(tmp_path: Path) -> None:
+    """The failure BEGIN IMMEDIATE prevents: two read-then-write transactions at once."""
+    engine = _sqlite(tmp_path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO counter VALUES (0)")
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(50):
+                with engine.begin() as conn:
+                    n = conn.exec_driver_sql("SELECT n FROM counter").scalar_one()
+                    time.sleep(0.001)  # widen the window between the read and the write
+                    conn.exec_driver_sql(f"UPDATE counter SET n = {n + 1}")
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with engine.connect() as conn:
+        total = conn.exec_driver_sql("SELECT n FROM counter").scalar_one()
+    engine.dispose()
+    assert errors == []
+    assert total == 200  # and no lost update
+
+
+def test_sqlite_deferred_begin_on_request(tmp_path: Path) -> None:
+    engine = _sqlite(tmp_path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    other = sqlite3.connect(tmp_path / "e.db", timeout=0, isolation_level=None)
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn, conn.begin():
+        conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+        other.execute("BEGIN IMMEDIATE")  # a reader does not hold the write lock
+        other.execute("ROLLBACK")
+    other.close()
+    engine.dispose()
+
+
+def test_relative_sqlite_path_is_the_working_directory(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = create_engine("sqlite:///bounceloop.db")
+    monkeypatch.chdir("/")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    assert engine.url.database == str(tmp_path / "bounceloop.db")
+    assert (tmp_path / "bounceloop.db").is_file()
+
+
+def test_memory_sqlite_works_without_wal() -> None:
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "memory"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_bare_postgresql_url_means_psycopg3() -> None:
+    engine = create_engine("postgresql://u@127.0.0.1:1/db")
+    assert engine.url.drivername == "postgresql+psycopg"
+    assert engine.dialect.driver == "psycopg"
+    assert not is_sqlite(engine)
+    engine.dispose()
+
+
+def test_is_sqlite_and_utcnow(engine: Engine) -> None:
+    assert is_sqlite(engine) == (engine.dialect.name == "sqlite")
+    with engine.connect() as conn:
+        assert is_sqlite(conn) == is_sqlite(engine)
+    now = utcnow()
+    assert now.tzinfo is UTC

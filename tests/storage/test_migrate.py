@@ -1,0 +1,120 @@
+"""storage.migrate and the packaged migrations: schema equals tables.metadata, idempotent."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
+
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
+from bounceloop.storage.tables import metadata
+
+
+def _diff(engine: Engine, target: MetaData) -> list[object]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, target))
+
+
+def test_empty_database_has_no_revision(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        assert migrate.current(engine) is None
+        assert not migrate.is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_exactly_the_schema(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.head() == "0001"
+        assert migrate.is_current(engine)
+        names = set(inspect(engine).get_table_names())
+        assert names == set(metadata.tables) | {"alembic_version"}
+        assert _diff(engine, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_compare_would_see_a_difference(engine: Engine) -> None:
+    """The check above can fail: a table the migrations lack is reported."""
+    extra = MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(extra)
+    Table("not_migrated", extra, Column("id", Integer, primary_key=True))
+    diff: list[tuple[str, Table]] = _diff(engine, extra)  # type: ignore[assignment]
+    assert [(op, table.name) for op, table in diff] == [("add_table", "not_migrated")]
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    """engine is migrated already; upgrading again changes nothing."""
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head()
+    assert _diff(engine, metadata) == []
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+
+
+def test_indexes_and_constraints_are_named_alike(engine: Engine) -> None:
+    insp = inspect(engine)
+    assert {i["name"] for i in insp.get_indexes("jobs")} == {"ix_jobs_due", "ix_jobs_ref"}
+    assert {fk["name"] for fk in insp.get_foreign_keys("errors")} == {
+        "fk_errors_message_id_messages", "fk_errors_mailing_id_mailings"}
+    assert [u["name"] for u in insp.get_unique_constraints("suppressions")] == [
+        "uq_suppressions_type_value"]
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    """No alembic.ini at run time: the Config points into the installed package."""
+    assert migrate.MIGRATIONS.is_dir()
+    assert (migrate.MIGRATIONS / "env.py").is_file()
+    assert (migrate.MIGRATIONS / "script.py.mako").is_file()
+    assert Path(migrate.config().get_main_option("script_location") or "") == migrate.MIGRATIONS
+
+
+def test_downgrade_to_base_and_up_again(engine: Engine) -> None:
+    cfg = migrate.config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    assert migrate.current(engine) is None
+    migrate.upgrade(engine)
+    assert _diff(engine, metadata) == []
+
+
+def _upgrade(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades_wait_for_each_other(database_url: str) -> None:
+    """Several processes starting on one empty database: one migrates, the others find it
+    done (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock in env.py)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        pool.map(_upgrade, [database_url] * 3)
+    engine = create_engine(database_url)
+    try:
+        assert migrate.is_current(engine)
+        assert _diff(engine, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_revisions_lists_every_shipped_migration() -> None:
+    shipped = {p.name.split("_", 1)[0] for p in (migrate.MIGRATIONS / "versions").glob("*.py")
+               if not p.name.startswith("__")}
+    assert migrate.revisions() == shipped
+    assert migrate.head() in shipped
