@@ -8,9 +8,10 @@ One round (:meth:`Engine.run_once`)::
       -> suppressed addresses and messages past their deadline: fail at once
       -> the rest, by recipient domain, concurrently:
            route (MX, step 1) -> lanes: up to max_connections_per_domain connections, each
-           taking transactions in turn (RSET between, a fresh connection after
-           max_messages_per_connection); messages that share an envelope and mailing go in
-           one transaction with many RCPTs, each RCPT answered on its own
+           taking transactions from the domain's queue in turn (RSET between, a fresh
+           connection after max_messages_per_connection); messages that share an
+           envelope and mailing go in one transaction with many RCPTs, each RCPT
+           answered on its own
       -> every result becomes an outcome (delivered / deferred to the next retry / failed),
          recorded in batches, each batch one database transaction that also settles its jobs
 
@@ -21,6 +22,7 @@ short (see storage.engine); the one before each final dot is what makes a kill s
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -165,12 +167,10 @@ class Engine:
             for p in batch:
                 self._emit(p, route, started, ms)
             return
-        txs = self._transactions(batch)
-        per_conn = max(1, self.settings.max_messages_per_connection)
-        lanes = max(1, min(self.settings.max_connections_per_domain,
-                           -(-len(txs) // per_conn)))
-        buckets: list[list[_Transaction]] = [txs[i::lanes] for i in range(lanes)]
-        await asyncio.gather(*(self._lane(route, b) for b in buckets if b))
+        txs = collections.deque(self._transactions(batch))
+        lanes = max(1, min(self.settings.max_connections_per_domain, len(txs)))
+        live = [lanes]
+        await asyncio.gather(*(self._lane(route, txs, live) for _ in range(lanes)))
 
     def _transactions(self, batch: list[store.Pending]) -> list[_Transaction]:
         # Messages that share an envelope (no VERP) and a mailing can share a transaction.
@@ -184,23 +184,33 @@ class Engine:
                 out.append(_Transaction(envelope, mailing_id, members[i:i + size]))
         return out
 
-    async def _lane(self, targets: list[Target], txs: list[_Transaction]) -> None:
+    async def _lane(self, targets: list[Target], txs: collections.deque[_Transaction],
+                    live: list[int]) -> None:
+        """One connection at a time, taking transactions from the domain's shared queue.
+
+        A lane that cannot open a connection leaves its transaction to the lanes still
+        running (a server may refuse connections beyond its own limit); the last lane to
+        give up fails whatever is left with its result.
+        """
+        conn: Connection | None = None
         async with self._slots:
-            conn: Connection | None = None
             try:
-                for n, tx in enumerate(txs):
-                    if self.stop.is_set():
-                        return
+                while txs and not self.stop.is_set():
+                    tx = txs.popleft()
                     conn, failure = await self._ready(conn, targets)
-                    if failure is not None:
+                    if failure is None:
+                        assert conn is not None
+                        await self._send(conn, tx)
+                        continue
+                    txs.appendleft(tx)
+                    if live[0] == 1:
                         now = self.clock()
-                        for rest in txs[n:]:
-                            for p in rest.members:
+                        while txs:
+                            for p in txs.popleft().members:
                                 self._emit(p, failure, now, 0)
-                        return
-                    assert conn is not None
-                    await self._send(conn, tx)
+                    return
             finally:
+                live[0] -= 1
                 if conn is not None:
                     await conn.close()
 

@@ -13,10 +13,28 @@ ourselves get the fixed RFC 3463 codes the spec chooses (section 4.8)::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from bounceloop.core.errortypes import errortype, step_of
 from bounceloop.core.status import find_enhanced
+
+#: Longest description kept: a reply is at most 512 octets a line (RFC 5321 4.5.3.1.5), but
+#: multi-line replies and garbage can be longer.
+MAX_DESCRIPTION = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """A peer's text made safe to store and show: control characters (NUL included, which
+    PostgreSQL text refuses) and lone surrogates escaped, whitespace runs as one space,
+    the length bounded."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    # Undecodable bytes kept as lone surrogates cannot be stored as UTF-8 either.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 3] + "..."
+
 
 #: Results with no reply code that are worth another try.
 _TRANSIENT_RESULTS = frozenset({"timeout", "refused", "lost", "invalid", "tls", "indoubt"})
@@ -31,6 +49,10 @@ class StepResult:
     description: str = ""
     mx: str = ""
     ip: str = ""
+
+    def __post_init__(self) -> None:
+        # Descriptions quote what peers sent; every adapter's text passes through here.
+        object.__setattr__(self, "description", printable(self.description))
 
     @classmethod
     def reply(cls, state: str, code: int | str, text: str, mx: str = "",

@@ -146,7 +146,8 @@ def load_mailing(conn: Connection, mailing_id: int) -> Mailing:
 
 
 def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
-    """The messages of claimed delivery jobs (a job whose message is gone is left out)."""
+    """The messages of claimed delivery jobs, in the jobs' order (due first, then queue
+    order); a job whose message is gone is left out."""
     by_ref = {j.ref: j.id for j in jobs if j.ref}
     if not by_ref:
         return []
@@ -161,6 +162,8 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
                 envelope=row.envelope, status=row.status, attempts=row.attempts,
                 created_at=row.created_at, expires_at=row.expires_at,
             ))
+    order = {j.id: n for n, j in enumerate(jobs)}
+    out.sort(key=lambda p: order[p.job_id])
     return out
 
 

@@ -506,7 +506,8 @@ class FakeMX(Served):
     SMTPUTF8.
 
     Records: ``messages`` (:class:`ReceivedMessage`, appended before the 250 is sent),
-    ``connections`` (accepted TCP connections), ``transactions`` (MAIL commands accepted)
+    ``connections`` (accepted TCP connections), ``peak_connections`` (the most open at
+    once), ``transactions`` (MAIL commands accepted)
     and ``commands``: ``(connection, "VERB argument")`` for every command aiosmtpd
     recognised, in order (``"RSET"``, ``"QUIT"`` included); ``errors``: exceptions raised
     while serving (a failed TLS handshake is ``aiosmtpd.smtp.TLSSetupException``; the
@@ -534,6 +535,7 @@ class FakeMX(Served):
         self.on_message = on_message
         self.messages: list[ReceivedMessage] = []
         self.connections = 0
+        self.peak_connections = 0
         self.transactions = 0
         self.commands: list[tuple[int, str]] = []
         self.errors: list[Exception] = []
@@ -613,6 +615,7 @@ class FakeMX(Served):
         self.connections += 1
         protocol = _SMTP(self, self.connections)
         self._protocols.add(protocol)
+        self.peak_connections = max(self.peak_connections, len(self._protocols))
         return protocol
 
     async def close(self) -> None:
