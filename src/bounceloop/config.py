@@ -57,6 +57,16 @@ def host_port(value: str, default_port: int) -> tuple[str, int]:
     return value, default_port
 
 
+def _check_host_port(value: str) -> None:
+    """Refuse at the edge what :func:`host_port` could not read later ("host:abc")."""
+    try:
+        _, port = host_port(value, 0)
+    except ValueError:
+        raise ValueError(f"not host:port: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port out of range in {value!r}")
+
+
 class Settings(BaseSettings):
     """Everything configurable, with the defaults a single-host install needs."""
 
@@ -118,6 +128,20 @@ class Settings(BaseSettings):
     def _networks(cls, value: list[str]) -> list[str]:
         for net in value:
             ipaddress.ip_network(net, strict=False)
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _servers(cls, value: list[str]) -> list[str]:
+        for server in value:
+            _check_host_port(server)
+        return value
+
+    @field_validator("http_listen", "smtp_listen", "smarthost")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value:
+            _check_host_port(value)
         return value
 
     @field_validator("tls")

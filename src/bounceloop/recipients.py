@@ -33,7 +33,8 @@ def read(data: bytes) -> tuple[list[NewMessage], list[Problem]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RecipientsError(f"not UTF-8 text (byte {exc.start})") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a broken quote is reported, not left to swallow the rows after it silently.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -52,14 +53,15 @@ def read(data: bytes) -> tuple[list[NewMessage], list[Problem]]:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     while True:
+        # A row is named by its first line (a quoted field may span several).
+        line = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(Problem(reader.line_num, f"unreadable row: {exc}"))
+            problems.append(Problem(line, f"unreadable row: {exc}"))
             continue
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):

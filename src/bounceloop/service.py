@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 
@@ -78,6 +79,13 @@ def open_database(settings: Settings) -> Engine:
     return db
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The HTTP server's listening socket. Bound here, so that a port in use is an OSError
+    for the caller to report: uvicorn would log it and exit the process (status 3)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
+
+
 class _Server(uvicorn.Server):
     """uvicorn in our loop; the service, not uvicorn, owns SIGINT and SIGTERM."""
 
@@ -94,15 +102,22 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     db = open_database(settings)
+    host, port = host_port(settings.http_listen, 8080)
+    try:
+        sock = listen(host, port)
+    except OSError:
+        db.dispose()
+        raise
+    port = sock.getsockname()[1]
     metrics = Metrics()
     engine = Delivery(settings, db, metrics=metrics, stop=stop)
-    host, port = host_port(settings.http_listen, 8080)
     server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
                                     log_level="warning", lifespan="off", access_log=False))
-    http = asyncio.create_task(server.serve())
+    http = asyncio.create_task(server.serve(sockets=[sock]))
     delivery = asyncio.create_task(engine.run(stop))
-    _say(f"serving http://{host}:{port} (database {shown(settings.database_url)}, worker "
-         f"{engine.worker})")
+    shown_host = f"[{host}]" if ":" in host else host
+    _say(f"serving http://{shown_host}:{port} (database {shown(settings.database_url)}, "
+         f"worker {engine.worker})")
     try:
         done, _ = await asyncio.wait({http, delivery, asyncio.create_task(stop.wait())},
                                      return_when=asyncio.FIRST_COMPLETED)
@@ -116,4 +131,5 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with db.begin() as conn:
             outbox.release(conn, engine.worker)
         db.dispose()
+        sock.close()
         _say("stopped")

@@ -60,7 +60,8 @@ def _domain(domain: str, address: str) -> str:
         except ValueError:
             raise AddressError(f"invalid address literal: {address!r}") from None
         return domain
-    domain = domain.rstrip(".")
+    # One root dot ("example.org.") is dropped; "example.org.." has an empty label.
+    domain = domain.removesuffix(".")
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")

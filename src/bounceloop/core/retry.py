@@ -29,7 +29,11 @@ def next_attempt(failed_attempts: int, schedule: Sequence[int], now: datetime,
 
 def parse_schedule(text: str) -> list[int]:
     """"600,600,1800" -> [600, 600, 1800]; raises ValueError on anything else."""
-    values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    # Split first, then strip each part: "600 1800" is a mistake, not 6001800 seconds.
+    try:
+        values = [int(part) for part in (p.strip() for p in text.split(",")) if part]
+    except ValueError:
+        raise ValueError(f"not a retry schedule: {text!r}") from None
     if not values or any(v <= 0 for v in values):
         raise ValueError(f"not a retry schedule: {text!r}")
     return values

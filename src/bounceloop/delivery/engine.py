@@ -80,6 +80,8 @@ class Engine:
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
         self._buffer: list[store.Outcome] = []
+        self._marks: list[tuple[list[str], asyncio.Future[None]]] = []
+        self._flushed = time.monotonic()
         self.delivered = 0
         self.failed = 0
         self.deferred = 0
@@ -248,8 +250,8 @@ class Engine:
         for p in tx.members:
             by_rcpt.setdefault(p.recipient, []).append(p)
 
-        def in_flight() -> None:
-            store.mark_sending(self.db, ids, self.clock())
+        async def in_flight() -> None:
+            await self._mark_sending(ids)
 
         results = await conn.transaction(tx.envelope, list(by_rcpt), content, envid=envid,
                                          on_final_dot=in_flight)
@@ -259,6 +261,32 @@ class Engine:
         for rcpt, members in by_rcpt.items():
             for p in members:
                 self._emit(p, results[rcpt], started, ms)
+
+    async def _mark_sending(self, ids: list[str]) -> None:
+        """Mark messages in flight before their final dot, committed before it is sent.
+
+        Lanes that reach their final dot in the same turn of the event loop share one
+        commit (a group commit): one write transaction per message would cost more than
+        the whole SMTP dialogue on SQLite.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._marks:
+            asyncio.get_running_loop().call_soon(self._mark_pending)
+        self._marks.append((ids, future))
+        await future
+
+    def _mark_pending(self) -> None:
+        marks, self._marks = self._marks, []
+        try:
+            store.mark_sending(self.db, [i for ids, _ in marks for i in ids], self.clock())
+        except Exception as exc:  # the lanes decide; each gets the error
+            for _, future in marks:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for _, future in marks:
+            if not future.done():
+                future.set_result(None)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -277,10 +305,13 @@ class Engine:
         else:
             self.deferred += 1
         self._buffer.append(store.Outcome(p, result, v, started, ms))
-        if len(self._buffer) >= 100:
+        # Batched for speed, but never held long: a delivery is visible within a second,
+        # and a kill leaves few deliveries to be found "in doubt" (see storage.messages).
+        if len(self._buffer) >= 100 or time.monotonic() - self._flushed >= 1.0:
             self._flush()
 
     def _flush(self) -> None:
+        self._flushed = time.monotonic()
         batch, self._buffer = self._buffer, []
         if batch:
             store.record(self.db, self.worker, batch, self.clock())

@@ -22,7 +22,9 @@ from bounceloop.core.status import find_enhanced
 #: Longest description kept: a reply is at most 512 octets a line (RFC 5321 4.5.3.1.5), but
 #: multi-line replies and garbage can be longer.
 MAX_DESCRIPTION = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: C0 and C1 control characters but tab, LF and CR (whitespace, collapsed below); C1 ones
+#: (U+0080-U+009F) include the 8-bit CSI that terminals honour.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bounceloop.core import verp
 from bounceloop.delivery.outcome import Verdict
@@ -207,71 +207,95 @@ def suppress(conn: Connection, kind: str, value: str, *, code: str = "550",
         description=description, created_at=now))
 
 
+#: Prepared once: the statements of the delivery hot path (one compile, cached).
+_MARK_SENDING = (
+    update(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="sending", updated_at=bindparam("now"))
+)
+_SETTLE = (
+    update(messages).where(messages.c.id == bindparam("m_id")).values(
+        status=bindparam("m_status"), attempts=bindparam("m_attempts"),
+        updated_at=bindparam("m_now"), next_attempt_at=bindparam("m_next"),
+        finished_at=bindparam("m_finished"), step=bindparam("m_step"),
+        state=bindparam("m_state"), code=bindparam("m_code"),
+        extended=bindparam("m_extended"), description=bindparam("m_description"),
+        errortype=bindparam("m_errortype"), severity=bindparam("m_severity"))
+)
+
+
 def mark_sending(engine: Engine, ids: Sequence[str], now: datetime) -> None:
     """Record, before the final dot, that these messages are in flight (see module doc)."""
     with engine.begin() as conn:
-        conn.execute(update(messages).where(messages.c.id.in_(list(ids)))
-                     .values(status="sending", updated_at=now))
+        conn.execute(_MARK_SENDING, {"ids": list(ids), "now": now})
 
 
 def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Store a batch of outcomes and settle their jobs, in one transaction."""
+    """Store a batch of outcomes and settle their jobs, in one transaction.
+
+    Each table gets one executemany, whatever the batch size: this runs for every
+    message delivered, and per-row statements would cost more than the SMTP dialogue.
+    """
     if not outcomes:
         return
     attempt_rows: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
     error_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
-    with engine.begin() as conn:
-        for o in outcomes:
-            m, r, v = o.message, o.result, o.verdict
-            final = v.status in ("delivered", "failed")
-            errortype = "" if r.ok or r.result == "indoubt" else r.errortype
-            attempt_rows.append({
-                "message_id": m.id, "number": m.attempts, "started_at": o.started_at,
-                "duration_ms": o.duration_ms, "step": r.step, "state": r.state,
-                "result": r.result, "code": r.code or None, "extended": r.extended or None,
-                "description": r.description, "errortype": errortype or None,
-                "severity": v.severity or None, "mx": r.mx or None, "ip": r.ip or None,
-                "final": final,
+    done: list[int] = []
+    later: list[tuple[int, datetime, str]] = []
+    for o in outcomes:
+        m, r, v = o.message, o.result, o.verdict
+        final = v.status in ("delivered", "failed")
+        errortype = "" if r.ok or r.result == "indoubt" else r.errortype
+        attempt_rows.append({
+            "message_id": m.id, "number": m.attempts, "started_at": o.started_at,
+            "duration_ms": o.duration_ms, "step": r.step, "state": r.state,
+            "result": r.result, "code": r.code or None, "extended": r.extended or None,
+            "description": r.description, "errortype": errortype or None,
+            "severity": v.severity or None, "mx": r.mx or None, "ip": r.ip or None,
+            "final": final,
+        })
+        message_rows.append({
+            "m_id": m.id, "m_status": v.status, "m_attempts": m.attempts + 1, "m_now": now,
+            "m_next": v.next_attempt_at, "m_finished": now if final else None,
+            "m_step": r.step, "m_state": r.state, "m_code": r.code or None,
+            "m_extended": r.extended or None, "m_description": r.description,
+            "m_errortype": errortype or None, "m_severity": v.severity or None,
+        })
+        data = {"attempt": m.attempts, "state": r.state, "result": r.result,
+                "code": r.code, "extended": r.extended, "description": r.description,
+                "mx": r.mx, "ip": r.ip}
+        if v.status == "delivered":
+            if r.result == "indoubt":
+                data["unconfirmed"] = True
+            event_rows.append(_event(now, "delivery", m, data))
+            done.append(m.job_id)
+        elif v.status == "deferred":
+            assert v.next_attempt_at is not None
+            data["next_attempt_at"] = v.next_attempt_at.isoformat()
+            event_rows.append(_event(now, "retry", m, data))
+            later.append((m.job_id, v.next_attempt_at, r.description))
+        else:
+            data.update(reason=v.reason, severity=v.severity, errortype=errortype,
+                        expired=v.expired)
+            event_rows.append(_event(now, "failure", m, data))
+            error_rows.append({
+                "timestamp": now, "message_id": m.id, "mailing_id": m.mailing_id,
+                "recipient": m.recipient, "code": r.code or None,
+                "extended": r.extended or None, "description": r.description,
+                "errortype": errortype or "other", "step": r.step, "state": r.state,
+                "severity": v.severity or "", "reason": v.reason,
+                "hardbounce": v.hardbounce,
             })
-            conn.execute(update(messages).where(messages.c.id == m.id).values(
-                status=v.status, attempts=m.attempts + 1, updated_at=now,
-                next_attempt_at=v.next_attempt_at, finished_at=now if final else None,
-                step=r.step, state=r.state, code=r.code or None, extended=r.extended or None,
-                description=r.description, errortype=errortype or None,
-                severity=v.severity or None,
-            ))
-            data = {"attempt": m.attempts, "state": r.state, "result": r.result,
-                    "code": r.code, "extended": r.extended, "description": r.description,
-                    "mx": r.mx, "ip": r.ip}
-            if v.status == "delivered":
-                if r.result == "indoubt":
-                    data["unconfirmed"] = True
-                event_rows.append(_event(now, "delivery", m, data))
-                outbox.complete(conn, m.job_id, worker)
-            elif v.status == "deferred":
-                assert v.next_attempt_at is not None
-                data["next_attempt_at"] = v.next_attempt_at.isoformat()
-                event_rows.append(_event(now, "retry", m, data))
-                outbox.reschedule(conn, m.job_id, worker, v.next_attempt_at,
-                                  error=r.description)
-            else:
-                data.update(reason=v.reason, severity=v.severity, errortype=errortype,
-                            expired=v.expired)
-                event_rows.append(_event(now, "failure", m, data))
-                error_rows.append({
-                    "timestamp": now, "message_id": m.id, "mailing_id": m.mailing_id,
-                    "recipient": m.recipient, "code": r.code or None,
-                    "extended": r.extended or None, "description": r.description,
-                    "errortype": errortype or "other", "step": r.step, "state": r.state,
-                    "severity": v.severity or "", "reason": v.reason,
-                    "hardbounce": v.hardbounce,
-                })
-                outbox.complete(conn, m.job_id, worker)
+            done.append(m.job_id)
+    with engine.begin() as conn:
+        conn.execute(_SETTLE, message_rows)
         conn.execute(insert(attempts), attempt_rows)
         conn.execute(insert(events), event_rows)
         if error_rows:
             conn.execute(insert(errors), error_rows)
+        outbox.complete_many(conn, done, worker)
+        outbox.reschedule_many(conn, later, worker)
 
 
 def _event(now: datetime, kind: str, m: Pending, data: dict[str, Any]) -> dict[str, Any]:
@@ -282,8 +306,7 @@ def _event(now: datetime, kind: str, m: Pending, data: dict[str, Any]) -> dict[s
 def settle_closed(engine: Engine, worker: str, job_ids: Iterable[int]) -> None:
     """Complete jobs whose message is already final (a job run twice after a lost lease)."""
     with engine.begin() as conn:
-        for job_id in job_ids:
-            outbox.complete(conn, job_id, worker)
+        outbox.complete_many(conn, job_ids, worker)
 
 
 def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
 
 from bounceloop.storage.engine import utcnow
 from bounceloop.storage.tables import jobs
@@ -223,6 +223,40 @@ def reschedule(conn: Connection, job_id: int, worker: str, run_at: datetime,
         values["last_error"] = error
     result = conn.execute(update(jobs).where(_held(job_id, worker)).values(values))
     return result.rowcount == 1
+
+
+def complete_many(conn: Connection, job_ids: Iterable[int], worker: str) -> int:
+    """:func:`complete` for many jobs in one statement; returns how many ``worker`` still
+    held (and so completed)."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return 0
+    result = conn.execute(
+        update(jobs).where(jobs.c.id.in_(ids), jobs.c.status == RUNNING,
+                           jobs.c.locked_by == worker)
+        .values(status=DONE, locked_by=None, locked_until=None, updated_at=utcnow()))
+    return int(result.rowcount)
+
+
+#: One prepared statement for every reschedule of a batch (executemany).
+_RESCHEDULE = (
+    update(jobs)
+    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == RUNNING,
+           jobs.c.locked_by == bindparam("worker"))
+    .values(status=PENDING, run_at=bindparam("due"), locked_by=None, locked_until=None,
+            updated_at=bindparam("now"), last_error=bindparam("error"))
+)
+
+
+def reschedule_many(conn: Connection, items: Iterable[tuple[int, datetime, str]],
+                    worker: str) -> None:
+    """:func:`reschedule` for many ``(job_id, run_at, error)`` at once (one executemany;
+    jobs ``worker`` no longer holds are left alone, as there)."""
+    now = utcnow()
+    rows = [{"job_id": job_id, "worker": worker, "due": run_at, "now": now, "error": error}
+            for job_id, run_at, error in items]
+    if rows:
+        conn.execute(_RESCHEDULE, rows)
 
 
 def fail(conn: Connection, job_id: int, worker: str, error: str) -> bool:

@@ -25,13 +25,13 @@ def create_app(db: Engine, metrics: Metrics) -> FastAPI:
         try:
             with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
                 conn.execute(text("SELECT 1"))
-                counts: dict[str, int] = dict(conn.execute(
-                    select(messages.c.status, func.count()).group_by(messages.c.status)
-                ).tuples().all())
+                # Rows unpack as tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
+                counts = {str(status): int(n) for status, n in conn.execute(
+                    select(messages.c.status, func.count()).group_by(messages.c.status))}
         except Exception as exc:  # report, do not crash the probe
             body.update(status="error", database=f"{type(exc).__name__}: {exc}")
             return JSONResponse(body, status_code=503)
-        body.update(database="ok", messages={str(k): int(v) for k, v in counts.items()})
+        body.update(database="ok", messages=counts)
         return JSONResponse(body)
 
     @app.get("/metrics")

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Delivery throughput: bounceloop's engine against Postfix's smtp-source, same sink, same run.
+
+Starts Postfix's ``smtp-sink`` on 127.0.0.1 (a server that accepts everything and keeps
+nothing), then, against that one sink:
+
+- ``smtp-source``: ``-s SESSIONS -d -m N -F message`` - the same message, over the same
+  number of parallel connections, each reused for many messages; no DNS, no bookkeeping;
+- bounceloop: N messages queued in a fresh database (SQLite by default), then delivered by
+  the delivery engine as ``bounceloop serve`` runs it - MX lookup against a DNS server on
+  127.0.0.1, a VERP envelope and DSN parameters per message, connection reuse, the
+  in-flight mark before every final dot, and every attempt, event and job settlement
+  written to the database. The run is checked afterwards: N messages delivered, N attempt
+  rows, no job left.
+
+Prints messages/second for each (median of ``--runs``) and bounceloop's share of
+smtp-source's rate. The issue's target: at least 15% on SQLite. Needs Debian's postfix
+(``scripts/setup bench`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bounceloop.config import Settings
+from bounceloop.delivery.engine import Engine
+from bounceloop.storage import messages as store
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine, utcnow
+from bounceloop.storage.tables import attempts, jobs, messages
+from bounceloop.testing import FakeDNS, free_port
+
+SINK = "/usr/sbin/smtp-sink"
+SOURCE = "/usr/sbin/smtp-source"
+
+
+def message(size: int) -> bytes:
+    body = ("x" * 75 + "\r\n") * max(1, size // 77)
+    return (b"From: news@sender.test\r\nTo: reader@dest.test\r\nSubject: bench\r\n"
+            b"Message-ID: <bench@sender.test>\r\n\r\n" + body.encode())
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    argv = [SINK]
+    if os.geteuid() == 0:
+        argv += ["-u", "nobody"]  # smtp-sink refuses to run as root without it
+    proc = subprocess.Popen(argv + [f"127.0.0.1:{port}", "1024"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"smtp-sink did not listen on 127.0.0.1:{port}")
+
+
+def smtp_source(port: int, n: int, sessions: int, path: Path) -> float:
+    argv = [SOURCE, "-s", str(sessions), "-d", "-m", str(n), "-F", str(path),
+            "-f", "news@sender.test", "-t", "reader@dest.test", f"127.0.0.1:{port}"]
+    t0 = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return n / (time.perf_counter() - t0)
+
+
+async def bounceloop(port: int, n: int, sessions: int, content: bytes, url: str | None,
+                     domains: int) -> tuple[float, float]:
+    """Queue rate and delivery rate (messages/second) of one run on a fresh database."""
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
+        db = create_engine(url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        migrate.upgrade(db)
+        names = [f"d{i}.test" for i in range(domains)]
+        zone: dict[tuple[str, str], list[str]] = {}
+        for d in names:
+            zone[(d, "MX")] = [f"10 mx.{d}."]
+            zone[(f"mx.{d}", "A")] = ["127.0.0.1"]
+        async with FakeDNS(zone) as dns:
+            settings = Settings(
+                database_url="unused", hostname="bench.sender.test",
+                dns_servers=[f"{dns.host}:{dns.port}"], mx_port=port,
+                allowed_target_networks=["127.0.0.0/8"], bounce_domain="bounce.sender.test",
+                verp_secret="bench", max_connections_per_domain=sessions,
+                max_messages_per_connection=1000)
+            t0 = time.perf_counter()
+            now = utcnow()
+            with db.begin() as conn:
+                mailing = store.create_mailing(conn, name="bench", sender="news@sender.test",
+                                               mime=content, tags=[], retry_schedule=None,
+                                               max_delivery_time=None, now=now)
+                for start in range(0, n, 1000):
+                    batch = [store.NewMessage(f"r{i}@{names[i % domains]}")
+                             for i in range(start, min(n, start + 1000))]
+                    store.queue(conn, mailing, "news@sender.test", batch,
+                                bounce_domain=settings.bounce_domain, verp_secret="bench",
+                                max_delivery_time=settings.max_delivery_time, now=now)
+            queued = n / (time.perf_counter() - t0)
+            engine = Engine(settings, db)
+            t0 = time.perf_counter()
+            await engine.drain()
+            delivered = n / (time.perf_counter() - t0)
+        with db.connect() as conn:
+            done = conn.execute(select(func.count()).select_from(messages)
+                                .where(messages.c.status == "delivered")).scalar_one()
+            tries = conn.execute(select(func.count()).select_from(attempts)).scalar_one()
+            left = conn.execute(select(func.count()).select_from(jobs)
+                                .where(jobs.c.status != "done")).scalar_one()
+        db.dispose()
+        if (done, tries, left) != (n, n, 0):
+            raise SystemExit(f"bounceloop run incomplete: {done} delivered, {tries} attempts "
+                             f"recorded, {left} jobs open, of {n}")
+        return queued, delivered
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--messages", type=int, default=5000)
+    parser.add_argument("--sessions", type=int, default=5,
+                        help="parallel connections, for both (bounceloop: per domain)")
+    parser.add_argument("--size", type=int, default=2000, help="message body bytes")
+    parser.add_argument("--domains", type=int, default=1,
+                        help="recipient domains for bounceloop (all served by the sink)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default=None,
+                        help="instead of a fresh SQLite file (the database must be empty)")
+    args = parser.parse_args()
+    if not (shutil.which(SINK) and shutil.which(SOURCE)):
+        print(f"{SINK} / {SOURCE} not found: install Debian's postfix (scripts/setup bench)")
+        return 0
+    content = message(args.size)
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
+        msg_file = Path(tmp) / "message.eml"
+        msg_file.write_bytes(content)
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            source_rates, queue_rates, rates = [], [], []
+            for _ in range(args.runs):
+                source_rates.append(smtp_source(port, args.messages, args.sessions, msg_file))
+                if args.database_url and args.runs > 1:
+                    raise SystemExit("--database-url needs --runs 1 (an empty database)")
+                q, r = asyncio.run(bounceloop(port, args.messages, args.sessions, content,
+                                              args.database_url, args.domains))
+                queue_rates.append(q)
+                rates.append(r)
+        finally:
+            sink.kill()
+            sink.wait()
+    src = statistics.median(source_rates)
+    ours = statistics.median(rates)
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(f"messages: {args.messages} x {args.runs} runs, {len(content)} bytes each, "
+          f"{args.sessions} connections, database {backend}")
+    print(f"smtp-source (no bookkeeping)   {src:9.0f} msg/s  runs: "
+          + " ".join(f"{r:.0f}" for r in source_rates))
+    print(f"bounceloop queue (send)        {statistics.median(queue_rates):9.0f} msg/s")
+    print(f"bounceloop deliver + record    {ours:9.0f} msg/s  runs: "
+          + " ".join(f"{r:.0f}" for r in rates))
+    print(f"bounceloop / smtp-source       {100 * ours / src:9.1f} %   (target >= 15 %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
