@@ -56,7 +56,7 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
     argv = [SINK]
     if os.geteuid() == 0:
         argv += ["-u", "nobody"]  # smtp-sink refuses to run as root without it
-    proc = subprocess.Popen(argv + [f"127.0.0.1:{port}", "1024"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*argv, f"127.0.0.1:{port}", "1024"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
