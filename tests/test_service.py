@@ -181,8 +181,10 @@ async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(
     assert all(error_rows[id_of[r]] == 1 for r in hard)
     assert {rows[id_of[r]].status for r in soft} == {"deferred"}
     assert sorted(ref for ref, _ in open_jobs) == sorted(id_of[r] for r in soft)
-    print(f"\nkilled at {kills} of {total} delivered; {indoubt} delivered unconfirmed "
-          f"(in flight at the kill)")
+    # Found "in flight" after a kill, so recorded as delivered, unconfirmed: at most the
+    # unrecorded outcomes (the engine records every 100, or every second) plus one
+    # transaction per connection (5 per domain, 3 domains), per kill.
+    assert indoubt <= len(kills) * (100 + 3 * 5), (kills, indoubt)
 
 
 async def test_serve_stops_cleanly_and_gives_its_jobs_back(tmp_path: Path,
