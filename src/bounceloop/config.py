@@ -13,6 +13,7 @@ exists), then the defaults below. The environment names are a contract (issue 3)
     BOUNCELOOP_RETRY_SCHEDULE          600,600,1800,1800,3600,3600,7200 (seconds; last repeats)
     BOUNCELOOP_HTTP_LISTEN             127.0.0.1:8080
     BOUNCELOOP_SMTP_LISTEN             127.0.0.1:2525
+    BOUNCELOOP_SPOOL_DIR               spool                 (local state: in-flight journals)
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     max_messages_per_connection: int = 100
     max_rcpts_per_transaction: int = 100
 
+    spool_dir: Path = Path("spool")
+    """Local state next to the database: the in-flight journals (``inflight/``)."""
     http_listen: str = "127.0.0.1:8080"
     smtp_listen: str = "127.0.0.1:2525"
     job_lease: float = 300.0
@@ -156,6 +159,10 @@ class Settings(BaseSettings):
         if self.bounce_domain and not self.verp_secret.get_secret_value():
             raise ValueError("BOUNCELOOP_BOUNCE_DOMAIN needs BOUNCELOOP_VERP_SECRET")
         return self
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.spool_dir / "inflight"
 
     @property
     def dns_server_addresses(self) -> list[tuple[str, int]]:

@@ -23,6 +23,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from bounceloop.config import Settings, host_port
 from bounceloop.delivery.engine import Engine as Delivery
+from bounceloop.delivery.engine import worker_name
+from bounceloop.delivery.journal import Journal
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import migrate, outbox
 from bounceloop.storage.engine import create_engine
@@ -34,8 +36,21 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
-class DatabaseError(RuntimeError):
+class StartError(RuntimeError):
+    """The service cannot start; the message says why, for a person."""
+
+
+class DatabaseError(StartError):
     """The database cannot be used; the message says why, for a person."""
+
+
+def open_journal(settings: Settings, worker: str) -> Journal:
+    """This worker's in-flight journal (see delivery.journal) under the spool directory."""
+    try:
+        return Journal(settings.journal_dir, worker)
+    except OSError as exc:
+        raise StartError(f"cannot write the in-flight journal in {settings.journal_dir}: "
+                         f"{exc.strerror or exc} (BOUNCELOOP_SPOOL_DIR)") from None
 
 
 def shown(url: str) -> str:
@@ -109,8 +124,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         db.dispose()
         raise
     port = sock.getsockname()[1]
+    worker = worker_name()
+    try:
+        journal = open_journal(settings, worker)
+    except StartError:
+        db.dispose()
+        sock.close()
+        raise
     metrics = Metrics()
-    engine = Delivery(settings, db, metrics=metrics, stop=stop)
+    engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
+                      journal=journal)
     server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
                                     log_level="warning", lifespan="off", access_log=False))
     http = asyncio.create_task(server.serve(sockets=[sock]))
@@ -130,6 +153,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await asyncio.gather(delivery, http, return_exceptions=True)
         with db.begin() as conn:
             outbox.release(conn, engine.worker)
+        journal.close()
         db.dispose()
         sock.close()
         _say("stopped")

@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from sqlalchemy import Row, select
 from bounceloop.config import Settings
 from bounceloop.core import verp
 from bounceloop.delivery.engine import Engine
+from bounceloop.delivery.journal import Journal, written
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox
 from bounceloop.storage.tables import attempts, errors, events, jobs, messages
@@ -110,6 +112,10 @@ class World:
         with self.db.connect() as conn:
             return [(r.type, json.loads(r.data)) for r in conn.execute(
                 select(events).where(events.c.message_id == mid).order_by(events.c.id))]
+
+    def message_by_recipient(self, rcpt: str) -> Row[Any]:
+        with self.db.connect() as conn:
+            return conn.execute(select(messages).where(messages.c.recipient == rcpt)).one()
 
     def job(self, mid: str) -> Row[Any]:
         with self.db.connect() as conn:
@@ -595,3 +601,52 @@ async def test_in_flight_message_of_a_dead_worker_counts_as_delivered_unconfirme
     [attempt] = world.attempts(mid)
     assert attempt.result == "indoubt"
     assert world.events(mid)[-1][1]["unconfirmed"] is True
+
+
+@pytest.mark.parametrize("dot_written", [True, False])
+async def test_the_journal_decides_a_dead_workers_message_in_flight(
+        world: World, tmp_path: Path, dot_written: bool) -> None:
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"])
+        # The dead worker marked the message in flight, and its journal lists the dot as
+        # written - or, killed between the commit and the dot, does not.
+        dead = Journal(tmp_path / "inflight", "host:1:dead")
+        outbox.claim(world.db, [store.DELIVER], "host:1:dead", 10, 30, now=world.clock())
+        store.mark_sending(world.db, [mid], world.clock(), "host:1:dead")
+        if dot_written:
+            dead.append([mid])
+        world.clock.advance(31)
+        engine = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                        worker="host:2:next", journal=Journal(tmp_path / "inflight",
+                                                              "host:2:next"))
+        await engine.drain()
+        sent_again = len(mx.messages)
+    [attempt] = world.attempts(mid)
+    assert world.message(mid).status == "delivered"
+    if dot_written:
+        assert (sent_again, attempt.result) == (0, "indoubt")
+    else:
+        assert (sent_again, attempt.result) == (1, "accepted")
+
+
+async def test_the_engine_journals_each_final_dot_and_marks_who_sent_it(
+        world: World, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "inflight", "host:3:me")
+    seen: list[tuple[str, set[str] | None]] = []
+
+    async with FakeMX() as mx:
+        def check(message: object) -> None:
+            # The server has the final dot: the journal lists the message, the database
+            # names the worker that marked it.
+            mid = world.message_by_recipient("jane@dest.test")
+            seen.append((mid.sent_by, written(tmp_path / "inflight", "host:3:me")))
+        mx.on_message = check
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"])
+        engine = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                        worker="host:3:me", journal=journal)
+        await engine.drain()
+    assert seen == [("host:3:me", {mid})]
+    journal.close()  # everything settled: a clean stop removes the files
+    assert list((tmp_path / "inflight").iterdir()) == []

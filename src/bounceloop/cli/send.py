@@ -32,9 +32,9 @@ from pydantic import ValidationError
 from bounceloop.config import Settings
 from bounceloop.core.address import AddressError, normalize
 from bounceloop.core.retry import parse_schedule
-from bounceloop.delivery.engine import Engine
+from bounceloop.delivery.engine import Engine, worker_name
 from bounceloop.recipients import RecipientsError, read
-from bounceloop.service import DatabaseError, open_database
+from bounceloop.service import DatabaseError, StartError, open_database, open_journal
 from bounceloop.storage import messages as store
 from bounceloop.storage.engine import utcnow
 
@@ -115,8 +115,16 @@ def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[
     click.echo(f"bounceloop: queued {len(ids)} messages in mailing {mailing_id}"
                + (f" ({len(problems)} rows skipped)" if problems else ""), err=True)
     if wait:
-        engine = Engine(settings, db)
-        asyncio.run(engine.drain())
+        worker = worker_name()
+        try:
+            journal = open_journal(settings, worker)
+        except StartError as exc:
+            _die(str(exc))
+        engine = Engine(settings, db, worker=worker, journal=journal)
+        try:
+            asyncio.run(engine.drain())
+        finally:
+            journal.close()
     with db.connect() as conn:
         rows = store.summaries(conn, ids)
     out = sys.stdout

@@ -11,7 +11,7 @@ import asyncio
 import click
 
 from bounceloop.cli.send import _die, load_settings
-from bounceloop.service import DatabaseError, serve
+from bounceloop.service import StartError, serve
 
 
 @click.command("serve")
@@ -20,7 +20,7 @@ def serve_command() -> None:
     settings = load_settings()
     try:
         asyncio.run(serve(settings))
-    except DatabaseError as exc:
+    except StartError as exc:
         _die(str(exc))
     except OSError as exc:
         _die(f"cannot listen: {exc.strerror or exc}")

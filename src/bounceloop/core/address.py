@@ -20,6 +20,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import idna
+
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*$")
 _QUOTED = re.compile(r'^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$')
@@ -64,8 +66,11 @@ def _domain(domain: str, address: str) -> str:
     domain = domain.removesuffix(".")
     if not domain.isascii():
         try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
+            # IDNA 2008 (RFC 5891) with UTS #46 mapping, non-transitional as browsers and
+            # registries now do: faß.de stays xn--fa-hia.de (Python's own "idna" codec is
+            # IDNA 2003 and would send the mail to fass.de).
+            domain = idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
             raise AddressError(f"invalid internationalised domain: {address!r}") from None
     labels = domain.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):

@@ -26,6 +26,7 @@ import collections
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from datetime import datetime
 from sqlalchemy import Engine as Database
 
 from bounceloop.config import Settings
+from bounceloop.delivery.journal import Journal, written
 from bounceloop.delivery.outcome import Verdict, verdict
 from bounceloop.delivery.resolver import Resolver, Target
 from bounceloop.delivery.result import StepResult
@@ -55,7 +57,10 @@ class _Transaction:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:random - unique per process start, even when a restarted container's
+    service gets the same host name and pid 1 again (its journal must not be mistaken for
+    the dead one's)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Engine:
@@ -64,7 +69,7 @@ class Engine:
     def __init__(self, settings: Settings, db: Database, *, resolver: Resolver | None = None,
                  worker: str | None = None, clock: Callable[[], datetime] = utcnow,
                  batch: int = 500, metrics: Metrics | None = None,
-                 stop: asyncio.Event | None = None) -> None:
+                 stop: asyncio.Event | None = None, journal: Journal | None = None) -> None:
         self.settings = settings
         self.db = db
         self.resolver = resolver or Resolver(settings)
@@ -75,12 +80,15 @@ class Engine:
         self.stop = stop or asyncio.Event()
         """Set: finish the transactions under way, start no new one (their jobs stay claimed
         until released or their lease runs out)."""
+        self.journal = journal
+        """Where this worker notes each final dot it writes (see delivery.journal); without
+        one, a message found in flight after a crash counts as delivered, unconfirmed."""
         self.timeouts = Timeouts.of(settings)
         self._slots = asyncio.Semaphore(max(1, settings.max_connections))
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
         self._buffer: list[store.Outcome] = []
-        self._marks: list[tuple[list[str], asyncio.Future[None]]] = []
+        self._marks: list[tuple[list[str], Callable[[], None], asyncio.Future[None]]] = []
         self._flushed = time.monotonic()
         self.delivered = 0
         self.failed = 0
@@ -139,10 +147,11 @@ class Engine:
         if lost or closed:
             store.settle_closed(self.db, self.worker, lost + closed)
         due: dict[str, list[store.Pending]] = {}
+        journals: dict[str, set[str] | None] = {}
         for p in items:
             if p.status not in store.OPEN:
                 continue
-            if p.status == "sending":
+            if p.status == "sending" and not self._never_sent(p, journals):
                 self._emit(p, StepResult("message", "indoubt", "", "", (
                     "delivered, unconfirmed: the process stopped after the final dot, "
                     "before reading the reply (RFC 1047)")), now, 0)
@@ -157,6 +166,16 @@ class Engine:
             else:
                 due.setdefault(p.domain, []).append(p)
         await asyncio.gather(*(self._domain(domain, batch) for domain, batch in due.items()))
+
+    def _never_sent(self, p: store.Pending, journals: dict[str, set[str] | None]) -> bool:
+        """Whether a message left "sending" by a dead worker provably never got its final
+        dot out: the worker's journal is here and does not list it."""
+        if self.journal is None or not p.sent_by:
+            return False
+        if p.sent_by not in journals:
+            journals[p.sent_by] = written(self.journal.directory, p.sent_by)
+        sent = journals[p.sent_by]
+        return sent is not None and p.id not in sent
 
     # ------------------------------------------------------------------ one domain
 
@@ -250,8 +269,8 @@ class Engine:
         for p in tx.members:
             by_rcpt.setdefault(p.recipient, []).append(p)
 
-        async def in_flight() -> None:
-            await self._mark_sending(ids)
+        async def in_flight(dot: Callable[[], None]) -> None:
+            await self._mark_sending(ids, dot)
 
         results = await conn.transaction(tx.envelope, list(by_rcpt), content, envid=envid,
                                          on_final_dot=in_flight)
@@ -262,31 +281,52 @@ class Engine:
             for p in members:
                 self._emit(p, results[rcpt], started, ms)
 
-    async def _mark_sending(self, ids: list[str]) -> None:
-        """Mark messages in flight before their final dot, committed before it is sent.
+    async def _mark_sending(self, ids: list[str], dot: Callable[[], None]) -> None:
+        """Mark messages in flight, commit, and at once write their final dot.
 
         Lanes that reach their final dot in the same turn of the event loop share one
         commit (a group commit): one write transaction per message would cost more than
-        the whole SMTP dialogue on SQLite.
+        the whole SMTP dialogue on SQLite. The dots are written in the same call as the
+        commit, without giving the event loop a turn in between, each just after its
+        journal line (see delivery.journal for what a kill at any point leads to).
         """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not self._marks:
             asyncio.get_running_loop().call_soon(self._mark_pending)
-        self._marks.append((ids, future))
+        self._marks.append((ids, dot, future))
         await future
 
     def _mark_pending(self) -> None:
         marks, self._marks = self._marks, []
+        errors: list[BaseException | None] = [None] * len(marks)
+        journal = self.journal
+
+        def send_dots() -> None:
+            for n, (ids, dot, _) in enumerate(marks):
+                if journal is not None:
+                    journal.append(ids)  # just before the dot: see delivery.journal
+                try:
+                    dot()
+                except Exception as exc:  # that connection broke; its lane will see it
+                    errors[n] = exc
+                    if journal is not None:
+                        journal.retract(ids)
+
         try:
-            store.mark_sending(self.db, [i for ids, _ in marks for i in ids], self.clock())
-        except Exception as exc:  # the lanes decide; each gets the error
-            for _, future in marks:
+            store.mark_sending(self.db, [i for ids, _, _ in marks for i in ids], self.clock(),
+                               self.worker, then=send_dots)
+        except Exception as exc:  # the database: no dot was written
+            for _, _, future in marks:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for _, future in marks:
-            if not future.done():
+        for (_, _, future), error in zip(marks, errors, strict=True):
+            if future.done():
+                continue
+            if error is None:
                 future.set_result(None)
+            else:
+                future.set_exception(error)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -315,6 +355,8 @@ class Engine:
         batch, self._buffer = self._buffer, []
         if batch:
             store.record(self.db, self.worker, batch, self.clock())
+            if self.journal is not None:
+                self.journal.settled(o.message.id for o in batch)
 
 
 __all__ = ["Engine", "worker_name"]

@@ -1,22 +1,27 @@
 """Steps 2-4: one SMTP connection to one target, driven step by step; nothing escapes.
 
-aiosmtplib does the protocol (reply parsing, multi-line replies, STARTTLS); this adapter
-turns each step into a :class:`StepResult` and every exception - timeouts, refused or reset
-connections, TLS failures, garbage replies, a 421 in mid-session - into a result too. So the
-engine deals in results, not exceptions (DEVELOPERS.md: exceptions stop at the adapter).
+:mod:`bounceloop.delivery.wire` reads the replies; this adapter turns each step into a
+:class:`StepResult` and every exception - timeouts, refused or reset connections, TLS
+failures, garbage replies, a 421 in mid-session - into a result too. So the engine deals in
+results, not exceptions (DEVELOPERS.md: exceptions stop at the adapter).
 
     open()        connect (our own socket, so a refused connection and a silent greeting are
                   told apart), greeting, EHLO (HELO when EHLO is not understood), STARTTLS
                   when offered (opportunistic: a failed handshake reconnects in plain text;
                   required: it fails the attempt)
     transaction() MAIL FROM with DSN parameters when offered (RFC 3461), one RCPT per
-                  recipient (each answered on its own), DATA, the content, the final dot
-    reset()       RSET between transactions on a reused connection
+                  recipient (each answered on its own), DATA, the content, the final dot;
+                  when the server offers PIPELINING (RFC 2920) MAIL, the RCPTs and DATA go
+                  in one write and their replies are read in order
+    reset()       RSET between transactions on a reused connection (pipelined with the
+                  next transaction's commands when the server allows it)
     close()       QUIT, politely, ignoring what happens
 
-The final dot is written only after ``on_final_dot`` has run: the engine records there that
-the message is in flight, so a process killed between the dot and the reply knows afterwards
-that the server may have the message (RFC 1047's window), and does not send it twice.
+The final dot is written only by ``on_final_dot``: the engine commits there that the message
+is in flight and writes the dot straight after, so a process killed between the dot and the
+reply knows afterwards that the server may have the message (RFC 1047's window), and does
+not send it twice. A kill between that commit and the write, a few microseconds, would lose
+the message; the hook keeps that stretch as short as Python can.
 """
 
 from __future__ import annotations
@@ -28,18 +33,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import aiosmtplib
-from aiosmtplib.errors import (
-    SMTPConnectResponseError,
-    SMTPException,
-    SMTPResponseException,
-    SMTPServerDisconnected,
-    SMTPTimeoutError,
-)
-
 from bounceloop.config import Settings
 from bounceloop.delivery.resolver import Target
 from bounceloop.delivery.result import StepResult
+from bounceloop.delivery.wire import Closed, Garbage, Reply, Wire, WireError
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +80,35 @@ def prepare(content: bytes) -> bytes:
                     for line in lines)
 
 
+#: What a step can raise, all turned into results.
+_TROUBLE = (WireError, OSError, ssl.SSLError, TimeoutError)
+
+
+def parse_ehlo(text: str) -> dict[str, str]:
+    """EHLO reply lines after the first -> {keyword (lower case): parameters}."""
+    out: dict[str, str] = {}
+    for line in text.split("\n")[1:]:
+        keyword, _, params = line.strip().partition(" ")
+        if keyword:
+            out[keyword.lower()] = params.strip()
+    return out
+
+
+class _Dot:
+    """Writes a message's final dot, once; the engine calls it right after its commit."""
+
+    __slots__ = ("sent", "wire")
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.sent = False
+
+    def __call__(self) -> None:
+        if not self.sent:
+            self.wire.write(b".\r\n")
+            self.sent = True
+
+
 class Connection:
     """An SMTP session with one target. Build, :meth:`open`, use, :meth:`close`."""
 
@@ -92,39 +118,50 @@ class Connection:
         self.hostname = hostname
         self.timeouts = timeouts
         self.tls_mode = tls
-        self.smtp: aiosmtplib.SMTP | None = None
+        self.wire: Wire | None = None
         self.extensions: dict[str, str] = {}
         self.encrypted = False
         self.transactions = 0
         self.opened_at = 0.0
+        self._rset_due = False
 
     @property
     def alive(self) -> bool:
-        return self.smtp is not None and self.smtp.is_connected
+        return self.wire is not None and self.wire.alive
 
     @property
     def dsn(self) -> bool:
         return "dsn" in self.extensions
 
+    @property
+    def pipelining(self) -> bool:
+        return "pipelining" in self.extensions
+
+    def _reply(self, state: str, reply: Reply) -> StepResult:
+        return StepResult.reply(state, reply.code, reply.text, self.target.mx, self.target.ip)
+
     def _fail(self, state: str, exc: BaseException) -> StepResult:
         t = self.target
         where = f"{t.mx}[{t.ip}]"
-        if isinstance(exc, SMTPResponseException) and exc.code > 0:
-            return StepResult.reply(state, exc.code, exc.message, t.mx, t.ip)
-        if isinstance(exc, SMTPResponseException):
-            return StepResult(state, "invalid", "", "4.5.0",
-                              f"{where}: not an SMTP reply ({exc.message})", t.mx, t.ip)
-        if isinstance(exc, (SMTPTimeoutError, TimeoutError)):
-            return StepResult(state, "timeout", "", "4.4.2",
-                              f"{where}: no reply in time ({state})", t.mx, t.ip)
-        if isinstance(exc, ssl.SSLError):
+        if isinstance(exc, Garbage):
+            return StepResult(state, "invalid", "", "4.5.0", f"{where}: {exc} ({state})",
+                              t.mx, t.ip)
+        if isinstance(exc, TimeoutError):
+            what = "no greeting in time" if state == "greeting" else f"no reply in time ({state})"
+            return StepResult(state, "timeout", "", "4.4.2", f"{where}: {what}", t.mx, t.ip)
+        if isinstance(exc, ssl.SSLError) or (state == "starttls" and not isinstance(exc, Closed)):
             return StepResult(state, "tls", "", "4.7.0",
-                              f"{where}: TLS handshake failed: {exc}", t.mx, t.ip)
-        if isinstance(exc, (SMTPServerDisconnected, ConnectionError, OSError)):
-            return StepResult(state, "lost", "", "4.4.2",
-                              f"{where}: connection lost ({state})", t.mx, t.ip)
-        return StepResult(state, "lost", "", "4.4.2",
-                          f"{where}: {type(exc).__name__}: {exc} ({state})", t.mx, t.ip)
+                              f"{where}: TLS handshake failed: {exc or type(exc).__name__}",
+                              t.mx, t.ip)
+        text = str(exc) or type(exc).__name__
+        return StepResult(state, "lost", "", "4.4.2", f"{where}: {text} ({state})", t.mx, t.ip)
+
+    async def _ask(self, state: str, line: bytes, timeout: float | None = None) -> Reply:
+        assert self.wire is not None
+        self.wire.write(line)
+        return await self.wire.read(self.timeouts.command if timeout is None else timeout)
+
+    # ------------------------------------------------------------------ open
 
     async def open(self) -> StepResult | None:
         """Connect and greet. None when ready for a transaction, else why not."""
@@ -133,7 +170,7 @@ class Connection:
                 self.tls_mode == "opportunistic"):
             # RFC 3207 section 4.1 leaves it to the client; an opportunistic one goes on in
             # plain text rather than not delivering at all.
-            await self.close()
+            await self.abort()
             failure = await self._open(tls=False)
         return failure
 
@@ -148,6 +185,9 @@ class Connection:
         # RFC 896/1122): about 40 ms per message on Linux.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.opened_at = time.monotonic()
+        self.extensions = {}
+        self.encrypted = False
+        self._rset_due = False
         try:
             async with asyncio.timeout(self.timeouts.connect):
                 await loop.sock_connect(sock, (t.ip, t.port))
@@ -160,21 +200,16 @@ class Connection:
             return StepResult("connect", "refused", "", "4.4.1",
                               f"connect to {t.mx}[{t.ip}]:{t.port}: "
                               f"{exc.strerror or type(exc).__name__}", t.mx, t.ip)
-        smtp = aiosmtplib.SMTP(local_hostname=self.hostname, timeout=self.timeouts.command,
-                               start_tls=False, use_tls=False)
-        self.smtp = smtp
+        _, self.wire = await loop.create_connection(Wire, sock=sock)
         try:
-            await smtp.connect(sock=sock, timeout=self.timeouts.greeting)
-        except SMTPConnectResponseError as exc:
+            greeting = await self.wire.read(self.timeouts.greeting)
+        except _TROUBLE as exc:
+            await self.abort()
+            return self._fail("greeting", exc)
+        if greeting.code != 220:
+            # RFC 5321 3.1: a 554 (or 421) greeting; QUIT is still polite.
             await self.close()
-            return StepResult.reply("greeting", exc.code, exc.message, t.mx, t.ip)
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
-            await self.close()
-            cause = exc.__cause__ if isinstance(exc, SMTPException) else None
-            if isinstance(exc, SMTPTimeoutError) or isinstance(cause, TimeoutError):
-                return StepResult("greeting", "timeout", "", "4.4.2",
-                                  f"{t.mx}[{t.ip}]: no greeting in time", t.mx, t.ip)
-            return self._fail("greeting", cause or exc)
+            return self._reply("greeting", greeting)
         failure = await self._hello()
         if failure is not None:
             return failure
@@ -189,55 +224,84 @@ class Connection:
         return None
 
     async def _hello(self) -> StepResult | None:
-        assert self.smtp is not None
-        t = self.target
+        name = self.hostname.encode("idna")
+        state = "ehlo"
         try:
-            reply = await self.smtp.execute_command(b"EHLO", self.hostname.encode())
+            reply = await self._ask(state, b"EHLO " + name + b"\r\n")
             if reply.code == 250:
-                self.extensions, _ = aiosmtplib.esmtp.parse_esmtp_extensions(reply.message)
+                self.extensions = parse_ehlo(reply.text)
                 return None
             if reply.code not in (500, 502, 504):
                 await self.close()
-                return StepResult.reply("ehlo", reply.code, reply.message, t.mx, t.ip)
+                return self._reply(state, reply)
             # RFC 5321 4.1.4: a server that does not know EHLO gets HELO.
-            reply = await self.smtp.execute_command(b"HELO", self.hostname.encode())
+            state = "helo"
+            reply = await self._ask(state, b"HELO " + name + b"\r\n")
             if reply.code == 250:
                 self.extensions = {}
                 return None
             await self.close()
-            return StepResult.reply("helo", reply.code, reply.message, t.mx, t.ip)
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
-            await self.close()
-            return self._fail("ehlo", exc)
+            return self._reply(state, reply)
+        except _TROUBLE as exc:
+            await self.abort()
+            return self._fail(state, exc)
 
     async def _starttls(self) -> StepResult | None:
-        assert self.smtp is not None
+        assert self.wire is not None
         t = self.target
         try:
-            reply = await self.smtp.starttls(tls_context=_TLS, server_hostname=t.mx,
-                                             timeout=self.timeouts.command)
-        except SMTPResponseException as exc:
-            await self.close()
-            return StepResult.reply("starttls", exc.code, exc.message, t.mx, t.ip)
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
-            await self.close()
-            return self._fail("starttls", exc.__cause__ or exc)
-        if reply.code != 220:
-            await self.close()
-            return StepResult.reply("starttls", reply.code, reply.message, t.mx, t.ip)
+            reply = await self._ask("starttls", b"STARTTLS\r\n")
+            if reply.code != 220:
+                await self.close()
+                return self._reply("starttls", reply)
+            await self.wire.starttls(_TLS, t.mx, self.timeouts.command)
+        except _TROUBLE as exc:
+            await self.abort()
+            return self._fail("starttls", exc)
         self.encrypted = True
         return await self._hello()  # RFC 3207 4.2: forget what was learnt before TLS
 
+    # ------------------------------------------------------------------ transactions
+
     async def reset(self) -> bool:
-        """RSET before the next transaction; False when the connection is not usable."""
-        if self.smtp is None or not self.alive:
+        """RSET before the next transaction; False when the connection is not usable.
+
+        With PIPELINING the RSET waits and goes out with the next transaction's commands
+        (RFC 2920 section 3.1 lets RSET lead a pipelined group).
+        """
+        if not self.alive:
             return False
+        if self.pipelining:
+            self._rset_due = True
+            return True
         try:
-            reply = await self.smtp.execute_command(b"RSET")
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError):
-            await self.close()
+            reply = await self._ask("mailfrom", b"RSET\r\n")
+        except _TROUBLE:
+            await self.abort()
             return False
         return reply.code == 250
+
+    def _commands(self, envelope: str, recipients: Sequence[str], content: bytes,
+                  envid: str) -> list[tuple[str, bytes]]:
+        mail = [f"MAIL FROM:<{envelope}>".encode()]
+        if "size" in self.extensions:
+            mail.append(f"SIZE={len(content)}".encode())
+        if "8bitmime" in self.extensions and not content.isascii():
+            mail.append(b"BODY=8BITMIME")
+        if self.dsn:
+            # RFC 3461: return headers only, and our id, should the message bounce later.
+            mail.append(b"RET=HDRS")
+            if envid:
+                mail.append(f"ENVID={xtext(envid)}".encode())
+        commands = [("reset", b"RSET\r\n")] if self._rset_due else []
+        commands.append(("mailfrom", b" ".join(mail) + b"\r\n"))
+        for rcpt in recipients:
+            line = f"RCPT TO:<{rcpt}>"
+            if self.dsn:
+                line += f" NOTIFY=FAILURE ORCPT=rfc822;{xtext(rcpt)}"
+            commands.append(("rcptto", line.encode() + b"\r\n"))
+        commands.append(("data", b"DATA\r\n"))
+        return commands
 
     async def transaction(
         self,
@@ -246,103 +310,114 @@ class Connection:
         content: bytes,
         *,
         envid: str = "",
-        on_final_dot: Callable[[], Awaitable[None]] | None = None,
+        on_final_dot: Callable[[Callable[[], None]], Awaitable[None]] | None = None,
     ) -> dict[str, StepResult]:
         """Deliver prepared ``content`` (see :func:`prepare`) to ``recipients``.
 
         Returns one result per recipient: its RCPT refusal, or the outcome of DATA. Never
-        raises; a connection that broke is closed (``alive`` turns False).
+        raises (but for what ``on_final_dot`` raises); a connection that broke is closed
+        (``alive`` turns False).
         """
-        assert self.smtp is not None
-        t = self.target
-        smtp = self.smtp
+        wire = self.wire
+        assert wire is not None
         self.transactions += 1
-        state = "mailfrom"
-        params = [f"FROM:<{envelope}>".encode()]
-        if "size" in self.extensions:
-            params.append(f"SIZE={len(content)}".encode())
-        if "8bitmime" in self.extensions and not content.isascii():
-            params.append(b"BODY=8BITMIME")
-        if self.dsn:
-            # RFC 3461: return headers only, and our id, should the message bounce later.
-            params.append(b"RET=HDRS")
-            if envid:
-                params.append(f"ENVID={xtext(envid)}".encode())
+        commands = self._commands(envelope, recipients, content, envid)
+        self._rset_due = False
+        pipelined = self.pipelining
         results: dict[str, StepResult] = {}
+        refused: StepResult | None = None  # MAIL (or the RSET before it) said no
+        accepted: list[str] = []
+        waiting = list(recipients)
+        state = "mailfrom"
+        timeout = self.timeouts.command
         try:
-            reply = await smtp.execute_command(b"MAIL", *params)
-            if reply.code != 250:
-                result = StepResult.reply("mailfrom", reply.code, reply.message, t.mx, t.ip)
-                return dict.fromkeys(recipients, result)
-            accepted: list[str] = []
-            state = "rcptto"
-            for i, rcpt in enumerate(recipients):
-                rparams = [f"TO:<{rcpt}>".encode()]
-                if self.dsn:
-                    rparams += [b"NOTIFY=FAILURE", f"ORCPT=rfc822;{xtext(rcpt)}".encode()]
-                reply = await smtp.execute_command(b"RCPT", *rparams)
-                if reply.code in (250, 251):
-                    accepted.append(rcpt)
-                    continue
-                results[rcpt] = StepResult.reply("rcptto", reply.code, reply.message, t.mx,
-                                                 t.ip)
+            if pipelined:
+                wire.write(b"".join(line for _, line in commands))
+            for kind, line in commands:
+                state = "mailfrom" if kind == "reset" else kind
+                if not pipelined:
+                    if refused is not None or (kind == "data" and not accepted):
+                        break
+                    wire.write(line)
+                reply = await wire.read(timeout)
                 if reply.code == 421:
-                    # RFC 5321 3.8: the server is closing; the rest get the same answer.
-                    for later in recipients[i + 1:]:
-                        results[later] = results[rcpt]
-                    for ok in accepted:
-                        results[ok] = results[rcpt]
-                    await self.close()
-                    return results
+                    # RFC 5321 3.8: the server is closing; everyone still waiting (and
+                    # those accepted, whose transaction it ends) gets its answer.
+                    await self.abort()
+                    closing = self._reply(state, reply)
+                    return {r: results.get(r, closing) for r in recipients}
+                if kind == "reset":
+                    if reply.code != 250:
+                        refused = self._reply(state, reply)
+                elif kind == "mailfrom":
+                    if reply.code != 250 and refused is None:
+                        refused = self._reply(state, reply)
+                elif kind == "rcptto":
+                    rcpt = waiting.pop(0)
+                    if refused is not None:
+                        continue  # a 503 after the refused MAIL says nothing new
+                    if reply.code in (250, 251):
+                        accepted.append(rcpt)
+                    else:
+                        results[rcpt] = self._reply(state, reply)
+                elif reply.code == 354 and (refused is not None or not accepted):
+                    # RFC 2920 3.1: DATA was sent ahead and accepted although no recipient
+                    # was; end the empty message with a lone dot.
+                    wire.write(b".\r\n")
+                    await wire.read(timeout)
+                elif reply.code != 354 and refused is None and accepted:
+                    failed = self._reply(state, reply)
+                    return results | dict.fromkeys(accepted, failed)
+            if refused is not None:
+                return dict.fromkeys(recipients, refused)
             if not accepted:
                 return results
-            state = "data"
-            reply = await smtp.execute_command(b"DATA")
-            if reply.code != 354:
-                failed = StepResult.reply("data", reply.code, reply.message, t.mx, t.ip)
-                results.update(dict.fromkeys(accepted, failed))
-                return results
             state = "message"
-            protocol = smtp.protocol
-            assert protocol is not None
-            protocol.write(content)
-            if on_final_dot is not None:
+            wire.write(content)
+            dot = _Dot(wire)
+            if on_final_dot is None:
+                dot()
+            else:
                 try:
-                    await on_final_dot()
+                    await on_final_dot(dot)
                 except BaseException:
-                    # Not recorded as in flight: the message must not be completed. Without
-                    # the final dot the server discards it (RFC 5321 4.1.1.4).
-                    await self.abort()
+                    if not dot.sent:
+                        # Not recorded as in flight, so the message must not be completed:
+                        # without its final dot the server discards it (RFC 5321 4.1.1.4).
+                        await self.abort()
                     raise
-            protocol.write(b".\r\n")
-            reply = await protocol.read_response(timeout=self.timeouts.data)
-            outcome = StepResult.reply("message", reply.code, reply.message, t.mx, t.ip)
-            results.update(dict.fromkeys(accepted, outcome))
+                if not dot.sent:
+                    dot()
+            reply = await wire.read(self.timeouts.data)
+            outcome = self._reply(state, reply)
             if reply.code == 421:
-                await self.close()
-            return results
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
+                await self.abort()
+            return results | dict.fromkeys(accepted, outcome)
+        except _TROUBLE as exc:
             # The transaction broke: recipients already refused keep their refusal, all
             # others (accepted or not yet asked) get what broke it.
-            await self.close()
+            await self.abort()
             failure = self._fail(state, exc)
             return {r: results.get(r, failure) for r in recipients}
 
+    # ------------------------------------------------------------------ closing
+
     async def abort(self) -> None:
         """Drop the connection at once, without QUIT (mid-DATA: the message is void)."""
-        smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            smtp.close()
+        wire, self.wire = self.wire, None
+        if wire is not None:
+            wire.abort()
 
     async def close(self) -> None:
         """QUIT when still connected; close in any case. Never raises."""
-        smtp, self.smtp = self.smtp, None
-        if smtp is None:
+        wire, self.wire = self.wire, None
+        if wire is None:
             return
         try:
-            if smtp.is_connected:
-                await asyncio.wait_for(smtp.quit(), 2.0)
-        except (SMTPException, OSError, ssl.SSLError, TimeoutError):
+            if wire.alive:
+                wire.write(b"QUIT\r\n")
+                await wire.read(2.0)
+        except _TROUBLE:
             pass
         finally:
-            smtp.close()
+            wire.close()

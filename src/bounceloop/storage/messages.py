@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +75,8 @@ class Pending:
     attempts: int
     created_at: datetime
     expires_at: datetime
+    sent_by: str | None = None
+    """The worker that marked it "sending", if it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,7 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
                 job_id=by_ref[row.id], id=row.id, mailing_id=row.mailing_id,
                 sender=row.sender, recipient=row.recipient, domain=row.domain,
                 envelope=row.envelope, status=row.status, attempts=row.attempts,
-                created_at=row.created_at, expires_at=row.expires_at,
+                created_at=row.created_at, expires_at=row.expires_at, sent_by=row.sent_by,
             ))
     order = {j.id: n for n, j in enumerate(jobs)}
     out.sort(key=lambda p: order[p.job_id])
@@ -210,7 +212,7 @@ def suppress(conn: Connection, kind: str, value: str, *, code: str = "550",
 #: Prepared once: the statements of the delivery hot path (one compile, cached).
 _MARK_SENDING = (
     update(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status="sending", updated_at=bindparam("now"))
+    .values(status="sending", updated_at=bindparam("now"), sent_by=bindparam("worker"))
 )
 _SETTLE = (
     update(messages).where(messages.c.id == bindparam("m_id")).values(
@@ -223,10 +225,15 @@ _SETTLE = (
 )
 
 
-def mark_sending(engine: Engine, ids: Sequence[str], now: datetime) -> None:
-    """Record, before the final dot, that these messages are in flight (see module doc)."""
-    with engine.begin() as conn:
-        conn.execute(_MARK_SENDING, {"ids": list(ids), "now": now})
+def mark_sending(engine: Engine, ids: Sequence[str], now: datetime, worker: str = "",
+                 then: Callable[[], None] | None = None) -> None:
+    """Record, before the final dot, that these messages are in flight (see module doc),
+    and call ``then`` (which writes the dots) the moment the commit returns."""
+    with engine.connect() as conn:
+        conn.execute(_MARK_SENDING, {"ids": list(ids), "now": now, "worker": worker or None})
+        conn.commit()
+        if then is not None:
+            then()
 
 
 def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:

@@ -105,6 +105,8 @@ messages = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # The worker that marked the message in flight ("sending"), to find its journal.
+    Column("sent_by", String(64), nullable=True),
     # The last attempt's outcome, kept here so lists need no join.
     Column("step", Integer, nullable=True),
     Column("state", String(32), nullable=True),

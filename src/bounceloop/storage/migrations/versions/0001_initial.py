@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("sent_by", sa.String(length=64), nullable=True),
         sa.Column("step", sa.Integer(), nullable=True),
         sa.Column("state", sa.String(length=32), nullable=True),
         sa.Column("code", sa.String(length=3), nullable=True),
