@@ -148,6 +148,8 @@ def test_expired_lease_is_claimed_again_and_fences_the_old_holder(engine: Engine
     assert outbox.claim(engine, ["send"], "w2", limit=1, lease_seconds=30, now=_at(31)) == []
     second = outbox.claim(engine, ["send"], "w2", limit=1, lease_seconds=30, now=_at(32))
     assert [(j.id, j.locked_by, j.attempts) for j in second] == [(job_id, "w2", 2)]
+    # The claim says whose lease it ended (the first claim took a pending job: nobody's).
+    assert (first[0].taken_from, second[0].taken_from) == (None, "crashed")
     with engine.begin() as conn:
         # The old holder comes back: its result no longer counts.
         assert not outbox.complete(conn, job_id, "crashed")
@@ -184,6 +186,16 @@ def test_release_gives_everything_back(engine: Engine) -> None:
     assert _get(engine, ids[3]).locked_by == "w2"  # another worker's job is left alone
     back = outbox.claim(engine, ["send"], "w3", limit=10, lease_seconds=300, now=_at(11))
     assert [j.id for j in back] == ids[:3]
+
+
+def test_a_released_or_rescheduled_job_is_not_taken_over(engine: Engine) -> None:
+    a, b = _enqueue(engine, 2)
+    outbox.claim(engine, ["send"], "w1", limit=2, lease_seconds=30, now=_at(2))
+    with engine.begin() as conn:
+        outbox.release(conn, "w1", [a])
+        outbox.reschedule(conn, b, "w1", _at(3))
+    again = outbox.claim(engine, ["send"], "w2", limit=2, lease_seconds=30, now=_at(40))
+    assert sorted((j.id, j.taken_from) for j in again) == [(a, None), (b, None)]
 
 
 def test_purge_deletes_old_done_jobs_only(engine: Engine) -> None:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine as Database
 
 from bounceloop.config import Settings
@@ -44,7 +45,7 @@ from bounceloop.delivery.session import Connection, Timeouts, prepare
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox
-from bounceloop.storage.engine import utcnow
+from bounceloop.storage.engine import is_sqlite, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ class _Transaction:
     envelope: str
     mailing_id: int
     members: list[store.Pending]
+
+
+def entry(p: store.Pending) -> str:
+    """A message's attempt as the journal lists it: a retry is a new entry."""
+    return f"{p.id}:{p.attempts}"
 
 
 def worker_name() -> str:
@@ -88,7 +94,10 @@ class Engine:
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
         self._buffer: list[store.Outcome] = []
-        self._marks: list[tuple[list[str], Callable[[], None], asyncio.Future[None]]] = []
+        self._marks: list[tuple[list[str], list[str], Callable[[], None],
+                                asyncio.Future[None]]] = []
+        self._mark_in_db = journal is None or not is_sqlite(db)
+        self._mark_conn: DBConnection | None = None
         self._flushed = time.monotonic()
         self.delivered = 0
         self.failed = 0
@@ -99,16 +108,29 @@ class Engine:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set; sleep ``poll_interval`` when there is nothing due."""
         stop = self.stop = stop or self.stop
-        while not stop.is_set():
-            done = await self.run_once()
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
+        try:
+            while not stop.is_set():
+                done = await self.run_once()
+                if done == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give back the connection kept for in-flight marks (the engine may run again)."""
+        conn, self._mark_conn = self._mark_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     async def drain(self) -> None:
         """Deliver until nothing is due now (deferred messages wait for their retry)."""
-        while await self.run_once():
-            pass
+        try:
+            while await self.run_once():
+                pass
+        finally:
+            self.close()
 
     async def run_once(self) -> int:
         """One round: claim, deliver, record. Returns how many jobs it took."""
@@ -148,10 +170,11 @@ class Engine:
             store.settle_closed(self.db, self.worker, lost + closed)
         due: dict[str, list[store.Pending]] = {}
         journals: dict[str, set[str] | None] = {}
+        taken = {j.id: j.taken_from for j in jobs if j.taken_from}
         for p in items:
             if p.status not in store.OPEN:
                 continue
-            if p.status == "sending" and not self._never_sent(p, journals):
+            if self._in_doubt(p, taken.get(p.job_id), journals):
                 self._emit(p, StepResult("message", "indoubt", "", "", (
                     "delivered, unconfirmed: the process stopped after the final dot, "
                     "before reading the reply (RFC 1047)")), now, 0)
@@ -167,15 +190,31 @@ class Engine:
                 due.setdefault(p.domain, []).append(p)
         await asyncio.gather(*(self._domain(domain, batch) for domain, batch in due.items()))
 
-    def _never_sent(self, p: store.Pending, journals: dict[str, set[str] | None]) -> bool:
-        """Whether a message left "sending" by a dead worker provably never got its final
-        dot out: the worker's journal is here and does not list it."""
-        if self.journal is None or not p.sent_by:
-            return False
-        if p.sent_by not in journals:
-            journals[p.sent_by] = written(self.journal.directory, p.sent_by)
-        sent = journals[p.sent_by]
-        return sent is not None and p.id not in sent
+    def _in_doubt(self, p: store.Pending, taken_from: str | None,
+                  journals: dict[str, set[str] | None]) -> bool:
+        """Whether a worker that died with this message may have written its final dot.
+
+        Marked "sending" in the database (by ``sent_by``): yes, unless that worker's
+        journal is here and does not list this attempt. Not marked, but taken over from a
+        dead worker (SQLite, where the journal alone does the marking): only if its
+        journal lists this attempt. See delivery.journal.
+        """
+        if p.status == "sending":
+            listed = self._listed(p.sent_by, p, journals)
+            return True if listed is None else listed
+        if taken_from:
+            return self._listed(taken_from, p, journals) is True
+        return False
+
+    def _listed(self, worker: str | None, p: store.Pending,
+                journals: dict[str, set[str] | None]) -> bool | None:
+        """Whether ``worker``'s journal lists this attempt of ``p``; None: no journal."""
+        if self.journal is None or not worker:
+            return None
+        if worker not in journals:
+            journals[worker] = written(self.journal.directory, worker)
+        found = journals[worker]
+        return None if found is None else entry(p) in found
 
     # ------------------------------------------------------------------ one domain
 
@@ -265,12 +304,13 @@ class Engine:
             envid = f"mailing-{tx.mailing_id}"
             content = f"X-Bounceloop-Mailing: {tx.mailing_id}\r\n".encode() + content
         ids = [p.id for p in tx.members]
+        entries = [entry(p) for p in tx.members]
         by_rcpt: dict[str, list[store.Pending]] = {}
         for p in tx.members:
             by_rcpt.setdefault(p.recipient, []).append(p)
 
         async def in_flight(dot: Callable[[], None]) -> None:
-            await self._mark_sending(ids, dot)
+            await self._mark_sending(ids, entries, dot)
 
         results = await conn.transaction(tx.envelope, list(by_rcpt), content, envid=envid,
                                          on_final_dot=in_flight)
@@ -281,19 +321,32 @@ class Engine:
             for p in members:
                 self._emit(p, results[rcpt], started, ms)
 
-    async def _mark_sending(self, ids: list[str], dot: Callable[[], None]) -> None:
-        """Mark messages in flight, commit, and at once write their final dot.
+    async def _mark_sending(self, ids: list[str], entries: list[str],
+                            dot: Callable[[], None]) -> None:
+        """Mark messages in flight, then at once write their final dot.
 
-        Lanes that reach their final dot in the same turn of the event loop share one
-        commit (a group commit): one write transaction per message would cost more than
-        the whole SMTP dialogue on SQLite. The dots are written in the same call as the
-        commit, without giving the event loop a turn in between, each just after its
-        journal line (see delivery.journal for what a kill at any point leads to).
+        With a journal on SQLite (one host by construction) the journal line is the mark:
+        written, then the dot, no database write. Otherwise the database is marked too
+        (workers on other hosts cannot read this one's journal), and lanes that reach their
+        final dot in the same turn of the event loop share one commit (a group commit:
+        one write transaction per message would cost more than the SMTP dialogue). The
+        dots follow the commit in the same call, without giving the event loop a turn in
+        between, each just after its journal line (see delivery.journal for what a kill
+        at any point leads to).
         """
+        if not self._mark_in_db:
+            assert self.journal is not None
+            self.journal.append(entries)
+            try:
+                dot()
+            except Exception:
+                self.journal.retract(entries)
+                raise
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not self._marks:
             asyncio.get_running_loop().call_soon(self._mark_pending)
-        self._marks.append((ids, dot, future))
+        self._marks.append((ids, entries, dot, future))
         await future
 
     def _mark_pending(self) -> None:
@@ -302,25 +355,28 @@ class Engine:
         journal = self.journal
 
         def send_dots() -> None:
-            for n, (ids, dot, _) in enumerate(marks):
+            for n, (_, entries, dot, _) in enumerate(marks):
                 if journal is not None:
-                    journal.append(ids)  # just before the dot: see delivery.journal
+                    journal.append(entries)  # just before the dot: see delivery.journal
                 try:
                     dot()
                 except Exception as exc:  # that connection broke; its lane will see it
                     errors[n] = exc
                     if journal is not None:
-                        journal.retract(ids)
+                        journal.retract(entries)
 
         try:
-            store.mark_sending(self.db, [i for ids, _, _ in marks for i in ids], self.clock(),
-                               self.worker, then=send_dots)
+            if self._mark_conn is None:
+                self._mark_conn = self.db.connect()
+            store.mark_sending(self._mark_conn, [i for ids, _, _, _ in marks for i in ids],
+                               self.clock(), self.worker, then=send_dots)
         except Exception as exc:  # the database: no dot was written
-            for _, _, future in marks:
+            self.close()
+            for _, _, _, future in marks:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, future), error in zip(marks, errors, strict=True):
+        for (_, _, _, future), error in zip(marks, errors, strict=True):
             if future.done():
                 continue
             if error is None:
@@ -336,8 +392,7 @@ class Engine:
                     else tuple(self.settings.retry_schedule))
         v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
                              schedule, self.settings.severity_convention)
-        self.metrics.attempts.labels(result.state, result.result).inc()
-        self.metrics.outcomes.labels(v.status).inc()
+        self.metrics.count(result.state, result.result, v.status)
         if v.status == "delivered":
             self.delivered += 1
         elif v.status == "failed":
@@ -356,7 +411,7 @@ class Engine:
         if batch:
             store.record(self.db, self.worker, batch, self.clock())
             if self.journal is not None:
-                self.journal.settled(o.message.id for o in batch)
+                self.journal.settled(entry(o.message) for o in batch)
 
 
-__all__ = ["Engine", "worker_name"]
+__all__ = ["Engine", "entry", "worker_name"]

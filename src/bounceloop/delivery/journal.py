@@ -7,19 +7,21 @@ then look the same in the database, and need opposite treatment:
     died before the dot was written   the server discarded the message  -> send it again
     died after the dot was written    the server has it                 -> do not
 
-The journal tells them apart. Just before each dot is handed to the kernel, the message id
-is appended to a file of this worker's own: one ``write(2)`` on an ``O_APPEND`` descriptor,
+The journal tells them apart. Just before each dot is handed to the kernel, the attempt
+(``message-id:attempt``, so a retry is a new entry) is appended to a file of this worker's
+own: one ``write(2)`` on an ``O_APPEND`` descriptor,
 which the kernel keeps when the process is killed (no ``fsync`` needed: only a host crash
 loses it, and that also ends the TCP connection). A worker that later finds the message
-still "sending" reads the journals of the worker that marked it: listed there, the dot
-went out (delivered, unconfirmed); not listed, it never did (sent again).
+still "sending" (or, on SQLite, where the journal alone is the mark, takes its job over
+from the dead worker) reads that worker's journal: listed there, the dot went out
+(delivered, unconfirmed); not listed, it never did (sent again).
 
 What is left is RFC 1047's window, as small as two system calls can make it: SIGKILL takes
 effect when a system call returns, so a kill that lands during the journal's ``write`` or in
 the microsecond before the dot's ``send`` begins leaves a message listed but not sent,
 counted delivered. (The other order would leave the whole ``send``, several times longer,
 as a window for sending twice.) Without the journal (another host's worker, or none
-configured) a message in flight counts as delivered, unconfirmed.
+configured) a message marked in flight in the database counts as delivered, unconfirmed.
 
 Two files per worker, used in turn: on switching, the other file is emptied first. A switch
 waits until every message listed in the other file has its outcome in the database.

@@ -17,16 +17,17 @@ results, not exceptions (DEVELOPERS.md: exceptions stop at the adapter).
                   next transaction's commands when the server allows it)
     close()       QUIT, politely, ignoring what happens
 
-The final dot is written only by ``on_final_dot``: the engine commits there that the message
-is in flight and writes the dot straight after, so a process killed between the dot and the
-reply knows afterwards that the server may have the message (RFC 1047's window), and does
-not send it twice. A kill between that commit and the write, a few microseconds, would lose
-the message; the hook keeps that stretch as short as Python can.
+After the server's 354, the content and the final dot are written together, and only by
+``on_final_dot``: the engine marks the message in flight there and writes them straight
+after, so a process killed between the dot and the reply knows afterwards that the server
+may have the message (RFC 1047's window), and does not send it twice; see
+delivery.journal for the microseconds that remain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import time
@@ -64,8 +65,13 @@ def _tls_context() -> ssl.SSLContext:
 _TLS = _tls_context()
 
 
+_XTEXT_PLAIN = re.compile(r"[!-*,-<>-~]*")
+
+
 def xtext(value: str) -> str:
     """RFC 3461 section 4 xtext: '+', '=' and characters outside '!'..'~' as +HH."""
+    if _XTEXT_PLAIN.fullmatch(value):  # the usual address: nothing to encode
+        return value
     return "".join(c if "!" <= c <= "~" and c not in "+=" else f"+{ord(c):02X}" for c in value)
 
 
@@ -95,17 +101,20 @@ def parse_ehlo(text: str) -> dict[str, str]:
 
 
 class _Dot:
-    """Writes a message's final dot, once; the engine calls it right after its commit."""
+    """Writes the message content and its final dot, once, in one write: the engine calls
+    it right after marking the message in flight (nothing of the message goes out before,
+    so a process killed before it leaves the server only an empty DATA to discard)."""
 
-    __slots__ = ("sent", "wire")
+    __slots__ = ("content", "sent", "wire")
 
-    def __init__(self, wire: Wire) -> None:
+    def __init__(self, wire: Wire, content: bytes) -> None:
         self.wire = wire
+        self.content = content
         self.sent = False
 
     def __call__(self) -> None:
         if not self.sent:
-            self.wire.write(b".\r\n")
+            self.wire.write(self.content + b".\r\n")
             self.sent = True
 
 
@@ -373,8 +382,7 @@ class Connection:
             if not accepted:
                 return results
             state = "message"
-            wire.write(content)
-            dot = _Dot(wire)
+            dot = _Dot(wire, content)
             if on_final_dot is None:
                 dot()
             else:

@@ -6,6 +6,8 @@ later the inbound server count into it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
@@ -24,3 +26,15 @@ class Metrics:
             "bounceloop_smtp_transaction_seconds", "Time of one SMTP transaction (MAIL to "
             "the reply after the final dot)", registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def count(self, state: str, result: str, status: str) -> None:
+        """One attempt that ended in ``state`` with ``result``, its message now ``status``
+        (the labelled children are kept: looking them up is most of a count's cost)."""
+        key = (state, result, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.attempts.labels(state, result),
+                                              self.outcomes.labels(status))
+        children[0].inc()
+        children[1].inc()

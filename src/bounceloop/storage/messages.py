@@ -1,16 +1,20 @@
 """Mailings and their messages: queueing, loading due ones, and recording every attempt.
 
-One message is one recipient of one mailing. Queueing writes the message, its ``queued``
-event and its ``deliver`` job in one transaction (the outbox), so a message is never queued
-without the job that will deliver it, nor the other way round. Recording an attempt's
-outcome likewise updates the message, adds the attempt (and error, event) rows and settles
-the job - complete, or back to pending for the retry - in one transaction.
+One message is one recipient of one mailing. Queueing writes the message and its
+``deliver`` job in one transaction (the outbox), so a message is never queued without the
+job that will deliver it, nor the other way round. Recording an attempt's outcome likewise
+updates the message, adds the attempt row (and for a failure the error row), settles the
+job - complete, or back to pending for the retry - and adds an event for each retry and
+failure, in one transaction. Deliveries get no event of their own: the attempt row is the
+record (events are for what has no table of its own, and feed later consumers).
 
 The in-flight marker: just before the final dot of a transaction, :func:`mark_sending` sets
-the messages' status to ``sending`` and commits. Should the process die before the reply is
-read and recorded, the job comes back (its lease runs out) and finds the message
-``sending``: the server may well have it, and sending again risks a duplicate, so it is
-recorded as delivered, unconfirmed (result ``indoubt``) - at most once (RFC 1047's window).
+the messages' status to ``sending`` and commits (where the engine keeps a journal on SQLite,
+the journal alone marks them: see delivery.journal). Should the process die before the
+reply is read and recorded, the job comes back (its lease runs out) and finds the message
+``sending``: the server may well have it, and sending again risks a duplicate, so unless
+the sender's journal shows the dot never left, it is recorded as delivered, unconfirmed
+(result ``indoubt``) - at most once (RFC 1047's window).
 """
 
 from __future__ import annotations
@@ -130,8 +134,6 @@ def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMes
     if not rows:
         return []
     conn.execute(insert(messages), rows)
-    conn.execute(insert(events), [{"time": now, "type": "queued", "message_id": mid,
-                                   "mailing_id": mailing_id, "data": "{}"} for mid in ids])
     outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids])
     return ids
 
@@ -211,8 +213,8 @@ def suppress(conn: Connection, kind: str, value: str, *, code: str = "550",
 
 #: Prepared once: the statements of the delivery hot path (one compile, cached).
 _MARK_SENDING = (
-    update(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status="sending", updated_at=bindparam("now"), sent_by=bindparam("worker"))
+    update(messages).where(messages.c.id == bindparam("m_id"))
+    .values(status="sending", updated_at=bindparam("m_now"), sent_by=bindparam("m_worker"))
 )
 _SETTLE = (
     update(messages).where(messages.c.id == bindparam("m_id")).values(
@@ -225,15 +227,32 @@ _SETTLE = (
 )
 
 
-def mark_sending(engine: Engine, ids: Sequence[str], now: datetime, worker: str = "",
-                 then: Callable[[], None] | None = None) -> None:
+def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
+                 worker: str = "", then: Callable[[], None] | None = None) -> None:
     """Record, before the final dot, that these messages are in flight (see module doc),
-    and call ``then`` (which writes the dots) the moment the commit returns."""
-    with engine.connect() as conn:
-        conn.execute(_MARK_SENDING, {"ids": list(ids), "now": now, "worker": worker or None})
+    and call ``then`` (which writes the dots) the moment the commit returns.
+
+    ``bind`` may be a connection the caller keeps for this (it runs for every message
+    sent: a pool checkout each time costs more than the statement).
+    """
+    rows = [{"m_id": i, "m_now": now, "m_worker": worker or None} for i in ids]
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            _mark(conn, rows, then)
+    else:
+        _mark(bind, rows, then)
+
+
+def _mark(conn: Connection, rows: list[dict[str, Any]], then: Callable[[], None] | None
+          ) -> None:
+    try:
+        conn.execute(_MARK_SENDING, rows)
         conn.commit()
-        if then is not None:
-            then()
+    except BaseException:
+        conn.rollback()
+        raise
+    if then is not None:
+        then()
 
 
 def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -269,15 +288,13 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
             "m_extended": r.extended or None, "m_description": r.description,
             "m_errortype": errortype or None, "m_severity": v.severity or None,
         })
+        if v.status == "delivered":
+            done.append(m.job_id)
+            continue
         data = {"attempt": m.attempts, "state": r.state, "result": r.result,
                 "code": r.code, "extended": r.extended, "description": r.description,
                 "mx": r.mx, "ip": r.ip}
-        if v.status == "delivered":
-            if r.result == "indoubt":
-                data["unconfirmed"] = True
-            event_rows.append(_event(now, "delivery", m, data))
-            done.append(m.job_id)
-        elif v.status == "deferred":
+        if v.status == "deferred":
             assert v.next_attempt_at is not None
             data["next_attempt_at"] = v.next_attempt_at.isoformat()
             event_rows.append(_event(now, "retry", m, data))
@@ -298,7 +315,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
     with engine.begin() as conn:
         conn.execute(_SETTLE, message_rows)
         conn.execute(insert(attempts), attempt_rows)
-        conn.execute(insert(events), event_rows)
+        if event_rows:
+            conn.execute(insert(events), event_rows)
         if error_rows:
             conn.execute(insert(errors), error_rows)
         outbox.complete_many(conn, done, worker)

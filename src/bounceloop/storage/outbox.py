@@ -46,7 +46,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bounceloop.storage.engine import utcnow
 from bounceloop.storage.tables import jobs
@@ -72,6 +84,9 @@ class Job:
     locked_by: str | None
     locked_until: datetime | None
     last_error: str | None
+    taken_from: str | None
+    """The worker this claim took the job over from, its lease having run out (it died
+    or hung while holding the job); None for a job that was pending."""
     created_at: datetime
     updated_at: datetime
 
@@ -88,6 +103,7 @@ def _job(row: Row[Any]) -> Job:
         locked_by=row.locked_by,
         locked_until=row.locked_until,
         last_error=row.last_error,
+        taken_from=row.taken_from,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -186,6 +202,8 @@ def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int
         update(jobs)
         .where(jobs.c.id.in_(select(chosen.c.id)))
         .values(
+            # SET reads the row as it was: a job still "running" is taken over.
+            taken_from=case((jobs.c.status == RUNNING, jobs.c.locked_by), else_=None),
             status=RUNNING,
             locked_by=worker,
             locked_until=now + timedelta(seconds=lease_seconds),

@@ -6,7 +6,7 @@
     attempts      every delivery attempt of a message, with the step and SMTP state where it
                   ended (steps 1-4 of the spec)
     errors        final synchronous errors and asynchronous ones (the Copernica error row)
-    events        what happened to a message, in order (queued, attempt, retry, delivery, ...)
+    events        what happened that has no table of its own (retry, failure, later bounces)
     jobs          the outbox: work enqueued in the same transaction as the domain write and
                   claimed under a lease by any worker process
     suppressions  addresses and domains never to be mailed (rules come in a later issue)
@@ -164,7 +164,7 @@ events = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=True),
     Column("time", UTCDateTime, nullable=False, index=True),
-    # queued | attempt | retry | delivery | failure | bounce | ...
+    # retry | failure | (later: bounce, complaint, webhook, ...)
     Column("type", String(32), nullable=False),
     Column("message_id", String(40), nullable=True, index=True),
     Column("mailing_id", Integer, nullable=True),
@@ -185,6 +185,8 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("locked_by", String(64), nullable=True),
     Column("locked_until", UTCDateTime, nullable=True),
+    # Set by a claim that took the job over from a worker whose lease ran out: that worker.
+    Column("taken_from", String(64), nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

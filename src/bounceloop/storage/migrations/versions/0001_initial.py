@@ -150,6 +150,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("locked_by", sa.String(length=64), nullable=True),
         sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("taken_from", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
