@@ -59,13 +59,19 @@ def _worker(url: str, name: str, barrier: Any, results: Any, lease: float,
 def _run(url: str, workers: int, lease: float, crash_after: int | None = None
          ) -> dict[str, list[int]]:
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(workers + (crash_after is not None))
     results = ctx.Queue()
+    if crash_after is not None:
+        # The crasher goes first, alone, so it surely holds its jobs when it dies (racing
+        # the others, it could find every job taken on a slow machine).
+        alone = ctx.Barrier(1)  # kept referenced until the child has it
+        crasher = ctx.Process(target=_worker, args=(url, "crasher", alone, results, lease,
+                                                    crash_after))
+        crasher.start()
+        crasher.join(TIMEOUT)
+        assert crasher.exitcode == 0
+    barrier = ctx.Barrier(workers)
     procs = [ctx.Process(target=_worker, args=(url, f"w{i}", barrier, results, lease, None))
              for i in range(workers)]
-    if crash_after is not None:
-        procs.append(ctx.Process(target=_worker,
-                                 args=(url, "crasher", barrier, results, lease, crash_after)))
     for proc in procs:
         proc.start()
     try:
@@ -95,8 +101,10 @@ def test_four_processes_claim_every_job_exactly_once(engine: Engine) -> None:
     duplicates = [job_id for job_id, n in counts.items() if n > 1]
     missed = set(ids) - set(counts)
     assert duplicates == [] and missed == set()
+    # Real concurrency: the work was shared (how evenly is up to the scheduler; on a busy
+    # machine one process may start late and find little left).
     split = {name: len(done) for name, done in results.items()}
-    assert all(split.values()), f"a worker got nothing: {split}"
+    assert sum(1 for n in split.values() if n) >= 2, f"one worker did everything: {split}"
     with engine.connect() as conn:
         rows = conn.execute(select(jobs.c.status, jobs.c.attempts, func.count())
                             .group_by(jobs.c.status, jobs.c.attempts)).all()
