@@ -8,6 +8,7 @@ attempts (the retry log), its error row and its events.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -656,3 +657,34 @@ async def test_the_engine_journals_each_final_dot_and_marks_who_sent_it(
     assert seen == [(marked_by, {f"{mid}:0"})]
     journal.close()  # everything settled: a clean stop removes the files
     assert list((tmp_path / "inflight").iterdir()) == []
+
+
+async def test_the_service_loop_survives_a_database_error(
+        world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    real = store.pending
+    failures = [OperationalError("SELECT ...", {}, Exception("database is locked"))]
+
+    def flaky(conn: Any, jobs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(conn, jobs)
+
+    monkeypatch.setattr(store, "pending", flaky)
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"])
+        engine = world.engine(mx_port=mx.port, job_lease=0.5)
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop))
+        for _ in range(200):
+            if mx.messages:
+                break
+            world.clock.advance(1)  # the failed round's job comes back after its lease
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        assert len(mx.messages) == 1
+    assert world.message(mid).status == "delivered"
+    assert "delivery round failed" in caplog.text and "database is locked" in caplog.text

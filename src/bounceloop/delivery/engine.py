@@ -35,6 +35,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine as Database
+from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.config import Settings
 from bounceloop.delivery.journal import Journal, written
@@ -108,12 +109,23 @@ class Engine:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set; sleep ``poll_interval`` when there is nothing due."""
         stop = self.stop = stop or self.stop
+        pause = self.settings.poll_interval
         try:
             while not stop.is_set():
-                done = await self.run_once()
+                try:
+                    done = await self.run_once()
+                    pause = self.settings.poll_interval
+                except SQLAlchemyError as exc:
+                    # The database is away: say so and try again, waiting longer each time
+                    # (up to a minute). Jobs of the broken round stay leased until their
+                    # lease ends; messages whose dot went out are in the journal.
+                    log.error("delivery round failed, retrying in %.0f s: %s", pause, exc)
+                    self.close()
+                    done = 0
+                    pause = min(60.0, max(pause, 0.5) * 2)
                 if done == 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.settings.poll_interval)
+                        await asyncio.wait_for(stop.wait(), pause)
         finally:
             self.close()
 
