@@ -4,7 +4,9 @@ One round (:meth:`Engine.run_once`)::
 
     claim up to N due "deliver" jobs (leased: another worker cannot take them)
       -> messages already final: settle the job (a job run twice after a lost lease)
-      -> messages left "sending" by a killed process: delivered, unconfirmed (see storage)
+      -> messages a killed worker may have sent (marked "sending", or its job taken over):
+         delivered, unconfirmed, unless its journal shows the final dot never left
+         (then delivered again; see delivery.journal)
       -> suppressed addresses and messages past their deadline: fail at once
       -> the rest, by recipient domain, concurrently:
            route (MX, step 1) -> lanes: up to max_connections_per_domain connections, each
@@ -16,7 +18,8 @@ One round (:meth:`Engine.run_once`)::
          recorded in batches, each batch one database transaction that also settles its jobs
 
 Concurrency is bounded by ``max_connections`` overall. Database calls are synchronous and
-short (see storage.engine); the one before each final dot is what makes a kill safe.
+short (see storage.engine); the in-flight mark before each final dot (journal line, and on
+PostgreSQL a group-committed database mark) is what makes a kill safe.
 """
 
 from __future__ import annotations

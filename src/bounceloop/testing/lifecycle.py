@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
 from typing import Self
 
 
-class Served:
+class Served(abc.ABC):
     """A fake that ``start()``s on entry and ``close()``s on exit of ``async with``."""
 
+    @abc.abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Bind and begin serving."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Stop serving and close every socket."""
 
     async def __aenter__(self) -> Self:
         await self.start()
