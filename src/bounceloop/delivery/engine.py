@@ -103,9 +103,6 @@ class Engine:
         self._mark_in_db = journal is None or not is_sqlite(db)
         self._mark_conn: DBConnection | None = None
         self._flushed = time.monotonic()
-        self.delivered = 0
-        self.failed = 0
-        self.deferred = 0
 
     # ------------------------------------------------------------------ the loop
 
@@ -350,13 +347,7 @@ class Engine:
         at any point leads to).
         """
         if not self._mark_in_db:
-            assert self.journal is not None
-            self.journal.append(entries)
-            try:
-                dot()
-            except Exception:
-                self.journal.retract(entries)
-                raise
+            self._journal_and_dot(entries, dot)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not self._marks:
@@ -364,21 +355,28 @@ class Engine:
         self._marks.append((ids, entries, dot, future))
         await future
 
+    def _journal_and_dot(self, entries: list[str], dot: Callable[[], None]) -> None:
+        """The journal line just before the dot (see delivery.journal); taken back when
+        the dot cannot be written (the connection had broken)."""
+        if self.journal is not None:
+            self.journal.append(entries)
+        try:
+            dot()
+        except Exception:
+            if self.journal is not None:
+                self.journal.retract(entries)
+            raise
+
     def _mark_pending(self) -> None:
         marks, self._marks = self._marks, []
         errors: list[BaseException | None] = [None] * len(marks)
-        journal = self.journal
 
         def send_dots() -> None:
             for n, (_, entries, dot, _) in enumerate(marks):
-                if journal is not None:
-                    journal.append(entries)  # just before the dot: see delivery.journal
                 try:
-                    dot()
+                    self._journal_and_dot(entries, dot)
                 except Exception as exc:  # that connection broke; its lane will see it
                     errors[n] = exc
-                    if journal is not None:
-                        journal.retract(entries)
 
         try:
             if self._mark_conn is None:
@@ -408,12 +406,6 @@ class Engine:
         v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
                              schedule, self.settings.severity_convention)
         self.metrics.count(result.state, result.result, v.status)
-        if v.status == "delivered":
-            self.delivered += 1
-        elif v.status == "failed":
-            self.failed += 1
-        else:
-            self.deferred += 1
         self._buffer.append(store.Outcome(p, result, v, started, ms))
         # Batched for speed, but never held long: a delivery is visible within a second,
         # and a kill leaves few deliveries to be found "in doubt" (see storage.messages).

@@ -51,6 +51,7 @@ from typing import IO, Any, Final, cast
 
 from aiosmtpd.smtp import DATA_SIZE_DEFAULT, SMTP, Envelope, Session
 
+from bounceloop.config import host_port
 from bounceloop.testing.lifecycle import Served
 
 __all__ = [
@@ -680,10 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="JSON object as for FakeMX.apply_script, or @FILE holding one")
     parser.add_argument("--hostname", default="mx.test")
     args = parser.parse_args(argv)
-    host, _, port = args.listen.rpartition(":")
+    host, port = host_port(args.listen, 0)
     text = Path(args.script[1:]).read_text() if args.script.startswith("@") else args.script
-    asyncio.run(_serve(host.strip("[]"), int(port), args.record, json.loads(text),
-                       args.hostname))
+    asyncio.run(_serve(host, port, args.record, json.loads(text), args.hostname))
     return 0
 
 

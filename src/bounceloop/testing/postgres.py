@@ -27,13 +27,14 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bounceloop.testing.ports import free_port
 
 #: The superuser initdb creates; trust authentication lets it in without a password.
 SUPERUSER = "postgres"
@@ -80,14 +81,6 @@ def available() -> bool:
         except KeyError:
             return False
     return True
-
-
-def _free_port() -> int:
-    # pg_ctl must be told its port up front; a race with another process is retried below.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -188,13 +181,13 @@ def server(timeout: float = 60.0) -> Iterator[Server]:
         _run([str(bin_path / "initdb"), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8",
               "--locale=C", "-D", str(data)], "initdb", timeout)
         for tries_left in range(2, -1, -1):
-            port = _free_port()
+            port = free_port()  # pg_ctl needs it up front; a race is retried
             options = f"-k {base} -p {port} {_SERVER_OPTIONS}"
             try:
                 _run([str(bin_path / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
                       "-t", str(int(timeout)), "-o", options, "start"], "pg_ctl start", timeout)
             except PostgresError as exc:
-                # Another process may have taken the port between _free_port() and the bind.
+                # Another process may have taken the port between free_port() and the bind.
                 if tries_left == 0:
                     raise PostgresError(f"{exc}\nserver log:\n{_tail(log)}") from exc
                 continue
