@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +74,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings: a clean slate for tests that build Settings from the environment.
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ./bounceloop.toml (the working directory is tmp_path) and no BOUNCELOOP_* from
+    the caller's shell."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.upper().startswith("BOUNCELOOP_"):
+            monkeypatch.delenv(name)

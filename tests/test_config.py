@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -14,12 +13,7 @@ from bounceloop.core.severity import Convention
 
 
 @pytest.fixture(autouse=True)
-def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # No bounceloop.toml from the working directory, no BOUNCELOOP_* from the caller's shell.
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("BOUNCELOOP_"):
-            monkeypatch.delenv(name)
+def _clean(clean_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
     # The default hostname is socket.getfqdn(): fix it, the tests are not about it.
     monkeypatch.setenv("BOUNCELOOP_HOSTNAME", "client.example.org")
 

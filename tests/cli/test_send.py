@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import socket
 from collections.abc import Iterator
@@ -37,13 +36,7 @@ WAIT_KEYS = {"id", "recipient", "envelope", "status", "step", "state", "code", "
              "description", "errortype", "severity", "attempts"}
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # No ./bounceloop.toml, and no BOUNCELOOP_* from the caller's shell.
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("BOUNCELOOP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 class Send:
