@@ -309,6 +309,12 @@ async def test_each_failure_is_stored_with_step_state_and_codes(world: World,
         if case.reason:
             assert err.reason == case.reason
         assert kinds == ["failure"]
+        [(_, data)] = world.events(mid)
+        # One event stream: a synchronous failure carries its SMTP state (issue 4).
+        assert (data["action"], data["state"], data["code"], data["extended"],
+                data["recipient"], data["step"]) == ("failed", err.state, err.code or "",
+                                                     err.extended or "", err.recipient,
+                                                     err.step)
         assert world.job(mid).status == "done"
     elif status == "deferred":
         assert errs == []
@@ -318,7 +324,9 @@ async def test_each_failure_is_stored_with_step_state_and_codes(world: World,
         job = world.job(mid)
         assert (job.status, job.run_at) == ("pending", T0 + timedelta(seconds=600))
     else:
-        assert errs == [] and kinds == []
+        assert errs == [] and kinds == ["delivery"]
+        [(_, data)] = world.events(mid)
+        assert (data["id"], data["recipient"], data["code"]) == (mid, case.recipient, "250")
         assert msg.finished_at is not None
 
 
@@ -358,7 +366,7 @@ async def test_temporary_failure_is_retried_and_later_delivered(world: World) ->
     log = [(a.number, a.state, a.result, a.code, a.final) for a in world.attempts(mid)]
     assert log == [(0, "dns", "error", None, False), (1, "message", "error", "451", False),
                    (2, "message", "accepted", "250", True)]
-    assert [k for k, _ in world.events(mid)] == ["retry", "retry"]
+    assert [k for k, _ in world.events(mid)] == ["retry", "retry", "delivery"]
     assert world.errors(mid) == []
 
 

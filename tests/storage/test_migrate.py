@@ -34,7 +34,7 @@ def test_upgrade_creates_exactly_the_schema(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current(engine) == migrate.head() == "0001"
+        assert migrate.current(engine) == migrate.head() == "0002"
         assert migrate.is_current(engine)
         names = set(inspect(engine).get_table_names())
         assert names == set(metadata.tables) | {"alembic_version"}

@@ -4,9 +4,8 @@ One message is one recipient of one mailing. Queueing writes the message and its
 ``deliver`` job in one transaction (the outbox), so a message is never queued without the
 job that will deliver it, nor the other way round. Recording an attempt's outcome likewise
 updates the message, adds the attempt row (and for a failure the error row), settles the
-job - complete, or back to pending for the retry - and adds an event for each retry and
-failure, in one transaction. Deliveries get no event of their own: the attempt row is the
-record (events are for what has no table of its own, and feed later consumers).
+job - complete, or back to pending for the retry - and adds an event (storage.events) for
+each delivery, retry and failure, in one transaction: one stream carries every outcome.
 
 The in-flight marker: just before the final dot of a transaction, :func:`mark_sending` sets
 the messages' status to ``sending`` and commits (where the engine keeps a journal on SQLite,
@@ -20,6 +19,7 @@ the sender's journal shows the dot never left, it is recorded as delivered, unco
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +32,11 @@ from bounceloop.core import verp
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.storage import outbox
+from bounceloop.storage.events import add as add_events
+from bounceloop.storage.events import row as event_row
 from bounceloop.storage.tables import (
     attempts,
     errors,
-    events,
     mailings,
     messages,
     suppressions,
@@ -81,6 +82,8 @@ class Pending:
     expires_at: datetime
     sent_by: str | None = None
     """The worker that marked it "sending", if it is."""
+    tags: str = "[]"
+    """The message's tags, as stored (JSON), for its events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,19 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]+)>?", re.I | re.M)
+
+
+def header_message_id(mime: bytes) -> str | None:
+    """The document's Message-ID (without <>), from its header section, or None."""
+    end = mime.find(b"\n\n")
+    end2 = mime.find(b"\r\n\r\n")
+    ends = [e for e in (end, end2) if e >= 0]
+    head = mime[:min(ends)] if ends else mime
+    m = _MESSAGE_ID.search(head)
+    return m.group(1).decode("ascii", "replace")[:255] if m else None
+
+
 def create_mailing(conn: Connection, *, name: str, sender: str, mime: bytes,
                    tags: Sequence[str], retry_schedule: Sequence[int] | None,
                    max_delivery_time: int | None, now: datetime) -> int:
@@ -110,6 +126,7 @@ def create_mailing(conn: Connection, *, name: str, sender: str, mime: bytes,
         "name": name, "sender": sender, "mime": mime, "tags": json.dumps(list(tags)),
         "retry_schedule": ",".join(map(str, retry_schedule)) if retry_schedule else None,
         "max_delivery_time": max_delivery_time, "created_at": now,
+        "header_message_id": header_message_id(mime),
     }
     return int(conn.execute(insert(mailings).values(values).returning(mailings.c.id))
                .scalar_one())
@@ -165,6 +182,7 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
                 sender=row.sender, recipient=row.recipient, domain=row.domain,
                 envelope=row.envelope, status=row.status, attempts=row.attempts,
                 created_at=row.created_at, expires_at=row.expires_at, sent_by=row.sent_by,
+                tags=row.tags,
             ))
     order = {j.id: n for n, j in enumerate(jobs)}
     out.sort(key=lambda p: order[p.job_id])
@@ -288,21 +306,25 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
             "m_extended": r.extended or None, "m_description": r.description,
             "m_errortype": errortype or None, "m_severity": v.severity or None,
         })
+        data = {"id": m.id, "recipient": m.recipient, "mailing": m.mailing_id,
+                "tags": json.loads(m.tags), "attempt": m.attempts, "step": r.step,
+                "state": r.state, "result": r.result, "code": r.code,
+                "extended": r.extended, "description": r.description, "mx": r.mx,
+                "ip": r.ip}
         if v.status == "delivered":
+            event_rows.append(_event(now, "delivery", f"delivery:{m.id}", m, data))
             done.append(m.job_id)
             continue
-        data = {"attempt": m.attempts, "state": r.state, "result": r.result,
-                "code": r.code, "extended": r.extended, "description": r.description,
-                "mx": r.mx, "ip": r.ip}
         if v.status == "deferred":
             assert v.next_attempt_at is not None
             data["next_attempt_at"] = v.next_attempt_at.isoformat()
-            event_rows.append(_event(now, "retry", m, data))
+            event_rows.append(_event(now, "retry", f"retry:{m.id}:{m.attempts}", m, data))
             later.append((m.job_id, v.next_attempt_at, r.description))
         else:
-            data.update(reason=v.reason, severity=v.severity, errortype=errortype,
+            data.update(action="failed", reason=v.reason, severity=v.severity,
+                        errortype=errortype or "other", hardbounce=v.hardbounce,
                         expired=v.expired)
-            event_rows.append(_event(now, "failure", m, data))
+            event_rows.append(_event(now, "failure", f"failure:{m.id}", m, data))
             error_rows.append({
                 "timestamp": now, "message_id": m.id, "mailing_id": m.mailing_id,
                 "recipient": m.recipient, "code": r.code or None,
@@ -315,17 +337,17 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
     with engine.begin() as conn:
         conn.execute(_SETTLE, message_rows)
         conn.execute(insert(attempts), attempt_rows)
-        if event_rows:
-            conn.execute(insert(events), event_rows)
+        add_events(conn, event_rows)
         if error_rows:
             conn.execute(insert(errors), error_rows)
         outbox.complete_many(conn, done, worker)
         outbox.reschedule_many(conn, later, worker)
 
 
-def _event(now: datetime, kind: str, m: Pending, data: dict[str, Any]) -> dict[str, Any]:
-    return {"time": now, "type": kind, "message_id": m.id, "mailing_id": m.mailing_id,
-            "data": json.dumps(data)}
+def _event(now: datetime, kind: str, key: str, m: Pending, data: dict[str, Any]
+           ) -> dict[str, Any]:
+    return event_row(time=now, type=kind, key=key, message_id=m.id, mailing_id=m.mailing_id,
+                     recipient=m.recipient, data=data)
 
 
 def settle_closed(engine: Engine, worker: str, job_ids: Iterable[int]) -> None:

@@ -5,8 +5,13 @@
                   delivered, retried, bounced and joined on everywhere
     attempts      every delivery attempt of a message, with the step and SMTP state where it
                   ended (steps 1-4 of the spec)
-    errors        final synchronous errors and asynchronous ones (the Copernica error row)
-    events        what happened that has no table of its own (retry, failure, later bounces)
+    errors        final synchronous errors and asynchronous ones (the Copernica error row);
+                  a reprocessed bounce keeps its old rows with ``current`` false (history)
+    events        one stream of every outcome: delivery, retry, failure, bounce, complaint,
+                  delay, ...; ``key`` makes an event idempotent (written once however often
+                  the work that creates it runs)
+    received      every message returned to us (inbound SMTP or ``ingest``), raw bytes
+                  included, and what processing made of it
     jobs          the outbox: work enqueued in the same transaction as the domain write and
                   claimed under a lease by any worker process
     suppressions  addresses and domains never to be mailed (rules come in a later issue)
@@ -84,6 +89,8 @@ mailings = Table(
     Column("retry_schedule", String(500), nullable=True),
     Column("max_delivery_time", Integer, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The document's own Message-ID (without <>), which a bounce may quote: correlation.
+    Column("header_message_id", String(255), nullable=True, index=True),
 )
 
 messages = Table(
@@ -156,6 +163,11 @@ errors = Table(
     Column("severity", String(8), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("hardbounce", Boolean, nullable=False, default=False),
+    # Set for asynchronous errors (step 5): the returned message they were read from.
+    Column("received_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True,
+           index=True),
+    # False once a reprocessing replaced this row (kept as history).
+    Column("current", Boolean, nullable=False, default=True),
 )
 
 events = Table(
@@ -164,11 +176,46 @@ events = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=True),
     Column("time", UTCDateTime, nullable=False, index=True),
-    # retry | failure | (later: bounce, complaint, webhook, ...)
+    # delivery | retry | failure | bounce | complaint | delay | report | reclassified
     Column("type", String(32), nullable=False),
     Column("message_id", String(40), nullable=True, index=True),
-    Column("mailing_id", Integer, nullable=True),
+    Column("mailing_id", Integer, nullable=True, index=True),
     Column("data", Text, nullable=False, default="{}"),
+    Column("recipient", String(320), nullable=True, index=True),
+    # What makes the event unique ("bounce:17", "failure:17:a@b.example"): inserts that
+    # meet an existing key are dropped, so re-running the work that writes it is harmless.
+    Column("key", String(400), nullable=True),
+    Index("ix_events_key", "key", unique=True),
+)
+
+received = Table(
+    "received",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("source", String(16), nullable=False),  # smtp | ingest
+    Column("peer", String(255), nullable=False, default=""),
+    Column("helo", String(255), nullable=False, default=""),
+    Column("mail_from", String(320), nullable=False, default=""),
+    Column("rcpts", Text, nullable=False, default="[]"),
+    Column("size", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    # pending | processed | failed
+    Column("status", String(16), nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    Column("times_processed", Integer, nullable=False, default=0),
+    Column("message_id", String(40), nullable=True, index=True),
+    Column("mailing_id", Integer, nullable=True),
+    Column("recipient", String(320), nullable=True),
+    # How the message was tied to ours: verp | header | envid | message-id | recipient | ""
+    Column("tied_by", String(16), nullable=False, default=""),
+    Column("detector", String(32), nullable=False, default=""),
+    # failure | delay | delivery | complaint | autoreply | unrecognized
+    Column("kind", String(16), nullable=False, default=""),
+    Column("error", Text, nullable=True),
+    # Last: the raw bytes, so scans of the other columns need not read them (SQLite).
+    Column("raw", LargeBinary, nullable=False),
 )
 
 jobs = Table(

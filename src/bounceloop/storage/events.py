@@ -1,0 +1,90 @@
+"""The event stream: one row per outcome, for the webhooks, the UI and the suppression rules.
+
+Types, and what makes each unique (its ``key``)::
+
+    delivery   a message accepted by the recipient's server        delivery:<message>
+    retry      a temporary failure; another attempt is scheduled    retry:<message>:<attempt>
+    failure    a final failure: synchronous (steps 1-4) or a        failure:<message>
+               recognised bounce (step 5)                           failure:r<received>:<rcpt>
+    bounce     any message returned to us, recognised or not        bounce:r<received>
+    complaint  an ARF feedback report                               complaint:r<received>:<rcpt>
+    delay      a DSN saying delivery is delayed (not a failure)     delay:r<received>:<rcpt>
+    report     a DSN saying delivered/relayed/expanded              report:r<received>:<rcpt>
+    autoreply  an RFC 3834 auto-reply (errortype mailmessage)       autoreply:r<received>
+    reclassified  reprocessing changed a bounce's error rows         reclassified:r<received>:<n>
+
+An insert that meets an existing key is dropped (``ON CONFLICT DO NOTHING`` on both
+backends), so whatever writes events may run twice - a job taken over after a lost lease, a
+reprocessing - and the stream still holds each event once.
+
+``data`` is a JSON object with the fields a consumer needs (the webhook wire format of issue
+5 is built from it): at least ``id`` (the message), ``recipient`` and ``tags``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bounceloop.storage.tables import events
+
+TYPES = ("delivery", "retry", "failure", "bounce", "complaint", "delay", "report",
+         "autoreply", "reclassified")
+
+
+def row(*, time: datetime, type: str, key: str, message_id: str | None,
+        mailing_id: int | None, recipient: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An events row ready for :func:`add`."""
+    return {"time": time, "type": type, "key": key, "message_id": message_id,
+            "mailing_id": mailing_id, "recipient": recipient or None,
+            "data": json.dumps(dict(data), separators=(",", ":"), ensure_ascii=False)}
+
+
+def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert events, dropping those whose key is already there (see module doc)."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(events).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(events).on_conflict_do_nothing(index_elements=["key"])
+    else:  # pragma: no cover - the two backends we support are above
+        raise NotImplementedError(dialect)
+    conn.execute(stmt, list(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What ``bounceloop events`` / ``errors`` filter on (empty: everything)."""
+
+    mailing: int | None = None
+    recipient: str = ""
+    since: datetime | None = None
+    type: str = ""
+    limit: int | None = None
+
+
+def listing(conn: Connection, filters: Filters) -> Iterator[dict[str, Any]]:
+    """Events in id order, as plain values (``data`` decoded)."""
+    stmt: Select[Any] = select(events).order_by(events.c.id)
+    if filters.mailing is not None:
+        stmt = stmt.where(events.c.mailing_id == filters.mailing)
+    if filters.recipient:
+        stmt = stmt.where(events.c.recipient == filters.recipient)
+    if filters.since is not None:
+        stmt = stmt.where(events.c.time >= filters.since)
+    if filters.type:
+        stmt = stmt.where(events.c.type == filters.type)
+    if filters.limit is not None:
+        stmt = stmt.limit(filters.limit)
+    for r in conn.execute(stmt):
+        yield {"id": r.id, "time": r.time, "type": r.type, "message_id": r.message_id or "",
+               "mailing_id": r.mailing_id, "recipient": r.recipient or "",
+               "data": json.loads(r.data)}
