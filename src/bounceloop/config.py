@@ -14,6 +14,18 @@ exists), then the defaults below. The environment names are a contract (issue 3)
     BOUNCELOOP_HTTP_LISTEN             127.0.0.1:8080
     BOUNCELOOP_SMTP_LISTEN             127.0.0.1:2525
     BOUNCELOOP_SPOOL_DIR               spool                 (local state: in-flight journals)
+
+and for the inbound (bounce) server, issue 4:
+
+    BOUNCELOOP_BOUNCE_DOMAINS          old.example.org,...   (more domains whose VERP
+                                                              addresses are accepted)
+    BOUNCELOOP_COMPLAINT_ADDRESSES     abuse@bounces.example.org (default: abuse@ each
+                                                              bounce domain)
+    BOUNCELOOP_SMTP_TLS_CERT / _KEY    PEM files; STARTTLS is offered when set
+    BOUNCELOOP_SMTP_MAX_SIZE           26214400              (bytes; RFC 1870 SIZE)
+    BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds idle per command)
+    BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
+    BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
 """
 
 from __future__ import annotations
@@ -105,11 +117,21 @@ class Settings(BaseSettings):
     """Local state next to the database: the in-flight journals (``inflight/``)."""
     http_listen: str = "127.0.0.1:8080"
     smtp_listen: str = "127.0.0.1:2525"
+    """The inbound server; empty: none (a process that only sends)."""
+    bounce_domains: Annotated[list[str], NoDecode] = []
+    complaint_addresses: Annotated[list[str], NoDecode] = []
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    smtp_max_size: int = 25 * 1024 * 1024
+    smtp_command_timeout: float = 300.0
+    smtp_session_timeout: float = 1800.0
+    smtp_max_sessions: int = 200
     job_lease: float = 300.0
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0
 
-    @field_validator("dns_servers", "allowed_target_networks", mode="before")
+    @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
+                     "complaint_addresses", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
@@ -159,6 +181,25 @@ class Settings(BaseSettings):
         if self.bounce_domain and not self.verp_secret.get_secret_value():
             raise ValueError("BOUNCELOOP_BOUNCE_DOMAIN needs BOUNCELOOP_VERP_SECRET")
         return self
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError("BOUNCELOOP_SMTP_TLS_CERT and BOUNCELOOP_SMTP_TLS_KEY go together")
+        return self
+
+    @property
+    def accepted_domains(self) -> list[str]:
+        """Every domain whose VERP addresses the inbound server accepts, lower-case."""
+        names = [self.bounce_domain, *self.bounce_domains] if self.bounce_domain else []
+        return list(dict.fromkeys(n.lower() for n in names if n))
+
+    @property
+    def complaint_mailboxes(self) -> set[str]:
+        """The addresses ARF reports come to, lower-case."""
+        if self.complaint_addresses:
+            return {a.lower() for a in self.complaint_addresses}
+        return {f"abuse@{d}" for d in self.accepted_domains}
 
     @property
     def journal_dir(self) -> Path:

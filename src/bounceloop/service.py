@@ -1,10 +1,13 @@
-"""The long-running service: delivery workers and the HTTP server in one asyncio loop.
+"""The long-running service: delivery, the inbound SMTP server, its processing worker and
+the HTTP server, in one asyncio loop.
 
 ``bounceloop serve`` builds :class:`Settings` at the edge and hands them to :func:`serve`,
-which opens the database (migrating an empty one), starts the delivery engine and the HTTP
-server (``/health``, ``/metrics``), and runs until SIGINT or SIGTERM. On stop the engine
-finishes the SMTP transactions it is in, starts no new one, and gives its remaining jobs
-back to the queue, so another worker (or the next start) takes them at once.
+which opens the database (migrating an empty one), starts the delivery engine, the inbound
+server (``BOUNCELOOP_SMTP_LISTEN``; returned mail is stored, then processed by the
+Processor) and the HTTP server (``/health``, ``/metrics``), and runs until SIGINT or
+SIGTERM. On stop the inbound server stops listening, the engine finishes the SMTP
+transactions it is in, starts no new one, and every worker gives its remaining jobs back to
+the queue, so another worker (or the next start) takes them at once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bounceloop.config import Settings, host_port
 from bounceloop.delivery.engine import Engine as Delivery
 from bounceloop.delivery.engine import worker_name
 from bounceloop.delivery.journal import Journal
+from bounceloop.inbound import InboundServer, Inbox, Processor
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import migrate, outbox
 from bounceloop.storage.engine import create_engine
@@ -117,43 +121,71 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     db = open_database(settings)
-    host, port = host_port(settings.http_listen, 8080)
+    sockets: list[socket.socket] = []
     try:
-        sock = listen(host, port)
-    except OSError:
-        db.dispose()
-        raise
-    port = sock.getsockname()[1]
-    worker = worker_name()
-    try:
+        host, port = host_port(settings.http_listen, 8080)
+        sock = _bind(host, port, "BOUNCELOOP_HTTP_LISTEN")
+        sockets.append(sock)
+        smtp_sock = None
+        if settings.smtp_listen:
+            smtp_sock = _bind(*host_port(settings.smtp_listen, 25), "BOUNCELOOP_SMTP_LISTEN")
+            sockets.append(smtp_sock)
+        worker = worker_name()
         journal = open_journal(settings, worker)
     except StartError:
         db.dispose()
-        sock.close()
+        for s in sockets:
+            s.close()
         raise
+    port = sock.getsockname()[1]
     metrics = Metrics()
     engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
                       journal=journal)
+    processor = Processor(settings, db, worker, metrics=metrics)
+    inbound: InboundServer | None = None
+    if smtp_sock is not None:
+        inbound = InboundServer(settings, Inbox(db, on_stored=processor.wake.set), metrics)
+        await inbound.start(smtp_sock)
     server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
                                     log_level="warning", lifespan="off", access_log=False))
     http = asyncio.create_task(server.serve(sockets=[sock]))
     delivery = asyncio.create_task(engine.run(stop))
-    shown_host = f"[{host}]" if ":" in host else host
-    _say(f"serving http://{shown_host}:{port} (database {shown(settings.database_url)}, "
-         f"worker {engine.worker})")
+    processing = asyncio.create_task(processor.run(stop))
+    smtp_shown = ""
+    if smtp_sock is not None:
+        smtp_host, smtp_port = smtp_sock.getsockname()[:2]
+        smtp_shown = f", smtp {_shown_host(smtp_host)}:{smtp_port}"
+    _say(f"serving http://{_shown_host(host)}:{port}{smtp_shown} (database "
+         f"{shown(settings.database_url)}, worker {engine.worker})")
     try:
-        done, _ = await asyncio.wait({http, delivery, asyncio.create_task(stop.wait())},
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {http, delivery, processing, asyncio.create_task(stop.wait())},
+            return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not None and task.done() and not task.cancelled() and task.exception():
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
+        if inbound is not None:
+            await inbound.close()
         server.should_exit = True
-        await asyncio.gather(delivery, http, return_exceptions=True)
+        await asyncio.gather(delivery, processing, http, return_exceptions=True)
         with db.begin() as conn:
             outbox.release(conn, engine.worker)
         journal.close()
         db.dispose()
-        sock.close()
+        for s in sockets:
+            s.close()
         _say("stopped")
+
+
+def _bind(host: str, port: int, setting: str) -> socket.socket:
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        raise StartError(f"cannot listen on {_shown_host(host)}:{port} ({setting}): "
+                         f"{exc.strerror or exc}") from None
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

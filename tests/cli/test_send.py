@@ -512,7 +512,8 @@ def test_serve_port_in_use_is_exit_1(tmp_path: Path, busy_port: int) -> None:
     result = _serve({"BOUNCELOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
                      "BOUNCELOOP_HTTP_LISTEN": f"127.0.0.1:{busy_port}"})
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr.startswith("bounceloop: cannot listen: Address already in use")
+    assert result.stderr.startswith(f"bounceloop: cannot listen on 127.0.0.1:{busy_port} "
+                                    "(BOUNCELOOP_HTTP_LISTEN): Address already in use")
     assert result.stderr.count("\n") == 1
     assert "serving" not in result.stderr
 

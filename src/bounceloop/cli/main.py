@@ -6,6 +6,8 @@ import click
 
 from bounceloop import __version__
 from bounceloop.cli.db import db_command
+from bounceloop.cli.ingest import ingest_command, reprocess_command
+from bounceloop.cli.listing import errors_command, events_command
 from bounceloop.cli.parse import parse_command
 from bounceloop.cli.send import send_command
 from bounceloop.cli.serve import serve_command
@@ -21,6 +23,10 @@ cli.add_command(parse_command)
 cli.add_command(db_command)
 cli.add_command(send_command)
 cli.add_command(serve_command)
+cli.add_command(ingest_command)
+cli.add_command(reprocess_command)
+cli.add_command(errors_command)
+cli.add_command(events_command)
 
 
 def main() -> None:

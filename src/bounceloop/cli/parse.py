@@ -295,14 +295,14 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
     sys.exit(1 if failed else 0)
 
 
-def _progress(total: int) -> _Bar:
-    return _Bar(total)
+def _progress(total: int) -> Bar:
+    return Bar(total, "parsing")
 
 
-class _Bar:
+class Bar:
     """A rich progress bar on stderr."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int | None, description: str) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -311,7 +311,7 @@ class _Bar:
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
             TimeRemainingColumn(), console=self.console, transient=True,
         )
-        self._task = self._progress.add_task("parsing", total=total)
+        self._task = self._progress.add_task(description, total=total)
         self._progress.start()
 
     def advance(self, inputs: int) -> None:

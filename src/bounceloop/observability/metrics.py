@@ -26,6 +26,15 @@ class Metrics:
             "bounceloop_smtp_transaction_seconds", "Time of one SMTP transaction (MAIL to "
             "the reply after the final dot)", registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self.received = Counter(
+            "bounceloop_inbound_messages", "Messages the inbound server answered after DATA: "
+            "stored (250) or not stored (451)", ["result"], registry=self.registry)
+        self.refused = Counter(
+            "bounceloop_inbound_refused", "Inbound commands refused, by why",
+            ["why"], registry=self.registry)
+        self.bounces = Counter(
+            "bounceloop_bounces", "Returned messages processed, by kind and reason",
+            ["kind", "reason"], registry=self.registry)
         self._children: dict[tuple[str, ...], Any] = {}
 
     def count(self, state: str, result: str, status: str) -> None:

@@ -99,7 +99,7 @@ messages = Table(
     Column("id", String(40), primary_key=True),
     Column("mailing_id", Integer, ForeignKey("mailings.id"), nullable=False, index=True),
     Column("sender", String(320), nullable=False),
-    Column("recipient", String(320), nullable=False),
+    Column("recipient", String(320), nullable=False, index=True),
     Column("domain", String(255), nullable=False, index=True),
     Column("envelope", String(320), nullable=False),
     Column("tags", Text, nullable=False, default="[]"),

@@ -66,12 +66,16 @@ def upgrade() -> None:
                                       server_default=sa.true()))
     op.create_index("ix_errors_received_id", "errors", ["received_id"])
 
+    # Correlation finds the message a bounce names by its recipient.
+    op.create_index("ix_messages_recipient", "messages", ["recipient"])
+
     op.add_column("mailings", sa.Column("header_message_id", sa.String(length=255),
                                         nullable=True))
     op.create_index("ix_mailings_header_message_id", "mailings", ["header_message_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_recipient", table_name="messages")
     op.drop_index("ix_mailings_header_message_id", table_name="mailings")
     with op.batch_alter_table("mailings") as batch:
         batch.drop_column("header_message_id")

@@ -1,0 +1,227 @@
+"""Processing a stored returned message: parse, tie to the original, write rows and events.
+
+Per message (a ``bounce`` job of the outbox, or a reprocessing)::
+
+    parse(raw)                                 the pure parser (bounceloop.parsing)
+    tie each record to a message we sent       inbound.correlate: VERP, headers, ENVID, ...
+    always        a ``bounce`` event            every returned message, recognised or not
+    failure       error row (state bounce, step 5, errortype mailerror) + ``failure`` event
+    delay         a ``delay`` event (recorded; not a failure)
+    delivery      a ``report`` event (a DSN saying delivered/relayed/expanded)
+    complaint     a ``complaint`` event (ARF)
+    autoreply     error row with errortype mailmessage + ``autoreply`` event; never a failure
+    unrecognised  error row with errortype mailmessage (spec section 1.5)
+
+:func:`process` computes all of it from the stored message and a lookup, writing nothing;
+:func:`run_batch` loads, processes and saves a batch (storage.received.save keeps it
+idempotent). :class:`Processor` runs batches in the service, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bounceloop.config import Settings
+from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
+from bounceloop.core.severity import Convention
+from bounceloop.inbound import correlate
+from bounceloop.inbound.correlate import Lookup, Tie
+from bounceloop.inbound.lookup import DatabaseLookup
+from bounceloop.observability.metrics import Metrics
+from bounceloop.parsing import parse
+from bounceloop.storage import events, outbox
+from bounceloop.storage import received as store
+from bounceloop.storage.engine import utcnow
+
+log = logging.getLogger(__name__)
+
+#: The spec's error types of asynchronous rows (section 1.5).
+MAILERROR = "mailerror"
+MAILMESSAGE = "mailmessage"
+STEP = 5
+
+_EVENT_OF_KIND = {Kind.DELAY: "delay", Kind.DELIVERY: "report", Kind.COMPLAINT: "complaint"}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What processing needs of the settings."""
+
+    domains: tuple[str, ...]
+    secret: str
+    convention: Convention
+
+    @classmethod
+    def of(cls, settings: Settings) -> Context:
+        return cls(tuple(settings.accepted_domains), settings.verp_secret.get_secret_value(),
+                   settings.severity_convention)
+
+
+def process(stored: store.Stored, ctx: Context, lookup: Lookup,
+            now: datetime) -> store.Processed:
+    """What one stored message means (nothing is written here)."""
+    result = parse(stored.raw, ctx.convention)
+    verp_id = correlate.envelope_id(stored.rcpts, ctx.domains, ctx.secret)
+    ties = [correlate.tie(verp_id, correlate.clues_of(r, lookup), lookup)
+            for r in result.records]
+    if ties:
+        main = next((t for t in ties if t.sent), ties[0])
+    else:
+        main = correlate.tie(verp_id, correlate.clues_in_raw(stored.raw), lookup)
+    first = next((r for r in result.records if r.kind == Kind.FAILURE),
+                 result.records[0] if result.records else None)
+    sent = main.sent
+    recipient = sent.recipient if sent else (first.recipient if first else "")
+    envelope = next((r for r in stored.rcpts
+                     if correlate.envelope_id([r], ctx.domains, ctx.secret)),
+                    stored.rcpts[0] if stored.rcpts else "")
+    out = store.Processed(
+        id=stored.id, status="failed" if result.error else "processed",
+        message_id=sent.id if sent else None, mailing_id=sent.mailing_id if sent else None,
+        recipient=recipient or None, tied_by=main.by, detector=result.detector,
+        kind=first.kind if first else Kind.UNRECOGNIZED, error=result.error or None)
+    rid = stored.id
+    out.events.append(_event(now, "bounce", f"bounce:r{rid}", main, recipient, {
+        "envelope": envelope, "mail_from": stored.mail_from, "received": rid,
+        "received_at": stored.received_at.isoformat(), "kind": out.kind,
+        "detector": result.detector, "tied_by": main.by, "size": len(stored.raw)}))
+    for record, t in zip(result.records, ties, strict=True):
+        rcpt = record.recipient or (t.sent.recipient if t.sent else "")
+        facts = _facts(record)
+        if record.kind == Kind.FAILURE:
+            out.errors.append(_error(stored, t, rcpt, record, MAILERROR))
+            out.events.append(_event(now, "failure", f"failure:r{rid}:{rcpt}", t, rcpt, {
+                **facts, "action": "failed", "state": BOUNCE_STATE, "step": STEP,
+                "errortype": MAILERROR, "received": rid}))
+        elif record.kind == Kind.AUTOREPLY:
+            out.errors.append(_error(stored, t, rcpt, record, MAILMESSAGE))
+            out.events.append(_event(now, "autoreply", f"autoreply:r{rid}", t, rcpt,
+                                     {**facts, "received": rid}))
+        elif record.kind in _EVENT_OF_KIND:
+            kind = _EVENT_OF_KIND[Kind(record.kind)]
+            out.events.append(_event(now, kind, f"{kind}:r{rid}:{rcpt}", t, rcpt,
+                                     {**facts, "received": rid}))
+    if not result.records:
+        out.errors.append(_error(stored, main, recipient, None, MAILMESSAGE))
+    return out
+
+
+def _facts(r: Bounce) -> dict[str, Any]:
+    return {"action": r.action, "code": r.code, "extended": r.extended,
+            "description": r.description, "reason": r.reason, "severity": r.severity,
+            "hardbounce": r.hardbounce, "remote_mta": r.remote_mta,
+            "feedback_type": r.feedback_type, "detector": r.detector,
+            "original_recipient": r.original_recipient}
+
+
+def _event(now: datetime, kind: str, key: str, t: Tie, recipient: str,
+           data: dict[str, Any]) -> dict[str, Any]:
+    sent = t.sent
+    body = {"id": sent.id if sent else "", "recipient": recipient,
+            "mailing": sent.mailing_id if sent else None,
+            "tags": list(sent.tags) if sent else [], **data}
+    return events.row(time=now, type=kind, key=key[:400], message_id=sent.id if sent else None,
+                      mailing_id=sent.mailing_id if sent else None, recipient=recipient,
+                      data=body)
+
+
+def _error(stored: store.Stored, t: Tie, recipient: str, r: Bounce | None,
+           errortype: str) -> dict[str, Any]:
+    sent = t.sent
+    return {
+        "timestamp": stored.received_at, "message_id": sent.id if sent else None,
+        "mailing_id": sent.mailing_id if sent else None, "recipient": recipient,
+        "code": (r.code or None) if r else None, "extended": (r.extended or None) if r else None,
+        "description": r.description if r else "", "errortype": errortype, "step": STEP,
+        "state": BOUNCE_STATE, "severity": r.severity if r else "",
+        "reason": r.reason if r else "", "hardbounce": r.hardbounce if r else False,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    processed: int
+    changed: int
+    kinds: tuple[tuple[str, str], ...] = ()
+    """(kind, reason of its first error row) per message processed."""
+
+
+def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
+              clock: Callable[[], datetime] = utcnow,
+              settle: Callable[[Connection], object] | None = None) -> BatchResult:
+    """Load, process and save these stored messages; ``settle(conn)`` runs in the same
+    transaction as the save (the caller completes its jobs there)."""
+    now = clock()
+    with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        stored = store.load(conn, ids)
+        lookup = DatabaseLookup(conn)
+        results = [process(s, ctx, lookup, now) for s in stored]
+    changed = 0
+    with db.begin() as conn:
+        for p in results:
+            changed += store.save(conn, p, now)
+        if settle is not None:
+            settle(conn)
+    kinds = tuple((p.kind, p.errors[0]["reason"] if p.errors else "") for p in results)
+    return BatchResult(len(results), changed, kinds)
+
+
+class Processor:
+    """Takes ``bounce`` jobs from the outbox and processes them, batch by batch."""
+
+    def __init__(self, settings: Settings, db: Engine, worker: str, *,
+                 metrics: Metrics | None = None, batch: int = 200,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.db = db
+        self.worker = worker
+        self.metrics = metrics
+        self.batch = batch
+        self.clock = clock
+        self.ctx = Context.of(settings)
+        self.wake = asyncio.Event()
+        """Set by the inbound server when it stored a message: no need to wait for a poll."""
+
+    def run_once(self) -> int:
+        """One batch (blocking): the number of jobs handled."""
+        jobs = outbox.claim(self.db, [store.PROCESS], self.worker, self.batch,
+                            self.settings.job_lease, self.clock())
+        if not jobs:
+            return 0
+        ids = [int(j.ref) for j in jobs if j.ref and j.ref.isdigit()]
+        job_ids = [j.id for j in jobs]
+        result = run_batch(self.db, self.ctx, ids, self.clock,
+                           lambda conn: outbox.complete_many(conn, job_ids, self.worker))
+        if self.metrics is not None:
+            for kind, reason in result.kinds:
+                self.metrics.bounces.labels(kind, reason).inc()
+        return len(jobs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: process what is due, else wait for a wake-up or the poll."""
+        backoff = self.settings.poll_interval
+        while not stop.is_set():
+            self.wake.clear()  # before the round: a message stored during it wakes the next
+            try:
+                handled = await asyncio.to_thread(self.run_once)
+                backoff = self.settings.poll_interval
+            except SQLAlchemyError as exc:
+                log.error("processing returned mail failed (retrying in %.0f s): %s",
+                          backoff, exc)
+                handled = 0
+                backoff = min(backoff * 2, 60.0)
+            if handled >= self.batch:
+                continue
+            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
+            _, rest = await asyncio.wait(waiters, timeout=backoff,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in rest:
+                task.cancel()

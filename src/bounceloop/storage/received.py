@@ -1,0 +1,205 @@
+"""Returned messages: stored raw before we answer 250, processed later by a worker.
+
+:func:`store_many` writes each message (raw bytes, envelope, receive time) and its
+``bounce`` job in one transaction, the outbox pattern: a message is never stored without the
+job that will process it. The inbound server calls it through a group committer
+(inbound.inbox), so many sessions' messages share one commit.
+
+:func:`save` writes what processing made of one message - the row's classification, its
+error rows and its events - in the caller's transaction. Error rows of an earlier processing
+that differ from the new ones are kept with ``current`` false (history), and events are
+idempotent by key (storage.events), so processing a message twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, insert, select, update
+
+from bounceloop.storage import events, outbox
+from bounceloop.storage.tables import errors, received
+
+#: The outbox job kind of a stored message waiting to be processed.
+PROCESS = "bounce"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One returned message as it arrived."""
+
+    raw: bytes
+    mail_from: str
+    rcpts: tuple[str, ...]
+    received_at: datetime
+    source: str = "smtp"
+    """smtp (our inbound server) or ingest (``bounceloop ingest``)."""
+    peer: str = ""
+    """The client's IP address (smtp) or the file it came from (ingest)."""
+    helo: str = ""
+
+
+def store_many(engine: Engine, items: Sequence[Incoming]) -> list[int]:
+    """Store messages and their processing jobs in one committed transaction; their ids."""
+    if not items:
+        return []
+    rows = [{
+        "received_at": i.received_at, "source": i.source, "peer": i.peer[:255],
+        "helo": i.helo[:255], "mail_from": i.mail_from[:320],
+        "rcpts": json.dumps(list(i.rcpts)), "size": len(i.raw),
+        "digest": hashlib.sha256(i.raw).hexdigest(), "status": "pending",
+        "times_processed": 0, "tied_by": "", "detector": "", "kind": "", "raw": i.raw,
+    } for i in items]
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(received).returning(received.c.id, sort_by_parameter_order=True), rows)
+        ids = [int(i) for i in result.scalars()]
+        outbox.enqueue_many(conn, [{"kind": PROCESS, "ref": str(i)} for i in ids])
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored message, as a worker processes it."""
+
+    id: int
+    raw: bytes
+    mail_from: str
+    rcpts: tuple[str, ...]
+    received_at: datetime
+    times_processed: int
+
+
+def load(conn: Connection, ids: Sequence[int]) -> list[Stored]:
+    """The stored messages with these ids, in id order (missing ids are left out)."""
+    out: list[Stored] = []
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        for r in conn.execute(select(
+                received.c.id, received.c.raw, received.c.mail_from, received.c.rcpts,
+                received.c.received_at, received.c.times_processed)
+                .where(received.c.id.in_(chunk))):
+            out.append(Stored(id=r.id, raw=bytes(r.raw), mail_from=r.mail_from,
+                              rcpts=tuple(json.loads(r.rcpts)), received_at=r.received_at,
+                              times_processed=r.times_processed))
+    out.sort(key=lambda s: s.id)
+    return out
+
+
+def ids_since(conn: Connection, since: datetime | None) -> list[int]:
+    """Ids of every stored message received at or after ``since`` (all when None)."""
+    stmt = select(received.c.id).order_by(received.c.id)
+    if since is not None:
+        stmt = stmt.where(received.c.received_at >= since)
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+@dataclass(slots=True)
+class Processed:
+    """What processing made of one stored message (see inbound.process)."""
+
+    id: int
+    status: str
+    """processed, or failed (the parser could not read it: ``error`` says why)."""
+    message_id: str | None
+    mailing_id: int | None
+    recipient: str | None
+    tied_by: str
+    detector: str
+    kind: str
+    error: str | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """New error rows (without id, received_id, current)."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """Event rows (storage.events.row)."""
+
+
+#: The error-row fields whose change makes a reprocessing a reclassification.
+_COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "description",
+             "errortype", "step", "state", "severity", "reason", "hardbounce")
+
+
+def _same(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> bool:
+    def key(values: Any) -> tuple[Any, ...]:
+        return tuple("" if values[f] is None else values[f] for f in _COMPARED)
+    return sorted(map(key, (r._mapping for r in old))) == sorted(map(key, new))
+
+
+def save(conn: Connection, p: Processed, now: datetime) -> bool:
+    """Write one processing result in the caller's transaction; True when the error rows
+    changed from an earlier processing (a reclassification, kept as history)."""
+    old = conn.execute(select(errors).where(
+        (errors.c.received_id == p.id) & errors.c.current.is_(True))).all()
+    changed = False
+    if not _same(old, p.errors):
+        if old:
+            changed = True
+            conn.execute(update(errors).where(errors.c.id.in_([r.id for r in old]))
+                         .values(current=False))
+        if p.errors:
+            conn.execute(insert(errors), [{**e, "received_id": p.id, "current": True}
+                                          for e in p.errors])
+    times = conn.execute(
+        update(received).where(received.c.id == p.id).values(
+            status=p.status, processed_at=now, times_processed=received.c.times_processed + 1,
+            message_id=p.message_id, mailing_id=p.mailing_id, recipient=p.recipient,
+            tied_by=p.tied_by, detector=p.detector, kind=p.kind, error=p.error)
+        .returning(received.c.times_processed)).scalar_one()
+    rows = list(p.events)
+    if changed:
+        rows.append(events.row(
+            time=now, type="reclassified", key=f"reclassified:r{p.id}:{times}",
+            message_id=p.message_id, mailing_id=p.mailing_id, recipient=p.recipient or "",
+            data={"id": p.message_id or "", "recipient": p.recipient or "", "received": p.id,
+                  "before": [_brief(r._mapping) for r in old],
+                  "after": [_brief(e) for e in p.errors]}))
+    events.add(conn, rows)
+    return changed
+
+
+def _brief(values: Any) -> dict[str, Any]:
+    return {f: values[f] for f in ("recipient", "code", "extended", "errortype", "severity",
+                                   "reason")}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFilters:
+    """What ``bounceloop errors`` filters on (empty: everything current)."""
+
+    mailing: int | None = None
+    recipient: str = ""
+    since: datetime | None = None
+    type: str = ""
+    """An errortype (nohost, unreachable, error, mailerror, mailmessage, ...)."""
+    history: bool = False
+    """Include rows a reprocessing replaced."""
+    limit: int | None = None
+
+
+ERROR_FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "step", "state",
+                "code", "extended", "description", "errortype", "severity", "reason",
+                "hardbounce", "received_id", "current")
+
+
+def error_listing(conn: Connection, f: ErrorFilters) -> Iterator[dict[str, Any]]:
+    """Error rows in id order, as plain values."""
+    stmt: Select[Any] = select(*(errors.c[name] for name in ERROR_FIELDS)).order_by(errors.c.id)
+    if not f.history:
+        stmt = stmt.where(errors.c.current.is_(True))
+    if f.mailing is not None:
+        stmt = stmt.where(errors.c.mailing_id == f.mailing)
+    if f.recipient:
+        stmt = stmt.where(errors.c.recipient == f.recipient)
+    if f.since is not None:
+        stmt = stmt.where(errors.c.timestamp >= f.since)
+    if f.type:
+        stmt = stmt.where(errors.c.errortype == f.type)
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    for r in conn.execute(stmt):
+        yield dict(r._mapping)

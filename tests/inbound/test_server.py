@@ -1,0 +1,326 @@
+"""The inbound SMTP server on loopback: who may send, what is stored, and the limits.
+
+Every test talks to a real listening server over TCP (aiosmtplib, or raw lines where the
+test needs to control the bytes) and reads the database the server wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import pytest
+from sqlalchemy import Engine, select, text
+
+from bounceloop.config import Settings
+from bounceloop.core import verp
+from bounceloop.inbound import InboundServer, Inbox
+from bounceloop.observability.metrics import Metrics
+from bounceloop.service import listen
+from bounceloop.storage.tables import jobs, received
+
+DOMAIN = "bounces.sender.test"
+SECRET = "inbound-test-secret"
+DSN = (b"From: MAILER-DAEMON@mx.example\r\nTo: x\r\nSubject: Undelivered Mail\r\n\r\n"
+       b"body line\r\n")
+
+
+def token(message_id: str = "0123456789abcdef", domain: str = DOMAIN) -> str:
+    return verp.encode(message_id, domain, SECRET)
+
+
+def settings(**extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bounce_domain": DOMAIN, "verp_secret": SECRET, "hostname": "bounces.sender.test",
+        "smtp_listen": "127.0.0.1:0", "bounce_domains": ["old-bounces.sender.test"],
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running(engine: Engine, **extra: Any) -> AsyncIterator[tuple[int, Metrics]]:
+    metrics = Metrics()
+    server = InboundServer(settings(**extra), Inbox(engine), metrics)
+    sock = listen("127.0.0.1", 0)
+    await server.start(sock)
+    try:
+        yield sock.getsockname()[1], metrics
+    finally:
+        await server.close()
+        sock.close()
+
+
+def stored(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(select(received).order_by(received.c.id)).all()
+
+
+async def test_a_dsn_to_a_verp_address_is_stored_with_its_envelope_and_a_job(
+        engine: Engine) -> None:
+    async with running(engine) as (port, metrics):
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="mx.example")
+        await client.connect()
+        await client.ehlo()
+        # The null reverse-path: how every DSN arrives (RFC 5321 section 4.5.5).
+        assert (await client.mail(""))[0] == 250
+        assert (await client.rcpt(token()))[0] == 250
+        code, reply = await client.data(DSN)
+        # The 250 comes after the commit: the row is there the moment we read it.
+        rows = stored(engine)
+        await client.quit()
+    assert code == 250 and reply == f"2.0.0 Stored as {rows[0].id}"
+    [row] = rows
+    assert bytes(row.raw) == DSN and row.size == len(DSN)
+    assert (row.mail_from, json.loads(row.rcpts), row.source, row.peer, row.helo) == (
+        "", [token()], "smtp", "127.0.0.1", "mx.example")
+    assert row.status == "pending"
+    with engine.connect() as conn:
+        [job] = conn.execute(select(jobs)).all()
+    assert (job.kind, job.ref, job.status) == ("bounce", str(row.id), "pending")
+    assert metrics.received.labels("250")._value.get() == 1
+
+
+@pytest.mark.parametrize(("address", "accepted"), [
+    (token(), True),
+    (token().upper(), True),                                    # relays may change case
+    (token(domain="old-bounces.sender.test"), True),            # a second bounce domain
+    ("abuse@bounces.sender.test", True),                        # the complaint address
+    ("ABUSE@Bounces.Sender.Test", True),
+    (token()[:-len("@" + DOMAIN) - 1] + "x@" + DOMAIN, False),  # tag altered: forged
+    ("b-0123456789abcdef-aaaaaaaa@" + DOMAIN, False),           # made-up tag
+    (token().replace(DOMAIN, "other.test"), False),             # a foreign domain: no relay
+    ("postmaster@" + DOMAIN, False),
+    ("someone@example.org", False),
+    ("b-0123456789abcdef@" + DOMAIN, False),                    # no tag at all
+])
+async def test_rcpt_accepts_only_valid_verp_tokens_and_the_complaint_address(
+        engine: Engine, address: str, accepted: bool) -> None:
+    async with running(engine) as (port, metrics):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.mail("")
+            try:
+                code, message = await client.rcpt(address)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                code, message = exc.code, exc.message
+    if accepted:
+        assert code == 250
+    else:
+        assert (code, message) == (550, f"5.1.1 <{address}>: no such bounce address here")
+        assert metrics.refused.labels("recipient")._value.get() == 1
+
+
+async def test_a_forged_recipient_among_good_ones_is_refused_alone(engine: Engine) -> None:
+    async with running(engine) as (port, _):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.mail("")
+            await client.rcpt(token())
+            with pytest.raises(aiosmtplib.SMTPRecipientRefused):
+                await client.rcpt("b-ffffffffffffffff-aaaaaaaa@" + DOMAIN)
+            assert (await client.data(DSN))[0] == 250
+    [row] = stored(engine)
+    assert json.loads(row.rcpts) == [token()]
+
+
+async def test_size_is_announced_and_a_30_mb_message_is_refused(engine: Engine) -> None:
+    async with running(engine) as (port, _):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.ehlo()
+            assert client.esmtp_extensions["size"] == str(25 * 1024 * 1024)
+            # A sender that declares its size is refused at MAIL (RFC 1870 section 6.1)...
+            with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
+                await client.mail("", options=[f"SIZE={30 * 1000 * 1000}"])
+            assert refused.value.code == 552
+            # ...and one that does not is refused after DATA, having stored nothing.
+            await client.rset()
+            await client.mail("")
+            await client.rcpt(token())
+            big = DSN + b"x" * 998 + b"\r\n"
+            big = big * (30 * 1000 * 1000 // len(big) + 1)
+            with pytest.raises(aiosmtplib.SMTPDataError) as too_big:
+                await client.data(big)
+            assert too_big.value.code == 552
+            # The session goes on: a normal message afterwards is taken.
+            await client.mail("")
+            await client.rcpt(token())
+            assert (await client.data(DSN))[0] == 250
+    assert [bytes(r.raw) for r in stored(engine)] == [DSN]
+
+
+async def test_smtputf8_8bitmime_and_long_lines_are_taken(engine: Engine) -> None:
+    body = ("From: postmaster@exämple.test\r\nSubject: Unzustellbar\r\n\r\n"
+            "Grüße ").encode() + b"y" * 5000 + b"\r\n"
+    async with running(engine) as (port, _):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.ehlo()
+            assert {"smtputf8", "8bitmime"} <= set(client.esmtp_extensions)
+            await client.mail("postmaster@exämple.test", options=["SMTPUTF8", "BODY=8BITMIME"],
+                              encoding="utf-8")
+            await client.rcpt(token())
+            assert (await client.data(body))[0] == 250
+    [row] = stored(engine)
+    assert bytes(row.raw) == body and row.mail_from == "postmaster@exämple.test"
+
+
+async def dialogue(port: int, lines: bytes, replies: int, timeout: float = 10
+                   ) -> list[bytes]:
+    """Write raw bytes at once (pipelined), read ``replies`` reply lines after the banner."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await reader.readline()
+        writer.write(lines)
+        await writer.drain()
+        out = []
+        while len(out) < replies:
+            line = await asyncio.wait_for(reader.readline(), timeout)
+            if not line:
+                break
+            if line[3:4] == b" ":
+                out.append(line.rstrip())
+        return out
+    finally:
+        writer.close()
+
+
+async def test_pipelined_commands_are_answered_in_order(engine: Engine) -> None:
+    t = token().encode()
+    script = (b"EHLO peer.test\r\nMAIL FROM:<>\r\nRCPT TO:<" + t + b">\r\n"
+              b"RCPT TO:<nobody@example.org>\r\nDATA\r\n" + DSN + b".\r\n"
+              b"MAIL FROM:<>\r\nRCPT TO:<" + t + b">\r\nDATA\r\n" + DSN + b".\r\nQUIT\r\n")
+    async with running(engine) as (port, _):
+        replies = await dialogue(port, script, 11)
+    codes = [r[:3] for r in replies]
+    assert codes == [b"250", b"250", b"250", b"550", b"354", b"250", b"250", b"250", b"354",
+                     b"250", b"221"]
+    assert len(stored(engine)) == 2
+
+
+async def test_a_bare_lf_dot_does_not_end_data(engine: Engine) -> None:
+    """SMTP smuggling: only <CRLF>.<CRLF> ends DATA; a smuggled second message stays text."""
+    t = token().encode()
+    smuggled = (b"Subject: one\r\n\r\nfirst\n.\r\nMAIL FROM:<>\r\nRCPT TO:<" + t +
+                b">\r\nDATA\r\nSubject: smuggled\r\n\r\nsecond\r\n")
+    script = (b"EHLO peer.test\r\nMAIL FROM:<>\r\nRCPT TO:<" + t + b">\r\nDATA\r\n" +
+              smuggled + b".\r\nQUIT\r\n")
+    async with running(engine) as (port, _):
+        replies = await dialogue(port, script, 6)
+    assert [r[:3] for r in replies] == [b"250", b"250", b"250", b"354", b"250", b"221"]
+    [row] = stored(engine)
+    assert bytes(row.raw) == smuggled
+
+
+async def test_a_stalled_peer_is_dropped_and_one_slow_in_total_too(engine: Engine) -> None:
+    async with running(engine, smtp_command_timeout=0.5, smtp_session_timeout=1.5) as (port, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        # Silent after the greeting: the command timeout closes the connection.
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        # Busy but never finishing (a NOOP every 0.3 s): the session timeout ends it.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        closed = False
+        while loop.time() - started < 5:
+            writer.write(b"NOOP\r\n")
+            reply = await asyncio.wait_for(reader.readline(), 5)
+            if not reply:
+                closed = True
+                break
+            await asyncio.sleep(0.3)
+        writer.close()
+    assert closed and 1.4 < loop.time() - started < 3
+
+
+async def test_sessions_over_the_cap_get_421(engine: Engine) -> None:
+    async with running(engine, smtp_max_sessions=2) as (port, metrics):
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        for reader, _ in held:
+            assert (await reader.readline()).startswith(b"220 ")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await reader.readline() == b"421 4.3.2 Too many connections; try again later\r\n"
+        assert await reader.read() == b""
+        writer.close()
+        # One leaves: the next one is served.
+        held[0][1].close()
+        await asyncio.sleep(0.2)
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            assert (await client.noop())[0] == 250
+        for _, w in held[1:]:
+            w.close()
+    assert metrics.refused.labels("sessions")._value.get() == 1
+
+
+async def test_starttls_with_the_configured_certificate(engine: Engine, tmp_path: Path
+                                                        ) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("bounces.sender.test")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    async with running(engine, smtp_tls_cert=tmp_path / "cert.pem",
+                       smtp_tls_key=tmp_path / "key.pem") as (port, _):
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
+                                 tls_context=client_context)
+        await client.connect()
+        await client.ehlo()
+        assert "starttls" in client.esmtp_extensions
+        await client.starttls(server_hostname="bounces.sender.test")
+        assert client.get_transport_info("sslcontext") is not None
+        await client.mail("")
+        await client.rcpt(token())
+        assert (await client.data(DSN))[0] == 250
+        await client.quit()
+    assert len(stored(engine)) == 1
+
+
+async def test_no_starttls_without_a_certificate(engine: Engine) -> None:
+    async with running(engine) as (port, _):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as client:
+            await client.ehlo()
+            assert "starttls" not in client.esmtp_extensions
+
+
+async def test_a_message_that_cannot_be_stored_gets_451_not_250(engine: Engine) -> None:
+    # A real storage failure: the table is gone (as with a full disk, the write fails).
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE received"))
+    async with running(engine) as (port, metrics):
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.mail("")
+            await client.rcpt(token())
+            with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+                await client.data(DSN)
+    assert (refused.value.code, refused.value.message) == (
+        451, "4.3.0 Could not store the message now; try again later")
+    assert metrics.received.labels("451")._value.get() == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(jobs)).all() == []
+
+
+async def test_many_sessions_at_once_share_commits_and_each_gets_its_own_id(
+        engine: Engine) -> None:
+    async def one(n: int) -> str:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            await client.mail("")
+            await client.rcpt(token())
+            code, reply = await client.data(DSN + f"n={n}\r\n".encode())
+            assert code == 250
+            return reply
+
+    async with running(engine) as (port, _):
+        replies = await asyncio.gather(*(one(n) for n in range(40)))
+    rows = stored(engine)
+    assert sorted(replies) == sorted(f"2.0.0 Stored as {r.id}" for r in rows)
+    assert sorted(bytes(r.raw) for r in rows) == sorted(
+        DSN + f"n={n}\r\n".encode() for n in range(40))
