@@ -102,13 +102,13 @@ async def test_a_dsn_to_a_verp_address_is_stored_with_its_envelope_and_a_job(
 ])
 async def test_rcpt_accepts_only_valid_verp_tokens_and_the_complaint_address(
         engine: Engine, address: str, accepted: bool) -> None:
-    async with running(engine) as (port, metrics):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
-            await client.mail("")
-            try:
-                code, message = await client.rcpt(address)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                code, message = exc.code, exc.message
+    async with running(engine) as (port, metrics), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.mail("")
+        try:
+            code, message = await client.rcpt(address)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            code, message = exc.code, exc.message
     if accepted:
         assert code == 250
     else:
@@ -117,53 +117,53 @@ async def test_rcpt_accepts_only_valid_verp_tokens_and_the_complaint_address(
 
 
 async def test_a_forged_recipient_among_good_ones_is_refused_alone(engine: Engine) -> None:
-    async with running(engine) as (port, _):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
-            await client.mail("")
-            await client.rcpt(token())
-            with pytest.raises(aiosmtplib.SMTPRecipientRefused):
-                await client.rcpt("b-ffffffffffffffff-aaaaaaaa@" + DOMAIN)
-            assert (await client.data(DSN))[0] == 250
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.mail("")
+        await client.rcpt(token())
+        with pytest.raises(aiosmtplib.SMTPRecipientRefused):
+            await client.rcpt("b-ffffffffffffffff-aaaaaaaa@" + DOMAIN)
+        assert (await client.data(DSN))[0] == 250
     [row] = stored(engine)
     assert json.loads(row.rcpts) == [token()]
 
 
 async def test_size_is_announced_and_a_30_mb_message_is_refused(engine: Engine) -> None:
-    async with running(engine) as (port, _):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
-            await client.ehlo()
-            assert client.esmtp_extensions["size"] == str(25 * 1024 * 1024)
-            # A sender that declares its size is refused at MAIL (RFC 1870 section 6.1)...
-            with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
-                await client.mail("", options=[f"SIZE={30 * 1000 * 1000}"])
-            assert refused.value.code == 552
-            # ...and one that does not is refused after DATA, having stored nothing.
-            await client.rset()
-            await client.mail("")
-            await client.rcpt(token())
-            big = DSN + b"x" * 998 + b"\r\n"
-            big = big * (30 * 1000 * 1000 // len(big) + 1)
-            with pytest.raises(aiosmtplib.SMTPDataError) as too_big:
-                await client.data(big)
-            assert too_big.value.code == 552
-            # The session goes on: a normal message afterwards is taken.
-            await client.mail("")
-            await client.rcpt(token())
-            assert (await client.data(DSN))[0] == 250
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.ehlo()
+        assert client.esmtp_extensions["size"] == str(25 * 1024 * 1024)
+        # A sender that declares its size is refused at MAIL (RFC 1870 section 6.1)...
+        with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
+            await client.mail("", options=[f"SIZE={30 * 1000 * 1000}"])
+        assert refused.value.code == 552
+        # ...and one that does not is refused after DATA, having stored nothing.
+        await client.rset()
+        await client.mail("")
+        await client.rcpt(token())
+        big = DSN + b"x" * 998 + b"\r\n"
+        big = big * (30 * 1000 * 1000 // len(big) + 1)
+        with pytest.raises(aiosmtplib.SMTPDataError) as too_big:
+            await client.data(big)
+        assert too_big.value.code == 552
+        # The session goes on: a normal message afterwards is taken.
+        await client.mail("")
+        await client.rcpt(token())
+        assert (await client.data(DSN))[0] == 250
     assert [bytes(r.raw) for r in stored(engine)] == [DSN]
 
 
 async def test_smtputf8_8bitmime_and_long_lines_are_taken(engine: Engine) -> None:
     body = ("From: postmaster@exämple.test\r\nSubject: Unzustellbar\r\n\r\n"
             "Grüße ").encode() + b"y" * 5000 + b"\r\n"
-    async with running(engine) as (port, _):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
-            await client.ehlo()
-            assert {"smtputf8", "8bitmime"} <= set(client.esmtp_extensions)
-            await client.mail("postmaster@exämple.test", options=["SMTPUTF8", "BODY=8BITMIME"],
-                              encoding="utf-8")
-            await client.rcpt(token())
-            assert (await client.data(body))[0] == 250
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.ehlo()
+        assert {"smtputf8", "8bitmime"} <= set(client.esmtp_extensions)
+        await client.mail("postmaster@exämple.test", options=["SMTPUTF8", "BODY=8BITMIME"],
+                          encoding="utf-8")
+        await client.rcpt(token())
+        assert (await client.data(body))[0] == 250
     [row] = stored(engine)
     assert bytes(row.raw) == body and row.mail_from == "postmaster@exämple.test"
 
@@ -285,22 +285,22 @@ async def test_starttls_with_the_configured_certificate(engine: Engine, tmp_path
 
 
 async def test_no_starttls_without_a_certificate(engine: Engine) -> None:
-    async with running(engine) as (port, _):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as client:
-            await client.ehlo()
-            assert "starttls" not in client.esmtp_extensions
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as client:
+        await client.ehlo()
+        assert "starttls" not in client.esmtp_extensions
 
 
 async def test_a_message_that_cannot_be_stored_gets_451_not_250(engine: Engine) -> None:
     # A real storage failure: the table is gone (as with a full disk, the write fails).
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE received"))
-    async with running(engine) as (port, metrics):
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
-            await client.mail("")
-            await client.rcpt(token())
-            with pytest.raises(aiosmtplib.SMTPDataError) as refused:
-                await client.data(DSN)
+    async with running(engine) as (port, metrics), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.mail("")
+        await client.rcpt(token())
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await client.data(DSN)
     assert (refused.value.code, refused.value.message) == (
         451, "4.3.0 Could not store the message now; try again later")
     assert metrics.received.labels("451")._value.get() == 1
