@@ -26,6 +26,7 @@ and for the inbound (bounce) server, issue 4:
     BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds idle per command)
     BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
     BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
+    BOUNCELOOP_PARSE_PROCESSES         1 (0 on one CPU)      (processes parsing returned mail)
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
     smtp_command_timeout: float = 300.0
     smtp_session_timeout: float = 1800.0
     smtp_max_sessions: int = 200
+    parse_processes: int = Field(default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0,
+                                 ge=0)
+    """Processes that parse returned mail beside the service's own (0: a thread of it)."""
     job_lease: float = 300.0
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0

@@ -141,10 +141,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     metrics = Metrics()
     engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
                       journal=journal)
-    processor = Processor(settings, db, worker, metrics=metrics)
+    processor = Processor(settings, db, worker, metrics=metrics,
+                          parse_processes=settings.parse_processes)
     inbound: InboundServer | None = None
     if smtp_sock is not None:
-        inbound = InboundServer(settings, Inbox(db, on_stored=processor.wake.set), metrics)
+        inbox = Inbox(db, on_stored=processor.wake.set, writes=processor.writes)
+        inbound = InboundServer(settings, inbox, metrics)
         await inbound.start(smtp_sock)
     server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
                                     log_level="warning", lifespan="off", access_log=False))
@@ -170,6 +172,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await inbound.close()
         server.should_exit = True
         await asyncio.gather(delivery, processing, http, return_exceptions=True)
+        processor.close()
         with db.begin() as conn:
             outbox.release(conn, engine.worker)
         journal.close()

@@ -251,3 +251,39 @@ def test_garbage_is_kept_and_named(world: World) -> None:
     row = world.row(rid)
     assert row.status in ("processed", "failed") and row.message_id == world.id["di@dest.test"]
     assert [t for t, _, _ in world.events()] == ["bounce"]
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+async def test_the_processor_takes_due_jobs_parsing_in_a_thread_or_a_process(
+        world: World, processes: int) -> None:
+    import asyncio
+    import os
+    import signal
+
+    from bounceloop.inbound import Processor
+    from bounceloop.storage import outbox
+    from bounceloop.storage.tables import jobs
+
+    settings = Settings(bounce_domain=DOMAIN, verp_secret=SECRET, job_lease=30)
+    processor = Processor(settings, world.engine, "test-worker", parse_processes=processes)
+    try:
+        first = world.receive(bounces.dsn("ann@dest.test", world.copy("ann@dest.test")),
+                              (world.envelope["ann@dest.test"],))
+        assert await processor.round() == 1
+        assert world.row(first).kind == "failure"
+        if processes:
+            # A parser process that dies is replaced; the round still gets done.
+            assert processor._pool is not None
+            for pid in list(processor._pool._processes):  # type: ignore[attr-defined]
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.2)
+        second = world.receive(bounces.exim("bob@dest.test", world.copy("bob@dest.test")),
+                               (world.envelope["bob@dest.test"],))
+        assert await processor.round() == 1
+        assert world.row(second).kind == "failure"
+        assert await processor.round() == 0
+    finally:
+        processor.close()
+    with world.engine.connect() as conn:
+        assert {j.status for j in conn.execute(select(jobs).where(
+            jobs.c.kind == "bounce"))} == {outbox.DONE}

@@ -21,9 +21,14 @@ MAX_BATCH = 500
 
 
 class Inbox:
-    def __init__(self, db: Engine, on_stored: Callable[[], None] | None = None) -> None:
+    def __init__(self, db: Engine, on_stored: Callable[[], None] | None = None,
+                 writes: asyncio.Lock | None = None) -> None:
         self.db = db
         self.on_stored = on_stored
+        # Writers of this process take turns here, in the event loop, rather than in
+        # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while another
+        # connection holds the write lock: a wait a 250 reply should not pay.
+        self.writes = writes or asyncio.Lock()
         self._waiting: list[tuple[store.Incoming, asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -42,8 +47,9 @@ class Inbox:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
-                ids = await asyncio.to_thread(store.store_many, self.db,
-                                              [item for item, _ in batch])
+                async with self.writes:
+                    ids = await asyncio.to_thread(store.store_many, self.db,
+                                                  [item for item, _ in batch])
             except Exception as exc:  # every waiter hears it (and answers 451)
                 for _, future in batch:
                     if not future.done():

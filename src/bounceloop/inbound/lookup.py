@@ -1,11 +1,15 @@
-"""correlate.Lookup over the database: the queries correlation asks, each one indexed."""
+"""correlate.Lookup over the database: the queries correlation asks, each one indexed.
+
+The statements are built once (bound parameters), and answers are remembered for the
+lookup's life - one batch - since a burst of bounces often names the same messages.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from bounceloop.inbound.correlate import Sent
 from bounceloop.storage.tables import mailings, messages
@@ -21,29 +25,40 @@ def _sent(row: Any) -> Sent | None:
                 envelope=row.envelope, tags=tuple(json.loads(row.tags)))
 
 
+_BY_ID = select(*_COLUMNS).where(messages.c.id == bindparam("id"))
+_IN_MAILING = (select(*_COLUMNS).where((messages.c.mailing_id == bindparam("mailing"))
+                                       & (messages.c.recipient == bindparam("rcpt")))
+               .order_by(messages.c.created_at.desc()).limit(1))
+_MAILING_BY_HEADER = (select(mailings.c.id)
+                      .where(mailings.c.header_message_id == bindparam("hid"))
+                      .order_by(mailings.c.id.desc()).limit(1))
+_LATEST_TO = (select(*_COLUMNS).where(messages.c.recipient == bindparam("rcpt"))
+              .order_by(messages.c.created_at.desc()).limit(1))
+
+
 class DatabaseLookup:
     """Answers correlation's questions from one connection (a read transaction)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._memo: dict[tuple[object, ...], Any] = {}
+
+    def _ask(self, name: str, stmt: Any, params: dict[str, object]) -> Any:
+        key = (name, *params.values())
+        if key not in self._memo:
+            self._memo[key] = self.conn.execute(stmt, params).first()
+        return self._memo[key]
 
     def message(self, message_id: str) -> Sent | None:
-        return _sent(self.conn.execute(
-            select(*_COLUMNS).where(messages.c.id == message_id)).first())
+        return _sent(self._ask("id", _BY_ID, {"id": message_id}))
 
     def in_mailing(self, mailing_id: int, recipient: str) -> Sent | None:
-        return _sent(self.conn.execute(
-            select(*_COLUMNS).where((messages.c.mailing_id == mailing_id)
-                                    & (messages.c.recipient == recipient))
-            .order_by(messages.c.created_at.desc()).limit(1)).first())
+        return _sent(self._ask("mailing", _IN_MAILING, {"mailing": mailing_id,
+                                                         "rcpt": recipient}))
 
     def mailing_with_message_id(self, header_message_id: str) -> int | None:
-        found = self.conn.execute(
-            select(mailings.c.id).where(mailings.c.header_message_id == header_message_id)
-            .order_by(mailings.c.id.desc()).limit(1)).scalar()
-        return None if found is None else int(found)
+        found = self._ask("hid", _MAILING_BY_HEADER, {"hid": header_message_id})
+        return None if found is None else int(found[0])
 
     def latest_to(self, recipient: str) -> Sent | None:
-        return _sent(self.conn.execute(
-            select(*_COLUMNS).where(messages.c.recipient == recipient)
-            .order_by(messages.c.created_at.desc()).limit(1)).first())
+        return _sent(self._ask("to", _LATEST_TO, {"rcpt": recipient}))

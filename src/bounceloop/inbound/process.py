@@ -20,8 +20,17 @@ idempotent). :class:`Processor` runs batches in the service, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +45,7 @@ from bounceloop.inbound import correlate
 from bounceloop.inbound.correlate import Lookup, Tie
 from bounceloop.inbound.lookup import DatabaseLookup
 from bounceloop.observability.metrics import Metrics
-from bounceloop.parsing import parse
+from bounceloop.parsing import Result, parse
 from bounceloop.storage import events, outbox
 from bounceloop.storage import received as store
 from bounceloop.storage.engine import utcnow
@@ -66,9 +75,10 @@ class Context:
 
 
 def process(stored: store.Stored, ctx: Context, lookup: Lookup,
-            now: datetime) -> store.Processed:
-    """What one stored message means (nothing is written here)."""
-    result = parse(stored.raw, ctx.convention)
+            now: datetime, parsed: Result | None = None) -> store.Processed:
+    """What one stored message means (nothing is written here); ``parsed`` is the
+    parser's result when it was run elsewhere (a worker process)."""
+    result = parsed if parsed is not None else parse(stored.raw, ctx.convention)
     verp_id = correlate.envelope_id(stored.rcpts, ctx.domains, ctx.secret)
     ties = [correlate.tie(verp_id, correlate.clues_of(r, lookup), lookup)
             for r in result.records]
@@ -154,24 +164,70 @@ class BatchResult:
     """(kind, reason of its first error row) per message processed."""
 
 
-def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
-              clock: Callable[[], datetime] = utcnow,
-              settle: Callable[[Connection], object] | None = None) -> BatchResult:
-    """Load, process and save these stored messages; ``settle(conn)`` runs in the same
-    transaction as the save (the caller completes its jobs there)."""
-    now = clock()
+def _orphan_guard(parent: int) -> None:
+    """In a parser process: die with the service, even when it is SIGKILLed (it cannot
+    shut its pool down then). Linux delivers SIGKILL at the parent's death (prctl
+    PR_SET_PDEATHSIG); elsewhere a thread watches for the parent to change."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
+
+
+def parse_all(raws: Sequence[bytes], convention: Convention) -> list[Result]:
+    """The parser over many messages: what a worker process runs (pure, picklable)."""
+    return [parse(raw, convention) for raw in raws]
+
+
+def load(db: Engine, ids: Sequence[int]) -> list[store.Stored]:
     with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        stored = store.load(conn, ids)
+        return store.load(conn, ids)
+
+
+def tie_all(db: Engine, ctx: Context, stored: Sequence[store.Stored],
+            parsed: Sequence[Result] | None, now: datetime) -> list[store.Processed]:
+    """Tie and build the rows of parsed messages (parsing here when ``parsed`` is None)."""
+    with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         lookup = DatabaseLookup(conn)
-        results = [process(s, ctx, lookup, now) for s in stored]
-    changed = 0
+        if parsed is None:
+            return [process(s, ctx, lookup, now) for s in stored]
+        return [process(s, ctx, lookup, now, p) for s, p in zip(stored, parsed, strict=True)]
+
+
+def compute(db: Engine, ctx: Context, ids: Sequence[int], now: datetime
+            ) -> list[store.Processed]:
+    """Load and process these stored messages in read transactions (writes nothing)."""
+    return tie_all(db, ctx, load(db, ids), None, now)
+
+
+def write(db: Engine, results: Sequence[store.Processed], now: datetime,
+          settle: Callable[[Connection], object] | None = None) -> BatchResult:
+    """Save processing results in one transaction; ``settle(conn)`` runs in it too (the
+    caller completes its jobs there)."""
     with db.begin() as conn:
-        for p in results:
-            changed += store.save(conn, p, now)
+        changed = store.save_many(conn, results, now)
         if settle is not None:
             settle(conn)
     kinds = tuple((p.kind, p.errors[0]["reason"] if p.errors else "") for p in results)
     return BatchResult(len(results), changed, kinds)
+
+
+def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
+              clock: Callable[[], datetime] = utcnow,
+              settle: Callable[[Connection], object] | None = None) -> BatchResult:
+    """Load, process and save these stored messages (see :func:`compute`, :func:`write`)."""
+    now = clock()
+    return write(db, compute(db, ctx, ids, now), now, settle)
 
 
 class Processor:
@@ -179,7 +235,9 @@ class Processor:
 
     def __init__(self, settings: Settings, db: Engine, worker: str, *,
                  metrics: Metrics | None = None, batch: int = 200,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 writes: asyncio.Lock | None = None,
+                 parse_processes: int = 0) -> None:
         self.settings = settings
         self.db = db
         self.worker = worker
@@ -189,21 +247,79 @@ class Processor:
         self.ctx = Context.of(settings)
         self.wake = asyncio.Event()
         """Set by the inbound server when it stored a message: no need to wait for a poll."""
+        self.writes = writes or asyncio.Lock()
+        """Shared with the inbound server's Inbox (see there): one writer at a time."""
+        self.parse_processes = parse_processes
+        """Processes to parse in: the parser is pure CPU, and in a thread it would take
+        the interpreter lock from the SMTP server's event loop (measured: bench/inbound.py
+        accepts about twice as many bounces a second with one). 0: a thread."""
+        self._pool: ProcessPoolExecutor | None = None
 
-    def run_once(self) -> int:
-        """One batch (blocking): the number of jobs handled."""
-        jobs = outbox.claim(self.db, [store.PROCESS], self.worker, self.batch,
+    def _claim(self) -> list[outbox.Job]:
+        return outbox.claim(self.db, [store.PROCESS], self.worker, self.batch,
                             self.settings.job_lease, self.clock())
-        if not jobs:
-            return 0
-        ids = [int(j.ref) for j in jobs if j.ref and j.ref.isdigit()]
+
+    def _write(self, jobs: list[outbox.Job], results: list[store.Processed],
+               now: datetime) -> int:
         job_ids = [j.id for j in jobs]
-        result = run_batch(self.db, self.ctx, ids, self.clock,
-                           lambda conn: outbox.complete_many(conn, job_ids, self.worker))
+        result = write(self.db, results, now,
+                       lambda conn: outbox.complete_many(conn, job_ids, self.worker))
         if self.metrics is not None:
             for kind, reason in result.kinds:
                 self.metrics.bounces.labels(kind, reason).inc()
         return len(jobs)
+
+    @staticmethod
+    def _ids(jobs: list[outbox.Job]) -> list[int]:
+        return [int(j.ref) for j in jobs if j.ref and j.ref.isdigit()]
+
+    def run_once(self) -> int:
+        """One batch (blocking): the number of jobs handled."""
+        jobs = self._claim()
+        if not jobs:
+            return 0
+        now = self.clock()
+        return self._write(jobs, compute(self.db, self.ctx, self._ids(jobs), now), now)
+
+    async def round(self) -> int:
+        """One batch, off the event loop; the two writes (claim, save) take turns with
+        the inbound server's under :attr:`writes`, the parsing does not."""
+        async with self.writes:
+            jobs = await asyncio.to_thread(self._claim)
+        if not jobs:
+            return 0
+        now = self.clock()
+        if self.parse_processes <= 0:
+            results = await asyncio.to_thread(compute, self.db, self.ctx, self._ids(jobs), now)
+        else:
+            stored = await asyncio.to_thread(load, self.db, self._ids(jobs))
+            parsed = await self._parse([s.raw for s in stored])
+            results = await asyncio.to_thread(tie_all, self.db, self.ctx, stored, parsed, now)
+        async with self.writes:
+            return await asyncio.to_thread(self._write, jobs, results, now)
+
+    async def _parse(self, raws: list[bytes]) -> list[Result] | None:
+        """Parse in the pool; None (parse in a thread instead) if its process died: a new
+        pool is started for the next round."""
+        if self._pool is None:
+            # spawn, not fork: this process has threads and an event loop running.
+            self._pool = ProcessPoolExecutor(
+                self.parse_processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_orphan_guard, initargs=(os.getpid(),))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, parse_all, raws, self.ctx.convention)
+        except BrokenProcessPool:
+            log.error("a parser process died; starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            return None
+
+    def close(self) -> None:
+        """Stop the parser processes (if any)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: process what is due, else wait for a wake-up or the poll."""
@@ -211,7 +327,7 @@ class Processor:
         while not stop.is_set():
             self.wake.clear()  # before the round: a message stored during it wakes the next
             try:
-                handled = await asyncio.to_thread(self.run_once)
+                handled = await self.round()
                 backoff = self.settings.poll_interval
             except SQLAlchemyError as exc:
                 log.error("processing returned mail failed (retrying in %.0f s): %s",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 
 from bounceloop.storage import events, outbox
 from bounceloop.storage.tables import errors, received
@@ -130,35 +130,63 @@ def _same(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> bool:
     return sorted(map(key, (r._mapping for r in old))) == sorted(map(key, new))
 
 
+_SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
+    status=bindparam("r_status"), processed_at=bindparam("r_now"),
+    times_processed=received.c.times_processed + 1, message_id=bindparam("r_message"),
+    mailing_id=bindparam("r_mailing"), recipient=bindparam("r_recipient"),
+    tied_by=bindparam("r_tied_by"), detector=bindparam("r_detector"),
+    kind=bindparam("r_kind"), error=bindparam("r_error"))
+
+
 def save(conn: Connection, p: Processed, now: datetime) -> bool:
     """Write one processing result in the caller's transaction; True when the error rows
     changed from an earlier processing (a reclassification, kept as history)."""
-    old = conn.execute(select(errors).where(
-        (errors.c.received_id == p.id) & errors.c.current.is_(True))).all()
-    changed = False
-    if not _same(old, p.errors):
-        if old:
-            changed = True
-            conn.execute(update(errors).where(errors.c.id.in_([r.id for r in old]))
-                         .values(current=False))
-        if p.errors:
-            conn.execute(insert(errors), [{**e, "received_id": p.id, "current": True}
-                                          for e in p.errors])
-    times = conn.execute(
-        update(received).where(received.c.id == p.id).values(
-            status=p.status, processed_at=now, times_processed=received.c.times_processed + 1,
-            message_id=p.message_id, mailing_id=p.mailing_id, recipient=p.recipient,
-            tied_by=p.tied_by, detector=p.detector, kind=p.kind, error=p.error)
-        .returning(received.c.times_processed)).scalar_one()
-    rows = list(p.events)
-    if changed:
-        rows.append(events.row(
-            time=now, type="reclassified", key=f"reclassified:r{p.id}:{times}",
-            message_id=p.message_id, mailing_id=p.mailing_id, recipient=p.recipient or "",
-            data={"id": p.message_id or "", "recipient": p.recipient or "", "received": p.id,
-                  "before": [_brief(r._mapping) for r in old],
-                  "after": [_brief(e) for e in p.errors]}))
-    events.add(conn, rows)
+    return save_many(conn, [p], now) == 1
+
+
+def save_many(conn: Connection, batch: Sequence[Processed], now: datetime) -> int:
+    """Write processing results in the caller's transaction, a statement per table for
+    the whole batch; the number whose error rows changed (reclassifications)."""
+    if not batch:
+        return 0
+    old: dict[int, list[Any]] = {p.id: [] for p in batch}
+    ids = list(old)
+    for start in range(0, len(ids), 500):
+        for r in conn.execute(select(errors).where(
+                errors.c.received_id.in_(ids[start:start + 500])
+                & errors.c.current.is_(True))):
+            old[r.received_id].append(r)
+    times = {r.id: r.times_processed for r in conn.execute(
+        select(received.c.id, received.c.times_processed).where(received.c.id.in_(ids)))}
+    retired: list[int] = []
+    new_errors: list[dict[str, Any]] = []
+    new_events: list[dict[str, Any]] = []
+    changed = 0
+    for p in batch:
+        before = old[p.id]
+        if not _same(before, p.errors):
+            if before:
+                changed += 1
+                retired += [r.id for r in before]
+                n = times.get(p.id, 0) + 1
+                new_events.append(events.row(
+                    time=now, type="reclassified", key=f"reclassified:r{p.id}:{n}",
+                    message_id=p.message_id, mailing_id=p.mailing_id,
+                    recipient=p.recipient or "",
+                    data={"id": p.message_id or "", "recipient": p.recipient or "",
+                          "received": p.id, "before": [_brief(r._mapping) for r in before],
+                          "after": [_brief(e) for e in p.errors]}))
+            new_errors += [{**e, "received_id": p.id, "current": True} for e in p.errors]
+        new_events += p.events
+    if retired:
+        conn.execute(update(errors).where(errors.c.id.in_(retired)).values(current=False))
+    if new_errors:
+        conn.execute(insert(errors), new_errors)
+    conn.execute(_SETTLE, [{
+        "r_id": p.id, "r_status": p.status, "r_now": now, "r_message": p.message_id,
+        "r_mailing": p.mailing_id, "r_recipient": p.recipient, "r_tied_by": p.tied_by,
+        "r_detector": p.detector, "r_kind": p.kind, "r_error": p.error} for p in batch])
+    events.add(conn, new_events)
     return changed
 
 
