@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from bounceloop.storage import migrate
 from bounceloop.storage.engine import create_engine
-from bounceloop.testing import postgres
+from bounceloop.testing import FakeDNS, postgres
 
 # ---------------------------------------------------------------------------------------------
 # Databases (storage): a throwaway PostgreSQL server per test session, and per-test databases
@@ -88,3 +89,18 @@ def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("BOUNCELOOP_"):
             monkeypatch.delenv(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# DNS: three recipient domains d0.test, d1.test, d2.test, each with its MX on 127.0.0.1, on a
+# FakeDNS server (for tests that run ``bounceloop`` processes against a local MX).
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+async def three_domains() -> AsyncIterator[FakeDNS]:
+    zone: dict[tuple[str, str], Any] = {}
+    for n in range(3):
+        zone[(f"d{n}.test", "MX")] = [f"10 mx.d{n}.test."]
+        zone[(f"mx.d{n}.test", "A")] = ["127.0.0.1"]
+    async with FakeDNS(zone) as server:
+        yield server

@@ -15,9 +15,8 @@ import collections
 import json
 import re
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 import pytest
@@ -46,16 +45,6 @@ KINDS: dict[str, tuple[Callable[[str, bytes], bytes], str, str | None, str | Non
 COMPLAINER = "gus@d0.test"
 
 
-@pytest.fixture
-async def dns() -> AsyncIterator[FakeDNS]:
-    zone: dict[tuple[str, str], Any] = {}
-    for n in range(3):
-        zone[(f"d{n}.test", "MX")] = [f"10 mx.d{n}.test."]
-        zone[(f"mx.d{n}.test", "A")] = ["127.0.0.1"]
-    async with FakeDNS(zone) as server:
-        yield server
-
-
 async def returned(port: int, envelope: str, raw: bytes) -> tuple[int, str]:
     async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port,
                                local_hostname="mx.dest.test") as client:
@@ -66,13 +55,13 @@ async def returned(port: int, envelope: str, raw: bytes) -> tuple[int, str]:
 
 
 async def test_every_kind_of_returned_mail_is_tied_to_its_message(
-        tmp_path: Path, database_url: str, dns: FakeDNS) -> None:
+        tmp_path: Path, database_url: str, three_domains: FakeDNS) -> None:
     everyone = [*KINDS, COMPLAINER, "hal@d1.test"]
     (tmp_path / "rcpts.csv").write_text("email,tags\n" + "".join(
         f"{r},autumn;{r[:3]}\n" for r in everyone))
     (tmp_path / "msg.eml").write_bytes(MIME)
     async with FakeMX() as mx:
-        env = environment(database_url, dns, mx.port, tmp_path / "spool")
+        env = environment(database_url, three_domains, mx.port, tmp_path / "spool")
         code, out, err = await run(env, "send", "--from", "news@sender.test", "--mime",
                                    str(tmp_path / "msg.eml"), "--recipients",
                                    str(tmp_path / "rcpts.csv"), "--wait")
@@ -154,8 +143,8 @@ async def test_every_kind_of_returned_mail_is_tied_to_its_message(
 
 
 async def test_sigkill_under_load_loses_no_acknowledged_message(
-        tmp_path: Path, database_url: str, dns: FakeDNS) -> None:
-    env = environment(database_url, dns, 1, tmp_path / "spool",
+        tmp_path: Path, database_url: str, three_domains: FakeDNS) -> None:
+    env = environment(database_url, three_domains, 1, tmp_path / "spool",
                       BOUNCELOOP_SMTP_LISTEN=f"127.0.0.1:{free_port()}")
     port = int(env["BOUNCELOOP_SMTP_LISTEN"].rsplit(":", 1)[1])
     envelope = "abuse@bounce.sender.test"

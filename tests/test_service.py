@@ -17,11 +17,10 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from bounceloop.storage.engine import create_engine
@@ -98,18 +97,8 @@ async def wait_for(condition: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def dns() -> AsyncIterator[FakeDNS]:
-    zone: dict[tuple[str, str], Any] = {}
-    for n in range(3):
-        zone[(f"d{n}.test", "MX")] = [f"10 mx.d{n}.test."]
-        zone[(f"mx.d{n}.test", "A")] = ["127.0.0.1"]
-    async with FakeDNS(zone) as server:
-        yield server
-
-
 async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(
-        tmp_path: Path, database_url: str, dns: FakeDNS) -> None:
+        tmp_path: Path, database_url: str, three_domains: FakeDNS) -> None:
     total = 1500
     good = [f"user{i}@d{i % 3}.test" for i in range(total)]
     hard = [f"r550-511.gone{i}@d0.test" for i in range(20)]
@@ -120,7 +109,7 @@ async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(
 
     mx: MXProcess = spawn_mx(tmp_path / "mx.jsonl")
     try:
-        env = environment(database_url, dns, mx.port, tmp_path / "spool")
+        env = environment(database_url, three_domains, mx.port, tmp_path / "spool")
         code, out, err = await run(env, "send", "--from", "news@sender.test",
                                    "--mime", str(tmp_path / "msg.eml"),
                                    "--recipients", str(tmp_path / "rcpts.csv"))
@@ -195,13 +184,13 @@ async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(
 
 
 async def test_serve_stops_cleanly_and_gives_its_jobs_back(tmp_path: Path,
-                                                           dns: FakeDNS) -> None:
+                                                           three_domains: FakeDNS) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
     # The first message's reply after the final dot comes 2 s late; one connection at a
     # time, so the second message waits behind it.
     mx = spawn_mx(tmp_path / "mx.jsonl", script={"stall_next": {"DATA_END": [2.0]}})
     try:
-        env = environment(url, dns, mx.port, tmp_path / "spool",
+        env = environment(url, three_domains, mx.port, tmp_path / "spool",
                           BOUNCELOOP_MAX_CONNECTIONS_PER_DOMAIN="1",
                           BOUNCELOOP_DATA_TIMEOUT="10")
         (tmp_path / "rcpts.csv").write_text("email\nslow@d0.test\nnext@d0.test\n")

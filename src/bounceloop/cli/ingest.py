@@ -39,7 +39,7 @@ from bounceloop.inbound.process import Context, Processor, run_batch
 from bounceloop.service import DatabaseError, open_database, reason
 from bounceloop.sources import SourceError, expand, load
 from bounceloop.storage import received as store
-from bounceloop.storage.engine import utcnow
+from bounceloop.storage.engine import chunks, utcnow
 from bounceloop.storage.tables import received
 
 BATCH = 200
@@ -146,11 +146,11 @@ def _process(settings: Settings, db: Engine, ids: list[int]) -> dict[str, int]:
     while True:
         rows: list[Any] = []
         with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            for start in range(0, len(ids), 500):
+            for chunk in chunks(ids):
                 rows += conn.execute(select(
                     received.c.id, received.c.status, received.c.message_id,
                     received.c.kind, received.c.error, received.c.peer)
-                    .where(received.c.id.in_(ids[start:start + 500]))).all()
+                    .where(received.c.id.in_(chunk))).all()
         if all(r.status != "pending" for r in rows) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -180,8 +180,8 @@ def reprocess_command(since: str | None) -> None:
         with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             ids = store.ids_since(conn, when)
         bar = Bar(len(ids), "reprocessing") if sys.stderr.isatty() and ids else None
-        for start in range(0, len(ids), BATCH):
-            result = run_batch(db, ctx, ids[start:start + BATCH])
+        for chunk in chunks(ids, BATCH):
+            result = run_batch(db, ctx, chunk)
             processed += result.processed
             changed += result.changed
             if bar is not None:

@@ -139,7 +139,7 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
 def errors_command(fmt: str | None, mailing: int | None, recipient: str, since: str | None,
                    limit: int | None, errortype: str, history: bool) -> None:
     """List error rows: synchronous (steps 1-4) and bounces (step 5)."""
-    filters = received_store.ErrorFilters(
+    filters = event_store.Filters(
         mailing=mailing, recipient=recipient, since=parse_since(since), type=errortype,
         history=history, limit=limit)
     _run(lambda conn: received_store.error_listing(conn, filters), fmt,

@@ -37,9 +37,10 @@ means the same here, since psycopg2 is not a dependency).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event
@@ -53,6 +54,17 @@ SQLITE_MIN = (3, 35, 0)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+T = TypeVar("T")
+
+
+#: Most values in one ``IN (...)`` list: well under SQLite's bound-parameter limit.
+IN_LIMIT = 500
+
+
+def chunks(items: Sequence[T], size: int = IN_LIMIT) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size`` (an ``IN`` list each, or a batch)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def utcnow() -> datetime:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.storage.tables import events
@@ -62,29 +62,39 @@ def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What ``bounceloop events`` / ``errors`` filter on (empty: everything)."""
+    """What ``bounceloop events`` and ``bounceloop errors`` filter on (empty: everything)."""
 
     mailing: int | None = None
     recipient: str = ""
     since: datetime | None = None
     type: str = ""
+    """An event type (events) or an errortype (errors)."""
     limit: int | None = None
+    history: bool = False
+    """errors: also rows a reprocessing replaced (``current`` false)."""
 
 
-def listing(conn: Connection, filters: Filters) -> Iterator[dict[str, Any]]:
+def filtered(stmt: Select[Any], table: Table, time: str, type: str, f: Filters
+             ) -> Select[Any]:
+    """``stmt`` narrowed by ``f`` on ``table``'s mailing_id and recipient columns and the
+    named time and type columns, in id order."""
+    stmt = stmt.order_by(table.c.id)
+    if f.mailing is not None:
+        stmt = stmt.where(table.c.mailing_id == f.mailing)
+    if f.recipient:
+        stmt = stmt.where(table.c.recipient == f.recipient)
+    if f.since is not None:
+        stmt = stmt.where(table.c[time] >= f.since)
+    if f.type:
+        stmt = stmt.where(table.c[type] == f.type)
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    return stmt
+
+
+def listing(conn: Connection, f: Filters) -> Iterator[dict[str, Any]]:
     """Events in id order, as plain values (``data`` decoded)."""
-    stmt: Select[Any] = select(events).order_by(events.c.id)
-    if filters.mailing is not None:
-        stmt = stmt.where(events.c.mailing_id == filters.mailing)
-    if filters.recipient:
-        stmt = stmt.where(events.c.recipient == filters.recipient)
-    if filters.since is not None:
-        stmt = stmt.where(events.c.time >= filters.since)
-    if filters.type:
-        stmt = stmt.where(events.c.type == filters.type)
-    if filters.limit is not None:
-        stmt = stmt.limit(filters.limit)
-    for r in conn.execute(stmt):
+    for r in conn.execute(filtered(select(events), events, "time", "type", f)):
         yield {"id": r.id, "time": r.time, "type": r.type, "message_id": r.message_id or "",
                "mailing_id": r.mailing_id, "recipient": r.recipient or "",
                "data": json.loads(r.data)}

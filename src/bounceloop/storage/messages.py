@@ -32,6 +32,7 @@ from bounceloop.core import verp
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.storage import outbox
+from bounceloop.storage.engine import chunks
 from bounceloop.storage.events import add as add_events
 from bounceloop.storage.events import row as event_row
 from bounceloop.storage.tables import (
@@ -173,9 +174,7 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     if not by_ref:
         return []
     out: list[Pending] = []
-    refs = list(by_ref)
-    for start in range(0, len(refs), 500):
-        chunk = refs[start:start + 500]
+    for chunk in chunks(list(by_ref)):
         for row in conn.execute(select(messages).where(messages.c.id.in_(chunk))):
             out.append(Pending(
                 job_id=by_ref[row.id], id=row.id, mailing_id=row.mailing_id,
@@ -359,8 +358,8 @@ def settle_closed(engine: Engine, worker: str, job_ids: Iterable[int]) -> None:
 def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
     """The ``send --wait`` line of each message, in the order of ``ids``."""
     rows: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        for row in conn.execute(select(messages).where(messages.c.id.in_(ids[start:start + 500]))):
+    for chunk in chunks(ids):
+        for row in conn.execute(select(messages).where(messages.c.id.in_(chunk))):
             rows[row.id] = row
     out = []
     for mid in ids:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 
 from bounceloop.storage import events, outbox
+from bounceloop.storage.engine import chunks
 from bounceloop.storage.tables import errors, received
 
 #: The outbox job kind of a stored message waiting to be processed.
@@ -78,8 +79,7 @@ class Stored:
 def load(conn: Connection, ids: Sequence[int]) -> list[Stored]:
     """The stored messages with these ids, in id order (missing ids are left out)."""
     out: list[Stored] = []
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
+    for chunk in chunks(ids):
         for r in conn.execute(select(
                 received.c.id, received.c.raw, received.c.mail_from, received.c.rcpts,
                 received.c.received_at, received.c.times_processed)
@@ -151,13 +151,13 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime) -> in
         return 0
     old: dict[int, list[Any]] = {p.id: [] for p in batch}
     ids = list(old)
-    for start in range(0, len(ids), 500):
+    times: dict[int, int] = {}
+    for chunk in chunks(ids):
         for r in conn.execute(select(errors).where(
-                errors.c.received_id.in_(ids[start:start + 500])
-                & errors.c.current.is_(True))):
+                errors.c.received_id.in_(chunk) & errors.c.current.is_(True))):
             old[r.received_id].append(r)
-    times = {r.id: r.times_processed for r in conn.execute(
-        select(received.c.id, received.c.times_processed).where(received.c.id.in_(ids)))}
+        times.update((int(rid), int(n)) for rid, n in conn.execute(
+            select(received.c.id, received.c.times_processed).where(received.c.id.in_(chunk))))
     retired: list[int] = []
     new_errors: list[dict[str, Any]] = []
     new_events: list[dict[str, Any]] = []
@@ -195,39 +195,15 @@ def _brief(values: Any) -> dict[str, Any]:
                                    "reason")}
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorFilters:
-    """What ``bounceloop errors`` filters on (empty: everything current)."""
-
-    mailing: int | None = None
-    recipient: str = ""
-    since: datetime | None = None
-    type: str = ""
-    """An errortype (nohost, unreachable, error, mailerror, mailmessage, ...)."""
-    history: bool = False
-    """Include rows a reprocessing replaced."""
-    limit: int | None = None
-
-
 ERROR_FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "step", "state",
                 "code", "extended", "description", "errortype", "severity", "reason",
                 "hardbounce", "received_id", "current")
 
 
-def error_listing(conn: Connection, f: ErrorFilters) -> Iterator[dict[str, Any]]:
-    """Error rows in id order, as plain values."""
-    stmt: Select[Any] = select(*(errors.c[name] for name in ERROR_FIELDS)).order_by(errors.c.id)
+def error_listing(conn: Connection, f: events.Filters) -> Iterator[dict[str, Any]]:
+    """Error rows in id order, as plain values (current ones unless ``f.history``)."""
+    stmt: Select[Any] = select(*(errors.c[name] for name in ERROR_FIELDS))
     if not f.history:
         stmt = stmt.where(errors.c.current.is_(True))
-    if f.mailing is not None:
-        stmt = stmt.where(errors.c.mailing_id == f.mailing)
-    if f.recipient:
-        stmt = stmt.where(errors.c.recipient == f.recipient)
-    if f.since is not None:
-        stmt = stmt.where(errors.c.timestamp >= f.since)
-    if f.type:
-        stmt = stmt.where(errors.c.errortype == f.type)
-    if f.limit is not None:
-        stmt = stmt.limit(f.limit)
-    for r in conn.execute(stmt):
+    for r in conn.execute(events.filtered(stmt, errors, "timestamp", "errortype", f)):
         yield dict(r._mapping)
