@@ -15,7 +15,7 @@ from bounceloop.inbound.correlate import (
     Sent,
     clues_in_raw,
     clues_of,
-    envelope_id,
+    envelope,
     tie,
 )
 
@@ -57,11 +57,11 @@ def record(**fields: object) -> Bounce:
     return Bounce(**base)  # type: ignore[arg-type]
 
 
-def test_envelope_id_checks_the_tag_on_every_domain() -> None:
+def test_envelope_checks_the_tag_on_every_domain() -> None:
     good = verp.encode(A.id, "old.test", "k")
-    assert envelope_id(["x@y", good], ["new.test", "old.test"], "k") == A.id
-    assert envelope_id([good], ["new.test"], "k") is None
-    assert envelope_id([good], ["old.test"], "other-key") is None
+    assert envelope(["x@y", good], ["new.test", "old.test"], "k") == (good, A.id)
+    assert envelope([good], ["new.test"], "k") is None
+    assert envelope([good], ["old.test"], "other-key") is None
 
 
 @pytest.mark.parametrize(("clues", "expected", "by"), [

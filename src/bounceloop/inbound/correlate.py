@@ -63,14 +63,15 @@ _RAW_ID = re.compile(rb"^X-Bounceloop-Id:[ \t]*([0-9a-f]{16,40})[ \t]*\r?$", re.
 _RAW_MAILING = re.compile(rb"^X-Bounceloop-Mailing:[ \t]*(\d{1,18})[ \t]*\r?$", re.M | re.I)
 
 
-def envelope_id(rcpts: Iterable[str], domains: Iterable[str], secret: str) -> str | None:
-    """The message id the first valid VERP address among ``rcpts`` names."""
+def envelope(rcpts: Iterable[str], domains: Iterable[str], secret: str
+             ) -> tuple[str, str] | None:
+    """The first valid VERP address among ``rcpts``, and the message id it names."""
     domains = list(domains)
     for rcpt in rcpts:
         for domain in domains:
             message_id = verp.decode(rcpt, domain, secret)
             if message_id is not None:
-                return message_id
+                return rcpt, message_id
     return None
 
 

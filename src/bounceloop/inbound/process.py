@@ -79,7 +79,8 @@ def process(stored: store.Stored, ctx: Context, lookup: Lookup,
     """What one stored message means (nothing is written here); ``parsed`` is the
     parser's result when it was run elsewhere (a worker process)."""
     result = parsed if parsed is not None else parse(stored.raw, ctx.convention)
-    verp_id = correlate.envelope_id(stored.rcpts, ctx.domains, ctx.secret)
+    verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
+    verp_id = verp[1] if verp else None
     ties = [correlate.tie(verp_id, correlate.clues_of(r, lookup), lookup)
             for r in result.records]
     if ties:
@@ -90,9 +91,7 @@ def process(stored: store.Stored, ctx: Context, lookup: Lookup,
                  result.records[0] if result.records else None)
     sent = main.sent
     recipient = sent.recipient if sent else (first.recipient if first else "")
-    envelope = next((r for r in stored.rcpts
-                     if correlate.envelope_id([r], ctx.domains, ctx.secret)),
-                    stored.rcpts[0] if stored.rcpts else "")
+    envelope = verp[0] if verp else (stored.rcpts[0] if stored.rcpts else "")
     out = store.Processed(
         id=stored.id, status="failed" if result.error else "processed",
         message_id=sent.id if sent else None, mailing_id=sent.mailing_id if sent else None,
