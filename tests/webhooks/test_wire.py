@@ -98,7 +98,7 @@ def test_maps_and_python_form_parsing() -> None:
 
 def test_json_body_has_the_same_fields() -> None:
     items = fields("failure", "9f3c", WHEN, FAILURE)
-    assert json.loads(json_body(items)) == {k: v for k, v in items}
+    assert json.loads(json_body(items)) == dict(items)
 
 
 def test_signature_verifies_fails_when_tampered_old_or_another_key() -> None:
