@@ -15,7 +15,6 @@ With a smarthost configured, everything goes there instead.
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ import dns.nameserver
 import dns.resolver
 
 from bounceloop.config import Settings, host_port
+from bounceloop.core.network import forbidden, is_ip, networks
 from bounceloop.delivery.result import StepResult
 
 
@@ -50,15 +50,14 @@ class Resolver:
         self._dns.timeout = settings.dns_timeout
         self._port = settings.mx_port
         self._smarthost = settings.smarthost
-        self._allowed = [ipaddress.ip_network(n, strict=False)
-                         for n in settings.allowed_target_networks]
+        self._allowed = networks(settings.allowed_target_networks)
         self._rng = rng or random.Random()
 
     async def route(self, domain: str) -> list[Target] | StepResult:
         """The targets for ``domain`` in the order to try them, or why there are none."""
         if self._smarthost:
             host, port = host_port(self._smarthost, 25)
-            ips = [host] if _is_ip(host) else await self._addresses(host)
+            ips = [host] if is_ip(host) else await self.addresses(host)
             if isinstance(ips, StepResult):
                 return ips
             return [Target(host, ip, port) for ip in ips]
@@ -89,7 +88,7 @@ class Resolver:
         temporary: StepResult | None = None
         private: list[str] = []
         for preference, host in hosts:
-            ips = await self._addresses(host)
+            ips = await self.addresses(host)
             if isinstance(ips, StepResult):
                 temporary = temporary or ips  # only temporary failures come back
                 continue
@@ -119,7 +118,7 @@ class Resolver:
             out += same
         return out
 
-    async def _addresses(self, host: str) -> list[str] | StepResult:
+    async def addresses(self, host: str) -> list[str] | StepResult:
         """A then AAAA addresses of a host; NXDOMAIN/NODATA for both -> empty list."""
         ips: list[str] = []
         failure: StepResult | None = None
@@ -136,18 +135,7 @@ class Resolver:
         return ips
 
     def _forbidden(self, ip: str) -> bool:
-        addr = ipaddress.ip_address(ip)
-        if any(addr in net for net in self._allowed):
-            return False
-        return not addr.is_global or addr.is_multicast
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+        return forbidden(ip, self._allowed)
 
 
 def _temporary(name: str, rdtype: str, exc: Exception) -> StepResult:

@@ -1,0 +1,80 @@
+"""The SSRF guard against a real DNS server on 127.0.0.1 (FakeDNS): names that resolve to
+internal addresses, literal internal addresses, rebinding mixes, and the operator's opt-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bounceloop.config import Settings
+from bounceloop.core.network import forbidden, networks
+from bounceloop.delivery.resolver import Resolver
+from bounceloop.webhooks.guard import Refused, addresses, check_url
+
+ZONE = {
+    ("hooks.public.test", "A"): ["93.184.216.34"],
+    ("loop.test", "A"): ["127.0.0.1"],
+    ("ten.test", "A"): ["10.1.2.3"],
+    ("meta.test", "A"): ["169.254.169.254"],
+    ("six.test", "AAAA"): ["::1"],
+    ("mixed.test", "A"): ["93.184.216.34", "192.168.1.10"],
+    ("broken.test", "A"): "SERVFAIL",
+    ("empty.test", "TXT"): ['"nothing"'],
+}
+
+
+@pytest.fixture
+async def resolver() -> AsyncIterator[Resolver]:
+    from bounceloop.testing import FakeDNS
+
+    async with FakeDNS(ZONE) as dns:
+        yield Resolver(Settings(dns_servers=[f"{dns.host}:{dns.port}"], dns_timeout=2))
+
+
+@pytest.mark.parametrize("url", [
+    "http://loop.test/hook", "https://ten.test/x", "http://meta.test/latest/meta-data",
+    "http://six.test/", "http://mixed.test/", "http://127.0.0.1:8080/",
+    "http://[::1]/", "http://169.254.169.254/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0/", "http://224.0.0.1/",
+])
+async def test_internal_targets_are_refused_by_default(resolver: Resolver, url: str) -> None:
+    result = await addresses(url, resolver, [])
+    assert isinstance(result, Refused)
+    assert "private, loopback, link-local or reserved" in result.reason
+
+
+async def test_a_public_name_passes_and_an_allowed_network_opens_loopback(
+        resolver: Resolver) -> None:
+    assert await addresses("https://hooks.public.test/bl", resolver, []) == ["93.184.216.34"]
+    allowed = networks(["127.0.0.0/8"])
+    assert await addresses("http://loop.test:9000/", resolver, allowed) == ["127.0.0.1"]
+    assert isinstance(await addresses("http://ten.test/", resolver, allowed), Refused)
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("ftp://hooks.public.test/", "only http and https"),
+    ("file:///etc/passwd", "only http and https"),
+    ("hooks.public.test/x", "only http and https"),
+    ("http:///path", "no host"),
+    ("http://hooks.public.test:99999/", "not a URL"),
+])
+def test_url_form(url: str, why: str) -> None:
+    refused = check_url(url)
+    assert refused is not None and why in refused.reason
+
+
+async def test_names_that_do_not_resolve_are_refused_with_the_reason(
+        resolver: Resolver) -> None:
+    for url, why in [("http://broken.test/", "cannot resolve broken.test"),
+                     ("http://empty.test/", "empty.test has no address"),
+                     ("http://nowhere.test/", "nowhere.test has no address")]:
+        result = await addresses(url, resolver, [])
+        assert isinstance(result, Refused) and why in result.reason
+
+
+def test_forbidden_table() -> None:
+    assert forbidden("127.0.0.1") and forbidden("::1") and forbidden("fd00::1")
+    assert forbidden("100.64.0.1") and forbidden("192.0.2.1")
+    assert not forbidden("93.184.216.34") and not forbidden("2606:2800:220:1::1")
+    assert not forbidden("10.9.9.9", networks(["10.0.0.0/8"]))
