@@ -13,8 +13,8 @@ Per message (a ``bounce`` job of the outbox, or a reprocessing)::
     unrecognised  error row with errortype mailmessage (spec section 1.5)
 
 :func:`process` computes all of it from the stored message and a lookup, writing nothing;
-:func:`run_batch` loads, processes and saves a batch (storage.received.save keeps it
-idempotent). :class:`Processor` runs batches in the service, off the event loop.
+:func:`run_batch` loads, processes and saves a batch (storage.received.save_many keeps
+it idempotent). :class:`Processor` runs batches in the service, off the event loop.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@
 job that will process it. The inbound server calls it through a group committer
 (inbound.inbox), so many sessions' messages share one commit.
 
-:func:`save` writes what processing made of one message - the row's classification, its
-error rows and its events - in the caller's transaction. Error rows of an earlier processing
-that differ from the new ones are kept with ``current`` false (history), and events are
-idempotent by key (storage.events), so processing a message twice changes nothing.
+:func:`save_many` writes what processing made of a batch of messages - each row's
+classification, its error rows and its events - in the caller's transaction. Error rows of
+an earlier processing that differ from the new ones are kept with ``current`` false
+(history), and events are idempotent by key (storage.events), so processing a message
+twice changes nothing.
 """
 
 from __future__ import annotations
@@ -136,12 +137,6 @@ _SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
     mailing_id=bindparam("r_mailing"), recipient=bindparam("r_recipient"),
     tied_by=bindparam("r_tied_by"), detector=bindparam("r_detector"),
     kind=bindparam("r_kind"), error=bindparam("r_error"))
-
-
-def save(conn: Connection, p: Processed, now: datetime) -> bool:
-    """Write one processing result in the caller's transaction; True when the error rows
-    changed from an earlier processing (a reclassification, kept as history)."""
-    return save_many(conn, [p], now) == 1
 
 
 def save_many(conn: Connection, batch: Sequence[Processed], now: datetime) -> int:
