@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import socket
 import statistics
 import sys
@@ -32,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from postfix import SOURCE, available, start_sink
 from sqlalchemy import Engine, func, select
 
 from bounceloop.config import Settings
@@ -44,8 +43,6 @@ from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.storage.tables import events, jobs, received
 from bounceloop.testing import bounces, free_port
 
-SINK = "/usr/sbin/smtp-sink"
-SOURCE = "/usr/sbin/smtp-source"
 DOMAIN = "bounce.sender.test"
 SECRET = "bench"
 
@@ -87,21 +84,12 @@ async def smtp_source(port: int, n: int, sessions: int, path: Path, to: str) -> 
 
 async def sink_run(n: int, sessions: int, path: Path) -> float:
     port = free_port()
-    argv = [SINK] + (["-u", "nobody"] if os.geteuid() == 0 else [])
-    proc = await asyncio.create_subprocess_exec(*argv, f"127.0.0.1:{port}", "1024",
-                                                stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
+    sink = start_sink(port)
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
         return n / await smtp_source(port, n, sessions, path, "reader@dest.test")
     finally:
-        proc.kill()
-        await proc.wait()
+        sink.kill()
+        sink.wait()
 
 
 async def bounceloop_run(n: int, sessions: int, url: str | None) -> tuple[float, float]:
@@ -163,8 +151,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="instead of a fresh SQLite file (the database must be empty)")
     args = parser.parse_args()
-    if not (shutil.which(SINK) and shutil.which(SOURCE)):
-        print(f"{SINK} / {SOURCE} not found: install Debian's postfix (scripts/setup bench)")
+    if not available():
         return 0
     if args.database_url and args.runs > 1:
         raise SystemExit("--database-url needs --runs 1 (an empty database)")

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from postfix import SOURCE, available, start_sink
 from sqlalchemy import func, select
 
 from bounceloop.config import Settings
@@ -43,31 +41,11 @@ from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.storage.tables import attempts, jobs, messages
 from bounceloop.testing import FakeDNS, free_port
 
-SINK = "/usr/sbin/smtp-sink"
-SOURCE = "/usr/sbin/smtp-source"
-
 
 def message(size: int) -> bytes:
     body = ("x" * 75 + "\r\n") * max(1, size // 77)
     return (b"From: news@sender.test\r\nTo: reader@dest.test\r\nSubject: bench\r\n"
             b"Message-ID: <bench@sender.test>\r\n\r\n" + body.encode())
-
-
-def start_sink(port: int) -> subprocess.Popen[bytes]:
-    argv = [SINK]
-    if os.geteuid() == 0:
-        argv += ["-u", "nobody"]  # smtp-sink refuses to run as root without it
-    proc = subprocess.Popen([*argv, f"127.0.0.1:{port}", "1024"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"smtp-sink did not listen on 127.0.0.1:{port}")
 
 
 def smtp_source(port: int, n: int, sessions: int, path: Path) -> float:
@@ -141,8 +119,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="instead of a fresh SQLite file (the database must be empty)")
     args = parser.parse_args()
-    if not (shutil.which(SINK) and shutil.which(SOURCE)):
-        print(f"{SINK} / {SOURCE} not found: install Debian's postfix (scripts/setup bench)")
+    if not available():
         return 0
     content = message(args.size)
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
