@@ -27,6 +27,19 @@ and for the inbound (bounce) server, issue 4:
     BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
     BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
     BOUNCELOOP_PARSE_PROCESSES         1 (0 on one CPU)      (processes parsing returned mail)
+
+and for webhooks, issue 5:
+
+    BOUNCELOOP_WEBHOOK_EXTRAS          true                  (false: the spec's fields only,
+                                                              for every webhook)
+    BOUNCELOOP_WEBHOOK_TIMEOUT         10                    (seconds per call; a webhook's own)
+    BOUNCELOOP_WEBHOOK_CONCURRENCY     10                    (calls at once per webhook)
+    BOUNCELOOP_WEBHOOK_RETRY_PERIOD    86400                 (seconds of retries, then dead)
+    BOUNCELOOP_WEBHOOK_RETRY_BASE      10                    (first retry delay, doubling...)
+    BOUNCELOOP_WEBHOOK_RETRY_MAX_DELAY 3600                  (...up to this, with jitter)
+    BOUNCELOOP_WEBHOOK_PAUSE_AFTER     259200                (seconds failing: paused, flagged)
+    BOUNCELOOP_WEBHOOK_POLL_INTERVAL   0.2                   (seconds between idle looks)
+    BOUNCELOOP_WEBHOOK_CA_FILE         PEM                   (extra trusted roots for https)
 """
 
 from __future__ import annotations
@@ -130,6 +143,16 @@ class Settings(BaseSettings):
     parse_processes: int = Field(default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0,
                                  ge=0)
     """Processes that parse returned mail beside the service's own (0: a thread of it)."""
+    webhook_extras: bool = True
+    """Our fields after the spec's in webhook calls; false for strict receivers."""
+    webhook_timeout: int = Field(default=10, ge=1, le=300)
+    webhook_concurrency: int = Field(default=10, ge=1, le=100)
+    webhook_retry_period: float = Field(default=86400.0, gt=0)
+    webhook_retry_base: float = Field(default=10.0, gt=0)
+    webhook_retry_max_delay: float = Field(default=3600.0, gt=0)
+    webhook_pause_after: float = Field(default=3 * 86400.0, gt=0)
+    webhook_poll_interval: float = Field(default=0.2, gt=0)
+    webhook_ca_file: Path | None = None
     job_lease: float = 300.0
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0

@@ -35,6 +35,13 @@ class Metrics:
         self.bounces = Counter(
             "bounceloop_bounces", "Returned messages processed, by kind and reason",
             ["kind", "reason"], registry=self.registry)
+        self.webhook_calls = Counter(
+            "bounceloop_webhook_calls", "Webhook calls by what came of them (done, retry, "
+            "dead, gone, refused-address)", ["outcome"], registry=self.registry)
+        self.webhook_latency = Histogram(
+            "bounceloop_webhook_latency_seconds", "From an event's creation to the 2xx of "
+            "its webhook call", registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400))
         self._children: dict[tuple[str, ...], Any] = {}
 
     def count(self, state: str, result: str, status: str) -> None:

@@ -13,7 +13,9 @@ Types, and what makes each unique (its ``key``)::
     autoreply  an RFC 3834 auto-reply (errortype mailmessage)       autoreply:r<received>
     reclassified  reprocessing changed a bounce's error rows         reclassified:r<received>:<n>
 
-An insert that meets an existing key is dropped (``ON CONFLICT DO NOTHING`` on both
+Each new event of a type a webhook wants (failure, bounce, delivery, complaint) queues its
+delivery in the same transaction (storage.webhooks). An insert that meets an existing key
+is dropped (``ON CONFLICT DO NOTHING`` on both
 backends), so whatever writes events may run twice - a job taken over after a lost lease, a
 reprocessing - and the stream still holds each event once.
 
@@ -32,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bounceloop.storage import webhooks
 from bounceloop.storage.tables import events
 
 TYPES = ("delivery", "retry", "failure", "bounce", "complaint", "delay", "report",
@@ -46,10 +49,12 @@ def row(*, time: datetime, type: str, key: str, message_id: str | None,
             "data": json.dumps(dict(data), separators=(",", ":"), ensure_ascii=False)}
 
 
-def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert events, dropping those whose key is already there (see module doc)."""
+def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert events, dropping those whose key is already there (see module doc), and
+    queue the webhook deliveries the new ones owe, in the caller's transaction
+    (storage.webhooks.fan_out). Returns the number of new events."""
     if not rows:
-        return
+        return 0
     dialect = conn.dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(events).on_conflict_do_nothing(index_elements=["key"])
@@ -57,7 +62,11 @@ def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         stmt = sqlite.insert(events).on_conflict_do_nothing(index_elements=["key"])
     else:  # pragma: no cover - the two backends we support are above
         raise NotImplementedError(dialect)
-    conn.execute(stmt, list(rows))
+    # RETURNING gives back only the rows inserted: an event met again owes no delivery.
+    new = conn.execute(stmt.returning(events.c.id, events.c.type, events.c.mailing_id,
+                                      events.c.data), list(rows)).all()
+    webhooks.fan_out(conn, new)
+    return len(new)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ without it (the transactional outbox pattern). Any number of worker processes, o
 Life of a job::
 
     enqueue ──> pending ──claim──> running ──complete──> done
+                held  (kept, never claimed: a paused webhook's queue)
                    ^                  │ ├──reschedule──> pending (run_at later)
                    │                  │ ├──fail────────> dead
                    └──release─────────┘ └──lease runs out: claimable again
@@ -67,6 +68,8 @@ PENDING = "pending"
 RUNNING = "running"
 DONE = "done"
 DEAD = "dead"
+#: Kept but not claimable: a paused or unverified webhook's queue (storage.webhooks).
+HELD = "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +113,16 @@ def _job(row: Row[Any]) -> Job:
 
 
 def _values(kind: str, ref: str | None, payload: Mapping[str, Any] | None,
-            run_at: datetime | None, now: datetime) -> dict[str, Any]:
+            run_at: datetime | None, now: datetime, status: str = PENDING) -> dict[str, Any]:
     if not kind:
         raise ValueError("a job needs a kind")
+    if status not in (PENDING, HELD):
+        raise ValueError(f"a new job is {PENDING} or {HELD}, not {status!r}")
     return {
         "kind": kind,
         "ref": ref,
         "payload": json.dumps(dict(payload or {}), separators=(",", ":"), sort_keys=True),
-        "status": PENDING,
+        "status": status,
         "run_at": run_at or now,
         "attempts": 0,
         "created_at": now,
@@ -137,14 +142,15 @@ def enqueue(conn: Connection, kind: str, ref: str | None = None,
     return int(job_id)
 
 
-_FIELDS = frozenset({"kind", "ref", "payload", "run_at"})
+_FIELDS = frozenset({"kind", "ref", "payload", "run_at", "status"})
 
 
 def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> list[int]:
     """Add many pending jobs in one statement batch, in the caller's transaction.
 
     Each row has the keyword arguments of :func:`enqueue` (``kind`` required; ``ref``,
-    ``payload``, ``run_at`` optional). Returns the new ids in the order of ``rows``.
+    ``payload``, ``run_at`` optional, and ``status``: pending or held). Returns the new
+    ids in the order of ``rows``.
     """
     now = utcnow()
     params: list[dict[str, Any]] = []
@@ -153,7 +159,7 @@ def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> list[in
         if unknown:
             raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
         params.append(_values(row["kind"], row.get("ref"), row.get("payload"),
-                              row.get("run_at"), now))
+                              row.get("run_at"), now, row.get("status", PENDING)))
     if not params:
         return []
     # SQLAlchemy's "insertmanyvalues" batches these into multi-row INSERT ... RETURNING and
@@ -172,15 +178,17 @@ def _due(now: datetime) -> Any:
 
 
 def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int,
-          lease_seconds: float, now: datetime | None = None) -> list[Job]:
+          lease_seconds: float, now: datetime | None = None,
+          refs: Collection[str] | None = None) -> list[Job]:
     """Take up to ``limit`` due jobs of ``kinds`` (None: any kind) for ``worker``.
 
     Due means pending with ``run_at <= now``, or running with a lease that ran out. The
     jobs come back running, locked by ``worker`` until ``now + lease_seconds``, with
     ``attempts`` counted up, in due order. Runs in a transaction of its own, committed
-    before returning, so the lease is visible to every other worker at once.
+    before returning, so the lease is visible to every other worker at once. ``refs``
+    narrows the claim to jobs about those refs (one webhook's deliveries).
     """
-    if limit <= 0 or (kinds is not None and not kinds):
+    if limit <= 0 or (kinds is not None and not kinds) or (refs is not None and not refs):
         return []
     if not worker:
         raise ValueError("a worker needs a name")
@@ -188,6 +196,8 @@ def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int
     due = select(jobs.c.id).where(_due(now))
     if kinds is not None:
         due = due.where(jobs.c.kind.in_(sorted(kinds)))
+    if refs is not None:
+        due = due.where(jobs.c.ref.in_(sorted(refs)))
     due = due.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
     if engine.dialect.name == "postgresql":
         # Lock the chosen rows; rows another claimer locked are skipped, not waited for.

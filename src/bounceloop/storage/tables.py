@@ -15,6 +15,10 @@
     jobs          the outbox: work enqueued in the same transaction as the domain write and
                   claimed under a lease by any worker process
     suppressions  addresses and domains never to be mailed (rules come in a later issue)
+    webhooks      the user's feedback-loop subscriptions: URL, triggers, filters, secrets,
+                  and their state (active, paused, unverified); their deliveries are
+                  ``webhook`` jobs in the outbox, one per (webhook, event)
+    webhook_failures  every failed webhook call (the spec's feedback-loop-errors log)
 
 Times are UTC (:class:`UTCDateTime`); ids of messages are opaque strings (they travel in
 VERP addresses and webhooks); JSON columns hold lists and objects as text, so SQLite and
@@ -238,6 +242,8 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_jobs_due", "status", "run_at"),
+    # Claims of one kind (deliver, bounce, webhook) do not scan past due jobs of the others.
+    Index("ix_jobs_kind_due", "kind", "status", "run_at"),
 )
 
 suppressions = Table(
@@ -252,4 +258,59 @@ suppressions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     UniqueConstraint("type", "value"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    # JSON list of failure | bounce | delivery | complaint
+    Column("triggers", Text, nullable=False),
+    # Filters (empty: every event): one mailing; any of these tags.
+    Column("mailing_id", Integer, nullable=True),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("format", String(8), nullable=False, default="form"),  # form | json
+    Column("extras", Boolean, nullable=False, default=True),
+    Column("concurrency", Integer, nullable=False),
+    Column("timeout", Integer, nullable=False),
+    Column("secret", String(100), nullable=False),
+    # During a rotation the old secret signs too, until previous_until.
+    Column("previous_secret", String(100), nullable=True),
+    Column("previous_until", UTCDateTime, nullable=True),
+    # active | paused | unverified
+    Column("status", String(16), nullable=False),
+    Column("paused_reason", Text, nullable=True),
+    # Set when bounceloop paused it itself (410, failing for days): needs a look.
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("verify_token", String(100), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    # The first failed call since the last success; None while calls succeed.
+    Column("failing_since", UTCDateTime, nullable=True),
+)
+
+webhook_failures = Table(
+    "webhook_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("time", UTCDateTime, nullable=False, index=True),
+    Column("webhook_id", Integer, nullable=False, index=True),
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Column("job_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("ip", String(64), nullable=False, default=""),
+    # The HTTP status, or None when there was no response (timeout, refused, closed).
+    Column("status", Integer, nullable=True),
+    # timeout | refused | closed | tls | protocol | refused-address | http
+    Column("error", String(32), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("headers", Text, nullable=False, default="[]"),
+    Column("body", Text, nullable=False, default=""),
+    Column("duration_ms", Integer, nullable=False, default=0),
 )

@@ -6,7 +6,8 @@
 * :class:`ScriptedPeer`: a raw TCP server playing a fixed, possibly broken, SMTP dialogue;
 * :func:`free_port`, :func:`closed_port`, :func:`blackhole_port`: ports that refuse or
   time out;
-* :func:`tls_contexts`: server and client SSL contexts from a throwaway CA.
+* :func:`tls_contexts`: server and client SSL contexts from a throwaway CA;
+* :class:`Receiver`: an HTTP server taking webhook calls, answering as the test says.
 
 Names are loaded on first use, so ``python -m bounceloop.testing.mx`` does not find its
 module already imported by this package, and importing the ports helpers does not pull in
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     )
     from bounceloop.testing.peer import PeerSession, ScriptedPeer, Step
     from bounceloop.testing.ports import blackhole_port, closed_port, free_port
+    from bounceloop.testing.receiver import Received, Receiver
     from bounceloop.testing.tls import TLSContexts, tls_contexts
 
 __all__ = [
@@ -37,7 +39,9 @@ __all__ = [
     "FakeMX",
     "MXProcess",
     "PeerSession",
+    "Received",
     "ReceivedMessage",
+    "Receiver",
     "ScriptedPeer",
     "Step",
     "TLSContexts",
@@ -59,6 +63,7 @@ _HOMES = {
     "PeerSession": "peer", "ScriptedPeer": "peer", "Step": "peer",
     "blackhole_port": "ports", "closed_port": "ports", "free_port": "ports",
     "TLSContexts": "tls", "tls_contexts": "tls",
+    "Received": "receiver", "Receiver": "receiver",
 }
 
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-Value = str | int | bool | None | Sequence[Any] | Mapping[str, Any]
+Value = str | bytes | int | bool | None | Sequence[Any] | Mapping[str, Any]
 
 #: The spec's fields per trigger, after id/type/timestamp/time.
 SPEC_FIELDS: dict[str, tuple[str, ...]] = {
@@ -67,15 +67,15 @@ def fields(trigger: str, event_id: str, when: datetime, data: Mapping[str, Any],
     return out
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: Any) -> str | bytes:
     if isinstance(value, bool):
         return "1" if value else "0"  # what PHP itself sends for true/false in a form
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+        return value  # percent-encoded as is: a bounce's MIME arrives byte for byte
     return str(value)
 
 
-def _pairs(key: str, value: Any) -> list[tuple[str, str]]:
+def _pairs(key: str, value: Any) -> list[tuple[str, str | bytes]]:
     if isinstance(value, Mapping):
         return [p for k, v in value.items() for p in _pairs(f"{key}[{k}]", v)]
     if isinstance(value, (list, tuple)):
@@ -92,4 +92,22 @@ def form(items: Sequence[tuple[str, Value]]) -> bytes:
 
 
 def json_body(items: Sequence[tuple[str, Value]]) -> bytes:
-    return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":")).encode()
+    """One JSON object; bytes (a bounce's MIME) as text, undecodable bytes replaced (JSON
+    has no spelling for them: receivers that need the exact bytes take the form body)."""
+    values = {k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+              for k, v in items}
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def body(trigger: str, when: datetime, data: Mapping[str, Any], *, extras: bool = True,
+         format: str = "form") -> tuple[str, bytes]:
+    """(Content-Type, body) of one event's call; ``data`` has the message id as ``id``."""
+    items = fields(trigger, str(data.get("id") or ""), when, data, extras=extras)
+    if format == "json":
+        return JSON, json_body(items)
+    # No charset parameter: the form type has none (WHATWG URL, urlencoded); it is UTF-8.
+    return FORM, form(items)
