@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bounceloop.storage import migrate
 from bounceloop.storage.engine import create_engine
-from bounceloop.testing import FakeDNS, postgres
+from bounceloop.testing import FakeDNS, Receiver, postgres
 
 # ---------------------------------------------------------------------------------------------
 # Databases (storage): a throwaway PostgreSQL server per test session, and per-test databases
@@ -104,3 +104,20 @@ async def three_domains() -> AsyncIterator[FakeDNS]:
         zone[(f"mx.d{n}.test", "A")] = ["127.0.0.1"]
     async with FakeDNS(zone) as server:
         yield server
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks: an HTTP receiver on loopback, on a thread of its own (so code that runs its own
+# event loop, like a click command, can call it).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    from tests.webhooks.support import ThreadedReceiver
+
+    threaded = ThreadedReceiver()
+    try:
+        yield threaded.rx
+    finally:
+        threaded.close()

@@ -1,5 +1,5 @@
-"""The long-running service: delivery, the inbound SMTP server, its processing worker and
-the HTTP server, in one asyncio loop.
+"""The long-running service: delivery, the inbound SMTP server, its processing worker, the
+webhook worker and the HTTP server, in one asyncio loop.
 
 ``bounceloop serve`` builds :class:`Settings` at the edge and hands them to :func:`serve`,
 which opens the database (migrating an empty one), starts the delivery engine, the inbound
@@ -33,6 +33,7 @@ from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import migrate, outbox
 from bounceloop.storage.engine import create_engine
 from bounceloop.web.app import create_app
+from bounceloop.webhooks.dispatch import Dispatcher
 
 
 def _say(text: str) -> None:
@@ -143,6 +144,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                       journal=journal)
     processor = Processor(settings, db, worker, metrics=metrics,
                           parse_processes=settings.parse_processes)
+    dispatcher = Dispatcher(settings, db, worker, metrics=metrics)
     inbound: InboundServer | None = None
     if smtp_sock is not None:
         inbox = Inbox(db, on_stored=processor.wake.set, writes=processor.writes)
@@ -153,6 +155,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     http = asyncio.create_task(server.serve(sockets=[sock]))
     delivery = asyncio.create_task(engine.run(stop))
     processing = asyncio.create_task(processor.run(stop))
+    calling = asyncio.create_task(dispatcher.run(stop))
     smtp_shown = ""
     if smtp_sock is not None:
         smtp_host, smtp_port = smtp_sock.getsockname()[:2]
@@ -161,7 +164,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
          f"{shown(settings.database_url)}, worker {engine.worker})")
     try:
         done, _ = await asyncio.wait(
-            {http, delivery, processing, asyncio.create_task(stop.wait())},
+            {http, delivery, processing, calling, asyncio.create_task(stop.wait())},
             return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not None and task.done() and not task.cancelled() and task.exception():
@@ -171,7 +174,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         if inbound is not None:
             await inbound.close()
         server.should_exit = True
-        await asyncio.gather(delivery, processing, http, return_exceptions=True)
+        await asyncio.gather(delivery, processing, calling, http, return_exceptions=True)
         processor.close()
         with db.begin() as conn:
             outbox.release(conn, engine.worker)

@@ -19,7 +19,7 @@ from bounceloop.storage.tables import jobs
 from bounceloop.testing import Receiver
 from bounceloop.webhooks import verify
 from bounceloop.webhooks.dispatch import Dispatcher
-from tests.webhooks.conftest import failure, hook, write
+from tests.webhooks.support import failure, hook, write
 
 
 @asynccontextmanager
