@@ -54,6 +54,8 @@ AHEAD = 2
 #: Results written per transaction at most; a flush happens at least every FLUSH_SECONDS.
 FLUSH_MAX = 500
 FLUSH_SECONDS = 0.02
+#: Seconds between reloads of the webhooks (a change or pause is seen within this).
+REFRESH_SECONDS = 0.5
 
 HEADERS = ("X-Bounceloop-Event", "X-Bounceloop-Attempt", "X-Bounceloop-Webhook",
            "X-Bounceloop-Trigger", signature.HEADER)
@@ -123,6 +125,11 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._vetted: dict[str, tuple[float, list[str] | guard.Refused]] = {}
         self._stopping = False
+        self._busy = False
+        self._refreshed = 0.0
+        self._events: dict[int, store.Event | None] = {}
+        """The event of each claimed job not started yet (by job id), loaded with the
+        claim; None: the event is gone."""
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -154,24 +161,33 @@ class Dispatcher:
             await self.client.aclose()
 
     def round(self) -> bool:
-        """Refresh the lanes, claim for those running low, start calls. True when it
-        claimed anything (more may be due at once)."""
-        self._refresh()
+        """Refresh the lanes now and then, claim for those running low, start calls. True
+        when it claimed anything (more may be due at once)."""
+        if time.monotonic() - self._refreshed > REFRESH_SECONDS:
+            self._refresh()
         low = [lane for lane in self.lanes.values() if not lane.gone
                and len(lane.queue) + lane.inflight < lane.hook.concurrency * AHEAD]
         claimed = False
-        if low and self._due():
+        # While claims find work, claim straight away; once idle, a read first, so an idle
+        # worker takes no write lock (SQLite) every poll.
+        if low and (self._busy or self._due()):
             for lane in low:
                 want = lane.hook.concurrency * AHEAD * 2 - len(lane.queue) - lane.inflight
                 got = outbox.claim(self.db, [store.KIND], self.worker, want,
                                    self.settings.job_lease, refs=[str(lane.hook.id)])
+                if got:
+                    found = self._load([_event_id(j) for j in got])
+                    for job in got:
+                        self._events[job.id] = found.get(_event_id(job))
                 lane.queue.extend(got)
                 claimed = claimed or bool(got)
+            self._busy = claimed
         for lane in self.lanes.values():
             self._start(lane)
         return claimed and not self._stopping
 
     def _refresh(self) -> None:
+        self._refreshed = time.monotonic()
         with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             hooks = {h.id: h for h in store.listing(conn) if h.status == store.ACTIVE}
         for hook_id in list(self.lanes):
@@ -202,18 +218,16 @@ class Dispatcher:
             batch: list[outbox.Job] = []
             while lane.queue and lane.inflight + len(batch) < lane.hook.concurrency:
                 batch.append(lane.queue.popleft())
-            if not batch:
-                return
-            events = self._events(batch)
             for job in batch:
                 lane.inflight += 1
-                task = asyncio.create_task(self._call(lane, job, events.get(_event_id(job))))
+                event = self._events.pop(job.id, None)
+                task = asyncio.create_task(self._call(lane, job, event))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    def _events(self, batch: list[outbox.Job]) -> dict[int, store.Event]:
+    def _load(self, ids: list[int]) -> dict[int, store.Event]:
         with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return store.events_for(conn, [_event_id(j) for j in batch])
+            return store.events_for(conn, ids)
 
     # -- one call ---------------------------------------------------------------------
 
@@ -320,10 +334,13 @@ class Dispatcher:
             for job_id, why in dead:
                 outbox.fail(conn, job_id, self.worker, why)
             store.log_failures(conn, failures)
-            store.called(conn, ok, failed, now, self.settings.webhook_pause_after)
+            paused = store.called(conn, ok, failed, now, self.settings.webhook_pause_after)
             for hook_id, why in gone.items():
                 store.pause(conn, hook_id, f"the receiver answered 410 Gone: {why}",
                             flagged=True, now=now)
+        if paused or gone:  # retire their lanes at the next round, not in REFRESH_SECONDS
+            self._refreshed = 0.0
+            self.wake.set()
 
     def _count(self, results: list[Result]) -> None:
         now = time.time()
@@ -340,6 +357,8 @@ class Dispatcher:
         held again by its pause (a removed webhook's jobs are gone already)."""
         ids = [j.id for j in lane.queue]
         lane.queue.clear()
+        for job_id in ids:
+            self._events.pop(job_id, None)  # keyed by job
         if ids:
             with self.db.begin() as conn:
                 outbox.release(conn, self.worker, ids)
@@ -349,6 +368,7 @@ class Dispatcher:
         ids = [j.id for lane in self.lanes.values() for j in lane.queue]
         for lane in self.lanes.values():
             lane.queue.clear()
+        self._events.clear()
         if ids:
             with self.db.begin() as conn:
                 outbox.release(conn, self.worker, ids)
