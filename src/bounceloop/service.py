@@ -150,7 +150,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         inbox = Inbox(db, on_stored=processor.wake.set, writes=processor.writes)
         inbound = InboundServer(settings, inbox, metrics)
         await inbound.start(smtp_sock)
-    server = _Server(uvicorn.Config(create_app(db, metrics), host=host, port=port,
+    server = _Server(uvicorn.Config(create_app(db, metrics, settings), host=host, port=port,
                                     log_level="warning", lifespan="off", access_log=False))
     http = asyncio.create_task(server.serve(sockets=[sock]))
     delivery = asyncio.create_task(engine.run(stop))

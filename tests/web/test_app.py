@@ -130,10 +130,13 @@ def test_health_is_get_only(sqlite_db: Engine) -> None:
         assert c.post("/health").status_code == 405
 
 
-def test_no_api_docs_are_served(sqlite_db: Engine) -> None:
+def test_api_docs_are_served_under_api_only(sqlite_db: Engine) -> None:
     with TestClient(create_app(sqlite_db, Metrics())) as c:
         assert c.get("/docs").status_code == 404
         assert c.get("/redoc").status_code == 404
+        assert c.get("/api/docs").status_code == 200
+        paths = c.get("/api/openapi.json").json()["paths"]
+        assert "/api/v1/webhooks" in paths and "/api/v1/webhooks/{webhook_id}/replay" in paths
 
 
 # ------------------------------------------------------------------------------------------

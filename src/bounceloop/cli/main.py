@@ -11,6 +11,7 @@ from bounceloop.cli.listing import errors_command, events_command
 from bounceloop.cli.parse import parse_command
 from bounceloop.cli.send import send_command
 from bounceloop.cli.serve import serve_command
+from bounceloop.cli.token import token_command
 from bounceloop.cli.webhook import webhook_command
 
 
@@ -29,6 +30,7 @@ cli.add_command(reprocess_command)
 cli.add_command(errors_command)
 cli.add_command(events_command)
 cli.add_command(webhook_command)
+cli.add_command(token_command)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@
                   and their state (active, paused, unverified); their deliveries are
                   ``webhook`` jobs in the outbox, one per (webhook, event)
     webhook_failures  every failed webhook call (the spec's feedback-loop-errors log)
+    api_tokens    REST API tokens: a SHA-256 of each (never the token) and its scope
 
 Times are UTC (:class:`UTCDateTime`); ids of messages are opaque strings (they travel in
 VERP addresses and webhooks); JSON columns hold lists and objects as text, so SQLite and
@@ -313,4 +314,16 @@ webhook_failures = Table(
     Column("headers", Text, nullable=False, default="[]"),
     Column("body", Text, nullable=False, default=""),
     Column("duration_ms", Integer, nullable=False, default=0),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("scope", String(8), nullable=False),  # read | write
+    # SHA-256 (hex) of the token: a token is 256 random bits, so no slow hash is needed.
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -1,4 +1,6 @@
-"""The FastAPI application: ``/health`` and ``/metrics`` (the API and UI arrive later)."""
+"""The FastAPI application: ``/health``, ``/metrics`` and the REST API (``/api/v1``, its
+OpenAPI description at ``/api/openapi.json`` and browsable at ``/api/docs``). The UI arrives
+with issue 7."""
 
 from __future__ import annotations
 
@@ -10,13 +12,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
 
 from bounceloop import __version__
+from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage.tables import messages
+from bounceloop.web import webhooks
+from bounceloop.web.auth import requirer
 
 
-def create_app(db: Engine, metrics: Metrics) -> FastAPI:
-    """The app, bound to one database and one metrics registry (no globals)."""
-    app = FastAPI(title="bounceloop", version=__version__, docs_url=None, redoc_url=None)
+def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -> FastAPI:
+    """The app, bound to one database, one metrics registry and the settings (no
+    globals)."""
+    settings = settings or Settings()
+    app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")
+    app.include_router(webhooks.router(db, settings, requirer(db)))
 
     @app.get("/health")
     def health() -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Webhooks (issue 5): subscriptions, the failed-call log, and a per-kind claim index.
+"""Webhooks (issue 5): subscriptions, the failed-call log, a per-kind claim index, and
+the REST API's tokens.
 
 Revision ID: 0003
 Revises: 0002
@@ -72,9 +73,21 @@ def upgrade() -> None:
     op.create_index("ix_webhook_failures_time", "webhook_failures", ["time"])
     op.create_index("ix_webhook_failures_webhook_id", "webhook_failures", ["webhook_id"])
     op.create_index("ix_jobs_kind_due", "jobs", ["kind", "status", "run_at"])
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("scope", sa.String(length=8), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_api_tokens"),
+        sa.UniqueConstraint("digest", name="uq_api_tokens_digest"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("api_tokens")
     op.drop_index("ix_jobs_kind_due", table_name="jobs")
     op.drop_index("ix_webhook_failures_webhook_id", table_name="webhook_failures")
     op.drop_index("ix_webhook_failures_time", table_name="webhook_failures")
