@@ -19,6 +19,7 @@ from bounceloop.storage.tables import jobs
 from bounceloop.testing import Receiver
 from bounceloop.webhooks import verify
 from bounceloop.webhooks.dispatch import Dispatcher
+from bounceloop.webhooks.wire import EXTRA_FIELDS, SPEC_FIELDS
 from tests.webhooks.support import failure, hook, write
 
 
@@ -347,7 +348,9 @@ async def test_other_triggers_carry_their_fields(engine: Engine, settings: Setti
         async with running(settings, engine):
             await until(lambda: len(rx.requests) == 1)
     form = rx.requests[0].form
-    assert form["type"] == [trigger] and form["id"] == ["m9"]
+    names = [n if n != "tags" else "tags[]" for n in SPEC_FIELDS[trigger]]
+    assert list(form) == ["id", "type", "timestamp", "time", *names, *EXTRA_FIELDS[trigger]]
+    assert form["type"] == [trigger] and form["id"] == ["m9"] and form["tags[]"] == ["t"]
     if trigger == "bounce":
         assert form["envelope"] == ["b-xyz@bounces.example"]
         from urllib.parse import parse_qs
