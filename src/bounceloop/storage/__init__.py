@@ -4,6 +4,9 @@
     engine      create_engine(url): SQLite (WAL, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3)
     migrate     upgrade/current/is_current: the Alembic migrations shipped in the package
     outbox      the jobs table: enqueue with the domain write, claim under a lease
+    events      the event stream (idempotent by key); new events fan out to webhooks
+    webhooks    webhook subscriptions, their queues (webhook jobs), the failed-call log
+    tokens      REST API tokens, kept hashed
 
 Functions take a Connection when the caller owns the transaction, an Engine when they need
 one of their own (a lease claim must commit before the work starts).

@@ -278,9 +278,10 @@ def fan_out(conn: Connection, new_events: Sequence[Row[Any]]) -> int:
     if not hooks:
         return 0
     rows: list[dict[str, Any]] = []
+    by_tag = any(h.tags for h in hooks)  # else the data need not be decoded
     for event in wanted:
         tags: list[str] = []
-        if any(h.tags for h in hooks):
+        if by_tag:
             tags = list(json.loads(event.data).get("tags") or [])
         for hook in hooks:
             if hook.wants(event.type, event.mailing_id, tags):

@@ -57,9 +57,6 @@ FLUSH_SECONDS = 0.02
 #: Seconds between reloads of the webhooks (a change or pause is seen within this).
 REFRESH_SECONDS = 0.5
 
-HEADERS = ("X-Bounceloop-Event", "X-Bounceloop-Attempt", "X-Bounceloop-Webhook",
-           "X-Bounceloop-Trigger", signature.HEADER)
-
 
 @dataclass(slots=True)
 class Lane:
@@ -82,7 +79,6 @@ class Result:
     event: store.Event | None
     outcome: str  # retry.DONE | RETRY | GONE (DEAD is decided at the flush)
     answer: Reply | Failed | guard.Refused | None
-    finished: float
 
 
 def request(hook: store.Webhook, event: store.Event, attempt: int, now: datetime,
@@ -235,11 +231,11 @@ class Dispatcher:
         hook = lane.hook
         try:
             if event is None:  # the event was deleted: nothing to send
-                self._done(Result(job, hook, None, retry.DONE, None, time.monotonic()))
+                self._done(Result(job, hook, None, retry.DONE, None))
                 return
             vetted = await self._vet(hook.url)
             if isinstance(vetted, guard.Refused):
-                self._done(Result(job, hook, event, retry.RETRY, vetted, time.monotonic()))
+                self._done(Result(job, hook, event, retry.RETRY, vetted))
                 return
             ip = vetted[(job.attempts - 1) % len(vetted)]
             headers, body = request(hook, event, job.attempts, utcnow(),
@@ -249,12 +245,11 @@ class Dispatcher:
             outcome = retry.verdict(status)
             if outcome == retry.GONE and lane.gone_at is None:
                 lane.gone_at = hook.updated_at
-            self._done(Result(job, hook, event, outcome, answer, time.monotonic()))
+            self._done(Result(job, hook, event, outcome, answer))
         except Exception as exc:  # a bug must not lose the job: it is retried
             log.exception("webhook call failed")
             self._done(Result(job, hook, event, retry.RETRY,
-                              Failed("protocol", f"internal error: {exc}", "", 0),
-                              time.monotonic()))
+                              Failed("protocol", f"internal error: {exc}", "", 0)))
         finally:
             lane.inflight -= 1
             self._start(lane)

@@ -8,11 +8,10 @@ client that resolves the name again could be sent elsewhere by DNS rebinding. So
 TLS SNI (and checks the certificate against it). Like the SMTP client (delivery.wire) it
 returns a result, :class:`Reply` or :class:`Failed`, and raises nothing.
 
-Connections are kept alive per (scheme, IP, port, host) and reused by later calls; one that
-the server closed is noticed on reuse and the call is made once more on a new connection
-(only when nothing of the reply was read, so a request is not sent twice after the
-server saw it... except by a server that closes without answering, which the at-least-once
-contract allows).
+Connections are kept alive per (scheme, IP, port, host) and reused by later calls. When a
+kept-alive connection turns out closed (the server's idle timeout), the call is made once
+more on a new connection; should the server have read the request before closing without
+an answer, it gets it twice, which the at-least-once contract allows.
 """
 
 from __future__ import annotations
