@@ -22,19 +22,24 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import click
+import sqlalchemy
 from pydantic import ValidationError
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.config import Settings
 from bounceloop.core.address import AddressError, normalize
 from bounceloop.core.retry import parse_schedule
 from bounceloop.delivery.engine import Engine, worker_name
 from bounceloop.recipients import RecipientsError, read
-from bounceloop.service import DatabaseError, StartError, open_database, open_journal
+from bounceloop.service import DatabaseError, StartError, open_database, open_journal, reason
 from bounceloop.storage import messages as store
 from bounceloop.storage.engine import utcnow
 
@@ -51,6 +56,32 @@ def load_settings() -> Settings:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
                              for e in exc.errors())
         _die(f"bad settings: {problems}")
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def database() -> Iterator[tuple[Settings, sqlalchemy.Engine]]:
+    """The settings and an open database for a command; a database that cannot be opened
+    or used ends the command with the reason."""
+    settings = load_settings()
+    try:
+        db = open_database(settings)
+    except DatabaseError as exc:
+        _die(str(exc))
+    try:
+        yield settings, db
+    except SQLAlchemyError as exc:
+        _die(f"cannot use the database: {reason(exc)}")
+    finally:
+        db.dispose()
+
+
+def in_transaction(db: sqlalchemy.Engine, work: Callable[[Connection], T]) -> T:
+    """``work`` in a transaction of its own, committed when it returns."""
+    with db.begin() as conn:
+        return work(conn)
 
 
 @click.command("send")

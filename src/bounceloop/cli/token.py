@@ -12,8 +12,7 @@ import sys
 import click
 
 from bounceloop.cli.listing import write_rows
-from bounceloop.cli.send import _die
-from bounceloop.cli.webhook import _database, _in
+from bounceloop.cli.send import _die, database, in_transaction
 from bounceloop.storage import tokens
 
 
@@ -28,8 +27,8 @@ def token_command() -> None:
 @click.option("--name", default="", help="What the token is for.")
 def create_command(scope: str, name: str) -> None:
     """Make a token; it is printed once, as the last line, and stored only hashed."""
-    with _database() as (_, db):
-        token_id, token = _in(db, lambda conn: tokens.create(conn, scope, name))
+    with database() as (_, db):
+        token_id, token = in_transaction(db, lambda conn: tokens.create(conn, scope, name))
     click.echo(f"token {token_id} ({scope}) created; keep it now, it is not shown again:",
                err=True)
     click.echo(token)
@@ -39,8 +38,8 @@ def create_command(scope: str, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_command(as_json: bool) -> None:
     """List tokens (never the tokens themselves)."""
-    with _database() as (_, db):
-        rows = _in(db, tokens.listing)
+    with database() as (_, db):
+        rows = in_transaction(db, tokens.listing)
     write_rows(iter(rows), "jsonl" if as_json else "table",
                ("id", "name", "scope", "created_at", "revoked_at"),
                ("id", "name", "scope", "created_at", "revoked_at"), sys.stdout)
@@ -50,7 +49,7 @@ def list_command(as_json: bool) -> None:
 @click.argument("token_id", type=int)
 def revoke_command(token_id: int) -> None:
     """Revoke a token at once."""
-    with _database() as (_, db):
-        if not _in(db, lambda conn: tokens.revoke(conn, token_id)):
+    with database() as (_, db):
+        if not in_transaction(db, lambda conn: tokens.revoke(conn, token_id)):
             _die(f"no live token {token_id}")
     click.echo(f"token {token_id} revoked")

@@ -24,46 +24,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from bounceloop.cli.listing import parse_since, write_rows
-from bounceloop.cli.send import _die, load_settings
-from bounceloop.config import Settings
-from bounceloop.service import DatabaseError, open_database, reason
+from bounceloop.cli.send import _die, database, in_transaction
 from bounceloop.storage import webhooks as store
 from bounceloop.webhooks import guard, manage
 
-T = TypeVar("T")
-
-
-@contextmanager
-def _database() -> Iterator[tuple[Settings, Engine]]:
-    settings = load_settings()
-    try:
-        db = open_database(settings)
-    except DatabaseError as exc:
-        _die(str(exc))
-    try:
-        yield settings, db
-    except SQLAlchemyError as exc:
-        _die(f"cannot use the database: {reason(exc)}")
-    finally:
-        db.dispose()
-
-
-def _in(db: Engine, work: Callable[[Connection], T]) -> T:
-    with db.begin() as conn:
-        return work(conn)
-
 
 def _hook(db: Engine, webhook_id: int) -> store.Webhook:
-    hook = _in(db, lambda conn: store.get(conn, webhook_id))
+    hook = in_transaction(db, lambda conn: store.get(conn, webhook_id))
     if hook is None:
         _die(f"no webhook {webhook_id}")
     return hook
@@ -119,7 +92,7 @@ def add_command(url: str, triggers: tuple[str, ...], tags: tuple[str, ...],
     spec = manage.Spec(url=url, triggers=triggers, mailing_id=mailing, tags=tags,
                        format=fmt, extras=extras, concurrency=concurrency, timeout=timeout,
                        verify=verify, description=description)
-    with _database() as (settings, db):
+    with database() as (settings, db):
         made = asyncio.run(manage.add(settings, db, spec))
         if isinstance(made, guard.Refused):
             _die(f"refused {url}: {made.reason}")
@@ -138,8 +111,8 @@ def add_command(url: str, triggers: tuple[str, ...], tags: tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_command(as_json: bool) -> None:
     """List webhooks."""
-    with _database() as (_, db):
-        hooks = _in(db, store.listing)
+    with database() as (_, db):
+        hooks = in_transaction(db, store.listing)
         rows = [h.public() for h in hooks]
         write_rows(iter(rows), "jsonl" if as_json else "table", tuple(rows[0]) if rows else (),
                    ("id", "status", "triggers", "url", "mailing", "tags", "format",
@@ -151,10 +124,10 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show_command(webhook_id: int, as_json: bool) -> None:
     """One webhook, with its queue by status."""
-    with _database() as (_, db):
+    with database() as (_, db):
         hook = _hook(db, webhook_id)
         values = hook.public()
-        values["queue"] = _in(db, lambda conn: store.queue(conn, webhook_id))
+        values["queue"] = in_transaction(db, lambda conn: store.queue(conn, webhook_id))
         _show(values, as_json)
 
 
@@ -188,14 +161,14 @@ def change_command(webhook_id: int, url: str | None, triggers: tuple[str, ...],
         values["mailing_id"] = mailing
     if not values:
         _die("nothing to change (see --help)")
-    with _database() as (settings, db):
+    with database() as (settings, db):
         _hook(db, webhook_id)
         if url is not None:
             vetted = asyncio.run(manage.vet(settings, url))
             if isinstance(vetted, guard.Refused):
                 _die(f"refused {url}: {vetted.reason}")
         try:
-            hook = _in(db, lambda conn: store.change(conn, webhook_id, values))
+            hook = in_transaction(db, lambda conn: store.change(conn, webhook_id, values))
         except ValueError as exc:
             _die(str(exc))
         assert hook is not None
@@ -207,9 +180,9 @@ def change_command(webhook_id: int, url: str | None, triggers: tuple[str, ...],
 @click.option("--reason", "why", default="paused by the user")
 def pause_command(webhook_id: int, why: str) -> None:
     """Stop calling a webhook; its events are kept (held) until resume."""
-    with _database() as (_, db):
+    with database() as (_, db):
         _hook(db, webhook_id)
-        _in(db, lambda conn: store.pause(conn, webhook_id, why))
+        in_transaction(db, lambda conn: store.pause(conn, webhook_id, why))
         click.echo(f"webhook {webhook_id} paused")
 
 
@@ -217,9 +190,9 @@ def pause_command(webhook_id: int, why: str) -> None:
 @click.argument("webhook_id", type=int)
 def resume_command(webhook_id: int) -> None:
     """Call a paused webhook again, its held events first due."""
-    with _database() as (_, db):
+    with database() as (_, db):
         hook = _hook(db, webhook_id)
-        if not _in(db, lambda conn: store.resume(conn, webhook_id)):
+        if not in_transaction(db, lambda conn: store.resume(conn, webhook_id)):
             _die(f"webhook {webhook_id} is {hook.status}, not paused")
         click.echo(f"webhook {webhook_id} resumed")
 
@@ -228,8 +201,8 @@ def resume_command(webhook_id: int) -> None:
 @click.argument("webhook_id", type=int)
 def rm_command(webhook_id: int) -> None:
     """Delete a webhook and its queue."""
-    with _database() as (_, db):
-        if not _in(db, lambda conn: store.remove(conn, webhook_id)):
+    with database() as (_, db):
+        if not in_transaction(db, lambda conn: store.remove(conn, webhook_id)):
             _die(f"no webhook {webhook_id}")
         click.echo(f"webhook {webhook_id} removed")
 
@@ -238,7 +211,7 @@ def rm_command(webhook_id: int) -> None:
 @click.argument("webhook_id", type=int)
 def test_command(webhook_id: int) -> None:
     """POST a sample event of the webhook's first trigger now; exit 1 unless 2xx."""
-    with _database() as (settings, db):
+    with database() as (settings, db):
         hook = _hook(db, webhook_id)
         _called("test call", asyncio.run(manage.test(settings, hook)))
 
@@ -247,7 +220,7 @@ def test_command(webhook_id: int) -> None:
 @click.argument("webhook_id", type=int)
 def verify_command(webhook_id: int) -> None:
     """Run the ownership check: the receiver must answer with the token it is sent."""
-    with _database() as (settings, db):
+    with database() as (settings, db):
         hook = _hook(db, webhook_id)
         if hook.status != store.UNVERIFIED:
             _die(f"webhook {webhook_id} is {hook.status}: nothing to verify")
@@ -261,8 +234,8 @@ def verify_command(webhook_id: int) -> None:
               help="Seconds the old secret keeps signing too.")
 def rotate_command(webhook_id: int, overlap: float) -> None:
     """A new signing secret; both sign calls during the overlap."""
-    with _database() as (_, db):
-        secret = _in(db, lambda conn: store.rotate(conn, webhook_id, overlap))
+    with database() as (_, db):
+        secret = in_transaction(db, lambda conn: store.rotate(conn, webhook_id, overlap))
         if secret is None:
             _die(f"no webhook {webhook_id}")
         click.echo(f"webhook {webhook_id}: new secret, the old one signs for {overlap:g} s")
@@ -278,8 +251,8 @@ def failures_command(webhook_id: int | None, since: str | None, limit: int,
                      as_json: bool) -> None:
     """The failed-call log, newest first: time, status, receiver IP, headers, body start."""
     when = parse_since(since)
-    with _database() as (_, db):
-        rows = _in(db, lambda conn: store.failures(conn, webhook_id, when, limit))
+    with database() as (_, db):
+        rows = in_transaction(db, lambda conn: store.failures(conn, webhook_id, when, limit))
         write_rows(iter(rows), "jsonl" if as_json else "table", store.FAILURE_FIELDS,
                    ("time", "webhook", "event", "attempt", "ip", "status", "error",
                     "description", "body"), sys.stdout)
@@ -290,9 +263,9 @@ def failures_command(webhook_id: int | None, since: str | None, limit: int,
 @click.option("--json", "as_json", is_flag=True)
 def dead_command(webhook_id: int, as_json: bool) -> None:
     """Dead-lettered deliveries (retries ran out), newest first."""
-    with _database() as (_, db):
+    with database() as (_, db):
         _hook(db, webhook_id)
-        rows = _in(db, lambda conn: store.dead(conn, webhook_id, limit=10_000))
+        rows = in_transaction(db, lambda conn: store.dead(conn, webhook_id, limit=10_000))
         write_rows(iter(rows), "jsonl" if as_json else "table",
                    ("job", "event", "attempts", "queued_at", "dead_at", "last_error"),
                    ("job", "event", "attempts", "dead_at", "last_error"), sys.stdout)
@@ -306,8 +279,8 @@ def replay_command(webhook_id: int, job_ids: tuple[int, ...], everything: bool) 
     """Queue dead-lettered deliveries again, with a fresh retry period."""
     if bool(job_ids) == everything:
         _die("say which: --job N (repeatable) or --all")
-    with _database() as (_, db):
+    with database() as (_, db):
         _hook(db, webhook_id)
-        n = _in(db, lambda conn: store.replay(conn, webhook_id,
+        n = in_transaction(db, lambda conn: store.replay(conn, webhook_id,
                                               None if everything else set(job_ids)))
         click.echo(f"{n} replayed")
