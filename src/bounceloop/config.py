@@ -40,6 +40,22 @@ and for webhooks, issue 5:
     BOUNCELOOP_WEBHOOK_PAUSE_AFTER     259200                (seconds failing: paused, flagged)
     BOUNCELOOP_WEBHOOK_POLL_INTERVAL   0.2                   (seconds between idle looks)
     BOUNCELOOP_WEBHOOK_CA_FILE         PEM                   (extra trusted roots for https)
+
+and for suppression, issue 6 (core.suppression has the rules):
+
+    BOUNCELOOP_SUPPRESSION_RULES       true                  (false: only entries made by hand)
+    BOUNCELOOP_SUPPRESSION_HARD_REASONS userunknown,hostunknown,hasmoved,notaccept
+    BOUNCELOOP_SUPPRESSION_SOFT_REASONS mailboxfull,suspend,exceedlimit
+    BOUNCELOOP_SUPPRESSION_SOFT_THRESHOLD 3                  (soft failures on different days)
+    BOUNCELOOP_SUPPRESSION_SOFT_WINDOW 30                    (days)
+    BOUNCELOOP_SUPPRESSION_EXPIRY      mailboxfull=30,exceedlimit=30,suspend=90,hostunknown=90,
+                                       notaccept=90          (days per reason; 0 or not
+                                                              listed: never)
+    BOUNCELOOP_SUPPRESSION_DOMAINS     true                  (suppress a domain our DNS
+                                                              found dead)
+    BOUNCELOOP_SUPPRESSION_COMPLAINTS  true
+    BOUNCELOOP_SUPPRESSION_COMPLAINT_SCOPE sender            (or all: every sender)
+    BOUNCELOOP_SUPPRESSION_SWEEP_INTERVAL 60                 (seconds between expiry sweeps)
 """
 
 from __future__ import annotations
@@ -47,6 +63,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,6 +76,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bounceloop.core import suppression
+from bounceloop.core.reasons import REASONS
 from bounceloop.core.severity import Convention
 
 #: RFC 5321 section 4.5.3.2 timeouts (seconds); tests and impatient users lower them.
@@ -153,6 +172,19 @@ class Settings(BaseSettings):
     webhook_pause_after: float = Field(default=3 * 86400.0, gt=0)
     webhook_poll_interval: float = Field(default=0.2, gt=0)
     webhook_ca_file: Path | None = None
+    suppression_rules: bool = True
+    suppression_hard_reasons: Annotated[list[str], NoDecode] = sorted(suppression.HARD_REASONS)
+    suppression_soft_reasons: Annotated[list[str], NoDecode] = sorted(suppression.SOFT_REASONS)
+    suppression_soft_threshold: int = Field(default=3, ge=1, le=100)
+    suppression_soft_window: float = Field(default=30.0, gt=0)
+    """Days."""
+    suppression_expiry: Annotated[dict[str, float], NoDecode] = {
+        k: float(v) for k, v in suppression.DEFAULT_EXPIRY.items()}
+    """Days an automatic entry lasts, per reason (``complaint`` too); 0 or absent: never."""
+    suppression_domains: bool = True
+    suppression_complaints: bool = True
+    suppression_complaint_scope: str = "sender"
+    suppression_sweep_interval: float = Field(default=60.0, gt=0)
     job_lease: float = 300.0
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0
@@ -162,6 +194,50 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("suppression_hard_reasons", "suppression_soft_reasons", mode="before")
+    @classmethod
+    def _reason_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("suppression_hard_reasons", "suppression_soft_reasons")
+    @classmethod
+    def _known_reasons(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in REASONS]
+        if unknown:
+            raise ValueError(f"unknown reason(s): {', '.join(unknown)}")
+        return value
+
+    @field_validator("suppression_expiry", mode="before")
+    @classmethod
+    def _expiry(cls, value: Any) -> Any:
+        # "mailboxfull=30,suspend=90" (environment) or a TOML table.
+        if isinstance(value, str):
+            out: dict[str, str] = {}
+            for part in _split(value):
+                reason, eq, days = part.partition("=")
+                if not eq:
+                    raise ValueError(f"not reason=days: {part!r}")
+                out[reason.strip()] = days.strip()
+            return out
+        return value
+
+    @field_validator("suppression_expiry")
+    @classmethod
+    def _expiry_days(cls, value: dict[str, float]) -> dict[str, float]:
+        for reason, days in value.items():
+            if reason not in REASONS and reason not in (suppression.COMPLAINT,):
+                raise ValueError(f"unknown reason in suppression expiry: {reason!r}")
+            if days < 0:
+                raise ValueError(f"negative expiry for {reason}")
+        return value
+
+    @field_validator("suppression_complaint_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        if value not in ("sender", "all"):
+            raise ValueError("suppression complaint scope is one of: sender, all")
+        return value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -227,6 +303,18 @@ class Settings(BaseSettings):
         if self.complaint_addresses:
             return {a.lower() for a in self.complaint_addresses}
         return {f"abuse@{d}" for d in self.accepted_domains}
+
+    def suppression_policy(self) -> suppression.Policy:
+        """The suppression rules these settings describe."""
+        return suppression.Policy(
+            enabled=self.suppression_rules,
+            hard=frozenset(self.suppression_hard_reasons),
+            soft=frozenset(self.suppression_soft_reasons),
+            threshold=self.suppression_soft_threshold,
+            window=timedelta(days=self.suppression_soft_window),
+            expiry={r: timedelta(days=d) for r, d in self.suppression_expiry.items() if d > 0},
+            domains=self.suppression_domains, complaints=self.suppression_complaints,
+            complaint_scope=self.suppression_complaint_scope)
 
     @property
     def journal_dir(self) -> Path:

@@ -4,7 +4,8 @@ webhook worker and the HTTP server, in one asyncio loop.
 ``bounceloop serve`` builds :class:`Settings` at the edge and hands them to :func:`serve`,
 which opens the database (migrating an empty one), starts the delivery engine, the inbound
 server (``BOUNCELOOP_SMTP_LISTEN``; returned mail is stored, then processed by the
-Processor) and the HTTP server (``/health``, ``/metrics``), and runs until SIGINT or
+Processor), the webhook worker, the suppression list's expiry sweep and the HTTP server
+(``/health``, ``/metrics``), and runs until SIGINT or
 SIGTERM. On stop the inbound server stops listening, the engine finishes the SMTP
 transactions it is in, starts no new one, and every worker gives its remaining jobs back to
 the queue, so another worker (or the next start) takes them at once.
@@ -30,8 +31,8 @@ from bounceloop.delivery.engine import worker_name
 from bounceloop.delivery.journal import Journal
 from bounceloop.inbound import InboundServer, Inbox, Processor
 from bounceloop.observability.metrics import Metrics
-from bounceloop.storage import migrate, outbox
-from bounceloop.storage.engine import create_engine
+from bounceloop.storage import migrate, outbox, suppressions
+from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.web.app import create_app
 from bounceloop.webhooks.dispatch import Dispatcher
 
@@ -156,6 +157,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     delivery = asyncio.create_task(engine.run(stop))
     processing = asyncio.create_task(processor.run(stop))
     calling = asyncio.create_task(dispatcher.run(stop))
+    sweeping = asyncio.create_task(sweep(db, settings.suppression_sweep_interval, stop))
     smtp_shown = ""
     if smtp_sock is not None:
         smtp_host, smtp_port = smtp_sock.getsockname()[:2]
@@ -164,7 +166,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
          f"{shown(settings.database_url)}, worker {engine.worker})")
     try:
         done, _ = await asyncio.wait(
-            {http, delivery, processing, calling, asyncio.create_task(stop.wait())},
+            {http, delivery, processing, calling, sweeping,
+             asyncio.create_task(stop.wait())},
             return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not None and task.done() and not task.cancelled() and task.exception():
@@ -174,7 +177,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         if inbound is not None:
             await inbound.close()
         server.should_exit = True
-        await asyncio.gather(delivery, processing, calling, http, return_exceptions=True)
+        await asyncio.gather(delivery, processing, calling, sweeping, http,
+                             return_exceptions=True)
         processor.close()
         with db.begin() as conn:
             outbox.release(conn, engine.worker)
@@ -183,6 +187,23 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         for s in sockets:
             s.close()
         _say("stopped")
+
+
+async def sweep(db: Engine, interval: float, stop: asyncio.Event) -> None:
+    """Until ``stop``: take expired entries off the suppression list (each is logged)."""
+    while not stop.is_set():
+        try:
+            while await asyncio.to_thread(_expire, db):
+                pass
+        except SQLAlchemyError as exc:
+            _say(f"suppression expiry failed (retrying): {reason(exc)}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+def _expire(db: Engine) -> int:
+    with db.begin() as conn:
+        return suppressions.expire(conn, utcnow())
 
 
 def _bind(host: str, port: int, setting: str) -> socket.socket:

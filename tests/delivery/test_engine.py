@@ -26,7 +26,7 @@ from bounceloop.core import verp
 from bounceloop.delivery.engine import Engine
 from bounceloop.delivery.journal import Journal, written
 from bounceloop.storage import messages as store
-from bounceloop.storage import outbox
+from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import is_sqlite
 from bounceloop.storage.tables import attempts, errors, events, jobs, messages
 from bounceloop.testing import FakeDNS, FakeMX, ScriptedPeer, blackhole_port, closed_port
@@ -451,9 +451,11 @@ async def test_suppressed_recipient_fails_at_once_without_connecting(world: Worl
         world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
         world.dns.zone.update(zone_for("blocked.test", "127.0.0.1"))
         with world.db.begin() as conn:
-            store.suppress(conn, "address", "Gone@Dest.test", code="550", extended="5.1.1",
-                           description="earlier hard bounce", now=T0)
-            store.suppress(conn, "domain", "blocked.test", now=T0)
+            suppressions.put(conn, suppressions.manual(
+                "address", "Gone@Dest.test", code="550", extended="5.1.1",
+                description="earlier hard bounce"), source="manual", actor="test", now=T0)
+            suppressions.put(conn, suppressions.manual("domain", "blocked.test"),
+                             source="manual", actor="test", now=T0)
         ids = world.queue(["gone@dest.test", "anyone@blocked.test", "ok@dest.test"])
         await world.engine(mx_port=mx.port).drain()
         assert [m.rcpt_tos for m in mx.messages] == [["ok@dest.test"]]

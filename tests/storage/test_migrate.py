@@ -34,7 +34,7 @@ def test_upgrade_creates_exactly_the_schema(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current(engine) == migrate.head() == "0003"
+        assert migrate.current(engine) == migrate.head() == "0004"
         assert migrate.is_current(engine)
         names = set(inspect(engine).get_table_names())
         assert names == set(metadata.tables) | {"alembic_version"}
@@ -70,7 +70,7 @@ def test_indexes_and_constraints_are_named_alike(engine: Engine) -> None:
     assert {fk["name"] for fk in insp.get_foreign_keys("errors")} == {
         "fk_errors_message_id_messages", "fk_errors_mailing_id_mailings"}
     assert [u["name"] for u in insp.get_unique_constraints("suppressions")] == [
-        "uq_suppressions_type_value"]
+        "uq_suppressions_type_value_sender"]
 
 
 def test_migrations_ship_inside_the_package() -> None:

@@ -32,6 +32,11 @@ class AddressError(ValueError):
     """Why an address was refused."""
 
 
+def domain_of(address: str) -> str:
+    """The domain part, lower-cased ('' when there is no @)."""
+    return address.rpartition("@")[2].lower()
+
+
 def normalize(address: str) -> str:
     """The address in the form we send it (domain in lower-case ASCII), or AddressError."""
     address = address.strip()

@@ -48,7 +48,7 @@ from bounceloop.delivery.result import StepResult
 from bounceloop.delivery.session import Connection, Timeouts, prepare
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
-from bounceloop.storage import outbox
+from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import is_sqlite, utcnow
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class Engine:
         """Where this worker notes each final dot it writes (see delivery.journal); without
         one, a message found in flight after a crash counts as delivered, unconfirmed."""
         self.timeouts = Timeouts.of(settings)
+        self.policy = settings.suppression_policy()
         self._slots = asyncio.Semaphore(max(1, settings.max_connections))
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
@@ -176,7 +177,7 @@ class Engine:
                 mailing = store.load_mailing(conn, mailing_id)
                 self._mailings[mailing_id] = mailing
                 self._content[mailing_id] = prepare(mailing.mime)
-            blocked = store.suppressed(conn, [p.recipient for p in items], now)
+            blocked = suppressions.check(conn, [(p.recipient, p.sender) for p in items], now)
         closed = [p.job_id for p in items if p.status not in store.OPEN]
         if lost or closed:
             store.settle_closed(self.db, self.worker, lost + closed)
@@ -190,8 +191,8 @@ class Engine:
                 self._emit(p, StepResult("message", "indoubt", "", "", (
                     "delivered, unconfirmed: the process stopped after the final dot, "
                     "before reading the reply (RFC 1047)")), now, 0)
-            elif p.recipient.lower() in blocked:
-                s = blocked[p.recipient.lower()]
+            elif (p.recipient.lower(), p.sender.lower()) in blocked:
+                s = blocked[(p.recipient.lower(), p.sender.lower())]
                 text = s.description or f"{s.value} is on the suppression list"
                 self._emit(p, StepResult("suppression", "suppressed", s.code, s.extended,
                                          f"{s.code} {s.extended} {text}".strip()), now, 0)
@@ -416,7 +417,7 @@ class Engine:
         self._flushed = time.monotonic()
         batch, self._buffer = self._buffer, []
         if batch:
-            store.record(self.db, self.worker, batch, self.clock())
+            store.record(self.db, self.worker, batch, self.clock(), self.policy)
             if self.journal is not None:
                 self.journal.settled(entry(o.message) for o in batch)
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,8 +39,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.config import Settings
+from bounceloop.core.address import domain_of
 from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
 from bounceloop.core.severity import Convention
+from bounceloop.core.suppression import Policy
 from bounceloop.inbound import correlate
 from bounceloop.inbound.correlate import Lookup, Tie
 from bounceloop.inbound.lookup import DatabaseLookup
@@ -67,11 +69,13 @@ class Context:
     domains: tuple[str, ...]
     secret: str
     convention: Convention
+    policy: Policy = field(default_factory=Policy)
+    """The suppression rules run on what is saved."""
 
     @classmethod
     def of(cls, settings: Settings) -> Context:
         return cls(tuple(settings.accepted_domains), settings.verp_secret.get_secret_value(),
-                   settings.severity_convention)
+                   settings.severity_convention, settings.suppression_policy())
 
 
 def process(stored: store.Stored, ctx: Context, lookup: Lookup,
@@ -152,6 +156,7 @@ def _error(stored: store.Stored, t: Tie, recipient: str, r: Bounce | None,
         "description": r.description if r else "", "errortype": errortype, "step": STEP,
         "state": BOUNCE_STATE, "severity": r.severity if r else "",
         "reason": r.reason if r else "", "hardbounce": r.hardbounce if r else False,
+        "domain": domain_of(recipient) or None,
     }
 
 
@@ -210,11 +215,13 @@ def compute(db: Engine, ctx: Context, ids: Sequence[int], now: datetime
 
 
 def write(db: Engine, results: Sequence[store.Processed], now: datetime,
-          settle: Callable[[Connection], object] | None = None) -> BatchResult:
-    """Save processing results in one transaction; ``settle(conn)`` runs in it too (the
-    caller completes its jobs there)."""
+          settle: Callable[[Connection], object] | None = None,
+          policy: Policy | None = None) -> BatchResult:
+    """Save processing results in one transaction, running the suppression rules
+    (``policy``) on them; ``settle(conn)`` runs in it too (the caller completes its jobs
+    there)."""
     with db.begin() as conn:
-        changed = store.save_many(conn, results, now)
+        changed = store.save_many(conn, results, now, policy)
         if settle is not None:
             settle(conn)
     kinds = tuple((p.kind, p.errors[0]["reason"] if p.errors else "") for p in results)
@@ -226,7 +233,7 @@ def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
               settle: Callable[[Connection], object] | None = None) -> BatchResult:
     """Load, process and save these stored messages (see :func:`compute`, :func:`write`)."""
     now = clock()
-    return write(db, compute(db, ctx, ids, now), now, settle)
+    return write(db, compute(db, ctx, ids, now), now, settle, ctx.policy)
 
 
 class Processor:
@@ -262,7 +269,8 @@ class Processor:
                now: datetime) -> int:
         job_ids = [j.id for j in jobs]
         result = write(self.db, results, now,
-                       lambda conn: outbox.complete_many(conn, job_ids, self.worker))
+                       lambda conn: outbox.complete_many(conn, job_ids, self.worker),
+                       self.ctx.policy)
         if self.metrics is not None:
             for kind, reason in result.kinds:
                 self.metrics.bounces.labels(kind, reason).inc()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, select
+from sqlalchemy import Connection, Row, Select, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.storage import webhooks
@@ -53,8 +53,13 @@ def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert events, dropping those whose key is already there (see module doc), and
     queue the webhook deliveries the new ones owe, in the caller's transaction
     (storage.webhooks.fan_out). Returns the number of new events."""
+    return len(added(conn, rows))
+
+
+def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[Any]]:
+    """:func:`add`, returning the new events (id, type, mailing_id, data)."""
     if not rows:
-        return 0
+        return []
     dialect = conn.dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(events).on_conflict_do_nothing(index_elements=["key"])
@@ -66,7 +71,7 @@ def add(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     new = conn.execute(stmt.returning(events.c.id, events.c.type, events.c.mailing_id,
                                       events.c.data), list(rows)).all()
     webhooks.fan_out(conn, new)
-    return len(new)
+    return new
 
 
 @dataclass(frozen=True, slots=True)

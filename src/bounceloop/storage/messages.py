@@ -29,9 +29,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bounceloop.core import verp
+from bounceloop.core.address import domain_of
+from bounceloop.core.suppression import Failure, Policy
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
-from bounceloop.storage import outbox
+from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.events import add as add_events
 from bounceloop.storage.events import row as event_row
@@ -40,7 +42,6 @@ from bounceloop.storage.tables import (
     errors,
     mailings,
     messages,
-    suppressions,
 )
 
 DELIVER = "deliver"
@@ -101,10 +102,6 @@ class Outcome:
 def new_id() -> str:
     """A message id: 16 lower-case hex digits (64 random bits), as VERP tokens carry."""
     return secrets.token_hex(8)
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].lower()
 
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]+)>?", re.I | re.M)
@@ -188,46 +185,6 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    type: str
-    value: str
-    code: str
-    extended: str
-    description: str
-
-
-def suppressed(conn: Connection, recipients: Iterable[str],
-               now: datetime) -> dict[str, Suppression]:
-    """Which of these addresses are suppressed, by address or by domain."""
-    wanted = {r.lower() for r in recipients}
-    if not wanted:
-        return {}
-    domains = {domain_of(r) for r in wanted}
-    rows = conn.execute(select(suppressions).where(
-        ((suppressions.c.type == "address") & suppressions.c.value.in_(wanted))
-        | ((suppressions.c.type == "domain") & suppressions.c.value.in_(domains))
-    )).all()
-    live = [r for r in rows if r.expires_at is None or r.expires_at > now]
-    by_address = {r.value: r for r in live if r.type == "address"}
-    by_domain = {r.value: r for r in live if r.type == "domain"}
-    out: dict[str, Suppression] = {}
-    for rcpt in wanted:
-        row = by_address.get(rcpt) or by_domain.get(domain_of(rcpt))
-        if row is not None:
-            out[rcpt] = Suppression(row.type, row.value, row.code, row.extended or "",
-                                    row.description or "")
-    return out
-
-
-def suppress(conn: Connection, kind: str, value: str, *, code: str = "550",
-             extended: str = "5.7.1", description: str = "", now: datetime) -> None:
-    """Add an address or domain to the suppression list (the rules come later)."""
-    conn.execute(insert(suppressions).values(
-        type=kind, value=value.lower(), code=code, extended=extended,
-        description=description, created_at=now))
-
-
 #: Prepared once: the statements of the delivery hot path (one compile, cached).
 _MARK_SENDING = (
     update(messages).where(messages.c.id == bindparam("m_id"))
@@ -272,8 +229,10 @@ def _mark(conn: Connection, rows: list[dict[str, Any]], then: Callable[[], None]
         then()
 
 
-def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Store a batch of outcomes and settle their jobs, in one transaction.
+def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime,
+           policy: Policy | None = None) -> None:
+    """Store a batch of outcomes and settle their jobs, in one transaction; failures go
+    through the suppression rules (``policy``; None: none) in it too.
 
     Each table gets one executemany, whatever the batch size: this runs for every
     message delivered, and per-row statements would cost more than the SMTP dialogue.
@@ -286,6 +245,7 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
     event_rows: list[dict[str, Any]] = []
     done: list[int] = []
     later: list[tuple[int, datetime, str]] = []
+    senders: list[str] = []
     for o in outcomes:
         m, r, v = o.message, o.result, o.verdict
         final = v.status in ("delivered", "failed")
@@ -330,17 +290,30 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
                 "extended": r.extended or None, "description": r.description,
                 "errortype": errortype or "other", "step": r.step, "state": r.state,
                 "severity": v.severity or "", "reason": v.reason,
-                "hardbounce": v.hardbounce,
+                "hardbounce": v.hardbounce, "domain": m.domain,
             })
+            senders.append(m.sender)
             done.append(m.job_id)
     with engine.begin() as conn:
         conn.execute(_SETTLE, message_rows)
         conn.execute(insert(attempts), attempt_rows)
         add_events(conn, event_rows)
         if error_rows:
-            conn.execute(insert(errors), error_rows)
+            ids = conn.execute(insert(errors).returning(
+                errors.c.id, sort_by_parameter_order=True), error_rows).scalars().all()
+            if policy is not None and policy.enabled:
+                suppressions.apply(conn, [
+                    suppressions.Signal(e["recipient"], now, failure_of(e, i), sender)
+                    for e, i, sender in zip(error_rows, ids, senders, strict=True)],
+                    policy, now)
         outbox.complete_many(conn, done, worker)
         outbox.reschedule_many(conn, later, worker)
+
+
+def failure_of(row: dict[str, Any], error_id: int) -> Failure:
+    """The rules' view of an error row."""
+    return Failure(row["timestamp"], row["reason"], row["code"] or "", row["extended"] or "",
+                   row["step"], row["description"] or "", error_id)
 
 
 def _event(now: datetime, kind: str, key: str, m: Pending, data: dict[str, Any]

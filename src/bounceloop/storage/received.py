@@ -23,9 +23,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 
-from bounceloop.storage import events, outbox
+from bounceloop.core.suppression import Failure, Policy
+from bounceloop.storage import events, outbox, suppressions
 from bounceloop.storage.engine import chunks
-from bounceloop.storage.tables import errors, received
+from bounceloop.storage.tables import errors, messages, received
 
 #: The outbox job kind of a stored message waiting to be processed.
 PROCESS = "bounce"
@@ -139,9 +140,11 @@ _SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
     kind=bindparam("r_kind"), error=bindparam("r_error"))
 
 
-def save_many(conn: Connection, batch: Sequence[Processed], now: datetime) -> int:
+def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
+              policy: Policy | None = None) -> int:
     """Write processing results in the caller's transaction, a statement per table for
-    the whole batch; the number whose error rows changed (reclassifications)."""
+    the whole batch; the number whose error rows changed (reclassifications). New
+    failures and complaints go through the suppression rules (``policy``; None: none)."""
     if not batch:
         return 0
     old: dict[int, list[Any]] = {p.id: [] for p in batch}
@@ -175,14 +178,42 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime) -> in
         new_events += p.events
     if retired:
         conn.execute(update(errors).where(errors.c.id.in_(retired)).values(current=False))
+    error_ids: Sequence[int] = []
     if new_errors:
-        conn.execute(insert(errors), new_errors)
+        error_ids = conn.execute(insert(errors).returning(
+            errors.c.id, sort_by_parameter_order=True), new_errors).scalars().all()
     conn.execute(_SETTLE, [{
         "r_id": p.id, "r_status": p.status, "r_now": now, "r_message": p.message_id,
         "r_mailing": p.mailing_id, "r_recipient": p.recipient, "r_tied_by": p.tied_by,
         "r_detector": p.detector, "r_kind": p.kind, "r_error": p.error} for p in batch])
-    events.add(conn, new_events)
+    added = events.added(conn, new_events)
+    if policy is not None and policy.enabled:
+        _rules(conn, new_errors, error_ids, added, policy, now)
     return changed
+
+
+def _rules(conn: Connection, new_errors: Sequence[dict[str, Any]], ids: Sequence[int],
+           added: Sequence[Any], policy: Policy, now: datetime) -> None:
+    """Suppression rules on the failures (error rows of type mailerror) just written and
+    the complaints just added (a complaint's scope is the sender of the message it is
+    about; unknown: every sender)."""
+    signals = [suppressions.Signal(e["recipient"], e["timestamp"], Failure(
+        e["timestamp"], e["reason"], e["code"] or "", e["extended"] or "", e["step"],
+        e["description"] or "", i)) for e, i in zip(new_errors, ids, strict=True)
+        if e["errortype"] == "mailerror" and e["recipient"]]
+    for ev in added:
+        if ev.type != "complaint":
+            continue
+        data = json.loads(ev.data)
+        if not data.get("recipient"):
+            continue
+        sender = ""
+        if data.get("id"):
+            sender = conn.execute(select(messages.c.sender).where(
+                messages.c.id == data["id"])).scalar() or ""
+        signals.append(suppressions.Signal(data["recipient"], now, None, sender,
+                                           data.get("feedback_type") or ""))
+    suppressions.apply(conn, signals, policy, now)
 
 
 def _brief(values: Any) -> dict[str, Any]:

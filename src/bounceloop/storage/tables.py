@@ -14,7 +14,9 @@
                   included, and what processing made of it
     jobs          the outbox: work enqueued in the same transaction as the domain write and
                   claimed under a lease by any worker process
-    suppressions  addresses and domains never to be mailed (rules come in a later issue)
+    suppressions  addresses and domains never to be mailed: why, until when, for which
+                  sender (core.suppression has the rules)
+    suppression_log   every change to the suppression list (the audit history)
     webhooks      the user's feedback-loop subscriptions: URL, triggers, filters, secrets,
                   and their state (active, paused, unverified); their deliveries are
                   ``webhook`` jobs in the outbox, one per (webhook, event)
@@ -173,6 +175,9 @@ errors = Table(
            index=True),
     # False once a reprocessing replaced this row (kept as history).
     Column("current", Boolean, nullable=False, default=True),
+    # The recipient's domain (lower-case): per-domain reports and filters.
+    Column("domain", String(255), nullable=True),
+    Index("ix_errors_domain_timestamp", "domain", "timestamp"),
 )
 
 events = Table(
@@ -252,13 +257,48 @@ suppressions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("type", String(16), nullable=False),  # address | domain
+    # Lower-cased: an address or a domain.
     Column("value", String(320), nullable=False),
+    # Only mail from this sender is refused ('' = any sender): a complaint's scope.
+    Column("sender", String(320), nullable=False, default=""),
+    # userunknown, mailboxfull, ... (the rule's), complaint, or manual
+    Column("reason", String(32), nullable=False, default="manual"),
+    Column("source", String(16), nullable=False, default="manual"),  # rule | manual | import
+    # What a suppressed message fails with (MailerQ's per-entry code/extended/description).
     Column("code", String(3), nullable=False, default="550"),
     Column("extended", String(16), nullable=True),
     Column("description", Text, nullable=True),
+    Column("note", Text, nullable=False, default=""),
+    # The error row that caused it (a rule's entry).
+    Column("error_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
-    UniqueConstraint("type", "value"),
+    UniqueConstraint("type", "value", "sender"),
+    Index("ix_suppressions_expires_at", "expires_at"),
+)
+
+suppression_log = Table(
+    "suppression_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("time", UTCDateTime, nullable=False, index=True),
+    # add | change | remove | expire
+    Column("action", String(16), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", String(320), nullable=False, index=True),
+    Column("sender", String(320), nullable=False, default=""),
+    Column("reason", String(32), nullable=False),
+    Column("source", String(16), nullable=False),
+    # Who: rule, cli, api:<token id>, import
+    Column("actor", String(64), nullable=False, default=""),
+    Column("code", String(3), nullable=True),
+    Column("extended", String(16), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("error_id", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
 )
 
 webhooks = Table(

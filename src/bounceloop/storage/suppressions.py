@@ -1,0 +1,388 @@
+"""The suppression list: addresses and domains never to be mailed, and its audit history.
+
+An entry is (type, value, sender): an address or a domain (lower-cased), for every sender
+('') or for one (a complaint). It says why (``reason``: the rule's reason, ``complaint``,
+``manual``), by what (``source``: rule, manual, import), which error caused it, until when
+(``expires_at``; None: for ever), and what a suppressed message fails with (code, extended,
+description). Every change is a row of ``suppression_log``::
+
+    add      a new entry (or one replacing an expired entry)
+    change   an entry's reason or expiry replaced (a stronger rule, a manual edit, import)
+    remove   taken off by hand (CLI, API) - its note says why
+    expire   taken off by :func:`expire` once its time passed
+
+:func:`apply` runs the rules (core.suppression) on the failures and complaints a writer
+has just stored, in the writer's transaction: a failure that suppresses is on the list when
+its error row is, so the next message to that address fails at once (:func:`check`).
+Rules never overrule a person: an entry added by hand or imported is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bounceloop.core.address import domain_of
+from bounceloop.core.suppression import (
+    MANUAL,
+    Decision,
+    Failure,
+    Policy,
+    Side,
+    on_complaint,
+    on_failure,
+)
+from bounceloop.storage.engine import chunks
+from bounceloop.storage.tables import errors, messages, suppression_log, suppressions
+
+TYPES = ("address", "domain")
+SOURCES = ("rule", "manual", "import")
+RULE = "rule"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    type: str
+    value: str
+    sender: str
+    reason: str
+    source: str
+    code: str
+    extended: str
+    description: str
+    note: str
+    error_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        for name in ("created_at", "updated_at", "expires_at"):
+            out[name] = out[name].isoformat() if out[name] else None
+        return out
+
+
+def _entry(r: Row[Any]) -> Entry:
+    return Entry(r.id, r.type, r.value, r.sender, r.reason, r.source, r.code,
+                 r.extended or "", r.description or "", r.note, r.error_id, r.created_at,
+                 r.updated_at, r.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A final failure or a complaint of one recipient, just stored by a writer."""
+
+    recipient: str
+    time: datetime
+    failure: Failure | None = None
+    """None: a complaint."""
+    sender: str = ""
+    """The sender of the message it is about (a complaint's scope)."""
+    feedback_type: str = ""
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def check(conn: Connection, pairs: Iterable[tuple[str, str]], now: datetime
+          ) -> dict[tuple[str, str], Entry]:
+    """Which (recipient, sender) pairs are suppressed, keyed by both lower-cased: an
+    address entry first (for any sender or this one), else the domain's."""
+    wanted = {(r.lower(), s.lower()) for r, s in pairs}
+    if not wanted:
+        return {}
+    addresses = sorted({r for r, _ in wanted})
+    domains = sorted({domain_of(r) for r in addresses})
+    found: dict[tuple[str, str, str], Entry] = {}
+    for kind, values in (("address", addresses), ("domain", domains)):
+        for chunk in chunks(values):
+            for r in conn.execute(select(suppressions).where(
+                    (suppressions.c.type == kind) & suppressions.c.value.in_(chunk))):
+                e = _entry(r)
+                if e.live(now):
+                    found[(e.type, e.value, e.sender)] = e
+    out: dict[tuple[str, str], Entry] = {}
+    for rcpt, sender in wanted:
+        domain = domain_of(rcpt)
+        hit = (found.get(("address", rcpt, "")) or found.get(("address", rcpt, sender))
+               or found.get(("domain", domain, "")) or found.get(("domain", domain, sender)))
+        if hit is not None:
+            out[(rcpt, sender)] = hit
+    return out
+
+
+def get(conn: Connection, type: str, value: str, sender: str = "") -> Entry | None:
+    r = conn.execute(select(suppressions).where(
+        (suppressions.c.type == type) & (suppressions.c.value == value.lower())
+        & (suppressions.c.sender == sender.lower()))).first()
+    return _entry(r) if r is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What the list is searched by (empty: everything live)."""
+
+    search: str = ""
+    """A part of the value (address or domain)."""
+    type: str = ""
+    reason: str = ""
+    source: str = ""
+    sender: str | None = None
+    expired: bool = False
+    """Also entries whose time has passed but :func:`expire` has not removed yet."""
+    start: int = 0
+    limit: int | None = 100
+
+
+def _where(q: Query, now: datetime) -> list[Any]:
+    cond: list[Any] = []
+    if q.search:
+        pattern = "%" + q.search.lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        cond.append(suppressions.c.value.like(pattern, escape="\\"))
+    for name in ("type", "reason", "source"):
+        if getattr(q, name):
+            cond.append(suppressions.c[name] == getattr(q, name))
+    if q.sender is not None:
+        cond.append(suppressions.c.sender == q.sender.lower())
+    if not q.expired:
+        cond.append(or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now))
+    return cond
+
+
+def listing(conn: Connection, q: Query, now: datetime) -> tuple[list[Entry], int]:
+    """A page of entries (newest first) and how many match in all."""
+    cond = _where(q, now)
+    total = conn.execute(select(func.count()).select_from(suppressions).where(*cond)).scalar()
+    stmt = select(suppressions).where(*cond).order_by(suppressions.c.id.desc()).offset(q.start)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    return [_entry(r) for r in conn.execute(stmt)], int(total or 0)
+
+
+def every(conn: Connection, now: datetime, batch: int = 5000) -> Iterator[Entry]:
+    """Every live entry in id order, read in batches (the CSV export)."""
+    last = 0
+    while True:
+        rows = conn.execute(select(suppressions).where(
+            suppressions.c.id > last,
+            or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now),
+        ).order_by(suppressions.c.id).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield _entry(r)
+        last = rows[-1].id
+
+
+def history(conn: Connection, value: str = "", *, start: int = 0, limit: int = 100
+            ) -> list[dict[str, Any]]:
+    """Changes, newest first; of one address or domain when ``value`` is given."""
+    stmt = select(suppression_log).order_by(suppression_log.c.id.desc())
+    if value:
+        stmt = stmt.where(suppression_log.c.value == value.lower())
+    out = []
+    for r in conn.execute(stmt.offset(start).limit(limit)):
+        row = dict(r._mapping)
+        for name in ("time", "expires_at"):
+            row[name] = row[name].isoformat() if row[name] else None
+        out.append(row)
+    return out
+
+
+def counts(conn: Connection, now: datetime) -> dict[str, int]:
+    """Live entries per reason."""
+    rows = conn.execute(select(suppressions.c.reason, func.count()).where(
+        or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now),
+    ).group_by(suppressions.c.reason))
+    return {reason: int(n) for reason, n in rows}
+
+
+def domain_report(conn: Connection, policy: Policy, since: datetime, until: datetime,
+                  limit: int = 100) -> list[dict[str, Any]]:
+    """Sender-side failures (which never suppress) per destination domain and reason,
+    most first: where the sender has a problem (a blocklisted IP, DMARC, rate limits)."""
+    rows = conn.execute(select(
+        errors.c.domain, errors.c.reason, func.count().label("n"),
+        func.min(errors.c.timestamp).label("first"), func.max(errors.c.timestamp).label("last"),
+    ).where(
+        errors.c.current.is_(True), errors.c.timestamp >= since, errors.c.timestamp < until,
+        errors.c.reason != "", errors.c.reason.is_not(None),
+    ).group_by(errors.c.domain, errors.c.reason))
+    out = [{"domain": r.domain or "", "reason": r.reason, "count": int(r.n),
+            "first": _iso(r.first), "last": _iso(r.last)}
+           for r in rows if policy.side(r.reason) is Side.SENDER]
+    out.sort(key=lambda d: (-d["count"], d["domain"], d["reason"]))
+    return out[:limit]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, str):  # SQLite gives text for aggregates
+        return datetime.fromisoformat(value).isoformat()
+    return value.isoformat() if value else ""
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def _log(conn: Connection, action: str, e: Mapping[str, Any], *, actor: str, note: str,
+         now: datetime) -> None:
+    conn.execute(insert(suppression_log).values(
+        time=now, action=action, type=e["type"], value=e["value"], sender=e["sender"],
+        reason=e["reason"], source=e["source"], actor=actor, code=e["code"],
+        extended=e["extended"], description=e["description"], note=note,
+        error_id=e["error_id"], expires_at=e["expires_at"]))
+
+
+def _insert(conn: Connection, values: dict[str, Any]) -> bool:
+    """Insert unless the (type, value, sender) is there already (a concurrent writer)."""
+    ins: Any = (postgresql.insert(suppressions) if conn.dialect.name == "postgresql"
+                else sqlite.insert(suppressions))
+    stmt = ins.values(**values).on_conflict_do_nothing(
+        index_elements=["type", "value", "sender"]).returning(suppressions.c.id)
+    return conn.execute(stmt).first() is not None
+
+
+def _longer(new: datetime | None, old: datetime | None) -> bool:
+    return old is not None and (new is None or new > old)
+
+
+def put(conn: Connection, d: Decision, *, source: str, actor: str, now: datetime,
+        note: str = "") -> Entry | None:
+    """Put an entry on the list; the entry, or None when nothing changed.
+
+    A rule (``source`` rule) adds, replaces an expired entry, or lengthens a live entry of
+    another rule (userunknown after mailboxfull: for ever); it never touches an entry a
+    person made. A person (manual, import) replaces whatever is there.
+    """
+    key = {"type": d.type, "value": d.value.lower(), "sender": d.sender.lower()}
+    values = {**key, "reason": d.reason, "source": source, "code": d.code,
+              "extended": d.extended or None, "description": d.description or None,
+              "note": note, "error_id": d.error_id, "updated_at": now,
+              "expires_at": d.expires_at}
+    old = get(conn, d.type, d.value, d.sender)
+    if old is None:
+        if not _insert(conn, {**values, "created_at": now}):
+            return None  # another writer put it there a moment ago
+        action = "add"
+    else:
+        live = old.live(now)
+        if source == RULE and live and (old.source != RULE
+                                        or not _longer(d.expires_at, old.expires_at)):
+            return None
+        if not live:
+            values["created_at"] = now
+        conn.execute(update(suppressions).where(suppressions.c.id == old.id).values(**values))
+        action = "change" if live else "add"
+    _log(conn, action, {**values, "extended": d.extended or None}, actor=actor, note=note,
+         now=now)
+    return get(conn, d.type, d.value, d.sender)
+
+
+def remove(conn: Connection, type: str, value: str, sender: str = "", *, note: str = "",
+           actor: str, now: datetime) -> Entry | None:
+    """Take an entry off the list (logged with ``note``); the entry, or None if absent."""
+    old = get(conn, type, value, sender)
+    if old is None:
+        return None
+    conn.execute(delete(suppressions).where(suppressions.c.id == old.id))
+    _log(conn, "remove", asdict(old) | {"extended": old.extended or None}, actor=actor,
+         note=note, now=now)
+    return old
+
+
+def expire(conn: Connection, now: datetime, batch: int = 1000) -> int:
+    """Take entries whose time has passed off the list, logging each; the number."""
+    rows = conn.execute(select(suppressions).where(
+        suppressions.c.expires_at.is_not(None), suppressions.c.expires_at <= now,
+    ).order_by(suppressions.c.id).limit(batch)).all()
+    for r in rows:
+        e = _entry(r)
+        _log(conn, "expire", asdict(e) | {"extended": e.extended or None}, actor="expiry",
+             note="", now=now)
+    for chunk in chunks([r.id for r in rows]):
+        conn.execute(delete(suppressions).where(suppressions.c.id.in_(chunk)))
+    return len(rows)
+
+
+# -- the rules ----------------------------------------------------------------------------
+
+def apply(conn: Connection, signals: Sequence[Signal], policy: Policy, now: datetime
+          ) -> list[Entry]:
+    """Run the rules on just-stored failures and complaints (see module doc); the entries
+    added or changed."""
+    if not policy.enabled:
+        return []
+    out: list[Entry] = []
+    for s in signals:
+        if s.failure is None:
+            decisions = on_complaint(policy, s.recipient, s.sender, s.time, s.feedback_type)
+        else:
+            side = policy.side(s.failure.reason, s.failure.code, s.failure.extended)
+            if side is Side.SOFT:
+                earlier, reset = _soft_history(conn, s.recipient, s.failure, policy)
+                decisions = on_failure(policy, s.recipient, s.failure, earlier, reset)
+            elif side is Side.HARD:
+                decisions = on_failure(policy, s.recipient, s.failure)
+            else:
+                continue
+        for d in decisions:
+            entry = put(conn, d, source=RULE, actor=RULE, now=now)
+            if entry is not None:
+                out.append(entry)
+    return out
+
+
+def _variants(recipient: str) -> list[str]:
+    # Error rows keep the recipient as sent or as the bounce spelled it; the list is
+    # lower-case. Both spellings are looked up, so the indexes still serve.
+    return sorted({recipient, recipient.lower()})
+
+
+def _soft_history(conn: Connection, recipient: str, f: Failure, policy: Policy
+                  ) -> tuple[list[Failure], datetime | None]:
+    """The recipient's other failures in the window, and the last sign it works: a
+    delivered message with no error of its own, or any change of its list entry."""
+    start = f.time - policy.window
+    names = _variants(recipient)
+    earlier = [Failure(r.timestamp, r.reason, r.code or "", r.extended or "", r.step)
+               for r in conn.execute(select(
+                   errors.c.timestamp, errors.c.reason, errors.c.code, errors.c.extended,
+                   errors.c.step).where(
+                   errors.c.recipient.in_(names), errors.c.current.is_(True),
+                   errors.c.timestamp > start, errors.c.timestamp <= f.time,
+                   errors.c.id != (f.error_id or -1)))]
+    delivered = conn.execute(select(func.max(messages.c.finished_at)).where(
+        messages.c.recipient.in_(names), messages.c.status == "delivered",
+        messages.c.finished_at > start, messages.c.finished_at <= f.time,
+        ~exists().where(and_(errors.c.message_id == messages.c.id,
+                             errors.c.current.is_(True))),
+    )).scalar()
+    changed = conn.execute(select(func.max(suppression_log.c.time)).where(
+        suppression_log.c.type == "address", suppression_log.c.value == recipient.lower(),
+        suppression_log.c.time <= f.time)).scalar()
+    stamps = [_aware(t) for t in (delivered, changed) if t is not None]
+    return earlier, max(stamps) if stamps else None
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite gives text for aggregates
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def manual(type: str, value: str, *, sender: str = "", reason: str = MANUAL,
+           code: str = "550", extended: str = "5.7.1", description: str = "",
+           expires_at: datetime | None = None) -> Decision:
+    """A decision made by a person (CLI, API, import)."""
+    return Decision(type, value.lower(), reason or MANUAL, expires_at, code=code,
+                    extended=extended, description=description, sender=sender.lower())
