@@ -31,14 +31,15 @@ from bounceloop.storage import received as received_store
 FORMATS = ("table", "jsonl", "csv")
 
 
-def parse_since(value: str | None) -> datetime | None:
+def parse_since(value: str | None, hint: str = "--since") -> datetime | None:
+    """A UTC date or date-time option (naive: UTC)."""
     if value is None:
         return None
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise click.BadParameter(f"not a date or date-time: {value!r} (try 2026-11-22 or "
-                                 "2026-11-22T10:00)", param_hint="--since") from None
+                                 "2026-11-22T10:00)", param_hint=hint) from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 

@@ -9,8 +9,10 @@ from bounceloop.cli.db import db_command
 from bounceloop.cli.ingest import ingest_command, reprocess_command
 from bounceloop.cli.listing import errors_command, events_command
 from bounceloop.cli.parse import parse_command
+from bounceloop.cli.select import select_command
 from bounceloop.cli.send import send_command
 from bounceloop.cli.serve import serve_command
+from bounceloop.cli.suppression import suppression_command
 from bounceloop.cli.token import token_command
 from bounceloop.cli.webhook import webhook_command
 
@@ -31,6 +33,8 @@ cli.add_command(errors_command)
 cli.add_command(events_command)
 cli.add_command(webhook_command)
 cli.add_command(token_command)
+cli.add_command(select_command)
+cli.add_command(suppression_command)
 
 
 def main() -> None:

@@ -19,15 +19,16 @@ Rules never overrule a person: an entry added by hand or imported is left as it 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bounceloop.core.address import domain_of
+from bounceloop.core.address import AddressError, domain_of, normalize
 from bounceloop.core.suppression import (
     MANUAL,
     Decision,
@@ -255,6 +256,13 @@ def _longer(new: datetime | None, old: datetime | None) -> bool:
     return old is not None and (new is None or new > old)
 
 
+def _same(old: Entry, values: Mapping[str, Any]) -> bool:
+    return all(getattr(old, k) == (values[k] or ("" if k in ("extended", "description")
+                                                 else values[k]))
+               for k in ("reason", "source", "code", "extended", "description", "note",
+                         "expires_at"))
+
+
 def put(conn: Connection, d: Decision, *, source: str, actor: str, now: datetime,
         note: str = "") -> Entry | None:
     """Put an entry on the list; the entry, or None when nothing changed.
@@ -278,6 +286,8 @@ def put(conn: Connection, d: Decision, *, source: str, actor: str, now: datetime
         if source == RULE and live and (old.source != RULE
                                         or not _longer(d.expires_at, old.expires_at)):
             return None
+        if live and _same(old, values):
+            return None  # a re-import or a repeated request: nothing to log
         if not live:
             values["created_at"] = now
         conn.execute(update(suppressions).where(suppressions.c.id == old.id).values(**values))
@@ -342,8 +352,7 @@ def apply(conn: Connection, signals: Sequence[Signal], policy: Policy, now: date
 
 
 def _variants(recipient: str) -> list[str]:
-    # Error rows keep the recipient as sent or as the bounce spelled it; the list is
-    # lower-case. Both spellings are looked up, so the indexes still serve.
+    # Messages keep the recipient as the user gave it; a bounce may spell it in lower case.
     return sorted({recipient, recipient.lower()})
 
 
@@ -357,7 +366,8 @@ def _soft_history(conn: Connection, recipient: str, f: Failure, policy: Policy
                for r in conn.execute(select(
                    errors.c.timestamp, errors.c.reason, errors.c.code, errors.c.extended,
                    errors.c.step).where(
-                   errors.c.recipient.in_(names), errors.c.current.is_(True),
+                   func.lower(errors.c.recipient) == recipient.lower(),
+                   errors.c.current.is_(True),
                    errors.c.timestamp > start, errors.c.timestamp <= f.time,
                    errors.c.id != (f.error_id or -1)))]
     delivered = conn.execute(select(func.max(messages.c.finished_at)).where(
@@ -386,3 +396,108 @@ def manual(type: str, value: str, *, sender: str = "", reason: str = MANUAL,
     """A decision made by a person (CLI, API, import)."""
     return Decision(type, value.lower(), reason or MANUAL, expires_at, code=code,
                     extended=extended, description=description, sender=sender.lower())
+
+
+# -- CSV ----------------------------------------------------------------------------------
+
+#: The export's columns; an import reads the same (only ``value`` is required).
+CSV_COLUMNS = ("type", "value", "sender", "reason", "source", "code", "extended",
+               "description", "note", "created_at", "expires_at", "error_id")
+
+
+@dataclass
+class Imported:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    """(line, why) of each row not imported."""
+
+    def public(self) -> dict[str, Any]:
+        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged,
+                "bad": [{"line": n, "error": e} for n, e in self.bad]}
+
+
+def decision_of(row: Mapping[str, str], now: datetime) -> Decision:
+    """An import row as a decision, or ValueError saying what is wrong with it."""
+    def get(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    value = get("value") or get("email") or get("address") or get("domain")
+    if not value:
+        raise ValueError("no value (address or domain)")
+    kind = get("type") or ("address" if "@" in value else "domain")
+    if kind not in TYPES:
+        raise ValueError(f"type is address or domain, not {kind!r}")
+    if kind == "address":
+        try:
+            value = normalize(value)
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
+    elif "@" in value or "." not in value or " " in value:
+        raise ValueError(f"not a domain: {value!r}")
+    code = get("code") or "550"
+    if not (len(code) == 3 and code.isdigit() and code[0] in "45"):
+        raise ValueError(f"code is a 4xx or 5xx reply code, not {code!r}")
+    expires: datetime | None = None
+    if get("expires_at"):
+        try:
+            expires = datetime.fromisoformat(get("expires_at"))
+        except ValueError:
+            raise ValueError(f"expires_at is not a date-time: {get('expires_at')!r}") from None
+        expires = expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires
+        if expires <= now:
+            raise ValueError(f"expired already ({expires.isoformat()})")
+    return manual(kind, value, sender=get("sender"), reason=get("reason") or MANUAL,
+                  code=code, extended=get("extended") or "5.7.1",
+                  description=get("description"), expires_at=expires)
+
+
+def load_csv(conn: Connection, lines: Iterable[str], *, actor: str, now: datetime,
+             note: str = "") -> Imported:
+    """Import a CSV list (the export's columns, or just a ``value`` or ``email`` column)
+    in the caller's transaction; bad rows are listed with their line, the rest imported."""
+    out = Imported()
+    reader = csv.DictReader(lines)
+    try:
+        names = [(f or "").strip().lower().lstrip("\ufeff") for f in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise ValueError(f"line 1: the header cannot be read: {exc}") from None
+    if not {"value", "email", "address", "domain"} & set(names):
+        raise ValueError("the header has no value (or email, address, domain) column: "
+                         + ", ".join(reader.fieldnames or ["(empty)"]))
+    reader.fieldnames = names
+    start = 2
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            out.bad.append((start, f"cannot be read as CSV: {exc}"))
+            start = reader.line_num + 1
+            continue
+        line, start = start, reader.line_num + 1
+        if None in row or any(v is None for v in row.values()):
+            out.bad.append((line, f"not {len(names)} fields, as the header has"))
+            continue
+        try:
+            d = decision_of(row, now)
+        except ValueError as exc:
+            out.bad.append((line, str(exc)))
+            continue
+        old = get(conn, d.type, d.value, d.sender)
+        entry = put(conn, d, source="import", actor=actor, now=now,
+                    note=(row.get("note") or "").strip() or note)
+        if entry is None:
+            out.unchanged += 1
+        elif old is not None and old.live(now):
+            out.changed += 1
+        else:
+            out.added += 1
+    return out
+
+
+def csv_row(e: Entry) -> dict[str, Any]:
+    values = e.public()
+    return {k: ("" if values[k] is None else values[k]) for k in CSV_COLUMNS}

@@ -47,6 +47,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -179,6 +180,9 @@ errors = Table(
     Column("domain", String(255), nullable=True),
     Index("ix_errors_domain_timestamp", "domain", "timestamp"),
 )
+# Selections and the rules look addresses up case-insensitively: the list, the bounce and
+# the user may each spell an address differently (an index on the expression, both backends).
+Index("ix_errors_recipient_lower", func.lower(errors.c.recipient))
 
 events = Table(
     "events",

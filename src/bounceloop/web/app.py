@@ -15,7 +15,7 @@ from bounceloop import __version__
 from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage.tables import messages
-from bounceloop.web import webhooks
+from bounceloop.web import suppressions, webhooks
 from bounceloop.web.auth import requirer
 
 
@@ -25,7 +25,9 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -
     settings = settings or Settings()
     app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
-    app.include_router(webhooks.router(db, settings, requirer(db)))
+    need = requirer(db)
+    app.include_router(webhooks.router(db, settings, need))
+    app.include_router(suppressions.router(db, settings, need))
 
     @app.get("/health")
     def health() -> JSONResponse:

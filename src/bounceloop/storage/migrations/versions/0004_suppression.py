@@ -76,9 +76,11 @@ def upgrade() -> None:
         op.execute("UPDATE errors SET domain = lower(substr(recipient, "
                    "instr(recipient, '@') + 1)) WHERE instr(recipient, '@') > 0")
     op.create_index("ix_errors_domain_timestamp", "errors", ["domain", "timestamp"])
+    op.create_index("ix_errors_recipient_lower", "errors", [sa.text("lower(recipient)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_errors_recipient_lower", table_name="errors")
     op.drop_index("ix_errors_domain_timestamp", table_name="errors")
     with op.batch_alter_table("errors") as batch:
         batch.drop_column("domain")
