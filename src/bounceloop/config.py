@@ -44,8 +44,8 @@ and for webhooks, issue 5:
 and for suppression, issue 6 (core.suppression has the rules):
 
     BOUNCELOOP_SUPPRESSION_RULES       true                  (false: only entries made by hand)
-    BOUNCELOOP_SUPPRESSION_HARD_REASONS userunknown,hostunknown,hasmoved,notaccept
-    BOUNCELOOP_SUPPRESSION_SOFT_REASONS mailboxfull,suspend,exceedlimit
+    BOUNCELOOP_SUPPRESSION_HARD_REASONS hasmoved,hostunknown,notaccept,userunknown
+    BOUNCELOOP_SUPPRESSION_SOFT_REASONS exceedlimit,mailboxfull,suspend
     BOUNCELOOP_SUPPRESSION_SOFT_THRESHOLD 3                  (soft failures on different days)
     BOUNCELOOP_SUPPRESSION_SOFT_WINDOW 30                    (days)
     BOUNCELOOP_SUPPRESSION_EXPIRY      mailboxfull=30,exceedlimit=30,suspend=90,hostunknown=90,

@@ -63,17 +63,17 @@ def db_path(tmp_path: Path) -> Path:
 
 
 LIST = (
-    'Name,Email,City\r\n'                        # 1
-    'Ann,ann@x.test,"Amsterdam, NL"\r\n'         # 2
-    'Bob,bob@x.test,Utrecht\r\n'                 # 3
-    'Cy,cy@x.test,"Den\r\nHaag"\r\n'             # 4-5: a field over two lines
-    'Not one,not-an-address,Delft\r\n'           # 6
-    'Di,di@x.test,Leiden\r\n'                    # 7
-    'Short,fay@x.test\r\n'                       # 8
-    '\r\n'                                       # 9: blank, skipped
-    'Eve,eve@x.test,"Say ""hi"""\r\n'            # 10
-    'Nobody,,Zwolle\r\n'                         # 11
-).encode() + b'Gil,gil@x.test,K\xf6ln\r\n'       # 12: Latin-1, not UTF-8
+    b'Name,Email,City\r\n'                        # 1
+    b'Ann,ann@x.test,"Amsterdam, NL"\r\n'         # 2
+    b'Bob,bob@x.test,Utrecht\r\n'                 # 3
+    b'Cy,cy@x.test,"Den\r\nHaag"\r\n'             # 4-5: a field over two lines
+    b'Not one,not-an-address,Delft\r\n'           # 6
+    b'Di,di@x.test,Leiden\r\n'                    # 7
+    b'Short,fay@x.test\r\n'                       # 8
+    b'\r\n'                                       # 9: blank, skipped
+    b'Eve,eve@x.test,"Say ""hi"""\r\n'            # 10
+    b'Nobody,,Zwolle\r\n'                         # 11
+) + b'Gil,gil@x.test,K\xf6ln\r\n'       # 12: Latin-1, not UTF-8
 
 BAD = ["line 6: not an address: 'not-an-address'",
        "line 8: 2 fields, the header has 3", "line 11: no address", "line 12: not UTF-8 text"]
