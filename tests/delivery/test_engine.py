@@ -469,6 +469,27 @@ async def test_suppressed_recipient_fails_at_once_without_connecting(world: Worl
     assert world.dns.queries.count(("blocked.test", "MX")) == 0
 
 
+async def test_a_hard_failure_suppresses_the_next_message_to_that_address(world: World
+                                                                         ) -> None:
+    # The rules run in record()'s transaction: the next round already sees the entry.
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [first] = world.queue(["r550-511.jo@dest.test"])
+        await world.engine(mx_port=mx.port).drain()
+        [second, other] = world.queue(["R550-511.jo@dest.test", "ok@dest.test"])
+        await world.engine(mx_port=mx.port).drain()
+        assert [m.rcpt_tos for m in mx.messages] == [["ok@dest.test"]]
+    assert world.message(first).state == "rcptto"
+    again = world.message(second)
+    assert (again.status, again.state, again.code, again.extended) == (
+        "failed", "suppression", "550", "5.1.1")
+    assert "suppressed after userunknown" in again.description
+    assert world.message(other).status == "delivered"
+    with world.db.connect() as conn:
+        entry = suppressions.get(conn, "address", "r550-511.jo@dest.test")
+    assert entry is not None and entry.error_id == world.errors(first)[0].id
+
+
 @pytest.mark.parametrize("convention", ["steps-1-3", "steps-1-4"])
 async def test_severity_follows_the_configured_convention(world: World,
                                                           convention: str) -> None:

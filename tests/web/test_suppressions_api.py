@@ -3,7 +3,6 @@ on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,30 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
-from bounceloop.config import Settings
-from bounceloop.observability.metrics import Metrics
-from bounceloop.storage import tokens
 from bounceloop.storage.engine import utcnow
 from bounceloop.storage.tables import errors
-from bounceloop.web.app import create_app
-
-
-@pytest.fixture
-def app(engine: Engine, tmp_path: Any) -> Iterator[TestClient]:
-    settings = Settings(database_url="sqlite://", spool_dir=tmp_path)
-    with TestClient(create_app(engine, Metrics(), settings)) as c:
-        yield c
-
-
-def bearer(engine: Engine, scope: str) -> dict[str, str]:
-    with engine.begin() as conn:
-        _, token = tokens.create(conn, scope, f"test {scope}")
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def rw(engine: Engine) -> dict[str, str]:
-    return bearer(engine, "write")
+from tests.web.conftest import bearer
 
 
 def seed_errors(engine: Engine) -> None:

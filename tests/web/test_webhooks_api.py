@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from bounceloop.config import Settings
-from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import tokens
 from bounceloop.testing import Receiver
-from bounceloop.web.app import create_app
 from bounceloop.webhooks import verify
+from tests.web.conftest import bearer
 from tests.webhooks.support import failure, write
-
-
-@pytest.fixture
-def app(engine: Engine, tmp_path: Any) -> Iterator[TestClient]:
-    settings = Settings(database_url="sqlite://", allowed_target_networks=["127.0.0.0/8"],
-                        spool_dir=tmp_path)
-    with TestClient(create_app(engine, Metrics(), settings)) as c:
-        yield c
-
-
-def bearer(engine: Engine, scope: str) -> dict[str, str]:
-    with engine.begin() as conn:
-        _, token = tokens.create(conn, scope, f"test {scope}")
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def rw(engine: Engine) -> dict[str, str]:
-    return bearer(engine, "write")
 
 
 def add(app: TestClient, rw: dict[str, str], url: str, **kw: Any) -> dict[str, Any]:
