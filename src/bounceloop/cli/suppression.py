@@ -42,14 +42,9 @@ HISTORY = ("time", "action", "type", "value", "sender", "reason", "source", "act
 
 
 def _target(value: str, domain: bool) -> tuple[str, str]:
-    value = value.strip()
-    if domain or "@" not in value:
-        if "@" in value or "." not in value:
-            _die(f"not a domain: {value!r}")
-        return "domain", value.lower()
     try:
-        return "address", normalize(value).lower()
-    except AddressError as exc:
+        return store.target(value, "domain" if domain else "")
+    except ValueError as exc:
         _die(str(exc))
 
 

@@ -227,9 +227,7 @@ def domain_report(conn: Connection, policy: Policy, since: datetime, until: date
 
 
 def _iso(value: Any) -> str:
-    if isinstance(value, str):  # SQLite gives text for aggregates
-        return datetime.fromisoformat(value).isoformat()
-    return value.isoformat() if value else ""
+    return _aware(value).isoformat() if value else ""
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -390,6 +388,23 @@ def _aware(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+def target(value: str, kind: str = "") -> tuple[str, str]:
+    """(type, value) of an entry a person names: an address (normalized) when it has an @
+    or ``kind`` says so, else a domain; lower-cased. ValueError says what is wrong."""
+    value = value.strip()
+    kind = kind or ("address" if "@" in value else "domain")
+    if kind not in TYPES:
+        raise ValueError(f"type is address or domain, not {kind!r}")
+    if kind == "address":
+        try:
+            return kind, normalize(value).lower()
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
+    if "@" in value or "." not in value or " " in value:
+        raise ValueError(f"not a domain: {value!r}")
+    return kind, value.lower()
+
+
 def manual(type: str, value: str, *, sender: str = "", reason: str = MANUAL,
            code: str = "550", extended: str = "5.7.1", description: str = "",
            expires_at: datetime | None = None) -> Decision:
@@ -426,16 +441,7 @@ def decision_of(row: Mapping[str, str], now: datetime) -> Decision:
     value = get("value") or get("email") or get("address") or get("domain")
     if not value:
         raise ValueError("no value (address or domain)")
-    kind = get("type") or ("address" if "@" in value else "domain")
-    if kind not in TYPES:
-        raise ValueError(f"type is address or domain, not {kind!r}")
-    if kind == "address":
-        try:
-            value = normalize(value)
-        except AddressError as exc:
-            raise ValueError(str(exc)) from None
-    elif "@" in value or "." not in value or " " in value:
-        raise ValueError(f"not a domain: {value!r}")
+    kind, value = target(value, get("type"))
     code = get("code") or "550"
     if not (len(code) == 3 and code.isdigit() and code[0] in "45"):
         raise ValueError(f"code is a 4xx or 5xx reply code, not {code!r}")

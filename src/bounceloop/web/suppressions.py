@@ -91,16 +91,10 @@ def _utc(when: datetime | None) -> datetime | None:
 
 
 def _target(value: str, kind: str | None) -> tuple[str, str]:
-    value = value.strip()
-    kind = kind or ("address" if "@" in value else "domain")
-    if kind == "address":
-        try:
-            return kind, normalize(value).lower()
-        except AddressError as exc:
-            raise HTTPException(400, str(exc)) from None
-    if "@" in value or "." not in value or " " in value:
-        raise HTTPException(400, f"not a domain: {value!r}")
-    return kind, value.lower()
+    try:
+        return store.target(value, kind or "")
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _addresses(items: list[str]) -> list[Row | Bad]:
