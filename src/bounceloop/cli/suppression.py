@@ -143,10 +143,7 @@ def show(value: str) -> None:
     value = value.strip().lower()
 
     def work(conn: Connection) -> tuple[list[store.Entry], list[dict[str, Any]]]:
-        entries = [e for kind in store.TYPES for e in store.listing(
-            conn, store.Query(type=kind, expired=True, limit=None), utcnow())[0]
-            if e.value == value]
-        return entries, store.history(conn, value, limit=1000)
+        return store.entries_of(conn, value), store.history(conn, value, limit=1000)
 
     with database() as (_, db):
         entries, log = in_transaction(db, work)

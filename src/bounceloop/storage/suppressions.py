@@ -121,6 +121,12 @@ def check(conn: Connection, pairs: Iterable[tuple[str, str]], now: datetime
     return out
 
 
+def entries_of(conn: Connection, value: str) -> list[Entry]:
+    """Every entry (any type, any sender, expired or not) of one address or domain."""
+    return [_entry(r) for r in conn.execute(select(suppressions).where(
+        suppressions.c.value == value.lower()).order_by(suppressions.c.id))]
+
+
 def get(conn: Connection, type: str, value: str, sender: str = "") -> Entry | None:
     r = conn.execute(select(suppressions).where(
         (suppressions.c.type == type) & (suppressions.c.value == value.lower())
@@ -200,14 +206,6 @@ def history(conn: Connection, value: str = "", *, start: int = 0, limit: int = 1
     return out
 
 
-def counts(conn: Connection, now: datetime) -> dict[str, int]:
-    """Live entries per reason."""
-    rows = conn.execute(select(suppressions.c.reason, func.count()).where(
-        or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now),
-    ).group_by(suppressions.c.reason))
-    return {reason: int(n) for reason, n in rows}
-
-
 def domain_report(conn: Connection, policy: Policy, since: datetime, until: datetime,
                   limit: int = 100) -> list[dict[str, Any]]:
     """Sender-side failures (which never suppress) per destination domain and reason,
@@ -226,8 +224,9 @@ def domain_report(conn: Connection, policy: Policy, since: datetime, until: date
     return out[:limit]
 
 
-def _iso(value: Any) -> str:
-    return _aware(value).isoformat() if value else ""
+def _iso(value: datetime | None) -> str:
+    # Aggregates keep the column's type (UTCDateTime): aware datetimes on both backends.
+    return value.isoformat() if value else ""
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -377,15 +376,9 @@ def _soft_history(conn: Connection, recipient: str, f: Failure, policy: Policy
     changed = conn.execute(select(func.max(suppression_log.c.time)).where(
         suppression_log.c.type == "address", suppression_log.c.value == recipient.lower(),
         suppression_log.c.time <= f.time)).scalar()
-    stamps = [_aware(t) for t in (delivered, changed) if t is not None]
+    # max() keeps the column's type (UTCDateTime): aware datetimes on both backends.
+    stamps = [t for t in (delivered, changed) if t is not None]
     return earlier, max(stamps) if stamps else None
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite gives text for aggregates
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def target(value: str, kind: str = "") -> tuple[str, str]:
