@@ -14,6 +14,7 @@ from bounceloop.cli.send import send_command
 from bounceloop.cli.serve import serve_command
 from bounceloop.cli.suppression import suppression_command
 from bounceloop.cli.token import token_command
+from bounceloop.cli.user import user_command
 from bounceloop.cli.webhook import webhook_command
 
 
@@ -35,6 +36,7 @@ cli.add_command(webhook_command)
 cli.add_command(token_command)
 cli.add_command(select_command)
 cli.add_command(suppression_command)
+cli.add_command(user_command)
 
 
 def main() -> None:

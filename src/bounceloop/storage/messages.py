@@ -33,9 +33,9 @@ from bounceloop.core.address import domain_of
 from bounceloop.core.suppression import Failure, Policy
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
-from bounceloop.storage import outbox, suppressions
+from bounceloop.storage import outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
-from bounceloop.storage.events import add as add_events
+from bounceloop.storage.events import added as added_events
 from bounceloop.storage.events import row as event_row
 from bounceloop.storage.tables import (
     attempts,
@@ -150,6 +150,9 @@ def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMes
         return []
     conn.execute(insert(messages), rows)
     outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids])
+    tally = stats.Tally()
+    tally.add(mailing_id, "outcome", now.date(), "sent", len(rows))
+    stats.bump(conn, tally)
     return ids
 
 
@@ -297,7 +300,9 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
     with engine.begin() as conn:
         conn.execute(_SETTLE, message_rows)
         conn.execute(insert(attempts), attempt_rows)
-        add_events(conn, event_rows)
+        tally = stats.Tally()
+        for ev in added_events(conn, event_rows):
+            tally.event(ev.type, ev.mailing_id, now)
         if error_rows:
             ids = conn.execute(insert(errors).returning(
                 errors.c.id, sort_by_parameter_order=True), error_rows).scalars().all()
@@ -308,6 +313,10 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
                     policy, now)
         outbox.complete_many(conn, done, worker)
         outbox.reschedule_many(conn, later, worker)
+        for e in error_rows:
+            tally.error(e)
+        # Last: the counters are the rows every worker shares (see storage.stats).
+        stats.bump(conn, tally)
 
 
 def failure_of(row: dict[str, Any], error_id: int) -> Failure:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 
 from bounceloop.core.suppression import Failure, Policy
-from bounceloop.storage import events, outbox, suppressions
+from bounceloop.storage import events, outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.tables import errors, messages, received
 
@@ -157,6 +157,7 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
         times.update((int(rid), int(n)) for rid, n in conn.execute(
             select(received.c.id, received.c.times_processed).where(received.c.id.in_(chunk))))
     retired: list[int] = []
+    gone: list[Any] = []
     new_errors: list[dict[str, Any]] = []
     new_events: list[dict[str, Any]] = []
     changed = 0
@@ -166,6 +167,7 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
             if before:
                 changed += 1
                 retired += [r.id for r in before]
+                gone += before
                 n = times.get(p.id, 0) + 1
                 new_events.append(events.row(
                     time=now, type="reclassified", key=f"reclassified:r{p.id}:{n}",
@@ -189,6 +191,14 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     added = events.added(conn, new_events)
     if policy is not None and policy.enabled:
         _rules(conn, new_errors, error_ids, added, policy, now)
+    tally = stats.Tally()
+    for r in gone:
+        tally.error(r._mapping, -1)
+    for e in new_errors:
+        tally.error(e)
+    for ev in added:
+        tally.event(ev.type, ev.mailing_id, now)
+    stats.bump(conn, tally)
     return changed
 
 

@@ -9,27 +9,21 @@ process, the way a user would, and prints for each selection its wall time, rows
 kept / removed, and the process's peak memory (ru_maxrss). Memory is measured on a list a
 tenth as long too: a streaming selection uses about the same at both sizes.
 
-    bench/select.py [--errors N] [--addresses N] [--keep DIR]
+    bench/selections.py [--errors N] [--addresses N] [--keep DIR]
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import os
+import random
+import subprocess
 import sys
-
-# This file's name is the standard library's select module's: keep its folder off the
-# import path, before anything imports select (subprocess does).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import random  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
