@@ -208,11 +208,15 @@ def main() -> None:
         measure(client, f"/api/v1/errors?limit=50&{q}", args.runs, api)
     for q in stats_queries:
         measure(client, f"/api/v1/statistics?{q}", args.runs, api)
-    login = client.post("/login", data={"username": USER, "password": PASSWORD},
+    form = client.get("/login")
+    m = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    login = client.post("/login", data={"name": USER, "password": PASSWORD,
+                                        "csrf": m.group(1) if m else "", "next": "/errors"},
                         follow_redirects=False)
     if login.status_code in (302, 303):
         for q in errors_queries:
-            measure(client, f"/errors?{q}", args.runs, {})
+            # The page's time filters are date inputs: whole UTC days.
+            measure(client, f"/errors?{q.replace(since, since[:10])}", args.runs, {})
         for q in stats_queries:
             measure(client, f"/statistics?{q}", args.runs, {})
     else:

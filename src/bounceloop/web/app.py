@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
@@ -15,8 +16,11 @@ from bounceloop import __version__
 from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage.tables import messages
-from bounceloop.web import suppressions, webhooks
+from bounceloop.web import messages as message_api
+from bounceloop.web import reports, suppressions, ui, webhooks
 from bounceloop.web.auth import requirer
+from bounceloop.web.common import invalid_request
+from bounceloop.web.timing import ServerTiming
 
 
 def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -> FastAPI:
@@ -25,11 +29,17 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -
     settings = settings or Settings()
     app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
+    app.add_middleware(ServerTiming)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     need = requirer(db)
     app.include_router(webhooks.router(db, settings, need))
     app.include_router(suppressions.router(db, settings, need))
+    app.include_router(reports.router(db, need))
+    app.include_router(message_api.router(db, settings, need))
+    app.include_router(ui.router(db, settings))
 
-    @app.get("/health")
+    @app.get("/health", responses={503: {
+        "description": "The database does not answer: the body says why."}})
     def health() -> JSONResponse:
         """Up, and the database answers; the queue by message status."""
         body: dict[str, Any] = {"status": "ok", "version": __version__}
@@ -45,7 +55,8 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -
         body.update(database="ok", messages=counts)
         return JSONResponse(body)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses={200: {
+        "content": {"text/plain": {}}, "description": "Prometheus text format."}})
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
