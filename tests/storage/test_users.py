@@ -358,6 +358,23 @@ def test_use_slides_the_expiry_at_most_once_a_minute(engine: Engine) -> None:
         assert users.lookup(conn, token, T0 + timedelta(minutes=160)) is None
 
 
+def test_a_read_only_lookup_writes_nothing_and_says_when_a_slide_is_due(engine: Engine
+                                                                       ) -> None:
+    user_id = _add(engine)
+    ttl = timedelta(hours=1)
+    with engine.begin() as conn:
+        token, _ = users.start(conn, user_id, T0, ttl=ttl)
+    for at, due in [(T0 + timedelta(seconds=30), False), (T0 + timedelta(minutes=5), True)]:
+        with engine.connect() as conn:
+            session = users.lookup(conn, token, at, slide=False)
+        assert session is not None and session.slide_due is due
+        assert _seen(engine) == (T0, T0 + ttl)  # nothing written
+    with engine.begin() as conn:
+        session = users.lookup(conn, token, T0 + timedelta(minutes=5))
+    assert session is not None and not session.slide_due
+    assert _seen(engine) == (T0 + timedelta(minutes=5), T0 + timedelta(minutes=65))
+
+
 def test_end_and_purge(engine: Engine) -> None:
     user_id = _add(engine)
     with engine.begin() as conn:

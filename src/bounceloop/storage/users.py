@@ -293,6 +293,8 @@ class Session:
     name: str
     csrf: str
     expires_at: datetime
+    slide_due: bool = False
+    """Read with ``slide=False`` when its expiry was due to slide forward."""
 
     def csrf_ok(self, value: str) -> bool:
         """Whether ``value`` (from a form or header) is this session's CSRF token."""
@@ -314,9 +316,11 @@ def start(conn: Connection, user_id: int, now: datetime | None = None,
     return token, csrf
 
 
-def lookup(conn: Connection, token: str, now: datetime | None = None) -> Session | None:
-    """The live session of ``token``, its expiry slid forward (at most once a minute);
-    None for an unknown, ended or expired token."""
+def lookup(conn: Connection, token: str, now: datetime | None = None, *,
+           slide: bool = True) -> Session | None:
+    """The live session of ``token``, its expiry slid forward (at most once a minute;
+    never with ``slide`` false, which only reads); None for an unknown, ended or expired
+    token."""
     if not token.startswith(PREFIX):
         return None
     now = now or utcnow()
@@ -328,11 +332,13 @@ def lookup(conn: Connection, token: str, now: datetime | None = None) -> Session
     if row is None or row.expires_at <= now:
         return None
     expires_at: datetime = row.expires_at
-    if now - row.last_seen_at >= SLIDE_EVERY:
+    due = now - row.last_seen_at >= SLIDE_EVERY
+    if due and slide:
         expires_at = now + (row.expires_at - row.last_seen_at)
         conn.execute(update(sessions).where(sessions.c.id == row.id).values(
             last_seen_at=now, expires_at=expires_at))
-    return Session(row.user_id, row.name, row.csrf, expires_at)
+        due = False
+    return Session(row.user_id, row.name, row.csrf, expires_at, due)
 
 
 def end(conn: Connection, token: str) -> bool:

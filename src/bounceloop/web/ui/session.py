@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 
 from bounceloop.storage import users
 from bounceloop.storage.engine import utcnow
+from bounceloop.web.common import reading
 from bounceloop.web.ui.params import Params
 from bounceloop.web.ui.render import LoginNeeded, UIRoute, render
 
@@ -78,9 +79,14 @@ class Gate:
         token = request.cookies.get(COOKIE, "")
         if not token:
             return None
-        # A write transaction: lookup slides the expiry forward (storage.users).
-        with self.db.begin() as conn:
-            return users.lookup(conn, token, utcnow())
+        # Read first, write only when the expiry is due to slide (once a minute at most):
+        # a page view must not queue behind the delivery workers for SQLite's write lock.
+        now = utcnow()
+        found = reading(self.db, lambda conn: users.lookup(conn, token, now, slide=False))
+        if found is not None and found.slide_due:
+            with self.db.begin() as conn:
+                found = users.lookup(conn, token, now)
+        return found
 
     def viewer(self, request: Request) -> users.Session:
         """The session (also at ``request.state.session``), or off to the login form."""
