@@ -148,6 +148,13 @@ def _ordered(stmt: Select[Any], q: Query) -> Select[Any]:
     if q.after is not None:
         return stmt.order_by(errors.c.id)
     column = errors.c[q.sort]
+    if column.nullable:
+        # Empty values sort as the smallest on both backends (SQLite's way; PostgreSQL
+        # would put them last). Only nullable columns say so: a NULLS clause on an index
+        # column can keep PostgreSQL from reading that index in order.
+        if q.descending:
+            return stmt.order_by(column.desc().nulls_last(), errors.c.id.desc())
+        return stmt.order_by(column.asc().nulls_first(), errors.c.id)
     if q.descending:
         return stmt.order_by(column.desc(), errors.c.id.desc())
     return stmt.order_by(column, errors.c.id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from bounceloop.storage.tables import (
     attempts,
@@ -110,7 +110,8 @@ def bounce(conn: Connection, received_id: int) -> dict[str, Any] | None:
 def mailing_list(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
     """The newest mailings with their message counts (from the counters, storage.stats:
     counting the messages table would read every row), for filters and pickers."""
-    sent = (select(func.coalesce(func.sum(stats.c.count), 0))
+    # SUM of a BIGINT is NUMERIC on PostgreSQL: cast back, so it reads as an int.
+    sent = (select(cast(func.coalesce(func.sum(stats.c.count), 0), BigInteger))
             .where(stats.c.mailing_id == mailings.c.id, stats.c.metric == "outcome",
                    stats.c.key == "sent").scalar_subquery())
     stmt = (select(mailings.c.id, mailings.c.name, mailings.c.sender, mailings.c.created_at,

@@ -1,5 +1,6 @@
 """What the API routers and the UI share: read transactions, times, lists in query strings,
-streamed CSV / JSON bodies, and the documented error answers of the API (``problems``)."""
+streamed CSV / JSON bodies; and for the API, the documented error answers (``problems``)
+and the checks every input passes (``Body``, ``no_nul``, ``MAX_ID``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from fastapi import HTTPException
-from pydantic import BaseModel, Field
+from fastapi import HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy import Connection, Engine
 
 from bounceloop.storage.errorlist import Query, QueryError
@@ -21,9 +24,12 @@ T = TypeVar("T")
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json",
          "jsonl": "application/x-ndjson"}
-#: The largest id, offset or count a query may carry: the databases' signed 64-bit integer.
-#: A larger number would fail in the driver (a 500); bounded in the schema, it is a 422.
-MAX_INT = 2**63 - 1
+#: The largest numbers a request may carry where they meet a column: the ids of mailings,
+#: webhooks and error rows (INTEGER: 32 bits on PostgreSQL), and offsets and the ids of
+#: returned messages and jobs (BIGINT). A larger number would fail in the driver - a 500;
+#: bounded in the schema, it is a 422.
+MAX_ID = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
 
 
 class Problem(BaseModel):
@@ -42,6 +48,69 @@ _PROBLEMS = {
     413: "Too large",
     503: "Not ready: the database does not answer",
 }
+
+
+NUL = "\x00"
+_NUL_MESSAGE = "NUL (U+0000) is not allowed"
+
+
+def _bad_text(value: Any, escaped: bool = False) -> str | None:
+    """Why a value from a JSON body cannot be kept, or None: NUL, or a lone surrogate
+    (JSON can say "\\ud800", which is no character: it has no UTF-8 to store)."""
+    if isinstance(value, str):
+        if NUL in value:
+            return _NUL_MESSAGE
+        try:
+            value.encode("utf-8", "surrogateescape" if escaped else "strict")
+        except UnicodeEncodeError as exc:
+            return f"not text: a lone surrogate (U+{ord(value[exc.start]):04X})"
+        return None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        return next((p for p in (_bad_text(v, escaped) for v in value) if p), None)
+    return None
+
+
+class Body(BaseModel):
+    """A JSON request body: its strings are text that can be stored. No NUL - no address,
+    name or text has one, and PostgreSQL can neither store nor compare it - and no lone
+    surrogate; either would fail in the database or the mail library (a 500), so both
+    are a 422 here."""
+
+    escaped: ClassVar[frozenset[str]] = frozenset()
+    """Fields where U+DC80-U+DCFF stand for raw bytes (Python's surrogateescape)."""
+
+    @field_validator("*")
+    @classmethod
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        problem = _bad_text(value, info.field_name in cls.escaped)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def no_nul(request: Request) -> None:
+    """A dependency of every API route, after the token's: no NUL in the path or the query
+    (a 422 naming the parameter, as for any other invalid one; see :class:`Body`)."""
+    bad = [("path", k, v) for k, v in request.path_params.items()
+           if isinstance(v, str) and NUL in v]
+    bad += [("query", k, v) for k, v in request.query_params.multi_items()
+            if NUL in k or NUL in v]
+    if bad:
+        raise RequestValidationError([
+            {"type": "value_error", "loc": (where, name), "msg": _NUL_MESSAGE,
+             "input": value} for where, name, value in bad])
+
+
+def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 answer, written as ASCII JSON: the input it quotes may hold a lone
+    surrogate (JSON's "\\ud800"), which has no UTF-8 - the default answer fails on it, a
+    500 in place of the 422."""
+    assert isinstance(exc, RequestValidationError)
+    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True,
+                      allow_nan=False, separators=(",", ":"))
+    return Response(body, status_code=422, media_type="application/json")
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:

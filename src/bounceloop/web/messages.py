@@ -18,10 +18,10 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
 from bounceloop.config import Settings
@@ -30,27 +30,29 @@ from bounceloop.core.retry import parse_schedule
 from bounceloop.storage import messages as store
 from bounceloop.storage import story
 from bounceloop.storage.engine import utcnow
-from bounceloop.web.common import MAX_INT, problems, reading
+from bounceloop.web.common import MAX_BIGINT, Body, no_nul, problems, reading
 
 MAX_RECIPIENTS = 10_000
 MessageId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,40}$")]
-ReceivedId = Annotated[int, Path(ge=1, le=MAX_INT)]
+ReceivedId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
-class RecipientIn(BaseModel):
+class RecipientIn(Body):
     email: str = Field(min_length=1, max_length=320)
     tags: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=50)
     fields: dict[str, Annotated[str, Field(max_length=10_000)]] = Field(default={},
                                                                          max_length=100)
 
 
-class SendIn(BaseModel):
+class SendIn(Body):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    escaped: ClassVar[frozenset[str]] = frozenset({"mime"})
 
     sender: str = Field(alias="from", min_length=3, max_length=320)
     recipients: list[RecipientIn] = Field(min_length=1, max_length=MAX_RECIPIENTS)
     mime: str | None = Field(default=None, description="The whole message (RFC 5322).")
-    subject: str | None = Field(default=None, max_length=1000)
+    subject: str | None = Field(default=None, max_length=1000, pattern=r"^[^\r\n]*$",
+                                description="One line: a header cannot break.")
     text: str | None = None
     html: str | None = None
     tags: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=50)
@@ -91,8 +93,8 @@ def compose(body: SendIn, sender: str, to: str) -> bytes:
 def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., None]]
            ) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["messages"], responses=problems(401))
-    read = [Depends(need("read"))]
-    write = [Depends(need("write"))]
+    read = [Depends(need("read")), Depends(no_nul)]
+    write = [Depends(need("write")), Depends(no_nul)]
 
     @api.post("/messages", dependencies=write, status_code=202,
               responses=problems(400, 403, 413))

@@ -18,14 +18,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from bounceloop.storage import errorlist, logs, stats, story
 from bounceloop.storage.engine import utcnow
 from bounceloop.web.common import (
-    MAX_INT,
+    MAX_BIGINT,
+    MAX_ID,
     MEDIA,
     error_query,
+    no_nul,
     problems,
     reading,
     steps,
@@ -36,7 +39,7 @@ from bounceloop.web.common import (
 
 Format = Literal["csv", "json", "jsonl"]
 Many = Annotated[list[str], Query()]
-MailingId = Annotated[int | None, Query(ge=0, le=MAX_INT)]
+MailingId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 DEFAULT_DAYS = 30
 
 
@@ -66,6 +69,15 @@ class ErrorFilters:
                                domain, recipient, since, until, history)
 
 
+class MailingOut(BaseModel):
+    id: int
+    name: str
+    sender: str
+    created_at: datetime
+    messages: int
+    """Messages queued (PostgreSQL sums to a numeric: this keeps it a JSON number)."""
+
+
 def report_range(since: date | None, until: date | None, today: date
                  ) -> tuple[date, date]:
     """A report's days: default the last 30 up to today."""
@@ -84,14 +96,14 @@ def report_range(since: date | None, until: date | None, today: date
 
 def router(db: Engine, need: Callable[[str], Callable[..., None]]) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["reports"], responses=problems(401))
-    read = [Depends(need("read"))]
+    read = [Depends(need("read")), Depends(no_nul)]
 
     @api.get("/errors", dependencies=read, responses=problems(400))
     def list_errors(f: Annotated[ErrorFilters, Depends()],
-                    after: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+                    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                     sort: Literal[errorlist.SORTS] = "timestamp",  # type: ignore[valid-type]
                     order: Literal["asc", "desc"] = "desc",
-                    start: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+                    start: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
                     limit: Annotated[int, Query(ge=1, le=errorlist.MAX_LIMIT)] = 100
                     ) -> dict[str, Any]:
         """Error rows (current ones unless ``history``). With ``after``, rows with a higher
@@ -128,8 +140,10 @@ def router(db: Engine, need: Callable[[str], Callable[..., None]]) -> APIRouter:
             conn, since=first, until=last, mailing=mailing, now=now)).as_dict()
 
     @api.get("/mailings", dependencies=read)
-    def mailings(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-        return reading(db, lambda conn: story.mailing_list(conn, limit))
+    def mailings(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[MailingOut]:
+        """The newest mailings first, with how many messages each queued."""
+        rows = reading(db, lambda conn: story.mailing_list(conn, limit))
+        return [MailingOut.model_validate(r) for r in rows]
 
     @api.get("/logs/{kind}/{day}", dependencies=read,
              responses={200: {"content": {m: {} for m in MEDIA.values()},

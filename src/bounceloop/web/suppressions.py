@@ -19,11 +19,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import Connection, Engine
 
 from bounceloop.config import Settings
@@ -32,13 +32,16 @@ from bounceloop.core.addresslist import AddressList, Bad, ListError, Row
 from bounceloop.storage import selections
 from bounceloop.storage import suppressions as store
 from bounceloop.storage.engine import utcnow
+from bounceloop.web.common import MAX_BIGINT, MAX_ID, NUL, Body, no_nul, problems, utc
 
 ACTOR = "api"
 MAX_ADDRESSES = 100_000
 MAX_CSV = 20 * 1024 * 1024
+#: The longest span in days a request may name (a longer one would leave the calendar).
+MAX_DAYS = 36_600
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(Body):
     value: str = Field(min_length=1, max_length=320)
     type: Literal["address", "domain"] | None = None
     """Default: address if the value has an @, else domain."""
@@ -49,7 +52,7 @@ class SuppressionIn(BaseModel):
     extended: str = Field(default="5.7.1", pattern=r"^[45]\.\d{1,3}\.\d{1,3}$")
     description: str = Field(default="", max_length=2000)
     expires_at: datetime | None = None
-    days: float | None = Field(default=None, gt=0)
+    days: float | None = Field(default=None, gt=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _one_expiry(self) -> SuppressionIn:
@@ -58,7 +61,7 @@ class SuppressionIn(BaseModel):
         return self
 
 
-class SelectionIn(BaseModel):
+class SelectionIn(Body):
     mode: Literal["errors", "no-errors"]
     addresses: list[str] | None = Field(default=None, max_length=MAX_ADDRESSES)
     csv: str | None = Field(default=None, max_length=MAX_CSV)
@@ -66,10 +69,10 @@ class SelectionIn(BaseModel):
     header: bool = True
     since: datetime | None = None
     until: datetime | None = None
-    days: float | None = Field(default=None, gt=0)
-    mailing: int | None = None
-    errortypes: list[str] = []
-    codes: list[str] = []
+    days: float | None = Field(default=None, gt=0, le=MAX_DAYS)
+    mailing: int | None = Field(default=None, ge=0, le=MAX_ID)
+    errortypes: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list)
     severity: Literal["", "temporary", "final"] = ""
     count: str = ">0"
     not_suppressed: bool = False
@@ -82,12 +85,6 @@ class SelectionIn(BaseModel):
         if self.since is not None and self.days is not None:
             raise ValueError("give since or days, not both")
         return self
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    if when is None or when.tzinfo is not None:
-        return when
-    return when.replace(tzinfo=UTC)
 
 
 def _target(value: str, kind: str | None) -> tuple[str, str]:
@@ -109,9 +106,9 @@ def _addresses(items: list[str]) -> list[Row | Bad]:
 
 def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., None]]
            ) -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["suppressions"])
-    read = [Depends(need("read"))]
-    write = [Depends(need("write"))]
+    api = APIRouter(prefix="/api/v1", tags=["suppressions"], responses=problems(401))
+    read = [Depends(need("read")), Depends(no_nul)]
+    write = [Depends(need("write")), Depends(no_nul)]
 
     def run(work: Callable[[Connection], Any]) -> Any:
         with db.begin() as conn:
@@ -124,7 +121,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             reason: str = Query("", max_length=32),
             source: Literal["rule", "manual", "import"] | None = None,
             sender: str | None = Query(None, max_length=320),
-            expired: bool = False, start: int = Query(0, ge=0),
+            expired: bool = False, start: int = Query(0, ge=0, le=MAX_BIGINT),
             limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
         q = store.Query(search=search, type=type or "", reason=reason, source=source or "",
                         sender=sender, expired=expired, start=start, limit=limit)
@@ -132,11 +129,13 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
         return {"total": total, "start": start, "limit": limit,
                 "items": [e.public() for e in entries]}
 
-    @api.post("/suppressions", dependencies=write, status_code=201)
+    @api.post("/suppressions", dependencies=write, status_code=201,
+              responses={200: {"description": "Already on the list, as asked: the entry"},
+                         **problems(400, 403)})
     def add_suppression(body: SuppressionIn, response: Response) -> dict[str, Any]:
         kind, value = _target(body.value, body.type)
         now = utcnow()
-        until = now + timedelta(days=body.days) if body.days else _utc(body.expires_at)
+        until = now + timedelta(days=body.days) if body.days else utc(body.expires_at)
         if until is not None and until <= now:
             raise HTTPException(400, "expires_at has passed")
         d = store.manual(kind, value, sender=body.sender, reason=body.reason, code=body.code,
@@ -149,7 +148,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             entry = run(lambda conn: store.get(conn, kind, value, body.sender))
         return dict(entry.public())
 
-    @api.get("/suppressions/check", dependencies=read)
+    @api.get("/suppressions/check", dependencies=read, responses=problems(400))
     def check_suppression(address: str = Query(max_length=320),
                           sender: str = Query("", max_length=320)) -> dict[str, Any]:
         try:
@@ -163,7 +162,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
 
     @api.get("/suppressions/history", dependencies=read)
     def suppression_history(value: str = Query("", max_length=320),
-                            start: int = Query(0, ge=0),
+                            start: int = Query(0, ge=0, le=MAX_BIGINT),
                             limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = run(lambda conn: store.history(
             conn, value, start=start, limit=limit))
@@ -181,7 +180,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="suppressions.csv"'})
 
-    @api.post("/suppressions/import", dependencies=write,
+    @api.post("/suppressions/import", dependencies=write, responses=problems(400, 403, 413),
               openapi_extra={"requestBody": {"required": True, "content": {
                   "text/csv": {"schema": {"type": "string"}}}}})
     async def import_suppressions(request: Request,
@@ -193,6 +192,8 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"the CSV is not UTF-8 (byte {exc.start})") from None
+        if NUL in text:
+            raise HTTPException(400, f"the CSV has a NUL character (byte {raw.index(0)})")
         try:
             result = run(lambda conn: store.load_csv(
                 conn, io.StringIO(text, newline=""), actor=ACTOR, now=utcnow(), note=note))
@@ -208,7 +209,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             conn, settings.suppression_policy(), now - timedelta(days=days), now, limit))
         return rows
 
-    @api.get("/suppressions/{type}/{value}", dependencies=read)
+    @api.get("/suppressions/{type}/{value}", dependencies=read, responses=problems(404))
     def get_suppression(type: Literal["address", "domain"], value: str,
                         sender: str = Query("", max_length=320)) -> dict[str, Any]:
         entry = run(lambda conn: store.get(conn, type, value, sender))
@@ -217,7 +218,8 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
         return {**entry.public(),
                 "history": run(lambda conn: store.history(conn, value, limit=1000))}
 
-    @api.delete("/suppressions/{type}/{value}", dependencies=write)
+    @api.delete("/suppressions/{type}/{value}", dependencies=write,
+                responses=problems(403, 404))
     def remove_suppression(type: Literal["address", "domain"], value: str,
                            note: str = Query(min_length=1, max_length=2000),
                            sender: str = Query("", max_length=320)) -> dict[str, Any]:
@@ -227,16 +229,17 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             raise HTTPException(404, f"{type} {value} is not on the list")
         return {"removed": old.public()}
 
-    @api.post("/selections", dependencies=read, tags=["selections"])
+    @api.post("/selections", dependencies=read, tags=["selections"],
+              responses=problems(400))
     def select(body: SelectionIn) -> dict[str, Any]:
         """The spec's "an error / no error must have been registered": the addresses (or
         CSV rows, every column kept) that pass, what was removed, and bad rows by line."""
-        since = _utc(body.since)
+        since = utc(body.since)
         if body.days is not None:
             since = utcnow() - timedelta(days=body.days)
         try:
             c = selections.Criteria(
-                mode=body.mode, since=since, until=_utc(body.until), mailing=body.mailing,
+                mode=body.mode, since=since, until=utc(body.until), mailing=body.mailing,
                 errortypes=tuple(body.errortypes), codes=tuple(body.codes),
                 severity=body.severity, count=selections.parse_count(body.count),
                 not_suppressed=body.not_suppressed, sender=body.sender)

@@ -18,25 +18,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import Field, model_validator
 from sqlalchemy import Connection, Engine
 
 from bounceloop.config import Settings
 from bounceloop.storage import webhooks as store
+from bounceloop.web.common import MAX_BIGINT, MAX_ID, Body, no_nul, problems, utc
 from bounceloop.webhooks import guard, manage
 
 Trigger = Literal["failure", "bounce", "delivery", "complaint"]
+WebhookId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(Body):
     url: str = Field(max_length=2000)
     triggers: list[Trigger] = Field(min_length=1)
-    mailing: int | None = None
-    tags: list[str] = []
+    mailing: int | None = Field(default=None, ge=1, le=MAX_ID)
+    tags: list[str] = Field(default_factory=list)
     format: Literal["form", "json"] = "form"
     extras: bool = True
     concurrency: int | None = Field(default=None, ge=1, le=100)
@@ -45,10 +47,10 @@ class WebhookIn(BaseModel):
     description: str = Field(default="", max_length=2000)
 
 
-class WebhookChange(BaseModel):
+class WebhookChange(Body):
     url: str | None = Field(default=None, max_length=2000)
     triggers: list[Trigger] | None = Field(default=None, min_length=1)
-    mailing: int | None = None
+    mailing: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[str] | None = None
     format: Literal["form", "json"] | None = None
     extras: bool | None = None
@@ -57,16 +59,17 @@ class WebhookChange(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
-class PauseIn(BaseModel):
+class PauseIn(Body):
     reason: str = Field(default="paused by the user", max_length=2000)
 
 
-class RotateIn(BaseModel):
-    overlap: float = Field(default=86400.0, ge=0)
+class RotateIn(Body):
+    overlap: float = Field(default=86400.0, ge=0, le=366 * 86400,
+                           description="Seconds the old secret still signs (at most a year)")
 
 
-class ReplayIn(BaseModel):
-    jobs: list[int] | None = None
+class ReplayIn(Body):
+    jobs: list[Annotated[int, Field(ge=1, le=MAX_BIGINT)]] | None = None
     all: bool = False
 
     @model_validator(mode="after")
@@ -76,18 +79,11 @@ class ReplayIn(BaseModel):
         return self
 
 
-def _utc(when: datetime | None) -> datetime | None:
-    """A time from a query: UTC unless it names its offset."""
-    if when is None or when.tzinfo is not None:
-        return when
-    return when.replace(tzinfo=UTC)
-
-
 def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., None]]
            ) -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["webhooks"])
-    read = [Depends(need("read"))]
-    write = [Depends(need("write"))]
+    api = APIRouter(prefix="/api/v1", tags=["webhooks"], responses=problems(401))
+    read = [Depends(need("read")), Depends(no_nul)]
+    write = [Depends(need("write")), Depends(no_nul)]
 
     def run(work: Callable[[Connection], Any]) -> Any:
         with db.begin() as conn:
@@ -104,7 +100,7 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
     def list_webhooks() -> list[dict[str, Any]]:
         return [h.public() for h in run(store.listing)]
 
-    @api.post("/webhooks", dependencies=write, status_code=201)
+    @api.post("/webhooks", dependencies=write, status_code=201, responses=problems(400, 403))
     async def add_webhook(body: WebhookIn) -> dict[str, Any]:
         spec = manage.Spec(url=body.url, triggers=body.triggers, mailing_id=body.mailing,
                            tags=body.tags, format=body.format, extras=body.extras,
@@ -123,13 +119,14 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             out["status"] = one(made.id).status
         return out
 
-    @api.get("/webhooks/{webhook_id}", dependencies=read)
-    def get_webhook(webhook_id: int) -> dict[str, Any]:
+    @api.get("/webhooks/{webhook_id}", dependencies=read, responses=problems(404))
+    def get_webhook(webhook_id: WebhookId) -> dict[str, Any]:
         hook = one(webhook_id)
         return {**hook.public(), "queue": run(lambda conn: store.queue(conn, webhook_id))}
 
-    @api.patch("/webhooks/{webhook_id}", dependencies=write)
-    async def change_webhook(webhook_id: int, body: WebhookChange) -> dict[str, Any]:
+    @api.patch("/webhooks/{webhook_id}", dependencies=write,
+               responses=problems(400, 403, 404))
+    async def change_webhook(webhook_id: WebhookId, body: WebhookChange) -> dict[str, Any]:
         one(webhook_id)
         values = body.model_dump(exclude_unset=True)
         if "mailing" in values:
@@ -150,64 +147,72 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
             raise HTTPException(400, str(exc)) from None
         return dict(hook.public())
 
-    @api.delete("/webhooks/{webhook_id}", dependencies=write, status_code=204)
-    def delete_webhook(webhook_id: int) -> Response:
+    @api.delete("/webhooks/{webhook_id}", dependencies=write, status_code=204,
+                responses=problems(403, 404))
+    def delete_webhook(webhook_id: WebhookId) -> Response:
         if not run(lambda conn: store.remove(conn, webhook_id)):
             raise HTTPException(404, f"no webhook {webhook_id}")
         return Response(status_code=204)
 
-    @api.post("/webhooks/{webhook_id}/pause", dependencies=write)
-    def pause_webhook(webhook_id: int, body: PauseIn | None = None) -> dict[str, Any]:
+    @api.post("/webhooks/{webhook_id}/pause", dependencies=write,
+              responses=problems(400, 403, 404))
+    def pause_webhook(webhook_id: WebhookId, body: PauseIn | None = None) -> dict[str, Any]:
         one(webhook_id)
         run(lambda conn: store.pause(conn, webhook_id, (body or PauseIn()).reason))
         return dict(one(webhook_id).public())
 
-    @api.post("/webhooks/{webhook_id}/resume", dependencies=write)
-    def resume_webhook(webhook_id: int) -> dict[str, Any]:
+    @api.post("/webhooks/{webhook_id}/resume", dependencies=write,
+              responses=problems(403, 404, 409))
+    def resume_webhook(webhook_id: WebhookId) -> dict[str, Any]:
         hook = one(webhook_id)
         if not run(lambda conn: store.resume(conn, webhook_id)):
             raise HTTPException(409, f"webhook {webhook_id} is {hook.status}, not paused")
         return dict(one(webhook_id).public())
 
-    @api.post("/webhooks/{webhook_id}/test", dependencies=write)
-    async def test_webhook(webhook_id: int) -> dict[str, Any]:
+    @api.post("/webhooks/{webhook_id}/test", dependencies=write,
+              responses=problems(403, 404))
+    async def test_webhook(webhook_id: WebhookId) -> dict[str, Any]:
         return (await manage.test(settings, one(webhook_id))).describe()
 
-    @api.post("/webhooks/{webhook_id}/verify", dependencies=write)
-    async def verify_webhook(webhook_id: int) -> dict[str, Any]:
+    @api.post("/webhooks/{webhook_id}/verify", dependencies=write,
+              responses=problems(403, 404, 409))
+    async def verify_webhook(webhook_id: WebhookId) -> dict[str, Any]:
         hook = one(webhook_id)
         if hook.status != store.UNVERIFIED:
             raise HTTPException(409, f"webhook {webhook_id} is {hook.status}: nothing to "
                                 "verify")
         return (await manage.verify(settings, db, hook)).describe()
 
-    @api.post("/webhooks/{webhook_id}/rotate-secret", dependencies=write)
-    def rotate_secret(webhook_id: int, body: RotateIn | None = None) -> dict[str, Any]:
+    @api.post("/webhooks/{webhook_id}/rotate-secret", dependencies=write,
+              responses=problems(400, 403, 404))
+    def rotate_secret(webhook_id: WebhookId, body: RotateIn | None = None) -> dict[str, Any]:
         overlap = (body or RotateIn()).overlap
         secret = run(lambda conn: store.rotate(conn, webhook_id, overlap))
         if secret is None:
             raise HTTPException(404, f"no webhook {webhook_id}")
         return {"id": webhook_id, "secret": secret, "overlap": overlap}
 
-    @api.get("/webhooks/{webhook_id}/failures", dependencies=read)
-    def webhook_failures(webhook_id: int, since: datetime | None = None,
+    @api.get("/webhooks/{webhook_id}/failures", dependencies=read,
+             responses=problems(400, 404))
+    def webhook_failures(webhook_id: WebhookId, since: datetime | None = None,
                          limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         one(webhook_id)
-        return list(run(lambda conn: store.failures(conn, webhook_id, _utc(since), limit)))
+        return list(run(lambda conn: store.failures(conn, webhook_id, utc(since), limit)))
 
-    @api.get("/webhook-failures", dependencies=read)
+    @api.get("/webhook-failures", dependencies=read, responses=problems(400))
     def all_failures(since: datetime | None = None,
                      limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
-        return list(run(lambda conn: store.failures(conn, None, _utc(since), limit)))
+        return list(run(lambda conn: store.failures(conn, None, utc(since), limit)))
 
-    @api.get("/webhooks/{webhook_id}/dead", dependencies=read)
-    def dead_letters(webhook_id: int, limit: int = Query(100, ge=1, le=1000)
+    @api.get("/webhooks/{webhook_id}/dead", dependencies=read, responses=problems(404))
+    def dead_letters(webhook_id: WebhookId, limit: int = Query(100, ge=1, le=1000)
                      ) -> list[dict[str, Any]]:
         one(webhook_id)
         return list(run(lambda conn: store.dead(conn, webhook_id, limit)))
 
-    @api.post("/webhooks/{webhook_id}/replay", dependencies=write)
-    def replay(webhook_id: int, body: ReplayIn) -> dict[str, int]:
+    @api.post("/webhooks/{webhook_id}/replay", dependencies=write,
+              responses=problems(400, 403, 404))
+    def replay(webhook_id: WebhookId, body: ReplayIn) -> dict[str, int]:
         one(webhook_id)
         ids = None if body.all else set(body.jobs or [])
         return {"replayed": run(lambda conn: store.replay(conn, webhook_id, ids))}
