@@ -425,10 +425,12 @@ def test_sorting(world: World, app: TestClient, ro: dict[str, str]) -> None:
                     value = value.lower()  # "Ann@Dest.test": collations fold case or not
                 return (value, e["id"])
 
-            # NULL codes and mailings sort first on one database and last on the other:
-            # the order is checked among the rows that have a value.
+            # Empty values (NULL codes, untied mailings) sort as the largest on both
+            # databases: last going up, first going down.
             valued = [e for e in rows if e[sort] is not None]
+            empty = [e for e in rows if e[sort] is None]
             assert valued == sorted(valued, key=key, reverse=order == "desc"), (sort, order)
+            assert rows == (valued + empty if order == "asc" else empty + valued), (sort, order)
             assert len({e["id"] for e in rows}) == 10
     assert errors(app, ro, "history=true")["errors"] == errors(
         app, ro, "history=true&sort=timestamp&order=desc")["errors"]  # the default

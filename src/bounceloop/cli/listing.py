@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import IO, Any
 
 import click
@@ -25,8 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.cli.send import _die, load_settings
 from bounceloop.service import DatabaseError, open_database, reason
+from bounceloop.storage import errorlist
 from bounceloop.storage import events as event_store
-from bounceloop.storage import received as received_store
 
 FORMATS = ("table", "jsonl", "csv")
 
@@ -140,11 +141,13 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
 def errors_command(fmt: str | None, mailing: int | None, recipient: str, since: str | None,
                    limit: int | None, errortype: str, history: bool) -> None:
     """List error rows: synchronous (steps 1-4) and bounces (step 5)."""
-    filters = event_store.Filters(
-        mailing=mailing, recipient=recipient, since=parse_since(since), type=errortype,
-        history=history, limit=limit)
-    _run(lambda conn: received_store.error_listing(conn, filters), fmt,
-         received_store.ERROR_FIELDS,
+    try:
+        q = errorlist.Query(mailing=mailing, recipient=recipient, since=parse_since(since),
+                            errortypes=(errortype,) if errortype else (), history=history,
+                            sort="id", descending=False)
+    except errorlist.QueryError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _run(lambda conn: islice(errorlist.stream(conn, q), limit), fmt, errorlist.FIELDS,
          ("id", "timestamp", "recipient", "step", "state", "code", "extended", "errortype",
           "severity", "reason", "description"))
 

@@ -149,12 +149,13 @@ def _ordered(stmt: Select[Any], q: Query) -> Select[Any]:
         return stmt.order_by(errors.c.id)
     column = errors.c[q.sort]
     if column.nullable:
-        # Empty values sort as the smallest on both backends (SQLite's way; PostgreSQL
-        # would put them last). Only nullable columns say so: a NULLS clause on an index
-        # column can keep PostgreSQL from reading that index in order.
+        # Empty values sort as the largest on both backends: PostgreSQL's own order, so it
+        # still reads its indexes in order (DESC NULLS LAST made it sort every row: 0.5 s
+        # for a sort by domain over 1,000,000 rows); SQLite, whose default is the other
+        # way, reads its covering index as fast either way (bench/ui.py).
         if q.descending:
-            return stmt.order_by(column.desc().nulls_last(), errors.c.id.desc())
-        return stmt.order_by(column.asc().nulls_first(), errors.c.id)
+            return stmt.order_by(column.desc().nulls_first(), errors.c.id.desc())
+        return stmt.order_by(column.asc().nulls_last(), errors.c.id)
     if q.descending:
         return stmt.order_by(column.desc(), errors.c.id.desc())
     return stmt.order_by(column, errors.c.id)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.storage import webhooks
@@ -76,39 +76,30 @@ def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[A
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What ``bounceloop events`` and ``bounceloop errors`` filter on (empty: everything)."""
+    """What ``bounceloop events`` filters on (empty: everything). Error rows have their
+    own, richer filters: storage.errorlist."""
 
     mailing: int | None = None
     recipient: str = ""
     since: datetime | None = None
     type: str = ""
-    """An event type (events) or an errortype (errors)."""
     limit: int | None = None
-    history: bool = False
-    """errors: also rows a reprocessing replaced (``current`` false)."""
-
-
-def filtered(stmt: Select[Any], table: Table, time: str, type: str, f: Filters
-             ) -> Select[Any]:
-    """``stmt`` narrowed by ``f`` on ``table``'s mailing_id and recipient columns and the
-    named time and type columns, in id order."""
-    stmt = stmt.order_by(table.c.id)
-    if f.mailing is not None:
-        stmt = stmt.where(table.c.mailing_id == f.mailing)
-    if f.recipient:
-        stmt = stmt.where(table.c.recipient == f.recipient)
-    if f.since is not None:
-        stmt = stmt.where(table.c[time] >= f.since)
-    if f.type:
-        stmt = stmt.where(table.c[type] == f.type)
-    if f.limit is not None:
-        stmt = stmt.limit(f.limit)
-    return stmt
 
 
 def listing(conn: Connection, f: Filters) -> Iterator[dict[str, Any]]:
     """Events in id order, as plain values (``data`` decoded)."""
-    for r in conn.execute(filtered(select(events), events, "time", "type", f)):
+    stmt = select(events).order_by(events.c.id)
+    if f.mailing is not None:
+        stmt = stmt.where(events.c.mailing_id == f.mailing)
+    if f.recipient:
+        stmt = stmt.where(events.c.recipient == f.recipient)
+    if f.since is not None:
+        stmt = stmt.where(events.c.time >= f.since)
+    if f.type:
+        stmt = stmt.where(events.c.type == f.type)
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    for r in conn.execute(stmt):
         yield {"id": r.id, "time": r.time, "type": r.type, "message_id": r.message_id or "",
                "mailing_id": r.mailing_id, "recipient": r.recipient or "",
                "data": json.loads(r.data)}

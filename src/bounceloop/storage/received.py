@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bounceloop.core.suppression import Failure, Policy
 from bounceloop.storage import events, outbox, stats, suppressions
@@ -229,17 +229,3 @@ def _rules(conn: Connection, new_errors: Sequence[dict[str, Any]], ids: Sequence
 def _brief(values: Any) -> dict[str, Any]:
     return {f: values[f] for f in ("recipient", "code", "extended", "errortype", "severity",
                                    "reason")}
-
-
-ERROR_FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "step", "state",
-                "code", "extended", "description", "errortype", "severity", "reason",
-                "hardbounce", "received_id", "current")
-
-
-def error_listing(conn: Connection, f: events.Filters) -> Iterator[dict[str, Any]]:
-    """Error rows in id order, as plain values (current ones unless ``f.history``)."""
-    stmt: Select[Any] = select(*(errors.c[name] for name in ERROR_FIELDS))
-    if not f.history:
-        stmt = stmt.where(errors.c.current.is_(True))
-    for r in conn.execute(events.filtered(stmt, errors, "timestamp", "errortype", f)):
-        yield dict(r._mapping)
