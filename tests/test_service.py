@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +25,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bounceloop.storage.engine import create_engine
-from bounceloop.storage.tables import attempts, errors, jobs, messages
-from bounceloop.testing import FakeDNS, MXProcess, free_port, spawn_mx
+from bounceloop.storage.tables import attempts, errors, jobs, messages, received
+from bounceloop.testing import FakeDNS, MXProcess, bounces, free_port, spawn_mx
 
 BIN = Path(sys.executable).parent / "bounceloop"
 MIME = b"From: news@sender.test\r\nSubject: crash test\r\n\r\nHello.\r\n"
@@ -64,9 +65,9 @@ async def run(env: Mapping[str, str], *args: str) -> tuple[int, bytes, bytes]:
     return proc.returncode, out, err
 
 
-async def start_service(env: Mapping[str, str]) -> asyncio.subprocess.Process:
+async def start_service(env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        str(BIN), "serve", env=dict(env), stdout=asyncio.subprocess.DEVNULL,
+        str(BIN), "serve", *args, env=dict(env), stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE)
     url = f"http://{env['BOUNCELOOP_HTTP_LISTEN']}/health"
     deadline = time.monotonic() + 30
@@ -235,3 +236,93 @@ async def test_serve_stops_cleanly_and_gives_its_jobs_back(tmp_path: Path,
     assert final == ("delivered", "queued")
     assert (job.status, job.locked_by, job.attempts) == ("pending", None, 0)
     assert [m.rcpt_tos for m in mx.messages()] == [["slow@d0.test"]]
+
+
+def _status(url: str, path: str, headers: Mapping[str, str] | None = None,
+            data: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url + path, data=data, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: FakeDNS
+                                               ) -> None:
+    """web, smtp and worker as three processes: the web role queues through the API, the
+    smtp role stores a bounce, and nothing is delivered or processed until a worker runs."""
+    url = f"sqlite:///{tmp_path / 'roles.db'}"
+    mx = spawn_mx(tmp_path / "mx.jsonl")
+    env = environment(url, three_domains, mx.port, tmp_path / "spool")
+    smtp_listen = env["BOUNCELOOP_SMTP_LISTEN"]
+    envs = {role: {**env, "BOUNCELOOP_HTTP_LISTEN": f"127.0.0.1:{free_port()}"}
+            for role in ("web", "smtp", "worker")}
+    for role in ("web", "worker"):
+        envs[role]["BOUNCELOOP_SMTP_LISTEN"] = ""
+    code, out, err = await run(env, "token", "create", "--scope", "write")
+    assert code == 0, err.decode()
+    token = out.decode().strip().splitlines()[-1]
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    db = create_engine(url)
+    try:
+        for role in ("web", "smtp"):
+            procs[role] = await start_service(envs[role], "--role", role)
+        web = f"http://{envs['web']['BOUNCELOOP_HTTP_LISTEN']}"
+        smtp_http = f"http://{envs['smtp']['BOUNCELOOP_HTTP_LISTEN']}"
+        status, body = await asyncio.to_thread(
+            _status, web, "/api/v1/messages", {"Authorization": f"Bearer {token}",
+                                               "Content-Type": "application/json"},
+            json.dumps({"from": "news@sender.test", "recipients": [{"email": "jo@d0.test"}],
+                        "subject": "Roles", "text": "Hello."}).encode())
+        assert status == 202, body
+        sent = json.loads(body)["messages"][0]
+        # The smtp role serves only the probes and the metrics.
+        assert (await asyncio.to_thread(_status, smtp_http, "/ready"))[0] == 200
+        assert (await asyncio.to_thread(_status, smtp_http, "/api/v1/errors"))[0] == 404
+        assert (await asyncio.to_thread(_status, smtp_http, "/metrics"))[0] == 200
+        host, port = smtp_listen.rsplit(":", 1)
+        dsn = bounces.dsn("jo@d0.test", f"X-Bounceloop-Id: {sent['id']}\r\n".encode() + MIME)
+        await asyncio.to_thread(_send_bounce, host, int(port), sent["envelope"], dsn)
+        await asyncio.sleep(1.0)
+
+        def state() -> tuple[str, list[str]]:
+            with db.connect() as conn:
+                return (str(conn.execute(select(messages.c.status)).scalar_one()),
+                        [str(s) for s in conn.execute(select(received.c.status)).scalars()])
+
+        assert state() == ("queued", ["pending"])  # no worker yet
+        procs["worker"] = await start_service(envs["worker"], "--role", "worker")
+        await wait_for(lambda: state()[0] != "queued" and state()[1] == ["processed"], 30,
+                       "the worker's delivery and processing")
+        assert state()[0] == "delivered"
+        with db.connect() as conn:
+            assert conn.execute(select(errors.c.reason)).scalars().all() == ["userunknown"]
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        for proc in procs.values():
+            if proc.returncode is None:
+                proc.kill()
+        db.dispose()
+        mx.kill()
+    assert [m.rcpt_tos for m in mx.messages()] == [["jo@d0.test"]]
+
+
+def _send_bounce(host: str, port: int, rcpt: str, raw: bytes) -> None:
+    import smtplib
+
+    with smtplib.SMTP(host, port, timeout=10) as client:
+        client.sendmail("", [rcpt], raw)
+
+
+async def test_the_smtp_role_needs_an_address(tmp_path: Path, three_domains: FakeDNS
+                                              ) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'x.db'}", three_domains, 25, tmp_path / "s",
+                      BOUNCELOOP_SMTP_LISTEN="")
+    code, _, err = await run(env, "serve", "--role", "smtp")
+    assert code == 1 and b"BOUNCELOOP_SMTP_LISTEN" in err
+    code, _, err = await run(env, "serve", "--role", "mail")
+    assert code == 2 and b"--role" in err

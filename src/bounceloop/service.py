@@ -1,5 +1,6 @@
 """The long-running service: delivery, the inbound SMTP server, its processing worker, the
-webhook worker and the HTTP server, in one asyncio loop.
+webhook worker and the HTTP server, in one asyncio loop - all of them, or one role
+(:data:`ROLES`) per process.
 
 ``bounceloop serve`` builds :class:`Settings` at the edge and hands them to :func:`serve`,
 which opens the database (migrating an empty one), starts the delivery engine, the inbound
@@ -19,6 +20,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -115,8 +117,24 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+#: What a ``serve`` process runs (``--role``): any number of each may share one database.
+#:   smtp    the inbound SMTP server: stores returned mail (the workers process it)
+#:   worker  delivery, processing of returned mail, webhook calls, the expiry sweep
+#:   web     the REST API and the UI
+#:   all     all of them (the default: one process does everything)
+#: Every role serves /health, /ready and /metrics on BOUNCELOOP_HTTP_LISTEN.
+ROLES = ("all", "smtp", "worker", "web")
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None,
+                role: str = "all") -> None:
+    """Run ``role`` until ``stop`` is set (or SIGINT/SIGTERM)."""
+    if role not in ROLES:
+        raise StartError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+    smtp, work, web = (role in ("all", name) for name in ("smtp", "worker", "web"))
+    if role == "smtp" and not settings.smtp_listen:
+        raise StartError("the smtp role needs an address to listen on: "
+                         "BOUNCELOOP_SMTP_LISTEN")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,16 +142,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     db = open_database(settings)
     sockets: list[socket.socket] = []
+    worker = worker_name()
+    journal: Journal | None = None
     try:
         host, port = host_port(settings.http_listen, 8080)
         sock = _bind(host, port, "BOUNCELOOP_HTTP_LISTEN")
         sockets.append(sock)
         smtp_sock = None
-        if settings.smtp_listen:
+        if smtp and settings.smtp_listen:
             smtp_sock = _bind(*host_port(settings.smtp_listen, 25), "BOUNCELOOP_SMTP_LISTEN")
             sockets.append(smtp_sock)
-        worker = worker_name()
-        journal = open_journal(settings, worker)
+        if work:
+            journal = open_journal(settings, worker)
     except StartError:
         db.dispose()
         for s in sockets:
@@ -141,34 +161,40 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         raise
     port = sock.getsockname()[1]
     metrics = Metrics()
-    engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
-                      journal=journal)
-    processor = Processor(settings, db, worker, metrics=metrics,
-                          parse_processes=settings.parse_processes)
-    dispatcher = Dispatcher(settings, db, worker, metrics=metrics)
+    tasks: list[asyncio.Task[Any]] = []
+    engine: Delivery | None = None
+    processor: Processor | None = None
+    if work:
+        assert journal is not None
+        engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
+                          journal=journal)
+        processor = Processor(settings, db, worker, metrics=metrics,
+                              parse_processes=settings.parse_processes)
+        dispatcher = Dispatcher(settings, db, worker, metrics=metrics)
+        tasks += [asyncio.create_task(engine.run(stop)),
+                  asyncio.create_task(processor.run(stop)),
+                  asyncio.create_task(dispatcher.run(stop)),
+                  asyncio.create_task(sweep(db, settings.suppression_sweep_interval, stop))]
     inbound: InboundServer | None = None
     if smtp_sock is not None:
-        inbox = Inbox(db, on_stored=processor.wake.set, writes=processor.writes)
+        # A worker in this process is woken at once; others find the job on their poll.
+        inbox = Inbox(db, on_stored=processor.wake.set if processor else None,
+                      writes=processor.writes if processor else None)
         inbound = InboundServer(settings, inbox, metrics)
         await inbound.start(smtp_sock)
-    server = _Server(uvicorn.Config(create_app(db, metrics, settings), host=host, port=port,
-                                    log_level="warning", lifespan="off", access_log=False))
-    http = asyncio.create_task(server.serve(sockets=[sock]))
-    delivery = asyncio.create_task(engine.run(stop))
-    processing = asyncio.create_task(processor.run(stop))
-    calling = asyncio.create_task(dispatcher.run(stop))
-    sweeping = asyncio.create_task(sweep(db, settings.suppression_sweep_interval, stop))
+    server = _Server(uvicorn.Config(create_app(db, metrics, settings, interactive=web),
+                                    host=host, port=port, log_level="warning",
+                                    lifespan="off", access_log=False))
+    tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
     smtp_shown = ""
     if smtp_sock is not None:
         smtp_host, smtp_port = smtp_sock.getsockname()[:2]
         smtp_shown = f", smtp {_shown_host(smtp_host)}:{smtp_port}"
-    _say(f"serving http://{_shown_host(host)}:{port}{smtp_shown} (database "
-         f"{shown(settings.database_url)}, worker {engine.worker})")
+    _say(f"serving http://{_shown_host(host)}:{port}{smtp_shown} (role {role}, database "
+         f"{shown(settings.database_url)}, worker {worker})")
     try:
-        done, _ = await asyncio.wait(
-            {http, delivery, processing, calling, sweeping,
-             asyncio.create_task(stop.wait())},
-            return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({*tasks, asyncio.create_task(stop.wait())},
+                                     return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not None and task.done() and not task.cancelled() and task.exception():
                 raise task.exception()  # type: ignore[misc]
@@ -177,12 +203,14 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         if inbound is not None:
             await inbound.close()
         server.should_exit = True
-        await asyncio.gather(delivery, processing, calling, sweeping, http,
-                             return_exceptions=True)
-        processor.close()
-        with db.begin() as conn:
-            outbox.release(conn, engine.worker)
-        journal.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if processor is not None:
+            processor.close()
+        if engine is not None:
+            with db.begin() as conn:
+                outbox.release(conn, worker)
+        if journal is not None:
+            journal.close()
         db.dispose()
         for s in sockets:
             s.close()

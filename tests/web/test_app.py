@@ -202,3 +202,31 @@ def test_metrics_work_while_the_database_is_down() -> None:
     finally:
         db.dispose()
     assert "# TYPE bounceloop_messages_total counter" in text
+
+
+def test_ready_when_the_schema_is_this_versions(client: TestClient, engine: Engine) -> None:
+    r = client.get("/ready")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready", "schema": migrate.head()}
+    with engine.begin() as conn:  # as if an older version had made the database
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0004'")
+    r = client.get("/ready")
+    assert r.status_code == 503
+    assert r.json() == {"status": "not ready", "schema": "0004", "needs": migrate.head()}
+
+
+def test_not_ready_without_a_database() -> None:
+    db = create_engine("sqlite:////nonexistent/dir/x.db")
+    with TestClient(create_app(db, Metrics())) as c:
+        r = c.get("/ready")
+    assert r.status_code == 503 and r.json()["status"] == "not ready"
+
+
+def test_without_the_api_and_ui_only_probes_and_metrics(sqlite_db: Engine) -> None:
+    """The smtp and worker roles (service.ROLES) serve no API and no UI."""
+    with TestClient(create_app(sqlite_db, Metrics(), interactive=False)) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/ready").status_code == 200
+        assert c.get("/metrics").status_code == 200
+        assert c.get("/api/v1/errors").status_code == 404
+        assert c.get("/errors", follow_redirects=False).status_code == 404

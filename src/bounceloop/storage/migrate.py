@@ -51,7 +51,8 @@ def upgrade(engine: Engine) -> None:
 
 def current(engine: Engine) -> str | None:
     """The database's revision, or None for a database never migrated (empty)."""
-    with engine.connect() as conn:
+    # A read: on SQLite no write lock (/ready asks this on every probe).
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from bounceloop import __version__
 from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
+from bounceloop.storage import migrate
 from bounceloop.storage.tables import messages
 from bounceloop.web import messages as message_api
 from bounceloop.web import reports, suppressions, ui, webhooks
@@ -23,20 +24,38 @@ from bounceloop.web.common import invalid_request
 from bounceloop.web.timing import ServerTiming
 
 
-def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None) -> FastAPI:
+def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *,
+               interactive: bool = True) -> FastAPI:
     """The app, bound to one database, one metrics registry and the settings (no
-    globals)."""
+    globals). Without ``interactive`` (the smtp and worker roles) only the probes and
+    ``/metrics``: no API, no UI."""
     settings = settings or Settings()
     app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    need = requirer(db)
-    app.include_router(webhooks.router(db, settings, need))
-    app.include_router(suppressions.router(db, settings, need))
-    app.include_router(reports.router(db, need))
-    app.include_router(message_api.router(db, settings, need))
-    app.include_router(ui.router(db, settings))
+    if interactive:
+        need = requirer(db)
+        app.include_router(webhooks.router(db, settings, need))
+        app.include_router(suppressions.router(db, settings, need))
+        app.include_router(reports.router(db, need))
+        app.include_router(message_api.router(db, settings, need))
+        app.include_router(ui.router(db, settings))
+
+    @app.get("/ready", responses={503: {
+        "description": "Not ready: the database does not answer or has another schema."}})
+    def ready() -> JSONResponse:
+        """Ready for work: the database answers and has this version's schema (a load
+        balancer or orchestrator sends traffic only then)."""
+        try:
+            revision = migrate.current(db)
+        except Exception as exc:  # report, do not crash the probe
+            return JSONResponse({"status": "not ready",
+                                 "database": f"{type(exc).__name__}: {exc}"}, 503)
+        if revision != migrate.head():
+            return JSONResponse({"status": "not ready", "schema": revision,
+                                 "needs": migrate.head()}, 503)
+        return JSONResponse({"status": "ready", "schema": revision})
 
     @app.get("/health", responses={503: {
         "description": "The database does not answer: the body says why."}})
