@@ -280,7 +280,9 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
         # The smtp role serves only the probes and the metrics.
         assert (await asyncio.to_thread(_status, smtp_http, "/ready"))[0] == 200
         assert (await asyncio.to_thread(_status, smtp_http, "/api/v1/errors"))[0] == 404
-        assert (await asyncio.to_thread(_status, smtp_http, "/metrics"))[0] == 200
+        status, body = await asyncio.to_thread(_status, smtp_http, "/metrics")
+        assert status == 200  # the shared queue, seen from any process
+        assert b'bounceloop_queue_jobs{kind="deliver",status="pending"} 1.0' in body
         host, port = smtp_listen.rsplit(":", 1)
         dsn = bounces.dsn("jo@d0.test", f"X-Bounceloop-Id: {sent['id']}\r\n".encode() + MIME)
         await asyncio.to_thread(_send_bounce, host, int(port), sent["envelope"], dsn)

@@ -33,6 +33,7 @@ from bounceloop.delivery.engine import worker_name
 from bounceloop.delivery.journal import Journal
 from bounceloop.inbound import InboundServer, Inbox, Processor
 from bounceloop.observability.metrics import Metrics
+from bounceloop.observability.queue import QueueCollector
 from bounceloop.storage import migrate, outbox, suppressions
 from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.web.app import create_app
@@ -161,6 +162,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         raise
     port = sock.getsockname()[1]
     metrics = Metrics()
+    metrics.registry.register(QueueCollector(db))
     tasks: list[asyncio.Task[Any]] = []
     engine: Delivery | None = None
     processor: Processor | None = None
