@@ -509,7 +509,7 @@ def test_the_api_and_health_are_left_alone(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 200
     paths = client.get("/api/openapi.json").json()["paths"]
     assert not [p for p in paths if not p.startswith("/api/")
-                and p not in ("/health", "/metrics")]
+                and p not in ("/health", "/ready", "/metrics")]
 
 
 # ------------------------------------------------------------------------------------------
