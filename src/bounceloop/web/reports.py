@@ -43,16 +43,6 @@ MailingId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 DEFAULT_DAYS = 30
 
 
-def _filters(mailing: int | None, errortype: list[str], step: list[str], state: list[str],
-             severity: str, reason: list[str], code: list[str], domain: str,
-             recipient: str, since: datetime | None, until: datetime | None,
-             history: bool) -> dict[str, Any]:
-    return {"mailing": mailing, "errortypes": values(errortype), "steps": steps(step),
-            "states": values(state), "severity": severity, "reasons": values(reason),
-            "codes": values(code), "domain": domain, "recipient": recipient,
-            "since": utc(since), "until": utc(until), "history": history}
-
-
 class ErrorFilters:
     """The Errors view's filters as query parameters (repeat a parameter or separate
     values with commas for OR)."""
@@ -65,8 +55,11 @@ class ErrorFilters:
                  recipient: Annotated[str, Query(max_length=320)] = "",
                  since: datetime | None = None, until: datetime | None = None,
                  history: bool = False) -> None:
-        self.values = _filters(mailing, errortype, step, state, severity, reason, code,
-                               domain, recipient, since, until, history)
+        self.values: dict[str, Any] = {
+            "mailing": mailing, "errortypes": values(errortype), "steps": steps(step),
+            "states": values(state), "severity": severity, "reasons": values(reason),
+            "codes": values(code), "domain": domain, "recipient": recipient,
+            "since": utc(since), "until": utc(until), "history": history}
 
 
 class MailingOut(BaseModel):
