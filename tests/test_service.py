@@ -65,16 +65,23 @@ async def run(env: Mapping[str, str], *args: str) -> tuple[int, bytes, bytes]:
     return proc.returncode, out, err
 
 
+def log_of(env: Mapping[str, str]) -> Path:
+    """Where :func:`start_service` puts a service's stderr (a file, not a pipe: a pipe
+    nobody reads fills up with the delivery log and stops the service)."""
+    return Path(env["BOUNCELOOP_SPOOL_DIR"]).parent / (
+        "serve-" + env["BOUNCELOOP_HTTP_LISTEN"].rsplit(":", 1)[1] + ".log")
+
+
 async def start_service(env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN), "serve", *args, env=dict(env), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+    with log_of(env).open("ab") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            str(BIN), "serve", *args, env=dict(env), stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr)
     url = f"http://{env['BOUNCELOOP_HTTP_LISTEN']}/health"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.returncode is not None:
-            assert proc.stderr is not None
-            raise AssertionError(f"serve exited: {(await proc.stderr.read()).decode()}")
+            raise AssertionError(f"serve exited: {log_of(env).read_text()}")
         try:
             body = await asyncio.to_thread(_get, url)
             assert json.loads(body)["status"] == "ok"
@@ -221,8 +228,7 @@ async def test_serve_stops_cleanly_and_gives_its_jobs_back(tmp_path: Path,
             service.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(service.wait(), 30) == 0
             waited = time.monotonic() - stopping
-            assert service.stderr is not None
-            assert b"stopped" in await service.stderr.read()
+            assert "bounceloop: stopped" in log_of(env).read_text()
             with db.connect() as conn:
                 job = conn.execute(select(jobs).where(jobs.c.ref == after)).one()
             final = (status(slow), status(after))
@@ -254,7 +260,8 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
     smtp role stores a bounce, and nothing is delivered or processed until a worker runs."""
     url = f"sqlite:///{tmp_path / 'roles.db'}"
     mx = spawn_mx(tmp_path / "mx.jsonl")
-    env = environment(url, three_domains, mx.port, tmp_path / "spool")
+    env = environment(url, three_domains, mx.port, tmp_path / "spool",
+                      BOUNCELOOP_LOG_FORMAT="json")
     smtp_listen = env["BOUNCELOOP_SMTP_LISTEN"]
     envs = {role: {**env, "BOUNCELOOP_HTTP_LISTEN": f"127.0.0.1:{free_port()}"}
             for role in ("web", "smtp", "worker")}
@@ -311,6 +318,17 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
         db.dispose()
         mx.kill()
     assert [m.rcpt_tos for m in mx.messages()] == [["jo@d0.test"]]
+    # Each process logs JSON lines with its role; the worker's name the message id and
+    # recipient of its delivery and of the bounce it processed.
+    lines = {role: [json.loads(line) for line in log_of(envs[role]).read_text().splitlines()]
+             for role in procs}
+    for role, found in lines.items():
+        assert found[0]["msg"].startswith("serving http://") and found[-1]["msg"] == "stopped"
+        assert {line["role"] for line in found} == {role}
+    about = [line for line in lines["worker"] if line.get("message_id") == sent["id"]]
+    assert [(line["msg"], line["recipient"]) for line in about] == [
+        ("delivered", "jo@d0.test"), ("returned failure", "jo@d0.test")]
+    assert about[1]["reason"] == "userunknown" and about[1]["received_id"] >= 1
 
 
 def _send_bounce(host: str, port: int, rcpt: str, raw: bytes) -> None:

@@ -56,6 +56,12 @@ and for suppression, issue 6 (core.suppression has the rules):
     BOUNCELOOP_SUPPRESSION_COMPLAINTS  true
     BOUNCELOOP_SUPPRESSION_COMPLAINT_SCOPE sender            (or all: every sender)
     BOUNCELOOP_SUPPRESSION_SWEEP_INTERVAL 60                 (seconds between expiry sweeps)
+
+and for running many processes, issue 8 (observability.logs):
+
+    BOUNCELOOP_LOG_FORMAT              text                  (or json: one object a line,
+                                                              message_id and recipient bound)
+    BOUNCELOOP_LOG_LEVEL               info                  (debug, info, warning, error)
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ import os
 import socket
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -188,6 +194,10 @@ class Settings(BaseSettings):
     job_lease: float = 300.0
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0
+    log_format: Literal["text", "json"] = "text"
+    """The service's log on stderr: ``bounceloop: ...`` lines, or one JSON object a line."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """info: a line per delivery attempt, returned message and failed webhook call."""
 
     @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
                      "complaint_addresses", mode="before")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,17 +32,16 @@ from bounceloop.delivery.engine import Engine as Delivery
 from bounceloop.delivery.engine import worker_name
 from bounceloop.delivery.journal import Journal
 from bounceloop.inbound import InboundServer, Inbox, Processor
+from bounceloop.observability import logs
 from bounceloop.observability.metrics import Metrics
 from bounceloop.observability.queue import QueueCollector
+from bounceloop.observability.suppressions import SuppressionCollector
 from bounceloop.storage import migrate, outbox, suppressions
 from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.web.app import create_app
 from bounceloop.webhooks.dispatch import Dispatcher
 
-
-def _say(text: str) -> None:
-    sys.stderr.write(f"bounceloop: {text}\n")
-    sys.stderr.flush()
+log = logging.getLogger(__name__)
 
 
 class StartError(RuntimeError):
@@ -144,6 +143,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
     db = open_database(settings)
     sockets: list[socket.socket] = []
     worker = worker_name()
+    logs.bound(role=role, worker=worker)  # before the tasks start: they copy the context
     journal: Journal | None = None
     try:
         host, port = host_port(settings.http_listen, 8080)
@@ -163,6 +163,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
     port = sock.getsockname()[1]
     metrics = Metrics()
     metrics.registry.register(QueueCollector(db))
+    metrics.registry.register(SuppressionCollector(db))
     tasks: list[asyncio.Task[Any]] = []
     engine: Delivery | None = None
     processor: Processor | None = None
@@ -192,8 +193,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
     if smtp_sock is not None:
         smtp_host, smtp_port = smtp_sock.getsockname()[:2]
         smtp_shown = f", smtp {_shown_host(smtp_host)}:{smtp_port}"
-    _say(f"serving http://{_shown_host(host)}:{port}{smtp_shown} (role {role}, database "
-         f"{shown(settings.database_url)}, worker {worker})")
+    log.info("serving http://%s:%s%s (role %s, database %s, worker %s)", _shown_host(host),
+             port, smtp_shown, role, shown(settings.database_url), worker)
     try:
         done, _ = await asyncio.wait({*tasks, asyncio.create_task(stop.wait())},
                                      return_when=asyncio.FIRST_COMPLETED)
@@ -216,7 +217,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         db.dispose()
         for s in sockets:
             s.close()
-        _say("stopped")
+        log.info("stopped")
 
 
 async def sweep(db: Engine, interval: float, stop: asyncio.Event) -> None:
@@ -226,7 +227,7 @@ async def sweep(db: Engine, interval: float, stop: asyncio.Event) -> None:
             while await asyncio.to_thread(_expire, db):
                 pass
         except SQLAlchemyError as exc:
-            _say(f"suppression expiry failed (retrying): {reason(exc)}")
+            log.error("suppression expiry failed (retrying): %s", reason(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 

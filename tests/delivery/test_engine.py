@@ -719,3 +719,52 @@ async def test_the_service_loop_survives_a_database_error(
         assert len(mx.messages) == 1
     assert world.message(mid).status == "delivered"
     assert "delivery round failed" in caplog.text and "database is locked" in caplog.text
+
+
+# ------------------------------------------------------------------------------------------
+# What an operator sees: metrics by status and step, one JSON log line per attempt.
+# ------------------------------------------------------------------------------------------
+
+async def test_metrics_by_step_and_a_json_log_line_per_attempt(world: World) -> None:
+    import io
+
+    from bounceloop.observability import logs
+    from bounceloop.observability.metrics import Metrics
+
+    stream = io.StringIO()
+    handler = logs.setup("json", "info", stream)
+    try:
+        async with FakeMX() as mx:
+            world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+            world.dns.zone[("gone.test", "MX")] = "NXDOMAIN"
+            ids = world.queue(["jane@dest.test", "r550-511.joe@dest.test", "amy@gone.test"])
+            metrics = Metrics()
+            engine = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                            worker="test", metrics=metrics)
+            with logs.bind(role="worker", worker="test"):
+                await engine.drain()
+    finally:
+        logs.teardown(handler)
+
+    def sample(status: str, step: str) -> float | None:
+        return metrics.registry.get_sample_value("bounceloop_messages_total",
+                                                 {"status": status, "step": step})
+
+    assert (sample("delivered", "4"), sample("failed", "4"), sample("failed", "1")) == (
+        1.0, 1.0, 1.0)
+    assert sample("deferred", "4") is None
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    by_recipient = {line["recipient"]: line for line in lines
+                    if line["logger"] == "bounceloop.delivery.engine"}
+    assert set(by_recipient) == {"jane@dest.test", "r550-511.joe@dest.test", "amy@gone.test"}
+    ok, rcpt, dns = (by_recipient[r] for r in ("jane@dest.test", "r550-511.joe@dest.test",
+                                                "amy@gone.test"))
+    assert {line["message_id"] for line in (ok, rcpt, dns)} == set(ids)
+    assert (ok["msg"], ok["status"], ok["step"], ok["code"], ok["level"]) == (
+        "delivered", "delivered", 4, "250", "info")
+    assert "text" not in ok
+    assert (rcpt["status"], rcpt["step"], rcpt["state"], rcpt["code"], rcpt["extended"],
+            rcpt["reason"]) == ("failed", 4, "rcptto", "550", "5.1.1", "userunknown")
+    assert (dns["status"], dns["step"], dns["state"]) == ("failed", 1, "dns")
+    assert all(line["role"] == "worker" and line["worker"] == "test" and line["attempt"] == 1
+               and line["time"].endswith("Z") for line in (ok, rcpt, dns))

@@ -161,14 +161,13 @@ def test_metrics_declares_every_engine_metric(sqlite_db: Engine) -> None:
 def test_metrics_show_what_was_counted(sqlite_db: Engine) -> None:
     metrics = Metrics()
     metrics.attempts.labels(state="rcptto", result="error").inc(2)
-    metrics.attempts.labels(state="message", result="accepted").inc()
-    metrics.outcomes.labels(status="delivered").inc()
+    metrics.count("message", "accepted", "delivered", 4)
     metrics.transaction_seconds.observe(0.02)
     _, text = _metrics_text(metrics, sqlite_db)
     lines = set(text.splitlines())
     assert 'bounceloop_delivery_attempts_total{result="error",state="rcptto"} 2.0' in lines
     assert 'bounceloop_delivery_attempts_total{result="accepted",state="message"} 1.0' in lines
-    assert 'bounceloop_messages_total{status="delivered"} 1.0' in lines
+    assert 'bounceloop_messages_total{status="delivered",step="4"} 1.0' in lines
     assert "bounceloop_smtp_transaction_seconds_count 1.0" in lines
     assert 'bounceloop_smtp_transaction_seconds_bucket{le="0.01"} 0.0' in lines
     assert 'bounceloop_smtp_transaction_seconds_bucket{le="0.025"} 1.0' in lines
@@ -179,20 +178,21 @@ def test_metrics_registries_are_per_app(sqlite_db: Engine) -> None:
     # No module-level globals: one process's counts do not show in another's registry, and
     # the default registry's process/GC metrics are not mixed in.
     counted, fresh = Metrics(), Metrics()
-    counted.outcomes.labels(status="failed").inc()
+    counted.outcomes.labels(status="failed", step="1").inc()
     _, text = _metrics_text(fresh, sqlite_db)
-    assert 'bounceloop_messages_total{status="failed"}' not in text
+    assert 'bounceloop_messages_total{status="failed",step="1"}' not in text
     assert "python_gc_objects_collected_total" not in text
     _, text = _metrics_text(counted, sqlite_db)
-    assert 'bounceloop_messages_total{status="failed"} 1.0' in text
+    assert 'bounceloop_messages_total{status="failed",step="1"} 1.0' in text
 
 
 def test_metrics_on_a_given_registry() -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     assert metrics.registry is registry
-    metrics.outcomes.labels(status="deferred").inc()
-    assert registry.get_sample_value("bounceloop_messages_total", {"status": "deferred"}) == 1.0
+    metrics.outcomes.labels(status="deferred", step="2").inc()
+    assert registry.get_sample_value("bounceloop_messages_total",
+                                     {"status": "deferred", "step": "2"}) == 1.0
 
 
 def test_metrics_work_while_the_database_is_down() -> None:

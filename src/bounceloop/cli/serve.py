@@ -12,6 +12,7 @@ import asyncio
 import click
 
 from bounceloop.cli.send import _die, load_settings
+from bounceloop.observability import logs
 from bounceloop.service import ROLES, StartError, serve
 
 
@@ -22,9 +23,12 @@ from bounceloop.service import ROLES, StartError, serve
 def serve_command(role: str) -> None:
     """Run the service (or one role of it) until stopped."""
     settings = load_settings()
+    handler = logs.setup(settings.log_format, settings.log_level)
     try:
         asyncio.run(serve(settings, role=role))
     except StartError as exc:
         _die(str(exc))
     except OSError as exc:
         _die(f"cannot listen: {exc.strerror or exc}")
+    finally:
+        logs.teardown(handler)

@@ -46,6 +46,7 @@ from bounceloop.delivery.outcome import Verdict, verdict
 from bounceloop.delivery.resolver import Resolver, Target
 from bounceloop.delivery.result import StepResult
 from bounceloop.delivery.session import Connection, Timeouts, prepare
+from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, suppressions
@@ -406,7 +407,7 @@ class Engine:
                     else tuple(self.settings.retry_schedule))
         v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
                              schedule, self.settings.severity_convention)
-        self.metrics.count(result.state, result.result, v.status)
+        self.metrics.count(result.state, result.result, v.status, result.step)
         self._buffer.append(store.Outcome(p, result, v, started, ms))
         # Batched for speed, but never held long: a delivery is visible within a second,
         # and a kill leaves few deliveries to be found "in doubt" (see storage.messages).
@@ -420,6 +421,22 @@ class Engine:
             store.record(self.db, self.worker, batch, self.clock(), self.policy)
             if self.journal is not None:
                 self.journal.settled(entry(o.message) for o in batch)
+            if log.isEnabledFor(logging.INFO):
+                for o in batch:
+                    _log_outcome(o)
+
+
+def _log_outcome(o: store.Outcome) -> None:
+    """The delivery log: one line per recorded attempt, after its commit."""
+    p, r, v = o.message, o.result, o.verdict
+    log.info(v.status, extra=fields(
+        message_id=p.id, recipient=p.recipient, mailing_id=p.mailing_id,
+        attempt=p.attempts + 1, status=v.status, step=r.step, state=r.state,
+        result=r.result, code=r.code or None, extended=r.extended or None,
+        reason=v.reason or None, severity=v.severity or None, mx=r.mx or None,
+        ip=r.ip or None, ms=o.duration_ms,
+        next_attempt=v.next_attempt_at.isoformat() if v.next_attempt_at else None,
+        text=r.description if v.status != "delivered" else None))
 
 
 __all__ = ["Engine", "entry", "worker_name"]

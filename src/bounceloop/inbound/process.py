@@ -46,6 +46,7 @@ from bounceloop.core.suppression import Policy
 from bounceloop.inbound import correlate
 from bounceloop.inbound.correlate import Lookup, Tie
 from bounceloop.inbound.lookup import DatabaseLookup
+from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.parsing import Result, parse
 from bounceloop.storage import events, outbox
@@ -236,6 +237,19 @@ def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
     return write(db, compute(db, ctx, ids, now), now, settle, ctx.policy)
 
 
+
+def _log_processed(r: store.Processed) -> None:
+    """The returned-mail log: one line per stored message processed, after its commit."""
+    first = r.errors[0] if r.errors else {}
+    log.log(logging.WARNING if r.status == "failed" else logging.INFO,
+            "returned mail unreadable" if r.status == "failed" else f"returned {r.kind}",
+            extra=fields(received_id=r.id, message_id=r.message_id,
+                         recipient=r.recipient, mailing_id=r.mailing_id, kind=r.kind,
+                         detector=r.detector or None, tied_by=r.tied_by or None,
+                         reason=first.get("reason"), code=first.get("code"),
+                         extended=first.get("extended"), error=r.error))
+
+
 class Processor:
     """Takes ``bounce`` jobs from the outbox and processes them, batch by batch."""
 
@@ -274,6 +288,9 @@ class Processor:
         if self.metrics is not None:
             for kind, reason in result.kinds:
                 self.metrics.bounces.labels(kind, reason).inc()
+        if log.isEnabledFor(logging.INFO):
+            for r in results:
+                _log_processed(r)
         return len(jobs)
 
     @staticmethod

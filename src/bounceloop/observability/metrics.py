@@ -20,8 +20,10 @@ class Metrics:
             "bounceloop_delivery_attempts", "Delivery attempts by the state where they ended "
             "and what happened", ["state", "result"], registry=self.registry)
         self.outcomes = Counter(
-            "bounceloop_messages", "Messages that reached a status after an attempt",
-            ["status"], registry=self.registry)
+            "bounceloop_messages", "Messages that reached a status (delivered, deferred, "
+            "failed) after an attempt, by the step (0 before any, 1 DNS, 2 connect, 3 "
+            "greeting/EHLO/TLS, 4 MAIL/RCPT/DATA) where the attempt ended",
+            ["status", "step"], registry=self.registry)
         self.transaction_seconds = Histogram(
             "bounceloop_smtp_transaction_seconds", "Time of one SMTP transaction (MAIL to "
             "the reply after the final dot)", registry=self.registry,
@@ -44,13 +46,14 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400))
         self._children: dict[tuple[str, ...], Any] = {}
 
-    def count(self, state: str, result: str, status: str) -> None:
-        """One attempt that ended in ``state`` with ``result``, its message now ``status``
-        (the labelled children are kept: looking them up is most of a count's cost)."""
+    def count(self, state: str, result: str, status: str, step: int = 0) -> None:
+        """One attempt that ended in ``state`` (at ``step``) with ``result``, its message
+        now ``status`` (the labelled children are kept: looking them up is most of a count's
+        cost)."""
         key = (state, result, status)
         children = self._children.get(key)
         if children is None:
             children = self._children[key] = (self.attempts.labels(state, result),
-                                              self.outcomes.labels(status))
+                                              self.outcomes.labels(status, str(step)))
         children[0].inc()
         children[1].inc()

@@ -37,6 +37,7 @@ from sqlalchemy import Engine, and_, or_, select
 from bounceloop.config import Settings
 from bounceloop.core.network import networks
 from bounceloop.delivery.resolver import Resolver
+from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import outbox
 from bounceloop.storage import webhooks as store
@@ -95,6 +96,21 @@ def request(hook: store.Webhook, event: store.Event, attempt: int, now: datetime
         ("X-Bounceloop-Trigger", event.type),
         (signature.HEADER, signature.sign(hook.signing_secrets(now), t, body)),
     ], body
+
+
+
+def _log_failed_call(r: Result, outcome: str) -> None:
+    """A webhook call that did not succeed (a 2xx is counted, not logged: the webhook-errors
+    log and the metrics cover the rest)."""
+    data = r.event.data if r.event is not None else {}
+    answer = r.answer
+    said = (f"HTTP {answer.status}" if isinstance(answer, Reply)
+            else f"{answer.error}: {answer.description}" if isinstance(answer, Failed)
+            else str(answer) if answer is not None else "no event")
+    log.info("webhook call %s", outcome, extra=fields(
+        webhook_id=r.hook.id, event_id=r.event.id if r.event else None,
+        event=r.event.type if r.event else None, message_id=data.get("id"),
+        recipient=data.get("recipient"), attempt=r.job.attempts + 1, answer=said))
 
 
 class Dispatcher:
@@ -346,6 +362,8 @@ class Dispatcher:
             self.metrics.webhook_calls.labels(outcome).inc()
             if r.outcome == retry.DONE and r.event is not None:
                 self.metrics.webhook_latency.observe(max(0.0, now - r.event.time.timestamp()))
+            elif log.isEnabledFor(logging.INFO):
+                _log_failed_call(r, outcome)
 
     def _retire(self, lane: Lane) -> None:
         """Give back the queue of a lane whose webhook is no longer active: pending, then
