@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable
@@ -42,6 +43,35 @@ log = logging.getLogger(__name__)
 #: Longest line accepted in DATA. RFC 5321 says 1000 octets, but some MTAs quote a long
 #: header or an unwrapped body line in their bounces; refusing the bounce would lose it.
 LINE_LIMIT = 32 * 1024
+
+#: The most bytes a connection may send without a CRLF, whatever it is saying: eight times the
+#: longest line we take. aiosmtpd (1.4.6) keeps every piece of a DATA line longer than its
+#: line limit until the line ends, so as to refuse it then: a line that never ends grows
+#: in memory without bound (10 MB sent, 11 MB held). Past this, the connection is closed
+#: with a 421 (RFC 5321 section 3.8); a line this long was never going to be taken.
+RUN_LIMIT = 8 * LINE_LIMIT
+
+#: Characters no envelope address can hold: C0 controls and DEL are in neither RFC 5321's
+#: Mailbox (section 4.1.2: atext, qtextSMTP and quoted-pairSMTP are printable ASCII) nor
+#: RFC 6531's UTF-8 extension of it, and U+DC80-U+DCFF stand for bytes that were not UTF-8
+#: (aiosmtpd decodes arguments with surrogateescape). PostgreSQL stores no NUL in text and
+#: no driver encodes a lone surrogate, so such a value cannot be stored either.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\udc80-\udcff]")
+
+#: The listen queue (asyncio's default is 100). A burst of connections deeper than the
+#: queue is not refused: Linux drops the last ACK of the handshakes it has no room for, and
+#: a client that waits in silence for our 220 (as every SMTP client does, RFC 5321 section
+#: 3.1) never sends what would complete its handshake - it sits connected to nothing until
+#: its own greeting timeout (5 minutes, section 4.5.3.2.1). Seen with 300 connections at
+#: once: 98 were never accepted. With a deep queue each is served or told 421 (the kernel
+#: caps the depth at net.core.somaxconn).
+BACKLOG = 4096
+
+
+def printable(text: str) -> str:
+    """``text`` with what :data:`_UNPRINTABLE` matches written as ``\\xNN`` (the byte it
+    stood for): fit for a reply line and for the database."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()) & 0xFF:02x}", text)
 
 
 class Gate:
@@ -73,6 +103,19 @@ class Policy:
         self.metrics = metrics
         self.clock = clock
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        # A reverse-path with a control character or bytes that are not UTF-8 is no
+        # address (see _UNPRINTABLE). Taken, it could not be stored: every try of the
+        # sender would end in a 451 at the end of DATA - and fail the other sessions'
+        # messages committed in the same transaction (inbound.inbox) with it. Refused here,
+        # as a syntax error (RFC 3463 X.1.7: bad sender's mailbox address syntax).
+        if _UNPRINTABLE.search(address):
+            return "553 5.1.7 Bad sender address syntax"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     def accepts(self, address: str) -> bool:
         if address.lower() in self.complaints:
             return True
@@ -82,7 +125,9 @@ class Policy:
                           address: str, rcpt_options: list[str]) -> str:
         if not self.accepts(address):
             self.metrics.refused.labels("recipient").inc()
-            return f"550 5.1.1 <{address}>: no such bounce address here"
+            # printable: the address may hold bytes that are not UTF-8 (the reply could
+            # not be encoded: a 500 with a traceback in its place) or a bare CR.
+            return f"550 5.1.1 <{printable(address)}>: no such bounce address here"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -95,7 +140,9 @@ class Policy:
             raw=bytes(raw), mail_from="" if envelope.mail_from in (None, "<>")
             else envelope.mail_from,
             rcpts=tuple(envelope.rcpt_tos), received_at=self.clock(), source="smtp",
-            peer=peer, helo=session.host_name or "")
+            # The HELO name is only recorded: one that is not text is kept escaped, not
+            # refused (that would lose the bounce) nor stored as is (the commit would fail).
+            peer=peer, helo=printable(session.host_name or ""))
         try:
             rid = await self.inbox.store(item)
         except Exception as exc:  # the sender keeps the message and retries: nothing lost
@@ -118,6 +165,10 @@ class _Session(SMTP):
         self._session_timeout = session_timeout
         self._refused = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._run = 0
+        """Bytes received since the last CRLF (see RUN_LIMIT)."""
+        self._cr = False
+        """Whether the last chunk ended with a CR (a CRLF may straddle two chunks)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # the TCP connection (not the STARTTLS re-entry)
@@ -135,6 +186,21 @@ class _Session(SMTP):
         log.info("%r session timeout", self.session.peer if self.session else None)
         if self.transport is not None:
             self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        view = b"\r" + data if self._cr else data
+        end = view.rfind(b"\r\n")
+        self._run = self._run + len(data) if end < 0 else len(view) - end - 2
+        self._cr = data.endswith(b"\r")
+        if self._run > RUN_LIMIT:
+            if self.transport is not None and not self.transport.is_closing():
+                log.info("%r line too long: closed", self.session.peer if self.session
+                         else None)
+                assert isinstance(self.transport, asyncio.WriteTransport)
+                self.transport.write(b"421 4.5.2 Line too long; closing connection\r\n")
+                self.transport.close()
+            return
+        super().data_received(data)
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:
@@ -180,7 +246,8 @@ class InboundServer:
 
     async def start(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, sock=sock)
+        self._server = await loop.create_server(
+            self._protocol, sock=sock, backlog=max(BACKLOG, self.settings.smtp_max_sessions))
 
     async def close(self) -> None:
         """Stop listening; sessions in progress are cut (their senders retry)."""
