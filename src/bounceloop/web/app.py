@@ -21,6 +21,7 @@ from bounceloop.web import messages as message_api
 from bounceloop.web import reports, suppressions, ui, webhooks
 from bounceloop.web.auth import requirer
 from bounceloop.web.common import invalid_request
+from bounceloop.web.limits import BodyLimit, largest_body
 from bounceloop.web.timing import ServerTiming
 
 
@@ -32,6 +33,9 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
     settings = settings or Settings()
     app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
+    # Around the routes: a body too large is refused before it is read, token or not
+    # (inside ServerTiming, the outermost, so its 413 is timed like any answer).
+    app.add_middleware(BodyLimit, limit=largest_body(settings))
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestValidationError, invalid_request)
     if interactive:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -106,11 +107,30 @@ def no_nul(request: Request) -> None:
 def invalid_request(request: Request, exc: Exception) -> Response:
     """FastAPI's 422 answer, written as ASCII JSON: the input it quotes may hold a lone
     surrogate (JSON's "\\ud800"), which has no UTF-8 - the default answer fails on it, a
-    500 in place of the 422."""
+    500 in place of the 422. Nor has JSON a NaN or an infinity, which Python's reader takes
+    (``NaN``, ``1e999``) and its writer refuses: quoted, they are text."""
     assert isinstance(exc, RequestValidationError)
-    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True,
+    body = json.dumps({"detail": _finite(jsonable_encoder(exc.errors()))}, ensure_ascii=True,
                       allow_nan=False, separators=(",", ":"))
     return Response(body, status_code=422, media_type="application/json")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` (lists and dicts of plain values, changed in place) with NaN and the
+    infinities as text. A loop, not recursion: the input quoted may be nested as deep as
+    the JSON reader goes (about 950 levels), where a recursive walk overflows the stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        keys: Iterable[Any] = item.keys() if isinstance(item, dict) else \
+            range(len(item)) if isinstance(item, list) else ()
+        for key in keys:
+            v = item[key]
+            if isinstance(v, float) and not math.isfinite(v):
+                item[key] = str(v)  # nan, inf, -inf
+            elif isinstance(v, dict | list):
+                stack.append(v)
+    return value
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:

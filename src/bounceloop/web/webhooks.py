@@ -32,13 +32,17 @@ from bounceloop.webhooks import guard, manage
 
 Trigger = Literal["failure", "bounce", "delivery", "complaint"]
 WebhookId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: A webhook's tag filter, bounded as the UI's form bounds it (web.ui.webhooks) and as a
+#: message's tags are (web.messages: 50 of 200 characters, so a longer one matches nothing);
+#: unbounded, one request stored megabytes of them.
+Tags = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)]
 
 
 class WebhookIn(Body):
     url: str = Field(max_length=2000)
     triggers: list[Trigger] = Field(min_length=1)
     mailing: int | None = Field(default=None, ge=1, le=MAX_ID)
-    tags: list[str] = Field(default_factory=list)
+    tags: Tags = Field(default_factory=list)
     format: Literal["form", "json"] = "form"
     extras: bool = True
     concurrency: int | None = Field(default=None, ge=1, le=100)
@@ -51,7 +55,7 @@ class WebhookChange(Body):
     url: str | None = Field(default=None, max_length=2000)
     triggers: list[Trigger] | None = Field(default=None, min_length=1)
     mailing: int | None = Field(default=None, ge=1, le=MAX_ID)
-    tags: list[str] | None = None
+    tags: Tags | None = None
     format: Literal["form", "json"] | None = None
     extras: bool | None = None
     concurrency: int | None = Field(default=None, ge=1, le=100)
