@@ -230,3 +230,21 @@ def test_without_the_api_and_ui_only_probes_and_metrics(sqlite_db: Engine) -> No
         assert c.get("/metrics").status_code == 200
         assert c.get("/api/v1/errors").status_code == 404
         assert c.get("/errors", follow_redirects=False).status_code == 404
+
+
+def test_a_database_that_does_not_answer_is_a_503_with_retry_after() -> None:
+    # The token lookup is the request's first database read; it fails like any query would
+    # when the server has gone away (restart, failover): 503, not a 500 with a traceback.
+    db = create_engine("sqlite:////nonexistent/dir/bounceloop.db")
+    try:
+        with TestClient(create_app(db, Metrics()), raise_server_exceptions=False) as c:
+            r = c.get("/api/v1/errors", headers={"Authorization": "Bearer bl_x"})
+            page = c.post("/api/v1/messages", headers={"Authorization": "Bearer bl_x"},
+                          json={"from": "a@b.test", "recipients": [{"email": "c@d.test"}],
+                                "subject": "s", "text": "t"})
+    finally:
+        db.dispose()
+    for answer in (r, page):
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "5"
+        assert answer.json() == {"detail": "the database does not answer; try again shortly"}

@@ -45,6 +45,13 @@ _SERVER_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
     "-c full_page_writes=off -c max_connections=200"
 )
+#: For crash tests (bench/soak.py): a commit is in the WAL file before it is acknowledged,
+#: so an immediate stop (the server's processes killed) loses no acknowledged commit. The
+#: machine does not crash in a test, so the OS cache may still hold the WAL (fsync=off).
+_DURABLE_OPTIONS = (
+    "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=on "
+    "-c max_connections=200"
+)
 
 
 class PostgresError(RuntimeError):
@@ -91,6 +98,16 @@ class Server:
     port: int
     socket_dir: Path
     data_dir: Path
+
+    def restart(self, mode: str = "immediate", timeout: float = 60.0) -> None:
+        """Stop the server (``immediate``: its processes exit at once, a crash to recovery)
+        and start it again on the same port; every client connection breaks."""
+        bin_path = bindir()
+        assert bin_path is not None
+        _run([str(bin_path / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
+              "restart", "-l", str(self.socket_dir / "server.log")], "pg_ctl restart",
+             timeout)
+        _wait_ready(self.host, self.port, time.monotonic() + timeout)
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of one of its databases."""
@@ -164,7 +181,7 @@ def _wait_ready(host: str, port: int, deadline: float) -> None:
 
 
 @contextlib.contextmanager
-def server(timeout: float = 60.0) -> Iterator[Server]:
+def server(timeout: float = 60.0, durable: bool = False) -> Iterator[Server]:
     """Start a server in a new temporary directory, yield it, then stop it and delete it."""
     bin_path = bindir()
     if bin_path is None:
@@ -182,7 +199,8 @@ def server(timeout: float = 60.0) -> Iterator[Server]:
               "--locale=C", "-D", str(data)], "initdb", timeout)
         for tries_left in range(2, -1, -1):
             port = free_port()  # pg_ctl needs it up front; a race is retried
-            options = f"-k {base} -p {port} {_SERVER_OPTIONS}"
+            options = (f"-k {base} -p {port} "
+                       f"{_DURABLE_OPTIONS if durable else _SERVER_OPTIONS}")
             try:
                 _run([str(bin_path / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
                       "-t", str(int(timeout)), "-o", options, "start"], "pg_ctl start", timeout)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bounceloop import __version__
 from bounceloop.config import Settings
@@ -20,7 +21,7 @@ from bounceloop.storage.tables import messages
 from bounceloop.web import messages as message_api
 from bounceloop.web import reports, suppressions, ui, webhooks
 from bounceloop.web.auth import requirer
-from bounceloop.web.common import invalid_request
+from bounceloop.web.common import database_unavailable, invalid_request
 from bounceloop.web.limits import BodyLimit, largest_body
 from bounceloop.web.timing import ServerTiming
 
@@ -38,6 +39,7 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
     app.add_middleware(BodyLimit, limit=largest_body(settings))
     app.add_middleware(ServerTiming)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(DBAPIError, database_unavailable)
     if interactive:
         need = requirer(db)
         app.include_router(webhooks.router(db, settings, need))

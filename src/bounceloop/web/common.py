@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
@@ -15,10 +16,14 @@ from typing import Any, ClassVar, TypeVar
 from fastapi import HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bounceloop.storage.errorlist import Query, QueryError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -131,6 +136,19 @@ def _finite(value: Any) -> Any:
             elif isinstance(v, dict | list):
                 stack.append(v)
     return value
+
+
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """A database that went away under a request (restarted, failed over, unreachable):
+    503 with Retry-After, which clients retry, not a 500. Nothing was committed: each
+    request's writes are one transaction. Other database errors are bugs, left as 500s."""
+    assert isinstance(exc, DBAPIError)
+    if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+        raise exc
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path,
+                " ".join(str(exc.orig or exc).split())[:300])
+    return JSONResponse({"detail": "the database does not answer; try again shortly"},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
