@@ -482,6 +482,10 @@ async def faults(services: dict[str, list[Service]], pg: postgres.Server, dns: F
 
 
 def sink_ids(path: Path) -> collections.Counter[str]:
+    """The message ids in a sink's keeping: smtp-sink's dump, or a FakeMX's records."""
+    if path.suffix == ".jsonl":
+        return collections.Counter(m.decode() for r in read_records(path)
+                                   for m in ID_LINE.findall(r.data))
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -507,6 +511,7 @@ class Checks:
 async def soak(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, args: Any,
                sink_dump: Path, mx_record: Path) -> int:
     url = pg.create_database("soak")
+    earlier = sink_ids(sink_dump)  # the scaling phase's
     env = base_env(url, dns, mx_port, work / "spool-soak")
     cli(env, "db", "upgrade")
     token = cli(env, "token", "create", "--scope", "write").strip().splitlines()[-1]
@@ -619,9 +624,7 @@ async def soak(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, args
     check(set(steps) <= {("rcpt550", 4), ("gone", 1), ("gone", 0), ("rcpt452", 4),
                          ("rcpt452", 1), ("rcpt452", 0)}, f"failures at their step: "
           f"{dict(steps)}")
-    sunk = sink_ids(sink_dump) + collections.Counter(
-        m for r in read_records(mx_record) for m in ID_LINE.findall(r.data)
-        for m in [m.decode()])
+    sunk = sink_ids(sink_dump) - earlier + sink_ids(mx_record)
     delivered = {m for m, r in rows.items() if r.status == "delivered"}
     lost = [m for m in delivered - indoubt if sunk[m] == 0]
     twice = {m: n for m, n in sunk.items() if n > 1}
@@ -671,28 +674,31 @@ async def soak(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, args
 # ---------------------------------------------------------------------------- main
 
 async def main_async(args: Any) -> int:
-    if not shutil.which(SINK) or not postgres.available():
-        say("needs Debian's postfix (smtp-sink) and postgresql: scripts/setup bench")
+    if args.sink == "auto":
+        args.sink = "postfix" if shutil.which(SINK) else "python"
+    if (args.sink == "postfix" and not shutil.which(SINK)) or not postgres.available():
+        say("needs Debian's postgresql, and postfix for smtp-sink: scripts/setup bench")
         return 2
     work = Path(tempfile.mkdtemp(prefix="bounceloop-soak-"))
     mx_port = free_port()
-    sink_dump = work / "sink" / "dump"
+    sink_dump = work / "sink" / ("dump" if args.sink == "postfix" else "ok-mx.jsonl")
     sink_dump.parent.mkdir()
     mx_record = work / "bounce-mx.jsonl"
     failed = 0
     with postgres.server(durable=True) as pg:
         dns = FakeDNS(zone(), port=free_port())
         await dns.start()
-        sink = start_sink("127.0.0.1", mx_port, sink_dump)
+        sink: subprocess.Popen[bytes] | MXProcess = (
+            start_sink("127.0.0.1", mx_port, sink_dump) if args.sink == "postfix"
+            else MXProcess(sink_dump, host="127.0.0.1", port=mx_port).start())
         mx = MXProcess(mx_record, host="127.0.0.2", port=mx_port).start()
         try:
             if args.scale:
                 say(f"scaling: {args.scale:,} messages queued, then delivered by worker "
-                    "processes (2 cores, PostgreSQL and smtp-sink on the same machine)")
+                    f"processes (2 cores, PostgreSQL and the {args.sink} sink on this machine)")
                 one = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 1)
                 two = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 2)
                 say(f"  2 workers / 1 worker: {two / max(one, 1e-9):.2f}x (target 1.5x)")
-                sink_dump.unlink(missing_ok=True)
             if args.seconds:
                 failed = await soak(pg, dns, mx_port, work, args, sink_dump, mx_record)
         finally:
@@ -718,6 +724,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=300,
                         help="seconds to wait after the load for everything to settle")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--sink", choices=("auto", "postfix", "python"), default="auto",
+                        help="what takes the delivered mail: Postfix's smtp-sink (fast, in "
+                             "C) or a FakeMX process (fsyncs each message; no postfix needed)")
     parser.add_argument("--keep", action="store_true", help="keep the logs")
     args = parser.parse_args(list(argv) if argv is not None else None)
     return asyncio.run(main_async(args))
