@@ -36,6 +36,9 @@ _CHARSET_ALIASES = {
 }
 
 _known: dict[str, str | None] = {}
+#: Labels remembered at most: a label comes from the message, so a worker that reads
+#: messages with ever new made-up labels would otherwise remember them all.
+_KNOWN_MAX = 1024
 
 
 def codec_for(charset: str | None) -> str | None:
@@ -48,9 +51,10 @@ def codec_for(charset: str | None) -> str | None:
     name: str | None = _CHARSET_ALIASES.get(label, label)
     try:
         codecs.lookup(name or "")
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the label
         name = None
-    _known[label] = name
+    if len(_known) < _KNOWN_MAX:
+        _known[label] = name
     return name
 
 
