@@ -1,6 +1,6 @@
 """A fuzz run in a fixed time: the parser's entry point (what ``bounceloop parse`` calls) and
 the parsers of SMTP replies and DSN fields, on generated input, for
-``BOUNCELOOP_FUZZ_SECONDS`` seconds in all (default 20; set it to hours for a long run).
+``BOUNCELOOP_FUZZ_SECONDS`` seconds in all (default 15; set it to hours for a long run).
 
 Each target runs Hypothesis in rounds (``ROUND`` examples, a fresh random seed each) until
 its share of the time is spent: every input must be parsed without an exception, within a
@@ -32,7 +32,7 @@ from bounceloop.parsing.command import find_command
 from tests.parsing.test_properties import SAMPLES, _mutations
 
 #: The whole run's wall-clock budget, shared by the targets by weight.
-SECONDS = float(os.environ.get("BOUNCELOOP_FUZZ_SECONDS", "20"))
+SECONDS = float(os.environ.get("BOUNCELOOP_FUZZ_SECONDS", "15"))
 #: Examples per Hypothesis round (the budget is checked between rounds).
 ROUND = 40
 
