@@ -286,7 +286,7 @@ class Waits:
 # ---------------------------------------------------------------------------- phase 1
 
 def scale(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, n: int,
-          workers: int) -> float:
+          workers: int, sink_pid: int) -> float:
     url = pg.create_database(f"scale{workers}")
     env = base_env(url, dns, mx_port, work / f"spool-scale{workers}")
     cli(env, "db", "upgrade")
@@ -302,6 +302,7 @@ def scale(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, n: int,
         messages.c.status == "delivered")
     marks: dict[int, float] = {}
     cpu0 = postgres_cpu()
+    sink0, me0 = cpu_seconds(sink_pid), cpu_seconds(os.getpid())
     t0 = time.monotonic()
     with Waits(db) as waits:
         for p in procs:
@@ -317,6 +318,8 @@ def scale(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, n: int,
             time.sleep(0.1)
     elapsed = time.monotonic() - t0
     pg_cpu = postgres_cpu() - cpu0
+    sink_cpu = cpu_seconds(sink_pid) - sink0
+    me_cpu = cpu_seconds(os.getpid()) - me0
     cpus = [p.cpu() for p in procs]
     for p in procs:
         p.stop()
@@ -324,7 +327,8 @@ def scale(pg: postgres.Server, dns: FakeDNS, mx_port: int, work: Path, n: int,
     rate = 0.8 * n / max(1e-6, marks[90] - marks[10]) if len(marks) == 2 else 0.0
     say(f"  {workers} worker process{'es' if workers > 1 else ''}: {rate:,.0f} messages/s "
         f"(10%-90%), all {n:,} in {elapsed:.1f} s; CPU s: workers "
-        f"{' + '.join(f'{c:.1f}' for c in cpus)}, PostgreSQL {pg_cpu:.1f} "
+        f"{' + '.join(f'{c:.1f}' for c in cpus)}, PostgreSQL {pg_cpu:.1f}, sink "
+        f"{sink_cpu:.1f}, this process (DNS) {me_cpu:.1f} "
         f"(of {2 * elapsed:.0f} on 2 cores)")
     say(f"    PostgreSQL waits: {waits.show()}")
     return rate
@@ -696,8 +700,11 @@ async def main_async(args: Any) -> int:
             if args.scale:
                 say(f"scaling: {args.scale:,} messages queued, then delivered by worker "
                     f"processes (2 cores, PostgreSQL and the {args.sink} sink on this machine)")
-                one = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 1)
-                two = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 2)
+                pid = sink.pid if isinstance(sink, subprocess.Popen) else sink.process.pid
+                one = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 1,
+                                              pid)
+                two = await asyncio.to_thread(scale, pg, dns, mx_port, work, args.scale, 2,
+                                              pid)
                 say(f"  2 workers / 1 worker: {two / max(one, 1e-9):.2f}x (target 1.5x)")
             if args.seconds:
                 failed = await soak(pg, dns, mx_port, work, args, sink_dump, mx_record)

@@ -104,6 +104,7 @@ class Engine:
                                 asyncio.Future[None]]] = []
         self._mark_in_db = journal is None or not is_sqlite(db)
         self._mark_conn: DBConnection | None = None
+        self._marking: asyncio.Task[None] | None = None
         self._flushed = time.monotonic()
 
     # ------------------------------------------------------------------ the loop
@@ -337,24 +338,26 @@ class Engine:
 
     async def _mark_sending(self, ids: list[str], entries: list[str],
                             dot: Callable[[], None]) -> None:
-        """Mark messages in flight, then at once write their final dot.
+        """Mark messages in flight, then write their final dot.
 
         With a journal on SQLite (one host by construction) the journal line is the mark:
         written, then the dot, no database write. Otherwise the database is marked too
-        (workers on other hosts cannot read this one's journal), and lanes that reach their
-        final dot in the same turn of the event loop share one commit (a group commit:
-        one write transaction per message would cost more than the SMTP dialogue). The
-        dots follow the commit in the same call, without giving the event loop a turn in
-        between, each just after its journal line (see delivery.journal for what a kill
-        at any point leads to).
+        (workers on other hosts cannot read this one's journal). The marks are group
+        committed: lanes that reach their final dot while a commit is under way share the
+        next one (one write transaction per message would cost more than the SMTP
+        dialogue). The commit runs in a thread, so the other lanes' SMTP dialogues go on
+        meanwhile (measured by bench/soak.py: done in the event loop, a worker spent a
+        third of its time waiting for these commits, and two workers were no faster than
+        one). Each dot follows its batch's commit, just after its journal line (see
+        delivery.journal for what a kill at any point leads to).
         """
         if not self._mark_in_db:
             self._journal_and_dot(entries, dot)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if not self._marks:
-            asyncio.get_running_loop().call_soon(self._mark_pending)
         self._marks.append((ids, entries, dot, future))
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._mark_all())
         await future
 
     def _journal_and_dot(self, entries: list[str], dot: Callable[[], None]) -> None:
@@ -369,35 +372,43 @@ class Engine:
                 self.journal.retract(entries)
             raise
 
-    def _mark_pending(self) -> None:
-        marks, self._marks = self._marks, []
-        errors: list[BaseException | None] = [None] * len(marks)
-
-        def send_dots() -> None:
-            for n, (_, entries, dot, _) in enumerate(marks):
-                try:
-                    self._journal_and_dot(entries, dot)
-                except Exception as exc:  # that connection broke; its lane will see it
-                    errors[n] = exc
-
+    async def _mark_all(self) -> None:
+        """Commit the waiting marks, a batch at a time, until none is waiting."""
         try:
-            if self._mark_conn is None:
-                self._mark_conn = self.db.connect()
-            store.mark_sending(self._mark_conn, [i for ids, _, _, _ in marks for i in ids],
-                               self.clock(), self.worker, then=send_dots)
+            await asyncio.sleep(0)  # the lanes that reach their dot in this turn join in
+            while self._marks:
+                marks, self._marks = self._marks, []
+                await self._mark_batch(marks)
+        finally:
+            self._marking = None
+
+    async def _mark_batch(self, marks: list[tuple[list[str], list[str], Callable[[], None],
+                                                  asyncio.Future[None]]]) -> None:
+        try:
+            await asyncio.to_thread(self._commit_marks, [i for ids, _, _, _ in marks
+                                                         for i in ids])
         except Exception as exc:  # the database: no dot was written
             self.close()
             for _, _, _, future in marks:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, _, future), error in zip(marks, errors, strict=True):
-            if future.done():
+        for _, entries, dot, future in marks:
+            if future.done():  # its lane was cancelled: no dot
                 continue
-            if error is None:
-                future.set_result(None)
+            try:
+                self._journal_and_dot(entries, dot)
+            except Exception as exc:  # that connection broke; its lane will see it
+                future.set_exception(exc)
             else:
-                future.set_exception(error)
+                future.set_result(None)
+
+    def _commit_marks(self, ids: list[str]) -> None:
+        # In a thread; one batch at a time (see _mark_all), so the kept connection is
+        # never used by two at once.
+        if self._mark_conn is None:
+            self._mark_conn = self.db.connect()
+        store.mark_sending(self._mark_conn, ids, self.clock(), self.worker)
 
     # ------------------------------------------------------------------ outcomes
 
