@@ -62,6 +62,8 @@ and for running many processes, issue 8 (observability.logs):
     BOUNCELOOP_LOG_FORMAT              text                  (or json: one object a line,
                                                               message_id and recipient bound)
     BOUNCELOOP_LOG_LEVEL               info                  (debug, info, warning, error)
+    BOUNCELOOP_JOB_RETENTION           604800                (seconds a done job is kept;
+                                                              0: for ever)
 """
 
 from __future__ import annotations
@@ -192,6 +194,8 @@ class Settings(BaseSettings):
     suppression_complaint_scope: str = "sender"
     suppression_sweep_interval: float = Field(default=60.0, gt=0)
     job_lease: float = 300.0
+    job_retention: float = Field(default=7 * 86400.0, ge=0)
+    """Seconds a done job is kept before the sweep deletes it (0: kept for ever)."""
     """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0
     log_format: Literal["text", "json"] = "text"

@@ -20,6 +20,7 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -177,7 +178,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         tasks += [asyncio.create_task(engine.run(stop)),
                   asyncio.create_task(processor.run(stop)),
                   asyncio.create_task(dispatcher.run(stop)),
-                  asyncio.create_task(sweep(db, settings.suppression_sweep_interval, stop))]
+                  asyncio.create_task(sweep(db, settings.suppression_sweep_interval, stop,
+                                            settings.job_retention))]
     inbound: InboundServer | None = None
     if smtp_sock is not None:
         # A worker in this process is woken at once; others find the job on their poll.
@@ -220,16 +222,31 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         log.info("stopped")
 
 
-async def sweep(db: Engine, interval: float, stop: asyncio.Event) -> None:
-    """Until ``stop``: take expired entries off the suppression list (each is logged)."""
+async def sweep(db: Engine, interval: float, stop: asyncio.Event,
+                retention: float | None = None) -> None:
+    """Until ``stop``: take expired entries off the suppression list (each is logged), and
+    delete done jobs older than ``retention`` seconds (the outbox would grow with every
+    message, bounce and webhook call; dead ones are kept), in small transactions."""
     while not stop.is_set():
         try:
             while await asyncio.to_thread(_expire, db):
                 pass
+            while retention and not stop.is_set() and (
+                    await asyncio.to_thread(_purge, db, retention) == PURGE_BATCH):
+                pass
         except SQLAlchemyError as exc:
-            log.error("suppression expiry failed (retrying): %s", reason(exc))
+            log.error("suppression expiry or job purge failed (retrying): %s", reason(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
+
+
+#: Done jobs deleted per transaction by the sweep (short, so claims are not held up).
+PURGE_BATCH = 2000
+
+
+def _purge(db: Engine, retention: float) -> int:
+    with db.begin() as conn:
+        return outbox.purge(conn, utcnow() - timedelta(seconds=retention), PURGE_BATCH)
 
 
 def _expire(db: Engine) -> int:

@@ -211,6 +211,41 @@ def test_purge_deletes_old_done_jobs_only(engine: Engine) -> None:
         assert outbox.get(conn, dead) is not None and outbox.get(conn, pending) is not None
 
 
+def test_purge_in_batches_and_the_service_sweep_purges_after_the_retention(
+        engine: Engine) -> None:
+    import asyncio
+
+    from bounceloop.service import PURGE_BATCH, sweep
+
+    ids = _enqueue(engine, 7)
+    outbox.claim(engine, ["send"], "w", limit=7, lease_seconds=10**6, now=_at(10))
+    with engine.begin() as conn:
+        assert outbox.complete_many(conn, ids[:6], "w") == 6
+        assert [outbox.purge(conn, utcnow() + timedelta(seconds=1), batch=4)
+                for _ in range(3)] == [4, 2, 0]
+        assert outbox.get(conn, ids[6]) is not None  # still running: kept
+    more = _enqueue(engine, PURGE_BATCH + 5)
+    outbox.claim(engine, ["send"], "w", limit=len(more), lease_seconds=60,
+                 now=_at(len(more) + 1))
+    with engine.begin() as conn:
+        assert outbox.complete_many(conn, more, "w") == len(more)
+
+    async def one_sweep(retention: float) -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sweep(engine, 60, stop, retention))
+        await asyncio.sleep(0.5)
+        stop.set()
+        await task
+
+    asyncio.run(one_sweep(3600))  # done a moment ago: younger than the retention
+    with engine.connect() as conn:
+        assert all(outbox.get(conn, i) is not None for i in more)
+    asyncio.run(one_sweep(0.001))  # past it: every batch goes in one sweep
+    with engine.connect() as conn:
+        assert [i for i in more if outbox.get(conn, i) is not None] == []
+        assert outbox.get(conn, ids[6]) is not None
+
+
 def test_claim_takes_no_more_than_limit_from_a_large_backlog(engine: Engine) -> None:
     rows = [{"kind": "send", "run_at": _at(i % 7)} for i in range(500)]
     with engine.begin() as conn:

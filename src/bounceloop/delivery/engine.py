@@ -100,6 +100,8 @@ class Engine:
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
         self._buffer: list[store.Outcome] = []
+        self._unwritten: list[list[store.Outcome]] = []
+        self._writer: asyncio.Task[None] | None = None
         self._marks: list[tuple[list[str], list[str], Callable[[], None],
                                 asyncio.Future[None]]] = []
         self._mark_in_db = journal is None or not is_sqlite(db)
@@ -159,6 +161,7 @@ class Engine:
         finally:
             heartbeat.cancel()
             self._flush()
+            await self._written()
         return len(jobs)
 
     async def _heartbeat(self, job_ids: list[int]) -> None:
@@ -426,16 +429,41 @@ class Engine:
             self._flush()
 
     def _flush(self) -> None:
+        """Hand the buffered outcomes to the writer: recorded in a thread, a batch at a
+        time and in order, while the lanes go on (measured by bench/soak.py: recording in
+        the event loop stalled every lane for its transaction)."""
         self._flushed = time.monotonic()
         batch, self._buffer = self._buffer, []
         if batch:
-            store.record(self.db, self.worker, batch, self.clock(), self.policy)
-            if self.journal is not None:
-                self.journal.settled(entry(o.message) for o in batch)
-            if log.isEnabledFor(logging.INFO):
-                for o in batch:
-                    _log_outcome(o)
+            self._unwritten.append(batch)
+            if self._writer is None:
+                self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
+    async def _write_all(self) -> None:
+        try:
+            while self._unwritten:
+                batch = self._unwritten[0]
+                await asyncio.to_thread(store.record, self.db, self.worker, batch,
+                                        self.clock(), self.policy)
+                self._unwritten.pop(0)
+                if self.journal is not None:
+                    self.journal.settled(entry(o.message) for o in batch)
+                if log.isEnabledFor(logging.INFO):
+                    for o in batch:
+                        _log_outcome(o)
+        except BaseException:
+            # Not recorded: their jobs stay leased, and whoever takes them over finds the
+            # messages marked in flight (see _in_doubt), as after a kill.
+            self._unwritten.clear()
+            raise
+        finally:
+            self._writer = None
+
+    async def _written(self) -> None:
+        """Wait until every outcome handed to the writer is recorded (raising what the
+        writer raised)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
 
 def _log_outcome(o: store.Outcome) -> None:
     """The delivery log: one line per recorded attempt, after its commit."""

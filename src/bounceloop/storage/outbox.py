@@ -340,9 +340,14 @@ def get(conn: Connection, job_id: int) -> Job | None:
     return None if row is None else _job(row)
 
 
-def purge(conn: Connection, before: datetime) -> int:
-    """Delete done jobs last updated before ``before`` (dead ones are kept for inspection).
-    Returns how many were deleted."""
-    result = conn.execute(
-        delete(jobs).where(jobs.c.status == DONE, jobs.c.updated_at < before))
-    return int(result.rowcount)
+def purge(conn: Connection, before: datetime, batch: int | None = None) -> int:
+    """Delete done jobs last updated before ``before`` (dead ones are kept for inspection),
+    at most ``batch`` of them (None: all). Returns how many were deleted."""
+    done = and_(jobs.c.status == DONE, jobs.c.updated_at < before)
+    if batch is None:
+        return int(conn.execute(delete(jobs).where(done)).rowcount)
+    chosen = select(jobs.c.id).where(done).order_by(jobs.c.id).limit(batch)
+    ids = list(conn.execute(chosen).scalars())
+    if ids:
+        conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
+    return len(ids)
