@@ -112,13 +112,29 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     assert len(rows_csv) == 7 and json.loads(rows_csv[0]["data"])["received"]
 
 
-def test_ingest_twice_keeps_both_and_ties_both(tmp_path: Path,
-                                               sent: dict[str, dict[str, Any]]) -> None:
+def test_ingest_twice_keeps_both_ties_both_and_counts_the_bounce_once(
+        tmp_path: Path, sent: dict[str, dict[str, Any]]) -> None:
+    # The same bytes again (as an MTA resends a bounce whose 250 it never saw): stored and
+    # tied, but a duplicate of the first, with no error row or event of its own.
     eml = tmp_path / "one.eml"
     eml.write_bytes(bounces.exim("cy@dest.test", copy(sent["cy@dest.test"])))
     for _ in range(2):
         summary = json.loads(invoke(tmp_path, "ingest", str(eml)).stdout)
         assert summary == {"received": 1, "tied": 1, "unrecognised": 0, "failed": 0}
+    assert len(jsonl(invoke(tmp_path, "errors"))) == 1
+    assert sorted(e["type"] for e in jsonl(invoke(tmp_path, "events", "--format", "jsonl"))
+                  ) == ["bounce", "failure"]
+    db = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    with db.connect() as conn:
+        rows = conn.execute(select(received.c.id, received.c.status, received.c.message_id,
+                                   received.c.error).order_by(received.c.id)).all()
+    db.dispose()
+    assert [r.status for r in rows] == ["processed", "duplicate"]
+    assert rows[0].message_id == rows[1].message_id == sent["cy@dest.test"]["id"]
+    assert rows[1].error == f"a copy of returned message {rows[0].id}, sent again"
+    # Other bytes to the same message are a bounce of their own.
+    eml.write_bytes(bounces.dsn("cy@dest.test", copy(sent["cy@dest.test"])))
+    invoke(tmp_path, "ingest", str(eml))
     assert len(jsonl(invoke(tmp_path, "errors"))) == 2
 
 

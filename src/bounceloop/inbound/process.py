@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 MAILERROR = "mailerror"
 MAILMESSAGE = "mailmessage"
 STEP = 5
+#: The status of a stored message that is an earlier one sent again (store.Stored.copy_of).
+DUPLICATE = "duplicate"
 
 _EVENT_OF_KIND = {Kind.DELAY: "delay", Kind.DELIVERY: "report", Kind.COMPLAINT: "complaint"}
 
@@ -125,6 +127,11 @@ def process(stored: store.Stored, ctx: Context, lookup: Lookup,
                                      {**facts, "received": rid}))
     if not result.records:
         out.errors.append(_error(stored, main, recipient, None, MAILMESSAGE))
+    if stored.copy_of is not None:
+        # The same message again: tied as its first copy is, but it is that copy's error
+        # rows and events, not new ones (the statistics count each bounce once).
+        out = replace(out, status=DUPLICATE, errors=[], events=[],
+                      error=f"a copy of returned message {stored.copy_of}, sent again")
     return out
 
 
@@ -237,12 +244,12 @@ def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
     return write(db, compute(db, ctx, ids, now), now, settle, ctx.policy)
 
 
-
 def _log_processed(r: store.Processed) -> None:
     """The returned-mail log: one line per stored message processed, after its commit."""
     first = r.errors[0] if r.errors else {}
     log.log(logging.WARNING if r.status == "failed" else logging.INFO,
-            "returned mail unreadable" if r.status == "failed" else f"returned {r.kind}",
+            "returned mail unreadable" if r.status == "failed" else
+            f"returned {r.kind} (a copy)" if r.status == DUPLICATE else f"returned {r.kind}",
             extra=fields(received_id=r.id, message_id=r.message_id,
                          recipient=r.recipient, mailing_id=r.mailing_id, kind=r.kind,
                          detector=r.detector or None, tied_by=r.tied_by or None,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,9 +205,9 @@ _SETTLE = (
 
 
 def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
-                 worker: str = "", then: Callable[[], None] | None = None) -> None:
-    """Record, before the final dot, that these messages are in flight (see module doc),
-    and call ``then`` (which writes the dots) the moment the commit returns.
+                 worker: str = "") -> None:
+    """Record, before the final dot, that these messages are in flight (see module doc);
+    committed when this returns.
 
     ``bind`` may be a connection the caller keeps for this (it runs for every message
     sent: a pool checkout each time costs more than the statement).
@@ -215,21 +215,18 @@ def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
     rows = [{"m_id": i, "m_now": now, "m_worker": worker or None} for i in ids]
     if isinstance(bind, Engine):
         with bind.connect() as conn:
-            _mark(conn, rows, then)
+            _mark(conn, rows)
     else:
-        _mark(bind, rows, then)
+        _mark(bind, rows)
 
 
-def _mark(conn: Connection, rows: list[dict[str, Any]], then: Callable[[], None] | None
-          ) -> None:
+def _mark(conn: Connection, rows: list[dict[str, Any]]) -> None:
     try:
         conn.execute(_MARK_SENDING, rows)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    if then is not None:
-        then()
 
 
 def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: datetime,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from bounceloop.core.suppression import Failure, Policy
 from bounceloop.storage import events, outbox, stats, suppressions
@@ -76,19 +76,27 @@ class Stored:
     rcpts: tuple[str, ...]
     received_at: datetime
     times_processed: int
+    copy_of: int | None = None
+    """The first stored message with the same bytes, envelope sender and recipients: this
+    one is the same message sent again (its sender did not see our 250, RFC 1047)."""
 
 
 def load(conn: Connection, ids: Sequence[int]) -> list[Stored]:
     """The stored messages with these ids, in id order (missing ids are left out)."""
     out: list[Stored] = []
+    first = received.alias("first")
+    copy_of = select(func.min(first.c.id)).where(
+        first.c.digest == received.c.digest, first.c.id < received.c.id,
+        first.c.mail_from == received.c.mail_from, first.c.rcpts == received.c.rcpts,
+    ).scalar_subquery()
     for chunk in chunks(ids):
         for r in conn.execute(select(
                 received.c.id, received.c.raw, received.c.mail_from, received.c.rcpts,
-                received.c.received_at, received.c.times_processed)
+                received.c.received_at, received.c.times_processed, copy_of.label("copy_of"))
                 .where(received.c.id.in_(chunk))):
             out.append(Stored(id=r.id, raw=bytes(r.raw), mail_from=r.mail_from,
                               rcpts=tuple(json.loads(r.rcpts)), received_at=r.received_at,
-                              times_processed=r.times_processed))
+                              times_processed=r.times_processed, copy_of=r.copy_of))
     out.sort(key=lambda s: s.id)
     return out
 

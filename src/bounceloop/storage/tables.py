@@ -234,8 +234,9 @@ received = Table(
     Column("mail_from", String(320), nullable=False, default=""),
     Column("rcpts", Text, nullable=False, default="[]"),
     Column("size", Integer, nullable=False),
-    Column("digest", String(64), nullable=False),
-    # pending | processed | failed
+    # SHA-256 of raw: a copy sent again (its sender never saw our 250) has the same one
+    Column("digest", String(64), nullable=False, index=True),
+    # pending | processed | failed | duplicate
     Column("status", String(16), nullable=False),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("times_processed", Integer, nullable=False, default=0),
