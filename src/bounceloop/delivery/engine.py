@@ -452,8 +452,9 @@ class Engine:
                     for o in batch:
                         _log_outcome(o)
         except BaseException:
-            # Not recorded: their jobs stay leased, and whoever takes them over finds the
-            # messages marked in flight (see _in_doubt), as after a kill.
+            # Not recorded: their jobs stay leased, and whoever takes them over tells
+            # from the in-flight marks which final dots went out (see _in_doubt), as
+            # after a kill.
             self._unwritten.clear()
             raise
         finally:
@@ -464,6 +465,7 @@ class Engine:
         writer raised)."""
         while self._writer is not None:
             await asyncio.shield(self._writer)
+
 
 def _log_outcome(o: store.Outcome) -> None:
     """The delivery log: one line per recorded attempt, after its commit."""
