@@ -161,7 +161,7 @@ def test_metrics_declares_every_engine_metric(sqlite_db: Engine) -> None:
 def test_metrics_show_what_was_counted(sqlite_db: Engine) -> None:
     metrics = Metrics()
     metrics.attempts.labels(state="rcptto", result="error").inc(2)
-    metrics.count("message", "accepted", "delivered", 4)
+    metrics.count("message", "accepted", "delivered")  # step 4: DATA
     metrics.transaction_seconds.observe(0.02)
     _, text = _metrics_text(metrics, sqlite_db)
     lines = set(text.splitlines())

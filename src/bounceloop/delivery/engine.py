@@ -421,7 +421,7 @@ class Engine:
                     else tuple(self.settings.retry_schedule))
         v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
                              schedule, self.settings.severity_convention)
-        self.metrics.count(result.state, result.result, v.status, result.step)
+        self.metrics.count(result.state, result.result, v.status)
         self._buffer.append(store.Outcome(p, result, v, started, ms))
         # Batched for speed, but never held long: a delivery is visible within a second,
         # and a kill leaves few deliveries to be found "in doubt" (see storage.messages).

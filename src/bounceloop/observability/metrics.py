@@ -10,6 +10,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from bounceloop.core.errortypes import step_of
+
 
 class Metrics:
     """The process's counters; pass it down to what counts."""
@@ -46,14 +48,15 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400))
         self._children: dict[tuple[str, ...], Any] = {}
 
-    def count(self, state: str, result: str, status: str, step: int = 0) -> None:
-        """One attempt that ended in ``state`` (at ``step``) with ``result``, its message
-        now ``status`` (the labelled children are kept: looking them up is most of a count's
-        cost)."""
+    def count(self, state: str, result: str, status: str) -> None:
+        """One attempt that ended in ``state`` with ``result``, its message now ``status``
+        (counted under the state's step; the labelled children are kept: looking them up
+        is most of a count's cost)."""
         key = (state, result, status)
         children = self._children.get(key)
         if children is None:
-            children = self._children[key] = (self.attempts.labels(state, result),
-                                              self.outcomes.labels(status, str(step)))
+            children = self._children[key] = (
+                self.attempts.labels(state, result),
+                self.outcomes.labels(status, str(step_of(state))))
         children[0].inc()
         children[1].inc()
