@@ -181,6 +181,9 @@ def test_log_in_and_filter_the_errors(page: Page, site: Site, shot: Shot,
     expect(page.locator("th[aria-sort]")).to_have_attribute("aria-sort", "ascending")
     expect(page.locator("table.errors tbody tr td.recipient").first).to_have_text(
         "ann@dest.test")
+    # The form says what the results are: not the 25 rows chosen two pages on.
+    expect(page.get_by_label("Rows per page")).to_have_value("50")
+    expect(page.get_by_label("Soft or hard")).to_have_value("hard")
 
 
 def test_a_message_and_its_timeline(page: Page, site: Site, shot: Shot,
