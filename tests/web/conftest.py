@@ -34,3 +34,8 @@ def bearer(engine: Engine, scope: str) -> dict[str, str]:
 @pytest.fixture
 def rw(engine: Engine) -> dict[str, str]:
     return bearer(engine, "write")
+
+
+@pytest.fixture
+def ro(engine: Engine) -> dict[str, str]:
+    return bearer(engine, "read")

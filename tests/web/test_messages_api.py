@@ -26,7 +26,6 @@ from bounceloop.core import verp
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage.tables import mailings, messages
 from bounceloop.web.app import create_app
-from tests.web.conftest import bearer
 from tests.web.test_reports_api import DOMAIN, NEWS, SECRET, World, problem, settings
 
 
@@ -34,11 +33,6 @@ from tests.web.test_reports_api import DOMAIN, NEWS, SECRET, World, problem, set
 def app(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(engine, Metrics(), settings(tmp_path))) as c:
         yield c
-
-
-@pytest.fixture
-def ro(engine: Engine) -> dict[str, str]:
-    return bearer(engine, "read")
 
 
 @pytest.fixture

@@ -74,11 +74,6 @@ def app(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def ro(engine: Engine) -> dict[str, str]:
-    return bearer(engine, "read")
-
-
 class World:
     """Mail sent, delivered, failed and returned through the engine's own writers.
 
