@@ -409,6 +409,8 @@ def matching(rows: list[dict[str, Any]], name: str, value: str) -> set[int]:
 
 
 #: The Errors filters that take any text (up to a length), and those that take one of a set.
+#: The scripts the layout loads; any other <script> in a page is a payload come to life.
+OUR_SCRIPTS = ("/static/htmx.min.js", "/static/history.js")
 TEXT_FILTERS = {"recipient": 320, "domain": 255}
 CHOICE_FILTERS = ["mailing", "errortype", "step", "state", "severity", "reason", "code",
                   "since", "until", "sort", "order"]
@@ -462,7 +464,7 @@ class Markup(HTMLParser):
             if name.startswith("on") or (value or "").strip().lower().startswith(
                     "javascript:"):
                 self.active.append(f"<{tag} {name}={value!r}>")
-        if tag == "script" and dict(attrs).get("src") != "/static/htmx.min.js":
+        if tag == "script" and dict(attrs).get("src") not in OUR_SCRIPTS:
             self.active.append(f"<script {attrs}>")
         if tag in ("img", "iframe", "object", "embed"):
             self.active.append(f"<{tag} {attrs}>")

@@ -400,8 +400,9 @@ def test_security_headers_on_every_kind_of_answer(client: TestClient, app: TestC
     css = client.get("/static/app.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert css.headers["x-content-type-options"] == "nosniff"
-    js = client.get("/static/htmx.min.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    for script in ("htmx.min.js", "history.js"):
+        js = client.get(f"/static/{script}")
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
 
 
 def test_pages_load_nothing_from_elsewhere_and_nothing_inline(client: TestClient,
@@ -411,7 +412,8 @@ def test_pages_load_nothing_from_elsewhere_and_nothing_inline(client: TestClient
     for path in paths:
         html = client.get(path).text
         assert re.findall(r"<script\b[^>]*>", html) == [
-            '<script src="/static/htmx.min.js" defer>'], path
+            '<script src="/static/htmx.min.js" defer>',
+            '<script src="/static/history.js" defer>'], path
         assert "<style" not in html and " style=" not in html, path
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), path
         assert '<meta name="htmx-config"' in html and "includeIndicatorStyles" in html

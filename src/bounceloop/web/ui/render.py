@@ -47,15 +47,13 @@ HEADERS = {
 #: copying of style attributes when it settles a swap (the CSP forbids both; the pages
 #: have none), no eval, no copy of pages in localStorage (they hold mail data), and error
 #: answers swapped like any other so their message is seen where the user looked.
-#: Back and Forward load the page afresh (refreshOnHistoryMiss): htmx's own restore fetches
-#: each popped URL without cancelling the one before, so two quick Backs could show the
-#: first answer to arrive under the second URL (seen in CI); a browser navigation cancels.
+#: Back and Forward fetch the page from the server; static/history.js keeps only the
+#: latest of those fetches.
 HTMX_CONFIG = {
     "includeIndicatorStyles": False,
     "attributesToSettle": ["class", "width", "height"],
     "allowEval": False,
     "historyCacheSize": 0,
-    "refreshOnHistoryMiss": True,
     "responseHandling": [
         {"code": "204", "swap": False},
         {"code": "[23]..", "swap": True},
