@@ -84,7 +84,8 @@ OK_DOMAINS = [f"ok{i}.test" for i in range(10)]
 #: deliveries in the database), so the sink's own writing does not take the workers' CPU.
 SCALE_DOMAINS = [f"s{i}.test" for i in range(10)]
 MIME_TEXT = "Hello from the soak.\n" * 20
-ID_LINE = re.compile(rb"^X-Bounceloop-Id: (\w+)\r?$", re.M)
+#: Our header in a copy: the message id and its signature (core.signed).
+ID_LINE = re.compile(rb"^X-Bounceloop-Id: ([0-9a-f]+)\.[a-z2-7]+\r?$", re.M)
 TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import attempts, errors, jobs, messages, received
@@ -30,7 +30,8 @@ from bounceloop.testing import FakeDNS, MXProcess, bounces, free_port, spawn_mx
 
 BIN = Path(sys.executable).parent / "bounceloop"
 MIME = b"From: news@sender.test\r\nSubject: crash test\r\n\r\nHello.\r\n"
-ID_HEADER = re.compile(rb"^X-Bounceloop-Id: (\w+)\r\n", re.M)
+#: Our header in a copy: the message id, then its signature (core.signed).
+ID_HEADER = re.compile(rb"^X-Bounceloop-Id: ([0-9a-f]+)\.[a-z2-7]+\r\n", re.M)
 
 
 def environment(database_url: str, dns: FakeDNS, mx_port: int, spool: Path,
@@ -103,6 +104,16 @@ async def wait_for(condition: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def all_jobs_done(db: Engine, timeout: float, what: str) -> None:
+    """Wait until the outbox holds no job that is not done (every returned message
+    processed, every webhook called)."""
+    def done() -> bool:
+        with db.connect() as conn:
+            return conn.execute(select(func.count()).select_from(jobs).where(
+                jobs.c.status != "done")).scalar_one() == 0
+    await wait_for(done, timeout, what)
 
 
 async def test_sigkill_mid_run_loses_nothing_and_sends_nothing_twice(

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bounceloop.storage.engine import create_engine
-from bounceloop.storage.tables import events, jobs
-from bounceloop.testing import FakeDNS, Receiver, bounces
+from bounceloop.storage.tables import events
+from bounceloop.testing import FakeDNS, FakeMX, Receiver, bounces
 from tests.test_inbound_e2e import returned
-from tests.test_service import environment, run, start_service, wait_for
+from tests.test_service import all_jobs_done, environment, run, start_service, wait_for
 
 
 def php_parse(body: bytes) -> Any:
@@ -36,21 +36,31 @@ def php_parse(body: bytes) -> Any:
 @pytest.mark.skipif(shutil.which("php") is None, reason="php-cli is not installed")
 async def test_sigkill_mid_delivery_loses_no_event(tmp_path: Path, database_url: str,
                                                    three_domains: FakeDNS) -> None:
-    env = environment(database_url, three_domains, 1, tmp_path / "spool",
-                      BOUNCELOOP_WEBHOOK_RETRY_BASE="0.2",
-                      BOUNCELOOP_WEBHOOK_RETRY_MAX_DELAY="0.5",
-                      BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05")
-    port = int(env["BOUNCELOOP_SMTP_LISTEN"].rsplit(":", 1)[1])
-    async with Receiver(delay=0.05) as rx:
+    total = 60
+    async with Receiver(delay=0.05) as rx, FakeMX() as mx:
+        env = environment(database_url, three_domains, mx.port, tmp_path / "spool",
+                          BOUNCELOOP_WEBHOOK_RETRY_BASE="0.2",
+                          BOUNCELOOP_WEBHOOK_RETRY_MAX_DELAY="0.5",
+                          BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05")
+        port = int(env["BOUNCELOOP_SMTP_LISTEN"].rsplit(":", 1)[1])
+        # The messages the DSNs answer (a DSN ties only to mail we sent, issue 16).
+        (tmp_path / "list.csv").write_text("email\n" + "".join(
+            f"user{i}@d0.test\n" for i in range(total)))
+        (tmp_path / "msg.eml").write_bytes(b"From: news@sender.test\r\nSubject: n\r\n\r\nx\r\n")
+        code, out, err = await run(env, "send", "--from", "news@sender.test", "--mime",
+                                   str(tmp_path / "msg.eml"), "--recipients",
+                                   str(tmp_path / "list.csv"), "--wait")
+        assert code == 0, err.decode()
+        sent = [json.loads(line) for line in out.splitlines()]
+        copy = {m.rcpt_tos[0]: m.data for m in mx.messages}
         code, _, err = await run(env, "webhook", "add", rx.url, "--trigger", "failure",
                                    "--trigger", "bounce", "--concurrency", "2")
         assert code == 0, err.decode()
 
         service = await start_service(env)
-        total = 60
-        for i in range(total):
-            raw = bounces.dsn(f"user{i}@d0.test", f"Subject: n{i}\r\n\r\n".encode())
-            status, _ = await returned(port, "abuse@bounce.sender.test", raw)
+        for m in sent:
+            raw = bounces.dsn(m["recipient"], copy[m["recipient"]])
+            status, _ = await returned(port, m["envelope"], raw)
             assert status == 250
         await wait_for(lambda: len(rx.answers) >= 20, 60, "20 calls answered")
         service.send_signal(signal.SIGKILL)
@@ -60,11 +70,7 @@ async def test_sigkill_mid_delivery_loses_no_event(tmp_path: Path, database_url:
 
         db = create_engine(database_url)
         try:
-            def settled() -> bool:
-                with db.connect() as conn:
-                    return conn.execute(select(func.count()).select_from(jobs).where(
-                        jobs.c.status != "done")).scalar_one() == 0
-            await wait_for(settled, 120, "every job to be done")
+            await all_jobs_done(db, 120, "every job to be done")
             service.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(service.wait(), 30) == 0
             with db.connect() as conn:
@@ -92,5 +98,5 @@ async def test_sigkill_mid_delivery_loses_no_event(tmp_path: Path, database_url:
     assert got["extended"] == "5.1.1" and got["state"] == "bounce" and got["step"] == "5"
     bounce = next(r for r in rx.requests if r.headers["x-bounceloop-trigger"] == "bounce")
     got = php_parse(bounce.body)
-    assert got["envelope"] == "abuse@bounce.sender.test"
+    assert got["envelope"].startswith("b-") and got["tied"] == "1"
     assert got["mime"].startswith("From: ") or "Content-Type" in got["mime"]

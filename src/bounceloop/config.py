@@ -26,7 +26,10 @@ and for the inbound (bounce) server, issue 4:
     BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds idle per command)
     BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
     BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
-    BOUNCELOOP_PARSE_PROCESSES         1 (0 on one CPU)      (processes parsing returned mail)
+    BOUNCELOOP_PARSE_PROCESSES         1                     (processes parsing returned mail;
+                                                              0: a thread, with no time budget)
+    BOUNCELOOP_PARSE_TIMEOUT           30                    (seconds one returned message may
+                                                              take to parse; over it: failed)
 
 and for webhooks, issue 5:
 
@@ -167,9 +170,12 @@ class Settings(BaseSettings):
     smtp_command_timeout: float = 300.0
     smtp_session_timeout: float = 1800.0
     smtp_max_sessions: int = 200
-    parse_processes: int = Field(default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0,
-                                 ge=0)
-    """Processes that parse returned mail beside the service's own (0: a thread of it)."""
+    parse_processes: int = Field(default=1, ge=0)
+    """Processes that parse returned mail beside the service's own (0: a thread of it, where
+    the parse budget cannot stop a parse: a thread cannot be interrupted)."""
+    parse_timeout: float = Field(default=30.0, ge=0)
+    """Seconds of wall time one returned message may take to parse (0: no limit); past it
+    the message is recorded as failed to parse, and the messages behind it go on."""
     webhook_extras: bool = True
     """Our fields after the spec's in webhook calls; false for strict receivers."""
     webhook_timeout: int = Field(default=10, ge=1, le=300)

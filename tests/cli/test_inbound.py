@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select, update
 
 from bounceloop.cli import cli
+from bounceloop.core import signed
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import errors, received
 from bounceloop.testing import bounces
@@ -48,7 +49,11 @@ def sent(tmp_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def copy(message: dict[str, Any]) -> bytes:
-    return f"X-Bounceloop-Id: {message['id']}\r\n".encode() + MIME
+    """The copy its MX received: our signed header (delivery.engine), then the document."""
+    _, head = signed.stamp(secret="cli-secret", recipients=[(message["id"],
+                                                             message["recipient"])],
+                           mailing_id=1)
+    return head + MIME
 
 
 def jsonl(result: Result) -> list[dict[str, Any]]:
@@ -62,7 +67,8 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     eml = tmp_path / "one.eml"
     eml.write_bytes(f"Delivered-To: {sent['ann@dest.test']['envelope']}\r\n".encode()
                     + bounces.dsn("ann@dest.test", copy(sent["ann@dest.test"])))
-    # An mbox with a qmail bounce (tied by our header) and an auto-reply.
+    # An mbox with a qmail bounce (tied by our header) and an auto-reply, which answers the
+    # document's own Message-ID (the same in every copy): untied, and kept.
     box = mailbox.mbox(str(tmp_path / "box.mbox"))
     box.add(bounces.qmail("bob@dest.test", copy(sent["bob@dest.test"])))
     box.add(bounces.autoreply("cy@dest.test", copy(sent["cy@dest.test"])))
@@ -76,7 +82,7 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     assert result.exit_code == 1  # the missing path
     assert "missing.eml: no such file or directory" in result.stderr
     summary = json.loads(result.stdout.splitlines()[-1])
-    assert summary == {"received": 4, "tied": 3, "unrecognised": 1, "failed": 1}
+    assert summary == {"received": 4, "tied": 2, "unrecognised": 1, "failed": 1}
 
     db = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
     with db.connect() as conn:
@@ -88,10 +94,12 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     assert rows["ann@dest.test"].source == "ingest"
 
     errs = jsonl(invoke(tmp_path, "errors", "--format", "jsonl"))
-    assert sorted((e["recipient"], e["errortype"], e["reason"]) for e in errs) == [
-        ("", "mailmessage", ""), ("ann@dest.test", "mailerror", "userunknown"),
-        ("bob@dest.test", "mailerror", "userunknown"),
-        ("cy@dest.test", "mailmessage", "vacation")]
+    assert sorted((e["recipient"], e["errortype"], e["reason"], e["tied"]) for e in errs) == [
+        ("", "mailmessage", "", False), ("", "mailmessage", "vacation", False),
+        ("ann@dest.test", "mailerror", "userunknown", True),
+        ("bob@dest.test", "mailerror", "userunknown", True)]
+    untied = jsonl(invoke(tmp_path, "errors", "--format", "jsonl", "--untied"))
+    assert sorted(e["reported_recipient"] or "" for e in untied) == ["", "cy@dest.test"]
     only = jsonl(invoke(tmp_path, "errors", "--format", "jsonl", "--type", "mailerror",
                         "--recipient", "bob@dest.test"))
     assert [e["message_id"] for e in only] == [sent["bob@dest.test"]["id"]]
@@ -99,8 +107,9 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     assert len(jsonl(invoke(tmp_path, "errors", "--limit", "2"))) == 2
 
     evs = jsonl(invoke(tmp_path, "events", "--format", "jsonl"))
-    assert sorted(e["type"] for e in evs) == ["autoreply", "bounce", "bounce", "bounce",
-                                              "bounce", "failure", "failure"]
+    assert sorted(e["type"] for e in evs) == ["bounce", "bounce", "bounce", "bounce",
+                                              "failure", "failure"]
+    assert len(jsonl(invoke(tmp_path, "events", "--format", "jsonl", "--untied"))) == 2
     assert all(e["message_id"] in ("", *(m["id"] for m in sent.values())) for e in evs)
     failures = jsonl(invoke(tmp_path, "events", "--type", "failure"))
     assert {f["recipient"] for f in failures} == {"ann@dest.test", "bob@dest.test"}
@@ -109,7 +118,7 @@ def test_ingest_eml_mbox_and_maildir_then_list(tmp_path: Path,
     assert table.exit_code == 0 and "userunknown" in table.stdout
     rows_csv = list(csv.DictReader(io.StringIO(invoke(tmp_path, "events", "--format",
                                                       "csv").stdout)))
-    assert len(rows_csv) == 7 and json.loads(rows_csv[0]["data"])["received"]
+    assert len(rows_csv) == 6 and json.loads(rows_csv[0]["data"])["received"]
 
 
 def test_ingest_twice_keeps_both_ties_both_and_counts_the_bounce_once(

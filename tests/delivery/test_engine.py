@@ -22,7 +22,7 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import Row, select
 
 from bounceloop.config import Settings
-from bounceloop.core import verp
+from bounceloop.core import signed, verp
 from bounceloop.delivery.engine import Engine
 from bounceloop.delivery.journal import Journal, written
 from bounceloop.storage import messages as store
@@ -83,11 +83,11 @@ class World:
 
     def queue(self, recipients: Sequence[str], *, sender: str = "news@sender.test",
               retry_schedule: Sequence[int] | None = None, max_delivery_time: int | None = None,
-              verp_envelopes: bool = True) -> list[str]:
+              verp_envelopes: bool = True, mime: bytes = MIME) -> list[str]:
         settings = self.settings()
         with self.db.begin() as conn:
             mailing = store.create_mailing(
-                conn, name="t", sender=sender, mime=MIME, tags=["news"],
+                conn, name="t", sender=sender, mime=mime, tags=["news"],
                 retry_schedule=retry_schedule, max_delivery_time=max_delivery_time,
                 now=self.clock())
             return store.queue(
@@ -440,10 +440,26 @@ async def test_verp_envelope_dsn_parameters_and_message_id_header(world: World) 
     envelope = world.message(mid).envelope
     assert got.mail_from == envelope
     assert verp.decode(envelope, "bounce.sender.test", SECRET) == mid
-    assert got.mail_params["RET"] == "HDRS" and got.mail_params["ENVID"] == mid
+    # The ENVID, our header and (the document has none) the Message-ID carry one token,
+    # signed for this message and its recipient (core.signed): what ties a returned copy.
+    token = signed.message_token(mid, "Jane@Dest.test", SECRET)
+    assert got.mail_params["RET"] == "HDRS" and got.mail_params["ENVID"] == token
     assert got.rcpt_params == [{"NOTIFY": "FAILURE", "ORCPT": "rfc822;Jane@Dest.test"}]
-    assert got.data.startswith(f"X-Bounceloop-Id: {mid}\r\n".encode())
-    assert got.data.endswith(MIME)
+    assert got.data == (f"X-Bounceloop-Id: {token}\r\n"
+                        f"Message-ID: <{token}@bounce.sender.test>\r\n").encode() + MIME
+    ref, _, tag = token.partition(".")
+    assert ref == mid and signed.message_valid(tag, mid, "jane@dest.test", SECRET)
+
+
+async def test_a_document_with_its_own_message_id_keeps_it(world: World) -> None:
+    own = b"Message-ID: <spring@sender.test>\r\n" + MIME
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"], mime=own)
+        await world.engine(mx_port=mx.port).drain()
+        [got] = mx.messages
+    token = signed.message_token(mid, "jane@dest.test", SECRET)
+    assert got.data == f"X-Bounceloop-Id: {token}\r\n".encode() + own
 
 
 async def test_suppressed_recipient_fails_at_once_without_connecting(world: World) -> None:
@@ -560,7 +576,10 @@ async def test_many_recipients_share_one_transaction_without_verp(world: World) 
         assert mx.transactions == 1
         assert got.mail_from == "news@sender.test"
         assert got.rcpt_tos == ["a@dest.test", "c@dest.test"]
-        assert got.data.startswith(b"X-Bounceloop-Mailing: ")
+        # One copy for several recipients: the token names the mailing and their domain.
+        token = signed.mailing_token(world.message(ids[0]).mailing_id, "dest.test", SECRET)
+        assert got.data.startswith(f"X-Bounceloop-Mailing: {token}\r\n".encode())
+        assert got.mail_params["ENVID"] == token
     a, b, c, d = (world.message(i) for i in ids)
     assert (a.status, c.status) == ("delivered", "delivered")
     assert (b.status, b.state, b.code, b.extended) == ("failed", "rcptto", "550", "5.1.1")

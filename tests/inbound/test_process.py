@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bounceloop.config import Settings
+from bounceloop.core import signed
 from bounceloop.inbound import Context, run_batch
 from bounceloop.storage import messages as store
 from bounceloop.storage import received
@@ -47,8 +48,14 @@ class World:
                 select(store.messages))}
 
     def copy(self, rcpt: str) -> bytes:
-        """The message as the MX received it: our id header, then the document."""
-        return f"X-Bounceloop-Id: {self.id[rcpt]}\r\nTo: {rcpt}\r\n".encode() + MIME
+        """The message as the MX received it: our signed header (as delivery.engine puts
+        it there), the recipient, then the document."""
+        _, head = signed.stamp(secret=SECRET, recipients=[(self.id[rcpt], rcpt)],
+                               mailing_id=self.mailing)
+        return head + f"To: {rcpt}\r\n".encode() + MIME
+
+    def token(self, rcpt: str) -> str:
+        return signed.message_token(self.id[rcpt], rcpt, SECRET)
 
     def receive(self, raw: bytes, rcpts: tuple[str, ...] = ()) -> int:
         [rid] = received.store_many(self.engine, [received.Incoming(
@@ -112,24 +119,27 @@ def test_a_dsn_to_a_verp_address_is_a_failure_tied_by_verp(world: World) -> None
 
 Build = Callable[[World], tuple[bytes, str]]
 
-#: How a bounce without a usable VERP address is still tied: (raw, expected tied_by).
+#: How a bounce without a usable VERP address is still tied: (raw, expected tied_by). Each
+#: carries a reference we signed (core.signed).
 TIES: dict[str, Build] = {
     "header": lambda w: (bounces.dsn("bob@dest.test", w.copy("bob@dest.test")), "header"),
-    "envid": lambda w: (bounces.dsn("bob@dest.test", MIME, envid=w.id["bob@dest.test"]),
+    "envid": lambda w: (bounces.dsn("bob@dest.test", MIME, envid=w.token("bob@dest.test")),
                         "envid"),
-    "mailing-envid": lambda w: (bounces.dsn("bob@dest.test", b"Subject: x\r\n\r\n",
-                                            envid=f"mailing-{w.mailing}"), "envid"),
-    "message-id": lambda w: (bounces.dsn("bob@dest.test", MIME), "message-id"),
+    "mailing-envid": lambda w: (bounces.dsn(
+        "bob@dest.test", b"Subject: x\r\n\r\n",
+        envid=signed.mailing_token(w.mailing, "dest.test", SECRET)), "envid"),
+    "message-id": lambda w: (bounces.dsn("bob@dest.test", (
+        f"Message-ID: <{w.token('bob@dest.test')}@{DOMAIN}>\r\n".encode()
+        + MIME.split(b"\r\n", 1)[1])), "message-id"),
     "mailing-header": lambda w: (bounces.dsn(
-        "bob@dest.test", f"X-Bounceloop-Mailing: {w.mailing}\r\n".encode() + MIME),
+        "bob@dest.test", f"X-Bounceloop-Mailing: "
+        f"{signed.mailing_token(w.mailing, 'dest.test', SECRET)}\r\n".encode() + MIME),
         "header"),
-    "recipient": lambda w: (bounces.dsn("bob@dest.test", b"Subject: other\r\n\r\n"),
-                            "recipient"),
 }
 
 
 @pytest.mark.parametrize("how", list(TIES))
-def test_without_verp_the_returned_headers_envid_message_id_or_recipient_tie_it(
+def test_without_verp_a_signed_header_envid_or_message_id_ties_it(
         world: World, how: str) -> None:
     raw, expected = TIES[how](world)
     rid = world.receive(raw)
@@ -138,6 +148,46 @@ def test_without_verp_the_returned_headers_envid_message_id_or_recipient_tie_it(
     assert (row.message_id, row.tied_by) == (world.id["bob@dest.test"], expected)
     [err] = world.errors(rid)
     assert err.message_id == world.id["bob@dest.test"] and err.errortype == "mailerror"
+    assert err.tied and err.recipient == "bob@dest.test"
+
+
+#: What ties nothing (issue 16), and the hint it leaves for a person: (raw, hint_by).
+UNTIED: dict[str, Build] = {
+    # Our header or ENVID as we sent them before they were signed - or as a forger writes.
+    "unsigned-header": lambda w: (bounces.dsn("bob@dest.test", (
+        f"X-Bounceloop-Id: {w.id['bob@dest.test']}\r\n".encode() + MIME)), "unsigned"),
+    "unsigned-envid": lambda w: (bounces.dsn("bob@dest.test", MIME,
+                                             envid=w.id["bob@dest.test"]), "unsigned"),
+    "unsigned-mailing": lambda w: (bounces.dsn(
+        "bob@dest.test", f"X-Bounceloop-Mailing: {w.mailing}\r\n".encode() + MIME),
+        "message-id"),
+    # The document's own Message-ID, the same in every copy of the mailing.
+    "document-message-id": lambda w: (bounces.dsn("bob@dest.test", MIME), "message-id"),
+    "recipient": lambda w: (bounces.dsn("bob@dest.test", b"Subject: other\r\n\r\n"),
+                            "recipient"),
+    # Signed, but for bob: a report naming ann with bob's header.
+    "another-recipient": lambda w: (bounces.dsn("ann@dest.test", w.copy("bob@dest.test")),
+                                    "header"),
+}
+
+
+@pytest.mark.parametrize("how", list(UNTIED))
+def test_what_ties_nothing_is_kept_as_evidence_with_a_hint(world: World, how: str) -> None:
+    raw, hint_by = UNTIED[how](world)
+    rid = world.receive(raw)
+    world.process(rid)
+    row = world.row(rid)
+    assert (row.message_id, row.recipient, row.tied_by, row.hint_by) == (
+        None, None, "", hint_by)
+    assert row.hint_message_id == world.id["bob@dest.test"]
+    [err] = world.errors(rid)
+    assert (err.tied, err.message_id, err.mailing_id, err.recipient, err.domain) == (
+        False, None, None, "", None)
+    assert err.reported_recipient in ("bob@dest.test", "ann@dest.test")
+    # Only the bounce event, tied=0: no failure event, no webhook naming an address.
+    [(kind, message_id, data)] = world.events()
+    assert (kind, message_id, data["tied"], data["id"], data["recipient"]) == (
+        "bounce", None, 0, "", "")
 
 
 def test_verp_wins_over_what_the_body_says(world: World) -> None:
@@ -154,11 +204,12 @@ def test_an_unknown_recipient_with_no_clue_stays_untied_but_is_kept(world: World
     rid = world.receive(bounces.dsn("stranger@else.test", b"Subject: x\r\n\r\n"))
     world.process(rid)
     row = world.row(rid)
-    assert (row.message_id, row.tied_by, row.kind) == (None, "", "failure")
+    assert (row.message_id, row.tied_by, row.kind, row.reported_recipient) == (
+        None, "", "failure", "stranger@else.test")
     [err] = world.errors(rid)
-    assert (err.message_id, err.recipient, err.errortype) == (None, "stranger@else.test",
-                                                             "mailerror")
-    assert [t for t, _, _ in world.events()] == ["bounce", "failure"]
+    assert (err.message_id, err.recipient, err.reported_recipient, err.tied,
+            err.errortype) == (None, "", "stranger@else.test", False, "mailerror")
+    assert [t for t, _, _ in world.events()] == ["bounce"]
 
 
 @pytest.mark.parametrize(("build", "kind", "event", "errortype"), [
@@ -231,18 +282,29 @@ def test_reprocessing_that_changes_the_classification_keeps_history(world: World
 
 
 def test_a_many_recipient_dsn_ties_each_record_to_its_own_message(world: World) -> None:
-    raw = bounces.dsn("ann@dest.test", MIME).replace(
+    """A transaction of several recipients (no VERP) carries a mailing token signed for
+    their domain: each record naming a recipient of that mailing there acts on its own
+    message; one naming an address we never mailed is evidence only."""
+    token = signed.mailing_token(world.mailing, "dest.test", SECRET)
+    copy = f"X-Bounceloop-Mailing: {token}\r\n".encode() + MIME
+    raw = bounces.dsn("ann@dest.test", copy).replace(
         b"Final-Recipient: rfc822; ann@dest.test\r\nOriginal-Recipient: rfc822;ann@dest.test"
         b"\r\nAction: failed\r\nStatus: 5.1.1\r\n",
         b"Final-Recipient: rfc822; ann@dest.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         b"Remote-MTA: dns; mx.dest.test\r\nDiagnostic-Code: smtp; 550 5.1.1 unknown\r\n\r\n"
+        b"Final-Recipient: rfc822; never@dest.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"\r\n"
         b"Final-Recipient: rfc822; di@dest.test\r\nAction: failed\r\nStatus: 5.2.2\r\n")
     rid = world.receive(raw)
     world.process(rid)
     errs = world.errors(rid)
-    assert sorted((e.recipient, e.message_id) for e in errs) == [
-        ("ann@dest.test", world.id["ann@dest.test"]), ("di@dest.test", world.id["di@dest.test"])]
-    assert [t for t, _, _ in world.events()] == ["bounce", "failure", "failure"]
+    assert sorted((e.recipient, e.message_id, e.tied, e.reported_recipient) for e in errs) == [
+        ("", None, False, "never@dest.test"),
+        ("ann@dest.test", world.id["ann@dest.test"], True, None),
+        ("di@dest.test", world.id["di@dest.test"], True, None)]
+    assert [(t, d["recipient"]) for t, _, d in world.events()] == [
+        ("bounce", "ann@dest.test"), ("failure", "ann@dest.test"),
+        ("failure", "di@dest.test")]
 
 
 def test_garbage_is_kept_and_named(world: World) -> None:

@@ -40,7 +40,8 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
     items = fields("failure", "9f3c2a7e51", WHEN, FAILURE)
     assert [k for k, _ in items] == [
         "id", "type", "timestamp", "time", "recipient", "action", "state", "code", "extended",
-        "description", "tags", "reason", "severity", "step", "errortype", "mailing"]
+        "description", "tags", "reason", "severity", "step", "errortype", "mailing",
+        "reported_recipient"]
     assert form(items).startswith(
         b"id=9f3c2a7e51&type=failure&timestamp=2024-03-05+10%3A15%3A02&time=1709633702"
         b"&recipient=jane%40example.org&action=failed&state=rcptto&code=550&extended=5.1.1"
@@ -53,17 +54,30 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
     ("bounce", {"recipient": "a@b.test", "envelope": "b-1@x", "mime": "From: x\r\n\r\nbody",
                 "tags": ["t"], "kind": "failure"},
      ["id", "type", "timestamp", "time", "recipient", "envelope", "mime", "tags", "kind",
-      "reason", "mailing"]),
+      "reason", "mailing", "tied", "reported_recipient"]),
     ("delivery", {"recipient": "a@b.test", "code": "250", "extended": "2.0.0",
                   "description": "ok", "tags": []},
      ["id", "type", "timestamp", "time", "recipient", "code", "extended", "description",
       "tags", "state", "mailing"]),
     ("complaint", {"recipient": "a@b.test", "feedback_type": "abuse", "tags": ["t"]},
-     ["id", "type", "timestamp", "time", "recipient", "feedback_type", "tags", "mailing"]),
+     ["id", "type", "timestamp", "time", "recipient", "feedback_type", "tags", "mailing",
+      "reported_recipient"]),
 ])
 def test_each_trigger_has_its_fields(trigger: str, data: dict[str, Any],
                                      names: list[str]) -> None:
     assert [k for k, _ in fields(trigger, "m1", WHEN, data)] == names
+
+
+def test_an_untied_bounce_says_tied_0_and_names_no_recipient() -> None:
+    """A returned message tied to no message we sent (inbound.correlate): the receiver
+    must be able to tell it from one that is, in the form body as PHP reads it."""
+    data = {"id": "", "recipient": "", "envelope": "abuse@bounces.test", "mime": "x",
+            "tags": [], "kind": "failure", "tied": 0,
+            "reported_recipient": "victim@example.org"}
+    body = form(fields("bounce", "", WHEN, data))
+    assert b"&tied=0&reported_recipient=victim%40example.org" in body
+    assert body.startswith(b"id=&type=bounce&")
+    assert b"&recipient=&" in body
 
 
 def test_an_unknown_trigger_is_refused() -> None:

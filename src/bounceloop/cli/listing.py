@@ -132,35 +132,45 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
     return f
 
 
+#: --tied / --untied: returned mail tied to a message we sent, or not (inbound.correlate).
+_tied_option = click.option(
+    "--tied/--untied", "tied", default=None,
+    help="Only rows of mail we sent (--tied), or only returned mail tied to no message of "
+         "ours, kept as evidence (--untied). Default: both.")
+
+
 @click.command("errors")
 @_common
 @click.option("--type", "errortype", default="",
               help="Only this error type (nohost, unreachable, error, mailerror, ...).")
 @click.option("--history", is_flag=True,
               help="Also rows a reprocessing replaced (current=false).")
+@_tied_option
 def errors_command(fmt: str | None, mailing: int | None, recipient: str, since: str | None,
-                   limit: int | None, errortype: str, history: bool) -> None:
+                   limit: int | None, errortype: str, history: bool, tied: bool | None) -> None:
     """List error rows: synchronous (steps 1-4) and bounces (step 5)."""
     try:
         q = errorlist.Query(mailing=mailing, recipient=recipient, since=parse_since(since),
                             errortypes=(errortype,) if errortype else (), history=history,
-                            sort="id", descending=False)
+                            tied=tied, sort="id", descending=False)
     except errorlist.QueryError as exc:
         raise click.BadParameter(str(exc)) from None
     _run(lambda conn: islice(errorlist.stream(conn, q), limit), fmt, errorlist.FIELDS,
          ("id", "timestamp", "recipient", "step", "state", "code", "extended", "errortype",
-          "severity", "reason", "description"))
+          "severity", "reason", "tied", "reported_recipient", "description"))
 
 
 @click.command("events")
 @_common
 @click.option("--type", "kind", type=click.Choice(event_store.TYPES), default=None,
               help="Only events of this type.")
+@_tied_option
 def events_command(fmt: str | None, mailing: int | None, recipient: str, since: str | None,
-                   limit: int | None, kind: str | None) -> None:
+                   limit: int | None, kind: str | None, tied: bool | None) -> None:
     """List events: delivery, retry, failure, bounce, complaint, delay, ..."""
     filters = event_store.Filters(mailing=mailing, recipient=recipient,
-                                  since=parse_since(since), type=kind or "", limit=limit)
+                                  since=parse_since(since), type=kind or "", limit=limit,
+                                  tied=tied)
     _run(lambda conn: event_store.listing(conn, filters), fmt,
          ("id", "time", "type", "message_id", "mailing_id", "recipient", "data"),
          ("id", "time", "type", "message_id", "recipient", "data"))

@@ -41,6 +41,8 @@ from sqlalchemy import Engine as Database
 from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.config import Settings
+from bounceloop.core import signed
+from bounceloop.core.address import domain_of
 from bounceloop.delivery.journal import Journal, written
 from bounceloop.delivery.outcome import Verdict, verdict
 from bounceloop.delivery.resolver import Resolver, Target
@@ -99,6 +101,8 @@ class Engine:
         self._slots = asyncio.Semaphore(max(1, settings.max_connections))
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
+        self._message_id_domain: dict[int, str] = {}
+        """Mailings whose document has no Message-ID: the domain of the one we add."""
         self._buffer: list[store.Outcome] = []
         self._unwritten: list[list[store.Outcome]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -182,6 +186,12 @@ class Engine:
                 mailing = store.load_mailing(conn, mailing_id)
                 self._mailings[mailing_id] = mailing
                 self._content[mailing_id] = prepare(mailing.mime)
+                if store.header_message_id(mailing.mime) is None:
+                    # RFC 5322 3.6.4: every message SHOULD have a Message-ID; the
+                    # document has none, so each copy gets a signed one of ours.
+                    self._message_id_domain[mailing_id] = (
+                        self.settings.bounce_domain or domain_of(mailing.sender)
+                        or self.settings.hostname)
             blocked = suppressions.check(conn, [(p.recipient, p.sender) for p in items], now)
         closed = [p.job_id for p in items if p.status not in store.OPEN]
         if lost or closed:
@@ -314,13 +324,13 @@ class Engine:
     async def _send(self, conn: Connection, tx: _Transaction) -> None:
         started = self.clock()
         t0 = time.monotonic()
-        content = self._content[tx.mailing_id]
-        if len(tx.members) == 1:
-            envid = tx.members[0].id
-            content = f"X-Bounceloop-Id: {envid}\r\n".encode() + content
-        else:
-            envid = f"mailing-{tx.mailing_id}"
-            content = f"X-Bounceloop-Mailing: {tx.mailing_id}\r\n".encode() + content
+        # Signed references to this copy (core.signed): what lets a returned message that
+        # lost its VERP envelope still be tied, and nothing forged be.
+        envid, head = signed.stamp(
+            secret=self.settings.verp_secret.get_secret_value(),
+            recipients=[(p.id, p.recipient) for p in tx.members], mailing_id=tx.mailing_id,
+            message_id_domain=self._message_id_domain.get(tx.mailing_id, ""))
+        content = head + self._content[tx.mailing_id]
         ids = [p.id for p in tx.members]
         entries = [entry(p) for p in tx.members]
         by_rcpt: dict[str, list[store.Pending]] = {}

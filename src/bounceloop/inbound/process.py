@@ -2,15 +2,25 @@
 
 Per message (a ``bounce`` job of the outbox, or a reprocessing)::
 
-    parse(raw)                                 the pure parser (bounceloop.parsing)
-    tie each record to a message we sent       inbound.correlate: VERP, headers, ENVID, ...
-    always        a ``bounce`` event            every returned message, recognised or not
-    failure       error row (state bounce, step 5, errortype mailerror) + ``failure`` event
-    delay         a ``delay`` event (recorded; not a failure)
-    delivery      a ``report`` event (a DSN saying delivered/relayed/expanded)
-    complaint     a ``complaint`` event (ARF)
-    autoreply     error row with errortype mailmessage + ``autoreply`` event; never a failure
+    parse(raw)                     the pure parser (bounceloop.parsing), in a parser process
+                                   under a time budget (BOUNCELOOP_PARSE_TIMEOUT)
+    judge the records              inbound.correlate: which records act on which message we
+                                   sent (a signed tie: VERP, our header, ENVID, Message-ID)
+    always        a ``bounce`` event, ``tied`` 1 or 0: every returned message
+    for each record that acts, against the recipient of *our* message:
+      failure     error row (state bounce, step 5, errortype mailerror) + ``failure`` event
+      delay       a ``delay`` event (recorded; not a failure)
+      delivery    a ``report`` event (a DSN saying delivered/relayed/expanded)
+      complaint   a ``complaint`` event (ARF)
+      autoreply   error row with errortype mailmessage + ``autoreply`` event; never a failure
     unrecognised  error row with errortype mailmessage (spec section 1.5)
+    evidence      records that do not act (untied, another address, a message's second
+                  record): up to EVIDENCE_ROWS failure rows marked untied, with no recipient
+                  of record - the address the report named is kept as reported_recipient.
+                  They count nowhere: no event, no statistics, no suppression, no selection.
+
+An untied message that yields no such row gets one untied mailmessage row, so every
+returned message is listed in the Errors view (filter: tied).
 
 :func:`process` computes all of it from the stored message and a lookup, writing nothing;
 :func:`run_batch` loads, processes and saves a batch (storage.received.save_many keeps
@@ -44,7 +54,7 @@ from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
 from bounceloop.core.severity import Convention
 from bounceloop.core.suppression import Policy
 from bounceloop.inbound import correlate
-from bounceloop.inbound.correlate import Lookup, Tie
+from bounceloop.inbound.correlate import Lookup, Sent
 from bounceloop.inbound.lookup import DatabaseLookup
 from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
@@ -61,6 +71,14 @@ MAILMESSAGE = "mailmessage"
 STEP = 5
 #: The status of a stored message that is an earlier one sent again (store.Stored.copy_of).
 DUPLICATE = "duplicate"
+#: Records of one returned message that are judged: a DSN lists one block per recipient of
+#: one transaction, and no MTA takes more than a few hundred recipients in one (RFC 5321
+#: 4.5.3.1.8 asks for 100; Postfix's smtpd_recipient_limit is 1000). Past this a message
+#: is hostile or broken, and its other records are counted, not carried between processes.
+MAX_RECORDS = 1000
+#: Untied failure records kept as error rows (evidence) of one returned message: one forged
+#: DSN of 100,000 blocks must not write 100,000 rows while other sessions wait to commit.
+EVIDENCE_ROWS = 100
 
 _EVENT_OF_KIND = {Kind.DELAY: "delay", Kind.DELIVERY: "report", Kind.COMPLAINT: "complaint"}
 
@@ -74,65 +92,135 @@ class Context:
     convention: Convention
     policy: Policy = field(default_factory=Policy)
     """The suppression rules run on what is saved."""
+    parse_timeout: float = 0.0
+    """Seconds one message may take to parse (0: no limit); see :func:`parse_within`."""
 
     @classmethod
     def of(cls, settings: Settings) -> Context:
         return cls(tuple(settings.accepted_domains), settings.verp_secret.get_secret_value(),
-                   settings.severity_convention, settings.suppression_policy())
+                   settings.severity_convention, settings.suppression_policy(),
+                   settings.parse_timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The parser's result as processing takes it: at most MAX_RECORDS records, and how
+    many the message had."""
+
+    result: Result
+    total: int
+
+    @classmethod
+    def of(cls, result: Result) -> Parsed:
+        total = len(result.records)
+        if total > MAX_RECORDS:
+            result = replace(result, records=result.records[:MAX_RECORDS])
+        return cls(result, total)
+
+
+class _Overrun(BaseException):
+    """The parse budget ran out. A BaseException: the parser turns every Exception of its
+    own into an error result, and this one must get past that to :func:`parse_within`."""
+
+
+def _overrun(signum: int, frame: object) -> None:
+    raise _Overrun
+
+
+def parse_within(raw: bytes, convention: Convention, seconds: float) -> Parsed:
+    """Parse one message within ``seconds`` of wall time (0: no limit); over it, a failed
+    result that says so. The budget is a SIGALRM timer, so it holds in a process's main
+    thread (a parser process, the CLI); elsewhere (the service's thread, parse_processes=0)
+    the parse runs to its end. Parsing is linear in the message size (bench/adversarial.py),
+    so the budget is for what slipped past that, not for normal mail."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        return Parsed.of(parse(raw, convention))
+    previous = signal.signal(signal.SIGALRM, _overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        result = parse(raw, convention)
+    except _Overrun:
+        result = Result(error=f"parsing took longer than its budget of {seconds:g} s "
+                              "(BOUNCELOOP_PARSE_TIMEOUT): not read")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return Parsed.of(result)
+
+
+def overrun(seconds: float) -> Parsed:
+    """The result of a message whose parser process had to be killed past its budget."""
+    return Parsed(Result(error=f"parsing took longer than its budget of {seconds:g} s "
+                               "(BOUNCELOOP_PARSE_TIMEOUT); its parser process was "
+                               "stopped: not read"), 0)
 
 
 def process(stored: store.Stored, ctx: Context, lookup: Lookup,
-            now: datetime, parsed: Result | None = None) -> store.Processed:
+            now: datetime, parsed: Parsed | None = None) -> store.Processed:
     """What one stored message means (nothing is written here); ``parsed`` is the
     parser's result when it was run elsewhere (a worker process)."""
-    result = parsed if parsed is not None else parse(stored.raw, ctx.convention)
+    if parsed is None:
+        parsed = parse_within(stored.raw, ctx.convention, ctx.parse_timeout)
+    result = parsed.result
+    records = result.records
     verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
-    verp_id = verp[1] if verp else None
-    ties = [correlate.tie(verp_id, correlate.clues_of(r, lookup), lookup)
-            for r in result.records]
-    if ties:
-        main = next((t for t in ties if t.sent), ties[0])
-    else:
-        main = correlate.tie(verp_id, correlate.clues_in_raw(stored.raw), lookup)
-    first = next((r for r in result.records if r.kind == Kind.FAILURE),
-                 result.records[0] if result.records else None)
-    sent = main.sent
-    recipient = sent.recipient if sent else (first.recipient if first else "")
+    v = correlate.judge(records, verp[1] if verp else None, stored.raw.decode("latin-1"),
+                        ctx.secret, lookup)
+    sent = v.sent
+    main = next((a for a in v.acts if a.sent is sent), None)
+    first = records[main.index] if main is not None else next(
+        (r for r in records if r.kind == Kind.FAILURE), records[0] if records else None)
+    reported = (main.reported if main is not None
+                else _address(first.recipient) if first is not None and sent is None else "")
     envelope = verp[0] if verp else (stored.rcpts[0] if stored.rcpts else "")
     out = store.Processed(
         id=stored.id, status="failed" if result.error else "processed",
         message_id=sent.id if sent else None, mailing_id=sent.mailing_id if sent else None,
-        recipient=recipient or None, tied_by=main.by, detector=result.detector,
-        kind=first.kind if first else Kind.UNRECOGNIZED, error=result.error or None)
+        recipient=sent.recipient if sent else None, tied_by=v.by, detector=result.detector,
+        kind=first.kind if first else Kind.UNRECOGNIZED, error=result.error or None,
+        reported_recipient=reported or None, hint_message_id=v.hint.id if v.hint else None,
+        hint_by=v.hint_by, records=parsed.total)
     rid = stored.id
-    out.events.append(_event(now, "bounce", f"bounce:r{rid}", main, recipient, {
+    out.events.append(_event(now, "bounce", f"bounce:r{rid}", sent, {
         "envelope": envelope, "mail_from": stored.mail_from, "received": rid,
         "received_at": stored.received_at.isoformat(), "kind": out.kind,
-        "detector": result.detector, "tied_by": main.by, "size": len(stored.raw)}))
-    for record, t in zip(result.records, ties, strict=True):
-        rcpt = record.recipient or (t.sent.recipient if t.sent else "")
-        facts = _facts(record)
+        "detector": result.detector, "tied_by": v.by, "tied": int(v.tied),
+        "reported_recipient": reported, "hint": v.hint.id if v.hint else "",
+        "records": parsed.total, "size": len(stored.raw)}))
+    for act in v.acts:
+        record, rcpt = records[act.index], act.sent.recipient
+        facts = {**_facts(record), "reported_recipient": act.reported, "tied_by": act.by}
         if record.kind == Kind.FAILURE:
-            out.errors.append(_error(stored, t, rcpt, record, MAILERROR))
-            out.events.append(_event(now, "failure", f"failure:r{rid}:{rcpt}", t, rcpt, {
+            out.errors.append(_error(stored, act.sent, record, MAILERROR, act.reported))
+            out.events.append(_event(now, "failure", f"failure:r{rid}:{rcpt}", act.sent, {
                 **facts, "action": "failed", "state": BOUNCE_STATE, "step": STEP,
                 "errortype": MAILERROR, "received": rid}))
         elif record.kind == Kind.AUTOREPLY:
-            out.errors.append(_error(stored, t, rcpt, record, MAILMESSAGE))
-            out.events.append(_event(now, "autoreply", f"autoreply:r{rid}", t, rcpt,
+            out.errors.append(_error(stored, act.sent, record, MAILMESSAGE, act.reported))
+            out.events.append(_event(now, "autoreply", f"autoreply:r{rid}", act.sent,
                                      {**facts, "received": rid}))
         elif record.kind in _EVENT_OF_KIND:
             kind = _EVENT_OF_KIND[Kind(record.kind)]
-            out.events.append(_event(now, kind, f"{kind}:r{rid}:{rcpt}", t, rcpt,
+            out.events.append(_event(now, kind, f"{kind}:r{rid}:{rcpt}", act.sent,
                                      {**facts, "received": rid}))
-    if not result.records:
-        out.errors.append(_error(stored, main, recipient, None, MAILMESSAGE))
+    kept = [records[i] for i in v.evidence if records[i].kind == Kind.FAILURE]
+    for record in kept[:EVIDENCE_ROWS]:
+        out.errors.append(_error(stored, None, record, MAILERROR, record.recipient))
+    if not records:
+        out.errors.append(_error(stored, sent, None, MAILMESSAGE, ""))
+    elif sent is None and not kept:
+        out.errors.append(_error(stored, None, first, MAILMESSAGE, reported))
     if stored.copy_of is not None:
         # The same message again: tied as its first copy is, but it is that copy's error
         # rows and events, not new ones (the statistics count each bounce once).
         out = replace(out, status=DUPLICATE, errors=[], events=[],
                       error=f"a copy of returned message {stored.copy_of}, sent again")
     return out
+
+
+def _address(text: str) -> str:
+    """An address a report named, as kept for display: bounded like the column."""
+    return text[:320]
 
 
 def _facts(r: Bounce) -> dict[str, Any]:
@@ -143,9 +231,9 @@ def _facts(r: Bounce) -> dict[str, Any]:
             "original_recipient": r.original_recipient}
 
 
-def _event(now: datetime, kind: str, key: str, t: Tie, recipient: str,
+def _event(now: datetime, kind: str, key: str, sent: Sent | None,
            data: dict[str, Any]) -> dict[str, Any]:
-    sent = t.sent
+    recipient = sent.recipient if sent else ""
     body = {"id": sent.id if sent else "", "recipient": recipient,
             "mailing": sent.mailing_id if sent else None,
             "tags": list(sent.tags) if sent else [], **data}
@@ -154,9 +242,11 @@ def _event(now: datetime, kind: str, key: str, t: Tie, recipient: str,
                       data=body)
 
 
-def _error(stored: store.Stored, t: Tie, recipient: str, r: Bounce | None,
-           errortype: str) -> dict[str, Any]:
-    sent = t.sent
+def _error(stored: store.Stored, sent: Sent | None, r: Bounce | None, errortype: str,
+           reported: str) -> dict[str, Any]:
+    """An error row: against our recipient when ``sent`` (tied), else against no address
+    (evidence; ``reported`` says what the report named)."""
+    recipient = sent.recipient if sent else ""
     return {
         "timestamp": stored.received_at, "message_id": sent.id if sent else None,
         "mailing_id": sent.mailing_id if sent else None, "recipient": recipient,
@@ -164,7 +254,8 @@ def _error(stored: store.Stored, t: Tie, recipient: str, r: Bounce | None,
         "description": r.description if r else "", "errortype": errortype, "step": STEP,
         "state": BOUNCE_STATE, "severity": r.severity if r else "",
         "reason": r.reason if r else "", "hardbounce": r.hardbounce if r else False,
-        "domain": domain_of(recipient) or None,
+        "domain": domain_of(recipient) or None, "tied": sent is not None,
+        "reported_recipient": _address(reported) or None,
     }
 
 
@@ -196,9 +287,11 @@ def _orphan_guard(parent: int) -> None:
     threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
 
 
-def parse_all(raws: Sequence[bytes], convention: Convention) -> list[Result]:
-    """The parser over many messages: what a worker process runs (pure, picklable)."""
-    return [parse(raw, convention) for raw in raws]
+def parse_all(raws: Sequence[bytes], convention: Convention, seconds: float = 0.0
+              ) -> list[Parsed]:
+    """The parser over many messages, each within its budget: what a parser process runs
+    (pure but for the timer, picklable)."""
+    return [parse_within(raw, convention, seconds) for raw in raws]
 
 
 def load(db: Engine, ids: Sequence[int]) -> list[store.Stored]:
@@ -207,7 +300,7 @@ def load(db: Engine, ids: Sequence[int]) -> list[store.Stored]:
 
 
 def tie_all(db: Engine, ctx: Context, stored: Sequence[store.Stored],
-            parsed: Sequence[Result] | None, now: datetime) -> list[store.Processed]:
+            parsed: Sequence[Parsed] | None, now: datetime) -> list[store.Processed]:
     """Tie and build the rows of parsed messages (parsing here when ``parsed`` is None)."""
     with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         lookup = DatabaseLookup(conn)
@@ -249,12 +342,20 @@ def _log_processed(r: store.Processed) -> None:
     first = r.errors[0] if r.errors else {}
     log.log(logging.WARNING if r.status == "failed" else logging.INFO,
             "returned mail unreadable" if r.status == "failed" else
-            f"returned {r.kind} (a copy)" if r.status == DUPLICATE else f"returned {r.kind}",
+            f"returned {r.kind} (a copy)" if r.status == DUPLICATE else
+            f"returned {r.kind}" if r.message_id else f"returned {r.kind}, untied",
             extra=fields(received_id=r.id, message_id=r.message_id,
                          recipient=r.recipient, mailing_id=r.mailing_id, kind=r.kind,
                          detector=r.detector or None, tied_by=r.tied_by or None,
+                         reported_recipient=r.reported_recipient,
                          reason=first.get("reason"), code=first.get("code"),
                          extended=first.get("extended"), error=r.error))
+
+
+#: Seconds a parser process may run past the budgets of a batch before it is stopped: the
+#: budget's timer is a signal, which Python handles between bytecodes, so a stall inside
+#: one C call (a regular expression) would outlast it.
+GRACE = 5.0
 
 
 class Processor:
@@ -281,10 +382,24 @@ class Processor:
         the interpreter lock from the SMTP server's event loop (measured: bench/inbound.py
         accepts about twice as many bounces a second with one). 0: a thread."""
         self._pool: ProcessPoolExecutor | None = None
+        self._held: list[outbox.Job] = []
+        """Jobs claimed whose processing did not commit (the database failed under it):
+        the next round does them again, before claiming others - not another worker after
+        the lease runs out."""
 
     def _claim(self) -> list[outbox.Job]:
-        return outbox.claim(self.db, [store.PROCESS], self.worker, self.batch,
-                            self.settings.job_lease, self.clock())
+        if self._held:
+            # Still ours? (The lease may have run out while the database was away, and
+            # another worker taken them.) This write is also what finds the database back.
+            with self.db.begin() as conn:
+                kept = outbox.extend(conn, [j.id for j in self._held], self.worker,
+                                     self.settings.job_lease, self.clock())
+            self._held = [j for j in self._held if j.id in kept]
+            if self._held:
+                return self._held
+        self._held = outbox.claim(self.db, [store.PROCESS], self.worker, self.batch,
+                                  self.settings.job_lease, self.clock())
+        return self._held
 
     def _write(self, jobs: list[outbox.Job], results: list[store.Processed],
                now: datetime) -> int:
@@ -292,6 +407,7 @@ class Processor:
         result = write(self.db, results, now,
                        lambda conn: outbox.complete_many(conn, job_ids, self.worker),
                        self.ctx.policy)
+        self._held = []
         if self.metrics is not None:
             for kind, reason in result.kinds:
                 self.metrics.bounces.labels(kind, reason).inc()
@@ -329,22 +445,57 @@ class Processor:
         async with self.writes:
             return await asyncio.to_thread(self._write, jobs, results, now)
 
-    async def _parse(self, raws: list[bytes]) -> list[Result] | None:
-        """Parse in the pool; None (parse in a thread instead) if its process died: a new
-        pool is started for the next round."""
+    def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: this process has threads and an event loop running.
             self._pool = ProcessPoolExecutor(
                 self.parse_processes, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_orphan_guard, initargs=(os.getpid(),))
+        return self._pool
+
+    def _stop_pool(self) -> None:
+        """Stop the parser processes now, a stuck one too (shutdown alone waits for it)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, raws: list[bytes], timeout: float | None) -> list[Parsed]:
+        pool = self._start_pool()
+        call = asyncio.get_running_loop().run_in_executor(
+            pool, parse_all, raws, self.ctx.convention, self.ctx.parse_timeout)
+        return await asyncio.wait_for(call, timeout)
+
+    async def _parse(self, raws: list[bytes]) -> list[Parsed] | None:
+        """Parse in the pool; None (parse in a thread instead) if its process died: a new
+        pool is started for the next round. A batch that outlasts its budgets (a stall the
+        timer could not stop) is parsed again one message at a time, so that only the
+        message at fault is lost to its budget, not those beside it."""
+        budget = self.ctx.parse_timeout
+        timeout = budget * len(raws) + GRACE if budget > 0 else None
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, parse_all, raws, self.ctx.convention)
+            return await self._run(raws, timeout)
         except BrokenProcessPool:
             log.error("a parser process died; starting a new one")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            self._stop_pool()
             return None
+        except TimeoutError:
+            log.error("a batch of %d returned messages outlasted its parse budget; "
+                      "parsing them one at a time", len(raws))
+            self._stop_pool()
+        out: list[Parsed] = []
+        for raw in raws:
+            try:
+                out += await self._run([raw], budget + GRACE)
+            except TimeoutError:
+                self._stop_pool()
+                out.append(overrun(budget))
+            except BrokenProcessPool:
+                self._stop_pool()
+                out.append(Parsed(Result(error="its parser process died on it: not read"), 0))
+        return out
 
     def close(self) -> None:
         """Stop the parser processes (if any)."""
@@ -364,7 +515,9 @@ class Processor:
                 log.error("processing returned mail failed (retrying in %.0f s): %s",
                           backoff, exc)
                 handled = 0
-                backoff = min(backoff * 2, 60.0)
+                # Jobs held for a retry wait no longer than a few seconds for it: they are
+                # done as soon as the database answers again.
+                backoff = min(backoff * 2, 5.0 if self._held else 60.0)
             if handled >= self.batch:
                 continue
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}

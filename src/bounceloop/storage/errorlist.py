@@ -1,7 +1,8 @@
 """The Errors view: error rows filtered, sorted and paged, for the UI, the API and exports.
 
 Filters are those of the spec's Error tab (mailing, error type, step and state, soft/hard,
-reason, code or enhanced code, recipient and its domain, a time range) and combine with AND;
+reason, code or enhanced code, recipient and its domain, a time range), and whether a row of
+returned mail is tied to our message (inbound.correlate); they combine with AND;
 several values of one filter combine with OR. Two ways to page:
 
 - ``start``/``limit`` with a ``total``: what a person pages through, newest first by default;
@@ -21,14 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal_column, or_, select, true
+from sqlalchemy import Connection, Select, false, func, literal_column, or_, select, true
 
 from bounceloop.core.errortypes import ERRORTYPES, STATE_STEP
 from bounceloop.storage.tables import errors, stats
 
 FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "domain", "step",
           "state", "code", "extended", "description", "errortype", "severity", "reason",
-          "hardbounce", "received_id", "current")
+          "hardbounce", "received_id", "current", "tied", "reported_recipient")
 SORTS = ("timestamp", "id", "recipient", "domain", "errortype", "reason", "step", "state",
          "code", "extended", "severity", "mailing_id")
 SEVERITIES = ("soft", "hard")
@@ -62,6 +63,10 @@ class Query:
     """Incremental sync: only ids above this, in id order (sort and start do not apply)."""
     history: bool = False
     """Also rows a reprocessing replaced."""
+    tied: bool | None = None
+    """True: only rows against an address (every synchronous error, and records of
+    returned mail tied to our message); False: only untied returned mail (evidence,
+    against no address); None: both."""
     sort: str = "timestamp"
     descending: bool = True
     start: int = 0
@@ -108,6 +113,8 @@ def _where(q: Query, c: Any = errors.c) -> list[Any]:
         cond.append(c.current == true())
     if q.mailing is not None:
         cond.append(c.mailing_id == q.mailing)
+    if q.tied is not None:
+        cond.append(c.tied == (true() if q.tied else false()))
     if q.errortypes:
         cond.append(c.errortype.in_(q.errortypes))
     if q.steps:

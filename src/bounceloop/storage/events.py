@@ -84,6 +84,9 @@ class Filters:
     since: datetime | None = None
     type: str = ""
     limit: int | None = None
+    tied: bool | None = None
+    """False: only events of untied returned mail (``bounce`` events naming no message of
+    ours); True: only events of a message of ours; None: both."""
 
 
 def listing(conn: Connection, f: Filters) -> Iterator[dict[str, Any]]:
@@ -97,6 +100,9 @@ def listing(conn: Connection, f: Filters) -> Iterator[dict[str, Any]]:
         stmt = stmt.where(events.c.time >= f.since)
     if f.type:
         stmt = stmt.where(events.c.type == f.type)
+    if f.tied is not None:
+        stmt = stmt.where(events.c.message_id.is_not(None) if f.tied
+                          else events.c.message_id.is_(None))
     if f.limit is not None:
         stmt = stmt.limit(f.limit)
     for r in conn.execute(stmt):

@@ -32,7 +32,8 @@ _ATTEMPT_COLUMNS = ("id", "message_id", "recipient", "mailing_id", "sender",
                     *ATTEMPT_FIELDS)
 _BOUNCE_COLUMNS = ("id", "received_at", "source", "peer", "helo", "mail_from", "rcpts",
                    "size", "digest", "status", "processed_at", "message_id", "mailing_id",
-                   "recipient", "tied_by", "detector", "kind", "error")
+                   "recipient", "tied_by", "reported_recipient", "hint_message_id",
+                   "hint_by", "records", "detector", "kind", "error")
 _WEBHOOK_COLUMNS = ("id", "time", "webhook_id", "event_id", "job_id", "attempt", "url", "ip",
                     "status", "error", "description", "duration_ms")
 

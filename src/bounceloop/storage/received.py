@@ -23,10 +23,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
-from bounceloop.core.suppression import Failure, Policy
+from bounceloop.core.suppression import COMPLAINT, Failure, Policy, Side
 from bounceloop.storage import events, outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.tables import errors, messages, received
+from bounceloop.storage.tables import suppressions as suppressions_table
 
 #: The outbox job kind of a stored message waiting to be processed.
 PROCESS = "bounce"
@@ -127,11 +128,16 @@ class Processed:
     """New error rows (without id, received_id, current)."""
     events: list[dict[str, Any]] = field(default_factory=list)
     """Event rows (storage.events.row)."""
+    reported_recipient: str | None = None
+    hint_message_id: str | None = None
+    hint_by: str = ""
+    records: int = 0
 
 
 #: The error-row fields whose change makes a reprocessing a reclassification.
 _COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "description",
-             "errortype", "step", "state", "severity", "reason", "hardbounce")
+             "errortype", "step", "state", "severity", "reason", "hardbounce", "tied",
+             "reported_recipient")
 
 
 def _same(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> bool:
@@ -145,7 +151,9 @@ _SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
     times_processed=received.c.times_processed + 1, message_id=bindparam("r_message"),
     mailing_id=bindparam("r_mailing"), recipient=bindparam("r_recipient"),
     tied_by=bindparam("r_tied_by"), detector=bindparam("r_detector"),
-    kind=bindparam("r_kind"), error=bindparam("r_error"))
+    kind=bindparam("r_kind"), error=bindparam("r_error"),
+    reported_recipient=bindparam("r_reported"), hint_message_id=bindparam("r_hint"),
+    hint_by=bindparam("r_hint_by"), records=bindparam("r_records"))
 
 
 def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
@@ -158,12 +166,16 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     old: dict[int, list[Any]] = {p.id: [] for p in batch}
     ids = list(old)
     times: dict[int, int] = {}
+    before_rows: dict[int, Any] = {}
     for chunk in chunks(ids):
         for r in conn.execute(select(errors).where(
                 errors.c.received_id.in_(chunk) & errors.c.current.is_(True))):
             old[r.received_id].append(r)
-        times.update((int(rid), int(n)) for rid, n in conn.execute(
-            select(received.c.id, received.c.times_processed).where(received.c.id.in_(chunk))))
+        for r in conn.execute(select(received.c.id, received.c.times_processed,
+                                     received.c.kind, received.c.recipient)
+                              .where(received.c.id.in_(chunk))):
+            times[int(r.id)] = int(r.times_processed)
+            before_rows[int(r.id)] = r
     retired: list[int] = []
     gone: list[Any] = []
     new_errors: list[dict[str, Any]] = []
@@ -195,15 +207,23 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     conn.execute(_SETTLE, [{
         "r_id": p.id, "r_status": p.status, "r_now": now, "r_message": p.message_id,
         "r_mailing": p.mailing_id, "r_recipient": p.recipient, "r_tied_by": p.tied_by,
-        "r_detector": p.detector, "r_kind": p.kind, "r_error": p.error} for p in batch])
+        "r_detector": p.detector, "r_kind": p.kind, "r_error": p.error,
+        "r_reported": p.reported_recipient, "r_hint": p.hint_message_id,
+        "r_hint_by": p.hint_by, "r_records": p.records} for p in batch])
     added = events.added(conn, new_events)
     if policy is not None and policy.enabled:
         _rules(conn, new_errors, error_ids, added, policy, now)
+    if gone or any(r is not None and r.kind == "complaint" for r in before_rows.values()):
+        _lift(conn, batch, gone, before_rows, new_errors, error_ids,
+              policy or Policy(enabled=False), now)
     tally = stats.Tally()
+    # Untied rows are evidence about no address: they count in no statistic.
     for r in gone:
-        tally.error(r._mapping, -1)
+        if r.tied:
+            tally.error(r._mapping, -1)
     for e in new_errors:
-        tally.error(e)
+        if e["tied"]:
+            tally.error(e)
     for ev in added:
         tally.event(ev.type, ev.mailing_id, now)
     stats.bump(conn, tally)
@@ -218,7 +238,7 @@ def _rules(conn: Connection, new_errors: Sequence[dict[str, Any]], ids: Sequence
     signals = [suppressions.Signal(e["recipient"], e["timestamp"], Failure(
         e["timestamp"], e["reason"], e["code"] or "", e["extended"] or "", e["step"],
         e["description"] or "", i)) for e, i in zip(new_errors, ids, strict=True)
-        if e["errortype"] == "mailerror" and e["recipient"]]
+        if e["errortype"] == "mailerror" and e["tied"] and e["recipient"]]
     for ev in added:
         if ev.type != "complaint":
             continue
@@ -232,6 +252,102 @@ def _rules(conn: Connection, new_errors: Sequence[dict[str, Any]], ids: Sequence
         signals.append(suppressions.Signal(data["recipient"], now, None, sender,
                                            data.get("feedback_type") or ""))
     suppressions.apply(conn, signals, policy, now)
+
+
+#: How a returned message may be tied under the rules of issue 16 (inbound.correlate.BY);
+#: a row of an older processing may say "recipient", which ties nothing now.
+_SIGNED_TIES = ("verp", "header", "envid", "message-id", "fbl")
+
+
+def _lift(conn: Connection, batch: Sequence[Processed], gone: Sequence[Any],
+          before: dict[int, Any], new_errors: Sequence[dict[str, Any]],
+          new_ids: Sequence[int], policy: Policy, now: datetime) -> None:
+    """On reprocessing: take off the list what an earlier processing of these messages put
+    there and the current rules no longer support - a failure or complaint that was
+    recorded against an address the message was not tied to (an untied report, or one
+    that named another address than our message's recipient) - with an audit entry that
+    says why. What else the address has against it is then weighed again."""
+    by_id = {p.id: p for p in batch}
+    supported: dict[tuple[int, str], int] = {}
+    for e, i in zip(new_errors, new_ids, strict=True):
+        if e["tied"] and e["errortype"] == "mailerror" and e["recipient"]:
+            supported.setdefault((e["received_id"], e["recipient"].lower()), i)
+    lifted: set[str] = set()
+    retired = {int(r.id): r for r in gone if r.errortype == "mailerror"}
+    for chunk in chunks(list(retired)):
+        for entry in conn.execute(select(suppressions_table).where(
+                suppressions_table.c.error_id.in_(chunk),
+                suppressions_table.c.source == suppressions.RULE,
+                suppressions_table.c.type == "address")).all():
+            row = retired[int(entry.error_id)]
+            p = by_id[int(row.received_id)]
+            new_id = supported.get((p.id, entry.value))
+            if new_id is not None:  # the same failure of the same address, read anew
+                conn.execute(update(suppressions_table).where(
+                    suppressions_table.c.id == entry.id).values(error_id=new_id))
+                continue
+            suppressions.remove(conn, "address", entry.value, entry.sender,
+                                note=_why(conn, p, entry.value, "failure"), actor="reprocess",
+                                now=now)
+            lifted.add(entry.value)
+    for rid, r in before.items():
+        if rid not in by_id or r.kind != "complaint" or not r.recipient:
+            continue
+        p = by_id[rid]
+        address = r.recipient.lower()
+        if (p.kind == "complaint" and p.message_id and p.tied_by in _SIGNED_TIES
+                and (p.recipient or "").lower() == address):
+            continue
+        others = conn.execute(select(func.count()).select_from(received).where(
+            received.c.id != rid, received.c.kind == "complaint",
+            received.c.tied_by.in_(_SIGNED_TIES),
+            func.lower(received.c.recipient) == address)).scalar_one()
+        if others:
+            continue
+        for entry in conn.execute(select(suppressions_table).where(
+                suppressions_table.c.type == "address",
+                suppressions_table.c.value == address,
+                suppressions_table.c.reason == COMPLAINT,
+                suppressions_table.c.source == suppressions.RULE)).all():
+            suppressions.remove(conn, "address", entry.value, entry.sender,
+                                note=_why(conn, p, address, "complaint"), actor="reprocess",
+                                now=now)
+    for address in sorted(lifted):
+        _reconsider(conn, address, policy, now)
+
+
+def _why(conn: Connection, p: Processed, address: str, what: str) -> str:
+    """The audit note of a lifted entry: which message made it, and why that no longer
+    counts against ``address``."""
+    head = f"lifted on reprocessing: the {what} came from returned message r{p.id}, which"
+    answers, to = p.message_id, p.recipient
+    if answers is None and p.hint_message_id and p.hint_by in _SIGNED_TIES:
+        # Tied by a signed reference to another message, whose recipient it did not name.
+        answers = p.hint_message_id
+        to = conn.execute(select(messages.c.recipient).where(
+            messages.c.id == answers)).scalar()
+    if answers is None:
+        return (f"{head} is not tied to mail we sent to {address} (no valid signed VERP "
+                "address, header, ENVID or Message-ID of ours)")
+    return f"{head} answers our message {answers} to {to}; {address} was only named in it"
+
+
+def _reconsider(conn: Connection, address: str, policy: Policy, now: datetime) -> None:
+    """Run the rules again on the newest failure still held against ``address`` (one that
+    the lifted entry had hidden: the list keeps one entry per address)."""
+    if not policy.enabled:
+        return
+    for r in conn.execute(select(errors).where(
+            func.lower(errors.c.recipient) == address, errors.c.current.is_(True),
+            errors.c.tied.is_(True),
+            (errors.c.step < 5) | (errors.c.errortype == "mailerror"))
+            .order_by(errors.c.timestamp.desc(), errors.c.id.desc()).limit(20)):
+        if policy.side(r.reason, r.code or "", r.extended or "") not in (Side.HARD, Side.SOFT):
+            continue
+        suppressions.apply(conn, [suppressions.Signal(r.recipient, r.timestamp, Failure(
+            r.timestamp, r.reason, r.code or "", r.extended or "", r.step,
+            r.description or "", r.id))], policy, now)
+        return
 
 
 def _brief(values: Any) -> dict[str, Any]:

@@ -134,7 +134,11 @@ def rebuild(conn: Connection) -> None:
     cols = [errors.c.mailing_id, errors.c.step, errors.c.errortype, errors.c.severity,
             errors.c.reason, errors.c.domain]
     for r in conn.execute(select(*cols, day.label("day"), func.count().label("n"))
-                          .where(errors.c.current.is_(True)).group_by(*cols, day)):
+                          # Untied rows (recipient ''; errors.tied is false) count
+                          # nowhere. Read by the recipient, not the tied column: migration
+                          # 0006 runs this before 0008 adds that column.
+                          .where(errors.c.current.is_(True), errors.c.recipient != "")
+                          .group_by(*cols, day)):
         d, n = _as_date(r.day), int(r.n)
         tally.add(r.mailing_id, "outcome", d, outcome_of(r.step, r.errortype), n)
         for metric in BREAKDOWNS:

@@ -27,7 +27,8 @@ from bounceloop.storage.tables import (
 ATTEMPT_FIELDS = ("number", "started_at", "duration_ms", "step", "state", "result", "code",
                   "extended", "description", "errortype", "severity", "mx", "ip", "final")
 BOUNCE_FIELDS = ("id", "received_at", "source", "peer", "helo", "mail_from", "size",
-                 "status", "tied_by", "detector", "kind", "error")
+                 "status", "tied_by", "reported_recipient", "hint_message_id", "hint_by",
+                 "records", "detector", "kind", "error")
 
 
 def _json(text: str | None, empty: Any) -> Any:
@@ -101,6 +102,7 @@ def bounce(conn: Connection, received_id: int) -> dict[str, Any] | None:
     if r is None:
         return None
     out = dict(r._mapping)
+    out["tied"] = r.message_id is not None
     out["rcpts"] = _json(r.rcpts, [])
     out["errors"] = [dict(e._mapping) for e in conn.execute(
         select(errors).where(errors.c.received_id == received_id).order_by(errors.c.id))]

@@ -186,6 +186,13 @@ errors = Table(
     Column("current", Boolean, nullable=False, default=True),
     # The recipient's domain (lower-case): per-domain reports and filters.
     Column("domain", String(255), nullable=True),
+    # False: a returned message's record that ties to no message we sent to an address
+    # (inbound.correlate): kept as evidence, against no address (recipient ''), counted
+    # nowhere - no statistics, suppression or selection reads it.
+    Column("tied", Boolean, nullable=False, default=True, server_default="1"),
+    # The address the returned message named, when it is not the recipient of record (an
+    # alias, a forward, an untied report): shown, never acted on.
+    Column("reported_recipient", String(320), nullable=True),
     # The Errors view filters on these, sorts by time (newest first) and counts the
     # matches, always of current rows: (filter, current, timestamp) serves the page and its
     # count from the index alone. A count that had to visit each row to test ``current``
@@ -195,6 +202,7 @@ errors = Table(
     Index("ix_errors_errortype_current_timestamp", "errortype", "current", "timestamp"),
     Index("ix_errors_reason_current_timestamp", "reason", "current", "timestamp"),
     Index("ix_errors_mailing_id_current_timestamp", "mailing_id", "current", "timestamp"),
+    Index("ix_errors_tied_current_timestamp", "tied", "current", "timestamp"),
     # Every filter column: a count under several filters scans this (index only, about a
     # seventh of the table) instead of visiting each row one filter's index names.
     Index("ix_errors_filters", "current", "domain", "errortype", "reason", "severity", "step",
@@ -240,11 +248,21 @@ received = Table(
     Column("status", String(16), nullable=False),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("times_processed", Integer, nullable=False, default=0),
+    # The message it is tied to (inbound.correlate) and that message's recipient; None:
+    # untied.
     Column("message_id", String(40), nullable=True, index=True),
     Column("mailing_id", Integer, nullable=True),
     Column("recipient", String(320), nullable=True),
-    # How the message was tied to ours: verp | header | envid | message-id | recipient | ""
+    # How: verp | header | envid | message-id | fbl, or "" (untied)
     Column("tied_by", String(16), nullable=False, default=""),
+    # The address the message itself named, when it is not the recipient of record.
+    Column("reported_recipient", String(320), nullable=True),
+    # For an untied message, the message a weak clue points to (a display hint) and the
+    # clue: verp (its records name another address) | unsigned | message-id | recipient.
+    Column("hint_message_id", String(40), nullable=True),
+    Column("hint_by", String(16), nullable=False, default="", server_default=""),
+    # The records (recipient blocks) the parser read in it.
+    Column("records", Integer, nullable=False, default=0, server_default="0"),
     Column("detector", String(32), nullable=False, default=""),
     # failure | delay | delivery | complaint | autoreply | unrecognized
     Column("kind", String(16), nullable=False, default=""),

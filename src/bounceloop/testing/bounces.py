@@ -9,6 +9,7 @@ and a message no parser knows. Each is bytes with CRLF line ends, ready for DATA
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -118,12 +119,16 @@ recipients. This is a permanent error. The following address(es) failed:
 
 
 def autoreply(recipient: str, original: bytes) -> bytes:
-    """An out-of-office reply (RFC 3834), quoting the subject."""
+    """An out-of-office reply (RFC 3834), answering the original's Message-ID in
+    In-Reply-To and References as RFC 3834 section 3.1 has responders do."""
+    m = re.search(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)", original, re.I | re.M)
+    refs = f"In-Reply-To: {m.group(1).decode()}\nReferences: {m.group(1).decode()}\n" \
+        if m else ""
     return _crlf(f"""Return-Path: <>
 From: <{recipient}>
 Subject: Out of office: your message
 Date: {_DATE}
-Auto-Submitted: auto-replied
+{refs}Auto-Submitted: auto-replied
 X-Autoreply: yes
 Precedence: auto_reply
 

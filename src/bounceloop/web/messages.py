@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
@@ -25,7 +25,7 @@ from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
 from bounceloop.config import Settings
-from bounceloop.core.address import AddressError, domain_of, normalize
+from bounceloop.core.address import AddressError, normalize
 from bounceloop.core.retry import parse_schedule
 from bounceloop.storage import messages as store
 from bounceloop.storage import story
@@ -80,7 +80,8 @@ def compose(body: SendIn, sender: str, to: str) -> bytes:
     msg["To"] = to
     msg["Subject"] = body.subject or ""
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = make_msgid(domain=domain_of(sender) or None)
+    # No Message-ID here: the sender adds a signed one to each copy (core.signed), which
+    # an auto-reply's In-Reply-To then ties to its message.
     if body.text is not None:
         msg.set_content(body.text)
         if body.html is not None:

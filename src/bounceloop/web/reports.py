@@ -54,12 +54,17 @@ class ErrorFilters:
                  domain: Annotated[str, Query(max_length=255)] = "",
                  recipient: Annotated[str, Query(max_length=320)] = "",
                  since: datetime | None = None, until: datetime | None = None,
-                 history: bool = False) -> None:
+                 history: bool = False,
+                 tied: Annotated[bool | None, Query(
+                     description="true: rows against an address (synchronous errors, and "
+                                 "returned mail tied to a message we sent); false: untied "
+                                 "returned mail, kept as evidence against no address")
+                 ] = None) -> None:
         self.values: dict[str, Any] = {
             "mailing": mailing, "errortypes": values(errortype), "steps": steps(step),
             "states": values(state), "severity": severity, "reasons": values(reason),
             "codes": values(code), "domain": domain, "recipient": recipient,
-            "since": utc(since), "until": utc(until), "history": history}
+            "since": utc(since), "until": utc(until), "history": history, "tied": tied}
 
 
 class MailingOut(BaseModel):

@@ -8,13 +8,19 @@ Form encoding (``application/x-www-form-urlencoded``, UTF-8) in PHP's bracket no
     (nothing)                    an empty list or map: PHP has no spelling for one, and
                                  "tags[]=" would read as [""]; receivers use $_POST['tags'] ?? []
 
-Field order per trigger is the spec's, then our extras (``reason, severity, step, errortype,
-mailing``, which a setting turns off for strict receivers)::
+Field order per trigger is the spec's, then our extras (which a setting turns off for strict
+receivers)::
 
     failure    id type timestamp time recipient action state code extended description tags
     bounce     id type timestamp time recipient envelope mime tags
     delivery   id type timestamp time recipient code extended description tags
     complaint  id type timestamp time recipient feedback_type tags
+
+Extras: ``failure`` reason severity step errortype mailing reported_recipient; ``bounce``
+kind reason mailing tied reported_recipient; ``delivery`` state mailing; ``complaint``
+mailing reported_recipient. A ``bounce`` with ``tied=0`` answers no message we can prove we
+sent (inbound.correlate): its ``id`` and ``recipient`` are empty, ``reported_recipient`` is
+what it claimed, and it causes no ``failure`` or ``complaint`` call.
 
 ``timestamp`` is UTC ``YYYY-MM-DD HH:MM:SS``; ``time`` the Unix time. The JSON body
 (``--format json``) carries the same fields as one object. Pure: no I/O.
@@ -41,10 +47,10 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {
 }
 #: Ours, after the spec's (left out when a webhook asks for the spec's fields only).
 EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
-    "failure": ("reason", "severity", "step", "errortype", "mailing"),
-    "bounce": ("kind", "reason", "mailing"),
+    "failure": ("reason", "severity", "step", "errortype", "mailing", "reported_recipient"),
+    "bounce": ("kind", "reason", "mailing", "tied", "reported_recipient"),
     "delivery": ("state", "mailing"),
-    "complaint": ("mailing",),
+    "complaint": ("mailing", "reported_recipient"),
 }
 TRIGGERS = tuple(SPEC_FIELDS)
 

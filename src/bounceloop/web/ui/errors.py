@@ -2,8 +2,9 @@
 (storage.errorlist, as ``GET /api/v1/errors``), and its CSV export.
 
     GET /                    to /errors
-    GET /errors              filters (mailing, errortype, step, state, severity, reason,
-                             code, domain, recipient, since, until: UTC days, inclusive),
+    GET /errors              filters (mailing, errortype, step, state, severity, tied,
+                             reason, code, domain, recipient, since, until: UTC days,
+                             inclusive),
                              sort & order, start & limit; for htmx only the results region
     GET /errors/export.csv   every row the same filters match, streamed
 """
@@ -36,8 +37,8 @@ COLUMNS = (("timestamp", "Time"), ("recipient", "Recipient"), ("mailing_id", "Ma
 SORT_NAMES = {**{key: heading.lower() for key, heading in COLUMNS if key},
               "id": "number", "domain": "recipient domain"}
 #: The filters as query parameters, in the form's order.
-FILTERS = ("mailing", "errortype", "step", "state", "severity", "reason", "code", "domain",
-           "recipient", "since", "until")
+FILTERS = ("mailing", "errortype", "step", "state", "severity", "tied", "reason", "code",
+           "domain", "recipient", "since", "until")
 
 
 def _start_of(day: date) -> datetime:
@@ -80,12 +81,14 @@ class View:
             "domain": p.text("domain", longest=255), "recipient": p.text("recipient"),
             "since": since.isoformat() if since else "",
             "until": until.isoformat() if until else "",
+            "tied": p.choice("tied", ("", "yes", "no"), ""),
         }
         q = error_query(
             mailing=mailing, errortypes=tuple(given["errortype"]), steps=tuple(steps),
             states=tuple(given["state"]), severity=given["severity"],
             reasons=tuple(given["reason"]), codes=p.many("code"), domain=given["domain"],
-            recipient=given["recipient"], since=_start_of(since) if since else None,
+            recipient=given["recipient"], tied={"yes": True, "no": False}.get(given["tied"]),
+            since=_start_of(since) if since else None,
             until=_start_of(until + timedelta(days=1)) if until else None, sort=sort,
             descending=order == "desc", start=start, limit=limit)
         return cls(given, sort, order, start, limit, q)

@@ -1,0 +1,77 @@
+"""core.signed: the references a returned message must carry to change anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounceloop.core import signed, verp
+
+KEY = "signed-secret"
+MID = "3f9c2a7e51d04b18"
+
+
+def test_a_message_token_is_signed_for_its_recipient_in_any_case() -> None:
+    token = signed.message_token(MID, "Ann@Dest.test", KEY)
+    ref, _, tag = token.partition(".")
+    assert ref == MID and len(tag) == signed.TAG_LENGTH and tag == tag.lower()
+    assert signed.message_valid(tag, MID, "ann@dest.test", KEY)
+    assert not signed.message_valid(tag, MID, "bob@dest.test", KEY)
+    assert not signed.message_valid(tag, "3f9c2a7e51d04b19", "ann@dest.test", KEY)
+    assert not signed.message_valid(tag, MID, "ann@dest.test", "another-key")
+    # No secret, no signature: nothing verifies (a bounce domain always has one).
+    assert not signed.message_valid(tag, MID, "ann@dest.test", "")
+
+
+def test_each_kind_of_token_signs_its_own_context() -> None:
+    """A mailing tag is not a message tag of the same digits, nor a VERP tag."""
+    mailing = signed.mailing_token(12, "dest.test", KEY)
+    tag = mailing.rpartition(".")[2]
+    assert signed.mailing_valid(tag, 12, "DEST.test", KEY)
+    assert not signed.mailing_valid(tag, 12, "else.test", KEY)
+    assert not signed.message_valid(tag, "12", "dest.test", KEY)
+    assert verp.tag(MID, KEY) not in signed.message_token(MID, "a@b.test", KEY)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (f"X-Bounceloop-Id: {MID}.abcdefghijklmnop\r\n", [("message", MID, "header")]),
+    (f"x-bounceloop-id:\r\n\t{MID.upper()}.ABCDEFGHIJKLMNOP\r\n", [("message", MID, "header")]),
+    ("X-Bounceloop-Mailing: mailing-7.abcdefghijklmnop\n", [("mailing", "7", "header")]),
+    (f"Original-Envelope-Id: {MID}.abcdefghijklmnop\n", [("message", MID, "envid")]),
+    (f"References: <x@y> <{MID}.abcdefghijklmnop@bounces.test>\n",
+     [("message", MID, "message-id")]),
+    # Not at a place we put one: quoted, inside a longer value, a bare id, a bad tag.
+    (f"> X-Bounceloop-Id: {MID}.abcdefghijklmnop\n", []),
+    (f"X-Bounceloop-Id: {MID}.abcdefghijklmnopq\n", []),
+    (f"X-Bounceloop-Id: {MID}\n", []),
+    (f"X-Bounceloop-Id: {MID}.abcdefghijklmn01\n", []),
+    (f"See {MID}.abcdefghijklmnop in the text\n", []),
+])
+def test_tokens_are_found_where_we_put_them(text: str, found: list[tuple[str, ...]]) -> None:
+    assert [(f.kind, f.ref, f.by) for f in signed.find(text)] == found
+
+
+def test_finding_is_bounded_and_distinct() -> None:
+    text = "".join(f"X-Bounceloop-Id: {i:016x}.abcdefghijklmnop\n" for i in range(100))
+    text += f"X-Bounceloop-Id: {0:016x}.abcdefghijklmnop\n"
+    assert len(signed.find(text)) == 16
+    assert len(signed.find(text, limit=1000)) == 100
+
+
+def test_stamp_is_what_a_copy_carries() -> None:
+    envid, head = signed.stamp(secret=KEY, recipients=[(MID, "ann@dest.test")], mailing_id=3,
+                               message_id_domain="bounces.test")
+    assert envid == signed.message_token(MID, "ann@dest.test", KEY)
+    assert head == (f"X-Bounceloop-Id: {envid}\r\nMessage-ID: <{envid}@bounces.test>\r\n"
+                    .encode())
+    # What we put in, we find again, in all three places.
+    text = head.decode() + f"Original-Envelope-Id: {envid}\r\n"
+    assert {(f.ref, f.by) for f in signed.find(text)} == {(MID, "header")}
+    envid, head = signed.stamp(secret=KEY, recipients=[(MID, "ann@dest.test"),
+                                                       ("aa" * 8, "bob@dest.test")],
+                               mailing_id=3)
+    assert envid == signed.mailing_token(3, "dest.test", KEY)
+    assert head == f"X-Bounceloop-Mailing: {envid}\r\n".encode()
+    # Without a secret: the bare references, which tie nothing.
+    assert signed.stamp(secret="", recipients=[(MID, "a@b.test")], mailing_id=3,
+                        message_id_domain="x.test") == (
+        MID, f"X-Bounceloop-Id: {MID}\r\n".encode())

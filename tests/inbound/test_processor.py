@@ -1,0 +1,166 @@
+"""The Processor in the service: a parse budget per message, and a batch whose write failed
+done again as soon as the database answers (issue 16).
+
+Real parser processes (spawned), a real SQLite database locked by another connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bounceloop.config import Settings
+from bounceloop.core.severity import Convention
+from bounceloop.inbound import Processor
+from bounceloop.inbound.process import Parsed, parse_all
+from bounceloop.storage import outbox
+from bounceloop.storage.engine import create_engine
+from bounceloop.storage.tables import jobs, received
+from bounceloop.testing import bounces
+from tests.inbound.test_process import DOMAIN, SECRET, World
+
+#: A returned message big enough to take longer than a tiny budget to read: 8 MB of
+#: quoted original behind a normal DSN.
+HUGE = bounces.dsn("ann@dest.test", b"Subject: big\r\n\r\n" + b"x" * 76 + b"\r\n") + (
+    (b"y" * 76 + b"\r\n") * 100_000)
+
+
+def settings(**extra: object) -> Settings:
+    return Settings(bounce_domain=DOMAIN, verp_secret=SECRET, job_lease=300,
+                    poll_interval=0.1, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return World(engine)
+
+
+def status(w: World, rid: int) -> tuple[str, str | None]:
+    # A read that takes no write lock (SQLite): another connection may hold it.
+    with w.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        row = conn.execute(select(received.c.status, received.c.error).where(
+            received.c.id == rid)).one()
+    return row.status, row.error
+
+
+async def test_a_message_over_its_parse_budget_fails_alone(world: World) -> None:
+    processor = Processor(settings(parse_timeout=0.05), world.engine, "budget",
+                          parse_processes=1)
+    try:
+        slow = world.receive(HUGE, (world.envelope["ann@dest.test"],))
+        fine = world.receive(bounces.dsn("bob@dest.test", world.copy("bob@dest.test")),
+                             (world.envelope["bob@dest.test"],))
+        assert await processor.round() == 2  # one batch, both in it
+    finally:
+        processor.close()
+    state, error = status(world, slow)
+    assert state == "failed" and "longer than its budget of 0.05 s" in (error or "")
+    # Still kept, and tied: the VERP address names ann's message.
+    assert world.row(slow).message_id == world.id["ann@dest.test"]
+    assert status(world, fine) == ("processed", None)
+    assert [e.reason for e in world.errors(fine)] == ["userunknown"]
+
+
+def test_the_budget_holds_where_ingest_and_reprocess_parse(world: World) -> None:
+    """In a process's main thread (the CLI: ingest, reprocess) the same timer applies."""
+    slow = world.receive(HUGE, (world.envelope["ann@dest.test"],))
+    from bounceloop.inbound import Context, run_batch
+    run_batch(world.engine, Context.of(settings(parse_timeout=0.05)), [slow])
+    state, error = status(world, slow)
+    assert state == "failed" and "budget" in (error or "")
+    # With a budget it fits in, the same message is read.
+    run_batch(world.engine, Context.of(settings(parse_timeout=60)), [slow])
+    assert status(world, slow) == ("processed", None)
+
+
+def stall(raws: Sequence[bytes], convention: Convention, seconds: float = 0.0
+          ) -> list[Parsed]:
+    """parse_all, but a message holding b"STALL" stalls inside one C call the timer cannot
+    interrupt (a backtracking regular expression: sre checks for no signal)."""
+    for raw in raws:
+        if b"STALL" in raw:
+            re.match(r"(a+)+$", "a" * 32 + "b")
+    return parse_all(raws, convention, seconds)
+
+
+class Stalling(Processor):
+    """The Processor with its parser processes running :func:`stall`."""
+
+    async def _run(self, raws: list[bytes], timeout: float | None) -> list[Parsed]:
+        pool = self._start_pool()
+        call = asyncio.get_running_loop().run_in_executor(
+            pool, stall, raws, self.ctx.convention, self.ctx.parse_timeout)
+        return await asyncio.wait_for(call, timeout)
+
+
+async def test_a_stall_the_timer_cannot_stop_costs_only_its_own_message(world: World) -> None:
+    processor = Stalling(settings(parse_timeout=0.5), world.engine, "stall",
+                         parse_processes=1)
+    try:
+        stuck = world.receive(bounces.dsn("ann@dest.test", b"Subject: STALL\r\n\r\n"),
+                              (world.envelope["ann@dest.test"],))
+        fine = world.receive(bounces.dsn("bob@dest.test", world.copy("bob@dest.test")),
+                             (world.envelope["bob@dest.test"],))
+        start = time.monotonic()
+        assert await processor.round() == 2
+        took = time.monotonic() - start
+    finally:
+        processor.close()
+    state, error = status(world, stuck)
+    assert state == "failed" and "parser process was stopped" in (error or "")
+    assert status(world, fine) == ("processed", None)
+    # The batch's budget (2 x 0.5 s + 5 s of grace), then the stuck one's alone: the
+    # stall itself would run for minutes.
+    assert took < 30
+
+
+@pytest.fixture
+def locked_db(tmp_path: object) -> Iterator[Engine]:
+    from pathlib import Path
+
+    from bounceloop.storage import migrate
+    assert isinstance(tmp_path, Path)
+    db = create_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    migrate.upgrade(db)
+    yield db
+    db.dispose()
+
+
+async def test_a_batch_whose_write_failed_is_done_when_the_database_answers(
+        locked_db: Engine) -> None:
+    world = World(locked_db)
+    processor = Processor(settings(), locked_db, "retry", parse_processes=0)
+    rid = world.receive(bounces.dsn("ann@dest.test", world.copy("ann@dest.test")),
+                        (world.envelope["ann@dest.test"],))
+    # The round has claimed its batch ...
+    assert [j.ref for j in processor._claim()] == [str(rid)]
+    # ... and the database stops taking writes (another writer holds SQLite's lock past
+    # the 5 s busy timeout).
+    blocker = locked_db.raw_connection()
+    blocker.execute("BEGIN IMMEDIATE")
+    stop = asyncio.Event()
+    runner = asyncio.create_task(processor.run(stop))
+    try:
+        await asyncio.sleep(7)
+        assert status(world, rid)[0] == "pending"
+        blocker.rollback()
+        released = time.monotonic()
+        while status(world, rid)[0] == "pending" and time.monotonic() - released < 30:
+            await asyncio.sleep(0.1)
+        waited = time.monotonic() - released
+    finally:
+        blocker.close()
+        stop.set()
+        await runner
+        processor.close()
+    # Done within seconds of the lock's release: not after the 300 s lease.
+    assert status(world, rid) == ("processed", None) and waited < 15, waited
+    with locked_db.connect() as conn:
+        assert conn.execute(select(jobs.c.status, jobs.c.attempts).where(
+            jobs.c.ref == str(rid))).one() == (outbox.DONE, 1)
+        assert conn.execute(select(received.c.times_processed)).scalar_one() == 1
