@@ -200,6 +200,37 @@ def test_timeouts_and_limits(monkeypatch: pytest.MonkeyPatch) -> None:
         0.5, 2, 3600)
 
 
+def test_inbound_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings()
+    assert (s.smtp_max_sessions_per_client, s.smtp_client_limit_exceptions,
+            s.smtp_junk_command_limit, s.smtp_hard_error_limit, s.smtp_data_memory) == (
+        50, [], 100, 20, 128 * 1024 * 1024)
+    monkeypatch.setenv("BOUNCELOOP_SMTP_MAX_SESSIONS_PER_CLIENT", "0")
+    monkeypatch.setenv("BOUNCELOOP_SMTP_CLIENT_LIMIT_EXCEPTIONS", "127.0.0.0/8, ::1/128")
+    monkeypatch.setenv("BOUNCELOOP_SMTP_JUNK_COMMAND_LIMIT", "5")
+    monkeypatch.setenv("BOUNCELOOP_SMTP_HARD_ERROR_LIMIT", "3")
+    monkeypatch.setenv("BOUNCELOOP_SMTP_DATA_MEMORY", str(64 * 1024 * 1024))
+    s = Settings()
+    assert (s.smtp_max_sessions_per_client, s.smtp_client_limit_exceptions,
+            s.smtp_junk_command_limit, s.smtp_hard_error_limit, s.smtp_data_memory) == (
+        0, ["127.0.0.0/8", "::1/128"], 5, 3, 64 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(("env", "field"), [
+    ({"BOUNCELOOP_SMTP_DATA_MEMORY": "1000000"}, "at least BOUNCELOOP_SMTP_MAX_SIZE"),
+    ({"BOUNCELOOP_SMTP_MAX_SIZE": "2000", "BOUNCELOOP_SMTP_DATA_MEMORY": "1999"},
+     "at least BOUNCELOOP_SMTP_MAX_SIZE"),
+    ({"BOUNCELOOP_SMTP_CLIENT_LIMIT_EXCEPTIONS": "10.0.0.0/33"},
+     "smtp_client_limit_exceptions"),
+    ({"BOUNCELOOP_SMTP_HARD_ERROR_LIMIT": "-1"}, "smtp_hard_error_limit"),
+    ({"BOUNCELOOP_SMTP_JUNK_COMMAND_LIMIT": "-1"}, "smtp_junk_command_limit"),
+    ({"BOUNCELOOP_SMTP_MAX_SESSIONS_PER_CLIENT": "-1"}, "smtp_max_sessions_per_client"),
+])
+def test_bad_inbound_limits_are_refused(monkeypatch: pytest.MonkeyPatch,
+                                        env: dict[str, str], field: str) -> None:
+    assert field in _error(monkeypatch, **env)
+
+
 def test_unknown_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOUNCELOOP_NO_SUCH_SETTING", "x")
     assert not hasattr(Settings(), "no_such_setting")

@@ -23,9 +23,22 @@ and for the inbound (bounce) server, issue 4:
                                                               bounce domain)
     BOUNCELOOP_SMTP_TLS_CERT / _KEY    PEM files; STARTTLS is offered when set
     BOUNCELOOP_SMTP_MAX_SIZE           26214400              (bytes; RFC 1870 SIZE)
-    BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds idle per command)
+    BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds without progress;
+                                                              NOOP, RSET, VRFY, HELP are none)
     BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
     BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
+    BOUNCELOOP_SMTP_MAX_SESSIONS_PER_CLIENT 50               (concurrent from one address
+                                                              (IPv6: /84); 0: no limit)
+    BOUNCELOOP_SMTP_CLIENT_LIMIT_EXCEPTIONS                  (CIDRs exempt from that limit;
+                                                              default none)
+    BOUNCELOOP_SMTP_JUNK_COMMAND_LIMIT 100                   (NOOP, RSET, VRFY, HELP, HELO,
+                                                              EHLO; past it each is an error;
+                                                              0: no limit)
+    BOUNCELOOP_SMTP_HARD_ERROR_LIMIT   20                    (errors without a stored message,
+                                                              then 421; 0: no limit)
+    BOUNCELOOP_SMTP_DATA_MEMORY        134217728             (bytes of DATA held by all
+                                                              sessions; past it 452; at least
+                                                              BOUNCELOOP_SMTP_MAX_SIZE)
     BOUNCELOOP_PARSE_PROCESSES         1                     (processes parsing returned mail;
                                                               0: a thread, with no time budget)
     BOUNCELOOP_PARSE_TIMEOUT           30                    (seconds one returned message may
@@ -170,6 +183,17 @@ class Settings(BaseSettings):
     smtp_command_timeout: float = 300.0
     smtp_session_timeout: float = 1800.0
     smtp_max_sessions: int = 200
+    smtp_max_sessions_per_client: int = Field(default=50, ge=0)
+    """Postfix's smtpd_client_connection_count_limit; 0: no limit."""
+    smtp_client_limit_exceptions: Annotated[list[str], NoDecode] = []
+    """Networks whose clients that limit leaves out (Postfix's
+    smtpd_client_event_limit_exceptions, without its default of $mynetworks)."""
+    smtp_junk_command_limit: int = Field(default=100, ge=0)
+    """Postfix's smtpd_junk_command_limit; 0: no limit."""
+    smtp_hard_error_limit: int = Field(default=20, ge=0)
+    """Postfix's smtpd_hard_error_limit; 0: no limit."""
+    smtp_data_memory: int = Field(default=128 * 1024 * 1024, ge=1)
+    """Bytes of DATA all inbound sessions may hold in memory until their commit."""
     parse_processes: int = Field(default=1, ge=0)
     """Processes that parse returned mail beside the service's own (0: a thread of it, where
     the parse budget cannot stop a parse: a thread cannot be interrupted)."""
@@ -210,7 +234,7 @@ class Settings(BaseSettings):
     """info: a line per delivery attempt, returned message and failed webhook call."""
 
     @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
-                     "complaint_addresses", mode="before")
+                     "complaint_addresses", "smtp_client_limit_exceptions", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
@@ -271,7 +295,7 @@ class Settings(BaseSettings):
             raise ValueError("a retry schedule is one or more positive numbers of seconds")
         return value
 
-    @field_validator("allowed_target_networks")
+    @field_validator("allowed_target_networks", "smtp_client_limit_exceptions")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for net in value:
@@ -303,6 +327,13 @@ class Settings(BaseSettings):
     def _verp(self) -> Settings:
         if self.bounce_domain and not self.verp_secret.get_secret_value():
             raise ValueError("BOUNCELOOP_BOUNCE_DOMAIN needs BOUNCELOOP_VERP_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _data_memory(self) -> Settings:
+        if self.smtp_data_memory < self.smtp_max_size:
+            raise ValueError("BOUNCELOOP_SMTP_DATA_MEMORY must be at least "
+                             "BOUNCELOOP_SMTP_MAX_SIZE (a message of the largest size must fit)")
         return self
 
     @model_validator(mode="after")

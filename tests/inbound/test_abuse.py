@@ -1,8 +1,10 @@
 """The inbound SMTP server under abuse, over loopback: crowds of idle connections, senders
-that trickle, lines and commands far too long, and garbage of every kind.
+that trickle, lines and commands far too long, garbage of every kind, sessions that collect
+errors, and more DATA at once than memory is allowed for.
 
 What each test asks of the real server (InboundServer on 127.0.0.1, as in test_server.py,
-which has the plain limits: a stalled peer, the session cap, 30 MB, pipelining, bare LF):
+which has the plain limits: a stalled peer, idle commands, the session caps, 30 MB,
+pipelining, bare LF):
 a clear 4xx/5xx reply or a closed connection, never a crash, a hang or a traceback in the
 log; nothing in the database but what was answered 250; memory and file descriptors
 bounded; and a good sender served meanwhile and afterwards (its DSN stored, its 250).
@@ -152,8 +154,11 @@ async def test_a_crowd_of_idle_connections_is_capped_timed_out_and_released(
     fds = open_fds()
     timeout = 2.0
     loop = asyncio.get_running_loop()
+    # The crowd comes from one address: the cap per client (tested in test_server.py) is
+    # off, so that this is about the cap on all sessions.
     async with serving(engine, smtp_max_sessions=250, smtp_command_timeout=timeout,
-                       smtp_session_timeout=60) as (server, port):
+                       smtp_session_timeout=60, smtp_max_sessions_per_client=0
+                       ) as (server, port):
         started = loop.time()
         crowd = await asyncio.gather(*(Raw.connect(port) for _ in range(300)))
         greetings = await asyncio.gather(*(c.reply() for c in crowd))
@@ -222,15 +227,17 @@ async def test_slow_senders_end_in_the_timeouts_and_block_no_one(
     command_timeout, session_timeout = 1.0, 2.5
     async with serving(engine, smtp_command_timeout=command_timeout,
                        smtp_session_timeout=session_timeout) as (server, port):
-        # A byte every 50 ms: whole NOOPs (each resets the command timeout: only the
-        # session timeout ends them), one endless command line, an endless DATA.
+        # A byte every 50 ms: whole HELOs (progress: each restarts the command timeout, so
+        # only the session timeout ends them), whole NOOPs (no progress: the command
+        # timeout ends them), one endless command line, an endless DATA.
+        heloing = [asyncio.create_task(trickle(port, [EHLO], b"HELO x\r\n")) for _ in range(8)]
         nooping = [asyncio.create_task(trickle(port, [EHLO], b"NOOP\r\n")) for _ in range(8)]
         endless = [asyncio.create_task(trickle(port, [EHLO], b"MAIL FROM:<" + b"x" * 100))
                    for _ in range(8)]
         data = [asyncio.create_task(trickle(
             port, [EHLO, b"MAIL FROM:<>\r\n", b"RCPT TO:<" + TOKEN + b">\r\n", b"DATA\r\n"],
-            b"Subject: slow\r\n\r\nline\r\n")) for _ in range(8)]
-        await until(lambda: len(server.gate.sessions) == 24)
+            b"X-Slow: y\r\n")) for _ in range(8)]
+        await until(lambda: len(server.gate.sessions) == 32)
         # Meanwhile good senders are served as if nobody else were there: each in far
         # less than the slow ones' timeouts, all while the slow ones still trickle.
         loop = asyncio.get_running_loop()
@@ -240,14 +247,18 @@ async def test_slow_senders_end_in_the_timeouts_and_block_no_one(
             good.append(await good_sender(port, n))
             assert loop.time() - began < command_timeout, "a good sender waited"
         assert len(server.gate.sessions) >= 8, "the slow ones were gone before the good"
+        heloed = await asyncio.gather(*heloing)
         nooped = await asyncio.gather(*nooping)
         cut = await asyncio.gather(*endless)
         unfinished = await asyncio.gather(*data)
         await until(lambda: not server.gate.sessions)
-    assert all(session_timeout - 0.1 <= t < session_timeout + 1.5 for t in nooped), nooped
+    assert all(session_timeout - 0.1 <= t < session_timeout + 1.5 for t in heloed), heloed
+    assert all(command_timeout - 0.1 <= t < session_timeout for t in nooped), nooped
     assert all(command_timeout - 0.1 <= t < session_timeout for t in cut), cut
-    # aiosmtpd counts DATA as one command: its idle timer runs from the DATA command.
-    assert all(t < session_timeout + 1.5 for t in unfinished), unfinished
+    # Each line of DATA is progress (a line every 0.55 s here): the session timeout ends
+    # them.
+    assert all(session_timeout - 0.1 <= t < session_timeout + 1.5 for t in unfinished), \
+        unfinished
     assert_stored(engine, good)
 
 
@@ -437,7 +448,9 @@ async def test_a_thousand_bad_commands_leave_the_transaction_intact(
            (b"\r\n", b"500"), (b"\xff\xff\r\n", b"500"), (b"MAIL FROM:<>\r\n", b"503"),
            (b"RCPT TO:<nobody@example.org>\r\n", b"550"), (b"VRFY\r\n", b"501")]
     script = [bad[n % len(bad)] for n in range(1000)]
-    async with serving(engine) as (_, port):
+    # The error limit is off: this is about the transaction that outlives them (the limit
+    # is tested below).
+    async with serving(engine, smtp_hard_error_limit=0) as (_, port):
         c = await Raw.connect(port)
         await c.reply()
         for line in (EHLO, b"MAIL FROM:<>\r\n", RCPT):
@@ -489,3 +502,115 @@ async def test_a_helo_that_is_not_text_is_kept_escaped_beside_good_senders(
     assert_stored(engine, [odd, *replies[1:]])
     [row] = [r for r in stored(engine) if bytes(r.raw) == odd]
     assert row.helo == "mx\\xff\\x00\\x1b[31m.test"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and junk commands
+# ---------------------------------------------------------------------------------------------
+
+NOBODY = b"RCPT TO:<nobody@example.org>\r\n"
+TOO_MANY_ERRORS = b"421 4.7.0 Too many errors"
+
+
+async def test_a_session_that_collects_errors_is_closed_with_421(
+        engine: Engine, no_errors_logged: None) -> None:
+    """Postfix's smtpd_hard_error_limit (20): so many 4yz/5yz replies without a stored
+    message end the session; a stored message forgives those before it."""
+    async with serving(engine) as (server, port):
+        # 19 refused recipients, a stored message, 19 more: still open.
+        c = await session(port, EHLO, b"MAIL FROM:<>\r\n")
+        for _ in range(19):
+            assert (await c.send(NOBODY)).startswith(b"550 ")
+        for line in (RCPT, b"DATA\r\n"):
+            assert (await c.send(line))[:1] in (b"2", b"3")
+        forgiven = DSN + b"forgiven\r\n"
+        assert (await c.send(forgiven + b".\r\n")).startswith(b"250 2.0.0 Stored as ")
+        assert (await c.send(b"MAIL FROM:<>\r\n")).startswith(b"250 ")
+        for _ in range(19):
+            assert (await c.send(NOBODY)).startswith(b"550 ")
+        # The 20th: its answer, then the 421 and the close. What was pipelined behind it (a
+        # good recipient and a whole message) is not acted on.
+        await c.write(NOBODY + RCPT + b"DATA\r\n" + DSN + b".\r\n")
+        assert (await c.reply()).startswith(b"550 ")
+        assert await c.reply() == TOO_MANY_ERRORS
+        assert await c.closed(5)
+        await c.close()
+        # Errors of every kind count: bad syntax, a missing argument, commands out of order.
+        c = await session(port)
+        errors = [b"MAIL FROM:<>\r\n", b"HELO\r\n", b"\r\n", b"VRFY\r\n", RCPT,
+                  b"DATA\r\n", b"\xff\r\n"]
+        replies = [await c.send(errors[n % len(errors)]) for n in range(22)]
+        assert all(r[:1] in (b"4", b"5") for r in replies[:20]), replies
+        assert replies[20:] == [TOO_MANY_ERRORS, b""], replies[20:]
+        await c.close()
+        await until(lambda: not server.gate.sessions)
+        assert server.policy.metrics.refused.labels("errors")._value.get() == 2
+    assert_stored(engine, [forgiven])
+
+
+async def test_junk_commands_past_their_limit_count_as_errors(
+        engine: Engine, no_errors_logged: None) -> None:
+    """Postfix's smtpd_junk_command_limit: past it, each NOOP, RSET, VRFY, HELP, HELO or
+    EHLO counts as an error too (here 3 of them, then 2 errors end the session)."""
+    async with serving(engine, smtp_junk_command_limit=3, smtp_hard_error_limit=2
+                       ) as (_, port):
+        c = await session(port)
+        await c.write(b"NOOP\r\nRSET\r\nHELP\r\nNOOP\r\nHELO x\r\nNOOP\r\n")
+        replies = [await c.reply() for _ in range(7)]
+        assert [r[:3] for r in replies[:5]] == [b"250"] * 5
+        assert replies[5:] == [TOO_MANY_ERRORS, b""]
+        await c.close()
+        assert_stored(engine, [await good_sender(port)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+# ---------------------------------------------------------------------------------------------
+
+NO_ROOM = b"452 4.3.1 Insufficient system storage"
+
+
+async def test_data_held_in_memory_is_bounded_across_sessions(
+        engine: Engine, no_errors_logged: None) -> None:
+    """The DATA of all sessions held until its commit is bounded (smtp_data_memory, 2 MiB
+    here): past it, a declared SIZE= is refused at MAIL and data at its end, both with 452
+    (the sender tries again later); within it, messages are stored as ever."""
+    line = b"y" * 998 + b"\r\n"
+    big = DSN + line * 900  # about 0.9 MB each: two fit in the budget, not three
+    async with serving(engine, smtp_max_size=MB, smtp_data_memory=2 * MB) as (server, port):
+        budget = server.policy.budget
+        first, second = [await session(port, *TRANSACTION, b"DATA\r\n") for _ in range(2)]
+        assert await first.write(big)  # all but the final dot: held, not yet committed
+        await until(lambda: budget.used == len(big))
+        assert await second.write(big)
+        await until(lambda: budget.used == 2 * len(big))
+        # A third, while both are held: a SIZE= that does not fit is refused at MAIL...
+        third = await session(port, EHLO)
+        assert await third.send(b"MAIL FROM:<> SIZE=%d\r\n" % len(big)) == NO_ROOM
+        # ...and data that does not fit, after its final dot (the rest is read and dropped).
+        for command in TRANSACTION[1:]:
+            assert (await third.send(command))[:1] == b"2"
+        assert (await third.send(b"DATA\r\n")).startswith(b"354 ")
+        third_message = DSN + line * 400 + b"third\r\n"
+        assert await third.send(third_message + b".\r\n") == NO_ROOM
+        assert budget.used == 2 * len(big)
+        # A connection lost mid-DATA gives back what it held.
+        lost = await session(port, *TRANSACTION, b"DATA\r\n")
+        assert await lost.write(DSN + line * 100)
+        await until(lambda: budget.used > 2 * len(big))
+        await lost.close()
+        await until(lambda: budget.used == 2 * len(big))
+        # The two held finish: stored, and their bytes given back.
+        for c in (first, second):
+            assert (await c.send(b".\r\n")).startswith(b"250 2.0.0 Stored as ")
+        assert budget.used == 0
+        # Now the third's message fits, in the same session.
+        for command in TRANSACTION[1:]:
+            assert (await third.send(command))[:1] == b"2"
+        assert (await third.send(b"DATA\r\n")).startswith(b"354 ")
+        assert (await third.send(third_message + b".\r\n")).startswith(b"250 2.0.0 ")
+        for c in (first, second, third):
+            await c.close()
+        assert server.policy.metrics.refused.labels("memory")._value.get() == 2
+        assert budget.used == 0
+    assert_stored(engine, [big, big, third_message])

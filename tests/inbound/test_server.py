@@ -96,7 +96,9 @@ async def test_a_dsn_to_a_verp_address_is_stored_with_its_envelope_and_a_job(
     (token()[:-len("@" + DOMAIN) - 1] + "x@" + DOMAIN, False),  # tag altered: forged
     ("b-0123456789abcdef-aaaaaaaa@" + DOMAIN, False),           # made-up tag
     (token().replace(DOMAIN, "other.test"), False),             # a foreign domain: no relay
-    ("postmaster@" + DOMAIN, False),
+    ("postmaster@" + DOMAIN, True),                             # RFC 5321 section 4.5.1
+    ("Postmaster", True),                                       # section 4.1.1.3
+    ("postmaster@other.test", False),                           # not a domain of ours
     ("someone@example.org", False),
     ("b-0123456789abcdef@" + DOMAIN, False),                    # no tag at all
 ])
@@ -222,14 +224,15 @@ async def test_a_stalled_peer_is_dropped_and_one_slow_in_total_too(engine: Engin
         # Silent after the greeting: the command timeout closes the connection.
         assert await asyncio.wait_for(reader.read(), 5) == b""
         writer.close()
-        # Busy but never finishing (a NOOP every 0.3 s): the session timeout ends it.
+        # Busy but never finishing (a HELO, which is progress, every 0.3 s): the session
+        # timeout ends it.
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         await reader.readline()
         loop = asyncio.get_running_loop()
         started = loop.time()
         closed = False
         while loop.time() - started < 5:
-            writer.write(b"NOOP\r\n")
+            writer.write(b"HELO peer.test\r\n")
             reply = await asyncio.wait_for(reader.readline(), 5)
             if not reply:
                 closed = True
@@ -237,6 +240,76 @@ async def test_a_stalled_peer_is_dropped_and_one_slow_in_total_too(engine: Engin
             await asyncio.sleep(0.3)
         writer.close()
     assert closed and 1.4 < loop.time() - started < 3
+
+
+@pytest.mark.parametrize("keepalive", [b"NOOP", b"RSET", b"HELP", b"VRFY <x@y.test>",
+                                       b"XYZZY"])
+async def test_idle_commands_do_not_hold_a_session_past_the_command_timeout(
+        engine: Engine, keepalive: bytes) -> None:
+    """A client that sends only NOOP (or RSET, HELP, VRFY, an unknown verb) every 0.2 s is
+    closed at the command timeout, not kept to the session timeout (60 s here)."""
+    async with running(engine, smtp_command_timeout=0.5, smtp_session_timeout=60) as (port, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        writer.write(b"HELO peer.test\r\n")
+        assert (await reader.readline()).startswith(b"250 ")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        replies = []
+        while loop.time() - started < 5:
+            writer.write(keepalive + b"\r\n")
+            reply = await asyncio.wait_for(reader.readline(), 5)
+            if not reply:
+                break
+            replies.append(reply[:3])
+            await asyncio.sleep(0.2)
+        writer.close()
+    # Answered meanwhile (250, 252 or 500: the command was read, it just moved nothing on).
+    assert replies and set(replies) <= {b"250", b"252", b"500"}, replies
+    assert 0.4 < loop.time() - started < 1.5
+
+
+async def connect_from(address: str, port: int) -> tuple[asyncio.StreamReader,
+                                                          asyncio.StreamWriter]:
+    """A connection to the server from this loopback address (any of 127.0.0.0/8)."""
+    return await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
+
+
+async def test_sessions_over_the_per_client_cap_get_421_and_other_clients_go_on(
+        engine: Engine) -> None:
+    async with running(engine, smtp_max_sessions_per_client=2,
+                       smtp_client_limit_exceptions=["127.0.0.3/32"]) as (port, metrics):
+        held = [await connect_from("127.0.0.1", port) for _ in range(2)]
+        for reader, _ in held:
+            assert (await reader.readline()).startswith(b"220 ")
+        # A third from the same address: told so and closed (Postfix answers 421 4.7.0 to
+        # one over smtpd_client_connection_count_limit).
+        reader, writer = await connect_from("127.0.0.1", port)
+        assert await reader.readline() == (
+            b"421 4.7.0 Too many connections from 127.0.0.1; try again later\r\n")
+        assert await reader.read() == b""
+        writer.close()
+        # Another client has its own count: two sessions, the second delivers a DSN.
+        other = await connect_from("127.0.0.2", port)
+        assert (await other[0].readline()).startswith(b"220 ")
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port,
+                                   source_address=("127.0.0.2", 0)) as client:
+            await client.mail("")
+            await client.rcpt(token())
+            assert (await client.data(DSN))[0] == 250
+        # An address among the exceptions is not counted at all.
+        exempt = [await connect_from("127.0.0.3", port) for _ in range(3)]
+        for reader, _ in exempt:
+            assert (await reader.readline()).startswith(b"220 ")
+        # One of the first client's leaves: it may have another.
+        held[0][1].close()
+        await asyncio.sleep(0.2)
+        reader, writer = await connect_from("127.0.0.1", port)
+        assert (await reader.readline()).startswith(b"220 ")
+        for _, w in [*held[1:], other, *exempt, (reader, writer)]:
+            w.close()
+    assert metrics.refused.labels("client")._value.get() == 1
+    assert [r.peer for r in stored(engine)] == ["127.0.0.2"]
 
 
 async def test_sessions_over_the_cap_get_421(engine: Engine) -> None:
@@ -256,6 +329,29 @@ async def test_sessions_over_the_cap_get_421(engine: Engine) -> None:
         for _, w in held[1:]:
             w.close()
     assert metrics.refused.labels("sessions")._value.get() == 1
+
+
+async def test_postmaster_is_taken_and_stored_like_mail_to_the_complaint_address(
+        engine: Engine) -> None:
+    """RFC 5321 section 4.5.1: postmaster at every domain we take mail for, in any case;
+    section 4.1.1.3: the bare ``<Postmaster>``. Stored as it came, like abuse@'s mail:
+    what it means is for processing to say."""
+    postmasters = ["postmaster@" + DOMAIN, "POSTMASTER@Old-Bounces.Sender.Test",
+                   "Postmaster", "postmaster"]
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        for n, rcpt in enumerate(["abuse@" + DOMAIN, *postmasters]):
+            await client.mail("someone@example.org")
+            assert (await client.rcpt(rcpt))[0] == 250, rcpt
+            assert (await client.data(DSN + f"n={n}\r\n".encode()))[0] == 250
+    rows = stored(engine)
+    assert [json.loads(r.rcpts) for r in rows] == [
+        ["abuse@" + DOMAIN], *([p] for p in postmasters)]
+    assert {(r.mail_from, r.status, r.source) for r in rows} == {
+        ("someone@example.org", "pending", "smtp")}
+    with engine.connect() as conn:
+        jobs_of = {(j.kind, j.ref) for j in conn.execute(select(jobs))}
+    assert jobs_of == {("bounce", str(r.id)) for r in rows}
 
 
 async def test_starttls_with_the_configured_certificate(engine: Engine, tmp_path: Path

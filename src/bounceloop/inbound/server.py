@@ -14,22 +14,35 @@ aiosmtpd's protocol, run in the service's own event loop (no Controller thread).
   (inbound.inbox, group commit) *before* the 250; if the commit fails the answer is
   ``451 4.3.0`` so the sender keeps the message and retries. Parsing happens later, in a
   worker, from the stored bytes.
-- Limits: a command timeout (idle), a session timeout (whole connection), and a cap on
-  concurrent sessions (the one over it gets ``421 4.3.2`` and is closed).
+- ``postmaster`` is taken at RCPT for every domain we take mail for, and bare, without a
+  domain (RFC 5321 sections 4.5.1 and 4.1.1.3; any case), and stored like any other message.
+- Limits, so that hostile input costs bounded work (the Postfix parameter each follows):
+  a cap on concurrent sessions (the one over it gets ``421 4.3.2``) and on those of one
+  client (``421 4.7.0``, smtpd_client_connection_count_limit); a command timeout that only
+  progress moves - HELO, EHLO, STARTTLS, MAIL, RCPT, DATA and the data's lines, not NOOP,
+  RSET, VRFY, HELP or an unknown verb (smtpd_timeout) - and a session timeout; junk commands
+  past a limit count as errors (smtpd_junk_command_limit), and so many errors without a
+  stored message end the session with ``421 4.7.0`` (smtpd_hard_error_limit); the DATA of
+  all sessions held in memory until its commit is bounded, and what would go past that
+  gets ``452 4.3.1`` (at MAIL when SIZE= says so, else at the end of DATA).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
+import ipaddress
 import logging
 import re
 import socket
 import ssl
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from bounceloop.config import Settings
 from bounceloop.core import verp
@@ -74,21 +87,116 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()) & 0xFF:02x}", text)
 
 
+#: Replies of the limits. Postfix (3.x) says "421 4.7.0 <host> Error: too many connections
+#: from <address>" and "421 4.7.0 <host> Error: too many errors" (smtpd/smtpd.c; X.7.0: other
+#: or undefined security status, RFC 3463), and "452 4.3.1 Insufficient system storage" when
+#: its queue has no room (smtpd_check.c; X.3.1: mail system full; RFC 5321 section 4.3.2
+#: lists 452 for MAIL and for the end of DATA, and RFC 1870 section 6.1 for a SIZE= there is
+#: no room for now). Each a 4yz: the sender keeps the message and tries again later.
+TOO_MANY_SESSIONS = b"421 4.3.2 Too many connections; try again later\r\n"
+TOO_MANY_FROM = "421 4.7.0 Too many connections from {}; try again later\r\n"
+TOO_MANY_ERRORS = b"421 4.7.0 Too many errors\r\n"
+NO_ROOM = "452 4.3.1 Insufficient system storage"
+# aiosmtpd's (1.4.6) own replies for a DATA that is too big or has a line too long.
+TOO_MUCH = "552 Error: Too much mail data"
+TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
+
+#: Commands that move a session on: they, and each line of DATA, restart the command
+#: timeout. NOOP, RSET, VRFY, HELP, an unknown verb or a line that is no command do not, so
+#: a client cannot keep a session (and its slot) idle past the timeout with them.
+PROGRESS = frozenset({"HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA"})
+
+#: Postfix's junk commands (SMTPD_CMD_FLAG_LIMIT in smtpd.c: HELO, EHLO, RSET, NOOP, VRFY and
+#: ETRN, which we do not have; HELP, which Postfix does not have, is as idle as NOOP): past
+#: smtpd_junk_command_limit of them, each also counts as an error.
+JUNK = frozenset({"HELO", "EHLO", "RSET", "NOOP", "VRFY", "HELP"})
+
+#: IPv6 clients are counted by /84 network, as Postfix's anvil does
+#: (smtpd_client_ipv6_prefix_length, default 84): one host may have a /64 to take a new
+#: address from for each connection.
+IPV6_PREFIX = 84
+
+
 class Gate:
-    """The live sessions, against a cap (and to close them on stop)."""
+    """The live sessions, against a cap on all of them and one per client (and to close
+    them on stop)."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, per_client: int = 0, exceptions: Iterable[str] = ()
+                 ) -> None:
         self.cap = cap
-        self.sessions: set[_Session] = set()
+        self.per_client = per_client
+        self.exceptions = [ipaddress.ip_network(n, strict=False) for n in exceptions]
+        self.sessions: dict[_Session, str] = {}
+        """Each live session, and the client it counts against ("" when none)."""
+        self.clients: Counter[str] = Counter()
 
-    def enter(self, session: _Session) -> bool:
+    def enter(self, session: _Session, peer: Any) -> str:
+        """"" when the session may begin, else why not: "sessions" (the cap) or "client"
+        (its client has as many as it may have)."""
         if len(self.sessions) >= self.cap:
-            return False
-        self.sessions.add(session)
-        return True
+            return "sessions"
+        client = self.client(peer)
+        if client and self.clients[client] >= self.per_client:
+            return "client"
+        self.sessions[session] = client
+        if client:
+            self.clients[client] += 1
+        return ""
 
     def leave(self, session: _Session) -> None:
-        self.sessions.discard(session)
+        client = self.sessions.pop(session, None)
+        if client:
+            self.clients[client] -= 1
+            if not self.clients[client]:
+                del self.clients[client]
+
+    def client(self, peer: Any) -> str:
+        """What ``peer`` (a socket's peername) is counted as: its address (IPv6: its /84);
+        "" when it is not counted (no per-client limit, an exception, not an IP)."""
+        if not self.per_client:
+            return ""
+        try:
+            ip = ipaddress.ip_address(peer[0])
+        except (TypeError, ValueError, IndexError):
+            return ""
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack listener's IPv4 client (::ffff:a.b.c.d)
+        if any(ip in network for network in self.exceptions):
+            return ""
+        if ip.version == 6:
+            return str(ipaddress.ip_network((ip, IPV6_PREFIX), strict=False))
+        return str(ip)
+
+
+class Budget:
+    """Bytes of DATA held in memory by all sessions, against ``smtp_data_memory``.
+
+    A session takes each line as it arrives and gives all of it back once the message is
+    committed and answered (or refused, or the connection is gone). The bytes counted are
+    the message's; what the process holds for them is more (the buffer grows by an eighth
+    ahead, and the database driver copies the message during its commit).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+
+    def free(self) -> int:
+        return self.capacity - self.used
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.capacity:
+            return False
+        self.used += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
+
+def declared_size(mail_options: list[str]) -> int:
+    """The SIZE= of MAIL's parameters (RFC 1870; aiosmtpd checked it is digits), or 0."""
+    return next((int(o[5:]) for o in mail_options if o.upper().startswith("SIZE=")), 0)
 
 
 class Policy:
@@ -99,9 +207,13 @@ class Policy:
         self.domains = settings.accepted_domains
         self.secret = settings.verp_secret.get_secret_value()
         self.complaints = settings.complaint_mailboxes
+        # Every domain we take mail for: the bounce domains and the complaint addresses'.
+        self.postmaster_domains = {*self.domains,
+                                   *(a.rpartition("@")[2] for a in self.complaints)}
         self.inbox = inbox
         self.metrics = metrics
         self.clock = clock
+        self.budget = Budget(settings.smtp_data_memory)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
@@ -112,12 +224,23 @@ class Policy:
         # as a syntax error (RFC 3463 X.1.7: bad sender's mailbox address syntax).
         if _UNPRINTABLE.search(address):
             return "553 5.1.7 Bad sender address syntax"
+        # A declared size that does not fit in what the memory budget has free now is
+        # refused before its data is sent, as Postfix does when its queue has no room.
+        if declared_size(mail_options) > self.budget.free():
+            self.metrics.refused.labels("memory").inc()
+            return NO_ROOM
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
     def accepts(self, address: str) -> bool:
-        if address.lower() in self.complaints:
+        lowered = address.lower()
+        # postmaster, at each domain we take mail for and bare, in any case: RFC 5321
+        # section 4.5.1 (every SMTP server MUST take it) and 4.1.1.3 ("<Postmaster>").
+        if lowered in self.complaints or lowered == "postmaster":
+            return True
+        local, _, host = lowered.rpartition("@")
+        if local == "postmaster" and host in self.postmaster_domains:
             return True
         return any(verp.decode(address, domain, self.secret) for domain in self.domains)
 
@@ -154,12 +277,14 @@ class Policy:
 
 
 class _Session(SMTP):
-    """aiosmtpd's protocol with a session cap and a whole-session deadline."""
+    """aiosmtpd's protocol with the limits: session caps, a whole-session deadline, a
+    command timeout only progress restarts, junk and error counts, and DATA read against
+    the memory budget."""
 
     line_length_limit = LINE_LIMIT
 
     def __init__(self, handler: Policy, *, gate: Gate, session_timeout: float,
-                 **kwargs: Any) -> None:
+                 junk_limit: int, error_limit: int, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._gate = gate
         self._session_timeout = session_timeout
@@ -169,14 +294,28 @@ class _Session(SMTP):
         """Bytes received since the last CRLF (see RUN_LIMIT)."""
         self._cr = False
         """Whether the last chunk ended with a CR (a CRLF may straddle two chunks)."""
+        self._active = 0.0
+        """Loop time of the last progress (see PROGRESS)."""
+        self._junk_limit = junk_limit
+        self._error_limit = error_limit
+        self._junk = 0
+        self._errors = 0
+        self._budget = handler.budget
+        self._held = 0
+        """Bytes of the budget this session holds (the DATA being read)."""
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._counted(verb, method)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # the TCP connection (not the STARTTLS re-entry)
-            if not self._gate.enter(self):
+            peer = transport.get_extra_info("peername")
+            why = self._gate.enter(self, peer)
+            if why:
                 self._refused = True
-                self.event_handler.metrics.refused.labels("sessions").inc()
+                self.event_handler.metrics.refused.labels(why).inc()
                 assert isinstance(transport, asyncio.WriteTransport)
-                transport.write(b"421 4.3.2 Too many connections; try again later\r\n")
+                transport.write(TOO_MANY_SESSIONS if why == "sessions"
+                                else TOO_MANY_FROM.format(peer[0]).encode())
                 transport.close()
                 return
             self._deadline = self.loop.call_later(self._session_timeout, self._expire)
@@ -186,6 +325,144 @@ class _Session(SMTP):
         log.info("%r session timeout", self.session.peer if self.session else None)
         if self.transport is not None:
             self.transport.close()
+
+    # The command timeout. aiosmtpd restarts it before every command it knows; here it is
+    # started once, and only progress moves it on: when it fires, it looks at the time of
+    # the last progress and waits out the rest, if any (cheaper than a new timer per line).
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        if self._timeout_handle is None:
+            self._active = self.loop.time()
+            super()._reset_timeout(duration)
+
+    def _timeout_cb(self) -> None:
+        left = self._active + self._timeout_duration - self.loop.time()
+        if left > 0:
+            self._timeout_handle = self.loop.call_later(left, self._timeout_cb)
+            return
+        log.info("%r command timeout", self.session.peer if self.session else None)
+        if self.transport is not None:
+            self.transport.close()
+
+    def _counted(self, verb: str, method: Callable[[str | None], Awaitable[None]]
+                 ) -> Callable[[str | None], Awaitable[None]]:
+        """``method`` (aiosmtpd's handler of ``verb``), counted as progress or junk."""
+        progress, junk = verb in PROGRESS, verb in JUNK
+
+        @functools.wraps(method)  # keeps aiosmtpd's @syntax text, which HELP shows
+        async def counted(arg: str | None) -> None:
+            if self.transport is None or self.transport.is_closing():
+                return  # closed by a limit: what the client pipelined after is not acted on
+            if progress:
+                self._active = self.loop.time()
+            if junk:
+                self._junk += 1
+                if self._junk_limit and self._junk > self._junk_limit:
+                    self._errors += 1
+            await method(arg)
+
+        return counted
+
+    async def push(self, status: AnyStr) -> None:
+        """Send a reply line, and count it if it is an error (4yz or 5yz). The reply that
+        makes ``smtp_hard_error_limit`` errors is followed by the 421 and the close, as
+        Postfix does before it reads the next command."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        await super().push(status)
+        head = status[:4] if isinstance(status, str) else status[:4].decode("latin-1")
+        if head[3:] == "-":  # a line of a longer reply: counted at its last line
+            return
+        if head[:1] in ("4", "5"):
+            self._errors += 1
+        if self._error_limit and self._errors >= self._error_limit:
+            self._stop(TOO_MANY_ERRORS, "errors")
+
+    def _stop(self, reply: bytes, why: str) -> None:
+        """Say ``reply`` and close. The handler is cancelled too: it stops at its next wait,
+        so nothing more is read from what the client had sent, nor answered."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        log.info("%r %s: closed", self.session.peer if self.session else None, why)
+        self.event_handler.metrics.refused.labels(why).inc()
+        assert isinstance(self.transport, asyncio.WriteTransport)
+        self.transport.write(reply)
+        self.transport.close()
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.cancel()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str | None) -> None:
+        """aiosmtpd's DATA (1.4.6) with the memory budget: the same checks, replies and end
+        of data (only <CRLF>.<CRLF>), but each line is taken from the budget as it comes,
+        counts as progress, and goes into one growing buffer that becomes the message
+        without a copy (aiosmtpd keeps a list of lines and joins it: twice the message)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            message = await self._read_data()
+            if isinstance(message, str):  # refused, now that it has all been read
+                if message == NO_ROOM:
+                    self.event_handler.metrics.refused.labels("memory").inc()
+                self.envelope = self._create_envelope()
+                await self.push(message)
+                return
+            self.envelope.content = self.envelope.original_content = message
+            del message  # the envelope's, freed when it is replaced after the commit
+            status = str(await self._call_handler_hook("DATA"))
+            self.envelope = self._create_envelope()
+            if status.startswith("2"):
+                # A stored message forgives the session's errors and junk (Postfix too).
+                self._errors = self._junk = 0
+            await self.push(status)
+        finally:
+            # Held until the commit is done and the answer given, whatever came of it.
+            self._budget.give(self._held)
+            self._held = 0
+
+    async def _read_data(self) -> bytes | str:
+        """The message up to the final dot, dot-stuffing undone (RFC 5321 section 4.5.2),
+        or the reply that refuses it, once the rest is read and dropped: the answer to DATA
+        comes after the final dot (RFC 5321 section 4.2.5)."""
+        buffer = io.BytesIO()
+        refusal = ""
+        size = 0
+        at_start = True  # whether the next read begins a line
+        while True:
+            try:
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as overrun:
+                refusal = refusal or TOO_LONG  # a line longer than the reader's limit
+                line = await self._reader.read(overrun.consumed)
+            self._active = self.loop.time()
+            if at_start and line == b".\r\n":
+                break
+            size += len(line)
+            if not refusal:
+                if self.data_size_limit and size > self.data_size_limit:
+                    refusal = TOO_MUCH
+                elif len(line) > self.line_length_limit:
+                    refusal = TOO_LONG
+                elif not self._budget.take(len(line)):
+                    refusal = NO_ROOM
+                else:
+                    self._held += len(line)
+                    buffer.write(line[1:] if at_start and line[:1] == b"." else line)
+                if refusal:  # drop what was kept, and give its bytes back at once
+                    buffer = io.BytesIO()
+                    self._budget.give(self._held)
+                    self._held = 0
+            at_start = line.endswith(b"\r\n")
+        # BytesIO hands over its buffer as the bytes object, without copying it.
+        return refusal or buffer.getvalue()
 
     def data_received(self, data: bytes) -> None:
         view = b"\r" + data if self._cr else data
@@ -232,7 +509,8 @@ class InboundServer:
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.policy = Policy(settings, inbox, metrics, clock)
-        self.gate = Gate(settings.smtp_max_sessions)
+        self.gate = Gate(settings.smtp_max_sessions, settings.smtp_max_sessions_per_client,
+                         settings.smtp_client_limit_exceptions)
         self.tls = tls_context(settings)
         self._server: asyncio.Server | None = None
 
@@ -240,6 +518,7 @@ class InboundServer:
         s = self.settings
         return _Session(
             self.policy, gate=self.gate, session_timeout=s.smtp_session_timeout,
+            junk_limit=s.smtp_junk_command_limit, error_limit=s.smtp_hard_error_limit,
             data_size_limit=s.smtp_max_size, enable_SMTPUTF8=True, decode_data=False,
             hostname=s.hostname, ident="bounceloop", tls_context=self.tls,
             timeout=s.smtp_command_timeout, loop=asyncio.get_running_loop())
