@@ -158,10 +158,10 @@ def test_domains_report_and_expire(tmp_path: Path) -> None:
     assert [(r["action"], r["actor"]) for r in log] == [("expire", "expiry"), ("add", "test")]
 
 
-# An entry's values as the export writes them (OWASP "CSV Injection", core.csvcell): each
-# begins with a character a spreadsheet would run, or with a quote before one; "'plain" has
-# no formula after its quote and stays as it is. Atext allows ' = + - (RFC 5322 3.2.3).
-# (The import strips blanks around a value, so a tab or CR first does not come back.)
+# Entries whose values begin with a character a spreadsheet would run, or with a quote
+# before one (OWASP "CSV Injection", core.csvcell); "'plain" has no formula after its quote.
+# Atext allows ' = + - (RFC 5322 3.2.3). EXPORTED is how the export must write them. (The
+# import strips blanks around a value, so a tab or CR first would not come back.)
 HOSTILE = [  # (value, sender, note, description)
     ("=1+2@dest.test", "", '=HYPERLINK("http://evil.test","x")', "@SUM(A1)"),
     ("-ann@dest.test", "+news@sender.test", "-- called", "+cmd"),
