@@ -112,6 +112,29 @@ def test_json_and_csv(tmp_path: Path) -> None:
     assert rows[1]["severity"] == "soft" and rows[1]["hardbounce"] == "false"
 
 
+def test_csv_neutralises_formulas_and_jsonl_keeps_them(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The file name, the recipient, the diagnostic and a subject are someone else's text;
+    # in CSV a cell that begins like a formula gets a quote (OWASP "CSV Injection").
+    monkeypatch.chdir(tmp_path)
+    Path("=cmd.eml").write_bytes(_dsn("-jane@example.com", text="@SUM(1+1) user unknown"))
+    Path("+ham.eml").write_bytes(HAM.replace(b"lunch", b"=HYPERLINK(\"http://evil.test\")"))
+    code, out, _ = _run("--format", "jsonl", "--all", "=cmd.eml", "+ham.eml")
+    raw = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [(r["file"], r["recipient"], r["description"], r["subject"]) for r in raw] == [
+        ("=cmd.eml", "-jane@example.com", "@SUM(1+1) user unknown", ""),
+        ("+ham.eml", "", "not recognised as a bounce, complaint or auto-reply",
+         '=HYPERLINK("http://evil.test")')]
+    code, out, _ = _run("--format", "csv", "--all", "=cmd.eml", "+ham.eml")
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert code == 0
+    assert [(r["file"], r["recipient"], r["description"], r["subject"]) for r in rows] == [
+        ("'=cmd.eml", "'-jane@example.com", "'@SUM(1+1) user unknown", ""),
+        ("'+ham.eml", "", "not recognised as a bounce, complaint or auto-reply",
+         '\'=HYPERLINK("http://evil.test")')]
+
+
 def test_table(tmp_path: Path) -> None:
     (tmp_path / "a.eml").write_bytes(_dsn("a@example.com"))
     code, out, _ = _run("--format", "table", str(tmp_path))

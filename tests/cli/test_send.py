@@ -222,12 +222,26 @@ def test_unreadable_file_is_exit_1(send: Send, which: str) -> None:
     assert result.stderr == f"bounceloop: cannot read {folder}: Is a directory\n"
 
 
-def test_empty_message_is_exit_1(send: Send) -> None:
+NOT_A_FIELD = 'not a MIME message: line {} is not a header field ("Name: value", RFC 5322 2.2)'
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"", "the message is empty"),
+    (b" \r\n", "the message is empty"),
+    (b"Hello Jane,\n\nthe sale starts Monday.\n", NOT_A_FIELD.format(1) + ": 'Hello Jane,'"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", NOT_A_FIELD.format(1) + ": '\ufffdPNG'"),
+    (b"Subject: hello\r\nHello.\r\n", NOT_A_FIELD.format(2) + " and no blank line ends the "
+     "header fields before it: 'Hello.'"),
+])
+def test_a_file_that_is_not_a_message_is_exit_1(send: Send, data: bytes, why: str) -> None:
+    # Not usable: the README's send section says 1, with the file and the reason on stderr;
+    # nothing is queued (the database is not even opened).
     send.recipients("email\njane@dest.test\n")
-    send.mime.write_bytes(b" \r\n")
+    send.mime.write_bytes(data)
     result = send.run()
-    assert result.exit_code == 1
-    assert result.stderr == f"bounceloop: {send.mime}: the message is empty\n"
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"bounceloop: {send.mime}: {why}\n"
+    assert not send.db_path.exists()
 
 
 @pytest.mark.parametrize("sender", ["not-an-address", "news@", "jäne@sender.test", ""])

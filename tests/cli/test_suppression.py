@@ -156,3 +156,75 @@ def test_domains_report_and_expire(tmp_path: Path) -> None:
     assert "expired 1 entries" in invoke(tmp_path, "suppression", "expire").output
     log = jsonl(invoke(tmp_path, "suppression", "history"))
     assert [(r["action"], r["actor"]) for r in log] == [("expire", "expiry"), ("add", "test")]
+
+
+# Entries whose values begin with a character a spreadsheet would run, or with a quote
+# before one (OWASP "CSV Injection", core.csvcell); "'plain" has no formula after its quote.
+# Atext allows ' = + - (RFC 5322 3.2.3). EXPORTED is how the export must write them. (The
+# import strips blanks around a value, so a tab or CR first would not come back.)
+HOSTILE = [  # (value, sender, note, description)
+    ("=1+2@dest.test", "", '=HYPERLINK("http://evil.test","x")', "@SUM(A1)"),
+    ("-ann@dest.test", "+news@sender.test", "-- called", "+cmd"),
+    ("'=odd@dest.test", "", "'@note", "'-x"),
+    ("'plain@dest.test", "", "'quoted", "plain"),
+]
+EXPORTED = [
+    ("'=1+2@dest.test", "", '\'=HYPERLINK("http://evil.test","x")', "'@SUM(A1)"),
+    ("'-ann@dest.test", "'+news@sender.test", "'-- called", "'+cmd"),
+    ("''=odd@dest.test", "", "''@note", "''-x"),
+    ("'plain@dest.test", "", "'quoted", "plain"),
+]
+FIELDS = ("value", "sender", "note", "description")
+
+
+def invoke_on(url: str, *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env={"BOUNCELOOP_DATABASE_URL": url})
+
+
+def test_csv_export_neutralises_formulas_and_import_undoes_it(database_url: str,
+                                                              tmp_path: Path) -> None:
+    for value, sender, note, description in HOSTILE:
+        added = invoke_on(database_url, "suppression", "add", f"--sender={sender}",
+                          f"--note={note}", f"--description={description}", "--", value)
+        assert added.exit_code == 0, added.output
+    entries = jsonl(invoke_on(database_url, "suppression", "list", "--format", "jsonl"))
+    assert sorted(tuple(e[k] for k in FIELDS) for e in entries) == sorted(HOSTILE)
+
+    exported = invoke_on(database_url, "suppression", "export")
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout, newline="")))
+    assert sorted(tuple(r[k] for k in FIELDS) for r in rows) == sorted(EXPORTED)
+    listed = list(csv.DictReader(io.StringIO(invoke_on(
+        database_url, "suppression", "list", "--format", "csv").stdout, newline="")))
+    assert sorted(r["value"] for r in listed) == sorted(e[0] for e in EXPORTED)
+    history = list(csv.DictReader(io.StringIO(invoke_on(
+        database_url, "suppression", "history", "--format", "csv").stdout, newline="")))
+    assert sorted(r["note"] for r in history) == sorted(e[2] for e in EXPORTED)
+
+    # Off the list, then back from the export: every value as it was.
+    for value, sender, _, _ in HOSTILE:
+        assert invoke_on(database_url, "suppression", "remove", f"--sender={sender}",
+                         "--note", "round trip", "--", value).exit_code == 0
+    path = tmp_path / "export.csv"
+    path.write_text(exported.stdout, newline="")
+    imported = invoke_on(database_url, "suppression", "import", str(path))
+    assert imported.exit_code == 0, imported.output
+    assert "imported: 4 added, 0 changed, 0 unchanged, 0 bad" in imported.stdout
+    back = jsonl(invoke_on(database_url, "suppression", "list", "--format", "jsonl"))
+    assert sorted(tuple(e[k] for k in FIELDS) for e in back) == sorted(HOSTILE)
+
+
+@pytest.mark.parametrize(("cell", "imported"), [
+    ("'+bob@dest.test", "+bob@dest.test"),    # a quote before a formula character: ours
+    ("''-bob@dest.test", "'-bob@dest.test"),  # one quote off, as the export put one on
+    ("'bob@dest.test", "'bob@dest.test"),     # a quote before anything else is the value's
+    ("-bob@dest.test", "-bob@dest.test"),     # not quoted (another tool's list): as it is
+])
+def test_import_takes_one_quote_off_only_before_a_formula_character(
+        database_url: str, tmp_path: Path, cell: str, imported: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(f"email,note\r\n{cell},'=note\r\n")
+    result = invoke_on(database_url, "suppression", "import", str(path))
+    assert "imported: 1 added" in result.stdout, result.output
+    [entry] = jsonl(invoke_on(database_url, "suppression", "list", "--format", "jsonl"))
+    assert (entry["value"], entry["note"]) == (imported, "=note")

@@ -37,7 +37,11 @@ def add(tmp_path: Path, url: str, *more: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://10.1.2.3/x",
                                  "http://169.254.169.254/latest/meta-data",
-                                 "http://[::1]:8080/x", "ftp://example.com/x", "not a url"])
+                                 "http://[::1]:8080/x", "ftp://example.com/x", "not a url",
+                                 # IPv6 carrying those (compatible, NAT64, 6to4)
+                                 "http://[::127.0.0.1]/x", "http://[64:ff9b::7f00:1]/x",
+                                 "http://[2002:7f00:1::1]/x", "http://[::a9fe:a9fe]/x",
+                                 "http://[64:ff9b::a9fe:a9fe]/latest/meta-data"])
 def test_add_refuses_internal_and_non_http_urls(tmp_path: Path, url: str) -> None:
     result = invoke(tmp_path, "webhook", "add", url, "--trigger", "failure", allowed="")
     assert result.exit_code == 1

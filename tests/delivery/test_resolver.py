@@ -25,6 +25,9 @@ ZONE = {
     ("dangling.test", "MX"): ["10 nowhere.dangling.test."],
     ("halfbroken.test", "MX"): ["10 mx.halfbroken.test."],
     ("mx.halfbroken.test", "A"): "SERVFAIL",
+    # An IPv6 address carrying 169.254.169.254 (NAT64, RFC 6052) is as private as it.
+    ("nat64.test", "MX"): ["10 mx.nat64.test."],
+    ("mx.nat64.test", "AAAA"): ["64:ff9b::a9fe:a9fe"],
 }
 
 
@@ -51,6 +54,7 @@ async def test_mx_order_and_implicit_mx() -> None:
         ("broken.test", "error", "4.4.3", False, "nohost"),
         ("slow.test", "timeout", "4.4.3", False, "nohost"),
         ("private.test", "private", "5.4.4", True, "privateiprange"),
+        ("nat64.test", "private", "5.4.4", True, "privateiprange"),
         ("dangling.test", "error", "5.4.4", True, "nohost"),
         ("halfbroken.test", "error", "4.4.3", False, "nohost"),
     ],

@@ -189,7 +189,8 @@ MALFORMED: list[tuple[dict[str, Any], str]] = [
     ({"recipients": [{"email": "a@dest.test"}]}, "mime, or as"),
     ({"recipients": [{"email": "a@dest.test"}], "subject": "x"}, "text and/or html"),
     ({"recipients": [{"email": "a@dest.test"}], "text": "x"}, "needs a subject"),
-    ({"recipients": [{"email": "a@dest.test"}], "mime": " \r\n"}, "mime is empty"),
+    ({"recipients": [{"email": "a@dest.test"}], "mime": " \r\n"},
+     "mime: the message is empty"),
     ({"recipients": [], "mime": MIME}, "recipients"),
     ({"mime": MIME}, "recipients"),
     ({"recipients": [{"email": ""}], "mime": MIME}, "email"),
@@ -208,6 +209,24 @@ def test_malformed_requests_are_422(app: TestClient, rw: dict[str, str]) -> None
     for body, message in MALFORMED:
         detail = problem(send(app, rw, **body), 422)
         assert message in str(detail), (body, detail)
+    assert app.get("/api/v1/mailings", headers=rw).json() == []
+
+
+NOT_A_FIELD = 'not a MIME message: line {} is not a header field ("Name: value", RFC 5322 2.2)'
+
+
+@pytest.mark.parametrize(("mime", "why"), [
+    ("", "the message is empty"),
+    ("Hello Jane,\n\nthe sale starts Monday.\n", NOT_A_FIELD.format(1) + ": 'Hello Jane,'"),
+    ("\x89PNG\r\n\x1a\n", NOT_A_FIELD.format(1) + ": '\\x89PNG'"),  # U+0089, shown escaped
+    ("Subject: hi\r\nHello.\r\n", NOT_A_FIELD.format(2) + " and no blank line ends the "
+     "header fields before it: 'Hello.'"),
+])
+def test_a_mime_that_is_not_a_message_is_422(app: TestClient, rw: dict[str, str], mime: str,
+                                             why: str) -> None:
+    # The rule of `bounceloop send --mime` (core.headerblock), with the same reason.
+    [error] = problem(send(app, rw, recipients=[{"email": "a@dest.test"}], mime=mime), 422)
+    assert (error["loc"], error["msg"]) == (["body"], f"Value error, mime: {why}")
     assert app.get("/api/v1/mailings", headers=rw).json() == []
 
 

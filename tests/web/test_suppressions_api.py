@@ -3,6 +3,8 @@ on both databases."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -125,6 +127,39 @@ def test_export_import_and_domains(app: TestClient, rw: dict[str, str],
     assert [(d["domain"], d["reason"], d["count"]) for d in report] == [
         ("x.test", "blocked", 1)]
     assert app.get("/api/v1/suppressions/domains?days=0", headers=rw).status_code == 422
+
+
+def test_export_neutralises_formulas_and_its_import_undoes_it(app: TestClient,
+                                                               rw: dict[str, str]) -> None:
+    # A formula in an address (atext allows = and -, RFC 5322 3.2.3), a sender or a note
+    # gets a quote in the CSV (OWASP "CSV Injection"); the JSON keeps the value as it is,
+    # and importing the export gives every value back (core.csvcell.restore).
+    entries = [{"value": "=1+2@dest.test", "note": '=HYPERLINK("http://evil.test")',
+                "description": "@SUM(A1)"},
+               {"value": "-ann@dest.test", "sender": "+news@sender.test", "note": "'=x"}]
+    for body in entries:
+        assert app.post("/api/v1/suppressions", headers=rw, json=body).status_code == 201
+    keys = ("value", "sender", "note", "description")
+
+    def listed() -> list[tuple[str, ...]]:
+        found = app.get("/api/v1/suppressions", headers=rw).json()["items"]
+        return sorted(tuple(e[k] for k in keys) for e in found)
+
+    assert listed() == sorted(tuple(e.get(k, "") for k in keys) for e in entries)
+    exported = app.get("/api/v1/suppressions/export", headers=rw).text
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))
+    assert sorted(tuple(r[k] for k in keys) for r in rows) == [
+        ("'-ann@dest.test", "'+news@sender.test", "''=x", ""),
+        ("'=1+2@dest.test", "", '\'=HYPERLINK("http://evil.test")', "'@SUM(A1)")]
+    before = listed()
+    for e in entries:
+        assert app.delete(f"/api/v1/suppressions/address/{e['value']}", headers=rw, params={
+            "note": "round trip", "sender": e.get("sender", "")}).status_code == 200
+    assert listed() == []
+    imported = app.post("/api/v1/suppressions/import", headers={
+        **rw, "Content-Type": "text/csv"}, content=exported.encode())
+    assert imported.json() == {"added": 2, "changed": 0, "unchanged": 0, "bad": []}
+    assert listed() == before
 
 
 def test_selections(app: TestClient, rw: dict[str, str], engine: Engine) -> None:

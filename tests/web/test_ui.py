@@ -690,6 +690,22 @@ def test_csv_export_has_the_filtered_rows(client: TestClient, seeded: Seeded) ->
     assert HOSTILE_RCPT in {row["recipient"] for row in everything}
 
 
+def test_csv_export_neutralises_formulas(client: TestClient, engine: Engine) -> None:
+    # Addresses a signup form let in (= + - are atext, RFC 5322 3.2.3) must not run as
+    # formulas in the spreadsheet that opens the export (OWASP "CSV Injection"); the page
+    # shows them as they are.
+    hostile = ["=1+2@dest.test", "-ann@dest.test", "+bob@dest.test"]
+    w = _Writer(engine, utcnow() - timedelta(hours=1))
+    mailing = w.mailing("evil", [])
+    for n, rcpt in enumerate(hostile):
+        w.attempt(w.queue(mailing, rcpt), UNKNOWN, w.now + timedelta(minutes=n))
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/errors/export.csv?mailing=" + str(mailing)).text, newline="")))
+    assert sorted(row["recipient"] for row in rows) == sorted("'" + r for r in hostile)
+    assert {row["description"] for row in rows} == {UNKNOWN.description}
+    assert set(hostile) <= set(recipients(client.get(f"/errors?mailing={mailing}").text))
+
+
 BAD = [
     ("step=9", "step is 0 to 5, not 9"),
     ("step=x", "step is a number from 0 to 5, not 'x'"),

@@ -257,18 +257,28 @@ async def test_retries_end_in_a_dead_letter_which_replays(engine: Engine,
     assert len(set(rx.events())) == 2
 
 
-async def test_the_guard_refuses_a_loopback_url_at_delivery(engine: Engine,
-                                                            settings: Settings) -> None:
+@pytest.mark.parametrize(("host", "named"), [
+    ("127.0.0.1", "(127.0.0.1)"),
+    ("[::127.0.0.1]", "which carries 127.0.0.1"),                # IPv4-compatible
+    ("[64:ff9b::7f00:1]", "which carries 127.0.0.1"),            # NAT64 (RFC 6052)
+    ("[2002:7f00:1::1]", "which carries 127.0.0.1"),             # 6to4 (RFC 3056)
+    ("[64:ff9b::a9fe:a9fe]", "which carries 169.254.169.254"),   # NAT64 to the metadata
+])
+async def test_the_guard_refuses_an_internal_url_at_delivery(engine: Engine, settings: Settings,
+                                                             host: str, named: str) -> None:
+    # The webhook was added while loopback was allowed (or, for the IPv6 forms, by a
+    # version that let them in); the operator then closed loopback. The call is vetted
+    # again and refused: nothing leaves the machine.
     strict = settings.model_copy(update={"allowed_target_networks": []})
     async with Receiver() as rx:
-        hook(engine, rx.url)  # added while allowed; the operator then closed loopback
+        hook(engine, f"http://{host}:{rx.port}/hook")
         write(engine, [failure("m1")])
         async with running(strict, engine):
             await until(lambda: _failed_calls(engine) >= 1)
     assert rx.requests == []
     with engine.connect() as conn:
         f = store.failures(conn)[0]
-    assert f["error"] == "refused-address" and "127.0.0.1" in f["description"]
+    assert f["error"] == "refused-address" and named in f["description"]
     assert job_status(engine) in (["pending"], ["running"])
 
 

@@ -21,6 +21,9 @@ ZONE = {
     ("mixed.test", "A"): ["93.184.216.34", "192.168.1.10"],
     ("broken.test", "A"): "SERVFAIL",
     ("empty.test", "TXT"): ['"nothing"'],
+    ("nat64.test", "AAAA"): ["64:ff9b::a9fe:a9fe"],
+    ("sixtofour.test", "AAAA"): ["2002:7f00:1::1"],
+    ("compat.test", "AAAA"): ["::7f00:1"],
 }
 
 
@@ -78,3 +81,43 @@ def test_forbidden_table() -> None:
     assert forbidden("100.64.0.1") and forbidden("192.0.2.1")
     assert not forbidden("93.184.216.34") and not forbidden("2606:2800:220:1::1")
     assert not forbidden("10.9.9.9", networks(["10.0.0.0/8"]))
+
+
+#: Webhook URLs whose host is an IPv6 address carrying an internal IPv4 address (mapped,
+#: compatible, NAT64 RFC 6052, 6to4 RFC 3056, Teredo RFC 4380), literal or by name, and
+#: the IPv4 address the refusal must name.
+EMBEDDED = [
+    ("http://[::127.0.0.1]/hook", "127.0.0.1"),
+    ("http://[::a9fe:a9fe]/latest/meta-data", "169.254.169.254"),
+    ("http://[64:ff9b::7f00:1]:8080/hook", "127.0.0.1"),
+    ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "169.254.169.254"),
+    ("https://[2002:7f00:1::1]/hook", "127.0.0.1"),
+    ("http://[2002:a9fe:a9fe::1]/", "169.254.169.254"),
+    ("http://[::ffff:a01:203]/", "10.1.2.3"),
+    ("http://[2001:0:808:808::80ff:fffe]/", "8.8.8.8 and 127.0.0.1"),  # server, client
+    ("http://nat64.test/hook", "169.254.169.254"),
+    ("http://sixtofour.test/hook", "127.0.0.1"),
+    ("http://compat.test/hook", "127.0.0.1"),
+]
+
+
+@pytest.mark.parametrize(("url", "carried"), EMBEDDED)
+async def test_ipv6_carrying_an_internal_ipv4_is_refused_like_it(
+        resolver: Resolver, url: str, carried: str) -> None:
+    result = await addresses(url, resolver, [])
+    assert isinstance(result, Refused)
+    assert "private, loopback, link-local or reserved" in result.reason
+    assert f"which carries {carried}" in result.reason
+
+
+async def test_allowing_the_ipv4_network_allows_the_ipv6_forms_that_carry_it(
+        resolver: Resolver) -> None:
+    loopback = networks(["127.0.0.0/8"])
+    for url, ip in [("http://[::127.0.0.1]/", "::127.0.0.1"),
+                    ("http://[64:ff9b::7f00:1]/", "64:ff9b::7f00:1"),
+                    ("http://[2002:7f00:1::1]/", "2002:7f00:1::1"),
+                    ("http://sixtofour.test/", "2002:7f00:1::1")]:
+        assert await addresses(url, resolver, loopback) == [ip]
+    for url in ("http://[64:ff9b::a9fe:a9fe]/", "http://nat64.test/"):
+        assert isinstance(await addresses(url, resolver, loopback), Refused)
+        assert isinstance(await addresses(url, resolver, networks(["64:ff9b::/96"])), Refused)

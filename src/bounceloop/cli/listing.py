@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.cli.send import _die, load_settings
+from bounceloop.core.csvcell import cell
 from bounceloop.service import DatabaseError, open_database, reason
 from bounceloop.storage import errorlist
 from bounceloop.storage import events as event_store
@@ -52,7 +53,8 @@ def _plain(value: Any) -> Any:
 
 def write_rows(rows: Iterable[dict[str, Any]], fmt: str, columns: tuple[str, ...],
                table_columns: tuple[str, ...], stream: IO[str]) -> int:
-    """Stream rows as jsonl or csv; a table is printed at the end. The row count."""
+    """Stream rows as jsonl (values as they are) or csv (cells neutralised for
+    spreadsheets, core.csvcell); a table is printed at the end. The row count."""
     count = 0
     if fmt == "table":
         from rich import box
@@ -75,14 +77,11 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, columns: tuple[str, ...
         writer.writeheader()
     for row in rows:
         count += 1
-        plain = {k: _plain(v) for k, v in row.items()}
         if writer is not None:
-            writer.writerow({k: (json.dumps(v, ensure_ascii=False)
-                                 if isinstance(v, dict | list) else
-                                 ("true" if v is True else "false" if v is False else v))
-                             for k, v in plain.items()})
+            writer.writerow({k: cell(v) for k, v in row.items()})
         else:
-            stream.write(json.dumps(plain, ensure_ascii=False) + "\n")
+            stream.write(json.dumps({k: _plain(v) for k, v in row.items()},
+                                    ensure_ascii=False) + "\n")
     stream.flush()
     return count
 

@@ -17,6 +17,7 @@ from typing import IO
 
 import click
 
+from bounceloop.core.csvcell import cell
 from bounceloop.core.model import BOUNCE_STATE, FIELDS, Bounce, Kind
 from bounceloop.core.severity import Convention
 from bounceloop.parsing import parse
@@ -193,11 +194,9 @@ class Writer:
 
 
 def _csv_value(value: object) -> object:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False) if value else ""
-    return value
+    """core.csvcell's cell (neutralised for spreadsheets: a bounce's subject or a remote
+    server's text is someone else's to choose), with no headers an empty cell."""
+    return "" if value == {} else cell(value)
 
 
 def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:

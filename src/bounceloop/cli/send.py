@@ -12,9 +12,10 @@ is delivered, failed, or waiting for a retry, and prints one JSON line per messa
     {"id", "recipient", "envelope", "status", "step", "state", "code", "extended",
      "description", "errortype", "severity", "attempts"}
 
-Bad CSV rows are reported on stderr with their line numbers and skipped. Exit status: 0 when
-messages were queued, 1 when none could be (or the files or database cannot be used), 2 for
-bad usage.
+Bad CSV rows are reported on stderr with their line numbers and skipped. A ``--mime`` file
+that is not a message (header fields first: core.headerblock) cannot be used. Exit status:
+0 when messages were queued, 1 when none could be (or the files or database cannot be
+used), 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from bounceloop.config import Settings
+from bounceloop.core import headerblock
 from bounceloop.core.address import AddressError, normalize
 from bounceloop.core.retry import parse_schedule
 from bounceloop.delivery.engine import Engine, worker_name
@@ -116,8 +118,9 @@ def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[
         csv_data = Path(recipients_path).read_bytes()
     except OSError as exc:
         _die(f"cannot read {exc.filename}: {exc.strerror}")
-    if not mime.strip():
-        _die(f"{mime_path}: the message is empty")
+    why = headerblock.problem(mime)
+    if why is not None:
+        _die(f"{mime_path}: {why}")
     try:
         recipients, problems = read(csv_data)
     except RecipientsError as exc:

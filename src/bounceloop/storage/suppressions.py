@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.core.address import AddressError, domain_of, normalize
+from bounceloop.core.csvcell import restore
 from bounceloop.core.suppression import (
     MANUAL,
     Decision,
@@ -455,7 +456,9 @@ def decision_of(row: Mapping[str, str], now: datetime) -> Decision:
 def load_csv(conn: Connection, lines: Iterable[str], *, actor: str, now: datetime,
              note: str = "") -> Imported:
     """Import a CSV list (the export's columns, or just a ``value`` or ``email`` column)
-    in the caller's transaction; bad rows are listed with their line, the rest imported."""
+    in the caller's transaction; bad rows are listed with their line, the rest imported.
+    A cell of quotes and then ``= + - @``, tab or CR loses one quote
+    (core.csvcell.restore)."""
     out = Imported()
     reader = csv.DictReader(lines)
     try:
@@ -480,6 +483,9 @@ def load_csv(conn: Connection, lines: Iterable[str], *, actor: str, now: datetim
         if None in row or any(v is None for v in row.values()):
             out.bad.append((line, f"not {len(names)} fields, as the header has"))
             continue
+        # Our CSV exports quote cells a spreadsheet would run (core.csvcell): undone
+        # here, so an export imports as it was.
+        row = {k: restore(v) for k, v in row.items()}
         try:
             d = decision_of(row, now)
         except ValueError as exc:

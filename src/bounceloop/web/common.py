@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bounceloop.core.csvcell import cell
 from bounceloop.storage.errorlist import Query, QueryError
 
 log = logging.getLogger(__name__)
@@ -207,27 +208,17 @@ def plain(value: Any) -> Any:
     return value
 
 
-def csv_cell(value: Any) -> Any:
-    value = plain(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return "" if value is None else value
-
-
 def encode(rows: Iterable[dict[str, Any]], fmt: str, columns: tuple[str, ...]
            ) -> Iterator[str]:
-    """Rows as CSV (a header, then ``columns``), a JSON array, or JSON lines - chunk by
-    chunk, so an export of any size streams."""
+    """Rows as CSV (a header, then ``columns``; cells neutralised for spreadsheets by
+    core.csvcell), a JSON array, or JSON lines (values as they are) - chunk by chunk, so
+    an export of any size streams."""
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(columns)
         for n, row in enumerate(rows, start=1):
-            writer.writerow([csv_cell(row.get(c)) for c in columns])
+            writer.writerow([cell(row.get(c)) for c in columns])
             if n % 500 == 0:
                 yield buf.getvalue()
                 buf.seek(0)

@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
 from bounceloop.config import Settings
+from bounceloop.core import headerblock
 from bounceloop.core.address import AddressError, normalize
 from bounceloop.core.retry import parse_schedule
 from bounceloop.storage import messages as store
@@ -50,7 +51,8 @@ class SendIn(Body):
 
     sender: str = Field(alias="from", min_length=3, max_length=320)
     recipients: list[RecipientIn] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    mime: str | None = Field(default=None, description="The whole message (RFC 5322).")
+    mime: str | None = Field(default=None, description="The whole message (RFC 5322): header "
+                             "fields first, then a blank line and the body.")
     subject: str | None = Field(default=None, max_length=1000, pattern=r"^[^\r\n]*$",
                                 description="One line: a header cannot break.")
     text: str | None = None
@@ -68,8 +70,10 @@ class SendIn(Body):
             raise ValueError("give the message as mime, or as subject with text and/or html")
         if composed and (self.subject is None or (self.text is None and self.html is None)):
             raise ValueError("a composed message needs a subject and text and/or html")
-        if self.mime is not None and not self.mime.strip():
-            raise ValueError("mime is empty")
+        if self.mime is not None:
+            why = headerblock.problem(self.mime.encode("utf-8", "surrogateescape"))
+            if why is not None:
+                raise ValueError(f"mime: {why}")
         return self
 
 

@@ -32,7 +32,17 @@ from bounceloop.core.addresslist import AddressList, Bad, ListError, Row
 from bounceloop.storage import selections
 from bounceloop.storage import suppressions as store
 from bounceloop.storage.engine import utcnow
-from bounceloop.web.common import MAX_BIGINT, MAX_ID, NUL, Body, no_nul, problems, utc
+from bounceloop.web.common import (
+    MAX_BIGINT,
+    MAX_ID,
+    MEDIA,
+    NUL,
+    Body,
+    encode,
+    no_nul,
+    problems,
+    utc,
+)
 
 ACTOR = "api"
 MAX_ADDRESSES = 100_000
@@ -171,13 +181,10 @@ def router(db: Engine, settings: Settings, need: Callable[[str], Callable[..., N
     @api.get("/suppressions/export", dependencies=read,
              response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     def export_suppressions() -> Response:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=store.CSV_COLUMNS)
-        writer.writeheader()
         with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            for e in store.every(conn, utcnow()):
-                writer.writerow(store.csv_row(e))
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            body = "".join(encode((store.csv_row(e) for e in store.every(conn, utcnow())),
+                                  "csv", store.CSV_COLUMNS))
+        return Response(body, media_type=MEDIA["csv"], headers={
             "Content-Disposition": 'attachment; filename="suppressions.csv"'})
 
     @api.post("/suppressions/import", dependencies=write, responses=problems(400, 403, 413),

@@ -4,15 +4,18 @@ A URL is checked when a webhook is added and again before every call (DNS can ch
 between the two, the trick of DNS rebinding): its host - a name is resolved, A and AAAA -
 must give only public unicast addresses, unless the operator allowed the network
 (``BOUNCELOOP_ALLOWED_TARGET_NETWORKS``, core.network). One forbidden address among the
-answers refuses the URL: the connection could go to any of them.
+answers refuses the URL: the connection could go to any of them. An IPv6 address that
+carries an IPv4 address (IPv4-mapped or -compatible, NAT64, 6to4, Teredo) is judged by
+that IPv4 address too, and a refusal names it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bounceloop.core.network import Network, forbidden, is_ip
+from bounceloop.core.network import Network, embedded_ipv4, forbidden, is_ip
 from bounceloop.delivery.resolver import Resolver
 
 
@@ -56,6 +59,13 @@ async def addresses(url: str, resolver: Resolver, allowed: list[Network]
     refused = [ip for ip in ips if forbidden(ip, allowed)]
     if refused:
         return Refused(f"{host} resolves to a private, loopback, link-local or reserved address "
-                       f"({refused[0]}); allow its network in "
+                       f"({_shown(refused[0])}); allow its network in "
                        f"BOUNCELOOP_ALLOWED_TARGET_NETWORKS if that is intended")
     return ips
+
+
+def _shown(ip: str) -> str:
+    """The address, and the IPv4 addresses it carries (they are what the guard judged)."""
+    addr = ipaddress.ip_address(ip)
+    inner = embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else ()
+    return f"{ip}, which carries {' and '.join(map(str, inner))}" if inner else ip
