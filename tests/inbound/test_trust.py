@@ -132,7 +132,7 @@ async def _scenario(db_url: str, tmp: Path) -> Outcome:
         env = environment(db_url, dns, mx.port, tmp / "spool",
                           BOUNCELOOP_BOUNCE_DOMAIN=POSTFIX["bounce_domain"],
                           BOUNCELOOP_VERP_SECRET=POSTFIX["secret"],
-                          BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05", BOUNCELOOP_COMPLAINT_ADDRESSES=f"{ABUSE},{POSTMASTER}")  # TEMP
+                          BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05")
         (tmp / "list.csv").write_text("email\n" + "\n".join(MAILED) + "\n")
         (tmp / "msg.eml").write_bytes(MIME)
         code, out, err = await run(env, "send", "--from", "news@sender.test", "--mime",
