@@ -1,5 +1,5 @@
-"""``bounceloop serve --role web`` as a real process on 127.0.0.1, and logins to it over
-loopback from any address of 127.0.0.0/8 (each a client of its own to the server)."""
+"""``bounceloop serve`` as a real process on 127.0.0.1, and logins to it over loopback from
+any address of 127.0.0.0/8 (each a client of its own to the server)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,14 @@ class Web:
     log: Path
 
     def status(self, path: str) -> int:
+        return self.get(path)[0]
+
+    def get(self, path: str) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("GET", path)
-            return conn.getresponse().status
+            answer = conn.getresponse()
+            return answer.status, answer.read()
         finally:
             conn.close()
 
@@ -45,8 +49,10 @@ class Web:
         return {k: int(v) for k, v in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", text, re.M)}
 
 
-def serve_web(database_url: str, folder: Path, **extra: str) -> Iterator[Web]:
-    """``bounceloop serve --role web`` on a free port, until the generator is closed."""
+def serve_web(database_url: str, folder: Path, *, role: str = "web",
+              prefix: tuple[str, ...] = (), **extra: str) -> Iterator[Web]:
+    """``bounceloop serve --role ROLE`` (run through ``prefix``, say setpriv) on a free
+    port, once it answers /health, until the generator is closed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOUNCELOOP_")}
     env.update({"BOUNCELOOP_DATABASE_URL": database_url, "BOUNCELOOP_SMTP_LISTEN": "",
@@ -54,9 +60,9 @@ def serve_web(database_url: str, folder: Path, **extra: str) -> Iterator[Web]:
                 "BOUNCELOOP_SPOOL_DIR": str(folder / "spool"),
                 "BOUNCELOOP_PARSE_PROCESSES": "0"})
     env.update(extra)
-    log = folder / f"web-{port}.log"
+    log = folder / f"{role}-{port}.log"
     with log.open("ab") as stderr:
-        proc = subprocess.Popen([str(BIN), "serve", "--role", "web"], env=env,
+        proc = subprocess.Popen([*prefix, str(BIN), "serve", "--role", role], env=env,
                                 stdout=subprocess.DEVNULL, stderr=stderr)
     web = Web(proc, "127.0.0.1", port, log)
     try:
@@ -64,7 +70,7 @@ def serve_web(database_url: str, folder: Path, **extra: str) -> Iterator[Web]:
         while True:
             assert proc.poll() is None, f"serve exited: {log.read_text()}"
             try:
-                if web.status("/ready") == 200:
+                if web.status("/health") == 200:
                     break
             except OSError:
                 pass

@@ -11,12 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bounceloop import __version__
 from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import migrate
+from bounceloop.storage.engine import is_sqlite
 from bounceloop.storage.tables import messages
 from bounceloop.web import messages as message_api
 from bounceloop.web import reports, suppressions, ui, webhooks
@@ -24,6 +25,35 @@ from bounceloop.web.auth import requirer
 from bounceloop.web.common import database_unavailable, invalid_request
 from bounceloop.web.limits import BodyLimit, largest_body
 from bounceloop.web.timing import ServerTiming
+
+#: A write that changes nothing, to a table every role writes (the outbox): refused all the
+#: same, whatever rows it would touch, by a database that cannot be written.
+_WRITE_NOTHING = text("UPDATE jobs SET status = status WHERE 1 = 0")
+
+
+def unwritable(db: Engine) -> str | None:
+    """Why the database cannot take a write now, or None: it can. Cheap enough for every
+    probe: one statement that writes nothing, in a transaction rolled back.
+
+    On SQLite ``BEGIN IMMEDIATE`` alone is not enough: in WAL mode it takes the write lock
+    in the -shm file, which a process that may not write the database file can still do;
+    the first statement that would write fails ("attempt to write a readonly database").
+    The probe waits for a writer that holds the lock, as any write does (busy_timeout).
+    On PostgreSQL the statement fails in a read-only transaction (a hot standby, or a
+    database or role with ``default_transaction_read_only``) and without the UPDATE
+    privilege.
+    """
+    try:
+        with db.connect() as conn, conn.begin() as transaction:  # SQLite: BEGIN IMMEDIATE
+            if not is_sqlite(conn):
+                # Not behind a migration's lock on the table for long.
+                conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(_WRITE_NOTHING)
+            transaction.rollback()
+    except SQLAlchemyError as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        return " ".join(f"{type(cause).__name__}: {cause}".split())
+    return None
 
 
 def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *,
@@ -49,10 +79,12 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
         app.include_router(ui.router(db, settings))
 
     @app.get("/ready", responses={503: {
-        "description": "Not ready: the database does not answer or has another schema."}})
+        "description": "Not ready: the database does not answer, has another schema or "
+                       "cannot be written."}})
     def ready() -> JSONResponse:
-        """Ready for work: the database answers and has this version's schema (a load
-        balancer or orchestrator sends traffic only then)."""
+        """Ready for work: the database answers, has this version's schema and takes
+        writes (a load balancer or orchestrator sends traffic only then: a read-only
+        database would answer every inbound message 451)."""
         try:
             revision = migrate.current(db)
         except Exception as exc:  # report, do not crash the probe
@@ -61,6 +93,10 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
         if revision != migrate.head():
             return JSONResponse({"status": "not ready", "schema": revision,
                                  "needs": migrate.head()}, 503)
+        why = unwritable(db)
+        if why is not None:
+            return JSONResponse({"status": "not ready", "schema": revision,
+                                 "database": f"not writable: {why}"}, 503)
         return JSONResponse({"status": "ready", "schema": revision})
 
     @app.get("/health", responses={503: {
