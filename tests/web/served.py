@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
 from bounceloop.testing import free_port
 
 BIN = Path(sys.executable).parent / "bounceloop"
@@ -35,11 +37,16 @@ class Web:
         return self.get(path)[0]
 
     def get(self, path: str) -> tuple[int, bytes]:
+        status, _, body = self.fetch(path)
+        return status, body
+
+    def fetch(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """GET ``path``: the status, the headers (names in lower case) and the body."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("GET", path)
             answer = conn.getresponse()
-            return answer.status, answer.read()
+            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
         finally:
             conn.close()
 
@@ -84,6 +91,15 @@ def serve_web(database_url: str, folder: Path, *, role: str = "web",
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def serve_fresh(folder: Path, **extra: str) -> Iterator[Web]:
+    """:func:`serve_web` on a new SQLite database in ``folder``, migrated."""
+    url = f"sqlite:///{folder / 'web.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield from serve_web(url, folder, **extra)
 
 
 def log_in(web: Web, name: str, password: str, ready: threading.Barrier | None = None, *,

@@ -1,6 +1,11 @@
-"""The FastAPI application: ``/health``, ``/metrics`` and the REST API (``/api/v1``, its
-OpenAPI description at ``/api/openapi.json`` and browsable at ``/api/docs``). The UI arrives
-with issue 7."""
+"""The FastAPI application: ``/health``, ``/ready``, ``/metrics``, the REST API (``/api/v1``,
+its OpenAPI description at ``/api/openapi.json``, browsable at ``/api/docs``) and the UI.
+
+``/api/docs`` is Swagger UI served from the package (web/static/swagger-ui, vendored with
+its licenses; static/README says from where), under the UI's Content-Security-Policy: it
+loads nothing from elsewhere and works offline. FastAPI's own page loads Swagger UI from a
+CDN and starts it with an inline script, which that policy forbids; ours starts it from
+static/api-docs.js."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -25,6 +30,24 @@ from bounceloop.web.auth import requirer
 from bounceloop.web.common import database_unavailable, invalid_request
 from bounceloop.web.limits import BodyLimit, largest_body
 from bounceloop.web.timing import ServerTiming
+from bounceloop.web.ui.render import HEADERS
+
+OPENAPI_URL = "/api/openapi.json"
+DOCS_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bounceloop API</title>
+<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+<script src="/static/swagger-ui/swagger-ui-bundle.js" defer></script>
+<script src="/static/api-docs.js" defer></script>
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{OPENAPI_URL}"></div>
+</body>
+</html>
+"""
 
 #: A write that changes nothing, to a table every role writes (the outbox): refused all the
 #: same, whatever rows it would touch, by a database that cannot be written.
@@ -62,8 +85,8 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
     globals). Without ``interactive`` (the smtp and worker roles) only the probes and
     ``/metrics``: no API, no UI."""
     settings = settings or Settings()
-    app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="bounceloop", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=OPENAPI_URL)
     # Around the routes: a body too large is refused before it is read, token or not
     # (inside ServerTiming, the outermost, so its 413 is timed like any answer).
     app.add_middleware(BodyLimit, limit=largest_body(settings))
@@ -77,6 +100,12 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
         app.include_router(reports.router(db, need))
         app.include_router(message_api.router(db, settings, need))
         app.include_router(ui.router(db, settings))
+
+        @app.get("/api/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            """Swagger UI on the OpenAPI document (see the module doc); its files come
+            from the UI's /static."""
+            return HTMLResponse(DOCS_PAGE, headers={**HEADERS, "Cache-Control": "no-cache"})
 
     @app.get("/ready", responses={503: {
         "description": "Not ready: the database does not answer, has another schema or "
