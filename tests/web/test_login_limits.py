@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from starlette.requests import Request
 
 from bounceloop.storage import migrate, users
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import login_failures
+from bounceloop.web.ui.session import client_of
 from tests.web.served import Web, log_in, serve_web
 
 PASSWORD = "correct horse battery"
@@ -78,3 +80,19 @@ def test_one_client_can_neither_lock_the_owner_out_nor_try_many_names(
         assert log_in(web, "ann", PASSWORD, source=ATTACKER, headers=forged)[0] == 429
         assert log_in(web, "ann", PASSWORD, source=OWNER)[0] == 303
     assert _failed_from(database_url, ATTACKER) == users.CLIENT_MAX_FAILURES
+
+
+@pytest.mark.parametrize(("peer", "client"), [
+    (("192.0.2.7", 50000), "192.0.2.7"),
+    # One host, many IPv6 addresses: its /64 is one client.
+    (("2001:db8:1:2:a:b:c:d", 50000), "2001:db8:1:2::/64"),
+    (("2001:db8:1:2::ffff", 50001), "2001:db8:1:2::/64"),
+    (("::ffff:192.0.2.7", 50000), "192.0.2.7"),
+    (("testclient", 50000), "testclient"),
+    (None, ""),  # a Unix socket
+])
+def test_the_client_is_the_peer_an_ipv6_one_by_its_64(peer: tuple[str, int] | None,
+                                                     client: str) -> None:
+    request = Request({"type": "http", "method": "POST", "path": "/login", "headers": [],
+                       "client": peer})
+    assert client_of(request) == client

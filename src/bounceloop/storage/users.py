@@ -34,9 +34,10 @@ from an account's, a block is temporary, and both bursts and longer periods matt
   out (:func:`client_wait`), without an scrypt: it can neither go on guessing at one name
   nor try many names.
 - **per name, across clients** (guessing spread over many clients, which the two above do
-  not see): once a name has failed from :data:`NAME_MAX_CLIENTS` different clients in a
-  row, each further failure locks it for *every* client for :data:`LOCK_TIME`
-  (``users.locked_until``). One client alone never sets this lock.
+  not see): once the failures in a row at a name come from :data:`NAME_MAX_CLIENTS`
+  different clients, each failure from then on (the one that makes them so included)
+  locks it for *every* client for :data:`LOCK_TIME` (``users.locked_until``). One client
+  alone never sets this lock.
 
 A locked attempt is refused even with the right password and is not counted; a success
 resets the name's count (``failed_logins``), not the client's (else a client could clear
@@ -104,8 +105,8 @@ LOCK_TIME = timedelta(seconds=60)
 #: minutes", in its first version, 2016).
 CLIENT_MAX_FAILURES = 20
 WINDOW = timedelta(minutes=15)
-#: Failures at one name from this many clients in a row make each further one lock the name
-#: for everyone: more than one person with a laptop and a phone mistyping, fewer than any
+#: Failures in a row at one name from this many clients make each one from then on lock the
+#: name for everyone: more than one person with a laptop and a phone mistyping, fewer than any
 #: botnet has (the OWASP Authentication Cheat Sheet keeps the counter with the account so
 #: that many addresses do not each get the full allowance).
 NAME_MAX_CLIENTS = 3
