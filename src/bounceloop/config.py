@@ -80,6 +80,13 @@ and for running many processes, issue 8 (observability.logs):
     BOUNCELOOP_LOG_LEVEL               info                  (debug, info, warning, error)
     BOUNCELOOP_JOB_RETENTION           604800                (seconds a done job is kept;
                                                               0: for ever)
+
+and for the web UI's logins, issue 16 (web.ui.session):
+
+    BOUNCELOOP_LOGIN_CONCURRENCY       2                     (password checks at once per
+                                                              process, 16 MiB each)
+    BOUNCELOOP_LOGIN_WAIT              10                    (seconds a login waits for its
+                                                              turn, then 503)
 """
 
 from __future__ import annotations
@@ -232,6 +239,11 @@ class Settings(BaseSettings):
     """The service's log on stderr: ``bounceloop: ...`` lines, or one JSON object a line."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """info: a line per delivery attempt, returned message and failed webhook call."""
+    login_concurrency: int = Field(default=2, ge=1, le=64)
+    """Password checks (scrypt, 16 MiB each) a web process runs at once: more than the
+    cores gains no speed, only memory."""
+    login_wait: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a login waits for a free check before it gets 503 with Retry-After."""
 
     @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
                      "complaint_addresses", "smtp_client_limit_exceptions", mode="before")

@@ -1,5 +1,6 @@
-"""storage.users: scrypt hashes, bad names and passwords, the login lock, sessions (expiry,
-sliding, ending), on both backends."""
+"""storage.users: scrypt hashes, bad names and passwords, the login limits (per name and
+client, per client, per name across clients), sessions (expiry, sliding, ending), on both
+backends."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bounceloop.storage import users
-from bounceloop.storage.tables import sessions
+from bounceloop.storage.tables import login_failures, sessions
 from bounceloop.storage.tables import users as users_table
 from bounceloop.storage.tokens import digest
 
@@ -40,9 +41,10 @@ def _add(engine: Engine, name: str = "ann", password: str = PASSWORD) -> int:
         return users.add(conn, name, password, now=T0)
 
 
-def _login(engine: Engine, password: str, at: datetime, name: str = "ann") -> users.User | None:
+def _login(engine: Engine, password: str, at: datetime, name: str = "ann",
+           client: str = "192.0.2.1") -> users.User | None:
     with engine.begin() as conn:
-        return users.authenticate(conn, name, password, at)
+        return users.authenticate(conn, name, password, at, client=client)
 
 
 def _stored_hash(engine: Engine, name: str = "ann") -> str:
@@ -161,9 +163,8 @@ def test_wrong_password_and_unknown_name_fail(engine: Engine) -> None:
     assert stored is not None and stored.failed_logins == 0 and stored.created_at == T0
 
 
-def test_every_login_runs_one_scrypt(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Known, unknown and locked names cost the same, so timing does not tell them apart."""
-    _add(engine)
+def _counting_scrypt(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one with each scrypt run from now on."""
     users._dummy_hash()
     real = users._scrypt
     calls: list[int] = []
@@ -173,20 +174,28 @@ def test_every_login_runs_one_scrypt(engine: Engine, monkeypatch: pytest.MonkeyP
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(users, "_scrypt", counting)
+    return calls
+
+
+def test_every_login_runs_one_scrypt(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Known, unknown and locked names cost the same, so timing does not tell them apart."""
+    _add(engine)
+    calls = _counting_scrypt(monkeypatch)
     for name, password in [("nobody", PASSWORD), ("ann", "wrong"), ("ann", PASSWORD)]:
         calls.clear()
         _login(engine, password, T0, name)
         assert len(calls) == 1, name
-    for _ in range(users.MAX_FAILURES):
-        _login(engine, "wrong", T0)
+    _failures(engine, users.MAX_FAILURES, T0 + timedelta(seconds=1))
     calls.clear()
-    assert _login(engine, PASSWORD, T0) is None  # locked
+    assert _login(engine, PASSWORD, T0 + timedelta(seconds=2)) is None  # locked
     assert len(calls) == 1
 
 
-def _failures(engine: Engine, count: int, at: datetime) -> None:
-    for _ in range(count):
-        assert _login(engine, "wrong password", at) is None
+def _failures(engine: Engine, count: int, at: datetime, client: str = "192.0.2.1",
+              names: list[str] | None = None) -> None:
+    for n in range(count):
+        name = names[n % len(names)] if names else "ann"
+        assert _login(engine, "wrong password", at, name, client) is None
 
 
 def _state(engine: Engine) -> tuple[int, datetime | None]:
@@ -196,60 +205,150 @@ def _state(engine: Engine) -> tuple[int, datetime | None]:
     return user.failed_logins, user.locked_until
 
 
-def test_five_failures_lock_for_a_minute(engine: Engine) -> None:
+def test_five_failures_lock_the_name_for_that_client_only(engine: Engine) -> None:
+    """Whoever guesses at a name from one client cannot lock its owner out."""
     _add(engine)
     _failures(engine, 4, T0)
+    assert _login(engine, PASSWORD, T0 + timedelta(seconds=1), client="203.0.113.9") is not None
+    _failures(engine, 4, T0 + timedelta(seconds=2))  # a success ended the row before
     assert _state(engine) == (4, None)
-    _failures(engine, 1, T0 + timedelta(seconds=1))
-    unlock = T0 + timedelta(seconds=61)
-    assert _state(engine) == (5, unlock)
-    # Locked: even the right password fails, and the attempts are not counted.
-    for at in (T0 + timedelta(seconds=2), unlock - timedelta(microseconds=1)):
+    _failures(engine, 1, T0 + timedelta(seconds=3))
+    unlock = T0 + timedelta(seconds=63)
+    assert _state(engine) == (5, None)  # no lock for everyone
+    # Locked for that client: even the right password fails, and the attempts are not
+    # counted; another client logs in.
+    for at in (T0 + timedelta(seconds=4), unlock - timedelta(microseconds=1)):
         assert _login(engine, PASSWORD, at) is None
     _failures(engine, 3, T0 + timedelta(seconds=30))
-    assert _state(engine) == (5, unlock)
-    user = _login(engine, PASSWORD, unlock)
-    assert user is not None and user.failed_logins == 0 and user.locked_until is None
+    assert _state(engine) == (5, None)
+    user = _login(engine, PASSWORD, T0 + timedelta(seconds=31), client="203.0.113.9")
+    assert user is not None and user.failed_logins == 0
     assert _state(engine) == (0, None)
+    # Its success ended the row: the first client may try again at once.
+    assert _login(engine, PASSWORD, T0 + timedelta(seconds=32)) is not None
 
 
-def test_each_fifth_failure_in_a_row_locks_again(engine: Engine) -> None:
+def test_the_lock_lasts_a_minute_and_each_fifth_failure_locks_again(engine: Engine) -> None:
     _add(engine)
-    _failures(engine, 5, T0)
+    first = T0 + timedelta(seconds=1)  # after the user was made: "in a row" starts there
+    _failures(engine, 5, first)
+    assert _login(engine, PASSWORD, first + users.LOCK_TIME - timedelta(microseconds=1)) is None
     later = T0 + timedelta(minutes=2)
     _failures(engine, 4, later)
-    assert _state(engine) == (9, T0 + users.LOCK_TIME)
+    assert _state(engine) == (9, None)
     _failures(engine, 1, later)
-    assert _state(engine) == (10, later + users.LOCK_TIME)
     assert _login(engine, PASSWORD, later + timedelta(seconds=59)) is None
+    assert _login(engine, PASSWORD, later + users.LOCK_TIME) is not None
+
+
+def test_a_client_failing_at_many_names_is_refused(engine: Engine,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLIENT_MAX_FAILURES in the window, at any names (unknown ones too), and the client is
+    refused everything, without an scrypt, until the first of them is WINDOW old."""
+    _add(engine)
+    names = ["ann", "root", "admin", "bob"]
+    _failures(engine, users.CLIENT_MAX_FAILURES - 1, T0, names=names)
+    with engine.connect() as conn:
+        assert users.client_wait(conn, "192.0.2.1", T0) is None
+    later = T0 + timedelta(minutes=5)
+    _failures(engine, 1, later, names=["carol"])
+    with engine.connect() as conn:
+        assert users.client_wait(conn, "192.0.2.1", later) == timedelta(minutes=10)
+        assert users.client_wait(conn, "192.0.2.2", later) is None
+    calls = _counting_scrypt(monkeypatch)
+    assert _login(engine, PASSWORD, later) is None
+    assert calls == []
+    assert _login(engine, PASSWORD, later, client="192.0.2.2") is not None
+    assert calls == [1]
+    free = T0 + users.WINDOW
+    assert _login(engine, PASSWORD, free - timedelta(microseconds=1)) is None
+    assert _login(engine, PASSWORD, free) is not None
+
+
+def test_a_success_does_not_reset_the_clients_count(engine: Engine) -> None:
+    """Else a client could clear its count now and then at an account of its own."""
+    _add(engine)
+    _add(engine, "eve")
+    for n in range(users.CLIENT_MAX_FAILURES):
+        at = T0 + timedelta(seconds=2 * n)
+        assert _login(engine, PASSWORD, at, "eve") is not None
+        _failures(engine, 1, at + timedelta(seconds=1), names=[f"guess{n}"])
+    assert _login(engine, PASSWORD, T0 + timedelta(minutes=1), "eve") is None
+    with engine.connect() as conn:
+        assert users.client_wait(conn, "192.0.2.1", T0 + timedelta(minutes=1)) is not None
+
+
+def test_failures_from_several_clients_lock_the_name_for_everyone(engine: Engine) -> None:
+    """Guessing spread over clients, each under its own limits: NAME_MAX_CLIENTS of them in a
+    row and each further failure locks the name for every client for LOCK_TIME."""
+    _add(engine)
+    clients = [f"198.51.100.{n}" for n in range(users.NAME_MAX_CLIENTS)]
+    for n, client in enumerate(clients[:-1], start=1):
+        _failures(engine, 1, T0 + timedelta(seconds=n), client)
+    assert _state(engine) == (len(clients) - 1, None)
+    at = T0 + timedelta(seconds=10)
+    _failures(engine, 1, at, clients[-1])
+    assert _state(engine) == (len(clients), at + users.LOCK_TIME)
+    assert _login(engine, PASSWORD, at + timedelta(seconds=59), client="203.0.113.9") is None
+    assert _state(engine) == (len(clients), at + users.LOCK_TIME)  # refused, not counted
+    # Still spread over as many clients: the next failure locks again.
+    again = at + users.LOCK_TIME
+    _failures(engine, 1, again, clients[0])
+    assert _state(engine) == (len(clients) + 1, again + users.LOCK_TIME)
+    user = _login(engine, PASSWORD, again + users.LOCK_TIME, client="203.0.113.9")
+    assert user is not None and _state(engine) == (0, None)
+
+
+def test_failures_older_than_the_window_are_forgotten(engine: Engine) -> None:
+    _add(engine)
+    _failures(engine, 3, T0, "198.51.100.1", names=["ann", "x"])
+    _failures(engine, 1, T0 + timedelta(minutes=1), "198.51.100.2")
+    later = T0 + users.WINDOW + timedelta(seconds=30)
+    _failures(engine, 1, later, "198.51.100.3")
+    with engine.connect() as conn:
+        kept = conn.execute(select(login_failures.c.client, login_failures.c.name)
+                            .order_by(login_failures.c.id)).all()
+    assert [tuple(r) for r in kept] == [("198.51.100.2", "ann"), ("198.51.100.3", "ann")]
+    assert _state(engine) == (4, None)  # two clients in the window: no lock
+
+
+def test_names_are_kept_as_typed_within_the_column(engine: Engine) -> None:
+    _failures(engine, 1, T0, names=["x" * (users.MAX_NAME + 10)])
+    with engine.connect() as conn:
+        assert conn.execute(select(login_failures.c.name)).scalar_one() == "x" * users.MAX_NAME
 
 
 def test_a_success_resets_the_count(engine: Engine) -> None:
     _add(engine)
     _failures(engine, 4, T0)
     assert _login(engine, PASSWORD, T0) is not None
-    _failures(engine, 4, T0)
+    _failures(engine, 4, T0 + timedelta(seconds=1))
     assert _state(engine) == (4, None)
-    assert _login(engine, PASSWORD, T0) is not None
+    assert _login(engine, PASSWORD, T0 + timedelta(seconds=1)) is not None
 
 
-def test_set_password_lifts_the_lock_and_ends_sessions(engine: Engine) -> None:
+def test_set_password_lifts_the_locks_and_ends_sessions(engine: Engine) -> None:
     user_id = _add(engine)
     with engine.begin() as conn:
         token, _ = users.start(conn, user_id, T0)
-    _failures(engine, 5, T0)
+    failed = T0 + timedelta(seconds=1)
+    _failures(engine, 5, failed)
+    for n in range(users.NAME_MAX_CLIENTS):
+        _failures(engine, 1, failed, f"198.51.100.{n}")
+    assert _state(engine)[1] == failed + users.LOCK_TIME
     later = T0 + timedelta(hours=1)
+    changed = T0 + timedelta(seconds=2)
     with engine.begin() as conn:
         with pytest.raises(ValueError, match="at least 8"):
             users.set_password(conn, "ann", "short", now=later)
         assert not users.set_password(conn, "nobody", "new password", now=later)
-        assert users.set_password(conn, "ann", "new password", now=T0 + timedelta(seconds=1))
+        assert users.set_password(conn, "ann", "new password", now=changed)
         assert users.lookup(conn, token, T0 + timedelta(seconds=2)) is None
         user = users.get(conn, "ann")
-    assert user is not None and user.updated_at == T0 + timedelta(seconds=1)
+    assert user is not None and user.updated_at == changed
     assert _state(engine) == (0, None)
-    assert _login(engine, PASSWORD, T0 + timedelta(seconds=2)) is None
-    assert _login(engine, "new password", T0 + timedelta(seconds=2)) is not None
+    assert _login(engine, PASSWORD, changed) is None
+    assert _login(engine, "new password", changed) is not None
 
 
 def test_listing_and_remove(engine: Engine) -> None:

@@ -24,6 +24,8 @@
     api_tokens    REST API tokens: a SHA-256 of each (never the token) and its scope
     users         the web UI's accounts: name, scrypt password hash, and the failed-login
                   counter and lock that slow down guessing (storage.users)
+    login_failures  every failed login of the last minutes: from which client, for which
+                  name (the per-client and per-name limits of storage.users)
     sessions      the web UI's login sessions: a SHA-256 of each session token (never the
                   token), its user, its CSRF token, and when it expires
     stats         daily counters per mailing (mailing 0: all of them), kept by the writers
@@ -435,9 +437,22 @@ users = Table(
     # When the name or the password last changed (not logins: last_login_at has those).
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime, nullable=True),
-    # Failed logins since the last success; every fifth locks the user until locked_until.
+    # Failed logins since the last success (from any client); locked_until: the lock for
+    # every client that failures from several clients set (storage.users).
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime, nullable=True),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The client's address (an IPv6 one as its /64), and the name as typed (known or not).
+    Column("client", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),  # the purge of old rows
+    Index("ix_login_failures_client_at", "client", "at"),
+    Index("ix_login_failures_name_at", "name", "at"),
 )
 
 sessions = Table(

@@ -17,12 +17,33 @@ Passwords and session tokens are both kept only as hashes, but not the same kind
   ``sessions`` table from being usable as cookies, and lets :func:`lookup` find the row by
   an indexed equality (as the API tokens in storage.tokens do).
 
-Guessing through the login form is slowed down per user: every :data:`MAX_FAILURES`-th
-failed login in a row locks the user for :data:`LOCK_TIME`, during which
-:func:`authenticate` refuses even the right password (the attempt is not counted); a success
-resets the count. An unknown name costs the same scrypt as a known one (against a dummy
-hash), so response times do not tell which names exist. Names are compared exactly
-(case-sensitive).
+Guessing through the login form is limited three ways, each counted from the failed logins
+of the last :data:`WINDOW` (table ``login_failures``: client, name, time), which every
+process sharing the database sees alike. The numbers follow OWASP's Authentication Cheat
+Sheet ("Login Throttling": a lockout threshold, an observation window and a lockout
+duration, and care that a lockout cannot be used to lock others out) and its Credential
+Stuffing Prevention Cheat Sheet ("IP Mitigation": a client's failures are counted apart
+from an account's, a block is temporary, and both bursts and longer periods matter):
+
+- **per name and client** (bursts): every :data:`MAX_FAILURES`-th failed login in a row at
+  one name from one client locks that name *for that client* for :data:`LOCK_TIME`; other
+  clients are not affected, so whoever hammers a name from one client cannot lock its owner
+  out. "In a row": since the name's last successful login or password change.
+- **per client** (longer periods): a client with :data:`CLIENT_MAX_FAILURES` failures in
+  :data:`WINDOW`, at any names (unknown ones too), is refused everything until they age
+  out (:func:`client_wait`), without an scrypt: it can neither go on guessing at one name
+  nor try many names.
+- **per name, across clients** (guessing spread over many clients, which the two above do
+  not see): once the failures in a row at a name come from :data:`NAME_MAX_CLIENTS`
+  different clients, each failure from then on (the one that makes them so included)
+  locks it for *every* client for :data:`LOCK_TIME` (``users.locked_until``). One client
+  alone never sets this lock.
+
+A locked attempt is refused even with the right password and is not counted; a success
+resets the name's count (``failed_logins``), not the client's (else a client could clear
+its own count by logging in to an account of its own now and then). An unknown name costs
+the same scrypt as a known one (against a dummy hash), so response times do not tell which
+names exist. Names are compared exactly (case-sensitive).
 
 A session lasts its ``ttl`` (12 hours by default) since it was last used: :func:`lookup`
 slides ``expires_at`` forward, at most once a minute (:data:`SLIDE_EVERY`) so a busy page
@@ -34,7 +55,9 @@ all of that user's sessions; :func:`purge` deletes expired ones.
 Every function takes the caller's connection and writes in the caller's transaction: call
 :func:`authenticate` and :func:`lookup` in a write transaction (``engine.begin()``), since
 they may update the row they read (:func:`authenticate` also locks it on PostgreSQL, so
-parallel guesses at one user are counted one after the other).
+parallel guesses at one user are counted one after the other; guesses at different names
+from one client are counted as they commit, so a few may pass the client's limit at once,
+as many as run in parallel).
 """
 
 from __future__ import annotations
@@ -49,11 +72,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.storage.engine import utcnow
-from bounceloop.storage.tables import sessions, users
+from bounceloop.storage.tables import login_failures, sessions, users
 from bounceloop.storage.tokens import digest
 
 #: scrypt cost of new hashes: N (CPU and memory), r (block size), p (parallelism). 2**14, 8, 1
@@ -69,9 +92,24 @@ MAX_SCRYPT_P = 16
 
 MAX_NAME = 100
 MIN_PASSWORD = 8
-#: Every this many failed logins in a row lock the user for LOCK_TIME.
+#: Every this many failed logins in a row at one name from one client lock the name for
+#: that client for LOCK_TIME: room for a person's typing mistakes, and a minute's pause for a
+#: tool (OWASP Authentication Cheat Sheet, "Account Lockout": threshold and duration).
 MAX_FAILURES = 5
 LOCK_TIME = timedelta(seconds=60)
+#: A client with this many failures in WINDOW, at any names, is refused until they age out:
+#: four lockouts' worth, more than a person's mistakes (the per-name lock keeps those to a
+#: few a minute), while a tool gets 20 guesses a quarter hour in place of 5 a minute. A
+#: temporary block of about 15 minutes is what OWASP's Credential Stuffing Prevention Cheat
+#: Sheet suggested for IP blocks ("IP blacklists": "Making the IP bans temporary, say 15
+#: minutes", in its first version, 2016).
+CLIENT_MAX_FAILURES = 20
+WINDOW = timedelta(minutes=15)
+#: Failures in a row at one name from this many clients make each one from then on lock the
+#: name for everyone: more than one person with a laptop and a phone mistyping, fewer than any
+#: botnet has (the OWASP Authentication Cheat Sheet keeps the counter with the account so
+#: that many addresses do not each get the full allowance).
+NAME_MAX_CLIENTS = 3
 
 PREFIX = "bls_"
 SESSION_TTL = timedelta(hours=12)
@@ -226,8 +264,9 @@ def listing(conn: Connection) -> list[User]:
 
 def set_password(conn: Connection, name: str, password: str,
                  now: datetime | None = None) -> bool:
-    """Replace ``name``'s password, lift a lock and end the user's sessions (a new password
-    is often the answer to a leaked one). False: no such user. ValueError: a short password.
+    """Replace ``name``'s password, lift its locks (the failures before a password change
+    are not "in a row" with those after) and end the user's sessions (a new password is
+    often the answer to a leaked one). False: no such user. ValueError: a short password.
     """
     check_password(password)
     user_id = conn.execute(update(users).where(users.c.name == name).values(
@@ -249,32 +288,77 @@ def remove(conn: Connection, name: str) -> bool:
     return True
 
 
-def authenticate(conn: Connection, name: str, password: str,
-                 now: datetime | None = None) -> User | None:
-    """The user, when ``password`` is right and the user is not locked; else None.
+def client_wait(conn: Connection, client: str, now: datetime | None = None
+                ) -> timedelta | None:
+    """How long ``client`` must wait before it may try to log in again, or None: it may.
+    A read (see the module doc)."""
+    now = now or utcnow()
+    count, first = conn.execute(
+        select(func.count(), func.min(login_failures.c.at))
+        .where(login_failures.c.client == client, login_failures.c.at > now - WINDOW)).one()
+    if count < CLIENT_MAX_FAILURES:
+        return None
+    wait: timedelta = first + WINDOW - now
+    return max(wait, timedelta(seconds=1))
 
-    A failure counts towards the lock; a success resets the count, sets ``last_login_at``
-    and rehashes a password stored at an older cost. Every call runs one scrypt, whether
-    the name exists, is locked or not.
+
+def _failures_since(name: str, since: datetime, *columns: Any) -> Any:
+    """``columns`` of the failures at ``name`` after ``since``."""
+    return select(*columns).where(login_failures.c.name == name[:MAX_NAME],
+                                  login_failures.c.at > since)
+
+
+def _pair_locked(conn: Connection, name: str, client: str, since: datetime,
+                 now: datetime) -> bool:
+    """Whether ``name`` is locked for ``client``: its failures there since ``since`` are a
+    multiple of MAX_FAILURES, the last of them less than LOCK_TIME ago."""
+    count, last = conn.execute(_failures_since(
+        name, since, func.count(), func.max(login_failures.c.at))
+        .where(login_failures.c.client == client)).one()
+    return bool(count) and count % MAX_FAILURES == 0 and last + LOCK_TIME > now
+
+
+def _record_failure(conn: Connection, name: str, client: str, now: datetime) -> None:
+    conn.execute(delete(login_failures).where(login_failures.c.at <= now - WINDOW))
+    conn.execute(insert(login_failures).values(client=client, name=name[:MAX_NAME], at=now))
+
+
+def authenticate(conn: Connection, name: str, password: str, now: datetime | None = None,
+                 *, client: str = "") -> User | None:
+    """The user, when ``password`` is right and neither ``client`` nor the name is locked
+    (see the module doc); else None.
+
+    A failure counts towards the limits; a success resets the name's count, sets
+    ``last_login_at`` and rehashes a password stored at an older cost. Every call runs one
+    scrypt, whether the name exists, is locked or not, unless the client itself is refused
+    (which says nothing about the name).
     """
     now = now or utcnow()
+    if client_wait(conn, client, now) is not None:
+        return None
     row = conn.execute(select(*_USER, users.c.password).where(users.c.name == name)
                        .with_for_update()).first()
     if row is None:
         verify_password(password, _dummy_hash())
+        _record_failure(conn, name, client, now)
         return None
     good = verify_password(password, row.password)
-    if row.locked_until is not None and row.locked_until > now:
+    # "In a row": since the name's last success or password change, within the window.
+    since = max(now - WINDOW, row.updated_at, row.last_login_at or row.updated_at)
+    if (row.locked_until is not None and row.locked_until > now) or _pair_locked(
+            conn, name, client, since, now):
         return None
     where = users.c.id == row.id
     if not good:
-        failed = conn.execute(update(users).where(where).values(
-            failed_logins=users.c.failed_logins + 1).returning(users.c.failed_logins)
-            ).scalar_one()
-        if failed % MAX_FAILURES == 0:
-            conn.execute(update(users).where(where).values(locked_until=now + LOCK_TIME))
+        _record_failure(conn, name, client, now)
+        values: dict[str, Any] = {"failed_logins": users.c.failed_logins + 1}
+        spread = conn.execute(_failures_since(
+            name, since, func.count(login_failures.c.client.distinct()))).scalar_one()
+        if spread >= NAME_MAX_CLIENTS:
+            values["locked_until"] = now + LOCK_TIME
+        conn.execute(update(users).where(where).values(**values))
         return None
-    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if needs_rehash(row.password):
         values["password"] = hash_password(password)
     conn.execute(update(users).where(where).values(**values))

@@ -1,6 +1,11 @@
-"""The FastAPI application: ``/health``, ``/metrics`` and the REST API (``/api/v1``, its
-OpenAPI description at ``/api/openapi.json`` and browsable at ``/api/docs``). The UI arrives
-with issue 7."""
+"""The FastAPI application: ``/health``, ``/ready``, ``/metrics``, the REST API (``/api/v1``,
+its OpenAPI description at ``/api/openapi.json``, browsable at ``/api/docs``) and the UI.
+
+``/api/docs`` is Swagger UI served from the package (web/static/swagger-ui, vendored with
+its licenses; static/README says from where), under the UI's Content-Security-Policy: it
+loads nothing from elsewhere and works offline. FastAPI's own page loads Swagger UI from a
+CDN and starts it with an inline script, which that policy forbids; ours starts it from
+static/api-docs.js."""
 
 from __future__ import annotations
 
@@ -8,15 +13,16 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bounceloop import __version__
 from bounceloop.config import Settings
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import migrate
+from bounceloop.storage.engine import is_sqlite
 from bounceloop.storage.tables import messages
 from bounceloop.web import messages as message_api
 from bounceloop.web import reports, suppressions, ui, webhooks
@@ -24,6 +30,53 @@ from bounceloop.web.auth import requirer
 from bounceloop.web.common import database_unavailable, invalid_request
 from bounceloop.web.limits import BodyLimit, largest_body
 from bounceloop.web.timing import ServerTiming
+from bounceloop.web.ui.render import HEADERS
+
+OPENAPI_URL = "/api/openapi.json"
+DOCS_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bounceloop API</title>
+<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+<script src="/static/swagger-ui/swagger-ui-bundle.js" defer></script>
+<script src="/static/api-docs.js" defer></script>
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{OPENAPI_URL}"></div>
+</body>
+</html>
+"""
+
+#: A write that changes nothing, to a table every role writes (the outbox): refused all the
+#: same, whatever rows it would touch, by a database that cannot be written.
+_WRITE_NOTHING = text("UPDATE jobs SET status = status WHERE 1 = 0")
+
+
+def unwritable(db: Engine) -> str | None:
+    """Why the database cannot take a write now, or None: it can. Cheap enough for every
+    probe: one statement that writes nothing, in a transaction rolled back.
+
+    On SQLite ``BEGIN IMMEDIATE`` alone is not enough: in WAL mode it takes the write lock
+    in the -shm file, which a process that may not write the database file can still do;
+    the first statement that would write fails ("attempt to write a readonly database").
+    The probe waits for a writer that holds the lock, as any write does (busy_timeout).
+    On PostgreSQL the statement fails in a read-only transaction (a hot standby, or a
+    database or role with ``default_transaction_read_only``) and without the UPDATE
+    privilege.
+    """
+    try:
+        with db.connect() as conn, conn.begin() as transaction:  # SQLite: BEGIN IMMEDIATE
+            if not is_sqlite(conn):
+                # Not behind a migration's lock on the table for long.
+                conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(_WRITE_NOTHING)
+            transaction.rollback()
+    except SQLAlchemyError as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        return " ".join(f"{type(cause).__name__}: {cause}".split())
+    return None
 
 
 def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *,
@@ -32,8 +85,8 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
     globals). Without ``interactive`` (the smtp and worker roles) only the probes and
     ``/metrics``: no API, no UI."""
     settings = settings or Settings()
-    app = FastAPI(title="bounceloop", version=__version__, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="bounceloop", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=OPENAPI_URL)
     # Around the routes: a body too large is refused before it is read, token or not
     # (inside ServerTiming, the outermost, so its 413 is timed like any answer).
     app.add_middleware(BodyLimit, limit=largest_body(settings))
@@ -48,11 +101,19 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
         app.include_router(message_api.router(db, settings, need))
         app.include_router(ui.router(db, settings))
 
+        @app.get("/api/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            """Swagger UI on the OpenAPI document (see the module doc); its files come
+            from the UI's /static."""
+            return HTMLResponse(DOCS_PAGE, headers={**HEADERS, "Cache-Control": "no-cache"})
+
     @app.get("/ready", responses={503: {
-        "description": "Not ready: the database does not answer or has another schema."}})
+        "description": "Not ready: the database does not answer, has another schema or "
+                       "cannot be written."}})
     def ready() -> JSONResponse:
-        """Ready for work: the database answers and has this version's schema (a load
-        balancer or orchestrator sends traffic only then)."""
+        """Ready for work: the database answers, has this version's schema and takes
+        writes (a load balancer or orchestrator sends traffic only then: a read-only
+        database would answer every inbound message 451)."""
         try:
             revision = migrate.current(db)
         except Exception as exc:  # report, do not crash the probe
@@ -61,6 +122,10 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
         if revision != migrate.head():
             return JSONResponse({"status": "not ready", "schema": revision,
                                  "needs": migrate.head()}, 503)
+        why = unwritable(db)
+        if why is not None:
+            return JSONResponse({"status": "not ready", "schema": revision,
+                                 "database": f"not writable: {why}"}, 503)
         return JSONResponse({"status": "ready", "schema": revision})
 
     @app.get("/health", responses={503: {

@@ -48,7 +48,7 @@ def router(db: Engine, settings: Settings) -> APIRouter:
     """Every route of the UI, bound to one database and the settings."""
     gate = session.Gate(db)
     ui = APIRouter(include_in_schema=False)
-    ui.include_router(session.routes(db, gate))
+    ui.include_router(session.routes(db, settings, gate))
     ui.include_router(errors.routes(db, gate))
     ui.include_router(messages.routes(db, gate))
     ui.include_router(statistics.routes(db, gate))

@@ -14,13 +14,35 @@ The login form has a token of its own before there is a session: a random value 
 short-lived cookie and the same in the form (double submit), so another site cannot log a
 browser in to an account of its choosing. A failed login says only that the name or the
 password is wrong: never which (storage.users spends the same scrypt on an unknown name).
+
+Guessing is limited per name and per client (storage.users). The client is
+``request.client.host``: the socket peer, which uvicorn replaces with the address in
+``X-Forwarded-For`` only when the peer is a proxy it trusts (its ``FORWARDED_ALLOW_IPS``,
+default 127.0.0.1 and ::1; README, Deployment), so a client cannot name itself by a header. A
+client refused for its failures gets 429 with Retry-After, before any scrypt is spent.
+
+Each login costs an scrypt of 16 MiB (storage.users). :class:`Hashing` runs at most
+``BOUNCELOOP_LOGIN_CONCURRENCY`` of them at once, in threads of their own; a login that
+finds no free thread within ``BOUNCELOOP_LOGIN_WAIT`` seconds gets 503 with Retry-After.
+The threads are few and always the same because the C library (glibc) keeps what a thread
+freed in that thread's arena for its next use: scrypts run one at a time, but each in
+another thread, still add up (14 threads taking turns grew a process by 210 MiB). With the
+default of 2, 40 logins at once grow the web process by 35-67 MiB; unbounded, by 470-530
+MiB (tests/web/test_login_load.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import ipaddress
+import math
 import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
@@ -28,6 +50,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from bounceloop.config import Settings
 from bounceloop.storage import users
 from bounceloop.storage.engine import utcnow
 from bounceloop.web.common import reading
@@ -40,6 +63,53 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 HOME = "/errors"
 LOGIN_TTL = 3600
+
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """No thread for a password check came free in time."""
+
+
+class Hashing:
+    """Password checks, at most ``concurrency`` at once, each waiting at most ``wait``
+    seconds for its turn (see the module doc)."""
+
+    def __init__(self, concurrency: int, wait: float) -> None:
+        self.wait = wait
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="bounceloop-login")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` in one of the threads; Busy if its turn did not come in time (then it
+        does not run at all)."""
+        deadline = time.monotonic() + self.wait
+
+        def turn() -> T:
+            if time.monotonic() > deadline:
+                raise Busy
+            return work()
+
+        return await asyncio.wrap_future(self._pool.submit(turn))
+
+    @property
+    def retry_after(self) -> str:
+        return str(max(1, math.ceil(self.wait)))
+
+
+def client_of(request: Request) -> str:
+    """The client whose failed logins are counted (see the module doc): its address, or for
+    IPv6 its /64, the least a host is given (RFC 6177), so one host cannot go on from
+    another of its addresses. "" when uvicorn does not know the peer (a Unix socket)."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +193,20 @@ def posted(request: Request) -> Posted:
 
 
 def _login_page(request: Request, next_page: str, *, status: int = 200, message: str = "",
-                name: str = "") -> Response:
+                name: str = "", retry_after: str = "") -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", {
         "title": "Log in", "next": next_page, "login_token": token, "message": message,
-        "name": name}, status=status)
+        "name": name}, status=status,
+        headers={"Retry-After": retry_after} if retry_after else None)
     response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_TTL, path="/login",
                         httponly=True, samesite="lax", secure=_https(request))
     return response
 
 
-def routes(db: Engine, gate: Gate) -> APIRouter:
+def routes(db: Engine, settings: Settings, gate: Gate) -> APIRouter:
     ui = APIRouter(route_class=UIRoute, include_in_schema=False)
+    hashing = Hashing(settings.login_concurrency, settings.login_wait)
 
     @ui.get("/login")
     def login_form(request: Request) -> Response:
@@ -156,13 +228,29 @@ def routes(db: Engine, gate: Gate) -> APIRouter:
                 "The login form had expired or was not sent from this site: "
                 "please log in again."))
 
+        client = client_of(request)
+        # A client refused for its failures is told so before it queues for an scrypt.
+        wait = await run_in_threadpool(
+            reading, db, lambda conn: users.client_wait(conn, client, utcnow()))
+        if wait is not None:
+            minutes = math.ceil(wait.total_seconds() / 60)
+            return _login_page(request, next_page, status=429, name=name, message=(
+                f"Too many failed logins from your address: try again in {minutes} "
+                f"minute{'s' if minutes > 1 else ''}."),
+                retry_after=str(math.ceil(wait.total_seconds())))
+
         def check() -> tuple[str, str] | None:
             now = utcnow()
             with db.begin() as conn:
-                user = users.authenticate(conn, name, password, now)
+                user = users.authenticate(conn, name, password, now, client=client)
                 return None if user is None else users.start(conn, user.id, now)
 
-        started = await run_in_threadpool(check) if name and password else None
+        try:
+            started = await hashing.run(check) if name and password else None
+        except Busy:
+            return _login_page(request, next_page, status=503, name=name, message=(
+                "Too many logins at once: please try again in a moment."),
+                retry_after=hashing.retry_after)
         if started is None:
             return _login_page(request, next_page, status=401, name=name,
                                message="Wrong name or password.")
