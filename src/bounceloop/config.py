@@ -43,6 +43,9 @@ and for the inbound (bounce) server, issue 4:
                                                               0: a thread, with no time budget)
     BOUNCELOOP_PARSE_TIMEOUT           30                    (seconds one returned message may
                                                               take to parse; over it: failed)
+    BOUNCELOOP_TRUSTED_FEEDBACK_DOMAINS fbl.example.net,...  (DKIM d= of feedback loops whose
+                                                              verified complaints tie by the
+                                                              address named; default none)
 
 and for webhooks, issue 5:
 
@@ -204,6 +207,9 @@ class Settings(BaseSettings):
     parse_processes: int = Field(default=1, ge=0)
     """Processes that parse returned mail beside the service's own (0: a thread of it, where
     the parse budget cannot stop a parse: a thread cannot be interrupted)."""
+    trusted_feedback_domains: Annotated[list[str], NoDecode] = []
+    """DKIM d= domains of feedback loops whose verified complaints tie by the address they
+    name (inbound.feedback); none: only signed ties of ours count."""
     parse_timeout: float = Field(default=30.0, ge=0)
     """Seconds of wall time one returned message may take to parse (0: no limit); past it
     the message is recorded as failed to parse, and the messages behind it go on."""
@@ -246,7 +252,8 @@ class Settings(BaseSettings):
     """Seconds a login waits for a free check before it gets 503 with Retry-After."""
 
     @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
-                     "complaint_addresses", "smtp_client_limit_exceptions", mode="before")
+                     "complaint_addresses", "smtp_client_limit_exceptions",
+                     "trusted_feedback_domains", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)

@@ -55,6 +55,7 @@ from bounceloop.core.severity import Convention
 from bounceloop.core.suppression import Policy
 from bounceloop.inbound import correlate
 from bounceloop.inbound.correlate import Lookup, Sent
+from bounceloop.inbound.feedback import FeedbackTrust
 from bounceloop.inbound.lookup import DatabaseLookup
 from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
@@ -94,12 +95,18 @@ class Context:
     """The suppression rules run on what is saved."""
     parse_timeout: float = 0.0
     """Seconds one message may take to parse (0: no limit); see :func:`parse_within`."""
+    feedback: FeedbackTrust | None = None
+    """The feedback loops whose signed complaints tie by the address they name (None:
+    none, the default)."""
 
     @classmethod
     def of(cls, settings: Settings) -> Context:
+        domains = settings.trusted_feedback_domains
         return cls(tuple(settings.accepted_domains), settings.verp_secret.get_secret_value(),
                    settings.severity_convention, settings.suppression_policy(),
-                   settings.parse_timeout)
+                   settings.parse_timeout,
+                   FeedbackTrust(domains, settings.dns_server_addresses, settings.dns_timeout)
+                   if domains else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +171,15 @@ def process(stored: store.Stored, ctx: Context, lookup: Lookup,
     result = parsed.result
     records = result.records
     verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
-    v = correlate.judge(records, verp[1] if verp else None, stored.raw.decode("latin-1"),
-                        ctx.secret, lookup)
+    text = stored.raw.decode("latin-1")
+    verp_id = verp[1] if verp else None
+    v = correlate.judge(records, verp_id, text, ctx.secret, lookup)
+    if (not v.tied and ctx.feedback is not None
+            and any(r.kind == Kind.COMPLAINT for r in records)
+            and ctx.feedback.signer(stored.raw)):
+        # A complaint signed by a feedback loop the operator trusts (inbound.feedback).
+        v = correlate.judge(records, verp_id, text, ctx.secret, lookup,
+                            trusted_complaint=True)
     sent = v.sent
     main = next((a for a in v.acts if a.sent is sent), None)
     first = records[main.index] if main is not None else next(
