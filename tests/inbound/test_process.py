@@ -335,8 +335,8 @@ async def test_the_processor_takes_due_jobs_parsing_in_a_thread_or_a_process(
         assert world.row(first).kind == "failure"
         if processes:
             # A parser process that dies is replaced; the round still gets done.
-            assert processor._pool is not None
-            for pid in list(processor._pool._processes):  # type: ignore[attr-defined]
+            assert processor.parser is not None and processor.parser._pool is not None
+            for pid in list(processor.parser._pool._processes):  # type: ignore[attr-defined]
                 os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.2)
         second = world.receive(bounces.exim("bob@dest.test", world.copy("bob@dest.test")),

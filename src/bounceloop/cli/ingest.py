@@ -35,6 +35,7 @@ from bounceloop.cli.parse import Bar
 from bounceloop.cli.send import _die, load_settings
 from bounceloop.config import Settings
 from bounceloop.delivery.engine import worker_name
+from bounceloop.inbound.parser import ParserPool
 from bounceloop.inbound.process import Context, Processor, run_batch
 from bounceloop.service import DatabaseError, open_database, reason
 from bounceloop.sources import SourceError, expand, load
@@ -138,23 +139,28 @@ def ingest_command(progress: bool | None, paths: tuple[str, ...]) -> None:
 
 def _process(settings: Settings, db: Engine, ids: list[int]) -> dict[str, int]:
     """Process what is due (ours, and anything else waiting), then count ours."""
-    processor = Processor(settings, db, worker_name(), batch=BATCH)
-    while processor.run_once():
-        pass
-    # Another worker (a running service) may hold some of ours: wait for it, a while.
-    deadline = time.monotonic() + max(settings.job_lease, 30.0)
-    while True:
-        rows: list[Any] = []
-        with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            for chunk in chunks(ids):
-                rows += conn.execute(select(
-                    received.c.id, received.c.status, received.c.message_id,
-                    received.c.kind, received.c.error, received.c.peer)
-                    .where(received.c.id.in_(chunk))).all()
-        if all(r.status != "pending" for r in rows) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-        processor.run_once()
+    # Parsed as the service parses: in parser processes, each message within its budget.
+    processor = Processor(settings, db, worker_name(), batch=BATCH,
+                          parse_processes=settings.parse_processes)
+    try:
+        while processor.run_once():
+            pass
+        # Another worker (a running service) may hold some of ours: wait for it, a while.
+        deadline = time.monotonic() + max(settings.job_lease, 30.0)
+        while True:
+            rows: list[Any] = []
+            with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+                for chunk in chunks(ids):
+                    rows += conn.execute(select(
+                        received.c.id, received.c.status, received.c.message_id,
+                        received.c.kind, received.c.error, received.c.peer)
+                        .where(received.c.id.in_(chunk))).all()
+            if all(r.status != "pending" for r in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+            processor.run_once()
+    finally:
+        processor.close()
     for r in rows:
         if r.status == "failed":
             click.echo(f"bounceloop: {r.peer}: {r.error}", err=True)
@@ -176,12 +182,14 @@ def reprocess_command(since: str | None) -> None:
     db = _open(settings)
     ctx = Context.of(settings)
     processed = changed = 0
+    parser = (ParserPool(settings.parse_processes, ctx.convention, ctx.parse_timeout)
+              if settings.parse_processes > 0 else None)
     try:
         with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             ids = store.ids_since(conn, when)
         bar = Bar(len(ids), "reprocessing") if sys.stderr.isatty() and ids else None
         for chunk in chunks(ids, BATCH):
-            result = run_batch(db, ctx, chunk)
+            result = run_batch(db, ctx, chunk, parser=parser)
             processed += result.processed
             changed += result.changed
             if bar is not None:
@@ -191,5 +199,7 @@ def reprocess_command(since: str | None) -> None:
     except SQLAlchemyError as exc:
         _die(f"cannot use the database: {reason(exc)}")
     finally:
+        if parser is not None:
+            parser.close()
         db.dispose()
     click.echo(json.dumps({"processed": processed, "changed": changed}))

@@ -3,7 +3,7 @@
 Per message (a ``bounce`` job of the outbox, or a reprocessing)::
 
     parse(raw)                     the pure parser (bounceloop.parsing), in a parser process
-                                   under a time budget (BOUNCELOOP_PARSE_TIMEOUT)
+                                   under a time budget (inbound.parser)
     judge the records              inbound.correlate: which records act on which message we
                                    sent (a signed tie: VERP, our header, ENVID, Message-ID)
     always        a ``bounce`` event, ``tied`` 1 or 0: every returned message
@@ -30,17 +30,8 @@ it idempotent). :class:`Processor` runs batches in the service, off the event lo
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import logging
-import multiprocessing
-import os
-import signal
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -57,9 +48,10 @@ from bounceloop.inbound import correlate
 from bounceloop.inbound.correlate import Lookup, Sent
 from bounceloop.inbound.feedback import FeedbackTrust
 from bounceloop.inbound.lookup import DatabaseLookup
+from bounceloop.inbound.parser import Parsed, ParserPool
 from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
-from bounceloop.parsing import Result, parse
+from bounceloop.parsing import parse
 from bounceloop.storage import events, outbox
 from bounceloop.storage import received as store
 from bounceloop.storage.engine import utcnow
@@ -72,11 +64,6 @@ MAILMESSAGE = "mailmessage"
 STEP = 5
 #: The status of a stored message that is an earlier one sent again (store.Stored.copy_of).
 DUPLICATE = "duplicate"
-#: Records of one returned message that are judged: a DSN lists one block per recipient of
-#: one transaction, and no MTA takes more than a few hundred recipients in one (RFC 5321
-#: 4.5.3.1.8 asks for 100; Postfix's smtpd_recipient_limit is 1000). Past this a message
-#: is hostile or broken, and its other records are counted, not carried between processes.
-MAX_RECORDS = 1000
 #: Untied failure records kept as error rows (evidence) of one returned message: one forged
 #: DSN of 100,000 blocks must not write 100,000 rows while other sessions wait to commit.
 EVIDENCE_ROWS = 100
@@ -94,7 +81,7 @@ class Context:
     policy: Policy = field(default_factory=Policy)
     """The suppression rules run on what is saved."""
     parse_timeout: float = 0.0
-    """Seconds one message may take to parse (0: no limit); see :func:`parse_within`."""
+    """Seconds one message may take to parse (0: no limit); see inbound.parser."""
     feedback: FeedbackTrust | None = None
     """The feedback loops whose signed complaints tie by the address they name (None:
     none, the default)."""
@@ -109,65 +96,12 @@ class Context:
                    if domains else None)
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """The parser's result as processing takes it: at most MAX_RECORDS records, and how
-    many the message had."""
-
-    result: Result
-    total: int
-
-    @classmethod
-    def of(cls, result: Result) -> Parsed:
-        total = len(result.records)
-        if total > MAX_RECORDS:
-            result = replace(result, records=result.records[:MAX_RECORDS])
-        return cls(result, total)
-
-
-class _Overrun(BaseException):
-    """The parse budget ran out. A BaseException: the parser turns every Exception of its
-    own into an error result, and this one must get past that to :func:`parse_within`."""
-
-
-def _overrun(signum: int, frame: object) -> None:
-    raise _Overrun
-
-
-def parse_within(raw: bytes, convention: Convention, seconds: float) -> Parsed:
-    """Parse one message within ``seconds`` of wall time (0: no limit); over it, a failed
-    result that says so. The budget is a SIGALRM timer, so it holds in a process's main
-    thread (a parser process, the CLI); elsewhere (the service's thread, parse_processes=0)
-    the parse runs to its end. Parsing is linear in the message size (bench/adversarial.py),
-    so the budget is for what slipped past that, not for normal mail."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        return Parsed.of(parse(raw, convention))
-    previous = signal.signal(signal.SIGALRM, _overrun)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        result = parse(raw, convention)
-    except _Overrun:
-        result = Result(error=f"parsing took longer than its budget of {seconds:g} s "
-                              "(BOUNCELOOP_PARSE_TIMEOUT): not read")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return Parsed.of(result)
-
-
-def overrun(seconds: float) -> Parsed:
-    """The result of a message whose parser process had to be killed past its budget."""
-    return Parsed(Result(error=f"parsing took longer than its budget of {seconds:g} s "
-                               "(BOUNCELOOP_PARSE_TIMEOUT); its parser process was "
-                               "stopped: not read"), 0)
-
-
 def process(stored: store.Stored, ctx: Context, lookup: Lookup,
             now: datetime, parsed: Parsed | None = None) -> store.Processed:
     """What one stored message means (nothing is written here); ``parsed`` is the
     parser's result when it was run elsewhere (a worker process)."""
     if parsed is None:
-        parsed = parse_within(stored.raw, ctx.convention, ctx.parse_timeout)
+        parsed = Parsed.of(parse(stored.raw, ctx.convention))
     result = parsed.result
     records = result.records
     verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
@@ -281,33 +215,6 @@ class BatchResult:
     """(kind, reason of its first error row) per message processed."""
 
 
-def _orphan_guard(parent: int) -> None:
-    """In a parser process: die with the service, even when it is SIGKILLed (it cannot
-    shut its pool down then). Linux delivers SIGKILL at the parent's death (prctl
-    PR_SET_PDEATHSIG); elsewhere a thread watches for the parent to change."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(0)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
-
-
-def parse_all(raws: Sequence[bytes], convention: Convention, seconds: float = 0.0
-              ) -> list[Parsed]:
-    """The parser over many messages, each within its budget: what a parser process runs
-    (pure but for the timer, picklable)."""
-    return [parse_within(raw, convention, seconds) for raw in raws]
-
-
 def load(db: Engine, ids: Sequence[int]) -> list[store.Stored]:
     with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         return store.load(conn, ids)
@@ -323,10 +230,13 @@ def tie_all(db: Engine, ctx: Context, stored: Sequence[store.Stored],
         return [process(s, ctx, lookup, now, p) for s, p in zip(stored, parsed, strict=True)]
 
 
-def compute(db: Engine, ctx: Context, ids: Sequence[int], now: datetime
-            ) -> list[store.Processed]:
-    """Load and process these stored messages in read transactions (writes nothing)."""
-    return tie_all(db, ctx, load(db, ids), None, now)
+def compute(db: Engine, ctx: Context, ids: Sequence[int], now: datetime,
+            parser: ParserPool | None = None) -> list[store.Processed]:
+    """Load and process these stored messages in read transactions (writes nothing),
+    parsing them in ``parser``'s processes (None: here, with no time budget)."""
+    stored = load(db, ids)
+    parsed = parser.parse([s.raw for s in stored]) if parser is not None else None
+    return tie_all(db, ctx, stored, parsed, now)
 
 
 def write(db: Engine, results: Sequence[store.Processed], now: datetime,
@@ -345,10 +255,11 @@ def write(db: Engine, results: Sequence[store.Processed], now: datetime,
 
 def run_batch(db: Engine, ctx: Context, ids: Sequence[int],
               clock: Callable[[], datetime] = utcnow,
-              settle: Callable[[Connection], object] | None = None) -> BatchResult:
+              settle: Callable[[Connection], object] | None = None,
+              parser: ParserPool | None = None) -> BatchResult:
     """Load, process and save these stored messages (see :func:`compute`, :func:`write`)."""
     now = clock()
-    return write(db, compute(db, ctx, ids, now), now, settle, ctx.policy)
+    return write(db, compute(db, ctx, ids, now, parser), now, settle, ctx.policy)
 
 
 def _log_processed(r: store.Processed) -> None:
@@ -364,12 +275,6 @@ def _log_processed(r: store.Processed) -> None:
                          reported_recipient=r.reported_recipient,
                          reason=first.get("reason"), code=first.get("code"),
                          extended=first.get("extended"), error=r.error))
-
-
-#: Seconds a parser process may run past the budgets of a batch before it is stopped: the
-#: budget's timer is a signal, which Python handles between bytecodes, so a stall inside
-#: one C call (a regular expression) would outlast it.
-GRACE = 5.0
 
 
 class Processor:
@@ -391,11 +296,10 @@ class Processor:
         """Set by the inbound server when it stored a message: no need to wait for a poll."""
         self.writes = writes or asyncio.Lock()
         """Shared with the inbound server's Inbox (see there): one writer at a time."""
-        self.parse_processes = parse_processes
-        """Processes to parse in: the parser is pure CPU, and in a thread it would take
-        the interpreter lock from the SMTP server's event loop (measured: bench/inbound.py
-        accepts about twice as many bounces a second with one). 0: a thread."""
-        self._pool: ProcessPoolExecutor | None = None
+        self.parser = (ParserPool(parse_processes, self.ctx.convention,
+                                  self.ctx.parse_timeout) if parse_processes > 0 else None)
+        """Where messages are parsed (inbound.parser), each within its budget; None: in a
+        thread of this process, where no budget can stop a parse."""
         self._held: list[outbox.Job] = []
         """Jobs claimed whose processing did not commit (the database failed under it):
         the next round does them again, before claiming others - not another worker after
@@ -440,7 +344,8 @@ class Processor:
         if not jobs:
             return 0
         now = self.clock()
-        return self._write(jobs, compute(self.db, self.ctx, self._ids(jobs), now), now)
+        return self._write(jobs, compute(self.db, self.ctx, self._ids(jobs), now,
+                                         self.parser), now)
 
     async def round(self) -> int:
         """One batch, off the event loop; the two writes (claim, save) take turns with
@@ -450,72 +355,15 @@ class Processor:
         if not jobs:
             return 0
         now = self.clock()
-        if self.parse_processes <= 0:
-            results = await asyncio.to_thread(compute, self.db, self.ctx, self._ids(jobs), now)
-        else:
-            stored = await asyncio.to_thread(load, self.db, self._ids(jobs))
-            parsed = await self._parse([s.raw for s in stored])
-            results = await asyncio.to_thread(tie_all, self.db, self.ctx, stored, parsed, now)
+        results = await asyncio.to_thread(compute, self.db, self.ctx, self._ids(jobs), now,
+                                          self.parser)
         async with self.writes:
             return await asyncio.to_thread(self._write, jobs, results, now)
 
-    def _start_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # spawn, not fork: this process has threads and an event loop running.
-            self._pool = ProcessPoolExecutor(
-                self.parse_processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_orphan_guard, initargs=(os.getpid(),))
-        return self._pool
-
-    def _stop_pool(self) -> None:
-        """Stop the parser processes now, a stuck one too (shutdown alone waits for it)."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-
-    async def _run(self, raws: list[bytes], timeout: float | None) -> list[Parsed]:
-        pool = self._start_pool()
-        call = asyncio.get_running_loop().run_in_executor(
-            pool, parse_all, raws, self.ctx.convention, self.ctx.parse_timeout)
-        return await asyncio.wait_for(call, timeout)
-
-    async def _parse(self, raws: list[bytes]) -> list[Parsed] | None:
-        """Parse in the pool; None (parse in a thread instead) if its process died: a new
-        pool is started for the next round. A batch that outlasts its budgets (a stall the
-        timer could not stop) is parsed again one message at a time, so that only the
-        message at fault is lost to its budget, not those beside it."""
-        budget = self.ctx.parse_timeout
-        timeout = budget * len(raws) + GRACE if budget > 0 else None
-        try:
-            return await self._run(raws, timeout)
-        except BrokenProcessPool:
-            log.error("a parser process died; starting a new one")
-            self._stop_pool()
-            return None
-        except TimeoutError:
-            log.error("a batch of %d returned messages outlasted its parse budget; "
-                      "parsing them one at a time", len(raws))
-            self._stop_pool()
-        out: list[Parsed] = []
-        for raw in raws:
-            try:
-                out += await self._run([raw], budget + GRACE)
-            except TimeoutError:
-                self._stop_pool()
-                out.append(overrun(budget))
-            except BrokenProcessPool:
-                self._stop_pool()
-                out.append(Parsed(Result(error="its parser process died on it: not read"), 0))
-        return out
-
     def close(self) -> None:
         """Stop the parser processes (if any)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self.parser is not None:
+            self.parser.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: process what is due, else wait for a wake-up or the poll."""

@@ -217,6 +217,8 @@ def domain_report(conn: Connection, policy: Policy, since: datetime, until: date
     ).where(
         errors.c.current.is_(True), errors.c.timestamp >= since, errors.c.timestamp < until,
         errors.c.reason != "", errors.c.reason.is_not(None),
+        # Untied returned mail is about no address of ours, so about no domain we mail.
+        errors.c.tied.is_(True),
     ).group_by(errors.c.domain, errors.c.reason))
     out = [{"domain": r.domain or "", "reason": r.reason, "count": int(r.n),
             "first": _iso(r.first), "last": _iso(r.last)}
