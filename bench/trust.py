@@ -166,19 +166,23 @@ async def run(args: Any) -> int:
             marks["sent"] = time.monotonic()
             code, took = await smtp(port, bob["envelope"], big)
             marks["stored"] = time.monotonic()
-            while True:
-                with db.connect() as conn:
+            deadline = marks["stored"] + args.wait
+            while time.monotonic() < deadline:
+                with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
                     status = conn.execute(text(
                         "SELECT status FROM received WHERE size = :n"), {"n": len(big)}
                     ).scalar()
                 if status and status != "pending":
                     break
                 await asyncio.sleep(0.05)
+            else:
+                print(f"the big DSN was not processed in {args.wait:g} s; the service's "
+                      f"log:\n{(tmp / 'serve.log').read_text()[-3000:]}", file=sys.stderr)
             marks["processed"] = time.monotonic()
             await asyncio.sleep(2)
             stop.set()
             await asyncio.gather(*clients)
-            with db.connect() as conn:
+            with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
                 rid = conn.execute(text("SELECT id FROM received WHERE size = :n"),
                                    {"n": len(big)}).scalar_one()
                 rows = conn.execute(text(
@@ -214,6 +218,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--database", default="",
                         help="a database URL (default: a fresh SQLite file)")
+    parser.add_argument("--wait", type=float, default=600,
+                        help="seconds to wait for the big DSN to be processed")
     parser.add_argument("--source", default="",
                         help="run bounceloop from this checkout's src/ (another version)")
     return asyncio.run(run(parser.parse_args()))
