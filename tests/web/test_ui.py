@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from bounceloop.config import Settings
+from bounceloop.core import signed
 from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.inbound import Context, run_batch
@@ -28,7 +29,7 @@ from bounceloop.storage import errorlist, outbox, received, users
 from bounceloop.storage import messages as store
 from bounceloop.storage import webhooks as webhook_store
 from bounceloop.storage.engine import utcnow
-from bounceloop.storage.tables import errors
+from bounceloop.storage.tables import errors, messages
 from bounceloop.testing import Receiver, bounces
 from tests.webhooks import support
 
@@ -830,6 +831,31 @@ def test_an_untied_returned_message_has_its_page(client: TestClient, seeded: See
     assert "changes nothing about any address" in page.text
     assert "Please take me off this list" in page.text
     assert "mailmessage" in page.text
+
+
+def test_a_forwarded_bounce_shows_the_address_it_named(client: TestClient, seeded: Seeded,
+                                                       engine: Engine) -> None:
+    """A forward (Original-Recipient ours, Final-Recipient where it was sent on): the row
+    is cy's, the address the DSN named is shown beside it, on the list and its page."""
+    mid = seeded.messages["cy@dest.test"]
+    _, head = signed.stamp(secret=SECRET, recipients=[(mid, "cy@dest.test")], mailing_id=1)
+    raw = bounces.dsn("someone@nx2.test", head + MIME).replace(
+        b"Original-Recipient: rfc822;someone@nx2.test", b"Original-Recipient: rfc822;"
+        b"cy@dest.test")
+    with engine.connect() as conn:
+        envelope = conn.execute(select(messages.c.envelope).where(
+            messages.c.id == mid)).scalar_one()
+    w = _Writer(engine, seeded.now)
+    rid = w.receive(raw, envelope, seeded.now + timedelta(hours=2, minutes=10))
+    r = client.get("/errors", params={"recipient": "cy@dest.test", "sort": "id"})
+    cells = [c for c in recipients(r.text) if "someone" in c]
+    assert cells == ["cy@dest.test named: someone@nx2.test"]
+    page = client.get(f"/bounces/{rid}")
+    assert "<dt>Address it named</dt><dd>someone@nx2.test</dd>" in page.text
+    assert f'href="/messages/{mid}"' in page.text
+    # The untied one: its page says so, and offers its hint as no more than that.
+    untied = client.get(f"/bounces/{seeded.untied}").text
+    assert '<strong class="untied">Untied</strong>' in untied
 
 
 def test_unknown_ids_are_404_pages(client: TestClient) -> None:
