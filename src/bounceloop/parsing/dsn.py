@@ -46,8 +46,10 @@ _ACTIONS = {
 
 def fields(text: str) -> list[list[tuple[str, str]]]:
     """Split delivery-status text into blocks of (lowercase name, unfolded value)."""
-    blocks: list[list[tuple[str, str]]] = []
-    block: list[tuple[str, str]] = []
+    # A field's folded lines are collected and joined once (as in mime.split_head): adding
+    # each to the value so far would be quadratic in a field folded over many lines.
+    blocks: list[list[tuple[str, list[str]]]] = []
+    block: list[tuple[str, list[str]]] = []
     for line in text.split("\n"):
         if not line.strip():
             if block:
@@ -56,8 +58,7 @@ def fields(text: str) -> list[list[tuple[str, str]]]:
             continue
         if line[:1] in (" ", "\t"):
             if block:
-                name, value = block[-1]
-                block[-1] = (name, f"{value} {line.strip()}")
+                block[-1][1].append(line.strip())
             continue
         colon = line.find(":")
         if colon <= 0:
@@ -65,10 +66,11 @@ def fields(text: str) -> list[list[tuple[str, str]]]:
         name = line[:colon].strip().lower()
         if " " in name:
             continue
-        block.append((name, line[colon + 1:].strip()))
+        block.append((name, [line[colon + 1:].strip()]))
     if block:
         blocks.append(block)
-    return _split_run_together(blocks)
+    return _split_run_together(
+        [[(name, " ".join(value)) for name, value in b] for b in blocks])
 
 
 def _split_run_together(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:

@@ -83,7 +83,11 @@ def split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     A line that is neither a header nor a continuation ends the header block and starts the
     body, as in compat32; so does a line of only white space.
     """
-    headers: list[tuple[str, str]] = []
+    # Each field's pieces are collected and joined once at the end: appending every
+    # continuation line to the value so far (RFC 5322 section 2.2.3 unfolding) would copy the
+    # value once per line, quadratic in a field folded over many lines.
+    names: list[str] = []
+    pieces: list[list[str]] = []
     start = 0
     if text.startswith("From "):
         nl = text.find("\n")
@@ -91,23 +95,25 @@ def split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     end = text.find("\n\n", start)
     block = text[start:] if end < 0 else text[start:end]
     lines = block.split("\n")
+    body = "" if end < 0 else text[end + 2:]
     for i, line in enumerate(lines):
         first = line[:1]
         if first in (" ", "\t"):
             if not line.strip():
-                return headers, _rest(lines, i + 1, text, end)
-            if headers:
-                name, value = headers[-1]
-                headers[-1] = (name, value + " " + line.strip())
+                body = _rest(lines, i + 1, text, end)
+                break
+            if pieces:
+                pieces[-1].append(line.strip())
                 continue
-            return headers, _rest(lines, i, text, end)
+            body = _rest(lines, i, text, end)
+            break
         colon = line.find(":")
         if colon <= 0 or " " in line[:colon].rstrip() or "\t" in line[:colon]:
-            if not line.strip():
-                return headers, _rest(lines, i + 1, text, end)
-            return headers, _rest(lines, i, text, end)
-        headers.append((line[:colon].rstrip(), line[colon + 1:].strip()))
-    return headers, ("" if end < 0 else text[end + 2:])
+            body = _rest(lines, i + 1 if not line.strip() else i, text, end)
+            break
+        names.append(line[:colon].rstrip())
+        pieces.append([line[colon + 1:].strip()])
+    return [(name, " ".join(p)) for name, p in zip(names, pieces, strict=True)], body
 
 
 def _rest(lines: list[str], i: int, text: str, end: int) -> str:
