@@ -109,13 +109,27 @@ def unwrap(addr: str) -> str:
     ``"jane doe"@example.org`` keeps its quotes: RFC 5321 section 4.1.2 allows a quoted
     local part, and dropping one of the quotes would name another mailbox.
     """
-    addr = addr.strip()
-    while len(addr) >= 2 and (addr[0], addr[-1]) in (("<", ">"), ('"', '"'), ("'", "'")):
-        inner = addr[1:-1].strip()
-        if addr[0] == '"' and '"' in inner:
+    # Layer by layer, by index: a copy of what is left per layer is quadratic in "<<<<...>>>>".
+    start, end = 0, len(addr)
+    start, end = _strip(addr, start, end)
+    while end - start >= 2 and (addr[start], addr[end - 1]) in _PAIRS:
+        inner_start, inner_end = _strip(addr, start + 1, end - 1)
+        if addr[start] == '"' and addr.find('"', inner_start, inner_end) >= 0:
             break  # "a"@"b" style: the quotes belong to the parts
-        addr = inner
-    return addr.lstrip("<").rstrip(">").strip()
+        start, end = inner_start, inner_end
+    return addr[start:end].lstrip("<").rstrip(">").strip()
+
+
+_PAIRS = frozenset({("<", ">"), ('"', '"'), ("'", "'")})
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of text[start:end].strip() in ``text``."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def address(value: str) -> str:

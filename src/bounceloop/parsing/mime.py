@@ -31,7 +31,8 @@ _PARAM = re.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\
 
 @dataclass(slots=True)
 class Part:
-    """One MIME entity: its headers, type and (undecoded) body, or its children."""
+    """One MIME entity: its headers, type and (undecoded) body, or its children (a multipart
+    that has them keeps no body)."""
 
     headers: list[tuple[str, str]]
     ctype: str = "text/plain"
@@ -160,6 +161,7 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
             ctype_value = value
             break
     ctype, params = content_type(ctype_value) if ctype_value else (default, {})
+    del text  # what it held is in headers and body now
     part = Part(headers=headers, ctype=ctype, params=params, body=body)
     if ctype.startswith("multipart/") and depth < MAX_DEPTH:
         boundary = params.get("boundary", "")
@@ -167,7 +169,14 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
             inner_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
             chunks, preamble = split_parts(body, boundary)
             part.preamble = preamble
-            part.children = [parse(c, depth + 1, inner_default) for c in chunks]
+            if chunks:
+                # The parts hold the body now: the multipart lets its copy go, and each
+                # part's text is handed to its parse alone. Kept, every level of a deeply
+                # nested message would hold a copy of all of it (40 levels: 40 copies).
+                part.body = body = ""
+                chunks.reverse()
+                while chunks:
+                    part.children.append(parse(chunks.pop(), depth + 1, inner_default))
     return part
 
 
