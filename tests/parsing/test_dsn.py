@@ -69,3 +69,12 @@ def test_status(value: str, expected: str) -> None:
 )
 def test_address(value: str, expected: str) -> None:
     assert dsn.address(value) == expected
+
+
+def test_fields_unfold_a_field_of_many_lines() -> None:
+    words = [f"word{i}" for i in range(100_000)]
+    folded = "Diagnostic-Code: smtp; 550 5.1.1\n" + "".join(f"    {w}\n" for w in words)
+    blocks = dsn.fields("Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@b.example\n"
+                        + folded + "Action: failed\n")
+    assert blocks[1][1] == ("diagnostic-code", "smtp; 550 5.1.1 " + " ".join(words))
+    assert blocks[1][2] == ("action", "failed")

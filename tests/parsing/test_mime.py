@@ -83,3 +83,21 @@ def test_depth_is_bounded() -> None:
         root = root.children[0]
         depth += 1
     assert depth <= 41
+
+
+def test_split_head_unfolds_a_field_of_many_lines() -> None:
+    # Unfolding (RFC 5322 section 2.2.3) of a field folded over 200,000 lines: every line
+    # joined by one space, in order, and the fields around it intact.
+    lines = [f"part{i}" for i in range(200_000)]
+    text = "A: 1\nX-Long: start\n" + "".join(f" {w}\n" for w in lines) + "\tend\nB: 2\n\nbody"
+    headers, body = split_head(text)
+    assert headers == [("A", "1"), ("X-Long", " ".join(["start", *lines, "end"])), ("B", "2")]
+    assert body == "body"
+
+
+def test_split_head_ends_a_long_fold_where_compat32_does() -> None:
+    # A line of only white space inside a long fold ends the header block there.
+    text = "X-Long: a\n" + " b\n" * 50_000 + "  \nNot-A-Header: x\n\nrest"
+    headers, body = split_head(text)
+    assert headers == [("X-Long", "a" + " b" * 50_000)]
+    assert body == "Not-A-Header: x\n\nrest"

@@ -46,8 +46,10 @@ _ACTIONS = {
 
 def fields(text: str) -> list[list[tuple[str, str]]]:
     """Split delivery-status text into blocks of (lowercase name, unfolded value)."""
-    blocks: list[list[tuple[str, str]]] = []
-    block: list[tuple[str, str]] = []
+    # A field's folded lines are collected and joined once (as in mime.split_head): adding
+    # each to the value so far would be quadratic in a field folded over many lines.
+    blocks: list[list[tuple[str, list[str]]]] = []
+    block: list[tuple[str, list[str]]] = []
     for line in text.split("\n"):
         if not line.strip():
             if block:
@@ -56,8 +58,7 @@ def fields(text: str) -> list[list[tuple[str, str]]]:
             continue
         if line[:1] in (" ", "\t"):
             if block:
-                name, value = block[-1]
-                block[-1] = (name, f"{value} {line.strip()}")
+                block[-1][1].append(line.strip())
             continue
         colon = line.find(":")
         if colon <= 0:
@@ -65,10 +66,11 @@ def fields(text: str) -> list[list[tuple[str, str]]]:
         name = line[:colon].strip().lower()
         if " " in name:
             continue
-        block.append((name, line[colon + 1:].strip()))
+        block.append((name, [line[colon + 1:].strip()]))
     if block:
         blocks.append(block)
-    return _split_run_together(blocks)
+    return _split_run_together(
+        [[(name, " ".join(value)) for name, value in b] for b in blocks])
 
 
 def _split_run_together(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
@@ -107,13 +109,27 @@ def unwrap(addr: str) -> str:
     ``"jane doe"@example.org`` keeps its quotes: RFC 5321 section 4.1.2 allows a quoted
     local part, and dropping one of the quotes would name another mailbox.
     """
-    addr = addr.strip()
-    while len(addr) >= 2 and (addr[0], addr[-1]) in (("<", ">"), ('"', '"'), ("'", "'")):
-        inner = addr[1:-1].strip()
-        if addr[0] == '"' and '"' in inner:
+    # Layer by layer, by index: a copy of what is left per layer is quadratic in "<<<<...>>>>".
+    start, end = 0, len(addr)
+    start, end = _strip(addr, start, end)
+    while end - start >= 2 and (addr[start], addr[end - 1]) in _PAIRS:
+        inner_start, inner_end = _strip(addr, start + 1, end - 1)
+        if addr[start] == '"' and addr.find('"', inner_start, inner_end) >= 0:
             break  # "a"@"b" style: the quotes belong to the parts
-        addr = inner
-    return addr.lstrip("<").rstrip(">").strip()
+        start, end = inner_start, inner_end
+    return addr[start:end].lstrip("<").rstrip(">").strip()
+
+
+_PAIRS = frozenset({("<", ">"), ('"', '"'), ("'", "'")})
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of text[start:end].strip() in ``text``."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def address(value: str) -> str:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -22,6 +23,7 @@ from bounceloop.parsing.classify import MAX_EVIDENCE
 from bounceloop.parsing.dsn import unwrap
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 from bounceloop.parsing.text import decode_words, squeeze
 
 #: Headers of the returned message that tie a bounce to what we sent: our own X- headers.
@@ -42,54 +44,101 @@ _COMMANDS = {
 
 
 def finish(fact: Fact, mail: Mail, detector: str, convention: Convention) -> Bounce:
-    recipient = clean_address(fact.recipient)
-    diagnosis = clean_diagnosis(fact.diagnosis)
-    fact.diagnosis = diagnosis
-    status, reply = settle_codes(fact)
-    fact.status, fact.reply_code = status, reply
-    reason = classify.decide(fact, mail)
-    if reason in ("feedback", "vacation"):
-        status, reply = "", ""
-    elif reason == "delivered" and reply[:1] in ("4", "5"):
-        reply = ""
-    action = fact.action or _action_for(reason, status, reply)
-    if reason == "feedback":
-        kind = Kind.COMPLAINT
-    elif reason == "vacation":
-        kind = Kind.AUTOREPLY
-    elif reason == "delivered" or action in ("delivered", "relayed", "expanded"):
-        kind = Kind.DELIVERY
-    elif action == "delayed":
-        kind = Kind.DELAY
-    else:
-        kind = Kind.FAILURE
-    return Bounce(
-        recipient=recipient,
-        action=action,
-        state=BOUNCE_STATE,
-        code=reply,
-        extended=status,
-        description=diagnosis,
-        reason=reason,
-        severity=severity(step=STEP_BOUNCE, code=reply, extended=status, reason=reason,
-                          action=action, convention=convention).value,
-        hardbounce=is_hardbounce(reason, reply, status),
-        kind=kind.value,
-        remote_mta=fact.remote_mta.lower(),
-        reporting_mta=fact.reporting_mta.lower(),
-        original_message_id=_message_id(mail.original_header("Message-ID")),
-        original_envelope_id=fact.envelope_id,
-        feedback_type=fact.feedback_type,
-        timestamp=timestamp(fact.date) or timestamp(mail.header("Date")),
-        command=_COMMANDS.get(fact.command.upper(), fact.command.lower()),
-        original_recipient=clean_address(fact.original_recipient),
-        diagnostic_type=fact.diagnostic_type,
-        will_retry_until=timestamp(fact.will_retry_until),
-        sender=_sender(mail),
-        subject=mail.original_header("Subject"),
-        detector=detector,
-        headers=_correlation(mail),
-    )
+    """The record of one fact (:func:`finish_all` for all the facts of a message)."""
+    return finish_all([fact], mail, detector, convention)[0]
+
+
+def finish_all(facts: Sequence[Fact], mail: Mail, detector: str,
+               convention: Convention) -> tuple[Bounce, ...]:
+    """The records of a message's facts, in order.
+
+    What they share is read once (see :mod:`bounceloop.parsing.once`): the returned
+    message's headers, and each distinct address, diagnostic, date and host name. Read per
+    fact, a long shared value times many recipients would be quadratic.
+    """
+    if not facts:
+        return ()
+    finisher = _Finisher(mail, detector, convention)
+    return tuple(finisher.bounce(fact) for fact in facts)
+
+
+class _Finisher:
+    __slots__ = ("_address", "_classifier", "_codes", "_convention", "_detector",
+                 "_diagnosis", "_headers", "_lower", "_mail", "_message_id", "_sender",
+                 "_subject", "_timestamp", "_upper")
+
+    def __init__(self, mail: Mail, detector: str, convention: Convention) -> None:
+        self._mail = mail
+        self._detector = detector
+        self._convention = convention
+        self._address = Once(clean_address)
+        self._diagnosis = Once(clean_diagnosis)
+        self._codes = Once(_codes)
+        self._timestamp = Once(timestamp)
+        self._lower = Once(str.lower)
+        self._upper = Once(str.upper)
+        self._classifier = classify.Classifier()
+        self._message_id = _message_id(mail.original_header("Message-ID"))
+        self._sender = _sender(mail)
+        self._subject = mail.original_header("Subject")
+        self._headers = _correlation(mail)
+
+    def bounce(self, fact: Fact) -> Bounce:
+        recipient = self._address(fact.recipient)
+        diagnosis = self._diagnosis(fact.diagnosis)
+        fact.diagnosis = diagnosis
+        status, reply = self._codes((fact.diagnosis, fact.reply_code, fact.status, fact.context))
+        fact.status, fact.reply_code = status, reply
+        reason = self._classifier.decide(fact)
+        if reason in ("feedback", "vacation"):
+            status, reply = "", ""
+        elif reason == "delivered" and reply[:1] in ("4", "5"):
+            reply = ""
+        action = fact.action or _action_for(reason, status, reply)
+        if reason == "feedback":
+            kind = Kind.COMPLAINT
+        elif reason == "vacation":
+            kind = Kind.AUTOREPLY
+        elif reason == "delivered" or action in ("delivered", "relayed", "expanded"):
+            kind = Kind.DELIVERY
+        elif action == "delayed":
+            kind = Kind.DELAY
+        else:
+            kind = Kind.FAILURE
+        return Bounce(
+            recipient=recipient,
+            action=action,
+            state=BOUNCE_STATE,
+            code=reply,
+            extended=status,
+            description=diagnosis,
+            reason=reason,
+            severity=severity(step=STEP_BOUNCE, code=reply, extended=status, reason=reason,
+                              action=action, convention=self._convention).value,
+            hardbounce=is_hardbounce(reason, reply, status),
+            kind=kind.value,
+            remote_mta=self._lower(fact.remote_mta),
+            reporting_mta=self._lower(fact.reporting_mta),
+            original_message_id=self._message_id,
+            original_envelope_id=fact.envelope_id,
+            feedback_type=fact.feedback_type,
+            timestamp=self._timestamp(fact.date) or self._timestamp(self._mail.header("Date")),
+            command=_COMMANDS.get(self._upper(fact.command), self._lower(fact.command)),
+            original_recipient=self._address(fact.original_recipient),
+            diagnostic_type=fact.diagnostic_type,
+            will_retry_until=self._timestamp(fact.will_retry_until),
+            sender=self._sender,
+            subject=self._subject,
+            detector=self._detector,
+            headers=self._headers,
+        )
+
+
+def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str]:
+    """:func:`settle_codes` of (diagnosis, reply code, status, context)."""
+    diagnosis, reply, status, context = fields
+    return settle_codes(Fact(diagnosis=diagnosis, reply_code=reply, status=status,
+                             context=context))
 
 
 def settle_codes(fact: Fact) -> tuple[str, str]:
@@ -241,7 +290,9 @@ def _sender(mail: Mail) -> str:
     return ""
 
 
-_ADDR = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+# Tried only where a run of address characters starts (see mail._ADDRESS: the same first
+# match, without retrying every character of a long run).
+_ADDR = re.compile(r"(?<![^\s<>\"'(),;:])[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 
 
 def _correlation(mail: Mail) -> tuple[tuple[str, str], ...]:

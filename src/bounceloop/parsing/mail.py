@@ -56,6 +56,10 @@ class Mail:
     _index: dict[str, list[str]] = field(default_factory=dict)
     _decoded: dict[str, str] = field(default_factory=dict)
     _from: str | None = None
+    _original_of: list[tuple[str, str]] | None = None
+    """The ``original_headers`` list that ``_original`` indexes (detectors replace it)."""
+    _original: dict[str, str] = field(default_factory=dict)
+    _original_decoded: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, value in self.headers:
@@ -87,14 +91,26 @@ class Mail:
 
     def original_header(self, name: str) -> str:
         """A header of the returned message, decoded ("" if absent or not returned)."""
+        # Asked for every record of the message (Message-ID, Subject, Return-Path, ...): an
+        # index and the decoded values are kept, so a message with many records and a long
+        # returned header does not scan or decode it once per record.
+        if self._original_of is not self.original_headers:
+            self._original_of = self.original_headers
+            self._original = {}
+            self._original_decoded = {}
+            for key, value in self.original_headers:
+                self._original.setdefault(key.lower(), value)
         lname = name.lower()
-        for key, value in self.original_headers:
-            if key.lower() == lname:
-                return header_text(value)
-        return ""
+        cached = self._original_decoded.get(lname)
+        if cached is None:
+            raw = self._original.get(lname)
+            cached = self._original_decoded[lname] = "" if raw is None else header_text(raw)
+        return cached
 
 
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+# An address, tried only where a run of its characters starts: a match could not start inside
+# a run anyway, and trying each character of a long run that has no "@" is quadratic.
+_ADDRESS = re.compile(r"(?<![^\s<>\"'(),;:@])[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
 
 

@@ -31,7 +31,8 @@ _PARAM = re.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\
 
 @dataclass(slots=True)
 class Part:
-    """One MIME entity: its headers, type and (undecoded) body, or its children."""
+    """One MIME entity: its headers, type and (undecoded) body, or its children (a multipart
+    that has them keeps no body)."""
 
     headers: list[tuple[str, str]]
     ctype: str = "text/plain"
@@ -83,7 +84,11 @@ def split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     A line that is neither a header nor a continuation ends the header block and starts the
     body, as in compat32; so does a line of only white space.
     """
-    headers: list[tuple[str, str]] = []
+    # Each field's pieces are collected and joined once at the end: appending every
+    # continuation line to the value so far (RFC 5322 section 2.2.3 unfolding) would copy the
+    # value once per line, quadratic in a field folded over many lines.
+    names: list[str] = []
+    pieces: list[list[str]] = []
     start = 0
     if text.startswith("From "):
         nl = text.find("\n")
@@ -91,23 +96,25 @@ def split_head(text: str) -> tuple[list[tuple[str, str]], str]:
     end = text.find("\n\n", start)
     block = text[start:] if end < 0 else text[start:end]
     lines = block.split("\n")
+    body = "" if end < 0 else text[end + 2:]
     for i, line in enumerate(lines):
         first = line[:1]
         if first in (" ", "\t"):
             if not line.strip():
-                return headers, _rest(lines, i + 1, text, end)
-            if headers:
-                name, value = headers[-1]
-                headers[-1] = (name, value + " " + line.strip())
+                body = _rest(lines, i + 1, text, end)
+                break
+            if pieces:
+                pieces[-1].append(line.strip())
                 continue
-            return headers, _rest(lines, i, text, end)
+            body = _rest(lines, i, text, end)
+            break
         colon = line.find(":")
         if colon <= 0 or " " in line[:colon].rstrip() or "\t" in line[:colon]:
-            if not line.strip():
-                return headers, _rest(lines, i + 1, text, end)
-            return headers, _rest(lines, i, text, end)
-        headers.append((line[:colon].rstrip(), line[colon + 1:].strip()))
-    return headers, ("" if end < 0 else text[end + 2:])
+            body = _rest(lines, i + 1 if not line.strip() else i, text, end)
+            break
+        names.append(line[:colon].rstrip())
+        pieces.append([line[colon + 1:].strip()])
+    return [(name, " ".join(p)) for name, p in zip(names, pieces, strict=True)], body
 
 
 def _rest(lines: list[str], i: int, text: str, end: int) -> str:
@@ -154,6 +161,7 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
             ctype_value = value
             break
     ctype, params = content_type(ctype_value) if ctype_value else (default, {})
+    del text  # what it held is in headers and body now
     part = Part(headers=headers, ctype=ctype, params=params, body=body)
     if ctype.startswith("multipart/") and depth < MAX_DEPTH:
         boundary = params.get("boundary", "")
@@ -161,7 +169,14 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
             inner_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
             chunks, preamble = split_parts(body, boundary)
             part.preamble = preamble
-            part.children = [parse(c, depth + 1, inner_default) for c in chunks]
+            if chunks:
+                # The parts hold the body now: the multipart lets its copy go, and each
+                # part's text is handed to its parse alone. Kept, every level of a deeply
+                # nested message would hold a copy of all of it (40 levels: 40 copies).
+                part.body = body = ""
+                chunks.reverse()
+                while chunks:
+                    part.children.append(parse(chunks.pop(), depth + 1, inner_default))
     return part
 
 

@@ -15,7 +15,7 @@ from bounceloop.core.model import Bounce
 from bounceloop.core.severity import Convention
 from bounceloop.parsing.detectors import plan
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.finish import finish
+from bounceloop.parsing.finish import finish_all
 from bounceloop.parsing.mail import Mail, read
 
 
@@ -44,7 +44,7 @@ def parse(raw: bytes, convention: Convention = Convention.CODE) -> Result:
         return Result(error=f"unreadable message: {exc!r}")
     try:
         name, facts = detect(mail)
-        records = tuple(finish(f, mail, name, convention) for f in facts)
+        records = finish_all(facts, mail, name, convention)
     except Exception:
         tb = traceback.format_exc(limit=-3).strip().splitlines()
         return Result(error="parser error: " + " | ".join(tb[-3:]), subject=mail.subject,

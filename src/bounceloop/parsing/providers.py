@@ -27,11 +27,17 @@ def _index(attr: str) -> dict[str, Provider]:
 
 _BY_DOMAIN = _index("domains")
 _BY_HOST = _index("hosts")
+#: The longest name in either index: a longer name can only match by a parent domain.
+_LONGEST = max(len(name) for name in (*_BY_DOMAIN, *_BY_HOST))
 
 
 def _lookup(name: str, index: dict[str, Provider]) -> Provider | None:
     """The provider for ``name`` or for one of its parent domains (mx1.example.net ->
     example.net -> net)."""
+    if len(name) > _LONGEST:
+        # Only a parent domain no longer than the longest known name can match: start there,
+        # not with a copy of the whole name per label (quadratic in a name of many labels).
+        name = name[-_LONGEST - 1:].partition(".")[2]
     while name:
         provider = index.get(name)
         if provider is not None:

@@ -10,15 +10,65 @@ from bounceloop.parsing.mail import Mail, headers_of
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+", re.A)
 ANGLE_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+# ADDRESS, starting only where a run of local-part characters starts. ADDRESS.search tries
+# every character of a long run that has no "@" after it and reads the rest of the run each
+# time: quadratic. A match inside a run would start at the run's first character as well
+# (the run and what follows it are the same), so the first match is the same.
+_ADDRESS_AT_RUN = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~\-])" + ADDRESS.pattern, re.A)
+
+
+def search_address(text: str) -> re.Match[str] | None:
+    """``ADDRESS.search(text)``, in linear time."""
+    return _ADDRESS_AT_RUN.search(text)
+
+
+def find_addresses(text: str) -> list[str]:
+    """``ADDRESS.findall(text)``, in linear time.
+
+    After a match, findall goes on where it ended, which can be inside a run ("a@b.c+d@e.f"
+    finds "+d@e.f" too): a match there is tried once, then the search goes on at run starts.
+    """
+    found: list[str] = []
+    pos = 0
+    while True:
+        m = ADDRESS.match(text, pos) or _ADDRESS_AT_RUN.search(text, pos)
+        if m is None:
+            return found
+        found.append(m.group(0))
+        pos = m.end()
+
+
+#: A text given to each of several records along with text of its own (a notice's sentence
+#: before each recipient's reply) is cut so that its copies together stay within the size
+#: of the message, but never below this many characters: a hostile message with one long
+#: shared text and many recipients would otherwise copy it into every record (quadratic).
+#: Real reports share a sentence or two.
+MIN_SHARED = 1000
+
+
+def shared(text: str, copies: int, size: int) -> str:
+    """``text`` as each of ``copies`` records gets it, for a message of ``size`` characters."""
+    return text[:max(MIN_SHARED, size // max(copies, 1))]
 
 
 def first_address(text: str) -> str:
     """The first address in ``text``, preferring one in angle brackets on the same line."""
     m = ANGLE_ADDRESS.search(text)
-    n = ADDRESS.search(text)
+    n = search_address(text)
     if m and (n is None or m.start() <= n.start() + 1):
         return m.group(1).strip().rstrip(".")
     return n.group(0).rstrip(".") if n else ""
+
+
+def named_addresses(text: str) -> set[str]:
+    """The addresses ``text`` names, lowercased, each as :func:`first_address` reads it.
+
+    For "which recipient is this line about": testing each recipient for a substring of each
+    line costs recipients times lines; a line's addresses are read once and looked up.
+    """
+    named = {m.group(1).strip().rstrip(".").lower() for m in ANGLE_ADDRESS.finditer(text)}
+    named.update(a.rstrip(".").lower() for a in find_addresses(text))
+    return named
 
 
 def cut(text: str, markers: Iterable[str]) -> tuple[str, str]:

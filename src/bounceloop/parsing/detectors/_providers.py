@@ -58,7 +58,8 @@ def tidy_hosts(facts: list[Fact]) -> None:
 
 # Postfix's per-recipient explanation (bounce_notify_util.c): "<rcpt>: host mx[ip] said:
 # 550 ... (in reply to RCPT TO command)", continuation lines indented four spaces.
-_POSTFIX_ENTRY = re.compile(r"^<([^<>\s]+@[^<>\s]+)>(?:\s*\(expanded from <[^<>]*>\))?:\s*(.*)$")
+_POSTFIX_ENTRY = re.compile(
+    r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>(?:\s*\(expanded from <[^<>]*>\))?:\s*(.*)$")
 _POSTFIX_HOST = re.compile(r"\bhost\s+([\w.\-]+)\[[\d.:a-fA-F]+\]\s+said:\s*", re.I)
 _IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z ]+?) command\)", re.I)
 
@@ -133,8 +134,11 @@ def improve_from_postfix_text(facts: list[Fact], text: str) -> None:
 # remote reply and nests the reply it got:
 #   "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied' (delivery attempts: 0)"
 #   "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>"
-_SES_QUOTED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3}\s+-\s+[^']*?)\s*([245]\d\d)[- ]'(.*)'(.*)$",
-                         re.S)
+# The text before the quoted reply ends with a non-blank character (blanks before the code
+# are \s*'s), and the blanks after "-" are all taken at once: otherwise each character of a
+# long run of blanks is tried as the end of the text, and as its start (quadratic).
+_SES_QUOTED = re.compile(
+    r"^\s*([245]\.\d{1,3}\.\d{1,3}\s+-\s++(?:[^']*?[^'\s])??)\s*([245]\d\d)[- ]'(.*)'(.*)$", re.S)
 _SES_EXPIRED = re.compile(r"^\s*(\d{3}\s+[245]\.\d\.\d+\s+Message expired[^<]*)<(.+)>\s*$", re.S)
 
 

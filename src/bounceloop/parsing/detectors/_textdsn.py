@@ -27,7 +27,7 @@ from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.mail import Mail
 
 _START = re.compile(
-    r"^(?:content-type:\s*message/delivery-status\s*\n\s*\n?)?"
+    r"^(?:content-type:\s*message/delivery-status[^\S\n]*\n\s*)?"
     r"(?:reporting-mta|original-envelope-id|received-from-mta|arrival-date|final-recipient"
     r"|original-recipient)\s*:",
     re.I | re.M,

@@ -92,26 +92,43 @@ class Entry:
 
 @dataclass(slots=True)
 class Transcript:
+    """A read transcript. Asked once per recipient, so what it answers is worked out once:
+    an index of the entries by address, the session replies, each entry's finding."""
+
     entries: list[Entry] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     general: list[str] = field(default_factory=list)
     """Sendmail's lines that name no recipient (host verdicts, "554 5.0.0 ...")."""
+    _last: dict[str, int] | None = None
+    _session: list[Reply] | None = None
+    _findings: dict[int, Finding] = field(default_factory=dict)
+    _general_text: str | None = None
 
     def entry(self, *addresses: str) -> Entry | None:
         """The last entry naming any of ``addresses`` (a recipient may be tried on several
         hosts; the last attempt is the one that counted)."""
+        if self._last is None:
+            self._last = {e.address.strip("<>").lower(): i for i, e in enumerate(self.entries)}
         wanted = {a.strip("<>").lower() for a in addresses if a}
-        found = None
-        for e in self.entries:
-            if e.address.strip("<>").lower() in wanted:
-                found = e
-        return found
+        found = [self._last[a] for a in wanted if a in self._last]
+        return self.entries[max(found)] if found else None
+
+    def general_text(self) -> str:
+        """The general lines as one text."""
+        if self._general_text is None:
+            self._general_text = " ".join(self.general)
+        return self._general_text
 
     def session_replies(self) -> list[Reply]:
         """Failure replies attributed to no recipient, from the last conversation that had
         any: they concern every recipient of that conversation (a rejected greeting, a
         rejected DATA). A conversation whose replies were attributed per recipient has none:
         its leftover replies ("503 need RCPT") are consequences."""
+        if self._session is None:
+            self._session = self._session_replies()
+        return self._session
+
+    def _session_replies(self) -> list[Reply]:
         replies = [r for r in self.replies if r.command != "AFTER"]
         if not replies:
             return []
@@ -129,11 +146,11 @@ def read(text: str) -> Transcript:
     pending: list[Reply] = []
     output: list[str] = []
     current: Reply | None = None
-    data_block: list[Reply] = []
+    data_block = _DataBlock()
 
     def close_data() -> None:
         # Pipelining: in a DATA block all replies but the last answered RCPT commands.
-        for r in data_block[:-1]:
+        for r in data_block.replies[:-1]:
             r.command = "RCPT"
         data_block.clear()
 
@@ -167,7 +184,7 @@ def read(text: str) -> Transcript:
             if command != "AFTER":
                 pending.append(current)
             if command == "DATA":
-                data_block.append(current)
+                data_block.replies.append(current)
             continue
         current = None
         low = stripped.lower()
@@ -181,12 +198,10 @@ def read(text: str) -> Transcript:
                 p for p in (m.group("code"), m.group("status"), after) if p)
             # The answer to DATA that follows pipelined RCPT answers ("503 need RCPT") is a
             # consequence of them, not the failure of a recipient named later.
-            consequences = [r for r in pending if r in data_block
-                            and any(q.attributed for q in data_block[:data_block.index(r)])]
-            mine = [r for r in pending if r not in consequences]
+            mine = [r for r in pending if not data_block.consequence(r)]
             entry = Entry(address=m.group("addr"), verdict=verdict, replies=mine, output=output)
             for r in mine:
-                r.attributed = True
+                data_block.attribute(r)
             out.entries.append(entry)
             pending, output = [], []
             continue
@@ -205,6 +220,72 @@ def read(text: str) -> Transcript:
     # Lines a local agent wrote that no verdict followed still explain the failure.
     out.general.extend(output)
     return out
+
+
+_Key = tuple[str, str, tuple[str, ...], int]
+
+
+def _key(reply: Reply) -> _Key:
+    """A reply's fields but ``attributed``: replies compare by their fields (a dataclass)."""
+    return reply.host, reply.command, tuple(reply.lines), reply.block
+
+
+class _DataBlock:
+    """The replies of one DATA command's block, and what the consequence rule asks of it.
+
+    The rule: a pending reply is a consequence when it is in the block (equal to one of its
+    replies: Reply compares by value) and a reply before the first equal one was attributed
+    to a recipient already. Asked as written, that reads the block for every reply at every
+    verdict, quadratic in a block of many pipelined RCPT answers. The block is kept counted
+    instead: the unattributed replies by value, and, once a reply of the block has been
+    attributed, the values of those before the first such. That first one does not move:
+    the replies before it were not pending then, so they never are again.
+    """
+
+    __slots__ = ("_before_first", "_counted", "_first", "_position", "_unattributed",
+                 "replies")
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.clear()
+
+    def clear(self) -> None:
+        self.replies.clear()
+        self._unattributed: dict[_Key, int] = {}
+        self._position: dict[int, int] = {}
+        self._counted = 0
+        self._first = -1
+        self._before_first: set[_Key] = set()
+
+    def _count(self) -> None:
+        # Replies are complete by the time a verdict asks (a verdict ends the last one).
+        for i in range(self._counted, len(self.replies)):
+            r = self.replies[i]
+            self._position[id(r)] = i
+            if not r.attributed:
+                key = _key(r)
+                self._unattributed[key] = self._unattributed.get(key, 0) + 1
+        self._counted = len(self.replies)
+
+    def consequence(self, reply: Reply) -> bool:
+        """For a pending (so unattributed) reply."""
+        self._count()
+        if self._first < 0:
+            return False
+        key = _key(reply)
+        return self._unattributed.get(key, 0) > 0 and key not in self._before_first
+
+    def attribute(self, reply: Reply) -> None:
+        self._count()
+        reply.attributed = True
+        i = self._position.get(id(reply))
+        if i is None or self.replies[i] is not reply:
+            return
+        key = _key(reply)
+        self._unattributed[key] -= 1
+        if self._first < 0:
+            self._first = i
+            self._before_first = {_key(r) for r in self.replies[:i]}
 
 
 def _continues(reply: Reply, line: str) -> bool:
@@ -228,6 +309,15 @@ class Finding:
 def finding(transcript: Transcript, *addresses: str) -> Finding:
     """The server reply that failed this recipient, else sendmail's own verdict for it."""
     entry = transcript.entry(*addresses)
+    # The same for every recipient of one entry (or of none): made once, shared.
+    key = -1 if entry is None else id(entry)
+    found = transcript._findings.get(key)
+    if found is None:
+        found = transcript._findings[key] = _finding(transcript, entry)
+    return found
+
+
+def _finding(transcript: Transcript, entry: Entry | None) -> Finding:
     replies = entry.replies if entry is not None and entry.replies else []
     if entry is None:
         replies = transcript.session_replies()

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import re
 
-from bounceloop.parsing.detectors._common import first_address
+from bounceloop.parsing.detectors._common import first_address, named_addresses, shared
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "activehunter"
 
 _ADDRESS_LINE = re.compile(r"^>>>\s*(.+)$")
-_SECTION = re.compile(r"^-----\s*(.+?)\s*-----$")
 # Sendmail's transcript marks what was sent with ">>> " and what came back with "<<< ".
 _SENT = re.compile(r"^>>>\s*(MAIL FROM|RCPT TO|DATA|EHLO|HELO)\b", re.I)
 
@@ -46,9 +45,9 @@ def inquire(mail: Mail) -> list[Fact]:
         line = raw.strip()
         if not line:
             continue
-        sec = _SECTION.match(line)
-        if sec:
-            section = sec.group(1).lower()
+        sec = _section(line)
+        if sec is not None:
+            section = sec.lower()
             continue
         if "addresses had" in section:
             m = _ADDRESS_LINE.match(line)
@@ -61,20 +60,59 @@ def inquire(mail: Mail) -> list[Fact]:
             transcript.append(line)
     if not facts:
         return []
-    # Transcript lines belong to the last address they named; lines before any address
-    # (or a transcript naming none) belong to every address.
-    owned: dict[str, list[str]] = {f.recipient.lower(): [] for f in facts}
-    shared: list[str] = []
+    # Transcript lines belong to the last address they named (the first listed one, when a
+    # line names several); lines before any address (or a transcript naming none) belong to
+    # every address.
+    owned: dict[str, list[str]] = {}
+    for fact in facts:
+        owned.setdefault(fact.recipient.lower(), [])
+    rank = {r: i for i, r in enumerate(owned)}
+    common: list[str] = []
     owner = ""
     for line in transcript:
-        low = line.lower()
-        owner = next((r for r in owned if r in low), owner)
-        (owned[owner] if owner else shared).append(line)
+        named = [r for r in named_addresses(line) if r in rank]
+        if named:
+            owner = min(named, key=rank.__getitem__)
+        (owned[owner] if owner else common).append(line)
+    # Each text is read once: the shared lines for all, each recipient's lines for its facts.
+    shared_words, shared_command = _said(common)
+    shared_text = " ".join(shared_words)
+    before_own = shared(shared_text, len(owned), len(mail.body))
+    told: dict[str, tuple[str, str]] = {}
+    for owner, lines in owned.items():
+        words, command = _said(lines)
+        if not shared_words:
+            text = " ".join(words)
+        elif not words:
+            text = shared_text
+        else:
+            text = f"{before_own} {' '.join(words)}"
+        told[owner] = (text, command or shared_command)
     for fact in facts:
-        lines = shared + owned[fact.recipient.lower()]
-        fact.diagnosis = " ".join(t.lstrip("<").strip() for t in lines if not t.startswith(">>>"))
-        for t in lines:
-            sent = _SENT.match(t)
-            if sent:
-                fact.command = sent.group(1).upper().split()[0]
+        fact.diagnosis, command = told[fact.recipient.lower()]
+        fact.command = command or fact.command
     return facts
+
+
+def _said(lines: list[str]) -> tuple[list[str], str]:
+    """(the server's words in ``lines``, the last command they show being sent)."""
+    words = [t.lstrip("<").strip() for t in lines if not t.startswith(">>>")]
+    command = ""
+    for t in lines:
+        sent = _SENT.match(t)
+        if sent:
+            command = sent.group(1).upper().split()[0]
+    return words, command
+
+
+def _section(line: str) -> str | None:
+    """The title of a "----- title -----" line (stripped), else None.
+
+    What ``^-----\\s*(.+?)\\s*-----$`` matched, read without it: that pattern tries its lazy
+    group at each character of a long run of spaces and reads the rest of the run each time.
+    """
+    if len(line) < 11 or not line.startswith("-----") or not line.endswith("-----"):
+        return None
+    inner = line[5:-5]
+    # All white space: the pattern's group is its last character.
+    return inner.strip() or inner[-1]

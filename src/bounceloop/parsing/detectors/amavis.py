@@ -32,10 +32,13 @@ from bounceloop.parsing.mail import Mail
 NAME = "amavis"
 
 # Template lines stating a finding. Header defects are amavisd-new's check_header_validity()
-# wording; the others its notification templates'.
+# wording; the others its notification templates'. The indentation is [^\S\n]*, not \s*: from
+# each line of a run of blank lines, \s* would read the rest of the run (quadratic), to find
+# the same finding the line that has it finds. After a label, "\s*:?\s+" had as many ways
+# to split a run of spaces as the run is long, each tried; the two forms are taken apart.
 _FINDINGS = re.compile(
-    r"^\s*(?:was considered unsolicited bulk e-mail.*|"
-    r"(?:virus|banned name|banned contents?(?: type)?)\s*:?\s+\S.*|"
+    r"^[^\S\n]*(?:was considered unsolicited bulk e-mail.*|"
+    r"(?:virus|banned name|banned contents?(?: type)?)(?:\s*:\s+|\s+)\S.*|"
     r"(?:duplicate header field|improper use of control character|non-encoded 8-bit data|"
     r"missing required header field|header line longer than|improper folded header field|"
     r"header field syntax error|invalid header)\b.*)$",

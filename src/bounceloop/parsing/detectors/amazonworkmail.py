@@ -32,7 +32,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "amazonworkmail"
 
-_REPORT = re.compile(r"^\s*technical report:\s*$", re.I | re.M)
+_REPORT = re.compile(r"^[^\S\n]*technical report:\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from bounceloop.parsing.detectors._common import ADDRESS
+from bounceloop.parsing.detectors._common import find_addresses
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -67,11 +67,11 @@ def inquire(mail: Mail) -> list[Fact]:
         m = _RCPT.match(line)
         if m:
             in_rcpt = True
-            recipients += ADDRESS.findall(m.group(1))
+            recipients += find_addresses(m.group(1))
             continue
         if in_rcpt and line.startswith("   ") and not _DETAIL_FIELD.match(line):
             # Further recipients are indented under the first one.
-            recipients += ADDRESS.findall(line)
+            recipients += find_addresses(line)
             continue
         in_rcpt = False
     date = mail.header("Date")

@@ -26,18 +26,24 @@ that part the Status field does not follow the remote reply (seen: "Status: 5.1.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bounceloop.core.status import has_coded_reply
 from bounceloop.parsing import dsn
+from bounceloop.parsing.detectors._common import named_addresses
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "autodsn"
 
 _BANNER = re.compile(r"^[ \t]+This is an automatically generated Delivery Status Notification",
                      re.M)
-_OUTCOME = re.compile(r"^De(?:li|le)very to the following recipients? (.+?):?[ \t]*$", re.M)
-_ITEM = re.compile(r"^[ \t]+\*[ \t]+<?([^\s<>]+@[^\s<>]+?)>?[ \t]*$")
+# The outcome line, "^De(?:li|le)very to the following recipients? (.+?):?[ \t]*$" (re.M):
+# the words are cut from the rest of the line by _words(), as that lazy group retried
+# ":?[ \t]*$" at each character of a long run of spaces (quadratic).
+_OUTCOME = re.compile(r"^De(?:li|le)very to the following recipients? (.*)$", re.M)
+_ITEM = re.compile(r"^[ \t]+\*[ \t]+<?([^\s<>][^\s<>@]*@[^\s<>]+)>?[ \t]*$")
 _SMTP_DETAIL = re.compile(r"^SMTP:(\w+)\s+(?:host\s+([^\s:]+):\s*)?(.*)$")
 _ROUTING_DETAIL = re.compile(r"^Routing:\s*(.*)$")
 _COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA"})
@@ -52,10 +58,10 @@ def match(mail: Mail) -> bool:
 
 def inquire(mail: Mail) -> list[Fact]:
     body = mail.body
-    outcome = _OUTCOME.search(body)
+    outcome = next((m for m in _OUTCOME.finditer(body) if m.group(1)), None)
     if outcome is None:
         return []
-    words = outcome.group(1).lower()
+    words = _words(outcome.group(1)).lower()
     action = "delayed" if ("delayed" in words or "temporar" in words) else "failed"
     facts: list[Fact] = []
     details: list[str] = []
@@ -71,10 +77,11 @@ def inquire(mail: Mail) -> list[Fact]:
             details.append(raw.strip())
     if not facts:
         return []
-    for line in details:
-        _apply_detail(line, facts)
+    _apply_details(details, facts)
     _, stated = dsn.facts(mail.dsn) if mail.dsn else ({}, [])
     by_rcpt = {f.recipient.lower(): f for f in stated}
+    sentence = outcome.group(0).strip()
+    coded = Once(has_coded_reply)
     for fact in facts:
         block = by_rcpt.get(fact.recipient.lower())
         if block is not None:
@@ -82,28 +89,83 @@ def inquire(mail: Mail) -> list[Fact]:
             fact.diagnosis = fact.diagnosis or block.diagnosis
             fact.remote_mta = fact.remote_mta or block.remote_mta
             fact.reporting_mta = block.reporting_mta
-            if not has_coded_reply(fact.diagnosis):
+            if not coded(fact.diagnosis):
                 fact.status = block.status
         if not fact.diagnosis:
             # No reply was reported: the outcome sentence ("Delivery to the following
             # recipients failed permanently") is all the MTA says - context, not a diagnosis.
-            fact.context = outcome.group(0).strip()
+            fact.context = sentence
     return facts
 
 
-def _apply_detail(line: str, facts: list[Fact]) -> None:
-    """Give a "Technical details" line to the address it names, else to all that lack one."""
-    smtp = _SMTP_DETAIL.match(line)
-    routing = _ROUTING_DETAIL.match(line)
-    if smtp is None and routing is None:
-        return
-    low = line.lower()
-    named = [f for f in facts if f.recipient.lower() in low]
-    for fact in named or [f for f in facts if not f.diagnosis]:
+def _words(rest: str) -> str:
+    """The outcome's words: ``rest`` (non-empty) without a final colon and blanks."""
+    end = len(rest.rstrip(" \t"))
+    if end >= 2 and rest[end - 1] == ":":
+        return rest[:end - 1]
+    return rest[:max(end, 1)]
+
+
+@dataclass(slots=True)
+class _Said:
+    """What the details say about the recipients of one address (command, host, reply)."""
+
+    command: str = ""
+    remote_mta: str = ""
+    diagnosis: str = ""
+    since: int = -1
+    """The detail line after which it has had no diagnosis (while it has none)."""
+
+
+def _apply_details(details: list[str], facts: list[Fact]) -> None:
+    """Give each "Technical details" line to the addresses it names, else to all that still
+    lack a diagnosis.
+
+    The recipients of one address fare alike, so each address is followed once. A line that
+    names no address is not given to each waiting one when it leaves them waiting (its
+    reply is empty): the last such line is kept and given to each as it stops waiting.
+    """
+    said: dict[str, _Said] = {}
+    for fact in facts:
+        said.setdefault(fact.recipient.lower(), _Said())
+    waiting = dict.fromkeys(said)
+    pending: tuple[int, str, str] = (-1, "", "")  # an empty SMTP line for all waiting
+
+    def settle(state: _Said) -> None:
+        # Give a waiting address the empty SMTP line it missed, if any came since it waits.
+        if pending[0] > state.since:
+            state.command, state.remote_mta = pending[1], pending[2]
+
+    for n, line in enumerate(details):
+        smtp = _SMTP_DETAIL.match(line)
+        routing = _ROUTING_DETAIL.match(line)
+        if smtp is None and routing is None:
+            continue
+        named = [a for a in named_addresses(line) if a in said]
         if smtp is not None:
             command = smtp.group(1).upper()
-            fact.command = command if command in _COMMANDS else ""
-            fact.remote_mta = smtp.group(2) or ""
-            fact.diagnosis = smtp.group(3).strip()
-        elif routing is not None:
-            fact.diagnosis = routing.group(1).strip()
+            command = command if command in _COMMANDS else ""
+            host, diagnosis = smtp.group(2) or "", smtp.group(3).strip()
+        else:
+            diagnosis = routing.group(1).strip() if routing is not None else ""
+        if not named and not diagnosis:
+            if smtp is not None:
+                pending = (n, command, host)
+            continue
+        for key in named or list(waiting):
+            state = said[key]
+            if key in waiting:
+                settle(state)
+                del waiting[key]
+            if smtp is not None:
+                state.command, state.remote_mta = command, host
+            state.diagnosis = diagnosis
+            if not diagnosis:
+                state.since = n
+                waiting[key] = None
+    for key in waiting:
+        settle(said[key])
+    for fact in facts:
+        state = said[fact.recipient.lower()]
+        fact.command, fact.remote_mta, fact.diagnosis = (
+            state.command, state.remote_mta, state.diagnosis)

@@ -26,10 +26,11 @@ from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._providers import report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "bigfoot"
 
-_SENT = re.compile(r"^\s*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO)\b", re.I | re.M)
+_SENT = re.compile(r"^[^\S\n]*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO)\b", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:
@@ -43,10 +44,14 @@ def inquire(mail: Mail) -> list[Fact]:
     transcript = mail.body[:20000]
     sent = _SENT.findall(transcript)
     last = canonical(sent[-1]) if sent else ""
+    def sent_to(recipient: str) -> bool:
+        return re.search(r">>>\s*RCPT TO:\s*<?" + re.escape(recipient) + r"\b", transcript,
+                         re.I) is not None
+
+    # Each search reads up to 20,000 characters: once per distinct recipient, not per fact.
+    named = Once(sent_to)
     for fact in facts:
-        own = re.search(r">>>\s*RCPT TO:\s*<?" + re.escape(fact.recipient) + r"\b", transcript,
-                        re.I)
-        fact.command = fact.command or ("RCPT" if own else last)
+        fact.command = fact.command or ("RCPT" if named(fact.recipient) else last)
         fact.date = fact.date or mail.header("Date")
     tidy_hosts(facts)
     return facts

@@ -26,9 +26,9 @@ from bounceloop.parsing.mail import Mail
 NAME = "biglobe"
 
 _DOMAINS = ("@biglobe.ne.jp", "@inacatv.ne.jp", "@tmtv.ne.jp", "@ttv.ne.jp")
-_ADDRESSES = re.compile(r"^\s*-+\s*the following addresses had delivery problems\s*-+\s*$",
+_ADDRESSES = re.compile(r"^[^\S\n]*-+\s*the following addresses had delivery problems\s*-+\s*$",
                         re.I | re.M)
-_INFORMATION = re.compile(r"^\s*-+\s*non-delivered information\s*-+\s*$", re.I | re.M)
+_INFORMATION = re.compile(r"^[^\S\n]*-+\s*non-delivered information\s*-+\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -82,8 +82,12 @@ def inquire(mail: Mail) -> list[Fact]:
         facts = [Fact(recipient=b.address, action=b.action) for b in blocks]
     if not facts:
         return []
+    first: dict[str, _Block] = {}
+    for b in blocks:
+        first.setdefault(b.address.lower(), b)
+    said_by: dict[int, str] = {}  # a block's reply, joined once for all its facts
     for i, fact in enumerate(facts):
-        block = next((b for b in blocks if b.address.lower() == fact.recipient.lower()), None)
+        block = first.get(fact.recipient.lower())
         if block is None and len(blocks) == len(facts):
             block = blocks[i]
         if block is None:
@@ -91,7 +95,9 @@ def inquire(mail: Mail) -> list[Fact]:
         fact.action = fact.action or block.action
         fact.command = block.command
         fact.remote_mta = fact.remote_mta or block.host
-        said = " ".join(block.said)
+        said = said_by.get(id(block))
+        if said is None:
+            said = said_by[id(block)] = " ".join(block.said)
         # The reply in the text has all its lines; the Diagnostic-Code only the first.
         if said and len(said) >= len(fact.diagnosis):
             fact.diagnosis = said

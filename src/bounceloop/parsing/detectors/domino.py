@@ -30,6 +30,7 @@ from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import first_address, subject_starts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "domino"
 
@@ -62,8 +63,9 @@ def inquire(mail: Mail) -> list[Fact]:
             if text is not None and text.diagnosis:
                 fact.diagnosis = text.diagnosis
         facts = stated
+    not_listed = Once(_not_listed)
     for fact in facts:
-        if any(w in fact.diagnosis.lower() for w in _NOT_LISTED):
+        if not_listed(fact.diagnosis):
             fact.reason = "userunknown"
         fact.action = fact.action or "failed"
         fact.date = fact.date or mail.header("Date")
@@ -74,6 +76,9 @@ def _text_facts(body: str) -> list[Fact]:
     facts: list[Fact] = []
     state = ""
     reason: list[str] = []
+    # The reason lines a fact was last given, joined when they can grow no more (joining
+    # them again at each line is quadratic in a long reason).
+    given: dict[int, list[str]] = {}
     for line in body.split("\n"):
         if _NOT_DELIVERED.match(line):
             state = "rcpt"
@@ -94,5 +99,12 @@ def _text_facts(body: str) -> list[Fact]:
             elif reason:
                 state = ""
             if facts and reason:
-                facts[-1].diagnosis = " ".join(reason)
+                given[len(facts) - 1] = reason
+    for i, lines in given.items():
+        facts[i].diagnosis = " ".join(lines)
     return facts
+
+
+def _not_listed(diagnosis: str) -> bool:
+    low = diagnosis.lower()
+    return any(w in low for w in _NOT_LISTED)

@@ -44,19 +44,27 @@ from bounceloop.parsing.mail import Mail
 NAME = "exchange2003"
 
 _LIST_START = re.compile(
-    r"^\s*(?:did not reach the following recipient\(s\)|"
+    r"^[^\S\n]*(?:did not reach the following recipient\(s\)|"
     r"the following recipient\(s\) cannot be reached)\s*:\s*$",
     re.I | re.M,
 )
 # "jane@example.org on Thu, 29 Apr 2004 ..." / "Jane Doe (SMTP:jane@example.org) on 4/29/04 ..."
-_ENTRY = re.compile(r"^\s*(.+?@.+?)\s+on\s+(?:\d|[A-Z][a-z]{2},)")
+# is what "^\s*(.+?@.+?)\s+on\s+(?:\d|[A-Z][a-z]{2},)" matches; _entry() reads it in parts.
+_LEADING = re.compile(r"\s*")
+_ON = re.compile(r"\s+on\s+(?:\d|[A-Z][a-z]{2},)")
+# _ON where a run of white space starts: tried at every space of a long run, _ON would read
+# the rest of the run each time.
+_ON_AT_RUN = re.compile(r"(?<!\s)" + _ON.pattern)
 _MTS_ID = re.compile(r"^\s*the mts-id of the original message is:", re.I)
 # "<mx.example.org #5.1.1>" closing an Exchange 2000/2003 entry: the server and the status.
 _HOST_STATUS = re.compile(r"<([\w.\-]+)\s+#([245]\.\d{1,3}\.\d{1,3})(?:[^>]*)>")
 # The IMS error code in "MSEXCH:IMS:... 0 (000C05A6) Unknown Recipient". Exchange resolved
 # the recipient in its own directory, with no SMTP dialogue to name a command, so the code is
 # the only statement of the cause; only codes with one meaning are mapped.
-_MSEXCH_CODE = re.compile(r"MSEXCH:\S.*?\(([0-9A-F]{8})\)")
+# "MSEXCH:\S.*?\(([0-9A-F]{8})\)" read in two steps by _msexch_code(): as one pattern it reads
+# from every "MSEXCH:" to the end of the line when no code follows (quadratic).
+_MSEXCH = re.compile(r"MSEXCH:\S")
+_CODE = re.compile(r"\(([0-9A-F]{8})\)")
 _MSEXCH_REASONS = {
     "000C05A6": "userunknown",  # Unknown Recipient
     "00120270": "networkerror",  # Too Many Hops
@@ -94,14 +102,14 @@ def inquire(mail: Mail) -> list[Fact]:
         if not stripped:
             after_blank = bool(facts)
             continue
-        entry = _ENTRY.match(line)
-        if after_blank and entry is None and not line[:1].isspace():
+        entry = _entry(line)
+        if after_blank and not entry and not line[:1].isspace():
             # Entries are separated by blank lines at most; unindented text after one is
             # the end of the list.
             break
         after_blank = False
         if entry:
-            addr = first_address(entry.group(1))
+            addr = first_address(entry)
             if addr:
                 close()
                 current = Fact(recipient=addr, action="failed")
@@ -125,11 +133,49 @@ def inquire(mail: Mail) -> list[Fact]:
         if hs:
             fact.remote_mta = hs.group(1)
             fact.status = hs.group(2)
-        code = _MSEXCH_CODE.search(fact.diagnosis)
+        code = _msexch_code(fact.diagnosis)
         if code:
-            fact.reason = _MSEXCH_REASONS.get(code.group(1), "")
+            fact.reason = _MSEXCH_REASONS.get(code, "")
         fact.date = mail.header("Date")
     return _with_report(mail, facts)
+
+
+def _entry(line: str) -> str:
+    """The "<address> on <date>" part of an entry line before " on", else "".
+
+    The part is the shortest one that has an "@" after its first character, a character
+    after that "@", and " on <date>" after it: it ends where " on <date>" first follows
+    (inside a run of spaces, where that run starts, or two characters after the "@" if that
+    is later), within its line. Its start gives one character of leading white space back
+    when the first other character is the "@".
+    """
+    lead = _LEADING.match(line).end()  # type: ignore[union-attr]  # \s* always matches
+    starts = [lead]
+    if 0 < lead < len(line) and line[lead] == "@" and line[lead - 1] != "\n":
+        starts.append(lead - 1)
+    for start in starts:
+        limit = line.find("\n", start)
+        limit = len(line) if limit < 0 else limit
+        at = line.find("@", start + 1, limit)
+        if at < 0 or at + 2 > limit:
+            continue
+        on = _ON.match(line, at + 2) or _ON_AT_RUN.search(line, at + 2)
+        if on is not None and on.start() <= limit:
+            return line[start:on.start()]
+    return ""
+
+
+def _msexch_code(text: str) -> str:
+    """The IMS error code after the first "MSEXCH:" on a line that has one after it."""
+    pos = 0
+    while (m := _MSEXCH.search(text, pos)) is not None:
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        code = _CODE.search(text, m.end(), end)
+        if code is not None:
+            return code.group(1)
+        pos = end
+    return ""
 
 
 def _with_report(mail: Mail, facts: list[Fact]) -> list[Fact]:

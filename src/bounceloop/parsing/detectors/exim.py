@@ -21,18 +21,21 @@ transport ("pipe to |/usr/bin/x", "save to /var/mail/x") and the real address fo
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from typing import NamedTuple
 
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import (
-    ADDRESS,
     ANGLE_ADDRESS,
     attach_original,
     cut,
     first_address,
+    search_address,
 )
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "exim"
 
@@ -95,6 +98,8 @@ def inquire(mail: Mail) -> list[Fact]:
         return []
     _, dsn_facts = dsn.facts(mail.dsn) if mail.dsn else ({}, [])
     by_rcpt = {f.recipient.lower(): f for f in dsn_facts}
+    # Recipients can share one explanation (the generated text): each is read once.
+    read = Once(_read)
     for i, fact in enumerate(facts):
         if generated_text and not fact.diagnosis:
             fact.diagnosis = generated_text
@@ -108,27 +113,45 @@ def inquire(mail: Mail) -> list[Fact]:
             fact.remote_mta = fact.remote_mta or stated.remote_mta
             if not fact.diagnosis:
                 fact.diagnosis = stated.diagnosis
-        m = _AFTER.search(fact.diagnosis)
-        if m:
-            fact.command = canonical(m.group(1))
-        h = _HOST.search(fact.diagnosis)
-        if h:
-            fact.remote_mta = h.group(1)
-        fact.diagnosis = fact.diagnosis.replace("Delay reason: ", "")
-        reply, framing = _reply_of(fact.diagnosis)
-        if reply:
-            # Exim's framing ("SMTP error from remote mail server after RCPT TO:<a>: host
-            # h [ip]:") is told by command and remote_mta; the description is the reply.
-            fact.diagnosis, fact.context = reply, framing
+        told = read(fact.diagnosis)
+        if told.command is not None:
+            fact.command = told.command
+        if told.host is not None:
+            fact.remote_mta = told.host
+        fact.diagnosis = told.diagnosis
+        if told.framing is not None:
+            fact.context = told.framing
         fact.date = mail.header("Date")
         if fact.command in ("CONN", "EHLO", "HELO"):
             # Refused at the greeting or at EHLO: the server refused our client (its IP or
             # host name) before it knew sender or recipient.
             fact.reason = "blocked"
-        elif "malformed address" in fact.diagnosis:
+        elif told.malformed:
             # Exim's own address parser refused the address (RFC 5322 syntax).
             fact.reason = "syntaxerror"
     return facts
+
+
+class _Told(NamedTuple):
+    command: str | None
+    host: str | None
+    diagnosis: str
+    framing: str | None
+    malformed: bool
+
+
+def _read(diagnosis: str) -> _Told:
+    """What an explanation says: the command, the remote host, the reply and its framing."""
+    m = _AFTER.search(diagnosis)
+    h = _HOST.search(diagnosis)
+    diagnosis = diagnosis.replace("Delay reason: ", "")
+    reply, framing = _reply_of(diagnosis)
+    if reply:
+        # Exim's framing ("SMTP error from remote mail server after RCPT TO:<a>: host
+        # h [ip]:") is told by command and remote_mta; the description is the reply.
+        diagnosis = reply
+    return _Told(canonical(m.group(1)) if m else None, h.group(1) if h else None, diagnosis,
+                 framing if reply else None, "malformed address" in diagnosis)
 
 
 def _recipients(notice: str) -> list[Fact]:
@@ -156,7 +179,7 @@ def _recipients(notice: str) -> list[Fact]:
             break
         indent = len(line) - len(line.lstrip(" \t"))
         if indent <= 3 and not stripped.startswith("("):
-            addr = ADDRESS.search(stripped)
+            addr = search_address(stripped)
             is_transport = bool(_TRANSPORT.match(stripped))
             if addr is None and not is_transport:
                 if facts:
@@ -190,20 +213,143 @@ def _recipients(notice: str) -> list[Fact]:
 
 
 # The remote's reply after Exim's framing: "...after RCPT TO:<a@b>: host h [ip]: 550 ..." or
-# "host h [ip] SMTP error from remote mail server after end of data: 550 ...".
-_FRAMED = re.compile(
-    r"^(?P<frame>.*?(?:SMTP error from remote (?:mail server|mailer) after [^:]+?"
-    r"(?::\s*<[^>]*>(?:\s+\S+=\S+)*)?:(?:\s*host\s+\S+\s+\[[^\]]+\]:)?))\s*"
-    r"(?P<reply>[245]\d\d[\s\-].*)$",
-    re.S,
-)
+# "host h [ip] SMTP error from remote mail server after end of data: 550 ...". What the
+# pattern
+#   ^(?P<frame>.*?(?:SMTP error from remote (?:mail server|mailer) after [^:]+?
+#   (?::\s*<[^>]*>(?:\s+\S+=\S+)*)?:(?:\s*host\s+\S+\s+\[[^\]]+\]:)?))\s*
+#   (?P<reply>[245]\d\d[\s\-].*)$                                          (re.S)
+# matches is read in steps by _Framing: as one pattern it tried every way to split each
+# "SIZE=1=2" word of the MAIL FROM line at its "="s, exponential in their number (18 such
+# words took 150 s), and read on from every "SMTP error" to the next colon and beyond.
+_FRAME_START = re.compile(r"SMTP error from remote (?:mail server|mailer) after ")
+_REPLY_START = re.compile(r"[245]\d\d[\s\-]")
+_BLANKS = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
+_PARAMETER = re.compile(r"\s+(\S+)")
 
 
 def _reply_of(text: str) -> tuple[str, str]:
-    m = _FRAMED.match(text)
-    if m is None:
+    """(the remote's reply, Exim's framing before it), or ("", "")."""
+    return _Framing(text).split()
+
+
+class _Framing:
+    """The first "SMTP error ... after X:" whose colon a reply follows, read in linear time.
+
+    After "after " comes the command up to the first colon. Either a MAIL FROM address in
+    angle brackets follows, with its "KEY=VALUE" parameters, and a colon right after the
+    last parameter (or inside it); or the colon is the one after the command. An optional
+    "host h [ip]:" and the reply come next. The pattern tried the colons inside the
+    parameters from the last one back, and the plain colon after all of them; that order
+    is kept. An "SMTP error" that fails shares its first colon with those before that colon.
+    """
+
+    __slots__ = ("_after_colon", "_found", "_parameters", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._found: dict[str, list[int]] = {}
+        self._parameters: dict[int, list[int]] = {}
+        self._after_colon: dict[int, tuple[int, int] | None] = {}
+
+    def split(self) -> tuple[str, str]:
+        text, pos = self.text, 0
+        while (start := _FRAME_START.search(text, pos)) is not None:
+            colon = text.find(":", start.end())
+            if colon < 0:
+                break
+            if colon > start.end():
+                found = self._with_address(colon) or self.after_colon(colon + 1)
+                if found is not None:
+                    frame_end, reply = found
+                    return text[reply:].strip(), text[:frame_end].strip()
+            pos = colon + 1
         return "", ""
-    return m.group("reply").strip(), m.group("frame").strip()
+
+    def _with_address(self, colon: int) -> tuple[int, int] | None:
+        """The address and parameters after the command's colon, then a colon."""
+        text = self.text
+        angle = self._skip(colon + 1)
+        if not text.startswith("<", angle):
+            return None
+        closer = self._next(">", angle + 1)
+        if closer < 0:
+            return None
+        for after in self._colons(closer):
+            found = self.after_colon(after)
+            if found is not None:
+                return found
+        return None
+
+    def _colons(self, closer: int) -> list[int]:
+        """Where a colon ends the parameters after ``closer`` (the ">"): the positions
+        after it, in the order they were tried."""
+        known = self._parameters.get(closer)
+        if known is not None:
+            return known
+        text, tried = self.text, []
+        words: list[tuple[int, int, int]] = []
+        pos = closer + 1
+        while (word := _PARAMETER.match(text, pos)) is not None:
+            equals = text.find("=", word.start(1) + 1, word.end(1))
+            if equals < 0 or equals > word.end(1) - 2:
+                break  # not "KEY=VALUE": the parameters end before it
+            words.append((word.start(1), equals, word.end(1)))
+            pos = word.end(1)
+        for _, equals, end in reversed(words):
+            # A colon inside VALUE, with a character of VALUE before it; the last first.
+            colon = text.rfind(":", equals + 2, end)
+            while colon >= 0:
+                tried.append(colon + 1)
+                colon = text.rfind(":", equals + 2, colon)
+        if text.startswith(":", closer + 1):
+            tried.append(closer + 2)
+        self._parameters[closer] = tried
+        return tried
+
+    def after_colon(self, pos: int) -> tuple[int, int] | None:
+        """(end of the framing, start of the reply) after the colon before ``pos``."""
+        if pos in self._after_colon:
+            return self._after_colon[pos]
+        found = None
+        host_end = self._host(pos)
+        if host_end is not None and _REPLY_START.match(self.text, self._skip(host_end)):
+            found = host_end, self._skip(host_end)
+        elif _REPLY_START.match(self.text, self._skip(pos)):
+            found = pos, self._skip(pos)
+        self._after_colon[pos] = found
+        return found
+
+    def _host(self, pos: int) -> int | None:
+        """The end of "\\s*host\\s+\\S+\\s+\\[[^\\]]+\\]:" at ``pos``, if it is there."""
+        text = self.text
+        at = self._skip(pos)
+        if not text.startswith("host", at):
+            return None
+        name = self._skip(at + 4)
+        name_end = _WORD.match(text, name).end()  # type: ignore[union-attr]
+        bracket = self._skip(name_end)
+        if name == at + 4 or name_end == name or bracket == name_end:
+            return None
+        if not text.startswith("[", bracket):
+            return None
+        close = self._next("]", bracket + 1)
+        if close < bracket + 2 or not text.startswith(":", close + 1):
+            return None
+        return close + 2
+
+    def _skip(self, pos: int) -> int:
+        return _BLANKS.match(self.text, pos).end()  # type: ignore[union-attr]
+
+    def _next(self, char: str, pos: int) -> int:
+        """The first ``char`` at or after ``pos``, or -1 (from all its places, found once:
+        many searches from different places would each read on to the same one)."""
+        places = self._found.get(char)
+        if places is None:
+            places = self._found[char] = [m.start() for m in re.finditer(re.escape(char),
+                                                                          self.text)]
+        i = bisect_left(places, pos)
+        return places[i] if i < len(places) else -1
 
 
 def _addr_of(line: str) -> str:

@@ -34,7 +34,7 @@ import re
 
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
-from bounceloop.parsing.detectors._common import attach_original
+from bounceloop.parsing.detectors._common import attach_original, shared
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -42,9 +42,10 @@ NAME = "ezweb"
 
 _DOMAINS = ("@ezweb.ne.jp", "@au.com")
 _SUBJECT = "Mail System Error - Returned Mail"
-_RECIPIENT = re.compile(r"^\s*(?:recipient:\s*)?<([^<>\s]+@[^<>\s]+)>:?\s*(.*?)\s*$", re.I)
+_RECIPIENT = re.compile(
+    r"^\s*(?:recipient:\s*)?<([^<>\s][^<>\s@]*@[^<>\s]+)>:?\s*((?:.*?\S)??)\s*$", re.I)
 _SENT = re.compile(r"^\s*>>>\s*([A-Za-z]+(?: (?:TO|FROM))?)", re.I)
-_REPLY = re.compile(r"^\s*<<<\s*(.+?)\s*$")
+_REPLY = re.compile(r"^\s*<<<\s*(.*?\S|[^\S\n])\s*$")
 _IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z]+(?: (?:TO|FROM))?) command\)", re.I)
 _DASHES = re.compile(r"^-{20,}\s*$", re.M)
 # The generic opening of the "rejected by a remote mail server" layout: only kept when
@@ -91,6 +92,7 @@ def inquire(mail: Mail) -> list[Fact]:
     # The generic sentence wraps onto a line of its own ("mail server."): drop both halves.
     specific = " ".join(e for e in english if not e.lower().startswith(_GENERIC)
                         and not e.lower().startswith("mail server"))
+    before_reply = shared(specific, len(facts), len(mail.body))
     _, stated = dsn.facts(mail.dsn) if mail.dsn else ({}, [])
     by_rcpt = {f.recipient.lower(): f for f in stated}
     filtered = mail.header("X-SPASIGN").strip().upper() == "NG"
@@ -99,7 +101,7 @@ def inquire(mail: Mail) -> list[Fact]:
         in_reply = _IN_REPLY_TO.search(reply_text)
         if in_reply and not fact.command:
             fact.command = canonical(in_reply.group(1))
-        fact.diagnosis = f"{specific} {reply_text}".strip() if reply_text else statement
+        fact.diagnosis = f"{before_reply} {reply_text}".strip() if reply_text else statement
         report = by_rcpt.get(fact.recipient.lower())
         if report is not None:
             fact.status = report.status

@@ -31,7 +31,7 @@ from bounceloop.parsing.mail import Mail
 NAME = "fml"
 
 _ORIGINAL_MARKERS = ("original mail as follows:",)
-_LIST_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_LIST_ADDRESS = re.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>")
 # fml's fixed notices (libexec/ and the message templates of fml 4): words -> reason.
 _KINDS = (
     ("rejected", ("you are not a member of this mailing list", "are not member",

@@ -36,6 +36,7 @@ from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut, 
 from bounceloop.parsing.detectors._providers import daemon_from, host_name, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "gmail"
 
@@ -45,11 +46,12 @@ _ORIGINAL_MARKERS = ("----- original message -----", "----- message header follo
 # "Delivery to the following recipient(s) failed permanently:", "... has been delayed:",
 # the 2008-era "Delivery to the following recipients failed."
 _LIST_START = re.compile(
-    r"^\s*delivery to the following recipients? (?:(failed)|(has been delayed|is delayed))"
+    r"^[^\S\n]*delivery to the following recipients? (?:(failed)|(has been delayed|is delayed))"
     r"[^\n]*$",
     re.I | re.M,
 )
-_DETAILS = re.compile(r"^\s*technical details of (?:permanent|temporary) failure:\s*", re.I | re.M)
+_DETAILS = re.compile(r"^[^\S\n]*technical details of (?:permanent|temporary) failure:\s*",
+                      re.I | re.M)
 _RETURNED = re.compile(r"the error that the other server returned was:\s*", re.I)
 _BY_HOST = re.compile(r"\bby ([\w\-]+(?:\.[\w\-]+)+)\.? \[([\d.:a-fA-F]+)\]")
 # Connection failures list each host tried: "[(0) mx.example.org. [192.0.2.1]:25: socket
@@ -61,7 +63,8 @@ _TRIED_HOST = re.compile(
 _STATE = re.compile(r"\(state (\d+)\)\.?", re.I)
 _STATE_COMMAND = {"14": "RCPT", "15": "DATA", "17": "DATA", "18": "DATA"}
 # New format: the reply after "The response was:" (or "... from the remote server was:").
-_RESPONSE = re.compile(r"^\s*the response (?:from the remote server )?was:\s*$", re.I | re.M)
+_RESPONSE = re.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
+                       re.I | re.M)
 
 
 def match(mail: Mail) -> bool:
@@ -75,11 +78,12 @@ def inquire(mail: Mail) -> list[Fact]:
     facts = report_facts(mail)
     if facts:
         response = _response(mail.body)
+        tried_host = Once(_tried_host)  # the response is given to every recipient: read once
         for fact in facts:
             if not fact.diagnosis and response:
                 fact.diagnosis = response
             if not fact.remote_mta:
-                fact.remote_mta = _tried_host(fact.diagnosis)
+                fact.remote_mta = tried_host(fact.diagnosis)
             fact.date = fact.date or mail.header("Date")
         tidy_hosts(facts)
         return facts

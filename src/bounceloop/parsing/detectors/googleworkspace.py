@@ -29,15 +29,16 @@ from __future__ import annotations
 import re
 
 from bounceloop.parsing.command import canonical
-from bounceloop.parsing.detectors._common import ADDRESS
+from bounceloop.parsing.detectors._common import find_addresses
 from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "googleworkspace"
 
-_HEADLINE = re.compile(r"^\s*\*\* ([^*\n]+?) \*\*\s*$", re.M)
-_RESPONSE = re.compile(r"^\s*the response (?:from the remote server )?was:\s*$", re.I | re.M)
+_HEADLINE = re.compile(r"^[^\S\n]*\*\* ([^*\n]+?) \*\*\s*$", re.M)
+_RESPONSE = re.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
+                       re.I | re.M)
 # "Unspecified Error (SENT_SECOND_EHLO)": the step of Gmail's SMTP client that failed.
 _STEP = re.compile(r"\(SENT_(?:SECOND_)?([A-Z]+)\)")
 
@@ -78,9 +79,9 @@ def inquire(mail: Mail) -> list[Fact]:
 def _addressees(mail: Mail) -> list[str]:
     found: list[str] = []
     for name in ("To", "Cc"):
-        found += ADDRESS.findall(mail.original_header(name))
+        found += find_addresses(mail.original_header(name))
     if not found:
-        found = ADDRESS.findall(mail.header("X-Failed-Recipients"))
+        found = find_addresses(mail.header("X-Failed-Recipients"))
     seen: set[str] = set()
     out = []
     for addr in found:

@@ -33,10 +33,10 @@ _SUBJECTS = (
     "メッセージを配信できません。",
     "メール配信に失敗しました",
 )
-_UNABLE = re.compile(r"unable to deliver message to <([^<>\s]+@[^<>\s]+)>[^\n]*", re.I)
+_UNABLE = re.compile(r"unable to deliver message to <([^<>\s][^<>\s@]*@[^<>\s]+)>[^\n]*", re.I)
 _SENT = re.compile(
-    r"^[^\n<>]*(?:<<<|>>>)\s+([A-Za-z]{4})\b[^<\n]*<([^<>\s]+@[^<>\s]+)>", re.M)
-_RECEIVED = re.compile(r"^[^\n<>]*(?:<<<|>>>)\s+([245]\d\d\b.*?)\s*$", re.M)
+    r"^[^\n<>]*(?:<<<|>>>)\s+([A-Za-z]{4})\b[^<\n]*<([^<>\s][^<>\s@]*@[^<>\s]+)>", re.M)
+_RECEIVED = re.compile(r"^[^\n<>]*(?:<<<|>>>)\s+([245]\d\d\b(?:.*?\S)??)\s*$", re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -26,7 +26,8 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "kddi"
 
-_ENTRY = re.compile(r"^\s*could not be delivered to:\s*<?([^<>\s]+@[^<>\s]+)>?\s*$", re.I)
+_ENTRY = re.compile(
+    r"^\s*could not be delivered to:\s*<?([^<>\s][^<>\s@]*@[^<>\s]+)>?\s*$", re.I)
 # Each entry starts with the time the original was sent (not the time of the failure).
 _SENT_ON = re.compile(r"^\s*your mail (?:sent on|attempted to be delivered on)\b", re.I)
 
@@ -43,6 +44,7 @@ def match(mail: Mail) -> bool:
 
 def inquire(mail: Mail) -> list[Fact]:
     facts: list[Fact] = []
+    lines: list[list[str]] = []  # each fact's lines, joined at the end (not at each line)
     current: Fact | None = None
     for line in mail.body.split("\n"):
         if _SENT_ON.match(line):
@@ -53,10 +55,13 @@ def inquire(mail: Mail) -> list[Fact]:
             current = Fact(recipient=entry.group(1), action="failed",
                            date=mail.header("Date"))
             facts.append(current)
+            lines.append([])
             continue
         if current is not None:
             if line[:1] in (" ", "\t") and line.strip():
-                current.diagnosis = f"{current.diagnosis} {line.strip()}".strip()
+                lines[-1].append(line.strip())
             else:
                 current = None
+    for fact, parts in zip(facts, lines, strict=True):
+        fact.diagnosis = " ".join(parts)
     return facts

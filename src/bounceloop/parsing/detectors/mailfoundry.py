@@ -21,7 +21,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mailfoundry"
 
-_RECIPIENT = re.compile(r"^Unable to deliver message to:?\s*<?([^<>\s]+@[^<>\s]+?)>?\s*$")
+_RECIPIENT = re.compile(r"^Unable to deliver message to:?\s*<?([^<>\s][^<>\s@]*@[^<>\s]+)>?\s*$")
 _SERVER = re.compile(r"^Server ([\w.\-]+)\s*\[[^\]]*\] failed with:\s*")
 _REASON_HEAD = "Delivery failed for the following reason:"
 

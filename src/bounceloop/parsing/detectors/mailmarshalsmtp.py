@@ -36,9 +36,9 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mailmarshalsmtp"
 
-_ERROR = re.compile(r"^\s*could not be delivered because of\s*$", re.I | re.M)
-_AFFECTED = re.compile(r"^\s*the following recipients were affected:?\s*$", re.I | re.M)
-_INFO = re.compile(r"^\s*(remote-mta|reporting-mta):\s*<?([^<>\s]+)>?\s*$", re.I | re.M)
+_ERROR = re.compile(r"^[^\S\n]*could not be delivered because of\s*$", re.I | re.M)
+_AFFECTED = re.compile(r"^[^\S\n]*the following recipients were affected:?\s*$", re.I | re.M)
+_INFO = re.compile(r"^[^\S\n]*(remote-mta|reporting-mta):\s*<?([^<>\s]+)>?\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

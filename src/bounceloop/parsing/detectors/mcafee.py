@@ -21,7 +21,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mcafee"
 
-_LINE = re.compile(r"^<([^<>\s]+@[^<>\s]+)>\s+\((.+)\)\s*$", re.M)
+_LINE = re.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>\s+\((.+)\)\s*$", re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -38,7 +38,7 @@ NAME = "messagingserver"
 _PRODUCTS = ("Messaging Server", "Messaging Multiplexor")
 _LABEL = re.compile(
     r"^\s+(recipient address|original address|reason|diagnostic code|remote system)"
-    r":\s*(.*?)\s*$",
+    r":\s*((?:.*?\S)??)\s*$",
     re.I,
 )
 _COMMANDS = (("server rejected mail from address", "MAIL"),)

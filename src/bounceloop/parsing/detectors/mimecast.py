@@ -31,7 +31,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mimecast"
 
-_ITEM = re.compile(r"^--\s+(.+?)\s*$")
+_ITEM = re.compile(r"^--\s+(.*?\S|[^\S\n])\s*$")
 
 
 def match(mail: Mail) -> bool:
@@ -69,10 +69,12 @@ def inquire(mail: Mail) -> list[Fact]:
         return []
     _, stated = dsn.facts(mail.dsn) if mail.dsn else ({}, [])
     by_rcpt = {f.recipient.lower(): f for f in stated}
+    # The same text for every recipient: joined and read once.
+    diagnosis, context = " ".join(details), " ".join(summary)
+    incorrect = "address is possibly incorrect" in context.lower()
     for fact in facts:
-        fact.diagnosis = " ".join(details)
-        fact.context = " ".join(summary)
-        if "address is possibly incorrect" in fact.context.lower():
+        fact.diagnosis, fact.context = diagnosis, context
+        if incorrect:
             fact.command = "RCPT"
         report = by_rcpt.get(fact.recipient.lower())
         if report is not None:

@@ -29,7 +29,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mxlogic"
 
-_RECIPIENT = re.compile(r"^[ \t]+<([^<>\s]+@[^<>\s]+)>:\s*(.*)$")
+_RECIPIENT = re.compile(r"^[ \t]+<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*(.*)$")
 _LIST_START = re.compile(r"following address(?:es)? (?:failed|has not yet been delivered"
                          r"|have not yet been delivered)", re.I)
 _AFTER = re.compile(r"after (RCPT TO|MAIL FROM|end of data|DATA|initial connection|EHLO|HELO)",

@@ -24,6 +24,7 @@ from __future__ import annotations
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut, subject_starts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "notes"
 
@@ -49,6 +50,7 @@ def inquire(mail: Mail) -> list[Fact]:
     facts: list[Fact] = []
     reason: list[str] = []
     last_reason = ""
+    not_listed = Once(_not_listed)  # the reason above several addresses is read once
     for line in notice.split("\n")[1:]:
         stripped = line.strip()
         if not stripped or stripped.startswith("---"):
@@ -61,9 +63,14 @@ def inquire(mail: Mail) -> list[Fact]:
                 reason = []
             fact = Fact(recipient=stripped.strip("<>"), action="failed", diagnosis=last_reason,
                         date=mail.header("Date"))
-            if any(w in last_reason.lower() for w in _NOT_LISTED):
+            if not_listed(last_reason):
                 fact.reason = "userunknown"
             facts.append(fact)
             continue
         reason.append(stripped)
     return facts
+
+
+def _not_listed(reason: str) -> bool:
+    low = reason.lower()
+    return any(w in low for w in _NOT_LISTED)

@@ -26,7 +26,7 @@ from bounceloop.parsing.mail import Mail
 NAME = "openmail"
 
 _LIST_START = "---the following addresses had delivery errors---"
-_ENTRY = re.compile(r"^<?([^\s<>\[\]]+@[^\s<>\[\]]+?)>?\s+\[(.+)\]\s*$")
+_ENTRY = re.compile(r"^<?([^\s<>\[\]][^\s<>\[\]@]*@[^\s<>\[\]]+)>?\s+\[(.+)\]\s*$")
 
 
 def match(mail: Mail) -> bool:

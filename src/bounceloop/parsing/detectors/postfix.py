@@ -33,6 +33,7 @@ Templates can be localised (bounce_template_file), so the entries, not the prose
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bounceloop.parsing import dsn
@@ -41,6 +42,7 @@ from bounceloop.parsing.detectors import _textdsn
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "postfix"
 
@@ -50,15 +52,19 @@ _SUBJECTS = ("undelivered mail returned to sender", "delayed mail (still being r
              "postmaster copy: undelivered mail", "postmaster warning: delayed mail")
 # The notice's first line, or the signature line above the entries (bounce.cf.default).
 _MARKER = re.compile(r"this is the (?:mail system|postfix program) at host"
-                     r"|^\s*the (?:mail system|postfix program)\s*$", re.I | re.M)
+                     r"|^[^\S\n]*the (?:mail system|postfix program)\s*$", re.I | re.M)
 _ORIGINAL_MARKERS = ("content-description: undelivered message", "content-type: message/rfc822",
                      "content-type: text/rfc822-headers")
 _ENTRY = re.compile(
     r"^ ?<(?P<addr>[^<>]*)>(?: \(expanded from <(?P<alias>[^<>]*)>\))?:\s*(?P<text>.*)$")
-_SAID = re.compile(r"^host (?P<host>\S+?)\[(?P<ip>[^\]]*)\] said: (?P<reply>.*?)"
-                   r"(?: \(in reply to (?P<cmd>.+?) command\))?$", re.S)
-_REFUSED = re.compile(r"^host (?P<host>\S+?)\[[^\]]*\] refused to talk to me: (?P<reply>.*)$",
-                      re.S)
+# "host H[A] said: REPLY (in reply to COMMAND command)" and "host H[A] refused to talk to me:
+# REPLY" are read by _host_said() and _in_reply_to(): as patterns ("^host (\S+?)\[[^\]]*\]
+# said: (.*?)(?: \(in reply to (.+?) command\))?$", re.S) they tried every "[" of the host
+# word against the text up to the next "]", and every character of the reply against " (in
+# reply to" and the rest of the text (quadratic).
+_IN_REPLY_TO = " (in reply to "
+_WORD = re.compile(r"\S*")
+_COMMAND_END = " command)"
 _CONNECT = re.compile(r"^connect to (?P<host>[^\s\[]+)\[")
 _WHILE = re.compile(r"^(?:lost connection|conversation) with (?P<host>[^\s\[]+)\[[^\]]*\]"
                     r"(?: timed out)? while (?P<doing>.+?)\.?$", re.S)
@@ -107,29 +113,34 @@ def inquire(mail: Mail) -> list[Fact]:
         # bounce_notify_util.c: the log was lost; only the returned message says to whom.
         facts = [Fact(action=_action(mail, ""))]
     reporting = _reporting_host(notice)
+    named = _named(entries)
+    # Several facts can share an entry (and a long text): each text is read once.
+    read, norm = Once(_read), Once(_norm)
     for i, fact in enumerate(facts):
-        _explain(fact, _entry_for(fact, entries, i, len(facts)))
+        _explain(fact, _entry_for(fact, entries, named, i, len(facts)), read, norm)
         fact.reporting_mta = fact.reporting_mta or reporting
         fact.date = fact.date or mail.header("Date")
     return facts_or_original(mail, facts)
 
 
-def _explain(fact: Fact, entry: _Entry | None) -> None:
-    """Fill command, remote host and the full reply from the text entry."""
+def _explain(fact: Fact, entry: _Entry | None, read: Callable[[str], tuple[str, str, str]],
+             norm: Callable[[str], str]) -> None:
+    """Fill command, remote host and the full reply from the text entry (``read`` and
+    ``norm`` are :func:`_read` and :func:`_norm`, memoised for the message)."""
     if entry is not None:
         if entry.address and (not fact.recipient or _unquoted(entry.address) == _unquoted(
                 fact.recipient)):
             # The entry writes a quoted local part as it is ("\"a b\"@example.org").
             fact.recipient = entry.address
         fact.alias = fact.alias or entry.alias
-    detail, command, host = _read(entry.text if entry is not None else "")
+    detail, command, host = read(entry.text if entry is not None else "")
     # Old versions put the whole sentence into Diagnostic-Code too ("host x[a] said: ...").
-    stated, stated_command, stated_host = _read(fact.diagnosis)
+    stated, stated_command, stated_host = read(fact.diagnosis)
     fact.command = command or stated_command
     fact.remote_mta = fact.remote_mta or host or stated_host
     if not stated or not re.search(r"[A-Za-z]{2}", stated):
         fact.diagnosis = detail
-    elif _norm(stated) in _norm(detail) and len(detail) > len(stated):
+    elif norm(stated) in norm(detail) and len(detail) > len(stated):
         # The same reply, longer in the text (a folded Diagnostic-Code cut short).
         fact.diagnosis = detail
     else:
@@ -147,14 +158,15 @@ _LOCAL_UNKNOWN = re.compile(r'unknown user: "[^"]*"')
 def _read(text: str) -> tuple[str, str, str]:
     """(the error itself, SMTP command, remote host) from one entry's text."""
     text = text.strip()
-    m = _SAID.match(text)
-    if m:
-        cmd = m.group("cmd") or ""
-        return m.group("reply"), canonical(cmd), m.group(
-            "host")
-    m = _REFUSED.match(text)
-    if m:
-        return m.group("reply"), "CONN", m.group("host")
+    said = _host_said(text, "] said: ")
+    if said is not None:
+        host, rest = said
+        reply, cmd = _in_reply_to(rest)
+        return reply, canonical(cmd), host
+    refused = _host_said(text, "] refused to talk to me: ")
+    if refused is not None:
+        host, reply = refused
+        return reply, "CONN", host
     m = _CONNECT.match(text)
     if m:
         return text, "CONN", m.group("host")
@@ -166,30 +178,85 @@ def _read(text: str) -> tuple[str, str, str]:
     return text, "", ""
 
 
+def _host_said(text: str, label: str) -> tuple[str, str] | None:
+    """(host, what follows) of "host H[A]" + ``label`` + ..., else None.
+
+    H is the shortest start of the word after "host " that a "[" follows whose first "]"
+    after it starts ``label``. "[" positions that share that "]" share the answer, so after a
+    failure the search goes on after the "]".
+    """
+    if not text.startswith("host "):
+        return None
+    word_end = _WORD.match(text, 5).end()  # type: ignore[union-attr]  # \S* always matches
+    bracket = text.find("[", 6, word_end)
+    while bracket >= 0:
+        close = text.find("]", bracket + 1)
+        if close < 0:
+            return None
+        if text.startswith(label, close):
+            return text[5:bracket], text[close + len(label):]
+        bracket = text.find("[", close + 1, word_end)
+    return None
+
+
+def _in_reply_to(rest: str) -> tuple[str, str]:
+    """(reply, command) of "REPLY (in reply to COMMAND command)", the command part optional.
+
+    The reply is the shortest: it ends at the first " (in reply to " that leaves a command
+    of a character or more before a final " command)"; without one it is all of ``rest``
+    (but a final line break, as "$" sees it).
+    """
+    # "$": the end, or before a line break that ends the text; the shorter command first.
+    ends = ([len(rest) - 1] if rest.endswith("\n") else []) + [len(rest)]
+    start = rest.find(_IN_REPLY_TO)
+    if start >= 0:
+        for end in ends:
+            if rest.endswith(_COMMAND_END, 0, end) and start + 15 <= end - 9:
+                return rest[:start], rest[start + 14:end - 9]
+    return rest[:ends[0]], ""
+
+
 def _entries(notice: str) -> list[_Entry]:
     """The "<address>: text" entries with their indented continuation lines."""
     out: list[_Entry] = []
+    # Each entry's lines, joined once it is complete (joining at each line is quadratic).
+    lines: list[list[str]] = []
     current: _Entry | None = None
     for line in notice.split("\n"):
         m = _ENTRY.match(line)
         if (m and "@" in m.group("addr")) or (m and m.group("text") and current is None):
-            current = _Entry(m.group("addr").strip(), (m.group("alias") or "").strip(),
-                             m.group("text").strip())
+            current = _Entry(m.group("addr").strip(), (m.group("alias") or "").strip(), "")
             out.append(current)
+            lines.append([m.group("text").strip()])
             continue
         if current is not None and line[:1] in (" ", "\t") and line.strip():
-            current.text = f"{current.text} {line.strip()}".strip()
+            lines[-1].append(line.strip())
             continue
         current = None
+    for entry, parts in zip(out, lines, strict=True):
+        # What joining each line to the text so far, stripped, gave: no empty parts.
+        entry.text = " ".join(p for p in parts if p)
     return out
 
 
-def _entry_for(fact: Fact, entries: list[_Entry], i: int, n: int) -> _Entry | None:
+def _entry_for(fact: Fact, entries: list[_Entry], named: dict[str, int], i: int,
+               n: int) -> _Entry | None:
+    """The first entry naming the fact's recipient (or alias), else the i-th of as many."""
     names = {_unquoted(a) for a in (fact.recipient, fact.original_recipient, fact.alias) if a}
-    for e in entries:
-        if _unquoted(e.address) in names or (e.alias and _unquoted(e.alias) in names):
-            return e
+    found = [named[name] for name in names if name in named]
+    if found:
+        return entries[min(found)]
     return entries[i] if len(entries) == n else None
+
+
+def _named(entries: list[_Entry]) -> dict[str, int]:
+    """Each name an entry has (its address, its alias) -> the first entry with it."""
+    named: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        named.setdefault(_unquoted(e.address), i)
+        if e.alias:
+            named.setdefault(_unquoted(e.alias), i)
+    return named
 
 
 def _action(mail: Mail, text: str) -> str:

@@ -55,10 +55,12 @@ _INTRO = re.compile(
 # qmail-send injects its bounce with "Received: (qmail 1234 invoked for bounce)"; IndiMail
 # writes "Received: indimail-mta queue 1234 by host ... (invoked for bounce)". A message
 # that only passed qmail-smtpd has "(qmail 1234 invoked from network)".
-_FOR_BOUNCE = re.compile(r"\(qmail \d+ invoked for bounce\)|indimail-mta queue \d+.*"
+# IndiMail's form is tried from the first "indimail-mta queue N" only ((?>...) keeps it there):
+# ".*" tried from each of many such runs to the end of the header is quadratic.
+_FOR_BOUNCE = re.compile(r"\(qmail \d+ invoked for bounce\)|\A(?>.*?indimail-mta queue \d+).*"
                          r"\(invoked for bounce\)", re.I | re.S)
 _VIA_QMAIL = re.compile(r"\(qmail \d+ invoked (?:from network|by )", re.I)
-_RCPT_LINE = re.compile(r"^<([^<>\s]+@[^<>\s]+)>:[ \t]*(.*)$", re.M)
+_RCPT_LINE = re.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:[ \t]*(.*)$", re.M)
 _MARKERS = (
     "below this line is a copy of the message",
     "below the next line is a copy of the message",

@@ -15,6 +15,7 @@ from bounceloop.parsing.command import find_command
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "rfc3464"
 
@@ -32,13 +33,14 @@ def inquire(mail: Mail) -> list[Fact]:
     if not facts:
         return []
     notice = notification(mail.body if mail.dsn else mail.body[: mail.body.find(text)])
+    notice_command = Once(find_command)  # the same notice for every recipient: read once
     for fact in facts:
         if len(facts) == 1:
             # With one recipient the notification text is about that recipient; it often
             # holds what the Diagnostic-Code lacks (a local delivery agent's words, the SMTP
             # command).
             fact.context = notice
-        fact.command = fact.command or find_command(fact.diagnosis) or find_command(notice)
+        fact.command = fact.command or find_command(fact.diagnosis) or notice_command(notice)
     return facts_or_original(mail, facts)
 
 

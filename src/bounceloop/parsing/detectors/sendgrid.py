@@ -37,8 +37,8 @@ NAME = "sendgrid"
 
 _INTRO = "generated message from sendgrid"
 # "<jane@example.org> : 198.51.100.7 : mx.example.org:[192.0.2.25] : 550 ... in RCPT TO"
-_LINE = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*:\s*[^:]*?:\s*([\w.\-]+):\[[^\]]*\]\s*:\s*(.*?)"
-                   r"(?:\s+in\s+(RCPT TO|MAIL FROM|DATA|EHLO|HELO))?\s*$", re.I | re.S)
+_LINE = re.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>\s*:\s*[^:]*?:\s*([\w.\-]+):\[[^\]]*\]\s*:"
+                   r"\s*(.*?)(?:\s+in\s+(RCPT TO|MAIL FROM|DATA|EHLO|HELO))?\s*$", re.I | re.S)
 
 
 def match(mail: Mail) -> bool:

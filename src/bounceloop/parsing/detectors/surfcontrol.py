@@ -21,7 +21,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "surfcontrol"
 
-_ATTEMPT = re.compile(r"^([^\s:]+@[^\s:]+): \[([^\]]+)\],\s*(.+)$", re.M)
+_ATTEMPT = re.compile(r"^([^\s:][^\s:@]*@[^\s:]+): \[([^\]]+)\],\s*(.+)$", re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -59,8 +59,10 @@ def inquire(mail: Mail) -> list[Fact]:
     action = "delayed" if mail.subject.lower().lstrip().startswith("waiting mail:") else "failed"
 
     recipients: list[str] = []
+    seen: set[str] = set()
     for e in transcript.entries:
-        if "@" in e.address and e.address.lower() not in (r.lower() for r in recipients):
+        if "@" in e.address and e.address.lower() not in seen:
+            seen.add(e.address.lower())
             recipients.append(e.address)
     if not recipients:
         rcpt = recipient_from_original(mail)
@@ -73,7 +75,7 @@ def inquire(mail: Mail) -> list[Fact]:
     for rcpt in recipients:
         found = _transcript.finding(transcript, rcpt)
         fact = Fact(recipient=rcpt, action=action, date=mail.header("Date"))
-        fact.diagnosis = found.diagnosis or " ".join(transcript.general)
+        fact.diagnosis = found.diagnosis or transcript.general_text()
         fact.command = found.command if found.from_server else ""
         fact.reply_code = found.reply_code
         fact.remote_mta = found.remote_mta

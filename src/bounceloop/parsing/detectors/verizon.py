@@ -24,14 +24,15 @@ import re
 from bounceloop.parsing.detectors._common import attach_original, first_address
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.once import Once
 
 NAME = "verizon"
 
-_ORIGINAL = re.compile(r"^\s*original message:\s*$", re.I | re.M)
-_TO = re.compile(r"^\s*to:\s*(.+)$", re.I | re.M)
-_RCPT_TO = re.compile(r"^\s*rcpt to:\s*(.+)$", re.I | re.M)
-_ERROR = re.compile(r"^\s*error:\s*(.+?)\s*$", re.I | re.M)
-_REPLY = re.compile(r"^\s*([245]\d\d\s+-\s+.+?)\s*$", re.M)
+_ORIGINAL = re.compile(r"^[^\S\n]*original message:\s*$", re.I | re.M)
+_TO = re.compile(r"^[^\S\n]*to:\s*(.+)$", re.I | re.M)
+_RCPT_TO = re.compile(r"^[^\S\n]*rcpt to:\s*(.+)$", re.I | re.M)
+_ERROR = re.compile(r"^[^\S\n]*error:\s*(.*?\S|[^\S\n])\s*$", re.I | re.M)
+_REPLY = re.compile(r"^[^\S\n]*([245]\d\d\s+-\s+(?:.*?\S|[^\S\n]))\s*$", re.M)
 # The gateways' fixed wording for a number that is not a Verizon subscriber. The gateway
 # looked the number up itself; there is no SMTP command to give the words their context.
 _NO_SUCH_NUMBER = ("no valid recipients for this mm", "no such user here",
@@ -65,9 +66,15 @@ def inquire(mail: Mail) -> list[Fact]:
             rcpt = first_address(m.group(1))
             if rcpt:
                 facts.append(Fact(recipient=rcpt, diagnosis=diagnosis))
+    no_such_number = Once(_no_such_number)  # one diagnosis for every recipient: read once
     for fact in facts:
-        if any(w in fact.diagnosis.lower() for w in _NO_SUCH_NUMBER):
+        if no_such_number(fact.diagnosis):
             fact.reason = "userunknown"
         fact.action = "failed"
         fact.date = mail.header("Date")
     return facts
+
+
+def _no_such_number(diagnosis: str) -> bool:
+    low = diagnosis.lower()
+    return any(w in low for w in _NO_SUCH_NUMBER)

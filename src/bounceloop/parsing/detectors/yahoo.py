@@ -30,7 +30,7 @@ NAME = "yahoo"
 
 _INTRO = "sorry, we were unable to deliver your message to the following address"
 _ORIGINAL_MARKERS = ("--- below this line is a copy of the message",)
-_RECIPIENT = re.compile(r"^<([^<>\s]+@[^<>\s]+)>:\s*$")
+_RECIPIENT = re.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*$")
 _TAG = re.compile(r"\[\s*([A-Z_]+)\s*\]\s*$")
 # "550: 5.2.2 <a@b>... Mailbox Full": the reply code stated before a colon.
 _CODE_COLON = re.compile(r"^([245]\d\d):\s*")

@@ -37,7 +37,7 @@ NAME = "zoho"
 _DOMAINS = ("zoho.com", "zohomail.com", "zoho.eu", "zoho.in", "zoho.com.au", "zoho.jp")
 _INTRO = re.compile(r"^.*(?:could not be delivered to one or more of its\s+recipients|"
                     r"following addresses had (?:permanent )?fatal errors).*$", re.I | re.M)
-_LINE = re.compile(r"^(\S+@\S+?)\s+(.*)$")
+_LINE = re.compile(r"^(\S[^\s@]*@\S+)\s+(.*)$")
 _ERROR_CODES = re.compile(r"ERROR_CODE\s*:\s*([245]\d\d)\s*,\s*ERROR_CODE\s*:\s*"
                           r"([245]\.\d{1,3}\.\d{1,3})\s*", re.I)
 _BRACKETED = re.compile(r"\[Status:\s*(\w+),\s*Address:\s*<([^<>\s]+)>,\s*ResponseCode\s*"
@@ -81,15 +81,19 @@ def _bracketed(text: str) -> list[Fact]:
 def _lines(text: str) -> list[Fact]:
     """One fact per line starting with an address; other lines continue the one before."""
     facts: list[Fact] = []
+    lines: list[list[str]] = []  # each fact's lines, joined at the end (not at each line)
     for line in text.split("\n"):
         stripped = line.strip()
         if not stripped:
             continue
         m = _LINE.match(stripped)
         if m and ADDRESS.fullmatch(m.group(1).strip("<>")):
-            facts.append(Fact(recipient=m.group(1).strip("<>"), diagnosis=m.group(2)))
+            facts.append(Fact(recipient=m.group(1).strip("<>")))
+            lines.append([m.group(2)])
         elif facts:
-            facts[-1].diagnosis += " " + stripped
+            lines[-1].append(stripped)
+    for fact, parts in zip(facts, lines, strict=True):
+        fact.diagnosis = " ".join(parts)
     for fact in facts:
         codes = _ERROR_CODES.search(fact.diagnosis)
         if codes:

@@ -12,7 +12,10 @@ from __future__ import annotations
 AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
     (
         "dovecot",
-        (r"your message to <[^>]*> was automatically rejected:",),
+        # "your message to <[^>]*> was automatically rejected:", read from the first "your
+        # message to <" after a ">" only: all before one ">" share it, and reading to it from
+        # each of many is quadratic.
+        (r"(?<![^>])(?>[^>]*?your message to <)[^>]*> was automatically rejected:",),
         {
             "mailboxfull": (r"quota exceeded", r"not enough disk space", r"over quota"),
             "userunknown": (r"mailbox doesn't exist",),

@@ -72,7 +72,9 @@ PROVIDERS: tuple[Provider, ...] = (
              r"username and password not accepted"),
             ("spamdetected", r"likely unsolicited mail|nature of the content|"
              r"links within"),
-            ("speeding", r"receiving mail (?:too quickly|at a rate)|daily .*limit exceeded"),
+            # "daily .*limit exceeded" from the first "daily " of a line (see phrases.py).
+            ("speeding", r"receiving mail (?:too quickly|at a rate)|"
+             r"(?<![^\n])(?>[^\n]*?daily )[^\n]*limit exceeded"),
             ("suspend", r"account that you tried to reach is (?:disabled|inactive)"),
             ("toomanyconn", r"too many recipients"),
             ("userunknown", r"email account that you tried to reach does not exist|"
@@ -103,7 +105,8 @@ PROVIDERS: tuple[Provider, ...] = (
             ("norelaying", r"unable to relay"),
             ("rejected", r"sender was not authenticated|spam abuse detected"),
             ("toomanyconn", r"too many recipients|maximum number of connections"),
-            ("speeding", r"message receive limit|exceeded .*threshold"),
+            ("speeding", r"message receive limit|"
+             r"(?<![^\n])(?>[^\n]*?exceeded )[^\n]*threshold"),
         ),
     ),
     Provider(
