@@ -25,7 +25,11 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import re
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +45,7 @@ from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import events as events_table
 from bounceloop.storage.tables import jobs
 from bounceloop.testing import Receiver, free_port
+from bounceloop.webhooks import wire
 from bounceloop.webhooks.dispatch import Dispatcher
 
 
@@ -116,7 +121,10 @@ def run(url: str, n: int, concurrency: int, batch: int, rate: float) -> dict[str
             halt.set()
             await task
 
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
         asyncio.run(deliver())
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        worker_cpu = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
         producer.join()
         stop.set()
         rx.join(30)
@@ -133,7 +141,44 @@ def run(url: str, n: int, concurrency: int, batch: int, rate: float) -> dict[str
     span = max(first_seen.values()) - min(created.values())
     return {"events": n, "calls": len(received), "seconds": span, "per_second": n / span,
             "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]}
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+            "cpu_ms": 1000 * worker_cpu / n}
+
+
+def anchor(n: int, concurrency: int) -> dict[str, float] | None:
+    """``ab`` (Apache's HTTP load tool, Debian apache2-utils) POSTing ``n`` form bodies the
+    size of a failure call to the same receiver over ``concurrency`` kept-alive
+    connections: what a plain HTTP client gets from that receiver on this machine."""
+    ab = shutil.which("ab")
+    if ab is None:
+        return None
+    port = free_port()
+    body = wire.body("failure", datetime.now(UTC), {
+        "id": "b1", "recipient": "user1@example.org", "mailing": 1,
+        "tags": ["newsletter", "autumn"], "action": "failed", "state": "rcpt", "code": "550",
+        "extended": "5.1.1", "description": "550 5.1.1 user unknown",
+        "reason": "userunknown", "severity": "hard", "step": 4, "errortype": "error"})[1]
+    ctx = multiprocessing.get_context("spawn")
+    ready, stop = ctx.Event(), ctx.Event()
+    with tempfile.NamedTemporaryFile(suffix=".json") as calls, \
+            tempfile.NamedTemporaryFile(suffix=".form") as form:
+        form.write(body)
+        form.flush()
+        rx = ctx.Process(target=receive, args=(port, calls.name, ready, stop))
+        rx.start()
+        ready.wait(30)
+        start = time.monotonic()
+        done = subprocess.run([ab, "-q", "-k", "-n", str(n), "-c", str(concurrency), "-p",
+                               form.name, "-T", wire.FORM, f"http://127.0.0.1:{port}/hook"],
+                              capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - start
+        stop.set()
+        rx.join(30)
+    if done.returncode != 0:
+        print(f"ab failed: {done.stderr.strip()[:300]}", file=sys.stderr)
+        return None
+    m = re.search(r"Requests per second:\s+([\d.]+)", done.stdout)
+    return {"per_second": float(m.group(1)) if m else n / seconds}
 
 
 def main() -> None:
@@ -149,6 +194,12 @@ def main() -> None:
     args = parser.parse_args()
     rates = [args.rate] if args.rate is not None else [0.0, -1.0]
     reached = 0.0
+    base = anchor(args.n, args.c)
+    if base is None:
+        print("ab: not installed (Debian apache2-utils, scripts/setup bench): no anchor")
+    else:
+        print(f"ab (the anchor): {args.n} POSTs, {args.c} kept-alive connections: "
+              f"{base['per_second']:.0f} requests/s")
     for rate in rates:
         if rate < 0:
             rate = round(reached / 2)
@@ -157,9 +208,12 @@ def main() -> None:
             r = run(url, args.n, args.c, args.batch, rate)
         reached = r["per_second"]
         mode = "flat out" if rate == 0 else f"paced at {rate:g}/s"
+        share = (f" = {r['per_second'] / base['per_second']:.2f} of ab"
+                 if base is not None and rate == 0 else "")
         print(f"webhooks ({mode}): {r['events']:.0f} events, {args.c} connections, "
               f"{r['calls']:.0f} calls in {r['seconds']:.2f} s = {r['per_second']:.0f} "
-              f"events/s; latency p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
+              f"events/s{share}; latency p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
+              f"the worker's CPU {r['cpu_ms']:.2f} ms an event")
         sys.stdout.flush()
 
 

@@ -150,7 +150,7 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 try:
-                    busy = self.round()
+                    busy = await self.round()
                 except Exception:  # the database went away: log, wait, try again
                     log.exception("webhook round failed")
                     busy = False
@@ -172,40 +172,48 @@ class Dispatcher:
             self._release_queued()
             await self.client.aclose()
 
-    def round(self) -> bool:
+    async def round(self) -> bool:
         """Refresh the lanes now and then, claim for those running low, start calls. True
-        when it claimed anything (more may be due at once)."""
+        when it claimed anything (more may be due at once).
+
+        The database work runs in a thread: a claim or a read waiting for SQLite's lock (the
+        writers of events hold it) must not stop the calls in flight from being answered
+        and the next ones sent (bench/webhooks.py)."""
         if time.monotonic() - self._refreshed > REFRESH_SECONDS:
-            self._refresh()
+            await self._refresh()
         low = [lane for lane in self.lanes.values() if not lane.gone
                and len(lane.queue) + lane.inflight < lane.hook.concurrency * AHEAD]
         claimed = False
         # While claims find work, claim straight away; once idle, a read first, so an idle
         # worker takes no write lock (SQLite) every poll.
-        if low and (self._busy or self._due()):
+        if low and (self._busy or await asyncio.to_thread(self._due)):
             for lane in low:
                 want = lane.hook.concurrency * AHEAD * 2 - len(lane.queue) - lane.inflight
-                got = outbox.claim(self.db, [store.KIND], self.worker, want,
-                                   self.settings.job_lease, refs=[str(lane.hook.id)])
-                if got:
-                    found = self._load([_event_id(j) for j in got])
-                    for job in got:
-                        self._events[job.id] = found.get(_event_id(job))
+                got, found = await asyncio.to_thread(self._claim, lane.hook.id, want)
+                for job in got:
+                    self._events[job.id] = found.get(_event_id(job))
                 lane.queue.extend(got)
+                self._start(lane)
                 claimed = claimed or bool(got)
             self._busy = claimed
         for lane in self.lanes.values():
             self._start(lane)
         return claimed and not self._stopping
 
-    def _refresh(self) -> None:
+    def _claim(self, hook_id: int, want: int
+               ) -> tuple[list[outbox.Job], dict[int, store.Event]]:
+        """Claim up to ``want`` due jobs of one webhook, with their events (a thread)."""
+        got = outbox.claim(self.db, [store.KIND], self.worker, want,
+                           self.settings.job_lease, refs=[str(hook_id)])
+        return got, self._load([_event_id(j) for j in got]) if got else {}
+
+    async def _refresh(self) -> None:
         self._refreshed = time.monotonic()
-        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            hooks = {h.id: h for h in store.listing(conn) if h.status == store.ACTIVE}
+        hooks = await asyncio.to_thread(self._active_hooks)
         for hook_id in list(self.lanes):
             lane = self.lanes[hook_id]
             if hook_id not in hooks and not lane.inflight:
-                self._retire(lane)
+                await self._retire(lane)
                 del self.lanes[hook_id]
         for hook_id, hook in hooks.items():
             if hook_id in self.lanes:
@@ -215,6 +223,10 @@ class Dispatcher:
                     lane.gone_at = None  # paused and resumed since the 410
             else:
                 self.lanes[hook_id] = Lane(hook)
+
+    def _active_hooks(self) -> dict[int, store.Webhook]:
+        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            return {h.id: h for h in store.listing(conn) if h.status == store.ACTIVE}
 
     def _due(self) -> bool:
         """Any webhook job due (a read, so an idle worker takes no write lock)."""
@@ -294,11 +306,18 @@ class Dispatcher:
                 async with asyncio.timeout(FLUSH_SECONDS):
                     await self._flushed.wait()
             self._flushed.clear()
+            if not self.results:
+                continue
+            results, self.results = self.results, []
             try:
-                self.flush()
+                # In a thread: the calls go on while the results are written.
+                changed = await asyncio.to_thread(self._write, results)
             except Exception:  # keep the results; the next flush tries again
+                self.results[:0] = results
                 log.exception("webhook results not written")
                 await asyncio.sleep(1.0)
+                continue
+            self._written(results, changed)
 
     def flush(self) -> None:
         """Write the results gathered so far (see the module doc)."""
@@ -306,13 +325,23 @@ class Dispatcher:
             return
         results, self.results = self.results, []
         try:
-            self._write(results)
+            changed = self._write(results)
         except Exception:
             self.results[:0] = results
             raise
-        self._count(results)
+        self._written(results, changed)
 
-    def _write(self, results: list[Result]) -> None:
+    def _written(self, results: list[Result], changed: bool) -> None:
+        """After a write, in the event loop: count the calls; a webhook paused or gone has
+        its lane retired at the next round, not in REFRESH_SECONDS."""
+        self._count(results)
+        if changed:
+            self._refreshed = 0.0
+            self.wake.set()
+
+    def _write(self, results: list[Result]) -> bool:
+        """Write the results in one transaction (a thread may run it); whether a webhook
+        was paused or is gone."""
         now = utcnow()
         done: list[int] = []
         later: list[tuple[int, datetime, str]] = []
@@ -349,9 +378,7 @@ class Dispatcher:
             for hook_id, why in gone.items():
                 store.pause(conn, hook_id, f"the receiver answered 410 Gone: {why}",
                             flagged=True, now=now)
-        if paused or gone:  # retire their lanes at the next round, not in REFRESH_SECONDS
-            self._refreshed = 0.0
-            self.wake.set()
+        return bool(paused or gone)
 
     def _count(self, results: list[Result]) -> None:
         now = time.time()
@@ -365,7 +392,7 @@ class Dispatcher:
             elif log.isEnabledFor(logging.INFO):
                 _log_failed_call(r, outcome)
 
-    def _retire(self, lane: Lane) -> None:
+    async def _retire(self, lane: Lane) -> None:
         """Give back the queue of a lane whose webhook is no longer active: pending, then
         held again by its pause (a removed webhook's jobs are gone already)."""
         ids = [j.id for j in lane.queue]
@@ -373,9 +400,12 @@ class Dispatcher:
         for job_id in ids:
             self._events.pop(job_id, None)  # keyed by job
         if ids:
-            with self.db.begin() as conn:
-                outbox.release(conn, self.worker, ids)
-                store.hold(conn, [lane.hook.id])
+            await asyncio.to_thread(self._give_back, ids, lane.hook.id)
+
+    def _give_back(self, ids: list[int], hook_id: int) -> None:
+        with self.db.begin() as conn:
+            outbox.release(conn, self.worker, ids)
+            store.hold(conn, [hook_id])
 
     def _release_queued(self) -> None:
         ids = [j.id for lane in self.lanes.values() for j in lane.queue]
