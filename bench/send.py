@@ -14,14 +14,24 @@ nothing), then, against that one sink:
   is checked afterwards: N messages delivered, N attempt rows, no job left.
 
 Prints messages/second for each (median of ``--runs``) and bounceloop's share of
-smtp-source's rate. The issue's target: at least 15% on SQLite. Needs Debian's postfix
-(``scripts/setup bench`` installs it).
+smtp-source's rate; then the same for the whole command, ``bounceloop send --wait`` of
+``--command-messages`` messages, start-up and output included, as a user runs it.
+``--postgres`` runs bounceloop on a throwaway PostgreSQL server (``initdb``, durable
+settings: ``fsync`` and ``synchronous_commit`` on) with a fresh database per run;
+``--database-url`` on an empty database of yours (one run). Needs Debian's postfix (and
+postgresql for ``--postgres``; ``scripts/setup bench`` installs both).
+
+The package's modules are byte-compiled first (``compileall``, as ``pip install`` does),
+so the command starts as an installed one does even where PYTHONDONTWRITEBYTECODE is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
+import contextlib
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -40,7 +50,7 @@ from bounceloop.storage import messages as store
 from bounceloop.storage import migrate
 from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.storage.tables import attempts, jobs, messages
-from bounceloop.testing import FakeDNS, free_port
+from bounceloop.testing import FakeDNS, free_port, postgres
 
 
 def message(size: int) -> bytes:
@@ -163,9 +173,29 @@ def main() -> int:
                         help="messages of the whole-command run (send --wait); 0: skip it")
     parser.add_argument("--database-url", default=None,
                         help="instead of a fresh SQLite file (the database must be empty)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a throwaway durable PostgreSQL server, a fresh database per run")
     args = parser.parse_args()
     if not available():
         return 0
+    if args.postgres and not postgres.available():
+        print("PostgreSQL is not installed (Debian package postgresql); skipped")
+        return 0
+    spec = importlib.util.find_spec("bounceloop")
+    assert spec is not None and spec.origin is not None
+    compileall.compile_dir(Path(spec.origin).parent, quiet=1)
+    with contextlib.ExitStack() as stack:
+        pg = stack.enter_context(postgres.server(durable=True)) if args.postgres else None
+        return measure(args, pg)
+
+
+def measure(args: argparse.Namespace, pg: postgres.Server | None) -> int:
+    runs = iter(range(1_000_000))
+
+    def url() -> str | None:
+        if pg is not None:
+            return pg.create_database(f"bench_send_{next(runs)}")
+        return args.database_url if args.runs == 1 else None
     content = message(args.size)
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
         msg_file = Path(tmp) / "message.eml"
@@ -176,17 +206,18 @@ def main() -> int:
             source_rates, queue_rates, rates = [], [], []
             command_source, command_rates = [], []
             for _ in range(args.runs):
-                if args.command_messages:
+                if args.command_messages and not args.database_url:
+                    # One empty database of the user's: the engine's run needs it.
                     command_source.append(smtp_source(port, args.command_messages,
                                                       args.sessions, msg_file))
                     command_rates.append(asyncio.run(send_command(
-                        port, args.command_messages, args.sessions, content,
-                        args.database_url if args.runs == 1 else None, args.domains)))
+                        port, args.command_messages, args.sessions, content, url(),
+                        args.domains)))
                 source_rates.append(smtp_source(port, args.messages, args.sessions, msg_file))
                 if args.database_url and args.runs > 1:
                     raise SystemExit("--database-url needs --runs 1 (an empty database)")
                 q, r = asyncio.run(bounceloop(port, args.messages, args.sessions, content,
-                                              args.database_url, args.domains))
+                                              url(), args.domains))
                 queue_rates.append(q)
                 rates.append(r)
         finally:
@@ -194,7 +225,7 @@ def main() -> int:
             sink.wait()
     src = statistics.median(source_rates)
     ours = statistics.median(rates)
-    backend = "postgresql" if args.database_url else "sqlite"
+    backend = "postgresql" if args.database_url or pg else "sqlite"
     print(f"messages: {args.messages} x {args.runs} runs, {len(content)} bytes each, "
           f"{args.sessions} connections, database {backend}")
     print(f"smtp-source (no bookkeeping)   {src:9.0f} msg/s  runs: "

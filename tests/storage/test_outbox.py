@@ -67,6 +67,17 @@ def test_enqueue_many_returns_ids_in_order(engine: Engine) -> None:
         assert (job.ref, job.payload["i"], job.run_at) == (f"r{i}", i, _at(i))
 
 
+def test_enqueue_many_without_ids_adds_the_same_jobs(engine: Engine) -> None:
+    rows = [{"kind": "send", "ref": f"r{i}", "payload": {"i": i}, "run_at": _at(i)}
+            for i in range(250)]
+    with engine.begin() as conn:
+        assert outbox.enqueue_many(conn, rows, returning=False) == []
+        got = conn.execute(select(jobs.c.id).order_by(jobs.c.id)).scalars().all()
+    jobs_ = [_get(engine, i) for i in got]
+    assert [(j.ref, j.payload["i"], j.run_at, j.status) for j in jobs_] == [
+        (f"r{i}", i, _at(i), outbox.PENDING) for i in range(250)]
+
+
 def test_enqueue_many_rejects_unknown_fields(engine: Engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError, match="priority"):
         outbox.enqueue_many(conn, [{"kind": "send", "priority": 1}])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
 
 from bounceloop.core import verp
 from bounceloop.core.address import domain_of
@@ -149,7 +149,8 @@ def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMes
     if not rows:
         return []
     conn.execute(insert(messages), rows)
-    outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids])
+    outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids],
+                        returning=False)
     tally = stats.Tally()
     tally.add(mailing_id, "outcome", now.date(), "sent", len(rows))
     stats.bump(conn, tally)
@@ -205,23 +206,31 @@ _SETTLE = (
 
 
 def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
-                 worker: str = "") -> None:
+                 worker: str = "", *, flushed: bool = True) -> None:
     """Record, before the final dot, that these messages are in flight (see module doc);
     committed when this returns.
 
     ``bind`` may be a connection the caller keeps for this (it runs for every message
-    sent: a pool checkout each time costs more than the statement).
+    sent: a pool checkout each time costs more than the statement). ``flushed=False``
+    commits without waiting for the WAL flush on PostgreSQL (``SET LOCAL
+    synchronous_commit = off``: visible to every session at once, lost only if the
+    database server itself crashes within its WAL writer's delay); SQLite commits as always.
     """
     rows = [{"m_id": i, "m_now": now, "m_worker": worker or None} for i in ids]
     if isinstance(bind, Engine):
         with bind.connect() as conn:
-            _mark(conn, rows)
+            _mark(conn, rows, flushed)
     else:
-        _mark(bind, rows)
+        _mark(bind, rows, flushed)
 
 
-def _mark(conn: Connection, rows: list[dict[str, Any]]) -> None:
+_UNFLUSHED = text("SET LOCAL synchronous_commit = off")
+
+
+def _mark(conn: Connection, rows: list[dict[str, Any]], flushed: bool) -> None:
     try:
+        if not flushed and conn.dialect.name == "postgresql":
+            conn.execute(_UNFLUSHED)
         conn.execute(_MARK_SENDING, rows)
         conn.commit()
     except BaseException:

@@ -63,7 +63,8 @@ def store_many(engine: Engine, items: Sequence[Incoming]) -> list[int]:
         result = conn.execute(
             insert(received).returning(received.c.id, sort_by_parameter_order=True), rows)
         ids = [int(i) for i in result.scalars()]
-        outbox.enqueue_many(conn, [{"kind": PROCESS, "ref": str(i)} for i in ids])
+        outbox.enqueue_many(conn, [{"kind": PROCESS, "ref": str(i)} for i in ids],
+                            returning=False)
     return ids
 
 

@@ -289,7 +289,7 @@ def fan_out(conn: Connection, new_events: Sequence[Row[Any]]) -> int:
                              "payload": {"event": int(event.id)},
                              "status": outbox.PENDING if hook.status == ACTIVE
                              else outbox.HELD})
-    outbox.enqueue_many(conn, rows)
+    outbox.enqueue_many(conn, rows, returning=False)
     return len(rows)
 
 

@@ -1,0 +1,57 @@
+"""storage.messages: what the in-flight mark's commit waits for."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bounceloop.storage import messages as store
+from bounceloop.storage.engine import utcnow
+from bounceloop.storage.tables import messages
+
+
+def _queued(engine: Engine, n: int) -> list[str]:
+    now = utcnow()
+    with engine.begin() as conn:
+        mailing = store.create_mailing(conn, name="m", sender="news@sender.test",
+                                       mime=b"Subject: x\r\n\r\nx\r\n", tags=[],
+                                       retry_schedule=None, max_delivery_time=None, now=now)
+        return store.queue(conn, mailing, "news@sender.test",
+                           [store.NewMessage(f"r{i}@dest.test") for i in range(n)],
+                           bounce_domain="bounce.sender.test", verp_secret="s",
+                           max_delivery_time=3600, now=now)
+
+
+def test_marks_set_sending_and_the_worker(engine: Engine) -> None:
+    ids = _queued(engine, 3)
+    with engine.connect() as conn:
+        store.mark_sending(conn, ids[:2], utcnow(), "w1", flushed=False)
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(messages.c.id, messages.c.sent_by)
+                                .where(messages.c.status == "sending")).all())
+    assert got == {ids[0]: "w1", ids[1]: "w1"}
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_an_unflushed_mark_commits_without_waiting_for_the_wal_on_postgresql(
+        engine: Engine) -> None:
+    """Only the mark's own transaction: the connection's setting (pinned ``on`` by
+    storage.engine) is back for whatever it runs next."""
+    ids = _queued(engine, 2)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE commit_setting (value text)")
+        conn.exec_driver_sql(
+            "CREATE FUNCTION note_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO commit_setting VALUES (current_setting('synchronous_commit')); "
+            "RETURN NULL; END $$")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER note_setting AFTER UPDATE ON messages "
+            "FOR EACH STATEMENT EXECUTE FUNCTION note_setting()")
+    with engine.connect() as conn:
+        store.mark_sending(conn, ids[:1], utcnow(), "w1", flushed=False)
+        store.mark_sending(conn, ids[1:], utcnow(), "w1")
+        conn.execute(messages.update().where(messages.c.id == ids[0])
+                     .values(status="delivered"))
+        conn.commit()
+        seen = [r.value for r in conn.exec_driver_sql("SELECT value FROM commit_setting")]
+    assert seen == ["off", "on", "on"]
