@@ -17,6 +17,7 @@ that reason.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -53,20 +54,27 @@ def normalize(address: str) -> str:
         raise AddressError(f"local part longer than 64 characters: {address!r}")
     if not (_DOT_ATOM.match(local) or _QUOTED.match(local)):
         raise AddressError(f"invalid local part: {address!r}")
-    domain = _domain(domain, address)
+    # The cache keeps only names of a domain's length (a field can be megabytes long).
+    domain, why = (_domain if len(domain) <= 255 else _domain.__wrapped__)(domain)
+    if why:
+        raise AddressError(f"{why}: {address!r}")
     full = f"{local}@{domain}"
     if len(full) > 254:
         raise AddressError(f"address longer than 254 characters: {address!r}")
     return full
 
 
-def _domain(domain: str, address: str) -> str:
+# A list of a million addresses has a few thousand domains: checking each once instead of
+# once per address took normalize of bench/selections.py's list from 2.4-2.9 s to 1.2-1.4 s.
+@functools.lru_cache(maxsize=8192)
+def _domain(domain: str) -> tuple[str, str]:
+    """(the domain as we send it, '') or ('', why it is refused)."""
     if domain.startswith("[") and domain.endswith("]"):
         try:
             ipaddress.IPv4Address(domain[1:-1])
         except ValueError:
-            raise AddressError(f"invalid address literal: {address!r}") from None
-        return domain
+            return "", "invalid address literal"
+        return domain, ""
     # One root dot ("example.org.") is dropped; "example.org.." has an empty label.
     domain = domain.removesuffix(".")
     if not domain.isascii():
@@ -76,13 +84,13 @@ def _domain(domain: str, address: str) -> str:
             # IDNA 2003 and would send the mail to fass.de).
             domain = idna.encode(domain, uts46=True, transitional=False).decode("ascii")
         except (idna.IDNAError, UnicodeError):
-            raise AddressError(f"invalid internationalised domain: {address!r}") from None
+            return "", "invalid internationalised domain"
     labels = domain.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise AddressError(f"invalid domain: {address!r}")
+        return "", "invalid domain"
     if len(domain) > 253:
-        raise AddressError(f"domain longer than 253 characters: {address!r}")
-    return domain.lower()
+        return "", "domain longer than 253 characters"
+    return domain.lower(), ""
 
 
 def is_valid(address: str) -> bool:

@@ -17,6 +17,7 @@ it starts on (a quoted field may span lines) and why; reading goes on.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from bounceloop.core.address import AddressError, normalize
 NAMES = ("email", "e-mail", "emailaddress", "email_address", "email address", "address",
          "mail", "recipient")
 DELIMITERS = (",", ";", "\t", "|")
+#: What a byte that is not UTF-8 becomes when read with errors="surrogateescape" (PEP 383).
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 class ListError(ValueError):
@@ -122,7 +125,10 @@ class AddressList:
             yield self._row(line, fields, width)
 
     def _row(self, line: int, fields: list[str], width: int | None) -> Row | Bad:
-        if any("\udc80" <= ch <= "\udcff" for f in fields for ch in f):
+        # An ASCII row (nearly every one) cannot hold an undecodable byte: the test of
+        # each character is left to the regular expression, and only for the others.
+        joined = "".join(fields)
+        if not joined.isascii() and _UNDECODABLE.search(joined):
             return Bad(line, "not UTF-8 text", fields)
         if width is not None and len(fields) != width:
             return Bad(line, f"{len(fields)} fields, the header has {width}", fields)

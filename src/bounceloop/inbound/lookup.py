@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from bounceloop.inbound.correlate import Sent
+from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import mailings, messages
 
 _COLUMNS = (messages.c.id, messages.c.mailing_id, messages.c.recipient, messages.c.envelope,
@@ -26,7 +27,9 @@ def _sent(row: Any) -> Sent | None:
 
 
 _BY_ID = select(*_COLUMNS).where(messages.c.id == bindparam("id"))
-_IN_MAILING = (select(*_COLUMNS).where((messages.c.mailing_id == bindparam("mailing"))
+# By the recipient's index (storage.plan): SQLite without statistics took the mailing's,
+# and read every message of the mailing for each bounce.
+_IN_MAILING = (select(*_COLUMNS).where((unindexed(messages.c.mailing_id) == bindparam("mailing"))
                                        & (messages.c.recipient == bindparam("rcpt")))
                .order_by(messages.c.created_at.desc()).limit(1))
 _MAILING_BY_HEADER = (select(mailings.c.id)

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from bounceloop.core.suppression import COMPLAINT, Failure, Policy, Side
 from bounceloop.storage import events, outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
+from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import errors, messages, received
 from bounceloop.storage.tables import suppressions as suppressions_table
 
@@ -169,8 +170,10 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     times: dict[int, int] = {}
     before_rows: dict[int, Any] = {}
     for chunk in chunks(ids):
+        # By received_id alone (storage.plan): SQLite without statistics took the
+        # (current, timestamp) index, every current row, for each batch.
         for r in conn.execute(select(errors).where(
-                errors.c.received_id.in_(chunk) & errors.c.current.is_(True))):
+                errors.c.received_id.in_(chunk) & unindexed(errors.c.current).is_(True))):
             old[r.received_id].append(r)
         for r in conn.execute(select(received.c.id, received.c.times_processed,
                                      received.c.kind, received.c.recipient)
@@ -338,11 +341,14 @@ def _reconsider(conn: Connection, address: str, policy: Policy, now: datetime) -
     the lifted entry had hidden: the list keeps one entry per address)."""
     if not policy.enabled:
         return
+    # By the address's index alone (storage.plan): SQLite without statistics took (tied,
+    # current, timestamp) for the order, and read every tied row until it found 20.
+    e = errors.c
     for r in conn.execute(select(errors).where(
-            func.lower(errors.c.recipient) == address, errors.c.current.is_(True),
-            errors.c.tied.is_(True),
-            (errors.c.step < 5) | (errors.c.errortype == "mailerror"))
-            .order_by(errors.c.timestamp.desc(), errors.c.id.desc()).limit(20)):
+            func.lower(e.recipient) == address, unindexed(e.current).is_(True),
+            unindexed(e.tied).is_(True),
+            (unindexed(e.step) < 5) | (unindexed(e.errortype) == "mailerror"))
+            .order_by(e.timestamp.desc(), e.id.desc()).limit(20)):
         if policy.side(r.reason, r.code or "", r.extended or "") not in (Side.HARD, Side.SOFT):
             continue
         suppressions.apply(conn, [suppressions.Signal(r.recipient, r.timestamp, Failure(

@@ -40,6 +40,7 @@ from bounceloop.core.suppression import (
     on_failure,
 )
 from bounceloop.storage.engine import chunks
+from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import errors, messages, suppression_log, suppressions
 
 TYPES = ("address", "domain")
@@ -362,23 +363,26 @@ def _soft_history(conn: Connection, recipient: str, f: Failure, policy: Policy
     delivered message with no error of its own, or any change of its list entry."""
     start = f.time - policy.window
     names = _variants(recipient)
+    # Each lookup is by the address's own index; the other terms are unindexed
+    # (storage.plan): SQLite without statistics took (current, timestamp) for the first,
+    # which holds every current row of the window (0.4 s on 1,000,000 errors, per soft
+    # failure written), and messages by status with (current, timestamp) for its errors.
+    e, m = errors.c, messages.c
     earlier = [Failure(r.timestamp, r.reason, r.code or "", r.extended or "", r.step)
                for r in conn.execute(select(
-                   errors.c.timestamp, errors.c.reason, errors.c.code, errors.c.extended,
-                   errors.c.step).where(
-                   func.lower(errors.c.recipient) == recipient.lower(),
-                   errors.c.current.is_(True),
-                   errors.c.timestamp > start, errors.c.timestamp <= f.time,
-                   errors.c.id != (f.error_id or -1)))]
-    delivered = conn.execute(select(func.max(messages.c.finished_at)).where(
-        messages.c.recipient.in_(names), messages.c.status == "delivered",
-        messages.c.finished_at > start, messages.c.finished_at <= f.time,
-        ~exists().where(and_(errors.c.message_id == messages.c.id,
-                             errors.c.current.is_(True))),
+                   e.timestamp, e.reason, e.code, e.extended, e.step).where(
+                   func.lower(e.recipient) == recipient.lower(),
+                   unindexed(e.current).is_(True),
+                   unindexed(e.timestamp) > start, unindexed(e.timestamp) <= f.time,
+                   e.id != (f.error_id or -1)))]
+    delivered = conn.execute(select(func.max(m.finished_at)).where(
+        m.recipient.in_(names), unindexed(m.status) == "delivered",
+        unindexed(m.finished_at) > start, unindexed(m.finished_at) <= f.time,
+        ~exists().where(and_(e.message_id == m.id, unindexed(e.current).is_(True))),
     )).scalar()
     changed = conn.execute(select(func.max(suppression_log.c.time)).where(
         suppression_log.c.type == "address", suppression_log.c.value == recipient.lower(),
-        suppression_log.c.time <= f.time)).scalar()
+        unindexed(suppression_log.c.time) <= f.time)).scalar()
     # max() keeps the column's type (UTCDateTime): aware datetimes on both backends.
     stamps = [t for t in (delivered, changed) if t is not None]
     return earlier, max(stamps) if stamps else None
