@@ -14,6 +14,11 @@ when it is absent). Prints emails/second for:
   script that makes and dumps Sisimai's records of DIR, on the corpus once and on the corpus
   repeated ``--repeat`` times (a directory of hard links).
 
+A control shows what two processes can get from the machine at that moment: the same pure
+Python loop run as one process, and split over two running at once (on a machine shared with
+other work, 2 CPUs are not always 2 free CPUs; the ratio of ``--workers 2`` is read against
+it).
+
 Each figure is the median of ``--runs`` rounds, with its range; the rounds interleave the
 contenders, so a machine that speeds up or slows down during the run (shared CPUs do) biases
 none of them. Each ratio is taken within a round and its median and range shown. Sisimai is
@@ -51,6 +56,20 @@ use strict; use warnings; use Sisimai;
 my $r = Sisimai->make($ARGV[0], 'delivered' => 1) || [];
 for my $e (@$r) { print $e->dump('json'), "\n"; }
 """
+
+
+SPIN = "n = int(__import__('sys').argv[1])\nwhile n:\n    n -= 1\n"
+SPIN_STEPS = 20_000_000
+
+
+def spin(processes: int) -> float:
+    """The time of SPIN_STEPS loop steps split over ``processes`` processes run at once."""
+    t0 = time.perf_counter()
+    running = [subprocess.Popen([sys.executable, "-c", SPIN, str(SPIN_STEPS // processes)])
+               for _ in range(processes)]
+    for p in running:
+        p.wait()
+    return time.perf_counter() - t0
 
 
 def have_sisimai() -> bool:
@@ -150,6 +169,8 @@ def main() -> int:
         "ours_1": (total, f"bounceloop parse, {total} files (whole command)"),
         "ours_2": (total, f"bounceloop parse --workers 2, {total} files (whole command)"),
         "sis": (total, f"sisimai make+dump, {total} files (whole command)"),
+        "spin_1": (SPIN_STEPS, "control: a Python loop, one process (steps/s)"),
+        "spin_2": (SPIN_STEPS, "control: the same loop split over 2 processes (steps/s)"),
     }
     times: dict[str, list[float]] = {k: [] for k in labels}
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +185,8 @@ def main() -> int:
             times["ours_1_x1"].append(command([*ours, str(a.corpus)]))
             times["ours_1"].append(command([*ours, str(big)]))
             times["ours_2"].append(command([*ours, "--workers", "2", str(big)]))
+            times["spin_1"].append(spin(1))
+            times["spin_2"].append(spin(2))
             if sisimai:
                 times["sis_in"].append(sis_inproc())
                 times["sis_x1"].append(command([*perl, str(a.corpus)]))
@@ -188,6 +211,7 @@ def main() -> int:
     ratio(f"whole command, {n} files, bounceloop / sisimai", "ours_1_x1", "sis_x1")
     ratio(f"whole command, {total} files, bounceloop / sisimai", "ours_1", "sis")
     ratio(f"whole command, {total} files, --workers 2 / 1", "ours_2", "ours_1")
+    ratio("control: the loop in 2 processes / in 1", "spin_2", "spin_1")
     return 0
 
 
