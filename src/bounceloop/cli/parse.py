@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +135,8 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     if workers <= 1 or len(jobs) < 2:
         yield from map(run_job, jobs)
         return
+    import multiprocessing  # only here: a run with one worker does not load it (~5 ms)
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     # Send inputs in batches and get one Outcome back per batch: per-message IPC costs more
