@@ -32,15 +32,9 @@ from bounceloop.config import Settings, host_port
 from bounceloop.delivery.engine import Engine as Delivery
 from bounceloop.delivery.engine import worker_name
 from bounceloop.delivery.journal import Journal
-from bounceloop.inbound import InboundServer, Inbox, Processor
 from bounceloop.observability import logs
-from bounceloop.observability.metrics import Metrics
-from bounceloop.observability.queue import QueueCollector
-from bounceloop.observability.suppressions import SuppressionCollector
 from bounceloop.storage import migrate, outbox, suppressions
 from bounceloop.storage.engine import create_engine, utcnow
-from bounceloop.web.app import create_app
-from bounceloop.webhooks.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +124,15 @@ ROLES = ("all", "smtp", "worker", "web")
 async def serve(settings: Settings, stop: asyncio.Event | None = None,
                 role: str = "all") -> None:
     """Run ``role`` until ``stop`` is set (or SIGINT/SIGTERM)."""
+    # Imported here, not with the module: the commands that only open the database (send,
+    # errors, ...) would wait for the web framework and the SMTP server.
+    from bounceloop.inbound import InboundServer, Inbox, Processor
+    from bounceloop.observability.metrics import Metrics
+    from bounceloop.observability.queue import QueueCollector
+    from bounceloop.observability.suppressions import SuppressionCollector
+    from bounceloop.web.app import create_app
+    from bounceloop.webhooks.dispatch import Dispatcher
+
     if role not in ROLES:
         raise StartError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
     smtp, work, web = (role in ("all", name) for name in ("smtp", "worker", "web"))

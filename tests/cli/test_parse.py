@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import mailbox
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -172,17 +173,25 @@ def test_bad_usage_exits_2() -> None:
     assert _run("--workers", "0", "x")[0] == 2
 
 
-def test_workers_give_the_same_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fmt", "method"), [
+    ("jsonl", "fork"), ("csv", "fork"), ("json", "fork"), ("jsonl", "spawn"),
+])
+def test_workers_give_the_same_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      fmt: str, method: str) -> None:
+    # The workers get the jobs as the pool's initializer arguments (inherited when forked,
+    # pickled when spawned) and send back each batch's rows joined (jsonl) or one by one.
     for i in range(40):
         status = ("5.1.1", "4.2.2", "5.7.1")[i % 3]
         (tmp_path / f"m{i:02}.eml").write_bytes(_dsn(f"r{i}@example.com", status,
                                                      f"550 {status} text {i}"))
     (tmp_path / "ham.eml").write_bytes(HAM)
-    one = _run("--format", "jsonl", "--all", str(tmp_path))
-    two = _run("--format", "jsonl", "--all", "--workers", "3", str(tmp_path))
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: [method])
+    one = _run("--format", fmt, "--all", str(tmp_path))
+    two = _run("--format", fmt, "--all", "--workers", "3", str(tmp_path))
     assert one[0] == two[0] == 0
     assert one[1] == two[1]
-    assert len(one[1].splitlines()) == 41
+    if fmt == "jsonl":
+        assert len(one[1].splitlines()) == 41
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="no samples")

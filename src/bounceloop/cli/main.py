@@ -1,42 +1,91 @@
-"""The ``bounceloop`` command group; each subcommand lives in its own module."""
+"""The ``bounceloop`` command group; each subcommand lives in its own module.
+
+A command's module is imported only when that command runs: together they import the
+database, the web framework and the SMTP server (about a second), which ``bounceloop
+parse`` or ``bounceloop --help`` must not wait for. :data:`COMMANDS` names each command's
+module and holds its short help, so the command list is printed without importing them
+(tests/cli/test_main.py ties each help text to its command's docstring).
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
 
 import click
 
 from bounceloop import __version__
-from bounceloop.cli.db import db_command
-from bounceloop.cli.ingest import ingest_command, reprocess_command
-from bounceloop.cli.listing import errors_command, events_command
-from bounceloop.cli.parse import parse_command
-from bounceloop.cli.select import select_command
-from bounceloop.cli.send import send_command
-from bounceloop.cli.serve import serve_command
-from bounceloop.cli.suppression import suppression_command
-from bounceloop.cli.token import token_command
-from bounceloop.cli.user import user_command
-from bounceloop.cli.webhook import webhook_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Entry(NamedTuple):
+    module: str
+    attr: str
+    help: str
+    """The first sentence of the command's docstring, as ``--help`` lists it."""
+
+
+COMMANDS: dict[str, Entry] = {
+    "db": Entry("bounceloop.cli.db", "db_command",
+                "The database: schema migrations (BOUNCELOOP_DATABASE_URL)."),
+    "errors": Entry("bounceloop.cli.listing", "errors_command",
+                    "List error rows: synchronous (steps 1-4) and bounces (step 5)."),
+    "events": Entry("bounceloop.cli.listing", "events_command",
+                    "List events: delivery, retry, failure, bounce, complaint, delay, ..."),
+    "ingest": Entry("bounceloop.cli.ingest", "ingest_command",
+                    "Feed returned messages collected elsewhere into the bounce pipeline."),
+    "parse": Entry("bounceloop.cli.parse", "parse_command",
+                   "Parse returned messages into bounce records."),
+    "reprocess": Entry("bounceloop.cli.ingest", "reprocess_command",
+                       "Parse stored returned messages again (after a parser upgrade); keeps "
+                       "history."),
+    "select": Entry("bounceloop.cli.select", "select_command",
+                    "Keep the rows of the CSV list PATH (- = stdin) whose address has no error "
+                    "(--no-errors) or has errors (--errors) matching the filters; write them "
+                    "to stdout."),
+    "send": Entry("bounceloop.cli.send", "send_command",
+                  "Queue a message to every recipient of a CSV file (and deliver it with "
+                  "--wait)."),
+    "serve": Entry("bounceloop.cli.serve", "serve_command",
+                   "Run the service (or one role of it) until stopped."),
+    "suppression": Entry("bounceloop.cli.suppression", "suppression_command",
+                         "The suppression list: addresses and domains never to be mailed."),
+    "token": Entry("bounceloop.cli.token", "token_command",
+                   "API tokens (sent as Authorization: Bearer TOKEN)."),
+    "user": Entry("bounceloop.cli.user", "user_command",
+                  "Web UI users (their passwords are stored as scrypt hashes)."),
+    "webhook": Entry("bounceloop.cli.webhook", "webhook_command",
+                     "Feedback loops: POST failures, bounces, deliveries and complaints to "
+                     "your URLs."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands (:data:`COMMANDS`) are imported when one is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command: click.Command = getattr(importlib.import_module(entry.module), entry.attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own listing calls get_command for each command, importing every module: a
+        # stand-in holding the table's help is shortened the way click shortens a docstring.
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [(name, click.Command(name, help=entry.help).get_short_help_str(limit))
+                for name, entry in sorted(COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bounceloop")
 def cli() -> None:
     """bounceloop: a self-hosted delivery-error engine for email."""
-
-
-cli.add_command(parse_command)
-cli.add_command(db_command)
-cli.add_command(send_command)
-cli.add_command(serve_command)
-cli.add_command(ingest_command)
-cli.add_command(reprocess_command)
-cli.add_command(errors_command)
-cli.add_command(events_command)
-cli.add_command(webhook_command)
-cli.add_command(token_command)
-cli.add_command(select_command)
-cli.add_command(suppression_command)
-cli.add_command(user_command)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +39,8 @@ class Outcome:
     inputs: int = 0
     messages: int = 0
     unrecognized: int = 0
+    count: int = 0
+    """Rows in ``rendered`` when it holds them joined (jsonl lines), else 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +135,38 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     if workers <= 1 or len(jobs) < 2:
         yield from map(run_job, jobs)
         return
+    import multiprocessing  # only here: a run with one worker does not load it (~5 ms)
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     # Send inputs in batches and get one Outcome back per batch: per-message IPC costs more
-    # than parsing a small bounce does.
+    # than parsing a small bounce does. The workers get the jobs once, as the pool's
+    # initializer arguments (inherited, not pickled, when they are forked), and each task
+    # names a range of them; a batch's rendered rows come back as one string. The parent's
+    # share of the work (pickling, unpickling, writing) runs beside the workers on the same
+    # CPUs, so it is kept small.
     size = max(1, min(64, len(jobs) // (workers * 8) or 1))
-    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    with ctx.Pool(workers) as pool:
+    ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
+    with ctx.Pool(workers, initializer=_take_jobs, initargs=(jobs,)) as pool:
         # imap keeps input order, so the output is the same whatever --workers is.
-        yield from pool.imap(run_batch, batches)
+        yield from pool.imap(_run_range, ranges)
+
+
+_JOBS: list[Job] = []
+"""A pool worker's jobs, set once by the pool's initializer (see :func:`_outcomes`)."""
+
+
+def _take_jobs(jobs: list[Job]) -> None:
+    _JOBS[:] = jobs
+
+
+def _run_range(bounds: tuple[int, int]) -> Outcome:
+    return run_batch(_JOBS[bounds[0]:bounds[1]])
 
 
 def run_batch(jobs: list[Job]) -> Outcome:
-    """Several inputs in one worker task, their outcomes merged in order."""
+    """Several inputs in one worker task, their outcomes merged in order (the rendered rows
+    joined into one text: see :meth:`Writer.write_text`)."""
     merged = Outcome()
     for job in jobs:
         out = run_job(job)
@@ -156,6 +176,9 @@ def run_batch(jobs: list[Job]) -> Outcome:
         merged.inputs += out.inputs
         merged.messages += out.messages
         merged.unrecognized += out.unrecognized
+    if merged.rendered and jobs[0].fmt == "jsonl":
+        merged.count = len(merged.rendered)
+        merged.rendered = ["\n".join(merged.rendered)]
     return merged
 
 
@@ -173,9 +196,9 @@ class Writer:
         self.count += 1
         self._table_rows.append(row)
 
-    def write_text(self, text: str) -> None:
-        """One row rendered by :func:`render`."""
-        self.count += 1
+    def write_text(self, text: str, rows: int = 1) -> None:
+        """One row rendered by :func:`render` (for jsonl, ``rows`` lines of them joined)."""
+        self.count += rows
         if self.fmt == "jsonl":
             self.stream.write(text + "\n")
         elif self.fmt == "json":
@@ -278,8 +301,11 @@ def parse_command(fmt: str | None, workers: int, show_all: bool, convention: str
                     click.echo(f"bounceloop: {message}", err=True)
             for row in outcome.rows:
                 writer.write(row)
-            for text in outcome.rendered:
-                writer.write_text(text)
+            if outcome.count:
+                writer.write_text(outcome.rendered[0], outcome.count)
+            else:
+                for text in outcome.rendered:
+                    writer.write_text(text)
             if bar is not None:
                 bar.advance(outcome.inputs)
     finally:

@@ -20,31 +20,23 @@ used), 2 for bad usage.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
-import sqlalchemy
-from pydantic import ValidationError
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
-from bounceloop.config import Settings
-from bounceloop.core import headerblock
-from bounceloop.core.address import AddressError, normalize
-from bounceloop.core.retry import parse_schedule
-from bounceloop.delivery.engine import Engine, worker_name
-from bounceloop.recipients import RecipientsError, read
-from bounceloop.service import DatabaseError, StartError, open_database, open_journal, reason
-from bounceloop.storage import messages as store
-from bounceloop.storage.engine import utcnow
+# The database, the delivery engine and the settings are imported by the functions that use
+# them: this module's helpers serve the other commands too, and `send --help` needs none.
+if TYPE_CHECKING:
+    import sqlalchemy
+    from sqlalchemy import Connection
 
+    from bounceloop.config import Settings
 
 def _die(message: str, status: int = 1) -> NoReturn:
     click.echo(f"bounceloop: {message}", err=True)
@@ -52,6 +44,10 @@ def _die(message: str, status: int = 1) -> NoReturn:
 
 
 def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from bounceloop.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -67,6 +63,10 @@ T = TypeVar("T")
 def database() -> Iterator[tuple[Settings, sqlalchemy.Engine]]:
     """The settings and an open database for a command; a database that cannot be opened
     or used ends the command with the reason."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bounceloop.service import DatabaseError, open_database, reason
+
     settings = load_settings()
     try:
         db = open_database(settings)
@@ -102,6 +102,17 @@ def in_transaction(db: sqlalchemy.Engine, work: Callable[[Connection], T]) -> T:
 def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[str, ...],
                  name: str, schedule: str | None, max_time: int | None, wait: bool) -> None:
     """Queue a message to every recipient of a CSV file (and deliver it with --wait)."""
+    import asyncio
+
+    from bounceloop.core import headerblock
+    from bounceloop.core.address import AddressError, normalize
+    from bounceloop.core.retry import parse_schedule
+    from bounceloop.delivery.engine import Engine, worker_name
+    from bounceloop.recipients import RecipientsError, read
+    from bounceloop.service import DatabaseError, StartError, open_database, open_journal
+    from bounceloop.storage import messages as store
+    from bounceloop.storage.engine import utcnow
+
     try:
         sender = normalize(sender)
     except AddressError as exc:

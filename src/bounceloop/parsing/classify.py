@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 
 from bounceloop.parsing import providers
 from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.literals import checksum
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.rules.codes import REPLY, STATUS
+from bounceloop.parsing.rules.gates import GATES
 from bounceloop.parsing.rules.lda import AGENTS
 from bounceloop.parsing.rules.phrases import PHRASES
 
@@ -48,10 +50,13 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
 EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 
-_MATCHERS: dict[str, re.Pattern[str]] = {
-    reason: re.compile("|".join(f"(?:{p})" for p in patterns))
-    for reason, patterns in PHRASES.items()
-}
+_SOURCES = {reason: "|".join(f"(?:{p})" for p in patterns) for reason, patterns in PHRASES.items()}
+#: Each reason's alternation, compiled when a text first passes its gate.
+_MATCHERS: dict[str, re.Pattern[str]] = {}
+#: Strings one of which every match of a reason's phrases contains (parsing/literals.py),
+#: for the reasons whose phrases are those the gates were made from.
+_GATES = {reason: strings for reason, (crc, strings) in GATES.items()
+          if strings is not None and reason in PHRASES and crc == checksum(PHRASES[reason])}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own.
 _NOT_SENDER = re.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
@@ -90,9 +95,19 @@ def says(reason: str, text: str) -> bool:
     """Does the text use one of the phrases of ``reason``?"""
     if not text:
         return False
+    gate = _GATES.get(reason)
+    if gate is not None:
+        for literal in gate:
+            if literal in text:
+                break
+        else:
+            return False  # no phrase of the reason can match without one of them
     if reason == "rejected" and _NOT_SENDER.search(text):
         return False
-    return _MATCHERS[reason].search(text) is not None
+    matcher = _MATCHERS.get(reason)
+    if matcher is None:
+        matcher = _MATCHERS[reason] = re.compile(_SOURCES[reason])
+    return matcher.search(text) is not None
 
 
 def signals(fact: Fact, context: bool = False,

@@ -86,7 +86,7 @@ def find(s: Signals) -> str:
             continue
         if rule.command and s.command != rule.command:
             continue
-        if rule.pattern.search(s.text):
+        if rule.search(s.text):
             return rule.reason
     return ""
 

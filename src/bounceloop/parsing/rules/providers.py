@@ -16,13 +16,27 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class Rule:
     reason: str
-    pattern: re.Pattern[str]
+    pattern: str
+    """Compiled on first use (:meth:`search`): a process that meets no bounce from this
+    provider does not pay for compiling it (with over a hundred of them, a tenth of the
+    parser's import time)."""
     status: str = ""
     """Only when the status starts with this ("5.7.", "4.7.650")."""
     reply: str = ""
     """Only with this reply code."""
     command: str = ""
     """Only when the server was answering this command (RCPT, DATA, ...)."""
+
+    def search(self, text: str) -> bool:
+        """Does the pattern occur in ``text``?"""
+        compiled = _COMPILED.get(self.pattern)
+        if compiled is None:
+            compiled = _COMPILED[self.pattern] = re.compile(self.pattern)
+        return compiled.search(text) is not None
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+"""The rules' patterns compiled so far, by source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +56,7 @@ def _rules(*entries: tuple[str, ...]) -> tuple[Rule, ...]:
     out = []
     for entry in entries:
         reason, pattern, status, reply, command = (*entry, "", "", "")[:5]
-        out.append(Rule(reason, re.compile(pattern), status, reply, command))
+        out.append(Rule(reason, pattern, status, reply, command))
     return tuple(out)
 
 

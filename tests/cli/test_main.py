@@ -1,0 +1,111 @@
+"""The ``bounceloop`` group: commands imported when they run, the list printed from a table.
+
+Start-up time itself is measured in bench/ (hyperfine or bench/parse.py); these tests pin
+what a command imports, so a module-level import of the database or the web framework in
+the wrong place cannot slow ``parse`` down again unnoticed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from bounceloop.cli.main import COMMANDS, cli
+
+EXE = Path(sys.executable).with_name("bounceloop")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "bounces" / "postfix-01.eml"
+CLI_DIR = Path(__file__).resolve().parents[2] / "src" / "bounceloop" / "cli"
+#: What a parser run has no use for: the database, the web stack, the SMTP server.
+SERVICE_PACKAGES = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "aiosmtpd")
+
+
+def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the console script as a user does; the modules it imported (``-X importtime``
+    writes one line per module to stderr, forked workers included)."""
+    done = subprocess.run([str(EXE), *args], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert modules, done.stderr
+    return done, modules
+
+
+def _tops(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_table_help_is_the_commands_docstring(name: str) -> None:
+    entry = COMMANDS[name]
+    command = getattr(importlib.import_module(entry.module), entry.attr)
+    assert isinstance(command, click.Command)
+    assert command.name == name
+    # The sentence click's own listing would take from the docstring, unshortened.
+    assert command.get_short_help_str(limit=10_000) == entry.help
+    assert cli.get_command(click.Context(cli), name) is command
+
+
+def test_every_command_module_command_is_in_the_table() -> None:
+    """A command added to a module of cli/ but not to the table would be unreachable."""
+    commands: dict[int, str] = {}
+    children: set[int] = set()
+    for path in sorted(CLI_DIR.glob("*.py")):
+        module = importlib.import_module(f"bounceloop.cli.{path.stem}")
+        for attr, value in vars(module).items():
+            if (isinstance(value, click.Command)
+                    and getattr(value.callback, "__module__", "") == module.__name__):
+                commands[id(value)] = f"{module.__name__}:{attr}"
+                if isinstance(value, click.Group):
+                    children |= {id(c) for c in value.commands.values()}
+    commands.pop(id(cli))
+    top = {where for key, where in commands.items() if key not in children}
+    assert top == {f"{e.module}:{e.attr}" for e in COMMANDS.values()}
+
+
+def test_help_lists_every_command_without_importing_any() -> None:
+    done, modules = _imported("--help")
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.split("Commands:", 1)[1]
+    for name, entry in COMMANDS.items():
+        line = next(li for li in listed.splitlines() if li.split()[:1] == [name])
+        shown = line.split(None, 1)[1].removesuffix("...")
+        assert entry.help.startswith(shown)
+    assert not {e.module for e in COMMANDS.values()} & modules
+    assert "bounceloop.parsing" not in modules
+    assert not _tops(modules) & {*SERVICE_PACKAGES, "pydantic", "rich"}
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="no sample")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_parse_imports_no_database_web_or_smtp_code(workers: str) -> None:
+    done, modules = _imported("parse", "--format", "jsonl", "--workers", workers,
+                              str(SAMPLE), str(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows and all('"reason": ' in row for row in rows)
+    assert "bounceloop.parsing" in modules
+    assert not _tops(modules) & set(SERVICE_PACKAGES)
+    assert not {e.module for e in COMMANDS.values() if e.attr != "parse_command"} & modules
+
+
+def test_send_help_imports_no_database_web_or_smtp_code() -> None:
+    done, modules = _imported("send", "--help")
+    assert done.returncode == 0 and "--recipients" in done.stdout
+    assert not _tops(modules) & {*SERVICE_PACKAGES, "pydantic"}
+
+
+def test_send_imports_no_web_or_smtp_server(tmp_path: Path) -> None:
+    # Sending needs the database and the delivery engine, not the service's web and SMTP
+    # servers (bounceloop.service imports those in serve()).
+    done, modules = _imported("send", "--from", "a@example.org", "--mime",
+                              str(tmp_path / "missing.eml"), "--recipients",
+                              str(tmp_path / "missing.csv"))
+    assert done.returncode == 1 and "missing.eml" in done.stderr
+    assert "bounceloop.service" in modules
+    assert not _tops(modules) & {"fastapi", "starlette", "aiosmtpd"}
