@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.storage import webhooks
+from bounceloop.storage.engine import conflict_insert
 from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import events
 
@@ -61,13 +61,7 @@ def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Sequence[Row[A
     """:func:`add`, returning the new events (id, type, mailing_id, data)."""
     if not rows:
         return []
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(events).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(events).on_conflict_do_nothing(index_elements=["key"])
-    else:  # pragma: no cover - the two backends we support are above
-        raise NotImplementedError(dialect)
+    stmt = conflict_insert(conn, events).on_conflict_do_nothing(index_elements=["key"])
     # RETURNING gives back only the rows inserted: an event met again owes no delivery.
     new = conn.execute(stmt.returning(events.c.id, events.c.type, events.c.mailing_id,
                                       events.c.data), list(rows)).all()

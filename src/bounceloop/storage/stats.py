@@ -39,8 +39,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Date, cast, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bounceloop.storage.engine import conflict_insert
 from bounceloop.storage.tables import (
     errors,
     events,
@@ -99,8 +99,7 @@ def bump(conn: Connection, tally: Tally) -> None:
             for (m, metric, day, key), n in sorted(tally.counts.items()) if n]
     if not rows:
         return
-    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(stats)
+    stmt = conflict_insert(conn, stats)
     stmt = stmt.on_conflict_do_update(
         index_elements=["mailing_id", "metric", "day", "key"],
         set_={"count": stats.c.count + stmt.excluded["count"]})

@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bounceloop.core.address import AddressError, domain_of, normalize
 from bounceloop.core.csvcell import restore
@@ -39,7 +38,7 @@ from bounceloop.core.suppression import (
     on_complaint,
     on_failure,
 )
-from bounceloop.storage.engine import chunks
+from bounceloop.storage.engine import chunks, conflict_insert
 from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import errors, messages, suppression_log, suppressions
 
@@ -246,8 +245,7 @@ def _log(conn: Connection, action: str, e: Mapping[str, Any], *, actor: str, not
 
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
     """Insert unless the (type, value, sender) is there already (a concurrent writer)."""
-    ins: Any = (postgresql.insert(suppressions) if conn.dialect.name == "postgresql"
-                else sqlite.insert(suppressions))
+    ins = conflict_insert(conn, suppressions)
     stmt = ins.values(**values).on_conflict_do_nothing(
         index_elements=["type", "value", "sender"]).returning(suppressions.c.id)
     return conn.execute(stmt).first() is not None

@@ -73,9 +73,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from bounceloop.storage.engine import utcnow
+from bounceloop.storage.engine import conflict_insert, utcnow
 from bounceloop.storage.tables import login_failures, sessions, users
 from bounceloop.storage.tokens import digest
 
@@ -241,8 +240,7 @@ def add(conn: Connection, name: str, password: str, now: datetime | None = None)
     check_name(name)
     check_password(password)
     now = now or utcnow()
-    stmt: Any = (postgresql.insert(users) if conn.dialect.name == "postgresql"
-                 else sqlite.insert(users))
+    stmt = conflict_insert(conn, users)
     user_id = conn.execute(stmt.values(
         name=name, password=hash_password(password), created_at=now, updated_at=now,
         failed_logins=0).on_conflict_do_nothing(index_elements=["name"])
