@@ -9,6 +9,7 @@ module and holds its short help, so the command list is printed without importin
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import NamedTuple
 
@@ -89,4 +90,11 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="bounceloop")
+    try:
+        cli(prog_name="bounceloop")
+    finally:
+        # The interpreter's shutdown collects every object still alive, over and over as
+        # modules are torn down: 0.17-0.27 s after a 2,000-message send --wait, 0.03-0.04 s
+        # with them frozen out of the collector (the memory goes back with the process;
+        # atexit handlers and finalisers still run).
+        gc.freeze()
