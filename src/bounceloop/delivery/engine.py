@@ -27,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,17 +62,6 @@ class _Transaction:
     envelope: str
     mailing_id: int
     members: list[store.Pending]
-
-
-@dataclass(slots=True)
-class _Taken:
-    """A round's claimed jobs, their messages, the suppressions among them, and the task
-    that keeps their leases."""
-    jobs: list[outbox.Job]
-    items: list[store.Pending]
-    blocked: dict[tuple[str, str], suppressions.Entry]
-    now: datetime
-    heartbeat: asyncio.Task[None] = dataclasses.field(init=False)
 
 
 def entry(p: store.Pending) -> str:
@@ -134,7 +122,7 @@ class Engine:
         try:
             while not stop.is_set():
                 try:
-                    await self._rounds()
+                    done = await self.run_once()
                     pause = self.settings.poll_interval
                 except SQLAlchemyError as exc:
                     # The database is away: say so and try again, waiting longer each time
@@ -142,9 +130,11 @@ class Engine:
                     # lease ends; messages whose dot went out are in the journal.
                     log.error("delivery round failed, retrying in %.0f s: %s", pause, exc)
                     self.close()
+                    done = 0
                     pause = min(60.0, max(pause, 0.5) * 2)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+                if done == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), pause)
         finally:
             self.close()
 
@@ -158,60 +148,25 @@ class Engine:
     async def drain(self) -> None:
         """Deliver until nothing is due now (deferred messages wait for their retry)."""
         try:
-            await self._rounds()
+            while await self.run_once():
+                pass
         finally:
             self.close()
 
     async def run_once(self) -> int:
         """One round: claim, deliver, record. Returns how many jobs it took."""
-        taken = self._take()
-        if taken is None:
+        jobs = outbox.claim(self.db, [store.DELIVER], self.worker, self.batch,
+                            self.settings.job_lease, now=self.clock())
+        if not jobs:
             return 0
-        taken.heartbeat = asyncio.create_task(self._heartbeat([j.id for j in taken.jobs]))
+        heartbeat = asyncio.create_task(self._heartbeat([j.id for j in jobs]))
         try:
-            await self._round(taken)
+            await self._deliver_jobs(jobs)
         finally:
-            taken.heartbeat.cancel()
-        return len(taken.jobs)
-
-    async def _rounds(self) -> int:
-        """Rounds until nothing is due; returns how many jobs they took.
-
-        Each round's jobs are claimed and loaded in a thread while the round before
-        delivers (bench/send.py: claiming and loading between rounds took about a fifth
-        of the engine's time, with every lane idle). Their leases are kept from the claim
-        on, and a round still ends as :meth:`run_once` does, once its outcomes are
-        recorded, so no claim can find its jobs' leases run out and take them again.
-        """
-        total = 0
-        taken = await self._take_kept()
-        try:
-            while taken is not None and not self.stop.is_set():
-                total += len(taken.jobs)
-                ahead = asyncio.create_task(self._take_kept())
-                try:
-                    await self._round(taken)
-                finally:
-                    taken.heartbeat.cancel()
-                    taken = None
-                    # A claim under way finishes in its thread (should this round fail,
-                    # its jobs stay leased to us until released: the service releases a
-                    # worker's jobs when it stops, or until their lease runs out).
-                    with contextlib.suppress(Exception):
-                        taken = await asyncio.shield(ahead)
-                taken = await ahead
-        finally:
-            if taken is not None:
-                taken.heartbeat.cancel()
-        return total
-
-    async def _take_kept(self) -> _Taken | None:
-        """:meth:`_take` in a thread, with a heartbeat keeping the jobs' leases at once."""
-        taken = await asyncio.to_thread(self._take)
-        if taken is not None:
-            taken.heartbeat = asyncio.create_task(
-                self._heartbeat([j.id for j in taken.jobs]))
-        return taken
+            heartbeat.cancel()
+            self._flush()
+            await self._written()
+        return len(jobs)
 
     async def _heartbeat(self, job_ids: list[int]) -> None:
         # Keep the lease while a long round is still working on its jobs.
@@ -221,12 +176,7 @@ class Engine:
             with self.db.begin() as conn:
                 outbox.extend(conn, job_ids, self.worker, self.settings.job_lease)
 
-    def _take(self) -> _Taken | None:
-        """Claim a batch of due jobs and load what delivering them needs (in a thread)."""
-        jobs = outbox.claim(self.db, [store.DELIVER], self.worker, self.batch,
-                            self.settings.job_lease, now=self.clock())
-        if not jobs:
-            return None
+    async def _deliver_jobs(self, jobs: Sequence[outbox.Job]) -> None:
         now = self.clock()
         with self.db.connect() as conn:
             items = store.pending(conn, jobs)
@@ -234,6 +184,7 @@ class Engine:
             lost = [j.id for j in jobs if j.ref not in found]
             for mailing_id in {p.mailing_id for p in items} - set(self._mailings):
                 mailing = store.load_mailing(conn, mailing_id)
+                self._mailings[mailing_id] = mailing
                 self._content[mailing_id] = prepare(mailing.mime)
                 if store.header_message_id(mailing.mime) is None:
                     # RFC 5322 3.6.4: every message SHOULD have a Message-ID; the
@@ -241,23 +192,10 @@ class Engine:
                     self._message_id_domain[mailing_id] = (
                         self.settings.bounce_domain or domain_of(mailing.sender)
                         or self.settings.hostname)
-                self._mailings[mailing_id] = mailing  # last: the lanes look this up first
             blocked = suppressions.check(conn, [(p.recipient, p.sender) for p in items], now)
         closed = [p.job_id for p in items if p.status not in store.OPEN]
         if lost or closed:
             store.settle_closed(self.db, self.worker, lost + closed)
-        return _Taken(jobs, items, blocked, now)
-
-    async def _round(self, taken: _Taken) -> None:
-        """Deliver a round's jobs and record their outcomes (the caller keeps the leases)."""
-        try:
-            await self._deliver_jobs(taken)
-        finally:
-            self._flush()
-            await self._written()
-
-    async def _deliver_jobs(self, round_: _Taken) -> None:
-        jobs, items, blocked, now = round_.jobs, round_.items, round_.blocked, round_.now
         due: dict[str, list[store.Pending]] = {}
         journals: dict[str, set[str] | None] = {}
         taken = {j.id: j.taken_from for j in jobs if j.taken_from}
