@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
 from bounceloop.core.reasons import is_hardbounce
@@ -290,6 +289,10 @@ def timestamp_slow(value: str) -> str:
     """:func:`timestamp` by email.utils, for any form of date (``value`` stripped)."""
     if not value:
         return ""
+    # email.utils imports urllib.parse, socket and ipaddress: imported only when a date
+    # is not of the usual form (start-up of a one-file parse).
+    from email.utils import parsedate_to_datetime
+
     try:
         dt = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
