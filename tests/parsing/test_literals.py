@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bounceloop.parsing import classify, literals
-from bounceloop.parsing.rules.gates import GATES
+from bounceloop.parsing.rules.gates import GATES, PHRASE_GATES
 from bounceloop.parsing.rules.phrases import PHRASES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,23 @@ def test_every_match_holds_a_gate_string(reason: str, data: st.DataObject) -> No
     phrase = data.draw(st.sampled_from(PHRASES[reason]))
     text = data.draw(st.from_regex(re.compile(phrase)))
     assert any(s in text for s in classify._GATES[reason]), (phrase, text)
+
+
+@pytest.mark.parametrize("reason", [r for r in PHRASES if r in classify._GATES])
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_match_holds_its_phrase_gate_string(reason: str, data: st.DataObject) -> None:
+    # The classifier searches only the phrases whose own gate passes (PHRASE_GATES).
+    index = data.draw(st.integers(0, len(PHRASES[reason]) - 1))
+    strings = PHRASE_GATES[reason][index]
+    text = data.draw(st.from_regex(re.compile(PHRASES[reason][index])))
+    assert strings is None or any(s in text for s in strings), (reason, index, text)
+
+
+def test_phrase_plans_are_in_use() -> None:
+    for reason in PHRASES:
+        if reason in classify._GATES:
+            assert classify._phrase_plan(reason) is not None, reason
 
 
 def _texts() -> list[str]:

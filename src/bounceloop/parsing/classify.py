@@ -30,7 +30,7 @@ from bounceloop.parsing.literals import checksum
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.rules.codes import REPLY, STATUS
-from bounceloop.parsing.rules.gates import GATES
+from bounceloop.parsing.rules.gates import GATES, PHRASE_GATES
 from bounceloop.parsing.rules.lda import AGENTS
 from bounceloop.parsing.rules.phrases import PHRASES
 
@@ -57,6 +57,11 @@ _MATCHERS: dict[str, re.Pattern[str]] = {}
 #: for the reasons whose phrases are those the gates were made from.
 _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
           if strings is not None and reason in PHRASES and crc == checksum(PHRASES[reason])}
+#: Per reason whose phrases are those the gates were made from: each gate string with the
+#: phrases (indices) it lets through, and the phrases without a gate (built on first use).
+_PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]]] = {}
+#: Each phrase on its own, compiled when a text first passes its gate.
+_PHRASES: dict[tuple[str, int], re.Pattern[str]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own.
 _NOT_SENDER = re.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
@@ -102,12 +107,53 @@ def says(reason: str, text: str) -> bool:
                 break
         else:
             return False  # no phrase of the reason can match without one of them
+    plan = _PHRASE_PLANS.get(reason) or _phrase_plan(reason)
+    if plan is not None:
+        # Only the phrases one of whose gate strings is in the text can match: they are
+        # searched one by one (each usually starts with a literal, which ``re`` scans for
+        # quickly), not as the reason's whole alternation, which tries every phrase at every
+        # position. Some phrase matches somewhere exactly when the alternation does.
+        gated, ungated = plan
+        candidates = [phrases for literal, phrases in gated if literal in text]
+        if not candidates and not ungated:
+            return False
+        if reason == "rejected" and _NOT_SENDER.search(text):
+            return False
+        for index in sorted(set(ungated).union(*candidates)):
+            phrase = _PHRASES.get((reason, index))
+            if phrase is None:
+                phrase = _PHRASES[reason, index] = re.compile(PHRASES[reason][index])
+            if phrase.search(text) is not None:
+                return True
+        return False
     if reason == "rejected" and _NOT_SENDER.search(text):
         return False
     matcher = _MATCHERS.get(reason)
     if matcher is None:
         matcher = _MATCHERS[reason] = re.compile(_SOURCES[reason])
     return matcher.search(text) is not None
+
+
+def _phrase_plan(
+    reason: str,
+) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]] | None:
+    """The phrase gates of ``reason`` by gate string; None when they are stale (its phrases
+    changed since rules/gates.py was generated) or unknown."""
+    if reason not in PHRASES or reason not in PHRASE_GATES:
+        return None
+    crc, _ = GATES.get(reason, (None, None))
+    if crc != checksum(PHRASES[reason]) or len(PHRASE_GATES[reason]) != len(PHRASES[reason]):
+        return None
+    by_string: dict[str, list[int]] = {}
+    ungated: list[int] = []
+    for index, strings in enumerate(PHRASE_GATES[reason]):
+        if strings is None:
+            ungated.append(index)
+        for string in strings or ():
+            by_string.setdefault(string, []).append(index)
+    plan = (tuple((k, tuple(v)) for k, v in by_string.items()), tuple(ungated))
+    _PHRASE_PLANS[reason] = plan
+    return plan
 
 
 def signals(fact: Fact, context: bool = False,

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
 
 from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
 from bounceloop.core.reasons import is_hardbounce
@@ -257,11 +256,43 @@ def clean_address(addr: str) -> str:
     return addr
 
 
+# The usual RFC 5322 date ("Thu, 29 Apr 2013 23:45:00 -0700", a zone comment after it):
+# read here in one match; any other form goes to email.utils, which reads it the same way.
+_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9]\d{3}) "
+    r"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)(?: \([^()]*\))?", re.ASCII)
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+
 def timestamp(value: str) -> str:
     """An RFC 5322 date as ISO 8601 UTC ("" when it cannot be read)."""
     value = value.strip()
     if not value:
         return ""
+    m = _DATE.fullmatch(value)
+    if m is not None:
+        day, month, year, hh, mm, ss, sign, zh, zm = m.groups()
+        # As email.utils._parsedate_tz: "-0930" is -(9 h 30 min); "-0000" is UTC too.
+        offset = (int(zh) * 3600 + int(zm) * 60) * (-1 if sign == "-" else 1)
+        if abs(offset) < 86400:  # else datetime.timezone refuses it: the slow path says ""
+            try:
+                local = datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss))
+                return (local - timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except (ValueError, OverflowError):
+                pass  # out of range: the slow path decides (it says "")
+    return timestamp_slow(value)
+
+
+def timestamp_slow(value: str) -> str:
+    """:func:`timestamp` by email.utils, for any form of date (``value`` stripped)."""
+    if not value:
+        return ""
+    # email.utils imports urllib.parse, socket and ipaddress: imported only when a date
+    # is not of the usual form (start-up of a one-file parse).
+    from email.utils import parsedate_to_datetime
+
     try:
         dt = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -144,6 +144,27 @@ def main() -> int:
         out += [f"        {_quote(s)}," for s in strings]
         out.append("    )),")
     out.append("}")
+    out += [
+        "",
+        "#: Per reason, each phrase's own gate (None: none), in the order of the phrases: a",
+        "#: text that passes the reason's gate is searched only with the phrases it can match.",
+        "PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {",
+    ]
+    for reason, phrases in PHRASES.items():
+        out.append(f"    {_quote(reason)}: (")
+        for phrase in phrases:
+            strings = gate([phrase])
+            line = "        None," if strings is None else (
+                "        (" + ", ".join(_quote(s) for s in strings)
+                + ("," if len(strings) == 1 else "") + "),")
+            if len(line) <= 100:
+                out.append(line)
+            else:
+                out.append("        (")
+                out += [f"            {_quote(s)}," for s in strings or ()]
+                out.append("        ),")
+        out.append("    ),")
+    out.append("}")
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -96,10 +96,9 @@ class Mail:
         # returned header does not scan or decode it once per record.
         if self._original_of is not self.original_headers:
             self._original_of = self.original_headers
-            self._original = {}
+            # Built backwards, so the first of repeated fields is the one kept.
+            self._original = {key.lower(): value for key, value in reversed(self.original_headers)}
             self._original_decoded = {}
-            for key, value in self.original_headers:
-                self._original.setdefault(key.lower(), value)
         lname = name.lower()
         cached = self._original_decoded.get(lname)
         if cached is None:
@@ -156,6 +155,8 @@ def _resplit(root: mime.Part) -> mime.Part | None:
     body = root.body
     if len(body) > 20_000_000:
         return None
+    if not body.startswith("--") and "\n--" not in body:
+        return None  # no line starts "--": no boundary line (what _BOUNDARY_LINE needs)
     counts: dict[str, int] = {}
     for m in _BOUNDARY_LINE.finditer(body):
         token = m.group(1)
@@ -271,6 +272,14 @@ def headers_of(text: str) -> list[tuple[str, str]]:
     text = text.lstrip("\n")
     end = text.find("\n\n")
     head = text if end < 0 else text[:end]
+    found = mime.fields(head)
+    if found is not None:
+        return found
+    return _headers_by_line(head)
+
+
+def _headers_by_line(head: str) -> list[tuple[str, str]]:
+    """:func:`headers_of` a line at a time: odd lines are skipped, not the end of the head."""
     fields: list[tuple[str, str]] = []
     name = ""
     value: list[str] = []

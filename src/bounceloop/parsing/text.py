@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import binascii
 import codecs
-import html
 import re
 from collections.abc import Iterator
 from email import base64mime, quoprimime
@@ -246,6 +245,8 @@ def html_to_text(markup: str) -> str:
     end = markup.rfind(">") + 1
     text = _BLOCK.sub("\n", markup[:end]) + markup[end:]
     text = _strip_tags(text)
+    import html  # with html.entities: imported for HTML parts only
+
     text = html.unescape(text)
     text = _SPACES.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]

@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original
@@ -156,6 +155,8 @@ def _date(value: str) -> str:
         return ""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
+    from email.utils import format_datetime  # a heavy import, for a rare case
+
     return format_datetime(dt)
 
 

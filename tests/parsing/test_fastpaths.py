@@ -1,0 +1,128 @@
+"""Fast paths of the reader and the finisher give what their line-by-line (or email.utils)
+versions give: on every part of our own samples, and on the odd cases that send them to the
+slow path."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bounceloop.parsing import mail as mail_module
+from bounceloop.parsing import mime
+from bounceloop.parsing.finish import timestamp, timestamp_slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
+
+
+def _texts() -> tuple[list[str], list[str]]:
+    """Every text split_head and headers_of are given while reading the samples."""
+    heads: list[str] = []
+    originals: list[str] = []
+    split_head, headers_of = mime.split_head, mail_module.headers_of
+
+    def record_head(text: str) -> tuple[list[tuple[str, str]], str]:
+        heads.append(text)
+        return split_head(text)
+
+    def record_original(text: str) -> list[tuple[str, str]]:
+        originals.append(text)
+        return headers_of(text)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(mime, "split_head", record_head)
+    mp.setattr(mail_module, "headers_of", record_original)
+    try:
+        for path in SAMPLES:
+            mail_module.read(path.read_bytes())
+    finally:
+        mp.undo()
+    return heads, originals
+
+
+def test_split_head_fast_and_by_line() -> None:
+    heads, originals = _texts()
+    assert len(heads) > len(SAMPLES) and originals
+    fast = 0
+    for text in heads:
+        assert mime.split_head(text) == mime.split_head_by_line(text), text[:300]
+    for text in originals:
+        head = text.lstrip("\n").split("\n\n", 1)[0]
+        fast += mime.fields(head) is not None
+        assert mail_module.headers_of(text) == mail_module._headers_by_line(head), text[:300]
+    assert fast  # the fast path is taken
+
+
+@pytest.mark.parametrize("text", [
+    "Subject: a\n  b\n\tc\n\nbody",
+    "Subject : spaced\nX: 1\n\nbody",
+    "From sender Thu Apr 29 2013\nSubject: mbox\n\nbody",
+    "Subject: a\n \nX: after a blank-looking line\n\nbody",  # white-space line ends the head
+    "Subject: a\nnot a header\nX: 1\n\nbody",
+    "Bad Name: x\n\nbody",
+    "\tcontinued first\nX: 1\n\nbody",
+    "Subject: a\x0cb\nX\x0c: c\n\nbody",
+    "Subject: no body",
+    "Subject: a\n\xa0\nX: 1\n\nbody",
+    "",
+    "\n\nbody",
+])
+def test_split_head_odd_blocks(text: str) -> None:
+    assert mime.split_head(text) == mime.split_head_by_line(text)
+    head = text.lstrip("\n").split("\n\n", 1)[0]
+    assert mail_module.headers_of(text) == mail_module._headers_by_line(head)
+
+
+def test_fields_rejects_a_long_bad_block_in_linear_time() -> None:
+    # Many continuation lines and then a line that is not a field: a pattern that could
+    # split each continuation several ways would backtrack exponentially here.
+    block = "Subject: x\n" + " a b c d e f g h\n" * 5000 + "not a field"
+    t0 = time.process_time()
+    assert mime.fields(block) is None
+    assert time.process_time() - t0 < 1.0
+
+
+def _dates() -> list[str]:
+    out = []
+    for path in SAMPLES:
+        for line in path.read_bytes().decode("latin-1").splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() in ("date", "arrival-date", "last-attempt-date", "will-retry-until"):
+                out.append(value.split(";")[-1])
+    return out
+
+
+@pytest.mark.parametrize("value", [
+    "Thu, 29 Apr 2013 23:45:00 -0700",
+    "Thu, 29 Apr 2013 23:45:00 -0700 (PDT)",
+    "29 Apr 2013 23:45:00 +0000",
+    "Thu, 29 Apr 2013 23:45:00 -0000",
+    "Mon, 1 Jan 0001 00:30:00 +0100",  # before year 1 in UTC
+    "Fri, 31 Dec 9999 23:30:00 -0100",  # after 9999 in UTC
+    "Thu, 31 Apr 2013 23:45:00 +0900",  # no such day
+    "Thu, 29 Apr 2013 24:00:00 +0900",
+    "Thu, 29 Apr 2013 23:59:60 +0900",
+    "Thu, 29 Apr 2013 23:45:00 +9999",  # an offset datetime refuses
+    "Thu, 29 Apr 2013 23:45:00 +2360",
+    "Thu, 29 Apr 2013 23:45:00 +0960",
+    "Thu, 29 Apr 0099 23:45:00 +0900",  # two-digit years are read as 19xx/20xx
+    "Thu, 29 Apr 2013 23:45:00 GMT",
+    "Thu, 29 apr 2013 23:45:00 +0900",
+    "Thu,29 Apr 2013 23:45:00 +0900",
+    "Thu, 29 Apr 2013 23:45 +0900",
+    "Thu, 29 Apr 2013 23:45:00 +0900 extra words",
+    "Thu, 29 Apr 2013 23:45:00 +0900 (JST) (more)",
+    "29 Apr 2013 \u0663\u0663:45:00 +0900",
+    "garbage",
+])
+def test_timestamp_fast_and_slow(value: str) -> None:
+    assert timestamp(value) == timestamp_slow(value.strip())
+
+
+def test_timestamp_on_the_samples() -> None:
+    dates = _dates()
+    assert dates
+    for value in dates:
+        assert timestamp(value) == timestamp_slow(value.strip()), value
