@@ -163,6 +163,20 @@ async def test_size_is_announced_and_a_30_mb_message_is_refused(engine: Engine) 
     assert [bytes(r.raw) for r in stored(engine)] == [DSN]
 
 
+async def test_ehlo_announces_pipelining_and_helo_names_are_kept(engine: Engine) -> None:
+    """RFC 2920 section 3.1: a client pipelines only when EHLO's reply says PIPELINING."""
+    async with running(engine) as (port, _), \
+            aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="mx.example"
+                            ) as client:
+        await client.ehlo()
+        assert {"pipelining", "size", "8bitmime", "smtputf8"} <= set(client.esmtp_extensions)
+        await client.mail("")
+        await client.rcpt(token())
+        assert (await client.data(DSN))[0] == 250
+    [row] = stored(engine)
+    assert row.helo == "mx.example"
+
+
 async def test_smtputf8_8bitmime_and_long_lines_are_taken(engine: Engine) -> None:
     body = ("From: postmaster@exämple.test\r\nSubject: Unzustellbar\r\n\r\n"
             "Grüße ").encode() + b"y" * 5000 + b"\r\n"

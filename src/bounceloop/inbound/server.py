@@ -7,9 +7,9 @@ aiosmtpd's protocol, run in the service's own event loop (no Controller thread).
   server is never a relay, and a forged or mistyped token is refused at RCPT instead of
   accepted and bounced later (no backscatter).
 - The null reverse-path ``MAIL FROM:<>`` (how every DSN arrives, RFC 5321 section 4.5.5),
-  SMTPUTF8 and 8BITMIME are accepted; SIZE is announced and enforced (RFC 1870); pipelined
-  commands are served in order; only ``<CRLF>.<CRLF>`` ends DATA (aiosmtpd >= 1.4.5, the
-  2023 "SMTP smuggling" defence).
+  SMTPUTF8 and 8BITMIME are accepted; SIZE is announced and enforced (RFC 1870); PIPELINING
+  is announced and pipelined commands are served in order (RFC 2920); only
+  ``<CRLF>.<CRLF>`` ends DATA (aiosmtpd >= 1.4.5, the 2023 "SMTP smuggling" defence).
 - DATA: the raw bytes, the envelope and the receive time are committed to the database
   (inbound.inbox, group commit) *before* the 250; if the commit fails the answer is
   ``451 4.3.0`` so the sender keeps the message and retries. Parsing happens later, in a
@@ -230,6 +230,15 @@ class Policy:
         self.metrics = metrics
         self.clock = clock
         self.budget = Budget(settings.smtp_data_memory)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        # A client pipelines only to a server whose EHLO reply lists PIPELINING (RFC 2920
+        # section 3.1), and aiosmtpd (1.4.6), which serves pipelined commands in order, does
+        # not list it. This hook replaces aiosmtpd's reply, so it also does what aiosmtpd's
+        # own EHLO does: remember the client's name.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
