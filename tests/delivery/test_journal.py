@@ -12,6 +12,7 @@ import pytest
 
 from bounceloop.delivery import journal as journal_module
 from bounceloop.delivery.journal import Journal, paths, written
+from tests import syscalls
 
 
 def test_lists_what_was_appended_and_nothing_for_a_stranger(tmp_path: Path) -> None:
@@ -85,3 +86,28 @@ def test_a_retracted_dot_is_not_listed(tmp_path: Path) -> None:
     j.retract(["broken"])  # its connection had broken: the dot never went out
     assert written(tmp_path, "host:8:r") == {"kept"}
     j.close()
+
+
+@pytest.mark.skipif(syscalls.STRACE is None, reason="strace is not installed (Debian "
+                    "package strace, packages/debian-test.txt)")
+def test_a_power_loss_keeps_the_files_and_the_retractions(tmp_path: Path) -> None:
+    """What a power loss must not take: the name of a file (a vanished journal reads as
+    "no journal", every message marked in flight then counts as delivered) and a
+    retraction (a message whose dot never went out would count as delivered)."""
+    spool = tmp_path / "inflight"
+    code = ("from bounceloop.delivery.journal import Journal\n"
+            f"j = Journal({str(spool)!r}, 'host:8:p')\n"
+            "j.append(['m1:0', 'm2:0'])\n"
+            "j.retract(['m2:0'])\n")
+    log = tmp_path / "journal.strace"
+    subprocess.run(syscalls.traced(log, [sys.executable, "-c", code]), check=True)
+    calls = syscalls.read(log)
+    first = paths(spool, "host:8:p")[0]
+    lines = [c for c in calls if c.path == str(first) and c.name == "write"]
+    assert [c.args.split('"')[1] for c in lines] == ["m1:0\\nm2:0\\n", "-m2:0\\n"]
+    synced = [c for c in calls if c.name in ("fsync", "fdatasync") and c.result == 0]
+    assert any(s.path == str(spool) and s.end < lines[0].start for s in synced), \
+        "the journal's directory was not synced before its first line"
+    assert any(s.path == str(first) and s.start > lines[1].end for s in synced), \
+        "the retraction was not synced"
+    assert written(spool, "host:8:p") == {"m1:0"}

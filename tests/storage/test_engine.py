@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from bounceloop.storage.engine import create_engine, is_sqlite, utcnow
+from bounceloop.testing import postgres
 
 
 def _sqlite(tmp_path: Path) -> Engine:
@@ -25,8 +26,10 @@ def test_sqlite_pragmas_are_in_effect(tmp_path: Path) -> None:
         pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                   for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
     engine.dispose()
-    # synchronous: 1 is NORMAL (https://www.sqlite.org/pragma.html#pragma_synchronous)
-    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
+    # synchronous: 2 is FULL, the WAL synced at every commit: a commit survives a power
+    # loss (https://www.sqlite.org/pragma.html#pragma_synchronous; tests/test_durability.py
+    # watches the syncs themselves)
+    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 2,
                       "busy_timeout": 5000}
 
 
@@ -127,6 +130,35 @@ def test_bare_postgresql_url_means_psycopg3() -> None:
     assert engine.dialect.driver == "psycopg"
     assert not is_sqlite(engine)
     engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("configured", "in_force"), [
+    ("off", "on"), ("local", "local"), ("remote_write", "remote_write"),
+    ("remote_apply", "remote_apply"), ("on", "on")])
+def test_postgresql_commits_wait_for_the_wal_whatever_the_server_says(
+        postgres_server: postgres.Server, configured: str, in_force: str) -> None:
+    """A database (or server, or role) set to synchronous_commit = off gets on; the values
+    that flush the local WAL are kept as they are, the stronger ones included. Pinned for
+    the session: a reload of the server's configuration cannot lower it later."""
+    name = f"sync_{configured}"
+    url = postgres_server.create_database(name)
+    try:
+        postgres_server.execute(f"ALTER DATABASE {name} SET synchronous_commit = {configured}")
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                value = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+                source = conn.exec_driver_sql(
+                    "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'"
+                ).scalar()
+        finally:
+            engine.dispose()
+    finally:
+        postgres_server.drop_database(name)
+    # Set for the session, so above the server's files, the database's and the role's
+    # settings (and a reload of them).
+    assert (value, source) == (in_force, "session")
 
 
 def test_is_sqlite_and_utcnow(engine: Engine) -> None:

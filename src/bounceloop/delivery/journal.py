@@ -10,8 +10,8 @@ then look the same in the database, and need opposite treatment:
 The journal tells them apart. Just before each dot is handed to the kernel, the attempt
 (``message-id:attempt``, so a retry is a new entry) is appended to a file of this worker's
 own: one ``write(2)`` on an ``O_APPEND`` descriptor,
-which the kernel keeps when the process is killed (no ``fsync`` needed: only a host crash
-loses it, and that also ends the TCP connection). A worker that later finds the message
+which the kernel keeps when the process is killed (no ``fsync`` needed for that; a power
+loss is the end of this doc). A worker that later finds the message
 still "sending" (or, on SQLite, where the journal alone is the mark, takes its job over
 from the dead worker) reads that worker's journal: listed there, the dot went out
 (delivered, unconfirmed); not listed, it never did (sent again).
@@ -25,6 +25,23 @@ configured) a message marked in flight in the database counts as delivered, unco
 
 Two files per worker, used in turn: on switching, the other file is emptied first. A switch
 waits until every message listed in the other file has its outcome in the database.
+
+A power loss or a kernel crash (not a kill) loses what the kernel had not yet written out.
+Two things are synced so that it can only lead to sending again, never to losing a message:
+
+- the directory, each time a file is opened (created, or emptied on a switch): a journal
+  whose file vanished reads as "no journal here" (None), and on PostgreSQL every message
+  its worker had marked "sending" would count as delivered, sent or not (fsync(2): syncing
+  a file does not sync the directory entry that names it);
+- a retraction: lost, it would leave listed a message whose dot never went out.
+
+The lines themselves are not synced before each dot: a sync per final dot (or per group of
+dots) would put a disk flush into every SMTP transaction. A power loss that takes the last
+lines with it therefore makes their messages "not listed": sent again, so a recipient may
+get a message twice (RFC 1047's duplicate, the failure an SMTP client is allowed). Beyond
+RFC 1047's window above, a power loss here cannot lose a message. The outcomes and the
+claims the takeover reads are database commits, durable before anyone is told
+(storage.engine).
 """
 
 from __future__ import annotations
@@ -67,7 +84,15 @@ class Journal:
 
     def _open(self, n: int) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-        return os.open(self._paths[n], flags, 0o600)
+        fd = os.open(self._paths[n], flags, 0o600)
+        # The new (or emptied) file's name, synced (see the module doc). At the start and
+        # then at most once per SWITCH_AFTER.
+        directory = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return fd
 
     def append(self, ids: Iterable[str]) -> None:
         """Note that the final dots of these messages are being written (one system call)."""
@@ -80,6 +105,8 @@ class Journal:
         broken): note so, for a kill before their outcome is recorded."""
         ids = list(ids)
         os.write(self._fd, "".join(f"-{i}\n" for i in ids).encode("ascii"))
+        # Synced (see the module doc); rare: a connection that broke just before its dot.
+        os.fsync(self._fd)
 
     def settled(self, ids: Iterable[str]) -> None:
         """These messages' outcomes are in the database; switch files when it is time and

@@ -8,9 +8,15 @@ SQLite (the embedded default) gets, on each new DBAPI connection:
 
 - ``journal_mode=WAL``: readers never block the writer and the writer never blocks readers
   (https://www.sqlite.org/wal.html); it is a property of the file, set once and kept.
-- ``synchronous=NORMAL``: in WAL mode a commit is durable against a crash of the process and
-  only the last transactions may be lost on power failure, without an fsync per commit
-  (https://www.sqlite.org/pragma.html#pragma_synchronous).
+- ``synchronous=FULL``: in WAL mode the WAL is synced at every commit, so a committed
+  transaction survives a power loss or a kernel crash, not only a kill of the process
+  (https://www.sqlite.org/pragma.html#pragma_synchronous: with NORMAL "a transaction
+  committed in WAL mode ... might roll back following a power loss or system crash"). We
+  act on our commits: a 250 to a returned message, a 202 to the API, a webhook call about
+  an event. The commits that happen often are already grouped (inbound.inbox, the
+  delivery engine's outcomes, the webhook results), so this is one sync per group. SQLite
+  syncs the directory too the first time it syncs a WAL file it created (os_unix.c,
+  UNIXFILE_DIRSYNC), so the file itself survives.
 - ``busy_timeout=5000``: wait up to 5 s for the write lock instead of failing at once.
 - ``foreign_keys=ON``: SQLite enforces FOREIGN KEY only when asked, per connection.
 
@@ -31,7 +37,18 @@ the execution option ``sqlite_begin="DEFERRED"``, so it does not queue behind wr
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn: ...
 
 PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a bare ``postgresql://``
-means the same here, since psycopg2 is not a dependency).
+means the same here, since psycopg2 is not a dependency). Each new connection pins
+``synchronous_commit`` for its session: ``on`` when the server, database or role has it
+``off`` (a commit then returns before its WAL is flushed, and "the most recent
+transactions may be lost if the database should crash", PostgreSQL docs, "Asynchronous
+Commit", https://www.postgresql.org/docs/current/wal-async-commit.html), and the value in
+force otherwise (``local``, ``remote_write``, ``on`` and ``remote_apply`` all flush the
+local WAL before the commit returns, table "synchronous_commit Modes" of
+https://www.postgresql.org/docs/current/runtime-config-wal.html; the ones that wait for
+standbys are stronger, and kept). Pinned at the session level, a later reload of the
+server's configuration cannot lower it either. One statement per connection, not per
+transaction: through a pooler in transaction mode (PgBouncer), where a session setting does
+not follow the client, set ``synchronous_commit`` on the server instead (README).
 """
 
 from __future__ import annotations
@@ -90,7 +107,7 @@ def create_engine(url: str | URL) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sqlalchemy.create_engine(
+        engine = sqlalchemy.create_engine(
             parsed,
             # A handful of connections serve the loop and the workers; pre_ping replaces a
             # connection the server closed (restart, idle timeout) instead of failing the
@@ -101,8 +118,28 @@ def create_engine(url: str | URL) -> Engine:
             pool_pre_ping=True,
             pool_recycle=3600,
         )
+        event.listen(engine, "connect", _durable_commits)
+        return engine
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: bounceloop runs on "
                      "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/NAME")
+
+
+#: synchronous_commit for the session: ``on`` in place of ``off``, else what is in force,
+#: pinned (see the module doc). set_config(..., false) is SET at the session level.
+_PIN_SYNCHRONOUS_COMMIT = (
+    "SELECT set_config('synchronous_commit', CASE current_setting('synchronous_commit') "
+    "WHEN 'off' THEN 'on' ELSE current_setting('synchronous_commit') END, false)")
+
+
+def _durable_commits(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(_PIN_SYNCHRONOUS_COMMIT)
+    finally:
+        cursor.close()
+    # The SELECT opened a transaction (psycopg is not in autocommit): a SET in a
+    # transaction that rolls back is undone, so commit it.
+    dbapi_connection.commit()
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -134,7 +171,7 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if not memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
