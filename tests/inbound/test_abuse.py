@@ -18,35 +18,20 @@ import json
 import logging
 import os
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 import aiosmtplib
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bounceloop.inbound import InboundServer, Inbox
 from bounceloop.inbound.server import RUN_LIMIT
-from bounceloop.observability.metrics import Metrics
-from bounceloop.service import listen
 from bounceloop.storage.tables import jobs
-from tests.inbound.test_server import DSN, settings, stored, token
+from tests.inbound.test_server import DSN, serving, stored, token
 
 TOKEN = token().encode()
 EHLO = b"EHLO peer.test\r\n"
-
-
-@asynccontextmanager
-async def serving(engine: Engine, **extra: Any) -> AsyncIterator[tuple[InboundServer, int]]:
-    server = InboundServer(settings(**extra), Inbox(engine), Metrics())
-    sock = listen("127.0.0.1", 0)
-    await server.start(sock)
-    try:
-        yield server, sock.getsockname()[1]
-    finally:
-        await server.close()
-        sock.close()
 
 
 class Raw:

@@ -170,3 +170,31 @@ async def test_a_batch_whose_write_failed_is_done_when_the_database_answers(
         assert conn.execute(select(jobs.c.status, jobs.c.attempts).where(
             jobs.c.ref == str(rid))).one() == (outbox.DONE, 1)
         assert conn.execute(select(received.c.times_processed)).scalar_one() == 1
+
+
+async def test_a_backlog_is_processed_once_while_the_next_batch_is_taken_ahead(
+        world: World) -> None:
+    """Processor.run claims and parses the next batch while it ties and saves this one
+    (issue 17): every message of a backlog of several batches processed exactly once, each
+    job claimed once, none left over."""
+    ids = [world.receive(make(rcpt, world.copy(rcpt)), (world.envelope[rcpt],))
+           for rcpt in world.envelope for make in (bounces.dsn, bounces.exim)]
+    processor = Processor(settings(), world.engine, "backlog", batch=3, parse_processes=1)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(processor.run(stop))
+    try:
+        deadline = time.monotonic() + 60
+        while (any(status(world, rid)[0] == "pending" for rid in ids)
+               and time.monotonic() < deadline):
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await runner
+        processor.close()
+    with world.engine.connect() as conn:
+        rows = conn.execute(select(received.c.status, received.c.times_processed)).all()
+        claims = conn.execute(select(jobs.c.status, jobs.c.attempts).where(
+            jobs.c.kind == "bounce")).all()
+    assert len(ids) == 8
+    assert sorted(rows) == [("processed", 1)] * 8
+    assert sorted(claims) == [(outbox.DONE, 1)] * 8

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from bounceloop.config import Settings
-from bounceloop.core.suppression import Policy
+from bounceloop.core.suppression import Decision, Failure, Policy
 from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.inbound import Context, run_batch
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, received, suppressions
 from bounceloop.storage.tables import errors, suppression_log
+from bounceloop.storage.tables import suppressions as suppressions_table
 from bounceloop.testing import bounces
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -406,3 +408,62 @@ def test_concurrent_writers_of_one_entry_keep_one(engine: Engine) -> None:
     assert first is not None and again is None
     with engine.connect() as conn:
         assert len(conn.execute(select(suppression_log)).all()) == 1
+
+
+def test_a_batch_of_signals_ends_as_one_signal_at_a_time_would(engine: Engine) -> None:
+    """suppressions.apply puts a batch's decisions with a few statements for all of them:
+    the list and its log end as putting them one by one leaves them - an entry added and
+    changed within the batch, an expired entry replaced, a live one lengthened, a
+    person's entry left alone, a repeat that changes nothing, a soft failure between."""
+    policy = Policy(threshold=1)  # one soft failure suppresses: a soft decision in the batch
+    day = timedelta(days=1)
+
+    def failure(reason: str, extended: str, error_id: int) -> Failure:
+        return Failure(T0, reason, "550", extended, 5, f"{reason} {error_id}", error_id)
+
+    signals = [
+        suppressions.Signal("a@dest.test", T0, failure("userunknown", "5.1.1", 1)),
+        suppressions.Signal("a@dest.test", T0, None, NEWS, "abuse"),
+        suppressions.Signal("f@dest.test", T0, failure("mailboxfull", "5.2.2", 2)),
+        suppressions.Signal("F@dest.test", T0, failure("userunknown", "5.1.1", 3)),
+        suppressions.Signal("b@gone.test", T0, failure("hostunknown", "5.1.2", 4)),
+        suppressions.Signal("c@dest.test", T0, failure("userunknown", "5.1.1", 5)),
+        suppressions.Signal("d@dest.test", T0, failure("userunknown", "5.1.1", 6)),
+        suppressions.Signal("e@dest.test", T0, failure("userunknown", "5.1.1", 7)),
+        suppressions.Signal("a@dest.test", T0, failure("userunknown", "5.1.1", 8)),
+        suppressions.Signal("g@dest.test", T0, failure("mailboxfull", "5.2.2", 9)),
+    ]
+
+    def run(batches: list[list[suppressions.Signal]]
+            ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            for value, reason, expires, source in (
+                    ("c@dest.test", "mailboxfull", T0 - day, "rule"),  # expired
+                    ("d@dest.test", "manual", None, "manual"),  # a person's
+                    ("e@dest.test", "mailboxfull", T0 + day, "rule")):  # live, expiring
+                suppressions.put(conn, Decision("address", value, reason, expires),
+                                 source=source, actor=source, now=T0 - 2 * day)
+            for batch in batches:
+                suppressions.apply(conn, batch, policy, T0)
+            entries = [tuple(r)[1:] for r in conn.execute(
+                select(suppressions_table).order_by(suppressions_table.c.type,
+                                                    suppressions_table.c.value,
+                                                    suppressions_table.c.sender))]
+            log = [tuple(r)[1:] for r in conn.execute(
+                select(suppression_log).order_by(suppression_log.c.id))]
+            transaction.rollback()
+        return entries, log
+
+    together = run([signals])
+    alone = run([[s] for s in signals])
+    assert together == alone
+    entries, log = together
+    by_value = {(e[0], e[1], e[2]): e for e in entries}
+    assert by_value["address", "d@dest.test", ""][3] == "manual"  # left alone
+    assert by_value["address", "f@dest.test", ""][3] == "userunknown"
+    assert ("address", "a@dest.test", NEWS) in by_value
+    assert [(r[1], r[3]) for r in log[3:]] == [
+        ("add", "a@dest.test"), ("add", "a@dest.test"), ("add", "f@dest.test"),
+        ("change", "f@dest.test"), ("add", "b@gone.test"),
+        ("add", "c@dest.test"), ("change", "e@dest.test"), ("add", "g@dest.test")]

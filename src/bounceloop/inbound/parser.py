@@ -186,6 +186,13 @@ class ParserPool:
     def _submit(self, raws: Sequence[bytes]) -> Future[list[Parsed]]:
         return self._start().submit(self.target, list(raws), self.convention, self.budget)
 
+    def warm(self) -> None:
+        """Start the parser processes and have them load the parser now, so that the first
+        returned message does not wait for that (blocks: about a second of a spawned
+        interpreter importing bounceloop.parsing)."""
+        with contextlib.suppress(BrokenProcessPool):
+            self._submit([]).result()
+
     def parse(self, raws: Sequence[bytes]) -> list[Parsed]:
         """Every message parsed (or failed, saying why), in order."""
         if not raws:

@@ -143,6 +143,9 @@ _COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "descr
 
 
 def _same(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> bool:
+    if not old or not new:  # a first processing: nothing to compare
+        return not old and not new
+
     def key(values: Any) -> tuple[Any, ...]:
         return tuple("" if values[f] is None else values[f] for f in _COMPARED)
     return sorted(map(key, (r._mapping for r in old))) == sorted(map(key, new))
