@@ -351,12 +351,9 @@ def _put_rules(conn: Connection, decisions: Sequence[Decision], now: datetime) -
         logs.append((key, {**values, "action": action}))
     lost: set[tuple[str, str, str]] = set()
     if new:
-        ins: Any = (postgresql.insert(suppressions) if conn.dialect.name == "postgresql"
-                    else sqlite.insert(suppressions))
-        stmt = ins.on_conflict_do_nothing(index_elements=["type", "value", "sender"]
-                                          ).returning(suppressions.c.type,
-                                                      suppressions.c.value,
-                                                      suppressions.c.sender)
+        stmt = conflict_insert(conn, suppressions).on_conflict_do_nothing(
+            index_elements=["type", "value", "sender"]).returning(
+                suppressions.c.type, suppressions.c.value, suppressions.c.sender)
         made = {(r.type, r.value, r.sender) for r in conn.execute(stmt, list(new.values()))}
         # Put there by another writer since it was read (PostgreSQL; SQLite's writers take
         # turns): those decisions are put again one by one, against what is there now.
