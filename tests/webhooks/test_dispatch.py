@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -406,3 +407,33 @@ def test_claims_ahead_within_the_lease() -> None:
     assert ahead(webhook(1), 300.0) == AHEAD
     assert ahead(webhook(10), 300.0) == 7  # 2 * 7 calls each within 10 s: 140 s < 150 s
     assert ahead(webhook(300), 300.0) == 1
+
+
+async def test_results_that_cannot_be_written_are_kept_and_tried_again_each_second(
+        engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database refuses the results' write: the worker keeps them and tries again
+    about once a second (not in a tight loop), and they are written once it can."""
+    tries: list[float] = []
+    real = Dispatcher._sync
+    broken = True
+
+    async def sync(self: Dispatcher, results: list[Any], wants: dict[int, int],
+                   look: bool) -> Any:
+        if results:
+            tries.append(time.monotonic())
+            if broken:
+                await asyncio.sleep(0)  # a retry loop without a pause still lets this count
+                raise RuntimeError("the database went away")
+        return await real(self, results, wants, look)
+
+    monkeypatch.setattr(Dispatcher, "_sync", sync)
+    async with Receiver() as rx:
+        hook(engine, rx.url)
+        write(engine, [failure("m1")])
+        async with running(settings, engine):
+            await until(lambda: len(rx.requests) == 1)
+            await asyncio.sleep(1.5)
+            assert 1 <= len(tries) <= 3
+            broken = False
+            await until(lambda: job_status(engine) == ["done"])
+    assert len(rx.requests) == 1  # written late, not called again

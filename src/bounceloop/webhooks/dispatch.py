@@ -201,8 +201,10 @@ class Dispatcher:
                     worked = await self.round()
                 except Exception:  # the database went away: log, wait, try again
                     log.exception("webhook round failed")
-                    self._look_at = time.monotonic() + 1.0
-                    worked = False
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(1.0):
+                            await stop.wait()
+                    continue
                 if worked:
                     await asyncio.sleep(0)  # let the calls just started go out
                 else:
