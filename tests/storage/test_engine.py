@@ -188,3 +188,62 @@ def test_the_storage_modules_leave_postgresqls_dialect_unloaded_on_sqlite() -> N
     loaded = done.stdout.strip()
     assert "sqlalchemy.dialects.sqlite" in loaded
     assert "postgresql" not in loaded, loaded
+
+
+async def test_begin_soon_waits_for_the_sqlite_lock_without_stopping_the_loop(
+        tmp_path: Path) -> None:
+    """Another connection holds the write lock for 0.3 s: begin_soon gets it afterwards,
+    and the event loop runs other tasks meanwhile (SQLite's busy handler would block it)."""
+    import asyncio
+
+    from bounceloop.storage.engine import begin_soon
+
+    db = _sqlite(tmp_path)
+    with db.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    held = threading.Event()
+
+    def holder() -> None:
+        with db.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            held.set()
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    start = time.monotonic()
+    async with begin_soon(db) as conn:
+        waited = time.monotonic() - start
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+    task.cancel()
+    thread.join(5)
+    assert waited >= 0.2  # it did wait for the lock
+    assert ticks >= 10  # and the loop went on meanwhile
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
+        # The busy timeout is back for everyone else.
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000
+    db.dispose()
+
+
+async def test_begin_soon_rolls_back_on_an_error(engine: Engine) -> None:
+    from bounceloop.storage.engine import begin_soon
+    from bounceloop.storage.tables import mailings
+
+    with pytest.raises(RuntimeError):
+        async with begin_soon(engine) as conn:
+            conn.execute(mailings.insert().values(sender="a@example.org", mime=b"x",
+                                                  created_at=utcnow()))
+            raise RuntimeError("no")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM mailings")).scalar_one() == 0

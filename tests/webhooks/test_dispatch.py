@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -370,3 +371,69 @@ async def test_other_triggers_carry_their_fields(engine: Engine, settings: Setti
         assert form["feedback_type"] == ["abuse"]
     else:
         assert form["code"] == ["250"] and form["extended"] == ["2.0.0"]
+
+
+async def test_a_new_event_is_called_about_at_once_not_at_the_poll(
+        engine: Engine, settings: Settings) -> None:
+    """An idle worker with a 30 s poll interval: the doorbell (SQLite's data_version,
+    PostgreSQL's NOTIFY) has each new event called about within a fraction of a second."""
+    settings = settings.model_copy(update={"webhook_poll_interval": 30.0})
+    async with Receiver() as rx:
+        hook(engine, rx.url)
+        async with running(settings, engine):
+            await asyncio.sleep(0.3)  # idle: the first look found nothing
+            for n in range(3):
+                start = time.monotonic()
+                write(engine, [failure(f"m{n}")])
+                await until(lambda n=n: len(rx.requests) == n + 1, timeout=5)
+                assert time.monotonic() - start < 0.5
+    assert len(set(rx.events())) == 3
+
+
+def test_claims_ahead_within_the_lease() -> None:
+    """A lane keeps AHEAD calls' worth per connection claimed, fewer when the lease would
+    not cover a full queue called at the webhook's timeout."""
+    from bounceloop.webhooks.dispatch import AHEAD, ahead
+
+    def webhook(timeout: int) -> store.Webhook:
+        return store.Webhook(
+            id=1, url="http://x/", triggers=("failure",), mailing_id=None, tags=(),
+            format="form", extras=True, concurrency=10, timeout=timeout, secret="s",
+            previous_secret=None, previous_until=None, status="active",
+            paused_reason=None, flagged=False, verify_token=None, verified_at=None,
+            description="", created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+            last_success_at=None, failing_since=None)
+
+    assert ahead(webhook(1), 300.0) == AHEAD
+    assert ahead(webhook(10), 300.0) == 7  # 2 * 7 calls each within 10 s: 140 s < 150 s
+    assert ahead(webhook(300), 300.0) == 1
+
+
+async def test_results_that_cannot_be_written_are_kept_and_tried_again_each_second(
+        engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database refuses the results' write: the worker keeps them and tries again
+    about once a second (not in a tight loop), and they are written once it can."""
+    tries: list[float] = []
+    real = Dispatcher._sync
+    broken = True
+
+    async def sync(self: Dispatcher, results: list[Any], wants: dict[int, int],
+                   look: bool) -> Any:
+        if results:
+            tries.append(time.monotonic())
+            if broken:
+                await asyncio.sleep(0)  # a retry loop without a pause still lets this count
+                raise RuntimeError("the database went away")
+        return await real(self, results, wants, look)
+
+    monkeypatch.setattr(Dispatcher, "_sync", sync)
+    async with Receiver() as rx:
+        hook(engine, rx.url)
+        write(engine, [failure("m1")])
+        async with running(settings, engine):
+            await until(lambda: len(rx.requests) == 1)
+            await asyncio.sleep(1.5)
+            assert 1 <= len(tries) <= 3
+            broken = False
+            await until(lambda: job_status(engine) == ["done"])
+    assert len(rx.requests) == 1  # written late, not called again

@@ -165,3 +165,36 @@ echo json_encode([verified($argv[2], $body, 'whsec'), verified($argv[2], $body .
     done = subprocess.run([PHP, str(script), str(tmp_path / "body"), good],
                           capture_output=True, check=True)
     assert json.loads(done.stdout) == [True, False, False]
+
+
+def test_form_is_urlencode_of_the_bracketed_pairs() -> None:
+    """The encoder's shortcuts for plain strings and ints give what the standard library's
+    urlencode gives for the same pairs (bools as PHP's 1/0, bytes as they are)."""
+    from urllib.parse import quote_plus, urlencode
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scalar = st.one_of(st.text(), st.integers(), st.booleans(), st.binary())
+    value = st.one_of(scalar, st.lists(scalar, max_size=3),
+                      st.dictionaries(st.text(max_size=5), scalar, max_size=3))
+
+    def flat(key: str, v: Any) -> list[tuple[str, str | bytes]]:
+        if isinstance(v, dict):
+            return [p for k, x in v.items() for p in flat(f"{key}[{k}]", x)]
+        if isinstance(v, list):
+            return [p for x in v for p in flat(f"{key}[]", x)]
+        if isinstance(v, bool):
+            return [(key, "1" if v else "0")]
+        return [(key, v if isinstance(v, bytes) else str(v))]
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.text(min_size=1, max_size=8), value), max_size=6))
+    def check(items: list[tuple[str, Any]]) -> None:
+        pairs = [p for k, v in items for p in flat(k, v)]
+        expected = "&".join(
+            f"{quote_plus(k, safe='[]')}={urlencode([('', v)], quote_via=quote_plus)[1:]}"
+            for k, v in pairs)
+        assert form(items) == expected.encode()
+
+    check()

@@ -36,6 +36,13 @@ the execution option ``sqlite_begin="DEFERRED"``, so it does not queue behind wr
 
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn: ...
 
+A writer that must not block (the webhook worker, on its event loop) asks with
+``sqlite_wait=False`` for a ``BEGIN`` that fails at once with ``database is locked`` when
+another connection holds the write lock, and waits its own way; :func:`begin_soon` waits
+with ``asyncio.sleep``::
+
+    async with begin_soon(engine) as conn: ...
+
 PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a bare ``postgresql://``
 means the same here, since psycopg2 is not a dependency). Each new connection pins
 ``synchronous_commit`` for its session: ``on`` when the server, database or role has it
@@ -53,14 +60,17 @@ not follow the client, set ``synchronous_commit`` on the server instead (README)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -156,6 +166,37 @@ def _durable_commits(dbapi_connection: DBAPIConnection, record: ConnectionPoolEn
     dbapi_connection.commit()
 
 
+@contextlib.asynccontextmanager
+async def begin_soon(engine: Engine) -> AsyncIterator[Connection]:
+    """``engine.begin()`` for code on an event loop: on SQLite the write lock is waited
+    for with ``asyncio.sleep`` (for up to the busy timeout), not in SQLite's busy handler,
+    which would stop the loop meanwhile; committed on leaving, rolled back on an error."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn.execution_options(sqlite_wait=False)
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+            pause = 0.001
+            while True:
+                try:
+                    conn.begin()
+                    break
+                except exc.OperationalError as e:
+                    busy = str(getattr(e.orig, "sqlite_errorname", "")).startswith(
+                        "SQLITE_BUSY")
+                    if not busy or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 0.004)
+        else:
+            conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if sqlite3.sqlite_version_info < SQLITE_MIN:
         # The outbox claims with UPDATE ... RETURNING (https://www.sqlite.org/lang_returning.html).
@@ -195,6 +236,17 @@ def _sqlite_engine(url: URL) -> Engine:
         mode = str(conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")).upper()
         if mode not in _BEGIN_MODES:
             raise ValueError(f"sqlite_begin is one of {', '.join(_BEGIN_MODES)}, not {mode!r}")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if conn.get_execution_options().get("sqlite_wait", True) or mode == "DEFERRED":
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        # Fail at once with "database is locked" rather than wait in busy_timeout's
+        # sleeps: the caller (an event loop) waits its own way.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
     return engine

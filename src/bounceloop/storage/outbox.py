@@ -196,6 +196,17 @@ def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int
     """
     if limit <= 0 or (kinds is not None and not kinds) or (refs is not None and not refs):
         return []
+    with engine.begin() as conn:
+        return claim_in(conn, kinds, worker, limit, lease_seconds, now, refs)
+
+
+def claim_in(conn: Connection, kinds: Collection[str] | None, worker: str, limit: int,
+             lease_seconds: float, now: datetime | None = None,
+             refs: Collection[str] | None = None) -> list[Job]:
+    """:func:`claim` in the caller's transaction (the webhook worker writes its results
+    and claims its next jobs in one); the lease counts once that commits."""
+    if limit <= 0 or (kinds is not None and not kinds) or (refs is not None and not refs):
+        return []
     if not worker:
         raise ValueError("a worker needs a name")
     now = now or utcnow()
@@ -205,7 +216,7 @@ def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int
     if refs is not None:
         due = due.where(jobs.c.ref.in_(sorted(refs)))
     due = due.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
-    if engine.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         # Lock the chosen rows; rows another claimer locked are skipped, not waited for.
         due = due.with_for_update(skip_locked=True)
     # The choice is a MATERIALIZED CTE on PostgreSQL, so it runs exactly once: as a plain
@@ -228,8 +239,7 @@ def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int
         )
         .returning(*jobs.c)
     )
-    with engine.begin() as conn:
-        claimed = [_job(row) for row in conn.execute(stmt)]
+    claimed = [_job(row) for row in conn.execute(stmt)]
     # RETURNING gives rows in no particular order.
     claimed.sort(key=lambda job: (job.run_at, job.id))
     return claimed

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from bounceloop.storage import outbox
+from bounceloop.storage import doorbell, outbox
 from bounceloop.storage.engine import chunks, utcnow
 from bounceloop.storage.tables import events, jobs, received, webhook_failures, webhooks
 
@@ -238,6 +238,7 @@ def resume(conn: Connection, webhook_id: int, now: datetime | None = None) -> bo
 def _release(conn: Connection, webhook_id: int, now: datetime) -> None:
     conn.execute(update(jobs).where(_jobs_of(webhook_id), jobs.c.status == outbox.HELD)
                  .values(status=outbox.PENDING, run_at=now, updated_at=now))
+    doorbell.ring(conn)
 
 
 def verified(conn: Connection, webhook_id: int, now: datetime | None = None) -> bool:
@@ -290,6 +291,8 @@ def fan_out(conn: Connection, new_events: Sequence[Row[Any]]) -> int:
                              "status": outbox.PENDING if hook.status == ACTIVE
                              else outbox.HELD})
     outbox.enqueue_many(conn, rows, returning=False)
+    if any(r["status"] == outbox.PENDING for r in rows):
+        doorbell.ring(conn)  # idle webhook workers call at this commit, not at their poll
     return len(rows)
 
 
@@ -328,6 +331,8 @@ def replay(conn: Connection, webhook_id: int, job_ids: Collection[int] | None = 
     result = conn.execute(stmt.values(
         status=outbox.PENDING if hook.status == ACTIVE else outbox.HELD, run_at=now,
         attempts=0, created_at=now, updated_at=now, last_error=None))
+    if result.rowcount and hook.status == ACTIVE:
+        doorbell.ring(conn)
     return int(result.rowcount)
 
 

@@ -1,9 +1,7 @@
 """The webhook worker: claims ``webhook`` jobs from the outbox and POSTs their events.
 
 One lane per active webhook: a local queue of claimed jobs and up to the webhook's
-``concurrency`` calls at once. A lane claims (``outbox.claim`` with ``refs``, under a lease)
-when its queue runs low, a few calls' worth ahead, so a slow receiver holds only its own
-lane. Each call:
+``concurrency`` calls at once, so a slow receiver holds only its own lane. Each call:
 
 1. vets the URL again (webhooks.guard: DNS may have changed since the webhook was added)
    and connects to an address it vetted (webhooks.http);
@@ -11,12 +9,31 @@ lane. Each call:
    same on every retry, for de-duplication), ``X-Bounceloop-Attempt`` and the signature;
 3. turns the result into done, retry, dead or gone (webhooks.retry).
 
-Results are written in batches (a flush every few milliseconds under load): jobs
-completed, rescheduled or dead-lettered, failed calls logged, the webhooks' failing state
-updated (pausing one that failed for days), in one transaction. A crash loses no event:
-an unsettled job's lease runs out and another worker (or this one, restarted) calls again:
-at-least-once, with the same event id. On a graceful stop, calls in flight finish and the
-jobs not started are released at once.
+The database work is one transaction at a time (a *sync*): the results gathered since the
+last sync are written (jobs completed, rescheduled or dead-lettered, failed calls logged,
+the webhooks' failing state updated, pausing one that failed for days) and the lanes
+running low claim their next jobs (``outbox.claim_in``, under a lease) with their events,
+in one transaction: one commit, and on SQLite one sync of the WAL, for a batch of calls.
+Results wait for a sync at most FLUSH_SECONDS. A lane claims ahead, a few calls' worth per
+connection (AHEAD), so its connections do not wait for a sync; fewer where a call may
+take long, so a claimed job is called well within its lease (``job_lease``).
+
+Syncs run on the event loop, and SQLite's write lock (which the writers of events hold
+in turn) is waited for with ``asyncio.sleep`` (storage.engine.begin_soon), so calls in
+flight are answered and the next sent meanwhile. Not in a thread: a thread's every SQLite
+step gives up the interpreter lock and must take it back from a busy loop, waiting up to
+the switch interval (5 ms) each time; so measured, a claim of 75 jobs took 45-78 ms and
+the lanes stood empty half the time.
+
+Idle, the worker asks a doorbell (storage.doorbell) every DOORBELL_SECONDS whether anyone
+committed (SQLite) or rang (PostgreSQL, from storage.webhooks.fan_out), and looks for due
+jobs at once when so: a new event is called about within milliseconds. Retries falling due
+are found by a look every ``webhook_poll_interval``.
+
+A crash loses no event: an unsettled job's lease runs out and another worker (or this
+one, restarted) calls again: at-least-once, with the same event id (a result not written
+yet is such an unsettled job). On a graceful stop, calls in flight finish, their results
+are written and the jobs not started are released at once.
 """
 
 from __future__ import annotations
@@ -27,12 +44,12 @@ import json
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, and_, or_, select
 
 from bounceloop.config import Settings
 from bounceloop.core.network import networks
@@ -41,7 +58,8 @@ from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import outbox
 from bounceloop.storage import webhooks as store
-from bounceloop.storage.engine import utcnow
+from bounceloop.storage.doorbell import Doorbell
+from bounceloop.storage.engine import begin_soon, utcnow
 from bounceloop.storage.tables import jobs
 from bounceloop.webhooks import guard, retry, signature, wire
 from bounceloop.webhooks.http import Client, Failed, Reply
@@ -50,13 +68,24 @@ log = logging.getLogger(__name__)
 
 #: Seconds a vetted DNS answer is reused before the URL's host is resolved and vetted again.
 VET_SECONDS = 5.0
-#: A lane claims when its queue is below this many calls' worth, up to twice that.
-AHEAD = 2
-#: Results written per transaction at most; a flush happens at least every FLUSH_SECONDS.
+#: A lane claims when its queue is below this many calls' worth per connection, up to
+#: twice that; fewer when ``job_lease`` would not cover the calls of a full queue at the
+#: webhook's timeout (see :func:`ahead`).
+AHEAD = 8
+#: Results written per sync at most; results wait at most FLUSH_SECONDS for one.
 FLUSH_MAX = 500
 FLUSH_SECONDS = 0.02
 #: Seconds between reloads of the webhooks (a change or pause is seen within this).
 REFRESH_SECONDS = 0.5
+#: Seconds between looks at the doorbell while idle.
+DOORBELL_SECONDS = 0.005
+
+
+def ahead(hook: store.Webhook, lease: float) -> int:
+    """Calls' worth per connection a lane keeps claimed: AHEAD, or fewer so that a full
+    queue (twice this, ``concurrency`` at a time, each within the webhook's timeout) is
+    called within half the lease; at least 1."""
+    return max(1, min(AHEAD, int(lease / (4 * hook.timeout))))
 
 
 @dataclass(slots=True)
@@ -67,6 +96,8 @@ class Lane:
     gone_at: datetime | None = None
     """The receiver answered 410 (the webhook's updated_at then): no more calls until the
     pause is written and lifted (which changes updated_at)."""
+    low: int = 2
+    """Claim when queued and in-flight calls are fewer than this."""
 
     @property
     def gone(self) -> bool:
@@ -80,6 +111,16 @@ class Result:
     event: store.Event | None
     outcome: str  # retry.DONE | RETRY | GONE (DEAD is decided at the flush)
     answer: Reply | Failed | guard.Refused | None
+
+
+@dataclass(slots=True)
+class Synced:
+    """What a sync did: jobs claimed per webhook (with their events), and whether a
+    webhook was paused or is gone."""
+
+    claimed: dict[int, list[outbox.Job]] = field(default_factory=dict)
+    events: dict[int, store.Event] = field(default_factory=dict)
+    changed: bool = False
 
 
 def request(hook: store.Webhook, event: store.Event, attempt: int, now: datetime,
@@ -96,7 +137,6 @@ def request(hook: store.Webhook, event: store.Event, attempt: int, now: datetime
         ("X-Bounceloop-Trigger", event.type),
         (signature.HEADER, signature.sign(hook.signing_secrets(now), t, body)),
     ], body
-
 
 
 def _log_failed_call(r: Result, outcome: str) -> None:
@@ -133,12 +173,19 @@ class Dispatcher:
         self.lanes: dict[int, Lane] = {}
         self.results: list[Result] = []
         self.wake = asyncio.Event()
-        self._flushed = asyncio.Event()
+        """Set when the loop has something to do: a lane ran low, results piled up, stop."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._vetted: dict[str, tuple[float, list[str] | guard.Refused]] = {}
         self._stopping = False
         self._busy = False
+        """The last claim found jobs: claim again without looking first."""
+        self._look = True
+        """Look for due jobs (a read) before claiming: the doorbell rang or the poll
+        interval passed."""
+        self._look_at = 0.0
         self._refreshed = 0.0
+        self._first_result = 0.0
+        """When the oldest result not written yet came (monotonic)."""
         self._events: dict[int, store.Event | None] = {}
         """The event of each claimed job not started yet (by job id), loaded with the
         claim; None: the event is gone."""
@@ -146,70 +193,124 @@ class Dispatcher:
     # -- the loop ---------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        flusher = asyncio.create_task(self._flush_loop(stop))
+        bell = Doorbell(self.db)
+        stopper = asyncio.create_task(_set_when(stop, self.wake))
         try:
             while not stop.is_set():
                 try:
-                    busy = await self.round()
+                    worked = await self.round()
                 except Exception:  # the database went away: log, wait, try again
                     log.exception("webhook round failed")
-                    busy = False
-                if busy:
-                    await asyncio.sleep(0)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(1.0):
+                            await stop.wait()
                     continue
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.webhook_poll_interval):
-                        await _first(stop.wait(), self.wake.wait())
+                if worked:
+                    await asyncio.sleep(0)  # let the calls just started go out
+                else:
+                    await self._idle(stop, bell)
         finally:
             self._stopping = True
+            stopper.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            self.flush()
-            self._release_queued()
-            await self.client.aclose()
+            try:
+                await self._final()
+            finally:
+                bell.close()
+                await self.client.aclose()
+
+    async def _idle(self, stop: asyncio.Event, bell: Doorbell) -> None:
+        """Wait until there is something to do: a call settled with its lane low, results
+        due to be written, the doorbell, the poll interval, or stop."""
+        self.wake.clear()
+        while not stop.is_set() and not self.wake.is_set():
+            now = time.monotonic()
+            # A look owed waits for a lane to run low (which sets wake).
+            deadline = min(self._look_at if not self._look else now + 3600.0,
+                           self._refreshed + REFRESH_SECONDS)
+            if self.results:
+                deadline = min(deadline, self._first_result + FLUSH_SECONDS)
+            if now >= deadline:
+                return
+            if not self._busy and not self._look and bell.rang():
+                self._look = True
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(DOORBELL_SECONDS, deadline - now)):
+                    await self.wake.wait()
 
     async def round(self) -> bool:
-        """Refresh the lanes now and then, claim for those running low, start calls. True
-        when it claimed anything (more may be due at once).
-
-        The database work runs in a thread: a claim or a read waiting for SQLite's lock (the
-        writers of events hold it) must not stop the calls in flight from being answered
-        and the next ones sent (bench/webhooks.py)."""
-        if time.monotonic() - self._refreshed > REFRESH_SECONDS:
+        """One turn: refresh the lanes now and then; when results are due or lanes run low,
+        a sync (see the module doc); then start calls. True when it synced (more may be
+        due at once)."""
+        now = time.monotonic()
+        if now - self._refreshed > REFRESH_SECONDS:
             await self._refresh()
-        low = [lane for lane in self.lanes.values() if not lane.gone
-               and len(lane.queue) + lane.inflight < lane.hook.concurrency * AHEAD]
-        claimed = False
-        # While claims find work, claim straight away; once idle, a read first, so an idle
-        # worker takes no write lock (SQLite) every poll.
-        if low and (self._busy or await asyncio.to_thread(self._due)):
-            for lane in low:
-                want = lane.hook.concurrency * AHEAD * 2 - len(lane.queue) - lane.inflight
-                got, found = await asyncio.to_thread(self._claim, lane.hook.id, want)
-                for job in got:
-                    self._events[job.id] = found.get(_event_id(job))
-                lane.queue.extend(got)
-                self._start(lane)
-                claimed = claimed or bool(got)
-            self._busy = claimed
-        for lane in self.lanes.values():
-            self._start(lane)
-        return claimed and not self._stopping
+        if now >= self._look_at:
+            self._look = True
+        wants: dict[int, int] = {}
+        if self._busy or self._look:
+            for lane in self.lanes.values():
+                have = len(lane.queue) + lane.inflight
+                if not lane.gone and have < lane.low:
+                    wants[lane.hook.id] = 2 * lane.low - have
+        results: list[Result] = []
+        if self.results and (wants or len(self.results) >= FLUSH_MAX
+                             or now - self._first_result >= FLUSH_SECONDS):
+            results, self.results = self.results, []
+        if not results and not wants:
+            self._start_all()
+            return False
+        look = self._look and not self._busy
+        if self._look:
+            self._look = False
+            self._look_at = now + self.settings.webhook_poll_interval
+        try:
+            synced = await self._sync(results, wants, look)
+        except Exception:
+            self.results[:0] = results  # kept: the next sync writes them
+            raise
+        self._count(results)
+        if synced.changed:
+            self._refreshed = 0.0  # a paused or gone webhook's lane retires at once
+        found = False
+        for hook_id, got in synced.claimed.items():
+            for job in got:
+                self._events[job.id] = synced.events.get(_event_id(job))
+            into = self.lanes.get(hook_id)
+            if into is None:  # cannot happen: lanes go only in _refresh, not meanwhile
+                await self._give_back([j.id for j in got], hook_id)
+                continue
+            into.queue.extend(got)
+            found = found or bool(got)
+        if wants:
+            self._busy = found
+        self._start_all()
+        return not self._stopping
 
-    def _claim(self, hook_id: int, want: int
-               ) -> tuple[list[outbox.Job], dict[int, store.Event]]:
-        """Claim up to ``want`` due jobs of one webhook, with their events (a thread)."""
-        got = outbox.claim(self.db, [store.KIND], self.worker, want,
-                           self.settings.job_lease, refs=[str(hook_id)])
-        return got, self._load([_event_id(j) for j in got]) if got else {}
+    async def _sync(self, results: list[Result], wants: dict[int, int], look: bool
+                    ) -> Synced:
+        """Write ``results`` and claim ``wants`` (jobs per webhook) in one transaction;
+        ``look``: claim only if a read finds jobs due."""
+        out = Synced()
+        if look and not results and wants and not self._due():
+            return out  # an idle worker takes no write lock (SQLite)
+        async with begin_soon(self.db) as conn:
+            if results:
+                out.changed = self._write(conn, results)
+            for hook_id, want in wants.items():
+                out.claimed[hook_id] = outbox.claim_in(
+                    conn, [store.KIND], self.worker, want, self.settings.job_lease,
+                    refs=[str(hook_id)])
+            ids = [_event_id(j) for got in out.claimed.values() for j in got]
+            if ids:
+                out.events = store.events_for(conn, ids)
+        return out
 
     async def _refresh(self) -> None:
         self._refreshed = time.monotonic()
-        hooks = await asyncio.to_thread(self._active_hooks)
+        hooks = self._active_hooks()
         for hook_id in list(self.lanes):
             lane = self.lanes[hook_id]
             if hook_id not in hooks and not lane.inflight:
@@ -222,7 +323,8 @@ class Dispatcher:
                 if lane.gone_at is not None and hook.updated_at != lane.gone_at:
                     lane.gone_at = None  # paused and resumed since the 410
             else:
-                self.lanes[hook_id] = Lane(hook)
+                lane = self.lanes[hook_id] = Lane(hook)
+            lane.low = hook.concurrency * ahead(hook, self.settings.job_lease)
 
     def _active_hooks(self) -> dict[int, store.Webhook]:
         with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
@@ -237,21 +339,19 @@ class Dispatcher:
         with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             return conn.execute(stmt).first() is not None
 
+    def _start_all(self) -> None:
+        for lane in self.lanes.values():
+            self._start(lane)
+
     def _start(self, lane: Lane) -> None:
         if lane.queue and lane.hook.id in self.lanes and not self._stopping and not lane.gone:
-            batch: list[outbox.Job] = []
-            while lane.queue and lane.inflight + len(batch) < lane.hook.concurrency:
-                batch.append(lane.queue.popleft())
-            for job in batch:
+            while lane.queue and lane.inflight < lane.hook.concurrency:
+                job = lane.queue.popleft()
                 lane.inflight += 1
                 event = self._events.pop(job.id, None)
                 task = asyncio.create_task(self._call(lane, job, event))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-
-    def _load(self, ids: list[int]) -> dict[int, store.Event]:
-        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return store.events_for(conn, ids)
 
     # -- one call ---------------------------------------------------------------------
 
@@ -281,7 +381,7 @@ class Dispatcher:
         finally:
             lane.inflight -= 1
             self._start(lane)
-            if len(lane.queue) + lane.inflight < lane.hook.concurrency * AHEAD:
+            if len(lane.queue) + lane.inflight < lane.low:
                 self.wake.set()
 
     async def _vet(self, url: str) -> list[str] | guard.Refused:
@@ -294,54 +394,17 @@ class Dispatcher:
         return found
 
     def _done(self, result: Result) -> None:
+        if not self.results:
+            self._first_result = time.monotonic()
         self.results.append(result)
         if len(self.results) >= FLUSH_MAX:
-            self._flushed.set()
+            self.wake.set()
 
     # -- writing results --------------------------------------------------------------
 
-    async def _flush_loop(self, stop: asyncio.Event) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_SECONDS):
-                    await self._flushed.wait()
-            self._flushed.clear()
-            if not self.results:
-                continue
-            results, self.results = self.results, []
-            try:
-                # In a thread: the calls go on while the results are written.
-                changed = await asyncio.to_thread(self._write, results)
-            except Exception:  # keep the results; the next flush tries again
-                self.results[:0] = results
-                log.exception("webhook results not written")
-                await asyncio.sleep(1.0)
-                continue
-            self._written(results, changed)
-
-    def flush(self) -> None:
-        """Write the results gathered so far (see the module doc)."""
-        if not self.results:
-            return
-        results, self.results = self.results, []
-        try:
-            changed = self._write(results)
-        except Exception:
-            self.results[:0] = results
-            raise
-        self._written(results, changed)
-
-    def _written(self, results: list[Result], changed: bool) -> None:
-        """After a write, in the event loop: count the calls; a webhook paused or gone has
-        its lane retired at the next round, not in REFRESH_SECONDS."""
-        self._count(results)
-        if changed:
-            self._refreshed = 0.0
-            self.wake.set()
-
-    def _write(self, results: list[Result]) -> bool:
-        """Write the results in one transaction (a thread may run it); whether a webhook
-        was paused or is gone."""
+    def _write(self, conn: Connection, results: list[Result]) -> bool:
+        """Write the results in the caller's transaction; whether a webhook was paused or
+        is gone."""
         now = utcnow()
         done: list[int] = []
         later: list[tuple[int, datetime, str]] = []
@@ -368,29 +431,33 @@ class Dispatcher:
                 dead.append((r.job.id, why))
             else:
                 later.append((r.job.id, when, why))
-        with self.db.begin() as conn:
-            outbox.complete_many(conn, done, self.worker)
-            outbox.reschedule_many(conn, later, self.worker)
-            for job_id, why in dead:
-                outbox.fail(conn, job_id, self.worker, why)
-            store.log_failures(conn, failures)
-            paused = store.called(conn, ok, failed, now, self.settings.webhook_pause_after)
-            for hook_id, why in gone.items():
-                store.pause(conn, hook_id, f"the receiver answered 410 Gone: {why}",
-                            flagged=True, now=now)
+        outbox.complete_many(conn, done, self.worker)
+        outbox.reschedule_many(conn, later, self.worker)
+        for job_id, why in dead:
+            outbox.fail(conn, job_id, self.worker, why)
+        store.log_failures(conn, failures)
+        paused = store.called(conn, ok, failed, now, self.settings.webhook_pause_after)
+        for hook_id, why in gone.items():
+            store.pause(conn, hook_id, f"the receiver answered 410 Gone: {why}",
+                        flagged=True, now=now)
         return bool(paused or gone)
 
     def _count(self, results: list[Result]) -> None:
+        if not results:
+            return
         now = time.time()
+        outcomes: Counter[str] = Counter()
         for r in results:
             outcome = r.outcome
             if isinstance(r.answer, guard.Refused):
                 outcome = "refused-address"
-            self.metrics.webhook_calls.labels(outcome).inc()
+            outcomes[outcome] += 1
             if r.outcome == retry.DONE and r.event is not None:
                 self.metrics.webhook_latency.observe(max(0.0, now - r.event.time.timestamp()))
             elif log.isEnabledFor(logging.INFO):
                 _log_failed_call(r, outcome)
+        for outcome, n in outcomes.items():
+            self.metrics.webhook_calls.labels(outcome).inc(n)
 
     async def _retire(self, lane: Lane) -> None:
         """Give back the queue of a lane whose webhook is no longer active: pending, then
@@ -400,21 +467,28 @@ class Dispatcher:
         for job_id in ids:
             self._events.pop(job_id, None)  # keyed by job
         if ids:
-            await asyncio.to_thread(self._give_back, ids, lane.hook.id)
+            await self._give_back(ids, lane.hook.id)
 
-    def _give_back(self, ids: list[int], hook_id: int) -> None:
-        with self.db.begin() as conn:
+    async def _give_back(self, ids: list[int], hook_id: int) -> None:
+        async with begin_soon(self.db) as conn:
             outbox.release(conn, self.worker, ids)
             store.hold(conn, [hook_id])
 
-    def _release_queued(self) -> None:
+    async def _final(self) -> None:
+        """At stop: write the results and give back the jobs not started, in one
+        transaction."""
+        results, self.results = self.results, []
         ids = [j.id for lane in self.lanes.values() for j in lane.queue]
         for lane in self.lanes.values():
             lane.queue.clear()
         self._events.clear()
-        if ids:
-            with self.db.begin() as conn:
-                outbox.release(conn, self.worker, ids)
+        if results or ids:
+            async with begin_soon(self.db) as conn:
+                if results:
+                    self._write(conn, results)
+                if ids:
+                    outbox.release(conn, self.worker, ids)
+        self._count(results)
 
 
 def _event_id(job: outbox.Job) -> int:
@@ -441,10 +515,6 @@ def _failure(r: Result, now: datetime) -> dict[str, Any]:
     return row
 
 
-async def _first(*aws: Any) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
