@@ -36,6 +36,7 @@ from bounceloop.storage.engine import create_engine, utcnow
 from bounceloop.storage.tables import jobs
 from bounceloop.testing import Receiver, bounces, free_port, postgres
 from tests import syscalls
+from tests.pgcommit import commit_settings, note_commit_setting
 from tests.test_service import run
 
 BIN = Path(sys.executable).parent / "bounceloop"
@@ -168,20 +169,13 @@ async def test_the_inboxs_commits_on_postgresql_wait_for_the_wal_flush(
         migrate.upgrade(db)
         with db.begin() as conn:
             # In force inside the very transaction that stores each message.
-            conn.exec_driver_sql("CREATE TABLE commit_setting (value text)")
-            conn.exec_driver_sql(
-                "CREATE FUNCTION note_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "INSERT INTO commit_setting VALUES (current_setting('synchronous_commit')); "
-                "RETURN NULL; END $$")
-            conn.exec_driver_sql(
-                "CREATE TRIGGER note_setting AFTER INSERT ON received "
-                "FOR EACH STATEMENT EXECUTE FUNCTION note_setting()")
+            note_commit_setting(conn, "received", "INSERT")
         env = environment(tmp_path / "unused.db", tmp_path, BOUNCELOOP_DATABASE_URL=url)
         port = int(env["BOUNCELOOP_SMTP_LISTEN"].rsplit(":", 1)[1])
         async with serving(env, None, "--role", "smtp"):
             replies = await asyncio.gather(*(_bounce(port, n, 3) for n in range(3)))
         with db.connect() as conn:
-            seen = [r.value for r in conn.exec_driver_sql("SELECT value FROM commit_setting")]
+            seen = commit_settings(conn)
     finally:
         db.dispose()
         postgres_server.drop_database("durable_inbox")

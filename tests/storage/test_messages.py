@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from bounceloop.storage import messages as store
 from bounceloop.storage.engine import utcnow
 from bounceloop.storage.tables import messages
+from tests.pgcommit import commit_settings, note_commit_setting
 
 
 def _queued(engine: Engine, n: int) -> list[str]:
@@ -39,19 +40,12 @@ def test_an_unflushed_mark_commits_without_waiting_for_the_wal_on_postgresql(
     storage.engine) is back for whatever it runs next."""
     ids = _queued(engine, 2)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE commit_setting (value text)")
-        conn.exec_driver_sql(
-            "CREATE FUNCTION note_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "INSERT INTO commit_setting VALUES (current_setting('synchronous_commit')); "
-            "RETURN NULL; END $$")
-        conn.exec_driver_sql(
-            "CREATE TRIGGER note_setting AFTER UPDATE ON messages "
-            "FOR EACH STATEMENT EXECUTE FUNCTION note_setting()")
+        note_commit_setting(conn, "messages", "UPDATE")
     with engine.connect() as conn:
         store.mark_sending(conn, ids[:1], utcnow(), "w1", flushed=False)
         store.mark_sending(conn, ids[1:], utcnow(), "w1")
         conn.execute(messages.update().where(messages.c.id == ids[0])
                      .values(status="delivered"))
         conn.commit()
-        seen = [r.value for r in conn.exec_driver_sql("SELECT value FROM commit_setting")]
+        seen = commit_settings(conn)
     assert seen == ["off", "on", "on"]
