@@ -32,6 +32,7 @@ import asyncio
 import compileall
 import contextlib
 import importlib.util
+import itertools
 import os
 import statistics
 import subprocess
@@ -190,11 +191,11 @@ def main() -> int:
 
 
 def measure(args: argparse.Namespace, pg: postgres.Server | None) -> int:
-    runs = iter(range(1_000_000))
+    numbers = itertools.count()
 
     def url() -> str | None:
         if pg is not None:
-            return pg.create_database(f"bench_send_{next(runs)}")
+            return pg.create_database(f"bench_send_{next(numbers)}")
         return args.database_url if args.runs == 1 else None
     content = message(args.size)
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
