@@ -7,10 +7,12 @@ Real parser processes (spawned), a real SQLite database locked by another connec
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +25,13 @@ from bounceloop.core.severity import Convention
 from bounceloop.inbound import Processor
 from bounceloop.inbound.parser import Parsed, parse_all
 from bounceloop.storage import migrate, outbox
+from bounceloop.storage import received as received_store
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import jobs, received
 from bounceloop.testing import bounces
 from tests.inbound.test_process import DOMAIN, SECRET, World
+
+process_module = importlib.import_module("bounceloop.inbound.process")
 
 #: A returned message that takes far longer than BUDGET to read, however fast the machine:
 #: 200,000 MIME parts (9 MB; about 1.7 s here), where a normal DSN takes milliseconds.
@@ -36,8 +41,8 @@ BUDGET = 0.3
 
 
 def settings(**extra: object) -> Settings:
-    return Settings(bounce_domain=DOMAIN, verp_secret=SECRET, job_lease=300,
-                    poll_interval=0.1, **extra)  # type: ignore[arg-type]
+    return Settings(**{"bounce_domain": DOMAIN, "verp_secret": SECRET, "job_lease": 300,
+                       "poll_interval": 0.1, **extra})  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -198,3 +203,41 @@ async def test_a_backlog_is_processed_once_while_the_next_batch_is_taken_ahead(
     assert len(ids) == 8
     assert sorted(rows) == [("processed", 1)] * 8
     assert sorted(claims) == [(outbox.DONE, 1)] * 8
+
+
+async def test_returned_mail_stored_by_another_process_is_processed_at_the_doorbell(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker in another process than the smtp role is not woken by it: the doorbell
+    (storage.doorbell) tells it, idle, that a message was stored, well before its poll
+    (30 s here); gathering a batch, that the burst is over, before the pause (30 s)."""
+    monkeypatch.setattr(process_module, "BUSY_POLL", 30.0)
+    other = create_engine(world.engine.url.render_as_string(hide_password=False))
+    rcpts = list(world.envelope)
+
+    def store(rcpt: str) -> int:
+        [rid] = received_store.store_many(other, [received_store.Incoming(
+            raw=bounces.dsn(rcpt, world.copy(rcpt)), mail_from="",
+            rcpts=(world.envelope[rcpt],), received_at=datetime.now(UTC))])
+        return rid
+
+    async def processed_within(rid: int, seconds: float) -> float:
+        start = time.monotonic()
+        while status(world, rid)[0] == "pending":
+            assert time.monotonic() - start < seconds, "not processed at the doorbell"
+            await asyncio.sleep(0.01)
+        return time.monotonic() - start
+
+    processor = Processor(settings(poll_interval=30.0), world.engine, "bell",
+                          parse_processes=0)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(processor.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # the first round found nothing: idle, on a 30 s poll
+        await processed_within(store(rcpts[0]), 5.0)
+        # That round found work: the worker gathers the next batch, for up to BUSY_POLL.
+        await processed_within(store(rcpts[1]), 5.0)
+    finally:
+        stop.set()
+        await runner
+        processor.close()
+        other.dispose()

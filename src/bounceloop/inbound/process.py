@@ -30,6 +30,7 @@ it idempotent). :class:`Processor` runs batches in the service, off the event lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,7 @@ from bounceloop.observability.metrics import Metrics
 from bounceloop.parsing import parse
 from bounceloop.storage import events, outbox
 from bounceloop.storage import received as store
+from bounceloop.storage.doorbell import Doorbell
 from bounceloop.storage.engine import utcnow
 
 log = logging.getLogger(__name__)
@@ -283,6 +285,10 @@ def _log_processed(r: store.Processed) -> None:
 #: short enough that processing follows close behind, long enough that a batch gathers
 #: more than a few messages (each batch is a commit, and a commit is a disk sync).
 BUSY_POLL = 0.2
+#: Seconds between looks at the doorbell (storage.doorbell) while waiting.
+DOORBELL_SECONDS = 0.005
+#: Seconds without a ring after which a burst of returned mail is taken to be over.
+QUIET_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +413,7 @@ class Processor:
         process, 2 CPUs shared with other work; issue 17)."""
         backoff = self.settings.poll_interval
         ahead: asyncio.Task[_Batch] | None = None
+        bell = Doorbell(self.db)
         if self.parser is not None:
             await asyncio.to_thread(self.parser.warm)
         try:
@@ -436,21 +443,49 @@ class Processor:
                 if handled >= self.batch or ahead is not None:
                     continue
                 # After a round that found work, look again soon: returned mail is
-                # arriving, and a worker in another process than the smtp role is not
-                # woken by it (the smtp role cannot reach it), so a full poll interval
-                # would hold each burst's processing up by as much.
+                # arriving, and a batch gathers meanwhile.
                 pause = min(backoff, BUSY_POLL) if handled else backoff
-                waiters = {asyncio.ensure_future(stop.wait()),
-                           asyncio.ensure_future(self.wake.wait())}
-                _, rest = await asyncio.wait(waiters, timeout=pause,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                for task in rest:
-                    task.cancel()
+                await self._wait(stop, bell, pause, gathering=bool(handled))
         finally:
+            bell.close()
             if ahead is not None:
                 # Claimed and not processed: the service gives its jobs back as it stops
                 # (outbox.release); its threads must be done before the database closes.
                 await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _wait(self, stop: asyncio.Event, bell: Doorbell, pause: float,
+                    gathering: bool) -> None:
+        """Wait up to ``pause`` seconds, less when there is work: at stop, at a wake-up (a
+        message stored by this process), or at the doorbell (one stored by another
+        process: the smtp role of another ``serve`` cannot reach :attr:`wake`).
+
+        Idle, the first ring that finds a job due ends the wait, so a returned message is
+        processed within milliseconds, not at the next poll. While ``gathering`` (returned
+        mail is arriving and a batch gathers), rings go on at every commit of the sender;
+        once they stop for QUIET_SECONDS the burst is over, and what came is processed then
+        rather than at the end of the pause."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + pause
+        last_ring: float | None = None
+        while not stop.is_set() and not self.wake.is_set():
+            now = loop.time()
+            if now >= deadline:
+                return
+            if bell.rang():
+                last_ring = now
+                if not gathering and await asyncio.to_thread(self._due):
+                    return
+            elif gathering and last_ring is not None and now - last_ring >= QUIET_SECONDS:
+                if await asyncio.to_thread(self._due):
+                    return
+                last_ring = None  # the rings were of other writes: wait for the next
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(DOORBELL_SECONDS, deadline - now)):
+                    await self.wake.wait()
+
+    def _due(self) -> bool:
+        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            return outbox.any_due(conn, [store.PROCESS], self.clock())
 
     def close(self) -> None:
         """Stop the parser processes (if any)."""

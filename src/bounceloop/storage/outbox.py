@@ -183,6 +183,13 @@ def _due(now: datetime) -> Any:
     )
 
 
+def any_due(conn: Connection, kinds: Collection[str], now: datetime | None = None) -> bool:
+    """Whether a job of ``kinds`` is due: a read, so an idle worker that looks often takes
+    no write lock (SQLite) until there is something to claim."""
+    stmt = select(jobs.c.id).where(jobs.c.kind.in_(sorted(kinds)), _due(now or utcnow()))
+    return conn.execute(stmt.limit(1)).first() is not None
+
+
 def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int,
           lease_seconds: float, now: datetime | None = None,
           refs: Collection[str] | None = None) -> list[Job]:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from bounceloop.core.suppression import COMPLAINT, Failure, Policy, Side
-from bounceloop.storage import events, outbox, stats, suppressions
+from bounceloop.storage import doorbell, events, outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.plan import unindexed
 from bounceloop.storage.tables import errors, messages, received
@@ -66,6 +66,7 @@ def store_many(engine: Engine, items: Sequence[Incoming]) -> list[int]:
         ids = [int(i) for i in result.scalars()]
         outbox.enqueue_many(conn, [{"kind": PROCESS, "ref": str(i)} for i in ids],
                             returning=False)
+        doorbell.ring(conn)  # an idle worker in another process processes it now
     return ids
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine
 
 from bounceloop.config import Settings
 from bounceloop.core.network import networks
@@ -60,7 +60,6 @@ from bounceloop.storage import outbox
 from bounceloop.storage import webhooks as store
 from bounceloop.storage.doorbell import Doorbell
 from bounceloop.storage.engine import begin_soon, utcnow
-from bounceloop.storage.tables import jobs
 from bounceloop.webhooks import guard, retry, signature, wire
 from bounceloop.webhooks.http import Client, Failed, Reply
 
@@ -332,12 +331,8 @@ class Dispatcher:
 
     def _due(self) -> bool:
         """Any webhook job due (a read, so an idle worker takes no write lock)."""
-        now = utcnow()
-        stmt = select(jobs.c.id).where(jobs.c.kind == store.KIND, or_(
-            and_(jobs.c.status == outbox.PENDING, jobs.c.run_at <= now),
-            and_(jobs.c.status == outbox.RUNNING, jobs.c.locked_until < now))).limit(1)
         with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return conn.execute(stmt).first() is not None
+            return outbox.any_due(conn, [store.KIND])
 
     def _start_all(self) -> None:
         for lane in self.lanes.values():
