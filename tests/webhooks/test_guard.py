@@ -61,6 +61,13 @@ async def test_a_public_name_passes_and_an_allowed_network_opens_loopback(
     ("hooks.public.test/x", "only http and https"),
     ("http:///path", "no host"),
     ("http://hooks.public.test:99999/", "not a URL"),
+    ("http://hooks.public.test/a b", "a space, a control or a non-ASCII character"),
+    ("http://hooks.public.test/a\r\nX-Smuggled: 1", "a space, a control"),
+    ("http://hooks.public.test/a\nb", "a space, a control"),
+    ("http://hooks.public.test/a\tb", "a space, a control"),
+    ("http://hooks.public.test/a\x00", "a space, a control"),
+    ("http://hooks.public.test/caf\u00e9", "non-ASCII"),
+    ("http://b\u00fccher.test/", "non-ASCII"),
 ])
 def test_url_form(url: str, why: str) -> None:
     refused = check_url(url)

@@ -4,7 +4,7 @@
     signature  X-Bounceloop-Signature: HMAC-SHA256 over time and body (pure)
     retry      what a call's result means: done, retry (backoff, jitter), dead, gone (pure)
     guard      the SSRF guard: http(s) only, every resolved address public or allowed
-    http       the HTTP/1.1 client (h11) that calls the address the guard vetted
+    http       the HTTP/1.1 client that calls the address the guard vetted
     dispatch   the worker: claims webhook jobs, calls, writes results in batches
     manage     add (URL vetted), test and verification calls, for the CLI and the API
 

@@ -25,7 +25,12 @@ class Refused:
 
 
 def check_url(url: str) -> Refused | None:
-    """The URL's form: an absolute http(s) URL with a host (and a valid port)."""
+    """The URL's form: an absolute http(s) URL with a host (and a valid port), in visible
+    ASCII: a space or control character would end the request line it goes into (and
+    urlsplit drops tabs, CR and LF unseen), a non-ASCII one cannot be sent as it is."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return Refused("the URL has a space, a control or a non-ASCII character "
+                       "(percent-encode it; an international domain name in its xn-- form)")
     try:
         parts = urlsplit(url)
         port = parts.port
