@@ -152,6 +152,13 @@ CASES = [
          headers=(("X-Folded", "a b c"), ("Content-Length", "0"))),
     Case("a later HTTP/1 minor version", b"HTTP/1.7 200 OK\r\nContent-Length: 0\r\n\r\n",
          status=200, headers=(("Content-Length", "0"),)),
+    # RFC 9112 section 2.2: a bare LF ends a line too (as h11 reads it).
+    Case("bare LF line ends", b"HTTP/1.1 200 OK\nContent-Type: text/plain\n"
+         b"Content-Length: 2\n\nok", status=200,
+         headers=(("Content-Type", "text/plain"), ("Content-Length", "2")), body=b"ok"),
+    Case("bare LF in a chunked body and its trailer", b"HTTP/1.1 200 OK\r\n"
+         b"Transfer-Encoding: chunked\n\n2\nok\n1;x=y\r\n!\n0\nX-T: 1\n\n", status=200,
+         headers=(("Transfer-Encoding", "chunked"),), body=b"ok!"),
     # Not HTTP/1 answers.
     Case("a four-digit status", b"HTTP/1.1 2000 OK\r\n\r\n", error="protocol"),
     Case("not HTTP", b"ICY 200 OK\r\n\r\n", error="protocol"),
