@@ -14,10 +14,12 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from bounceloop.cli import cli
 from bounceloop.config import Settings
@@ -241,3 +243,37 @@ async def test_returned_mail_stored_by_another_process_is_processed_at_the_doorb
         await runner
         processor.close()
         other.dispose()
+
+
+async def test_a_database_error_while_waiting_does_not_end_the_worker(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look at what is due after a ring fails (PostgreSQL restarting, say): the worker
+    goes on, and processes the message once the database answers."""
+    calls = {"n": 0}
+    real = outbox.any_due
+
+    def failing(*args: Any, **kwargs: Any) -> bool:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OperationalError("SELECT", {}, Exception("the server is restarting"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "any_due", failing)
+    processor = Processor(settings(poll_interval=30.0), world.engine, "survivor",
+                          parse_processes=0)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(processor.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # idle, on a 30 s poll
+        rcpt = next(iter(world.envelope))
+        rid = world.receive(bounces.dsn(rcpt, world.copy(rcpt)), (world.envelope[rcpt],))
+        deadline = time.monotonic() + 10
+        while status(world, rid)[0] == "pending" and time.monotonic() < deadline:
+            assert not runner.done(), runner
+            await asyncio.sleep(0.02)
+        assert status(world, rid)[0] == "processed"
+        assert calls["n"] >= 1
+    finally:
+        stop.set()
+        await runner
+        processor.close()

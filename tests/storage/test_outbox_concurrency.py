@@ -48,6 +48,10 @@ def _worker(url: str, name: str, barrier: Any, results: Any, lease: float,
                 break
             time.sleep(0.05)
             continue
+        # The work on the jobs, outside any transaction, as a worker's is: SQLite's lock is
+        # then free between one worker's transactions, and the others (asleep in its busy
+        # handler) get their turn, instead of one worker taking every job.
+        time.sleep(0.005)
         with engine.begin() as conn:
             for job in claimed:
                 if outbox.complete(conn, job.id, name):

@@ -484,8 +484,13 @@ class Processor:
                     await self.wake.wait()
 
     def _due(self) -> bool:
-        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return outbox.any_due(conn, [store.PROCESS], self.clock())
+        """Whether a job is due; True when the database cannot say: the round that follows
+        meets the error, logs it and backs off (run), rather than the wait ending the loop."""
+        try:
+            with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+                return outbox.any_due(conn, [store.PROCESS], self.clock())
+        except SQLAlchemyError:
+            return True
 
     def close(self) -> None:
         """Stop the parser processes (if any)."""
