@@ -55,7 +55,7 @@ from bounceloop.observability.metrics import Metrics
 from bounceloop.parsing import parse
 from bounceloop.storage import events, outbox
 from bounceloop.storage import received as store
-from bounceloop.storage.doorbell import Doorbell
+from bounceloop.storage.doorbell import LOOK_SECONDS, Doorbell
 from bounceloop.storage.engine import utcnow
 
 log = logging.getLogger(__name__)
@@ -285,8 +285,6 @@ def _log_processed(r: store.Processed) -> None:
 #: short enough that processing follows close behind, long enough that a batch gathers
 #: more than a few messages (each batch is a commit, and a commit is a disk sync).
 BUSY_POLL = 0.2
-#: Seconds between looks at the doorbell (storage.doorbell) while waiting.
-DOORBELL_SECONDS = 0.005
 #: Seconds without a ring after which a burst of returned mail is taken to be over.
 QUIET_SECONDS = 0.02
 
@@ -480,15 +478,14 @@ class Processor:
                     return
                 last_ring = None  # the rings were of other writes: wait for the next
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(DOORBELL_SECONDS, deadline - now)):
+                async with asyncio.timeout(min(LOOK_SECONDS, deadline - now)):
                     await self.wake.wait()
 
     def _due(self) -> bool:
         """Whether a job is due; True when the database cannot say: the round that follows
         meets the error, logs it and backs off (run), rather than the wait ending the loop."""
         try:
-            with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-                return outbox.any_due(conn, [store.PROCESS], self.clock())
+            return outbox.any_due(self.db, [store.PROCESS], self.clock())
         except SQLAlchemyError:
             return True
 

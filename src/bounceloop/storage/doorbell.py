@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: The PostgreSQL channel of :func:`ring`.
 CHANNEL = "bounceloop_jobs"
+#: Seconds between a waiting worker's looks at its doorbell (a look costs microseconds).
+LOOK_SECONDS = 0.005
 
 
 def ring(conn: Connection) -> None:

@@ -183,11 +183,13 @@ def _due(now: datetime) -> Any:
     )
 
 
-def any_due(conn: Connection, kinds: Collection[str], now: datetime | None = None) -> bool:
-    """Whether a job of ``kinds`` is due: a read, so an idle worker that looks often takes
-    no write lock (SQLite) until there is something to claim."""
+def any_due(engine: Engine, kinds: Collection[str], now: datetime | None = None) -> bool:
+    """Whether a job of ``kinds`` is due: a read in a transaction of its own that does not
+    queue behind writers, so an idle worker that looks often takes no write lock (SQLite)
+    until there is something to claim."""
     stmt = select(jobs.c.id).where(jobs.c.kind.in_(sorted(kinds)), _due(now or utcnow()))
-    return conn.execute(stmt.limit(1)).first() is not None
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        return conn.execute(stmt.limit(1)).first() is not None
 
 
 def claim(engine: Engine, kinds: Collection[str] | None, worker: str, limit: int,

@@ -29,7 +29,7 @@ step gives up the interpreter lock and must take it back from a busy loop, waiti
 the switch interval (5 ms) each time; so measured, a claim of 75 jobs took 45-78 ms and
 the lanes stood empty half the time.
 
-Idle, the worker asks a doorbell (storage.doorbell) every DOORBELL_SECONDS whether anyone
+Idle, the worker asks a doorbell (storage.doorbell) every LOOK_SECONDS whether anyone
 committed (SQLite) or rang (PostgreSQL, from storage.webhooks.fan_out), and looks for due
 jobs at once when so: a new event is called about within milliseconds. Retries falling due
 are found by a look every ``webhook_poll_interval``.
@@ -62,7 +62,7 @@ from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import outbox
 from bounceloop.storage import webhooks as store
-from bounceloop.storage.doorbell import Doorbell
+from bounceloop.storage.doorbell import LOOK_SECONDS, Doorbell
 from bounceloop.storage.engine import begin_soon, utcnow
 from bounceloop.webhooks import guard, retry, signature, wire
 from bounceloop.webhooks.http import Client, Failed, Reply
@@ -84,8 +84,6 @@ FLUSH_SECONDS = 0.02
 SYNC_GAP = 0.005
 #: Seconds between reloads of the webhooks (a change or pause is seen within this).
 REFRESH_SECONDS = 0.5
-#: Seconds between looks at the doorbell while idle.
-DOORBELL_SECONDS = 0.005
 
 
 def ahead(hook: store.Webhook, lease: float) -> int:
@@ -246,7 +244,7 @@ class Dispatcher:
                 self._look = True
                 return
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(DOORBELL_SECONDS, deadline - now)):
+                async with asyncio.timeout(min(LOOK_SECONDS, deadline - now)):
                     await self.wake.wait()
 
     async def round(self) -> bool:
@@ -345,8 +343,7 @@ class Dispatcher:
 
     def _due(self) -> bool:
         """Any webhook job due (a read, so an idle worker takes no write lock)."""
-        with self.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return outbox.any_due(conn, [store.KIND])
+        return outbox.any_due(self.db, [store.KIND])
 
     def _start_all(self) -> None:
         for lane in self.lanes.values():
