@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, false, func, or_, select, true
 
 from bounceloop.core.errortypes import ERRORTYPES, STATE_STEP
-from bounceloop.storage.plan import unindexed
+from bounceloop.storage.plan import Unindexed
 from bounceloop.storage.tables import errors, stats
 
 FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "domain", "step",
@@ -107,7 +107,7 @@ class Query:
 
 
 def _where(q: Query, c: Any = errors.c) -> list[Any]:
-    """The conditions of ``q`` on the columns ``c`` (see :class:`_Unindexed`)."""
+    """The conditions of ``q`` on the columns ``c`` (``errors.c`` or :data:`_UNINDEXED`)."""
     c = _columns(q, c)
     cond: list[Any] = []
     if not q.history:
@@ -144,16 +144,10 @@ def _where(q: Query, c: Any = errors.c) -> list[Any]:
     return cond
 
 
-class _Unindexed:
-    """Columns no index may serve (storage.plan: ``+errors.name`` on SQLite, its
-    documented way to keep a term from driving an index search), which leaves the
-    planner a scan of the smallest covering index, or the index of the one term left."""
-
-    def __getattr__(self, name: str) -> Any:
-        return unindexed(errors.c[name])
-
-
-_UNINDEXED = _Unindexed()
+#: Columns no index may serve (storage.plan: ``+errors.name`` on SQLite, its documented way
+#: to keep a term from driving an index search), which leaves the planner a scan of the
+#: smallest covering index, or the index of the one term left.
+_UNINDEXED = Unindexed(errors)
 
 
 def _columns(q: Query, c: Any) -> Any:
@@ -193,7 +187,7 @@ def page(conn: Connection, q: Query) -> tuple[list[dict[str, Any]], int]:
                                             .limit(q.limit))]
     scan = _scan_is_cheaper(conn, q)
     count = select(func.count()).select_from(errors).where(
-        *(_where(q, _Unindexed()) if scan else cond))
+        *(_where(q, _UNINDEXED) if scan else cond))
     total = int(conn.execute(count).scalar_one())
     return rows, total
 

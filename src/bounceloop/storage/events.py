@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Row, select
 
 from bounceloop.storage import webhooks
 from bounceloop.storage.engine import conflict_insert
-from bounceloop.storage.plan import unindexed
+from bounceloop.storage.plan import Unindexed
 from bounceloop.storage.tables import events
 
 TYPES = ("delivery", "retry", "failure", "bounce", "complaint", "delay", "report",
@@ -90,16 +90,15 @@ def listing(conn: Connection, f: Filters) -> Iterator[dict[str, Any]]:
     # With a recipient, its index finds the rows and the other terms only filter them
     # (storage.plan): SQLite without statistics took the mailing's index, every event of
     # the mailing.
-    c = {name: unindexed(events.c[name]) if f.recipient else events.c[name]
-         for name in ("mailing_id", "time", "type")}
+    c: Any = Unindexed(events) if f.recipient else events.c
     if f.recipient:
         stmt = stmt.where(events.c.recipient == f.recipient)
     if f.mailing is not None:
-        stmt = stmt.where(c["mailing_id"] == f.mailing)
+        stmt = stmt.where(c.mailing_id == f.mailing)
     if f.since is not None:
-        stmt = stmt.where(c["time"] >= f.since)
+        stmt = stmt.where(c.time >= f.since)
     if f.type:
-        stmt = stmt.where(c["type"] == f.type)
+        stmt = stmt.where(c.type == f.type)
     if f.tied is not None:
         stmt = stmt.where(events.c.message_id.is_not(None) if f.tied
                           else events.c.message_id.is_(None))

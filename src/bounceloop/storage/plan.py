@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -39,6 +39,19 @@ class unindexed(FunctionElement[T]):
     def __init__(self, column: ColumnElement[T]) -> None:
         super().__init__(column)
         self.type = column.type
+
+
+class Unindexed:
+    """A table's columns as :func:`unindexed` terms: ``Unindexed(errors).current``, where a
+    query keyed by one indexed column filters the rows it finds by the others."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str) -> Any:
+        return unindexed(self._table.c[name])
 
 
 @compiles(unindexed)
