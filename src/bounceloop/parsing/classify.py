@@ -58,8 +58,10 @@ _MATCHERS: dict[str, re.Pattern[str]] = {}
 _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
           if strings is not None and reason in PHRASES and crc == checksum(PHRASES[reason])}
 #: Per reason whose phrases are those the gates were made from: each gate string with the
-#: phrases (indices) it lets through, and the phrases without a gate (built on first use).
-_PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]]] = {}
+#: phrases (indices) it lets through, and the phrases without a gate (built on first use;
+#: None: no phrase gates, or stale ones).
+_PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]] | None
+                    ] = {}
 #: Each phrase on its own, compiled when a text first passes its gate.
 _PHRASES: dict[tuple[str, int], re.Pattern[str]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
@@ -107,7 +109,9 @@ def says(reason: str, text: str) -> bool:
                 break
         else:
             return False  # no phrase of the reason can match without one of them
-    plan = _PHRASE_PLANS.get(reason) or _phrase_plan(reason)
+    if reason == "rejected" and _NOT_SENDER.search(text):
+        return False
+    plan = _PHRASE_PLANS[reason] if reason in _PHRASE_PLANS else _phrase_plan(reason)
     if plan is not None:
         # Only the phrases one of whose gate strings is in the text can match: they are
         # searched one by one (each usually starts with a literal, which ``re`` scans for
@@ -117,16 +121,12 @@ def says(reason: str, text: str) -> bool:
         candidates = [phrases for literal, phrases in gated if literal in text]
         if not candidates and not ungated:
             return False
-        if reason == "rejected" and _NOT_SENDER.search(text):
-            return False
         for index in sorted(set(ungated).union(*candidates)):
             phrase = _PHRASES.get((reason, index))
             if phrase is None:
                 phrase = _PHRASES[reason, index] = re.compile(PHRASES[reason][index])
             if phrase.search(text) is not None:
                 return True
-        return False
-    if reason == "rejected" and _NOT_SENDER.search(text):
         return False
     matcher = _MATCHERS.get(reason)
     if matcher is None:
@@ -138,7 +138,8 @@ def _phrase_plan(
     reason: str,
 ) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]] | None:
     """The phrase gates of ``reason`` by gate string; None when they are stale (its phrases
-    changed since rules/gates.py was generated) or unknown."""
+    changed since rules/gates.py was generated) or unknown; kept in _PHRASE_PLANS."""
+    _PHRASE_PLANS[reason] = None
     if reason not in PHRASES or reason not in PHRASE_GATES:
         return None
     crc, _ = GATES.get(reason, (None, None))
