@@ -75,9 +75,7 @@ class Entry:
 
 
 def _entry(r: Row[Any]) -> Entry:
-    return Entry(r.id, r.type, r.value, r.sender, r.reason, r.source, r.code,
-                 r.extended or "", r.description or "", r.note, r.error_id, r.created_at,
-                 r.updated_at, r.expires_at)
+    return _as_entry(r._mapping, r.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +367,9 @@ def _put_rules(conn: Connection, decisions: Sequence[Decision], now: datetime) -
             put(conn, d, source=RULE, actor=RULE, now=now)
 
 
-def _as_entry(values: Mapping[str, Any], entry_id: int) -> Entry:
+def _as_entry(values: Mapping[Any, Any], entry_id: int) -> Entry:
+    """The entry of a row's values (a row of the table, or the values about to be written:
+    an entry that changes keeps its ``created_at``, which they then leave out)."""
     return Entry(entry_id, values["type"], values["value"], values["sender"],
                  values["reason"], values["source"], values["code"],
                  values["extended"] or "", values["description"] or "", values["note"],
