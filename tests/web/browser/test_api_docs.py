@@ -7,6 +7,7 @@ the page and as console errors)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +25,18 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
+
+
+def until(page: Page, expression: str, timeout: float = 30.0) -> None:
+    """Wait until ``expression`` is true in the page. Not ``page.wait_for_function``: after
+    its first try it evaluates the expression from a timer in the page, where our
+    Content-Security-Policy (no 'unsafe-eval') forbids it, so a condition that is not true
+    at once fails with an EvalError. Each ``page.evaluate`` here runs from the driver."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +65,7 @@ def test_swagger_ui_renders_every_operation_from_here_alone(page: Page, web: Web
     page.add_init_script(WATCH_CSP)
     page.goto(site + "/api/docs")
     # Every operation, under each of its tags (one of them has two).
-    page.wait_for_function(f"document.querySelectorAll('.opblock').length >= {len(operations)}")
+    until(page, f"document.querySelectorAll('.opblock').length >= {len(operations)}")
     shown = page.evaluate("""() => [...document.querySelectorAll(".opblock")].map(b => [
         b.querySelector(".opblock-summary-method").textContent,
         b.querySelector("[data-path]").dataset.path])""")
@@ -83,6 +96,6 @@ def test_a_violation_would_be_seen(page: Page, web: Web) -> None:
         s.textContent = "window.__ran = true";
         document.body.appendChild(s);
     }""")
-    page.wait_for_function("window.__violations.length > 0")
+    until(page, "window.__violations.length > 0")
     assert page.evaluate("window.__ran === undefined")
     assert page.evaluate("window.__violations")[0].startswith("script-src")
