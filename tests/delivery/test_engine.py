@@ -524,15 +524,37 @@ async def test_severity_follows_the_configured_convention(world: World,
 # Connections: reuse, many RCPTs in one transaction, limits.
 # ------------------------------------------------------------------------------------------
 
-async def test_connection_is_reused_for_several_messages_with_rset(world: World) -> None:
-    async with FakeMX() as mx:
+@pytest.mark.parametrize("pipelining", [True, False])
+async def test_connection_is_reused_for_several_messages(world: World,
+                                                         pipelining: bool) -> None:
+    # Without PIPELINING, RSET before each reuse; with it, the next transaction's commands
+    # go out with the last final dot (RFC 2920 3.1), which ends a transaction by itself.
+    async with FakeMX(pipelining=pipelining) as mx:
         world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
         ids = world.queue([f"u{i}@dest.test" for i in range(5)])
         await world.engine(mx_port=mx.port, max_connections_per_domain=1).drain()
         assert (mx.connections, mx.transactions, len(mx.messages)) == (1, 5, 5)
         verbs = [cmd.split()[0] for _, cmd in mx.commands]
-        assert verbs.count("RSET") == 4
+        assert verbs.count("RSET") == (0 if pipelining else 4)
+        assert verbs[-1] == "QUIT"
     assert {world.message(i).status for i in ids} == {"delivered"}
+    assert sorted(m.rcpt_tos[0] for m in mx.messages) == [f"u{i}@dest.test" for i in range(5)]
+
+
+async def test_a_421_to_the_final_dot_sends_the_transaction_sent_ahead_again(
+        world: World) -> None:
+    # The next transaction's MAIL/RCPT/DATA went out with the dot; the server closed
+    # instead of answering them, so that message goes again on a new connection, once.
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        first, *rest = world.queue([f"u{i}@dest.test" for i in range(4)])
+        mx.fail_next("DATA_END", "421 4.3.2 shutting down")
+        await world.engine(mx_port=mx.port, max_connections_per_domain=1).drain()
+        assert mx.connections == 2
+        assert sorted(m.rcpt_tos[0] for m in mx.messages) == [f"u{i}@dest.test"
+                                                              for i in range(1, 4)]
+    assert world.message(first).status == "deferred"
+    assert {world.message(i).status for i in rest} == {"delivered"}
 
 
 async def test_max_messages_per_connection_opens_a_new_connection(world: World) -> None:

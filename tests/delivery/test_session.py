@@ -6,7 +6,7 @@ import pytest
 
 from bounceloop.delivery.resolver import Target
 from bounceloop.delivery.result import StepResult
-from bounceloop.delivery.session import Connection, Timeouts, prepare, xtext
+from bounceloop.delivery.session import Connection, Next, Timeouts, prepare, xtext
 from bounceloop.testing import FakeMX, ScriptedPeer, blackhole_port, closed_port, tls_contexts
 
 FAST = Timeouts(connect=0.5, greeting=0.5, command=0.5, data=0.5)
@@ -114,6 +114,63 @@ async def test_connection_reuse_with_rset() -> None:
         assert mx.connections == 1
         assert [m.mail_from for m in mx.messages] == ["s0@example.org", "s1@example.org",
                                                        "s2@example.org"]
+
+
+async def test_the_next_transaction_goes_out_with_the_final_dot() -> None:
+    # The peer does not answer the first final dot until the next MAIL, RCPT and DATA have
+    # arrived: a client that waited for the reply first would time out here.
+    script = [("send", "220 hi\r\n"), ("expect", "EHLO"),
+              ("send", "250-mx.test\r\n250 PIPELINING\r\n"),
+              ("expect", "MAIL FROM:<s0@"), ("expect", "RCPT TO:<r0@"), ("expect", "DATA"),
+              ("send", "250 ok\r\n250 ok\r\n354 go\r\n"), ("expect_data",),
+              ("expect", "MAIL FROM:<s1@"), ("expect", "RCPT TO:<r1@"), ("expect", "DATA"),
+              ("send", "250 queued 0\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+              ("expect_data",), ("send", "250 queued 1\r\n")]
+    async with ScriptedPeer(script, host="127.0.0.1") as peer:  # type: ignore[arg-type]
+        conn = _conn(peer.port)
+        assert await conn.open() is None
+        then = Next("s1@example.org", ["r1@x.test"], CONTENT)
+        got = await conn.transaction("s0@example.org", ["r0@x.test"], CONTENT, then=then)
+        assert got["r0@x.test"].ok and "queued 0" in got["r0@x.test"].description
+        assert conn.ahead is then
+        got = await conn.transaction("s1@example.org", ["r1@x.test"], CONTENT)
+        assert got["r1@x.test"].ok and "queued 1" in got["r1@x.test"].description
+        assert conn.ahead is None
+        await conn.close()
+    session = peer.sessions[0]
+    assert session.errors == [] and len(session.data) == 2
+    assert not any(line.startswith(b"RSET") for line in session.received)
+
+
+async def test_nothing_goes_ahead_without_a_final_dot_or_pipelining() -> None:
+    async with FakeMX(host="127.0.0.1") as mx:
+        conn = _conn(mx.port)
+        assert await conn.open() is None
+        then = Next("s1@example.org", ["r1@x.test"], CONTENT)
+        mx.fail_next("RCPT", "550 5.1.1 no such user")
+        got = await conn.transaction("s0@example.org", ["r0@x.test"], CONTENT, then=then)
+        assert got["r0@x.test"].code == "550" and conn.ahead is None  # no dot was written
+        await conn.close()
+    async with FakeMX(host="127.0.0.1", pipelining=False) as mx:
+        conn = _conn(mx.port)
+        assert await conn.open() is None
+        got = await conn.transaction("s0@example.org", ["r0@x.test"], CONTENT, then=then)
+        assert got["r0@x.test"].ok and conn.ahead is None
+        await conn.close()
+        assert [cmd.split()[0] for _, cmd in mx.commands] == [
+            "EHLO", "MAIL", "RCPT", "DATA", "QUIT"]
+
+
+async def test_a_421_to_the_final_dot_leaves_nothing_ahead() -> None:
+    async with FakeMX(host="127.0.0.1") as mx:
+        conn = _conn(mx.port)
+        assert await conn.open() is None
+        mx.fail_next("DATA_END", "421 4.3.2 going down")
+        then = Next("s1@example.org", ["r1@x.test"], CONTENT)
+        got = await conn.transaction("s0@example.org", ["r0@x.test"], CONTENT, then=then)
+        assert got["r0@x.test"].code == "421"
+        assert conn.ahead is None and not conn.alive
+    assert mx.messages == []
 
 
 async def test_refused_and_silent_ports() -> None:

@@ -47,7 +47,7 @@ from bounceloop.delivery.journal import Journal, written
 from bounceloop.delivery.outcome import Verdict, verdict
 from bounceloop.delivery.resolver import Resolver, Target
 from bounceloop.delivery.result import StepResult
-from bounceloop.delivery.session import Connection, Timeouts, prepare
+from bounceloop.delivery.session import Connection, Next, Timeouts, prepare
 from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
@@ -62,6 +62,15 @@ class _Transaction:
     envelope: str
     mailing_id: int
     members: list[store.Pending]
+
+
+@dataclass(slots=True)
+class _Copy:
+    """A transaction as it goes on the wire: its signed copy and its recipients."""
+
+    tx: _Transaction
+    wire: Next
+    by_rcpt: dict[str, list[store.Pending]]
 
 
 def entry(p: store.Pending) -> str:
@@ -281,16 +290,31 @@ class Engine:
         give up fails whatever is left with its result.
         """
         conn: Connection | None = None
+        ahead: _Copy | None = None  # its commands went out with the last final dot
+        limit = self.settings.max_messages_per_connection
         async with self._slots:
             try:
-                while txs and not self.stop.is_set():
-                    tx = txs.popleft()
-                    conn, failure = await self._ready(conn, targets)
+                while ahead is not None or (txs and not self.stop.is_set()):
+                    if ahead is not None:
+                        # Started on the wire, so it is finished even after a stop.
+                        copy, ahead, failure = ahead, None, None
+                    else:
+                        copy = self._copy(txs.popleft())
+                        conn, failure = await self._ready(conn, targets)
                     if failure is None:
                         assert conn is not None
-                        await self._send(conn, tx)
+                        then = None
+                        if (txs and conn.pipelining and not self.stop.is_set()
+                                and conn.transactions + 1 < limit):
+                            then = self._copy(txs.popleft())
+                        await self._send(conn, copy, then)
+                        if then is not None:
+                            if conn.ahead is not None:
+                                ahead = then
+                            else:
+                                txs.appendleft(then.tx)
                         continue
-                    txs.appendleft(tx)
+                    txs.appendleft(copy.tx)
                     if live[0] == 1:
                         now = self.clock()
                         while txs:
@@ -321,31 +345,36 @@ class Engine:
                 best = failure
         return None, best
 
-    async def _send(self, conn: Connection, tx: _Transaction) -> None:
-        started = self.clock()
-        t0 = time.monotonic()
+    def _copy(self, tx: _Transaction) -> _Copy:
         # Signed references to this copy (core.signed): what lets a returned message that
         # lost its VERP envelope still be tied, and nothing forged be.
         envid, head = signed.stamp(
             secret=self.settings.verp_secret.get_secret_value(),
             recipients=[(p.id, p.recipient) for p in tx.members], mailing_id=tx.mailing_id,
             message_id_domain=self._message_id_domain.get(tx.mailing_id, ""))
-        content = head + self._content[tx.mailing_id]
-        ids = [p.id for p in tx.members]
-        entries = [entry(p) for p in tx.members]
         by_rcpt: dict[str, list[store.Pending]] = {}
         for p in tx.members:
             by_rcpt.setdefault(p.recipient, []).append(p)
+        return _Copy(tx, Next(tx.envelope, list(by_rcpt), head + self._content[tx.mailing_id],
+                              envid), by_rcpt)
+
+    async def _send(self, conn: Connection, copy: _Copy, then: _Copy | None) -> None:
+        started = self.clock()
+        t0 = time.monotonic()
+        tx, wire = copy.tx, copy.wire
+        ids = [p.id for p in tx.members]
+        entries = [entry(p) for p in tx.members]
 
         async def in_flight(dot: Callable[[], None]) -> None:
             await self._mark_sending(ids, entries, dot)
 
-        results = await conn.transaction(tx.envelope, list(by_rcpt), content, envid=envid,
-                                         on_final_dot=in_flight)
+        results = await conn.transaction(wire.envelope, wire.recipients, wire.content,
+                                         envid=wire.envid, on_final_dot=in_flight,
+                                         then=then.wire if then is not None else None)
         elapsed = time.monotonic() - t0
         self.metrics.transaction_seconds.observe(elapsed)
         ms = int(elapsed * 1000)
-        for rcpt, members in by_rcpt.items():
+        for rcpt, members in copy.by_rcpt.items():
             for p in members:
                 self._emit(p, results[rcpt], started, ms)
 

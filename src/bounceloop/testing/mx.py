@@ -258,7 +258,9 @@ class _Handler:
         # The 5-argument hook replaces aiosmtpd's reply, so it must do what aiosmtpd's own
         # EHLO would: remember the client's name.
         session.host_name = hostname
-        extra = ["250-ENHANCEDSTATUSCODES", "250-PIPELINING"]
+        extra = ["250-ENHANCEDSTATUSCODES"]
+        if self.fake.pipelining:
+            extra.append("250-PIPELINING")
         if self.fake.dsn:
             extra.append("250-DSN")
         # aiosmtpd advertises AUTH after STARTTLS; an MX does not take AUTH on port 25.
@@ -501,7 +503,8 @@ class FakeMX(Served):
     may share a port on different loopback addresses (``FakeMX(host="127.0.0.3",
     port=mx2.port)``) to stand for several MX hosts.
 
-    Advertises SIZE, 8BITMIME, ENHANCEDSTATUSCODES, PIPELINING, DSN (unless ``dsn=False``:
+    Advertises SIZE, 8BITMIME, ENHANCEDSTATUSCODES, PIPELINING (unless
+    ``pipelining=False``), DSN (unless ``dsn=False``:
     then RET/ENVID/NOTIFY/ORCPT get aiosmtpd's 555) and, with ``tls_context``, STARTTLS
     (``require_tls``: MAIL and the rest get ``530 5.7.0`` before it). ``smtputf8`` enables
     SMTPUTF8.
@@ -519,7 +522,7 @@ class FakeMX(Served):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, hostname: str = "mx.test",
                  tls_context: ssl.SSLContext | None = None, require_tls: bool = False,
                  dsn: bool = True, size_limit: int | None = DATA_SIZE_DEFAULT,
-                 smtputf8: bool = False, idle_timeout: float = 300.0,
+                 smtputf8: bool = False, idle_timeout: float = 300.0, pipelining: bool = True,
                  on_message: Callable[[ReceivedMessage], None] | None = None) -> None:
         if require_tls and tls_context is None:
             raise ValueError("require_tls needs a tls_context")
@@ -530,6 +533,7 @@ class FakeMX(Served):
         self.tls_context = tls_context
         self.require_tls = require_tls
         self.dsn = dsn
+        self.pipelining = pipelining
         self.size_limit = size_limit
         self.smtputf8 = smtputf8
         self.idle_timeout = idle_timeout
