@@ -75,3 +75,11 @@ def test_stamp_is_what_a_copy_carries() -> None:
     assert signed.stamp(secret="", recipients=[(MID, "a@b.test")], mailing_id=3,
                         message_id_domain="x.test") == (
         MID, f"X-Bounceloop-Id: {MID}\r\n".encode())
+
+
+def test_tags_stay_what_mail_already_sent_carries() -> None:
+    # Fixed values: a returned message may come back weeks after it was sent, so the tag of
+    # a (message, recipient) under a secret must never change between releases.
+    assert signed.message_token(MID, "Jane@Example.COM", "s3cret") == (
+        "3f9c2a7e51d04b18.tevedxlv2juhkn2j")
+    assert signed.mailing_token(12, "example.com", "s3cret") == "mailing-12.souno4ta3daw42ga"

@@ -31,7 +31,6 @@ or a mailing tag is never a valid message tag.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -49,9 +48,11 @@ MAILING_TOKEN = re.compile(rf"{MAILING_PREFIX}(\d{{1,18}})\.({_TAG})")
 
 
 def _tag(secret: str, *parts: str) -> str:
-    mac = hmac.new(secret.encode(), "\0".join(parts).encode("utf-8", "surrogateescape"),
-                   hashlib.sha256).digest()
-    return base64.b32encode(mac).decode().lower()[:TAG_LENGTH]
+    # hmac.digest: the one-shot C path (one per message sent); 10 bytes are the 80 bits
+    # that 16 base32 characters hold.
+    mac = hmac.digest(secret.encode(), "\0".join(parts).encode("utf-8", "surrogateescape"),
+                      "sha256")
+    return base64.b32encode(mac[:TAG_LENGTH * 5 // 8]).decode().lower()
 
 
 def message_token(message_id: str, recipient: str, secret: str) -> str:
