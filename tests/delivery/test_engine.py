@@ -506,6 +506,48 @@ async def test_a_hard_failure_suppresses_the_next_message_to_that_address(world:
     assert entry is not None and entry.error_id == world.errors(first)[0].id
 
 
+async def test_a_failure_suppresses_the_same_address_in_a_round_claimed_before_it_was_written(
+        world: World) -> None:
+    # Rounds overlap: the next one is claimed and checked against the suppression list
+    # while this one delivers, and its outcomes are written after. The next round must
+    # still not mail an address this one's failure suppressed.
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        first, second, other = world.queue(["r550-511.jo@dest.test", "R550-511.jo@dest.test",
+                                            "ok@dest.test"])
+        engine = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                        worker="test", batch=1)
+        await engine.drain()
+        assert [m.rcpt_tos for m in mx.messages] == [["ok@dest.test"]]
+    assert world.message(first).state == "rcptto"
+    again = world.message(second)
+    assert (again.status, again.state, again.code) == ("failed", "suppression", "550")
+    assert world.message(other).status == "delivered"
+
+
+async def test_a_stop_gives_back_the_round_claimed_ahead(world: World) -> None:
+    # The next round is claimed while this one delivers; stopped before it starts, its
+    # jobs go back to pending at once (no attempt counted), not after their lease.
+    engine: Engine | None = None
+
+    def stop(_: object) -> None:
+        assert engine is not None
+        engine.stop.set()
+    async with FakeMX(on_message=stop) as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        ids = world.queue([f"u{i}@dest.test" for i in range(3)])
+        engine = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                        worker="test", batch=1)
+        await engine.drain()
+        assert len(mx.messages) == 1
+    assert [world.message(i).status for i in ids] == ["delivered", "queued", "queued"]
+    with world.db.connect() as conn:
+        rows = conn.execute(select(jobs.c.status, jobs.c.locked_by, jobs.c.attempts)
+                            .order_by(jobs.c.id)).all()
+    assert [tuple(r) for r in rows] == [("done", None, 1), ("pending", None, 0),
+                                        ("pending", None, 0)]
+
+
 @pytest.mark.parametrize("convention", ["steps-1-3", "steps-1-4"])
 async def test_severity_follows_the_configured_convention(world: World,
                                                           convention: str) -> None:
