@@ -65,7 +65,8 @@ from bounceloop.storage.engine import is_sqlite, utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: Outcomes per recording transaction: each commit is a sync (synchronous=FULL), and
-#: bench/send.py measured 3,537-3,614 messages/s at 100, 4,001-4,011 at 250.
+#: bench/send.py measured 3,143-3,575 messages/s at 100, 3,820-3,941 at 250. A kill
+#: leaves fewer than three batches "in doubt" (see _send).
 RECORD_BATCH = 250
 
 
@@ -141,6 +142,7 @@ class Engine:
         self._buffer: list[store.Outcome] = []
         self._unwritten: list[list[store.Outcome]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()  # set by the writer after each batch
         self._marks: list[tuple[list[str], list[str], Callable[[], None],
                                 asyncio.Future[None]]] = []
         self._mark_in_db = journal is None or not is_sqlite(db)
@@ -434,8 +436,13 @@ class Engine:
         async with self._slots:
             try:
                 while ahead is not None or (txs and not self.stop.is_set()):
+                    if ahead is not None and self.stop.is_set():
+                        # Its commands are out but not its content: a stop starts no new
+                        # message, so it goes back with the rest; closing the connection
+                        # (an abort, see Connection.close) voids it at the server.
+                        txs.appendleft(ahead.tx)
+                        break
                     if ahead is not None:
-                        # Started on the wire, so it is finished even after a stop.
                         copy, ahead, failure = ahead, None, None
                     else:
                         copy = self._copy(txs.popleft())
@@ -516,6 +523,12 @@ class Engine:
         for rcpt, members in copy.by_rcpt.items():
             for p in members:
                 self._emit(p, results[rcpt], started, ms)
+        # A writer that falls behind holds the lanes: no more than the batch being written
+        # and one more wait, so a kill leaves fewer than three batches (with the one
+        # filling) "in doubt".
+        while len(self._unwritten) > 1 and self._writer is not None:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def _mark_sending(self, ids: list[str], entries: list[str],
                             dot: Callable[[], None]) -> None:
@@ -625,6 +638,7 @@ class Engine:
             self._batches += 1
             self._unwritten.append(batch)
             if self._writer is None:
+                self._progress = asyncio.Event()  # of this loop (an engine may run again)
                 self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
     async def _write_all(self) -> None:
@@ -635,6 +649,7 @@ class Engine:
                     store.record, self.db, self.worker, batch, self.clock(), self.policy))
                 self._recorded += 1
                 self._unwritten.pop(0)
+                self._progress.set()
                 if self.journal is not None:
                     self.journal.settled(entry(o.message) for o in batch)
                 if log.isEnabledFor(logging.INFO):
@@ -648,6 +663,7 @@ class Engine:
             raise
         finally:
             self._writer = None
+            self._progress.set()
 
     async def _written(self) -> None:
         """Wait until every outcome handed to the writer is recorded (raising what the
