@@ -17,6 +17,8 @@ import click
 import pytest
 
 from bounceloop.cli.main import COMMANDS, cli
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
 
 EXE = Path(sys.executable).with_name("bounceloop")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "bounces" / "postfix-01.eml"
@@ -25,11 +27,12 @@ CLI_DIR = Path(__file__).resolve().parents[2] / "src" / "bounceloop" / "cli"
 SERVICE_PACKAGES = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "aiosmtpd")
 
 
-def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def _imported(*args: str, env: dict[str, str] | None = None,
+              ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run the console script as a user does; the modules it imported (``-X importtime``
     writes one line per module to stderr, forked workers included)."""
     done = subprocess.run([str(EXE), *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+                          env={**os.environ, **(env or {}), "PYTHONPROFILEIMPORTTIME": "1"})
     modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
                if line.startswith("import time:") and "|" in line}
     assert modules, done.stderr
@@ -109,3 +112,25 @@ def test_send_imports_no_web_or_smtp_server(tmp_path: Path) -> None:
     assert done.returncode == 1 and "missing.eml" in done.stderr
     assert "bounceloop.service" in modules
     assert not _tops(modules) & {"fastapi", "starlette", "aiosmtpd"}
+
+
+def test_commands_on_a_database_at_head_import_no_alembic_or_web_server(
+        tmp_path: Path) -> None:
+    """A database at head needs no migration tool (storage.migrate reads its version
+    itself), and only serve needs the HTTP server; errors does not deliver either."""
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    (tmp_path / "m.eml").write_bytes(b"From: a@example.org\nSubject: x\n\nhi\n")
+    (tmp_path / "list.csv").write_text("email\nr1@d0.test\n")
+    env = {"BOUNCELOOP_DATABASE_URL": url, "BOUNCELOOP_SPOOL_DIR": str(tmp_path / "spool")}
+    done, sent = _imported("send", "--from", "a@example.org", "--mime", str(tmp_path / "m.eml"),
+                           "--recipients", str(tmp_path / "list.csv"), env=env)
+    assert done.returncode == 0 and '"status": "queued"' in done.stdout, done.stderr
+    assert {"bounceloop.delivery.engine", "sqlalchemy"} <= sent
+    done, listed = _imported("errors", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "sqlalchemy" in listed
+    assert not _tops(sent | listed) & {"alembic", "uvicorn"}
+    assert not {m for m in listed if m.startswith("bounceloop.delivery")}
