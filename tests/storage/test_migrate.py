@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -15,7 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
 
-from bounceloop.storage import migrate
+from bounceloop.storage import migrate, sqlite_schema
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import metadata
 
@@ -219,13 +220,54 @@ print(" ".join(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize("at_head", [True, False])
-def test_upgrade_at_head_does_not_import_alembic(database_url: str, at_head: bool) -> None:
-    """A process opening a database at head does not import Alembic (about 90 ms); one
-    opening an empty database does (the check can fail)."""
-    if at_head:
+@pytest.mark.parametrize("start", ["head", "empty", "0008"])
+def test_alembic_is_imported_only_for_work_it_does(database_url: str, start: str) -> None:
+    """A process opening a database at head does not import Alembic (about 90 ms), nor one
+    creating the schema in an empty SQLite database (sqlite_schema); one migrating an older
+    database, or an empty PostgreSQL database, does (the check can fail)."""
+    if start == "head":
         _upgrade(database_url)
+    elif start != "empty":
+        _migrate_to(database_url, start)
     done = subprocess.run([sys.executable, "-c", _UPGRADE_AND_LIST, database_url],
                           capture_output=True, text=True, check=True)
     alembic = {m for m in done.stdout.split() if m.split(".")[0] == "alembic"}
-    assert bool(alembic) is not at_head
+    without = start == "head" or (start == "empty" and database_url.startswith("sqlite"))
+    assert bool(alembic) is not without
+
+
+def _sqlite_state(engine: Engine) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
+    """All SQLite knows of a database's schema (sqlite_master, as it parses it on open),
+    the header fields a migration could set, and every row."""
+    with engine.connect() as conn:
+        master = sorted(conn.exec_driver_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master").all())
+        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in (
+            "user_version", "application_id", "journal_mode", "auto_vacuum", "encoding")]
+        rows = {name: sorted(conn.exec_driver_sql(f'SELECT * FROM "{name}"').all())
+                for kind, name, _, _ in master if kind == "table"}
+    return master, pragmas, rows
+
+
+def test_sqlite_schema_is_what_the_migrations_make(tmp_path: Path) -> None:
+    """An empty SQLite database given sqlite_schema's statements is the database the
+    migrations make, to the text of every CREATE and the content of every table."""
+    _migrate_to(f"sqlite:///{tmp_path / 'migrated.db'}", migrate.HEAD)
+    migrated = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    created = create_engine(f"sqlite:///{tmp_path / 'created.db'}")
+    try:
+        migrate.upgrade(created)
+        state = _sqlite_state(created)
+        assert state == _sqlite_state(migrated)
+        assert state[2] == {**{t: [] for t in state[2]}, "alembic_version": [(migrate.HEAD,)]}
+        with created.connect() as conn:
+            assert migrate.sqlite_statements(conn) == list(sqlite_schema.STATEMENTS)
+    finally:
+        migrated.dispose()
+        created.dispose()
+
+
+def test_sqlite_schema_module_is_current() -> None:
+    # Regenerate: python -m bounceloop.storage.migrate > src/bounceloop/storage/sqlite_schema.py
+    assert sqlite_schema.REVISION == migrate.HEAD
+    assert Path(sqlite_schema.__file__).read_text() == migrate.render_sqlite_schema()
