@@ -7,6 +7,7 @@ the wrong place cannot slow ``parse`` down again unnoticed.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from bounceloop.cli.main import COMMANDS, cli
+from bounceloop.cli.main import COMMANDS, cli, loading
 from bounceloop.storage import migrate
 from bounceloop.storage.engine import create_engine
 
@@ -136,3 +137,39 @@ def test_commands_on_a_database_at_head_import_no_alembic_or_web_server(
     assert "sqlalchemy" in listed
     assert not _tops(sent | listed) & {"alembic", "uvicorn"}
     assert not {m for m in listed if m.startswith("bounceloop.delivery")}
+
+
+def test_loading_turns_the_collector_off_then_back_as_it_was() -> None:
+    assert gc.isenabled()
+    try:
+        with loading():
+            assert not gc.isenabled()
+            made = [[n] for n in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= len(made)
+        gc.disable()
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+_SEND_THEN_GC = """
+import gc, sys
+from bounceloop.cli.main import cli
+try:
+    cli(["send", "--from", "a@example.org", "--mime", sys.argv[1], "--recipients", sys.argv[1]])
+except SystemExit as exc:
+    print(exc.code, gc.isenabled(), gc.get_freeze_count())
+"""
+
+
+def test_send_collects_garbage_after_its_imports(tmp_path: Path) -> None:
+    """send imports under loading(): the collector runs again for the delivery, and the
+    modules' objects are frozen out of it."""
+    done = subprocess.run([sys.executable, "-c", _SEND_THEN_GC, str(tmp_path / "missing")],
+                          capture_output=True, text=True, check=True)
+    code, enabled, frozen = done.stdout.split()
+    assert (code, enabled) == ("1", "True")
+    assert int(frozen) > 10_000  # SQLAlchemy, pydantic and the engine's modules (~100,000)
