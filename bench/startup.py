@@ -3,13 +3,17 @@
 
 Runs, as a user does (the console script in a new process), ``bounceloop --help``,
 ``bounceloop send --help`` and ``bounceloop parse --format jsonl`` of one small message,
-next to ``python -c pass`` (the interpreter alone, the floor). Each ``--src`` is a source
-tree put first on PYTHONPATH (default: this checkout's ``src``), so two trees (a branch and
-main) are compared in one run; the commands and trees are interleaved round by round, so a
-machine that speeds up or slows down during the run (shared CPUs do) favours none. The
-bytecode is cached, as after a user's first run (in a temporary directory, even where
-PYTHONDONTWRITEBYTECODE is set). Prints the median and the range over ``--runs`` rounds, in
-milliseconds.
+next to ``python -c pass`` (the interpreter alone, the floor); then two commands that open
+a SQLite database already at head (each tree its own, created in the first round): ``send``
+queueing one message (no ``--wait``: no delivery, but the same imports, settings, schema
+check and queueing as the start of ``send --wait``) and ``errors`` (an empty list).
+
+Each ``--src`` is a source tree put first on PYTHONPATH (default: this checkout's
+``src``), so two trees (a branch and main) are compared in one run; the commands and trees
+are interleaved round by round, so a machine that speeds up or slows down during the run
+(shared CPUs do) favours none. The bytecode is cached, as after a user's first run (in a
+temporary directory, even where PYTHONDONTWRITEBYTECODE is set). Prints the median and the
+range over ``--runs`` rounds, in milliseconds.
 """
 
 from __future__ import annotations
@@ -53,15 +57,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         message = Path(tmp) / "dsn.eml"
         message.write_bytes(DSN)
+        recipients = Path(tmp) / "list.csv"
+        recipients.write_text("email\njane@example.com\n")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "bounceloop --help": [str(exe), "--help"],
             "bounceloop send --help": [str(exe), "send", "--help"],
             "bounceloop parse (1 file)": [str(exe), "parse", "--format", "jsonl", str(message)],
+            "bounceloop send (queue 1, db at head)": [
+                str(exe), "send", "--from", "news@example.org", "--mime", str(message),
+                "--recipients", str(recipients)],
+            "bounceloop errors (db at head)": [str(exe), "errors"],
         }
-        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        # No BOUNCELOOP_* of the caller's, and a working directory without bounceloop.toml.
+        base = {k: v for k, v in os.environ.items()
+                if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("BOUNCELOOP_")}
         envs = {tree: {**base, "PYTHONPATH": str(tree),
-                       "PYTHONPYCACHEPREFIX": f"{tmp}/pycache{i}"}
+                       "PYTHONPYCACHEPREFIX": f"{tmp}/pycache{i}",
+                       "BOUNCELOOP_DATABASE_URL": f"sqlite:///{tmp}/db{i}.sqlite",
+                       "BOUNCELOOP_SPOOL_DIR": f"{tmp}/spool{i}"}
                 for i, tree in enumerate(trees)}
         times: dict[tuple[str, Path], list[float]] = {}
         for warm in (True, *[False] * a.runs):
@@ -69,7 +83,11 @@ def main() -> int:
                 for tree in trees:
                     env = envs[tree]
                     t0 = time.perf_counter()
-                    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)
+                    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, cwd=tmp, check=False)
+                    if done.returncode:
+                        raise SystemExit(f"{label} [{tree}]: exit {done.returncode}: "
+                                         f"{done.stderr.decode()[-500:]}")
                     if not warm:  # the first round writes the bytecode
                         times.setdefault((label, tree), []).append(time.perf_counter() - t0)
     print(f"{a.runs} rounds, interleaved; {os.cpu_count()} CPUs; ms: median (min-max)")

@@ -19,22 +19,21 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from bounceloop.config import Settings, host_port
-from bounceloop.delivery.engine import Engine as Delivery
-from bounceloop.delivery.engine import worker_name
-from bounceloop.delivery.journal import Journal
 from bounceloop.observability import logs
 from bounceloop.storage import migrate, outbox, suppressions
 from bounceloop.storage.engine import create_engine, utcnow
+
+if TYPE_CHECKING:
+    from bounceloop.delivery.engine import Engine as Delivery
+    from bounceloop.delivery.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,8 @@ class DatabaseError(StartError):
 
 def open_journal(settings: Settings, worker: str) -> Journal:
     """This worker's in-flight journal (see delivery.journal) under the spool directory."""
+    from bounceloop.delivery.journal import Journal
+
     try:
         return Journal(settings.journal_dir, worker)
     except OSError as exc:
@@ -104,14 +105,6 @@ def listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn in our loop; the service, not uvicorn, owns SIGINT and SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 #: What a ``serve`` process runs (``--role``): any number of each may share one database.
 #:   smtp    the inbound SMTP server: stores returned mail (the workers process it)
 #:   worker  delivery, processing of returned mail, webhook calls, the expiry sweep
@@ -125,12 +118,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
                 role: str = "all") -> None:
     """Run ``role`` until ``stop`` is set (or SIGINT/SIGTERM)."""
     # Imported here, not with the module: the commands that only open the database (send,
-    # errors, ...) would wait for the web framework and the SMTP server.
+    # errors, ...) would wait for the web framework and the SMTP server, and all but send
+    # for the delivery engine.
+    import uvicorn
+
+    from bounceloop.delivery.engine import Engine as Delivery
+    from bounceloop.delivery.engine import worker_name
     from bounceloop.inbound import InboundServer, Inbox, Processor
     from bounceloop.observability.metrics import Metrics
     from bounceloop.observability.queue import QueueCollector
     from bounceloop.observability.suppressions import SuppressionCollector
     from bounceloop.web.app import create_app
+    from bounceloop.web.server import Server
     from bounceloop.webhooks.dispatch import Dispatcher
 
     if role not in ROLES:
@@ -190,7 +189,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
                       writes=processor.writes if processor else None)
         inbound = InboundServer(settings, inbox, metrics)
         await inbound.start(smtp_sock)
-    server = _Server(uvicorn.Config(create_app(db, metrics, settings, interactive=web),
+    server = Server(uvicorn.Config(create_app(db, metrics, settings, interactive=web),
                                     host=host, port=port, log_level="warning",
                                     lifespan="off", access_log=False))
     tasks.append(asyncio.create_task(server.serve(sockets=[sock])))

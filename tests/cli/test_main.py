@@ -7,6 +7,7 @@ the wrong place cannot slow ``parse`` down again unnoticed.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import subprocess
@@ -16,7 +17,9 @@ from pathlib import Path
 import click
 import pytest
 
-from bounceloop.cli.main import COMMANDS, cli
+from bounceloop.cli.main import COMMANDS, cli, loading
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
 
 EXE = Path(sys.executable).with_name("bounceloop")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "bounces" / "postfix-01.eml"
@@ -25,11 +28,12 @@ CLI_DIR = Path(__file__).resolve().parents[2] / "src" / "bounceloop" / "cli"
 SERVICE_PACKAGES = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "aiosmtpd")
 
 
-def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def _imported(*args: str, env: dict[str, str] | None = None,
+              ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run the console script as a user does; the modules it imported (``-X importtime``
     writes one line per module to stderr, forked workers included)."""
     done = subprocess.run([str(EXE), *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+                          env={**os.environ, **(env or {}), "PYTHONPROFILEIMPORTTIME": "1"})
     modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
                if line.startswith("import time:") and "|" in line}
     assert modules, done.stderr
@@ -109,3 +113,63 @@ def test_send_imports_no_web_or_smtp_server(tmp_path: Path) -> None:
     assert done.returncode == 1 and "missing.eml" in done.stderr
     assert "bounceloop.service" in modules
     assert not _tops(modules) & {"fastapi", "starlette", "aiosmtpd"}
+
+
+def test_commands_on_a_database_at_head_import_no_alembic_or_web_server(
+        tmp_path: Path) -> None:
+    """A database at head needs no migration tool (storage.migrate reads its version
+    itself), and only serve needs the HTTP server; errors does not deliver either."""
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    (tmp_path / "m.eml").write_bytes(b"From: a@example.org\nSubject: x\n\nhi\n")
+    (tmp_path / "list.csv").write_text("email\nr1@d0.test\n")
+    env = {"BOUNCELOOP_DATABASE_URL": url, "BOUNCELOOP_SPOOL_DIR": str(tmp_path / "spool")}
+    done, sent = _imported("send", "--from", "a@example.org", "--mime", str(tmp_path / "m.eml"),
+                           "--recipients", str(tmp_path / "list.csv"), env=env)
+    assert done.returncode == 0 and '"status": "queued"' in done.stdout, done.stderr
+    assert {"bounceloop.delivery.engine", "sqlalchemy"} <= sent
+    # The bounce parser's classifier is loaded by the first failure that needs it.
+    assert "bounceloop.parsing" not in sent
+    done, listed = _imported("errors", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "sqlalchemy" in listed
+    assert not _tops(sent | listed) & {"alembic", "uvicorn"}
+    assert not {m for m in listed if m.startswith("bounceloop.delivery")}
+
+
+def test_loading_turns_the_collector_off_then_back_as_it_was() -> None:
+    assert gc.isenabled()
+    try:
+        with loading():
+            assert not gc.isenabled()
+            made = [[n] for n in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= len(made)
+        gc.disable()
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+_SEND_THEN_GC = """
+import gc, sys
+from bounceloop.cli.main import cli
+try:
+    cli(["send", "--from", "a@example.org", "--mime", sys.argv[1], "--recipients", sys.argv[1]])
+except SystemExit as exc:
+    print(exc.code, gc.isenabled(), gc.get_freeze_count())
+"""
+
+
+def test_send_collects_garbage_after_its_imports(tmp_path: Path) -> None:
+    """send imports under loading(): the collector runs again for the delivery, and the
+    modules' objects are frozen out of it."""
+    done = subprocess.run([sys.executable, "-c", _SEND_THEN_GC, str(tmp_path / "missing")],
+                          capture_output=True, text=True, check=True)
+    code, enabled, frozen = done.stdout.split()
+    assert (code, enabled) == ("1", "True")
+    assert int(frozen) > 10_000  # SQLAlchemy, pydantic and the engine's modules (~100,000)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
+from bounceloop.delivery import session
 from bounceloop.delivery.resolver import Target
 from bounceloop.delivery.result import StepResult
 from bounceloop.delivery.session import Connection, Next, Timeouts, prepare, xtext
@@ -262,6 +265,18 @@ async def test_starttls_opportunistic_and_required() -> None:
         assert await _conn(mx.port).open() is None
         required = await _conn(mx.port, tls="required").open()
     assert required is not None and (required.state, required.result) == ("starttls", "tls")
+
+
+def test_tls_context_is_the_default_client_context_unverified() -> None:
+    """The client context is create_default_context()'s (protocols, options, ciphers) with
+    verification off, and without the system CA store it would load for nothing."""
+    default = ssl.create_default_context()
+    ours = session._tls_context()
+    assert (ours.protocol, ours.options, ours.minimum_version, ours.maximum_version) == (
+        default.protocol, default.options, default.minimum_version, default.maximum_version)
+    assert ours.get_ciphers() == default.get_ciphers()
+    assert (ours.verify_mode, ours.check_hostname) == (ssl.CERT_NONE, False)
+    assert ours.get_ca_certs() == []
 
 
 async def test_broken_tls_falls_back_to_plain_text() -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
 
-from bounceloop.storage import migrate
+from bounceloop.storage import migrate, sqlite_schema
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import metadata
 
@@ -124,9 +129,24 @@ def _upgrade(url: str) -> None:
         engine.dispose()
 
 
-def test_concurrent_upgrades_wait_for_each_other(database_url: str) -> None:
-    """Several processes starting on one empty database: one migrates, the others find it
-    done (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock in env.py)."""
+def _migrate_to(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        cfg = migrate.config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        assert migrate.current(engine) == revision
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("start", [None, "0008"])
+def test_concurrent_upgrades_wait_for_each_other(database_url: str, start: str | None) -> None:
+    """Several processes starting on one empty (or older) database: one migrates, the others
+    find it done (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock in env.py)."""
+    if start is not None:
+        _migrate_to(database_url, start)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
         pool.map(_upgrade, [database_url] * 3)
@@ -143,3 +163,111 @@ def test_revisions_lists_every_shipped_migration() -> None:
                if not p.name.startswith("__")}
     assert migrate.revisions() == shipped
     assert migrate.head() in shipped
+
+
+def test_head_is_alembics_head() -> None:
+    """HEAD, which spares a database at head the import of Alembic, is Alembic's answer."""
+    assert ScriptDirectory.from_config(migrate.config()).get_current_head() == migrate.HEAD
+    assert migrate.head() == migrate.HEAD
+
+
+def _alembic_current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_current_reads_what_alembic_reads(database_url: str) -> None:
+    """migrate.current reads the version table itself: the same answer as Alembic's in
+    every state (no table, an older revision, head, downgraded to base: an empty table)."""
+    engine = create_engine(database_url)
+    try:
+        seen = [(migrate.current(engine), _alembic_current(engine))]
+        _migrate_to(database_url, "0004")
+        seen.append((migrate.current(engine), _alembic_current(engine)))
+        migrate.upgrade(engine)
+        seen.append((migrate.current(engine), _alembic_current(engine)))
+        cfg = migrate.config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "base")
+        seen.append((migrate.current(engine), _alembic_current(engine)))
+    finally:
+        engine.dispose()
+    assert seen == [(None, None), ("0004", "0004"), (migrate.HEAD, migrate.HEAD),
+                    (None, None)]
+
+
+def test_upgrade_migrates_an_older_database(database_url: str) -> None:
+    """The shortcut at head never skips a migration that is due."""
+    _migrate_to(database_url, "0008")
+    engine = create_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.HEAD
+        assert _diff(engine, metadata) == []
+    finally:
+        engine.dispose()
+
+
+_UPGRADE_AND_LIST = """
+import sys
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
+engine = create_engine(sys.argv[1])
+migrate.upgrade(engine)
+assert migrate.current(engine) == migrate.HEAD
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("start", ["head", "empty", "0008"])
+def test_alembic_is_imported_only_for_work_it_does(database_url: str, start: str) -> None:
+    """A process opening a database at head does not import Alembic (about 90 ms), nor one
+    creating the schema in an empty SQLite database (sqlite_schema); one migrating an older
+    database, or an empty PostgreSQL database, does (the check can fail)."""
+    if start == "head":
+        _upgrade(database_url)
+    elif start != "empty":
+        _migrate_to(database_url, start)
+    done = subprocess.run([sys.executable, "-c", _UPGRADE_AND_LIST, database_url],
+                          capture_output=True, text=True, check=True)
+    alembic = {m for m in done.stdout.split() if m.split(".")[0] == "alembic"}
+    without = start == "head" or (start == "empty" and database_url.startswith("sqlite"))
+    assert bool(alembic) is not without
+
+
+def _sqlite_state(engine: Engine) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
+    """All SQLite knows of a database's schema (sqlite_master, as it parses it on open),
+    the header fields a migration could set, and every row."""
+    with engine.connect() as conn:
+        master = sorted(conn.exec_driver_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master").all())
+        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in (
+            "user_version", "application_id", "journal_mode", "auto_vacuum", "encoding")]
+        rows = {name: sorted(conn.exec_driver_sql(f'SELECT * FROM "{name}"').all())
+                for kind, name, _, _ in master if kind == "table"}
+    return master, pragmas, rows
+
+
+def test_sqlite_schema_is_what_the_migrations_make(tmp_path: Path) -> None:
+    """An empty SQLite database given sqlite_schema's statements is the database the
+    migrations make, to the text of every CREATE and the content of every table."""
+    _migrate_to(f"sqlite:///{tmp_path / 'migrated.db'}", migrate.HEAD)
+    migrated = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    created = create_engine(f"sqlite:///{tmp_path / 'created.db'}")
+    try:
+        migrate.upgrade(created)
+        state = _sqlite_state(created)
+        assert state == _sqlite_state(migrated)
+        assert state[2] == {**{t: [] for t in state[2]}, "alembic_version": [(migrate.HEAD,)]}
+        with created.connect() as conn:
+            assert migrate.sqlite_statements(conn) == list(sqlite_schema.STATEMENTS)
+    finally:
+        migrated.dispose()
+        created.dispose()
+
+
+def test_sqlite_schema_module_is_current() -> None:
+    # Regenerate: python -m bounceloop.storage.migrate > src/bounceloop/storage/sqlite_schema.py
+    assert sqlite_schema.REVISION == migrate.HEAD
+    assert Path(sqlite_schema.__file__).read_text() == migrate.render_sqlite_schema()

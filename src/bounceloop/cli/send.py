@@ -102,16 +102,19 @@ def in_transaction(db: sqlalchemy.Engine, work: Callable[[Connection], T]) -> T:
 def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[str, ...],
                  name: str, schedule: str | None, max_time: int | None, wait: bool) -> None:
     """Queue a message to every recipient of a CSV file (and deliver it with --wait)."""
-    import asyncio
+    from bounceloop.cli.main import loading
 
-    from bounceloop.core import headerblock
-    from bounceloop.core.address import AddressError, normalize
-    from bounceloop.core.retry import parse_schedule
-    from bounceloop.delivery.engine import Engine, worker_name
-    from bounceloop.recipients import RecipientsError, read
-    from bounceloop.service import DatabaseError, StartError, open_database, open_journal
-    from bounceloop.storage import messages as store
-    from bounceloop.storage.engine import utcnow
+    with loading():
+        import asyncio
+
+        from bounceloop.core import headerblock
+        from bounceloop.core.address import AddressError, normalize
+        from bounceloop.core.retry import parse_schedule
+        from bounceloop.delivery.engine import Engine, worker_name
+        from bounceloop.recipients import RecipientsError, read
+        from bounceloop.service import DatabaseError, StartError, open_database, open_journal
+        from bounceloop.storage import messages as store
+        from bounceloop.storage.engine import utcnow
 
     try:
         sender = normalize(sender)

@@ -21,8 +21,6 @@ from bounceloop.core.reasons import is_hardbounce
 from bounceloop.core.retry import next_attempt
 from bounceloop.core.severity import Convention, severity
 from bounceloop.delivery.result import StepResult
-from bounceloop.parsing.classify import decide
-from bounceloop.parsing.fact import Fact
 
 _COMMAND = {"greeting": "CONN", "connect": "CONN", "ehlo": "EHLO", "helo": "HELO",
             "starttls": "STARTTLS", "mailfrom": "MAIL", "rcptto": "RCPT", "data": "DATA",
@@ -56,6 +54,12 @@ def reason_of(result: StepResult, recipient: str) -> str:
         return "networkerror"
     if not result.code:
         return "networkerror" if result.result in ("timeout", "lost") else "systemerror"
+    # The classifier comes with the whole bounce parser (bounceloop.parsing's __init__,
+    # about 40 ms of imports): a send whose replies all say 250 never loads it, and serve
+    # has it loaded already for returned mail.
+    from bounceloop.parsing.classify import decide
+    from bounceloop.parsing.fact import Fact
+
     fact = Fact(recipient=recipient, action="failed", status=result.extended,
                 reply_code=result.code, diagnosis=result.description,
                 command=_COMMAND.get(result.state, ""), remote_mta=result.mx)
