@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mtas import POSTFIX_MASTER_CF
+
 from bounceloop.testing import FakeDNS, FakeMX
 
 INSIDE = "BOUNCELOOP_DSNFARM_NETNS"
@@ -72,35 +74,8 @@ maillog_file = {root}/maillog
 biff = no
 """
 
-# Debian's master.cf, with every service out of chroot (the instance's own resolv.conf
-# and configuration must be what the daemons read).
-MASTER_CF = """\
-smtp      inet  n       -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+# Debian's master.cf with every service out of chroot: the farm's (mtas.py), beside this.
+MASTER_CF = POSTFIX_MASTER_CF
 
 
 def enter_namespace() -> None:

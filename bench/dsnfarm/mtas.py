@@ -1,0 +1,408 @@
+"""The DSN farm's MTAs: Debian's Postfix, Exim, OpenSMTPD and Sendmail, each a throwaway
+instance with its own configuration, spool and logs under the farm's temporary directory.
+
+They run inside the farm's namespaces (farm.py): a network namespace with only loopback, a
+mount namespace where /usr and /etc are overlays holding the unpacked packages
+(``apt-get download`` + ``dpkg-deb -x``: Debian's MTA packages conflict with one another,
+so none is installed) and /var is a throwaway writable overlay. Each MTA listens on its own
+loopback address, takes mail from anyone (the namespace has no one else), relays it by MX
+through the fake DNS, and writes its own bounces, which go by MX to the farm's catcher.
+
+Every MTA gets the same short clocks, so a temporary failure turns into an expiry bounce
+within minutes: a queue lifetime of ``LIFETIME`` and queue runs every ``QUEUE_RUN``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The queue lifetime every MTA is given (issue 18: "set to minutes"), and the retry pace.
+LIFETIME_MINUTES = 3
+QUEUE_RUN_SECONDS = 20
+
+#: Local users the farm adds to its own /etc/passwd (farm.py): the owner of a full mailbox.
+FULL_USER = "marta"
+#: Bytes an MTA may keep in a mailbox, where it has such a limit; the full user's mailbox is
+#: filled to just under it.
+MAILBOX_LIMIT = 51200
+
+
+@dataclass
+class MTA(ABC):
+    """One MTA instance: ``name`` (the samples' prefix), the loopback address it listens
+    on, and ``local_domain``, the domain it delivers to local users."""
+
+    name: str
+    ip: str
+    root: Path
+
+    @property
+    def local_domain(self) -> str:
+        return f"{self.name}.farm.test"
+
+    @property
+    def hostname(self) -> str:
+        return f"mx.{self.local_domain}"
+
+    @abstractmethod
+    def start(self) -> None:
+        """Configure and start the instance; return once it listens."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the instance (its files go with the farm's temporary directory)."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """Package and version, for the labels."""
+
+    def log(self) -> str:
+        """The MTA's log, for a report when a bounce does not come."""
+        return ""
+
+    def fill_mailbox(self, path: Path) -> None:
+        """The full user's mailbox: one old message padding it to just under the limit."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        head = b"From old@sender.test Mon Jan  1 00:00:00 2024\nSubject: old\n\n"
+        pad = MAILBOX_LIMIT - len(head) - 64
+        path.write_bytes(head + (b"x" * 75 + b"\n") * (pad // 76) + b"\n")
+        shutil.chown(path, FULL_USER, FULL_USER)
+        os.chmod(path, 0o600)
+
+
+def _package_version(package: str) -> str:
+    """The version of an unpacked package (its changelog's first line, in the overlay)."""
+    for name in ("changelog.Debian.gz", "changelog.gz"):
+        path = Path("/usr/share/doc") / package / name
+        if path.exists():
+            done = subprocess.run(["zcat", str(path)], capture_output=True, text=True,
+                                  check=False)
+            first = done.stdout.split("\n", 1)[0]
+            return f"{package} {first.split('(')[1].split(')')[0]}" if "(" in first else package
+    return package
+
+
+# -- Postfix -------------------------------------------------------------------------
+
+POSTFIX_MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {root}/spool
+data_directory = {root}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = {hostname}
+mydomain = {domain}
+myorigin = {domain}
+mydestination = {domain}
+inet_interfaces = {ip}
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+# An empty local_recipient_maps accepts any local part at RCPT: local(8) then finds the
+# user missing and bounces (postconf(5), local_recipient_maps).
+local_recipient_maps =
+alias_maps =
+alias_database =
+mail_spool_directory = {root}/mail
+mailbox_size_limit = {limit}
+message_size_limit = {limit}
+# postconf(5): maximal_queue_lifetime and bounce_queue_lifetime; the back-off times are kept
+# below the lifetime so a deferred message is tried several times before it expires.
+maximal_queue_lifetime = {lifetime}m
+bounce_queue_lifetime = {lifetime}m
+queue_run_delay = {run}s
+minimal_backoff_time = {run}s
+maximal_backoff_time = {run}s
+smtp_connect_timeout = 5s
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+maillog_file_prefixes = {root}
+maillog_file = {root}/maillog
+biff = no
+"""
+
+# Debian's master.cf with every service out of chroot (the instance's own resolv.conf and
+# configuration must be what the daemons read).
+POSTFIX_MASTER_CF = """\
+smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+class Postfix(MTA):
+    def start(self) -> None:
+        etc = self.root / "etc"
+        for directory in (etc, self.root / "data", self.root / "spool"):
+            directory.mkdir(parents=True)
+        mail = self.root / "mail"
+        mail.mkdir()
+        os.chmod(mail, 0o1777)
+        (etc / "main.cf").write_text(POSTFIX_MAIN_CF.format(
+            root=self.root, hostname=self.hostname, domain=self.local_domain, ip=self.ip,
+            limit=MAILBOX_LIMIT, lifetime=LIFETIME_MINUTES, run=QUEUE_RUN_SECONDS))
+        (etc / "master.cf").write_text(POSTFIX_MASTER_CF)
+        shutil.chown(self.root / "data", "postfix")
+        self.fill_mailbox(mail / FULL_USER)
+        subprocess.run(["postfix", "-c", str(etc), "start"], check=True,
+                       capture_output=True)
+
+    def stop(self) -> None:
+        subprocess.run(["postfix", "-c", str(self.root / "etc"), "stop"], check=False,
+                       capture_output=True)
+
+    def version(self) -> str:
+        done = subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True,
+                              text=True, check=False)
+        return f"postfix {done.stdout.strip()}"
+
+    def log(self) -> str:
+        path = self.root / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+# -- Exim ----------------------------------------------------------------------------
+
+# Our own configuration, not Debian's split one: Exim reads /etc/exim4/exim4.conf (compiled
+# in; the farm's /etc overlay holds this file there). It relays for everyone (the namespace
+# has no one else), delivers the local domain to local users with a quota, and retries on
+# the farm's short clock.
+EXIM_CONF = """\
+primary_hostname = {hostname}
+qualify_domain = {domain}
+domainlist local_domains = {domain}
+local_interfaces = {ip}
+daemon_smtp_ports = 25
+spool_directory = {root}/spool
+log_file_path = {root}/log/%slog
+pid_file_path = {root}/exim.pid
+host_lookup =
+rfc1413_hosts =
+tls_advertise_hosts =
+disable_ipv6 = true
+keep_environment =
+# No delay warnings within a farm run (Exim specification, delay_warning).
+delay_warning = 1d
+acl_smtp_rcpt = acl_rcpt
+
+begin acl
+acl_rcpt:
+  accept
+
+begin routers
+remote:
+  driver = dnslookup
+  domains = ! +local_domains
+  transport = remote_smtp
+  no_more
+local_user:
+  driver = accept
+  check_local_user
+  transport = local_mailbox
+
+begin transports
+remote_smtp:
+  driver = smtp
+  hosts_avoid_tls = *
+  connect_timeout = 5s
+local_mailbox:
+  driver = appendfile
+  # $local_part_data: the untainted name check_local_user found (Exim 4.94+ taint rules).
+  file = {root}/mail/$local_part_data
+  # Exim specification, appendfile quota: over it, delivery fails with "mailbox is full".
+  quota = {limit}
+
+begin retry
+# A rule with no retry times: a quota failure is not retried (Exim specification, ch. 32
+# Retry configuration).
+*   quota
+*   *   F,{lifetime}m,{run}s
+"""
+
+
+class Exim(MTA):
+    def start(self) -> None:
+        for name in ("spool", "log", "mail"):
+            (self.root / name).mkdir(parents=True)
+        for name in ("spool", "log"):
+            shutil.chown(self.root / name, "Debian-exim", "Debian-exim")
+        os.chmod(self.root / "mail", 0o1777)
+        self.fill_mailbox(self.root / "mail" / FULL_USER)
+        subprocess.run(["exim4", "-bd", f"-q{QUEUE_RUN_SECONDS}s"], check=True)
+        _wait_port(self.ip)
+
+    def config(self) -> str:
+        return EXIM_CONF.format(hostname=self.hostname, domain=self.local_domain, ip=self.ip,
+                                root=self.root, limit=MAILBOX_LIMIT,
+                                lifetime=LIFETIME_MINUTES, run=QUEUE_RUN_SECONDS)
+
+    def stop(self) -> None:
+        _kill_pidfile(self.root / "exim.pid")
+
+    def version(self) -> str:
+        return _package_version("exim4-daemon-light").replace("-daemon-light", "")
+
+    def log(self) -> str:
+        logs = sorted((self.root / "log").glob("*log"))
+        return "".join(path.read_text(errors="replace") for path in logs)
+
+
+# -- OpenSMTPD -----------------------------------------------------------------------
+
+# smtpd.conf(5) of OpenSMTPD 6.8: relay anything by MX; the queue ttl is the lifetime; no
+# delay warnings within a farm run.
+SMTPD_CONF = """\
+queue ttl {lifetime}m
+bounce warn-interval 1h
+listen on {ip} port 25 hostname {hostname}
+action "out" relay helo {hostname}
+match from any for any action "out"
+match from local for any action "out"
+"""
+
+
+class OpenSMTPD(MTA):
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf = self.root / "smtpd.conf"
+        conf.write_text(SMTPD_CONF.format(ip=self.ip, hostname=self.hostname,
+                                          lifetime=LIFETIME_MINUTES))
+        os.chmod(conf, 0o644)
+        with (self.root / "smtpd.log").open("wb") as log:
+            self.proc = subprocess.Popen(["smtpd", "-d", "-f", str(conf)], stdout=log,
+                                         stderr=subprocess.STDOUT)
+        _wait_port(self.ip)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def version(self) -> str:
+        return _package_version("opensmtpd")
+
+    def log(self) -> str:
+        path = self.root / "smtpd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+# -- Sendmail ------------------------------------------------------------------------
+
+# A sendmail.mc of our own for sendmail-cf's m4 files (cf/README): relay anything
+# (promiscuous_relay: the namespace has no one else), a short queue return time, no
+# warnings within a farm run, queue and files under the instance's directory.
+SENDMAIL_MC = """\
+divert(-1)dnl
+include(`/usr/share/sendmail/cf/m4/cf.m4')dnl
+VERSIONID(`bounceloop dsnfarm')dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `{hostname}')dnl
+define(`QUEUE_DIR', `{root}/mqueue')dnl
+define(`STATUS_FILE', `{root}/statistics')dnl
+define(`ALIAS_FILE', `{root}/aliases')dnl
+define(`confPID_FILE', `{root}/sendmail.pid')dnl
+define(`confHOST_STATUS_DIRECTORY', `')dnl
+define(`confTO_QUEUERETURN', `{lifetime}m')dnl
+define(`confTO_QUEUEWARN', `1h')dnl
+define(`confTO_CONNECT', `5s')dnl
+define(`confMIN_QUEUE_AGE', `0')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confDELIVERY_MODE', `background')dnl
+define(`confLOG_LEVEL', `14')dnl
+define(`LOCAL_MAILER_PATH', `/usr/libexec/sendmail/mail.local')dnl
+FEATURE(`promiscuous_relay')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+DAEMON_OPTIONS(`Port=smtp, Addr={ip}, Name=MTA')dnl
+MAILER(`local')dnl
+MAILER(`smtp')dnl
+"""
+
+
+class Sendmail(MTA):
+    def start(self) -> None:
+        (self.root / "mqueue").mkdir(parents=True)
+        os.chmod(self.root / "mqueue", 0o700)
+        (self.root / "aliases").write_text("postmaster: root\n")
+        mc = SENDMAIL_MC.format(hostname=self.hostname, root=self.root, ip=self.ip,
+                                lifetime=LIFETIME_MINUTES)
+        cf = subprocess.run(["m4"], input=mc, capture_output=True, text=True, check=True)
+        (self.root / "sendmail.cf").write_text(cf.stdout)
+        subprocess.run(["/usr/libexec/sendmail/sendmail", "-C", str(self.root / "sendmail.cf"),
+                        "-bi"], check=False, capture_output=True)
+        subprocess.run(["/usr/libexec/sendmail/sendmail", "-C", str(self.root / "sendmail.cf"),
+                        "-bd", f"-q{QUEUE_RUN_SECONDS}s"], check=True)
+        _wait_port(self.ip)
+
+    def stop(self) -> None:
+        _kill_pidfile(self.root / "sendmail.pid")
+
+    def version(self) -> str:
+        return _package_version("sendmail-bin").replace("-bin", "")
+
+
+def _wait_port(ip: str, port: int = 25, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((ip, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"dsnfarm: nothing listens on {ip}:{port}")
+
+
+def _kill_pidfile(path: Path) -> None:
+    try:
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, 15)
+
+
+#: The MTAs, each on its own loopback address.
+MTAS: dict[str, tuple[type[MTA], str]] = {
+    "postfix": (Postfix, "127.0.0.2"),
+    "exim": (Exim, "127.0.0.3"),
+    "opensmtpd": (OpenSMTPD, "127.0.0.4"),
+    "sendmail": (Sendmail, "127.0.0.5"),
+}
