@@ -147,7 +147,7 @@ def given_up(data: bytes) -> bool:
     """The bounce reports recipients given up on: ``Action: failed`` (RFC 3464 2.3.3), or
     OpenSMTPD 6.8's report of an expired envelope, which it marks ``delayed``."""
     return bool(re.search(rb"(?im)^Action:\s*failed", data)
-                or re.search(rb"(?im)^\S+: Envelope expired$", data))
+                or re.search(rb"(?im)^\S+: Envelope expired\r?$", data))
 
 
 def refine(field: str, enhanced: str) -> str:
