@@ -5,6 +5,7 @@ slow path."""
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def _dates() -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("value", [
+ODD_DATES = [
     "Thu, 29 Apr 2013 23:45:00 -0700",
     "Thu, 29 Apr 2013 23:45:00 -0700 (PDT)",
     "29 Apr 2013 23:45:00 +0000",
@@ -116,7 +117,54 @@ def _dates() -> list[str]:
     "Thu, 29 Apr 2013 23:45:00 +0900 (JST) (more)",
     "29 Apr 2013 \u0663\u0663:45:00 +0900",
     "garbage",
-])
+    "Thu, 29 Apr 2013 23:45:00",  # no zone: UTC
+    "Thu, 29 Apr 2013 23:45:00 EST",
+    "Thu, 29 Apr 2013 23:45:00 XYZ",
+    "29 Apr 13 23:45 -0700",
+    "Apr 29 2013 23:45:00 -0700",
+    "2013-04-29T23:45:00Z",
+    "Thu, 29 Apr 2013 23:45:00 +2400",
+    "Thu, 29 Apr 99999 23:45:00 +0000",
+    "Thu, 29 Apr",
+    "",
+]
+
+
+def _by_email_utils(value: str) -> str:
+    """timestamp_slow as it was written on email.utils.parsedate_to_datetime."""
+    if not value:
+        return ""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return ""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):
+        return ""
+
+
+@pytest.mark.parametrize("value", ODD_DATES)
+def test_timestamp_slow_reads_as_email_utils(value: str) -> None:
+    assert timestamp_slow(value.strip()) == _by_email_utils(value.strip())
+
+
+def test_timestamp_slow_reads_the_samples_as_email_utils() -> None:
+    dates = _dates()
+    assert dates
+    read = 0
+    for value in dates:
+        expected = _by_email_utils(value.strip())
+        read += bool(expected)
+        assert timestamp_slow(value.strip()) == expected, value
+    assert read
+
+
+@pytest.mark.parametrize("value", ODD_DATES)
 def test_timestamp_fast_and_slow(value: str) -> None:
     assert timestamp(value) == timestamp_slow(value.strip())
 

@@ -10,7 +10,10 @@ Patterns are lowercase regexes over the diagnostic text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bounceloop.parsing.literals import searcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +32,15 @@ class Rule:
 
     def search(self, text: str) -> bool:
         """Does the pattern occur in ``text``?"""
-        compiled = _COMPILED.get(self.pattern)
-        if compiled is None:
-            compiled = _COMPILED[self.pattern] = re.compile(self.pattern)
-        return compiled.search(text) is not None
+        found = _COMPILED.get(self.pattern)
+        if found is None:
+            found = _COMPILED[self.pattern] = searcher(self.pattern)
+        return found(text)
 
 
-_COMPILED: dict[str, re.Pattern[str]] = {}
-"""The rules' patterns compiled so far, by source."""
+_COMPILED: dict[str, Callable[[str], bool]] = {}
+"""The rules' patterns made searchable so far, by source (most are literal strings, which
+:func:`~bounceloop.parsing.literals.searcher` searches without compiling)."""
 
 
 @dataclass(frozen=True, slots=True)
