@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
 from bounceloop.parsing import providers
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.literals import checksum, searcher
@@ -67,7 +68,7 @@ _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[in
 _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own.
-_NOT_SENDER = re.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
+_NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.text import squeeze
 
@@ -91,8 +92,8 @@ def _split_run_together(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[
     return out
 
 
-_TYPED = re.compile(r"^\s*([\w.-]+)\s*;\s*(.*)$", re.S)
-_ANGLE = re.compile(r"<([^<>]*)>")
+_TYPED = rx.compile(r"^\s*([\w.-]+)\s*;\s*(.*)$", re.S)
+_ANGLE = rx.compile(r"<([^<>]*)>")
 
 
 def typed_value(value: str) -> tuple[str, str]:

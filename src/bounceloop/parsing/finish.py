@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
+from bounceloop.core import rx
 from bounceloop.core.model import BOUNCE_STATE, Bounce, Kind
 from bounceloop.core.reasons import is_hardbounce
 from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
@@ -214,8 +215,8 @@ def _action_for(reason: str, status: str, reply: str) -> str:
     return "failed"
 
 
-_TRIM = re.compile(r"^(?:smtp|x-[\w-]+|mta)\s*;\s*", re.I)
-_CONTINUED = re.compile(r"(?<![\w.\-])([245]\d\d)-")
+_TRIM = rx.compile(r"^(?:smtp|x-[\w-]+|mta)\s*;\s*", re.I)
+_CONTINUED = rx.compile(r"(?<![\w.\-])([245]\d\d)-")
 
 
 def clean_diagnosis(text: str) -> str:
@@ -259,7 +260,7 @@ def clean_address(addr: str) -> str:
 
 # The usual RFC 5322 date ("Thu, 29 Apr 2013 23:45:00 -0700", a zone comment after it):
 # read here in one match; any other form goes to timestamp_slow, which reads it the same way.
-_DATE = re.compile(
+_DATE = rx.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9]\d{3}) "
     r"(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)(?: \([^()]*\))?", re.ASCII)
@@ -332,7 +333,7 @@ def _sender(mail: Mail) -> str:
 
 # Tried only where a run of address characters starts (see mail._ADDRESS: the same first
 # match, without retrying every character of a long run).
-_ADDR = re.compile(r"(?<![^\s<>\"'(),;:])[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+_ADDR = rx.compile(r"(?<![^\s<>\"'(),;:])[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 
 
 def _correlation(mail: Mail) -> tuple[tuple[str, str], ...]:

@@ -28,6 +28,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bounceloop.core import rx
+
 #: A gate string shorter than this is in almost every text: no gate is better.
 MIN_LENGTH = 3
 
@@ -87,7 +89,7 @@ def searcher(pattern: str) -> Callable[[str], bool]:
             return False
 
         return contains
-    search = re.compile(pattern).search
+    search = rx.compile(pattern).search
     return lambda text: search(text) is not None
 
 

@@ -25,8 +25,10 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
+
 MAX_DEPTH = 40
-_PARAM = re.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+_PARAM = rx.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 
 
 @dataclass(slots=True)
@@ -84,8 +86,8 @@ def _b64(data: bytes) -> bytes:
 # Each piece can match a line only one way (the first non-space of a continuation is the
 # one \S), so a block that fails is rejected in linear time, not by exponential backtracking.
 _FIELD = r"[!-9;-~]+ *:.*(?:\n[ \t][^\S\n]*\S.*)*"
-_CLEAN_BLOCK = re.compile(rf"{_FIELD}(?:\n{_FIELD})*")
-_FIELDS = re.compile(r"^([!-9;-~]+) *:(.*(?:\n[ \t].*)*)", re.M)
+_CLEAN_BLOCK = rx.compile(rf"{_FIELD}(?:\n{_FIELD})*")
+_FIELDS = rx.compile(r"^([!-9;-~]+) *:(.*(?:\n[ \t].*)*)", re.M)
 
 
 def fields(block: str) -> list[tuple[str, str]] | None:

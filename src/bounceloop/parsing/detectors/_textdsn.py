@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.mail import Mail
 
-_START = re.compile(
+_START = rx.compile(
     r"^(?:content-type:\s*message/delivery-status[^\S\n]*\n\s*)?"
     r"(?:reporting-mta|original-envelope-id|received-from-mta|arrival-date|final-recipient"
     r"|original-recipient)\s*:",
     re.I | re.M,
 )
-_FIELD = re.compile(
+_FIELD = rx.compile(
     r"^(?:reporting-mta|dsn-gateway|received-from-mta|arrival-date|original-envelope-id"
     r"|final-recipient|original-recipient|x-actual-recipient|action|status|remote-mta"
     r"|diagnostic-code|last-attempt-date|final-log-id|will-retry-until|x-[\w-]+)\s*:",

@@ -36,6 +36,7 @@ import json
 import re
 from datetime import UTC, datetime
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original
 from bounceloop.parsing.detectors._providers import (
@@ -50,9 +51,9 @@ from bounceloop.parsing.mail import Mail
 NAME = "amazonses"
 
 _SNS_SENDER = "no-reply@sns.amazonaws.com"
-_LIST_START = re.compile(r"error occurred while trying to deliver the mail to the following "
+_LIST_START = rx.compile(r"error occurred while trying to deliver the mail to the following "
                          r"recipients:\s*$", re.I | re.M)
-_OLD_FORMAT = re.compile(r"the following message to <([^<>\s]+)> was undeliverable\.\s*"
+_OLD_FORMAT = rx.compile(r"the following message to <([^<>\s]+)> was undeliverable\.\s*"
                          r"the reason for the problem:\s*(.+?)(?:\n\s*\n|$)", re.I | re.S)
 # bounceSubType values that are SES's own decision, not a remote reply: the address is on
 # SES's global or the account's suppression list.

@@ -1,0 +1,65 @@
+"""The kept code of the parser's regular expressions (see :mod:`bounceloop.core.rx`).
+
+``python -m bounceloop.rxcache`` writes it next to this module, named for the interpreter
+(``scripts/setup`` runs it after ``compileall``); a command that parses calls
+:func:`install` before it imports the parser (``cli/main.py``). A missing, unreadable or
+foreign file installs nothing: the patterns are compiled as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+import marshal
+import os
+import sys
+from pathlib import Path
+
+from bounceloop.core import rx
+
+TABLE = Path(__file__).with_name(f"rx-{rx.TAG}.marshal")
+
+
+def install(path: Path = TABLE) -> bool:
+    """Hand the table at ``path`` to the parser; whether it was one it can use."""
+    try:
+        tag, table = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return False
+    return rx.use(table, tag)
+
+
+def patterns() -> set[tuple[str, int]]:
+    """Every (pattern, flags) the parser compiles through ``rx.compile``: those of its
+    modules (compiled at import) and those compiled at first use (the reason phrases and
+    provider rules that are not literal strings)."""
+    importlib.import_module("bounceloop.parsing")
+    from bounceloop.parsing import literals
+    from bounceloop.parsing.rules.phrases import PHRASES
+    from bounceloop.parsing.rules.providers import PROVIDERS
+
+    for phrases in PHRASES.values():
+        for phrase in phrases:
+            literals.searcher(phrase)
+    for provider in PROVIDERS:
+        for rule in provider.rules:
+            literals.searcher(rule.pattern)
+    return rx.asked()
+
+
+def write(path: Path = TABLE) -> int:
+    """Write the code of :func:`patterns` to ``path`` (atomically); returns how many."""
+    table = {key: rx.code_of(*key) for key in sorted(patterns())}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(marshal.dumps((rx.TAG, table)))
+    os.replace(tmp, path)
+    return len(table)
+
+
+def main() -> int:
+    count = write()
+    sys.stdout.write(f"{count} patterns -> {TABLE}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
