@@ -159,9 +159,13 @@ def normal_action(value: str) -> str:
     return _ACTIONS.get(word, word)
 
 
+_STATUS = rx.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})")
+_COMMENT = rx.compile(r"\(([^()]{4,})\)\s*$")
+
+
 def normal_status(value: str) -> str:
     """"5.1.1 (bad destination mailbox)" -> "5.1.1"; garbage -> ""."""
-    m = re.match(r"\s*([245])\.(\d{1,3})\.(\d{1,3})", value)
+    m = _STATUS.match(value)
     if not m:
         return ""
     return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}"
@@ -199,7 +203,7 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
                 fact.status = normal_status(value)
                 # "Status: 4.0.0 (example.org: host name lookup failure)": Sendmail's only
                 # explanation when there is no Diagnostic-Code.
-                comment = re.search(r"\(([^()]{4,})\)\s*$", value)
+                comment = _COMMENT.search(value)
                 if comment:
                     note = comment.group(1).strip()
             elif name == "diagnostic-code":

@@ -217,6 +217,8 @@ def _action_for(reason: str, status: str, reply: str) -> str:
 
 _TRIM = rx.compile(r"^(?:smtp|x-[\w-]+|mta)\s*;\s*", re.I)
 _CONTINUED = rx.compile(r"(?<![\w.\-])([245]\d\d)-")
+_ENHANCED_AFTER = rx.compile(r"#?([245]\.\d{1,3}\.\d{1,3})\b")
+_ANGLED = rx.compile(r"<([^<>]+)>")
 
 
 def clean_diagnosis(text: str) -> str:
@@ -231,7 +233,7 @@ def join_multiline(text: str) -> str:
     if m is None:
         return text
     code = m.group(1)
-    enhanced = re.match(r"#?([245]\.\d{1,3}\.\d{1,3})\b", text[m.end():])
+    enhanced = _ENHANCED_AFTER.match(text[m.end():])
     if enhanced:
         marker = re.compile(rf"(?<![\w.\-]){code}[- ]#?{re.escape(enhanced.group(1))}\b ?")
         lead = f"{code} {enhanced.group(1)} "
@@ -323,7 +325,7 @@ def timestamp_slow(value: str) -> str:
 
 def _message_id(value: str) -> str:
     value = value.strip()
-    m = re.search(r"<([^<>]+)>", value)
+    m = _ANGLED.search(value)
     return (m.group(1) if m else value).strip()
 
 

@@ -145,6 +145,9 @@ def _plain(text: str) -> Mail:
     return mail
 
 
+_FIELD_NAME = rx.compile(r"[A-Za-z][\w-]*:")
+
+
 def _resplit(root: mime.Part) -> mime.Part | None:
     """Re-read a multipart whose boundary parameter is missing or wrong.
 
@@ -170,7 +173,7 @@ def _resplit(root: mime.Part) -> mime.Part | None:
     if n < 2 or token == root.params.get("boundary"):
         return None
     first = body.find("--" + token + "\n")
-    if first < 0 or not re.match(r"[A-Za-z][\w-]*:", body[first + len(token) + 3:][:200]):
+    if first < 0 or not _FIELD_NAME.match(body[first + len(token) + 3:][:200]):
         return None
     if root.maintype != "multipart" and first > 300:
         return None

@@ -26,6 +26,9 @@ def local_and_domain(address: str) -> tuple[str, str]:
     return local, domain
 
 
+_REPLY_CODE = rx.compile(r"\s*[245]\d\d\b")
+
+
 def daemon_from(mail: Mail, *domains: str) -> bool:
     """True when the From is a bounce sender (mailer-daemon, postmaster) of one of ``domains``.
 
@@ -157,7 +160,7 @@ def ses_remote_reply(diagnosis: str) -> tuple[str, str, bool]:
         extra = f"; {tail.strip('() ')}" if tail else ""
         return f"{code} {reply.strip()}", f"{ses}{extra}", False
     m = _SES_EXPIRED.match(diagnosis)
-    if m and re.match(r"\s*[245]\d\d\b", m.group(2)):
+    if m and _REPLY_CODE.match(m.group(2)):
         return m.group(2).strip(), m.group(1).strip(), True
     return diagnosis, "", False
 

@@ -59,14 +59,16 @@ def split(text: str) -> tuple[str, str, str]:
     return text[:m.start()], "\n".join(kept).strip("\n"), ""
 
 
+_CONTENT_FIELD = rx.compile(r"content-[\w-]+\s*:", re.I)
+
+
 def _after_part_header(rest: str) -> str:
     """Drop a left-over boundary line and part header before the returned message."""
     lines = rest.split("\n")
     i = 0
     if i < len(lines) and lines[i].startswith("--"):
         i += 1
-        while i < len(lines) and lines[i].strip() and re.match(r"content-[\w-]+\s*:", lines[i],
-                                                               re.I):
+        while i < len(lines) and lines[i].strip() and _CONTENT_FIELD.match(lines[i]):
             i += 1
     return "\n".join(lines[i:]).lstrip("\n")
 

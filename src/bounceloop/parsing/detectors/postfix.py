@@ -100,6 +100,12 @@ def match(mail: Mail) -> bool:
     return _MARKER.search(mail.body[:2500]) is not None
 
 
+_WORDY = rx.compile(r"[A-Za-z]{2}")
+_DELIVERED = rx.compile(r"(?:delivery via \S+: 2\d\d|delivered to |alias expanded)")
+_REPORTING_HOST = rx.compile(
+    r"this is the (?:mail system|postfix program) at host ([\w.\-]+?)\.?\s*$", re.I | re.M)
+
+
 def inquire(mail: Mail) -> list[Fact]:
     notice, dsn_text = _textdsn.report_and_notice(mail, _ORIGINAL_MARKERS)
     entries = _entries(notice)
@@ -139,7 +145,7 @@ def _explain(fact: Fact, entry: _Entry | None, read: Callable[[str], tuple[str, 
     stated, stated_command, stated_host = read(fact.diagnosis)
     fact.command = command or stated_command
     fact.remote_mta = fact.remote_mta or host or stated_host
-    if not stated or not re.search(r"[A-Za-z]{2}", stated):
+    if not stated or not _WORDY.search(stated):
         fact.diagnosis = detail
     elif norm(stated) in norm(detail) and len(detail) > len(stated):
         # The same reply, longer in the text (a folded Diagnostic-Code cut short).
@@ -264,15 +270,13 @@ def _action(mail: Mail, text: str) -> str:
     subject = mail.subject.lower()
     if "delayed mail" in subject:
         return "delayed"
-    if "successful mail delivery" in subject or re.match(
-            r"(?:delivery via \S+: 2\d\d|delivered to |alias expanded)", text):
+    if "successful mail delivery" in subject or _DELIVERED.match(text):
         return "delivered"
     return "failed"
 
 
 def _reporting_host(notice: str) -> str:
-    m = re.search(r"this is the (?:mail system|postfix program) at host ([\w.\-]+?)\.?\s*$",
-                  notice[:3000], re.I | re.M)
+    m = _REPORTING_HOST.search(notice[:3000])
     return m.group(1) if m else ""
 
 

@@ -184,9 +184,12 @@ def _enhanced(text_and_class: tuple[str, str]) -> str:
     return find_enhanced(*text_and_class)
 
 
+_WORDY = rx.compile(r"[A-Za-z]{2}")
+
+
 def _meaningful(text: str) -> bool:
     """A Diagnostic-Code worth keeping: not empty and not a bare exit code ("X-Unix; 77")."""
-    return bool(re.search(r"[A-Za-z]{2}", text))
+    return bool(_WORDY.search(text))
 
 
 def _full_address(addr: str) -> bool:
