@@ -98,6 +98,17 @@ def test_parse_imports_no_database_web_or_smtp_code(workers: str) -> None:
     assert not {e.module for e in COMMANDS.values() if e.attr != "parse_command"} & modules
 
 
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="no sample")
+def test_parse_imports_no_network_or_path_modules() -> None:
+    # email.utils (for odd dates and SES's JSON dates) and pathlib pull in socket,
+    # urllib.parse and ipaddress: ~10 ms of the start of every run, of no use to it. All
+    # our samples, so that odd dates and an SES notification are among them.
+    done, modules = _imported("parse", "--format", "jsonl", str(SAMPLE.parent))
+    assert done.returncode == 0, done.stderr
+    assert "bounceloop.parsing.detectors.amazonses" in modules
+    assert not modules & {"email.utils", "socket", "urllib.parse", "ipaddress", "pathlib"}
+
+
 def test_send_help_imports_no_database_web_or_smtp_code() -> None:
     done, modules = _imported("send", "--help")
     assert done.returncode == 0 and "--recipients" in done.stdout

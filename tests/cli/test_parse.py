@@ -7,6 +7,7 @@ import io
 import json
 import mailbox
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from bounceloop.cli import cli
+from bounceloop.cli import parse as parse_module
 from bounceloop.core.model import FIELDS
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "bounces"
@@ -251,3 +253,29 @@ def test_pipe_gets_jsonl_and_no_progress(tmp_path: Path) -> None:
     done = subprocess.run([str(exe), "parse", str(tmp_path)], capture_output=True, check=True)
     assert json.loads(done.stdout)["recipient"] == "a@example.com"
     assert done.stderr == b""
+
+
+def test_a_worker_that_dies_is_reported(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker killed mid-run (here: it exits while parsing the batch holding m30.eml)
+    # ends the run with status 1 and each input not written named, not a hang.
+    for i in range(40):
+        (tmp_path / f"m{i:02}.eml").write_bytes(_dsn(f"r{i}@example.com"))
+    real = parse_module.run_batch
+
+    def dying(jobs: list[parse_module.Job]) -> parse_module.Outcome:
+        if any(job.item.label.endswith("m30.eml") for job in jobs):
+            os._exit(3)
+        return real(jobs)
+
+    monkeypatch.setattr(parse_module, "run_batch", dying)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["fork"])
+    code, out, err = _run("--format", "jsonl", "--workers", "2", str(tmp_path))
+    assert code == 1
+    written = [json.loads(line)["file"] for line in out.splitlines()]
+    named = [line.split(": not parsed")[0].removeprefix("bounceloop: ")
+             for line in err.splitlines() if "not parsed" in line]
+    assert str(tmp_path / "m30.eml") in named
+    # Every input is either written or named, in order.
+    assert sorted(written + named) == sorted(str(p) for p in tmp_path.glob("*.eml"))
+    assert written + named == sorted(written + named)

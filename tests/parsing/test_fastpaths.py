@@ -4,10 +4,14 @@ slow path."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bounceloop.parsing import mail as mail_module
 from bounceloop.parsing import mime
@@ -94,13 +98,14 @@ def _dates() -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("value", [
+ODD_DATES = [
     "Thu, 29 Apr 2013 23:45:00 -0700",
     "Thu, 29 Apr 2013 23:45:00 -0700 (PDT)",
     "29 Apr 2013 23:45:00 +0000",
     "Thu, 29 Apr 2013 23:45:00 -0000",
     "Mon, 1 Jan 0001 00:30:00 +0100",  # before year 1 in UTC
     "Fri, 31 Dec 9999 23:30:00 -0100",  # after 9999 in UTC
+    "Sat, 1 Jan 1000 00:30:00 +0100",  # year 999 in UTC, written "999" by strftime
     "Thu, 31 Apr 2013 23:45:00 +0900",  # no such day
     "Thu, 29 Apr 2013 24:00:00 +0900",
     "Thu, 29 Apr 2013 23:59:60 +0900",
@@ -116,7 +121,54 @@ def _dates() -> list[str]:
     "Thu, 29 Apr 2013 23:45:00 +0900 (JST) (more)",
     "29 Apr 2013 \u0663\u0663:45:00 +0900",
     "garbage",
-])
+    "Thu, 29 Apr 2013 23:45:00",  # no zone: UTC
+    "Thu, 29 Apr 2013 23:45:00 EST",
+    "Thu, 29 Apr 2013 23:45:00 XYZ",
+    "29 Apr 13 23:45 -0700",
+    "Apr 29 2013 23:45:00 -0700",
+    "2013-04-29T23:45:00Z",
+    "Thu, 29 Apr 2013 23:45:00 +2400",
+    "Thu, 29 Apr 99999 23:45:00 +0000",
+    "Thu, 29 Apr",
+    "",
+]
+
+
+def _by_email_utils(value: str) -> str:
+    """timestamp_slow as it was written on email.utils.parsedate_to_datetime."""
+    if not value:
+        return ""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return ""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):
+        return ""
+
+
+@pytest.mark.parametrize("value", ODD_DATES)
+def test_timestamp_slow_reads_as_email_utils(value: str) -> None:
+    assert timestamp_slow(value.strip()) == _by_email_utils(value.strip())
+
+
+def test_timestamp_slow_reads_the_samples_as_email_utils() -> None:
+    dates = _dates()
+    assert dates
+    read = 0
+    for value in dates:
+        expected = _by_email_utils(value.strip())
+        read += bool(expected)
+        assert timestamp_slow(value.strip()) == expected, value
+    assert read
+
+
+@pytest.mark.parametrize("value", ODD_DATES)
 def test_timestamp_fast_and_slow(value: str) -> None:
     assert timestamp(value) == timestamp_slow(value.strip())
 
@@ -126,3 +178,37 @@ def test_timestamp_on_the_samples() -> None:
     assert dates
     for value in dates:
         assert timestamp(value) == timestamp_slow(value.strip()), value
+
+
+# mime.fields as it was written with two passes (a whole-block check, then the fields):
+# the one-pass reader must agree with it on every block.
+_FIELD = r"[!-9;-~]+ *:.*(?:\n[ \t][^\S\n]*\S.*)*"
+_CLEAN_BLOCK = re.compile(rf"{_FIELD}(?:\n{_FIELD})*")
+_TWO_PASS_FIELDS = re.compile(r"^([!-9;-~]+) *:(.*(?:\n[ \t].*)*)", re.M)
+
+
+def _fields_two_passes(block: str) -> list[tuple[str, str]] | None:
+    if _CLEAN_BLOCK.fullmatch(block) is None:
+        return None
+    return [(name, " ".join(line.strip() for line in value.split("\n")) if "\n" in value
+             else value.strip()) for name, value in _TWO_PASS_FIELDS.findall(block)]
+
+
+@given(st.text(alphabet="Ab: \t\n\r\xa0\x85-;", max_size=40))
+@settings(max_examples=3000)
+@example("A:\n b")  # an empty first line still gives its space
+@example("A: \xa0\n\t b \x85\n c\r")
+@example("A: b\n \nC: d")  # a continuation of white space only
+@example(" b\nA: c")  # a continuation with no field before it
+@example("A b: c")
+@example("")
+def test_fields_as_two_passes(block: str) -> None:
+    assert mime.fields(block) == _fields_two_passes(block)
+
+
+def test_fields_as_two_passes_on_the_samples() -> None:
+    heads, originals = _texts()
+    blocks = [t.split("\n\n", 1)[0] for t in heads + originals]
+    assert sum(mime.fields(b) is not None for b in blocks) > len(SAMPLES)
+    for block in blocks:
+        assert mime.fields(block) == _fields_two_passes(block), block[:300]

@@ -62,6 +62,10 @@ COMMANDS: dict[str, Entry] = {
 }
 
 
+#: The commands that parse returned mail (here or in processes they fork).
+PARSING = frozenset({"parse", "ingest", "reprocess", "serve"})
+
+
 class LazyGroup(click.Group):
     """A group whose commands (:data:`COMMANDS`) are imported when one is invoked."""
 
@@ -72,6 +76,12 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
+        if cmd_name in PARSING:
+            # Before the parser is imported: its patterns are then made from their kept code
+            # (bounceloop/core/rx.py), not compiled again.
+            from bounceloop import rxcache
+
+            rxcache.install()
         command: click.Command = getattr(importlib.import_module(entry.module), entry.attr)
         return command
 

@@ -24,9 +24,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
 from bounceloop.parsing import providers
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.literals import checksum
+from bounceloop.parsing.literals import checksum, searcher
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.rules.codes import REPLY, STATUS
@@ -62,11 +63,12 @@ _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
 #: None: no phrase gates, or stale ones).
 _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]] | None
                     ] = {}
-#: Each phrase on its own, compiled when a text first passes its gate.
-_PHRASES: dict[tuple[str, int], re.Pattern[str]] = {}
+#: Each phrase on its own, made searchable when a text first passes its gate (a literal one
+#: is searched with ``str in``, not compiled: literals.searcher).
+_PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own.
-_NOT_SENDER = re.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
+_NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
 
 
 @dataclass(slots=True)
@@ -124,8 +126,8 @@ def says(reason: str, text: str) -> bool:
         for index in sorted(set(ungated).union(*candidates)):
             phrase = _PHRASES.get((reason, index))
             if phrase is None:
-                phrase = _PHRASES[reason, index] = re.compile(PHRASES[reason][index])
-            if phrase.search(text) is not None:
+                phrase = _PHRASES[reason, index] = searcher(PHRASES[reason][index])
+            if phrase(text):
                 return True
         return False
     matcher = _MATCHERS.get(reason)
@@ -268,21 +270,27 @@ def local_agent(s: Signals) -> str:
     """A reason from a local delivery agent's message (rules/lda.py)."""
     if not s.text or s.command not in ("", "DATA"):
         return ""
+    text = s.text
     for _agent, marks, table in _AGENTS:
-        if not any(m.search(s.text) for m in marks):
+        for mark in marks:
+            if mark(text):
+                break
+        else:
             continue
-        for reason, pattern in table:
-            if pattern.search(s.text):
+        for reason, found in table:
+            if found(text):
                 return reason
         return "mailererror"
     return ""
 
 
+# Most marks and phrases of the agents are literal strings: literals.searcher looks for
+# those with ``str in`` and compiles only the others.
 _AGENTS = tuple(
     (
         agent,
-        tuple(re.compile(m) for m in marks),
-        tuple((reason, re.compile("|".join(pats))) for reason, pats in table.items()),
+        tuple(searcher(m) for m in marks),
+        tuple((reason, searcher("|".join(pats))) for reason, pats in table.items()),
     )
     for agent, marks, table in AGENTS
 )

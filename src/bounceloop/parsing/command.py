@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
+
 # In transaction order; the last one found wins.
 _ORDER: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("CONN", re.compile(r"\b(?:initial connection|greeting|CONNECT)\b")),
-    ("HELO", re.compile(r"(?<![A-Za-z0-9@_])HELO(?![A-Za-z0-9_@])")),
-    ("EHLO", re.compile(r"(?<![A-Za-z0-9@_])EHLO(?![A-Za-z0-9_@])")),
-    ("STARTTLS", re.compile(r"(?<![A-Za-z0-9@_])STARTTLS(?![A-Za-z0-9_@])")),
-    ("AUTH", re.compile(r"\bAUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)")),
-    ("MAIL", re.compile(r"\bMAIL F(?:ROM|rom)\b")),
-    ("RCPT", re.compile(r"\bRCPT(?: T[Oo])?(?![A-Za-z0-9_@])")),
-    ("DATA", re.compile(r"(?<![A-Za-z0-9@_\-])DATA(?![A-Za-z0-9_@\-])")),
+    ("CONN", rx.compile(r"\b(?:initial connection|greeting|CONNECT)\b")),
+    ("HELO", rx.compile(r"(?<![A-Za-z0-9@_])HELO(?![A-Za-z0-9_@])")),
+    ("EHLO", rx.compile(r"(?<![A-Za-z0-9@_])EHLO(?![A-Za-z0-9_@])")),
+    ("STARTTLS", rx.compile(r"(?<![A-Za-z0-9@_])STARTTLS(?![A-Za-z0-9_@])")),
+    ("AUTH", rx.compile(r"\bAUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)")),
+    ("MAIL", rx.compile(r"\bMAIL F(?:ROM|rom)\b")),
+    ("RCPT", rx.compile(r"\bRCPT(?: T[Oo])?(?![A-Za-z0-9_@])")),
+    ("DATA", rx.compile(r"(?<![A-Za-z0-9@_\-])DATA(?![A-Za-z0-9_@\-])")),
 )
 
 

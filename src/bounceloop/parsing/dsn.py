@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.text import squeeze
 
@@ -91,8 +92,8 @@ def _split_run_together(blocks: list[list[tuple[str, str]]]) -> list[list[tuple[
     return out
 
 
-_TYPED = re.compile(r"^\s*([\w.-]+)\s*;\s*(.*)$", re.S)
-_ANGLE = re.compile(r"<([^<>]*)>")
+_TYPED = rx.compile(r"^\s*([\w.-]+)\s*;\s*(.*)$", re.S)
+_ANGLE = rx.compile(r"<([^<>]*)>")
 
 
 def typed_value(value: str) -> tuple[str, str]:
@@ -158,9 +159,13 @@ def normal_action(value: str) -> str:
     return _ACTIONS.get(word, word)
 
 
+_STATUS = rx.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})")
+_COMMENT = rx.compile(r"\(([^()]{4,})\)\s*$")
+
+
 def normal_status(value: str) -> str:
     """"5.1.1 (bad destination mailbox)" -> "5.1.1"; garbage -> ""."""
-    m = re.match(r"\s*([245])\.(\d{1,3})\.(\d{1,3})", value)
+    m = _STATUS.match(value)
     if not m:
         return ""
     return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}"
@@ -198,7 +203,7 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
                 fact.status = normal_status(value)
                 # "Status: 4.0.0 (example.org: host name lookup failure)": Sendmail's only
                 # explanation when there is no Diagnostic-Code.
-                comment = re.search(r"\(([^()]{4,})\)\s*$", value)
+                comment = _COMMENT.search(value)
                 if comment:
                     note = comment.group(1).strip()
             elif name == "diagnostic-code":

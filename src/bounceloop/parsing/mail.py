@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
 from bounceloop.parsing import mime
 from bounceloop.parsing.text import decode_bytes, decode_words, html_to_text
 
@@ -109,8 +110,8 @@ class Mail:
 
 # An address, tried only where a run of its characters starts: a match could not start inside
 # a run anyway, and trying each character of a long run that has no "@" is quadratic.
-_ADDRESS = re.compile(r"(?<![^\s<>\"'(),;:@])[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
-_BOUNDARY_LINE = re.compile(r"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
+_ADDRESS = rx.compile(r"(?<![^\s<>\"'(),;:@])[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+_BOUNDARY_LINE = rx.compile(r"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
 
 
 def header_text(value: str) -> str:
@@ -144,6 +145,9 @@ def _plain(text: str) -> Mail:
     return mail
 
 
+_FIELD_NAME = rx.compile(r"[A-Za-z][\w-]*:")
+
+
 def _resplit(root: mime.Part) -> mime.Part | None:
     """Re-read a multipart whose boundary parameter is missing or wrong.
 
@@ -169,7 +173,7 @@ def _resplit(root: mime.Part) -> mime.Part | None:
     if n < 2 or token == root.params.get("boundary"):
         return None
     first = body.find("--" + token + "\n")
-    if first < 0 or not re.match(r"[A-Za-z][\w-]*:", body[first + len(token) + 3:][:200]):
+    if first < 0 or not _FIELD_NAME.match(body[first + len(token) + 3:][:200]):
         return None
     if root.maintype != "multipart" and first > 300:
         return None

@@ -25,8 +25,10 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
+
 MAX_DEPTH = 40
-_PARAM = re.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+_PARAM = rx.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 
 
 @dataclass(slots=True)
@@ -80,12 +82,14 @@ def _b64(data: bytes) -> bytes:
 
 # A header block every line of which is a field (an RFC 5322 field name of printable ASCII,
 # spaces allowed before the colon) or a continuation with something on it: the usual block,
-# which :func:`fields` reads with two C-level regex passes instead of a Python step per line.
-# Each piece can match a line only one way (the first non-space of a continuation is the
-# one \S), so a block that fails is rejected in linear time, not by exponential backtracking.
-_FIELD = r"[!-9;-~]+ *:.*(?:\n[ \t][^\S\n]*\S.*)*"
-_CLEAN_BLOCK = re.compile(rf"{_FIELD}(?:\n{_FIELD})*")
-_FIELDS = re.compile(r"^([!-9;-~]+) *:(.*(?:\n[ \t].*)*)", re.M)
+# which :func:`fields` reads in one C-level regex pass instead of a Python step per line.
+# From each line start, a field is taken with its continuation lines, its first line's value
+# already stripped; any other line (no name and colon, a continuation of white space only, a
+# continuation with no field before it) is taken by the second branch, which has no name
+# group. No branch can fail after it has begun to match (every piece stops at the line's end
+# or at the first line it cannot take), so each line costs linear time.
+_FIELDS = rx.compile(
+    r"^(?:([!-9;-~]+) *:[^\S\n]*(?:(.*\S)[^\S\n]*)?((?:\n[ \t][^\S\n]*\S.*)*)|.*)$", re.M)
 
 
 def fields(block: str) -> list[tuple[str, str]] | None:
@@ -96,10 +100,19 @@ def fields(block: str) -> list[tuple[str, str]] | None:
     On such a block the line-by-line readers (:func:`split_head`, ``mail.headers_of``) give
     exactly this; tests/parsing/test_mime.py checks that on every sample message.
     """
-    if _CLEAN_BLOCK.fullmatch(block) is None:
-        return None
-    return [(name, " ".join(line.strip() for line in value.split("\n")) if "\n" in value
-             else value.strip()) for name, value in _FIELDS.findall(block)]
+    found: list[tuple[str, str]] = []
+    for name, first, more in _FIELDS.findall(block):
+        if not name:
+            return None  # a line that is not a field or a continuation of one
+        if more:
+            # The first line's value is stripped; each continuation line is too, and all are
+            # joined by one space (an empty first value still gives its space, as a
+            # line-by-line unfolding does).
+            found.append((name, first + " " + " ".join(
+                line.strip() for line in more[1:].split("\n"))))
+        else:
+            found.append((name, first))
+    return found
 
 
 def split_head(text: str) -> tuple[list[tuple[str, str]], str]:

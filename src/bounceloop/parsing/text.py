@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from email import base64mime, quoprimime
 from email.errors import HeaderParseError
 
+from bounceloop.core import rx
+
 # Charset labels seen in the wild that Python does not know under that name.
 _CHARSET_ALIASES = {
     "x-sjis": "shift_jis",
@@ -220,7 +222,7 @@ def _encoded_words(text: str) -> Iterator[tuple[int, int, str, str, str]]:
         pos = start + 1
 
 
-_FOLD = re.compile(r"\r?\n[ \t]+")
+_FOLD = rx.compile(r"\r?\n[ \t]+")
 
 
 def unfold(value: str) -> str:
@@ -230,12 +232,12 @@ def unfold(value: str) -> str:
     return _FOLD.sub(" ", value).replace("\r", "").replace("\n", " ").strip()
 
 
-_TAG = re.compile(r"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]*>", re.S | re.I)
-_CLOSING = re.compile(r"</(?:script|style)\s*>", re.I)
-_ANGLE = re.compile(r"<[^>]*>")
-_BLOCK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li)\b[^>]*>", re.I)
-_SPACES = re.compile(r"[ \t\u00a0]+")
-_BLANKS = re.compile(r"\n\s*\n+")
+_TAG = rx.compile(r"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]*>", re.S | re.I)
+_CLOSING = rx.compile(r"</(?:script|style)\s*>", re.I)
+_ANGLE = rx.compile(r"<[^>]*>")
+_BLOCK = rx.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li)\b[^>]*>", re.I)
+_SPACES = rx.compile(r"[ \t\u00a0]+")
+_BLANKS = rx.compile(r"\n\s*\n+")
 
 
 def html_to_text(markup: str) -> str:
@@ -268,7 +270,7 @@ def _strip_tags(text: str) -> str:
     return _TAG.sub("", text[:closing]) + _ANGLE.sub("", text[closing:end]) + text[end:]
 
 
-_WS = re.compile(r"\s+")
+_WS = rx.compile(r"\s+")
 
 
 def squeeze(value: str) -> str:

@@ -15,10 +15,10 @@ too).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors import (
     activehunter,
     amavis,
@@ -158,7 +158,7 @@ BY_SUBJECT: dict[str, tuple[str, ...]] = {
     "postmaster email": ("mimecast",),
 }
 
-_PREFIX = re.compile(r"^(?:(?:re|fw|fwd|aw|wg)\s*:\s*)+")
+_PREFIX = rx.compile(r"^(?:(?:re|fw|fwd|aw|wg)\s*:\s*)+")
 
 
 def subject_key(subject: str) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail, headers_of
 
-ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+", re.A)
-ANGLE_ADDRESS = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
+ADDRESS = rx.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+", re.A)
+ANGLE_ADDRESS = rx.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
 # ADDRESS, starting only where a run of local-part characters starts. ADDRESS.search tries
 # every character of a long run that has no "@" after it and reads the rest of the run each
 # time: quadratic. A match inside a run would start at the run's first character as well
 # (the run and what follows it are the same), so the first match is the same.
-_ADDRESS_AT_RUN = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~\-])" + ADDRESS.pattern, re.A)
+_ADDRESS_AT_RUN = rx.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~\-])" + ADDRESS.pattern, re.A)
 
 
 def search_address(text: str) -> re.Match[str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.fact import Fact
@@ -23,6 +24,9 @@ def local_and_domain(address: str) -> tuple[str, str]:
     """("mailer-daemon", "googlemail.com") for "MAILER-DAEMON@googlemail.com"."""
     local, _, domain = address.lower().rpartition("@")
     return local, domain
+
+
+_REPLY_CODE = rx.compile(r"\s*[245]\d\d\b")
 
 
 def daemon_from(mail: Mail, *domains: str) -> bool:
@@ -58,10 +62,10 @@ def tidy_hosts(facts: list[Fact]) -> None:
 
 # Postfix's per-recipient explanation (bounce_notify_util.c): "<rcpt>: host mx[ip] said:
 # 550 ... (in reply to RCPT TO command)", continuation lines indented four spaces.
-_POSTFIX_ENTRY = re.compile(
+_POSTFIX_ENTRY = rx.compile(
     r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>(?:\s*\(expanded from <[^<>]*>\))?:\s*(.*)$")
-_POSTFIX_HOST = re.compile(r"\bhost\s+([\w.\-]+)\[[\d.:a-fA-F]+\]\s+said:\s*", re.I)
-_IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z ]+?) command\)", re.I)
+_POSTFIX_HOST = rx.compile(r"\bhost\s+([\w.\-]+)\[[\d.:a-fA-F]+\]\s+said:\s*", re.I)
+_IN_REPLY_TO = rx.compile(r"\(in reply to ([A-Za-z ]+?) command\)", re.I)
 
 
 def postfix_entries(text: str) -> dict[str, tuple[str, str, str]]:
@@ -137,9 +141,9 @@ def improve_from_postfix_text(facts: list[Fact], text: str) -> None:
 # The text before the quoted reply ends with a non-blank character (blanks before the code
 # are \s*'s), and the blanks after "-" are all taken at once: otherwise each character of a
 # long run of blanks is tried as the end of the text, and as its start (quadratic).
-_SES_QUOTED = re.compile(
+_SES_QUOTED = rx.compile(
     r"^\s*([245]\.\d{1,3}\.\d{1,3}\s+-\s++(?:[^']*?[^'\s])??)\s*([245]\d\d)[- ]'(.*)'(.*)$", re.S)
-_SES_EXPIRED = re.compile(r"^\s*(\d{3}\s+[245]\.\d\.\d+\s+Message expired[^<]*)<(.+)>\s*$", re.S)
+_SES_EXPIRED = rx.compile(r"^\s*(\d{3}\s+[245]\.\d\.\d+\s+Message expired[^<]*)<(.+)>\s*$", re.S)
 
 
 def ses_remote_reply(diagnosis: str) -> tuple[str, str, bool]:
@@ -156,7 +160,7 @@ def ses_remote_reply(diagnosis: str) -> tuple[str, str, bool]:
         extra = f"; {tail.strip('() ')}" if tail else ""
         return f"{code} {reply.strip()}", f"{ses}{extra}", False
     m = _SES_EXPIRED.match(diagnosis)
-    if m and re.match(r"\s*[245]\d\d\b", m.group(2)):
+    if m and _REPLY_CODE.match(m.group(2)):
         return m.group(2).strip(), m.group(1).strip(), True
     return diagnosis, "", False
 

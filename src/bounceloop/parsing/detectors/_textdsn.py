@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.mail import Mail
 
-_START = re.compile(
+_START = rx.compile(
     r"^(?:content-type:\s*message/delivery-status[^\S\n]*\n\s*)?"
     r"(?:reporting-mta|original-envelope-id|received-from-mta|arrival-date|final-recipient"
     r"|original-recipient)\s*:",
     re.I | re.M,
 )
-_FIELD = re.compile(
+_FIELD = rx.compile(
     r"^(?:reporting-mta|dsn-gateway|received-from-mta|arrival-date|original-envelope-id"
     r"|final-recipient|original-recipient|x-actual-recipient|action|status|remote-mta"
     r"|diagnostic-code|last-attempt-date|final-log-id|will-retry-until|x-[\w-]+)\s*:",
@@ -58,14 +59,16 @@ def split(text: str) -> tuple[str, str, str]:
     return text[:m.start()], "\n".join(kept).strip("\n"), ""
 
 
+_CONTENT_FIELD = rx.compile(r"content-[\w-]+\s*:", re.I)
+
+
 def _after_part_header(rest: str) -> str:
     """Drop a left-over boundary line and part header before the returned message."""
     lines = rest.split("\n")
     i = 0
     if i < len(lines) and lines[i].startswith("--"):
         i += 1
-        while i < len(lines) and lines[i].strip() and re.match(r"content-[\w-]+\s*:", lines[i],
-                                                               re.I):
+        while i < len(lines) and lines[i].strip() and _CONTENT_FIELD.match(lines[i]):
             i += 1
     return "\n".join(lines[i:]).lstrip("\n")
 

@@ -23,19 +23,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 
-_TALKING = re.compile(r"^(?:\.\.\.\s*)?while talking to\s+(\S+?)\.?:\s*$", re.I)
-_SENT = re.compile(r"^>>>\s*(\S*)")
-_RECEIVED = re.compile(r"^<<<\s?(.*)$")
+_TALKING = rx.compile(r"^(?:\.\.\.\s*)?while talking to\s+(\S+?)\.?:\s*$", re.I)
+_SENT = rx.compile(r"^>>>\s*(\S*)")
+_RECEIVED = rx.compile(r"^<<<\s?(.*)$")
 # "550 5.1.1 <a@b>... text", "<a@b>... Deferred: text", "jane... Deferred: text",
 # "554 \"|/usr/bin/procmail\"... Service unavailable" (a program the address expanded to)
-_VERDICT = re.compile(
+_VERDICT = rx.compile(
     r"^(?:(?P<code>[2-5]\d\d)(?:[ -]+(?P<status>[2-5]\.\d{1,3}\.\d{1,3}))?\s+)?"
     r"<?(?P<addr>\"[^\"]+\"|[^\s<>\"]+?)>?\.\.\.\s*(?P<text>.*)$"
 )
 # V5: "421 example.org (smtp)... Deferred: Connection timed out ..."
-_HOST_VERDICT = re.compile(r"^[2-5]\d\d\s+\S+\s+\(\w+\)\.\.\.\s*\S")
+_HOST_VERDICT = rx.compile(r"^[2-5]\d\d\s+\S+\s+\(\w+\)\.\.\.\s*\S")
 # Sendmail's closing words about the queue, not an error of any recipient.
 _QUEUE_NOTES = (
     "message could not be delivered for",
@@ -43,8 +44,8 @@ _QUEUE_NOTES = (
     "warning: message still undelivered after",
     "will keep trying until message is",
 )
-_REPLY_CODE = re.compile(r"^([2-5]\d\d)(?=[\s-]|$)")
-_CODE_FIRST = re.compile(r"^[2-5]\d\d\b")
+_REPLY_CODE = rx.compile(r"^([2-5]\d\d)(?=[\s-]|$)")
+_CODE_FIRST = rx.compile(r"^[2-5]\d\d\b")
 
 #: ">>> MAIL From:<...>" -> MAIL; commands after the failure are marked "AFTER", others
 #: (XFORWARD, ETRN, ...) "OTHER".

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
 from bounceloop.parsing.fact import Fact
@@ -51,12 +52,12 @@ _ORIGINAL_MARKERS = (
     "--- the header of the original message is following",
     "--- the original message is following",
 )
-_LIST_START = re.compile(r"(?:following address(?:\(es\)|es)?\s+failed:|"
+_LIST_START = rx.compile(r"(?:following address(?:\(es\)|es)?\s+failed:|"
                          r"could not be delivered to one or more of its recipients)", re.I)
-_COMMAND = re.compile(r"\b(?:after|for)\s+(?:the\s+)?([A-Za-z]+(?:\s+[A-Z]+)?)\s+command\b", re.I)
-_HOST = re.compile(r"\bhost:\s*([\w.\-]+)(?:\s*\(([\d.:a-fA-F]+)\))?", re.I)
-_INLINE_REASON = re.compile(r"\breason:\s*(\S.*)$", re.I | re.S)
-_REASON_HEAD = re.compile(r"^(?:for the following reason|reason)\s*:\s*$", re.I)
+_COMMAND = rx.compile(r"\b(?:after|for)\s+(?:the\s+)?([A-Za-z]+(?:\s+[A-Z]+)?)\s+command\b", re.I)
+_HOST = rx.compile(r"\bhost:\s*([\w.\-]+)(?:\s*\(([\d.:a-fA-F]+)\))?", re.I)
+_INLINE_REASON = rx.compile(r"\breason:\s*(\S.*)$", re.I | re.S)
+_REASON_HEAD = rx.compile(r"^(?:for the following reason|reason)\s*:\s*$", re.I)
 
 
 def is_report(mail: Mail) -> bool:

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import first_address, named_addresses, shared
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "activehunter"
 
-_ADDRESS_LINE = re.compile(r"^>>>\s*(.+)$")
+_ADDRESS_LINE = rx.compile(r"^>>>\s*(.+)$")
 # Sendmail's transcript marks what was sent with ">>> " and what came back with "<<< ".
-_SENT = re.compile(r"^>>>\s*(MAIL FROM|RCPT TO|DATA|EHLO|HELO)\b", re.I)
+_SENT = rx.compile(r"^>>>\s*(MAIL FROM|RCPT TO|DATA|EHLO|HELO)\b", re.I)
 
 
 def match(mail: Mail) -> bool:

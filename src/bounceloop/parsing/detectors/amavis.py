@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
@@ -36,7 +37,7 @@ NAME = "amavis"
 # each line of a run of blank lines, \s* would read the rest of the run (quadratic), to find
 # the same finding the line that has it finds. After a label, "\s*:?\s+" had as many ways
 # to split a run of spaces as the run is long, each tried; the two forms are taken apart.
-_FINDINGS = re.compile(
+_FINDINGS = rx.compile(
     r"^[^\S\n]*(?:was considered unsolicited bulk e-mail.*|"
     r"(?:virus|banned name|banned contents?(?: type)?)(?:\s*:\s+|\s+)\S.*|"
     r"(?:duplicate header field|improper use of control character|non-encoded 8-bit data|"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._providers import ses_remote_reply, tidy_hosts
 from bounceloop.parsing.fact import Fact
@@ -32,7 +33,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "amazonworkmail"
 
-_REPORT = re.compile(r"^[^\S\n]*technical report:\s*$", re.I | re.M)
+_REPORT = rx.compile(r"^[^\S\n]*technical report:\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

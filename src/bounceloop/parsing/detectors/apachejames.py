@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import find_addresses
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -39,8 +40,8 @@ NAME = "apachejames"
 
 _ERROR = "error message below:"
 _DETAILS = "message details:"
-_RCPT = re.compile(r"^\s{2}RCPT TO:\s*(.*)$", re.I)
-_DETAIL_FIELD = re.compile(r"^\s{2}[A-Za-z][\w ()-]*:")
+_RCPT = rx.compile(r"^\s{2}RCPT TO:\s*(.*)$", re.I)
+_DETAIL_FIELD = rx.compile(r"^\s{2}[A-Za-z][\w ()-]*:")
 
 
 def match(mail: Mail) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bounceloop.core import rx
 from bounceloop.core.status import has_coded_reply
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import named_addresses
@@ -37,15 +38,15 @@ from bounceloop.parsing.once import Once
 
 NAME = "autodsn"
 
-_BANNER = re.compile(r"^[ \t]+This is an automatically generated Delivery Status Notification",
+_BANNER = rx.compile(r"^[ \t]+This is an automatically generated Delivery Status Notification",
                      re.M)
 # The outcome line, "^De(?:li|le)very to the following recipients? (.+?):?[ \t]*$" (re.M):
 # the words are cut from the rest of the line by _words(), as that lazy group retried
 # ":?[ \t]*$" at each character of a long run of spaces (quadratic).
-_OUTCOME = re.compile(r"^De(?:li|le)very to the following recipients? (.*)$", re.M)
-_ITEM = re.compile(r"^[ \t]+\*[ \t]+<?([^\s<>][^\s<>@]*@[^\s<>]+)>?[ \t]*$")
-_SMTP_DETAIL = re.compile(r"^SMTP:(\w+)\s+(?:host\s+([^\s:]+):\s*)?(.*)$")
-_ROUTING_DETAIL = re.compile(r"^Routing:\s*(.*)$")
+_OUTCOME = rx.compile(r"^De(?:li|le)very to the following recipients? (.*)$", re.M)
+_ITEM = rx.compile(r"^[ \t]+\*[ \t]+<?([^\s<>][^\s<>@]*@[^\s<>]+)>?[ \t]*$")
+_SMTP_DETAIL = rx.compile(r"^SMTP:(\w+)\s+(?:host\s+([^\s:]+):\s*)?(.*)$")
+_ROUTING_DETAIL = rx.compile(r"^Routing:\s*(.*)$")
 _COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA"})
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._providers import report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
@@ -30,7 +31,7 @@ from bounceloop.parsing.once import Once
 
 NAME = "bigfoot"
 
-_SENT = re.compile(r"^[^\S\n]*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO)\b", re.I | re.M)
+_SENT = rx.compile(r"^[^\S\n]*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO)\b", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

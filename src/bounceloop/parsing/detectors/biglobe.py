@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import ADDRESS, subject_starts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -26,9 +27,9 @@ from bounceloop.parsing.mail import Mail
 NAME = "biglobe"
 
 _DOMAINS = ("@biglobe.ne.jp", "@inacatv.ne.jp", "@tmtv.ne.jp", "@ttv.ne.jp")
-_ADDRESSES = re.compile(r"^[^\S\n]*-+\s*the following addresses had delivery problems\s*-+\s*$",
+_ADDRESSES = rx.compile(r"^[^\S\n]*-+\s*the following addresses had delivery problems\s*-+\s*$",
                         re.I | re.M)
-_INFORMATION = re.compile(r"^[^\S\n]*-+\s*non-delivered information\s*-+\s*$", re.I | re.M)
+_INFORMATION = rx.compile(r"^[^\S\n]*-+\s*non-delivered information\s*-+\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

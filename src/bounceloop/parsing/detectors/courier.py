@@ -32,9 +32,9 @@ delivery confirmations; a block's host line may be just "[192.0.2.1]:".
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import facts_or_original
@@ -43,9 +43,9 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "courier"
 
-_ADDR_LINE = re.compile(r"^<([^<>\s]+)>:\s*$")
-_HOST_LINE = re.compile(r"^\s+(?:(\S+)\s+)?\[([^\]]*)\]:\s*$")
-_TITLE = re.compile(r"^[A-Z][A-Z ]+$")
+_ADDR_LINE = rx.compile(r"^<([^<>\s]+)>:\s*$")
+_HOST_LINE = rx.compile(r"^\s+(?:(\S+)\s+)?\[([^\]]*)\]:\s*$")
+_TITLE = rx.compile(r"^[A-Z][A-Z ]+$")
 _SECTIONS = (
     ("UNDELIVERABLE", "failed"),
     ("DELAY", "delayed"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import first_address, subject_starts
 from bounceloop.parsing.fact import Fact
@@ -39,8 +40,8 @@ NAME = "domino"
 # statement of the cause.
 _NOT_LISTED = ("not listed in domino directory", "not listed in public name & address book",
                "domino ディレクトリには見つかりません")
-_NOT_DELIVERED = re.compile(r"^\s*was not delivered to:\s*$", re.I)
-_BECAUSE = re.compile(r"^\s*because:\s*$", re.I)
+_NOT_DELIVERED = rx.compile(r"^\s*was not delivered to:\s*$", re.I)
+_BECAUSE = rx.compile(r"^\s*because:\s*$", re.I)
 
 
 def match(mail: Mail) -> bool:

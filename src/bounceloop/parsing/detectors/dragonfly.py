@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
@@ -36,9 +37,9 @@ from bounceloop.parsing.mail import Mail
 NAME = "dragonfly"
 
 _AGENT = "DragonFly Mail Agent"
-_RECIPIENT = re.compile(r"^There was an error delivering your mail to <([^<>]*)>\.?[ \t]*$", re.M)
-_REPORTER = re.compile(r"^This is the .*? at ([\w.\-]+?)\.?[ \t]*$", re.M)
-_DID_NOT_LIKE = re.compile(
+_RECIPIENT = rx.compile(r"^There was an error delivering your mail to <([^<>]*)>\.?[ \t]*$", re.M)
+_REPORTER = rx.compile(r"^This is the .*? at ([\w.\-]+?)\.?[ \t]*$", re.M)
+_DID_NOT_LIKE = rx.compile(
     r"^(?:(\S+) \[([^\]]*)\]|remote host) did not like our (MAIL FROM|RCPT TO|final DATA|DATA):",
     re.M,
 )

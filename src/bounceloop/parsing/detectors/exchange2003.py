@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import first_address
 from bounceloop.parsing.fact import Fact
@@ -43,28 +44,28 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "exchange2003"
 
-_LIST_START = re.compile(
+_LIST_START = rx.compile(
     r"^[^\S\n]*(?:did not reach the following recipient\(s\)|"
     r"the following recipient\(s\) cannot be reached)\s*:\s*$",
     re.I | re.M,
 )
 # "jane@example.org on Thu, 29 Apr 2004 ..." / "Jane Doe (SMTP:jane@example.org) on 4/29/04 ..."
 # is what "^\s*(.+?@.+?)\s+on\s+(?:\d|[A-Z][a-z]{2},)" matches; _entry() reads it in parts.
-_LEADING = re.compile(r"\s*")
-_ON = re.compile(r"\s+on\s+(?:\d|[A-Z][a-z]{2},)")
+_LEADING = rx.compile(r"\s*")
+_ON = rx.compile(r"\s+on\s+(?:\d|[A-Z][a-z]{2},)")
 # _ON where a run of white space starts: tried at every space of a long run, _ON would read
 # the rest of the run each time.
-_ON_AT_RUN = re.compile(r"(?<!\s)" + _ON.pattern)
-_MTS_ID = re.compile(r"^\s*the mts-id of the original message is:", re.I)
+_ON_AT_RUN = rx.compile(r"(?<!\s)" + _ON.pattern)
+_MTS_ID = rx.compile(r"^\s*the mts-id of the original message is:", re.I)
 # "<mx.example.org #5.1.1>" closing an Exchange 2000/2003 entry: the server and the status.
-_HOST_STATUS = re.compile(r"<([\w.\-]+)\s+#([245]\.\d{1,3}\.\d{1,3})(?:[^>]*)>")
+_HOST_STATUS = rx.compile(r"<([\w.\-]+)\s+#([245]\.\d{1,3}\.\d{1,3})(?:[^>]*)>")
 # The IMS error code in "MSEXCH:IMS:... 0 (000C05A6) Unknown Recipient". Exchange resolved
 # the recipient in its own directory, with no SMTP dialogue to name a command, so the code is
 # the only statement of the cause; only codes with one meaning are mapped.
 # "MSEXCH:\S.*?\(([0-9A-F]{8})\)" read in two steps by _msexch_code(): as one pattern it reads
 # from every "MSEXCH:" to the end of the line when no code follows (quadratic).
-_MSEXCH = re.compile(r"MSEXCH:\S")
-_CODE = re.compile(r"\(([0-9A-F]{8})\)")
+_MSEXCH = rx.compile(r"MSEXCH:\S")
+_CODE = rx.compile(r"\(([0-9A-F]{8})\)")
 _MSEXCH_REASONS = {
     "000C05A6": "userunknown",  # Unknown Recipient
     "00120270": "networkerror",  # Too Many Hops

@@ -24,6 +24,7 @@ import re
 from bisect import bisect_left
 from typing import NamedTuple
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import (
@@ -46,16 +47,16 @@ _ORIGINAL_MARKERS = (
     "------ the body of the message is",
     "------ this is a copy of the body of the message",
 )
-_LIST_START = re.compile(
+_LIST_START = rx.compile(
     r"(?:address\(es\) failed:|following address\(es\) failed|has not yet been delivered is:"
     r"|have not yet been delivered are:|could not be delivered to (?:one or more|all) of its"
     r"\s+recipients\.?\s*$|incorrectly constructed:)",
     re.I | re.M,
 )
-_GENERATED = re.compile(r"^\(?(?:ultimately )?generated (?:by|from) (\S+?)\)?$", re.I)
-_TRANSPORT = re.compile(r"^(?:pipe to|save to|\|)", re.I)
-_HOST = re.compile(r"\bhost\s+([\w.\-]+)\s+\[([\d.:a-fA-F]+)\]")
-_AFTER = re.compile(
+_GENERATED = rx.compile(r"^\(?(?:ultimately )?generated (?:by|from) (\S+?)\)?$", re.I)
+_TRANSPORT = rx.compile(r"^(?:pipe to|save to|\|)", re.I)
+_HOST = rx.compile(r"\bhost\s+([\w.\-]+)\s+\[([\d.:a-fA-F]+)\]")
+_AFTER = rx.compile(
     r"after (rcpt to|mail from|end of data|data|initial connection|ehlo|helo|starttls|"
     r"pipelined rcpt to|pipelined mail from|sending data block|auth)",
     re.I,
@@ -221,11 +222,11 @@ def _recipients(notice: str) -> list[Fact]:
 # matches is read in steps by _Framing: as one pattern it tried every way to split each
 # "SIZE=1=2" word of the MAIL FROM line at its "="s, exponential in their number (18 such
 # words took 150 s), and read on from every "SMTP error" to the next colon and beyond.
-_FRAME_START = re.compile(r"SMTP error from remote (?:mail server|mailer) after ")
-_REPLY_START = re.compile(r"[245]\d\d[\s\-]")
-_BLANKS = re.compile(r"\s*")
-_WORD = re.compile(r"\S*")
-_PARAMETER = re.compile(r"\s+(\S+)")
+_FRAME_START = rx.compile(r"SMTP error from remote (?:mail server|mailer) after ")
+_REPLY_START = rx.compile(r"[245]\d\d[\s\-]")
+_BLANKS = rx.compile(r"\s*")
+_WORD = rx.compile(r"\S*")
+_PARAMETER = rx.compile(r"\s+(\S+)")
 
 
 def _reply_of(text: str) -> tuple[str, str]:

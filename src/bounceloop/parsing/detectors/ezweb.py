@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, shared
@@ -42,12 +43,12 @@ NAME = "ezweb"
 
 _DOMAINS = ("@ezweb.ne.jp", "@au.com")
 _SUBJECT = "Mail System Error - Returned Mail"
-_RECIPIENT = re.compile(
+_RECIPIENT = rx.compile(
     r"^\s*(?:recipient:\s*)?<([^<>\s][^<>\s@]*@[^<>\s]+)>:?\s*((?:.*?\S)??)\s*$", re.I)
-_SENT = re.compile(r"^\s*>>>\s*([A-Za-z]+(?: (?:TO|FROM))?)", re.I)
-_REPLY = re.compile(r"^\s*<<<\s*(.*?\S|[^\S\n])\s*$")
-_IN_REPLY_TO = re.compile(r"\(in reply to ([A-Za-z]+(?: (?:TO|FROM))?) command\)", re.I)
-_DASHES = re.compile(r"^-{20,}\s*$", re.M)
+_SENT = rx.compile(r"^\s*>>>\s*([A-Za-z]+(?: (?:TO|FROM))?)", re.I)
+_REPLY = rx.compile(r"^\s*<<<\s*(.*?\S|[^\S\n])\s*$")
+_IN_REPLY_TO = rx.compile(r"\(in reply to ([A-Za-z]+(?: (?:TO|FROM))?) command\)", re.I)
+_DASHES = rx.compile(r"^-{20,}\s*$", re.M)
 # The generic opening of the "rejected by a remote mail server" layout: only kept when
 # there is no reply to say more.
 _GENERIC = "each of the following recipients was rejected by a remote"

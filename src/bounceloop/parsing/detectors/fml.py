@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -31,7 +32,7 @@ from bounceloop.parsing.mail import Mail
 NAME = "fml"
 
 _ORIGINAL_MARKERS = ("original mail as follows:",)
-_LIST_ADDRESS = re.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>")
+_LIST_ADDRESS = rx.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>")
 # fml's fixed notices (libexec/ and the message templates of fml 4): words -> reason.
 _KINDS = (
     ("rejected", ("you are not a member of this mailing list", "are not member",

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut, subject_starts
 from bounceloop.parsing.detectors._providers import daemon_from, host_name, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
@@ -45,25 +46,25 @@ _ORIGINAL_MARKERS = ("----- original message -----", "----- message header follo
 
 # "Delivery to the following recipient(s) failed permanently:", "... has been delayed:",
 # the 2008-era "Delivery to the following recipients failed."
-_LIST_START = re.compile(
+_LIST_START = rx.compile(
     r"^[^\S\n]*delivery to the following recipients? (?:(failed)|(has been delayed|is delayed))"
     r"[^\n]*$",
     re.I | re.M,
 )
-_DETAILS = re.compile(r"^[^\S\n]*technical details of (?:permanent|temporary) failure:\s*",
+_DETAILS = rx.compile(r"^[^\S\n]*technical details of (?:permanent|temporary) failure:\s*",
                       re.I | re.M)
-_RETURNED = re.compile(r"the error that the other server returned was:\s*", re.I)
-_BY_HOST = re.compile(r"\bby ([\w\-]+(?:\.[\w\-]+)+)\.? \[([\d.:a-fA-F]+)\]")
+_RETURNED = rx.compile(r"the error that the other server returned was:\s*", re.I)
+_BY_HOST = rx.compile(r"\bby ([\w\-]+(?:\.[\w\-]+)+)\.? \[([\d.:a-fA-F]+)\]")
 # Connection failures list each host tried: "[(0) mx.example.org. [192.0.2.1]:25: socket
 # error]" (2014) or "[mx.example.org 192.0.2.1: timed out]" (2016 on).
-_TRIED_HOST = re.compile(
+_TRIED_HOST = rx.compile(
     r"\[(?:\(\d+\) )?([\w\-]+(?:\.[\w\-]+)+?)\.? \[?[\d.:a-fA-F]+\]?(?::\d+)?: ")
 # Gmail's SMTP client state in the 2010 wording. Observed: 14 after RCPT ("User unknown",
 # "Mailbox full"), 15/17/18 after DATA ("SPF unauthorized", "Header error").
-_STATE = re.compile(r"\(state (\d+)\)\.?", re.I)
+_STATE = rx.compile(r"\(state (\d+)\)\.?", re.I)
 _STATE_COMMAND = {"14": "RCPT", "15": "DATA", "17": "DATA", "18": "DATA"}
 # New format: the reply after "The response was:" (or "... from the remote server was:").
-_RESPONSE = re.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
+_RESPONSE = rx.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
                        re.I | re.M)
 
 

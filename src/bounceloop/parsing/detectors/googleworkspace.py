@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import find_addresses
 from bounceloop.parsing.detectors._providers import daemon_from
@@ -36,11 +37,11 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "googleworkspace"
 
-_HEADLINE = re.compile(r"^[^\S\n]*\*\* ([^*\n]+?) \*\*\s*$", re.M)
-_RESPONSE = re.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
+_HEADLINE = rx.compile(r"^[^\S\n]*\*\* ([^*\n]+?) \*\*\s*$", re.M)
+_RESPONSE = rx.compile(r"^[^\S\n]*the response (?:from the remote server )?was:\s*$",
                        re.I | re.M)
 # "Unspecified Error (SENT_SECOND_EHLO)": the step of Gmail's SMTP client that failed.
-_STEP = re.compile(r"\(SENT_(?:SECOND_)?([A-Z]+)\)")
+_STEP = rx.compile(r"\(SENT_(?:SECOND_)?([A-Z]+)\)")
 
 
 def match(mail: Mail) -> bool:

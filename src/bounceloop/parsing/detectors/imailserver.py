@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -31,14 +32,14 @@ NAME = "imailserver"
 # ("To: jane@example.net", quoted by some clients that saved the bounce) out.
 # The address is read from the last word by _address(): "<?(\S+@[^\s>]+)>?\s*$" tried every
 # split of a word with many "@" (quadratic).
-_REASON_LINE = re.compile(r"^([A-Za-z][\w'\-]*(?: [\w'\-()]+)+):\s*(\S+)\s*$")
+_REASON_LINE = rx.compile(r"^([A-Za-z][\w'\-]*(?: [\w'\-()]+)+):\s*(\S+)\s*$")
 # IMail's own local-delivery verdicts (the reason words of the lines above).
 _OWN_REASONS = (
     ("invalid final delivery userid", "userunknown"),
     ("unknown user", "userunknown"),
     ("user mailbox exceeds allowed size", "mailboxfull"),
 )
-_UNDELIVERABLE = re.compile(r"^undeliverable to\s+(\S+)\s*$", re.I)
+_UNDELIVERABLE = rx.compile(r"^undeliverable to\s+(\S+)\s*$", re.I)
 _RESPONSE = "body of message generated response:"
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -33,10 +34,10 @@ _SUBJECTS = (
     "メッセージを配信できません。",
     "メール配信に失敗しました",
 )
-_UNABLE = re.compile(r"unable to deliver message to <([^<>\s][^<>\s@]*@[^<>\s]+)>[^\n]*", re.I)
-_SENT = re.compile(
+_UNABLE = rx.compile(r"unable to deliver message to <([^<>\s][^<>\s@]*@[^<>\s]+)>[^\n]*", re.I)
+_SENT = rx.compile(
     r"^[^\n<>]*(?:<<<|>>>)\s+([A-Za-z]{4})\b[^<\n]*<([^<>\s][^<>\s@]*@[^<>\s]+)>", re.M)
-_RECEIVED = re.compile(r"^[^\n<>]*(?:<<<|>>>)\s+([245]\d\d\b(?:.*?\S)??)\s*$", re.M)
+_RECEIVED = rx.compile(r"^[^\n<>]*(?:<<<|>>>)\s+([245]\d\d\b(?:.*?\S)??)\s*$", re.M)
 
 
 def match(mail: Mail) -> bool:

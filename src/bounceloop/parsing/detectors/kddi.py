@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "kddi"
 
-_ENTRY = re.compile(
+_ENTRY = rx.compile(
     r"^\s*could not be delivered to:\s*<?([^<>\s][^<>\s@]*@[^<>\s]+)>?\s*$", re.I)
 # Each entry starts with the time the original was sent (not the time of the failure).
-_SENT_ON = re.compile(r"^\s*your mail (?:sent on|attempted to be delivered on)\b", re.I)
+_SENT_ON = rx.compile(r"^\s*your mail (?:sent on|attempted to be delivered on)\b", re.I)
 
 
 def match(mail: Mail) -> bool:

@@ -14,15 +14,14 @@ notice, one paragraph per failed address, with the returned message as message/r
 
 from __future__ import annotations
 
-import re
-
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "mailfoundry"
 
-_RECIPIENT = re.compile(r"^Unable to deliver message to:?\s*<?([^<>\s][^<>\s@]*@[^<>\s]+)>?\s*$")
-_SERVER = re.compile(r"^Server ([\w.\-]+)\s*\[[^\]]*\] failed with:\s*")
+_RECIPIENT = rx.compile(r"^Unable to deliver message to:?\s*<?([^<>\s][^<>\s@]*@[^<>\s]+)>?\s*$")
+_SERVER = rx.compile(r"^Server ([\w.\-]+)\s*\[[^\]]*\] failed with:\s*")
 _REASON_HEAD = "Delivery failed for the following reason:"
 
 

@@ -30,15 +30,16 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import ADDRESS, subject_starts
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "mailmarshalsmtp"
 
-_ERROR = re.compile(r"^[^\S\n]*could not be delivered because of\s*$", re.I | re.M)
-_AFFECTED = re.compile(r"^[^\S\n]*the following recipients were affected:?\s*$", re.I | re.M)
-_INFO = re.compile(r"^[^\S\n]*(remote-mta|reporting-mta):\s*<?([^<>\s]+)>?\s*$", re.I | re.M)
+_ERROR = rx.compile(r"^[^\S\n]*could not be delivered because of\s*$", re.I | re.M)
+_AFFECTED = rx.compile(r"^[^\S\n]*the following recipients were affected:?\s*$", re.I | re.M)
+_INFO = rx.compile(r"^[^\S\n]*(remote-mta|reporting-mta):\s*<?([^<>\s]+)>?\s*$", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

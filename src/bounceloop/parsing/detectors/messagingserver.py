@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -36,7 +37,7 @@ from bounceloop.parsing.mail import Mail
 NAME = "messagingserver"
 
 _PRODUCTS = ("Messaging Server", "Messaging Multiplexor")
-_LABEL = re.compile(
+_LABEL = rx.compile(
     r"^\s+(recipient address|original address|reason|diagnostic code|remote system)"
     r":\s*((?:.*?\S)??)\s*$",
     re.I,

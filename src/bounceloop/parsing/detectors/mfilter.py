@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "mfilter"
 
-_BARE_ADDRESS = re.compile(r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$")
-_SECTION = re.compile(r"^-{5,}\s*(server message|smtp command|original message|original mail info)"
+_BARE_ADDRESS = rx.compile(r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$")
+_SECTION = rx.compile(r"^-{5,}\s*(server message|smtp command|original message|original mail info)"
                       r"\s*$", re.I)
 _COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "MAIL", "RCPT", "DATA"})
 

@@ -22,8 +22,7 @@ when the remote refused it at RCPT TO, which names the command.
 
 from __future__ import annotations
 
-import re
-
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import ADDRESS
 from bounceloop.parsing.fact import Fact
@@ -31,7 +30,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mimecast"
 
-_ITEM = re.compile(r"^--\s+(.*?\S|[^\S\n])\s*$")
+_ITEM = rx.compile(r"^--\s+(.*?\S|[^\S\n])\s*$")
 
 
 def match(mail: Mail) -> bool:

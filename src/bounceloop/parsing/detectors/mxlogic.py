@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
 from bounceloop.parsing.fact import Fact
@@ -29,10 +30,10 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "mxlogic"
 
-_RECIPIENT = re.compile(r"^[ \t]+<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*(.*)$")
-_LIST_START = re.compile(r"following address(?:es)? (?:failed|has not yet been delivered"
+_RECIPIENT = rx.compile(r"^[ \t]+<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*(.*)$")
+_LIST_START = rx.compile(r"following address(?:es)? (?:failed|has not yet been delivered"
                          r"|have not yet been delivered)", re.I)
-_AFTER = re.compile(r"after (RCPT TO|MAIL FROM|end of data|DATA|initial connection|EHLO|HELO)",
+_AFTER = rx.compile(r"after (RCPT TO|MAIL FROM|end of data|DATA|initial connection|EHLO|HELO)",
                     re.I)
 _MARKERS = ("included is a copy of the message", "------ this is a copy of the message")
 

@@ -18,15 +18,14 @@ The returned message follows in a second MIME part that has no part headers of i
 
 from __future__ import annotations
 
-import re
-
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
 NAME = "openmail"
 
 _LIST_START = "---the following addresses had delivery errors---"
-_ENTRY = re.compile(r"^<?([^\s<>\[\]][^\s<>\[\]@]*@[^\s<>\[\]]+)>?\s+\[(.+)\]\s*$")
+_ENTRY = rx.compile(r"^<?([^\s<>\[\]][^\s<>\[\]@]*@[^\s<>\[\]]+)>?\s+\[(.+)\]\s*$")
 
 
 def match(mail: Mail) -> bool:

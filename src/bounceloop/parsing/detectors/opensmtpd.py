@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, cut
 from bounceloop.parsing.fact import Fact
@@ -38,7 +39,7 @@ NAME = "opensmtpd"
 
 _INTRO = "this is the mailer-daemon, please do not reply to this e"
 _ORIGINAL_MARKERS = ("below is a copy of the original message",)
-_LINE = re.compile(rf"^(?P<addr>{ADDRESS.pattern}):\s+(?P<text>\S.*)$", re.A)
+_LINE = rx.compile(rf"^(?P<addr>{ADDRESS.pattern}):\s+(?P<text>\S.*)$", re.A)
 # The paragraph that starts the list says what kind of notice this is.
 _KINDS = (
     ("an error has occurred", "failed"),

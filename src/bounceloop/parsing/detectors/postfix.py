@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors import _textdsn
@@ -51,11 +52,11 @@ _SUBJECTS = ("undelivered mail returned to sender", "delayed mail (still being r
              "successful mail delivery report", "mail delivery status report",
              "postmaster copy: undelivered mail", "postmaster warning: delayed mail")
 # The notice's first line, or the signature line above the entries (bounce.cf.default).
-_MARKER = re.compile(r"this is the (?:mail system|postfix program) at host"
+_MARKER = rx.compile(r"this is the (?:mail system|postfix program) at host"
                      r"|^[^\S\n]*the (?:mail system|postfix program)\s*$", re.I | re.M)
 _ORIGINAL_MARKERS = ("content-description: undelivered message", "content-type: message/rfc822",
                      "content-type: text/rfc822-headers")
-_ENTRY = re.compile(
+_ENTRY = rx.compile(
     r"^ ?<(?P<addr>[^<>]*)>(?: \(expanded from <(?P<alias>[^<>]*)>\))?:\s*(?P<text>.*)$")
 # "host H[A] said: REPLY (in reply to COMMAND command)" and "host H[A] refused to talk to me:
 # REPLY" are read by _host_said() and _in_reply_to(): as patterns ("^host (\S+?)\[[^\]]*\]
@@ -63,10 +64,10 @@ _ENTRY = re.compile(
 # word against the text up to the next "]", and every character of the reply against " (in
 # reply to" and the rest of the text (quadratic).
 _IN_REPLY_TO = " (in reply to "
-_WORD = re.compile(r"\S*")
+_WORD = rx.compile(r"\S*")
 _COMMAND_END = " command)"
-_CONNECT = re.compile(r"^connect to (?P<host>[^\s\[]+)\[")
-_WHILE = re.compile(r"^(?:lost connection|conversation) with (?P<host>[^\s\[]+)\[[^\]]*\]"
+_CONNECT = rx.compile(r"^connect to (?P<host>[^\s\[]+)\[")
+_WHILE = rx.compile(r"^(?:lost connection|conversation) with (?P<host>[^\s\[]+)\[[^\]]*\]"
                     r"(?: timed out)? while (?P<doing>.+?)\.?$", re.S)
 # "(in reply to X command)" -> command; xfer_request[] in smtp_proto.c and the handshake.
 # "while X": xfer_states[] in smtp_proto.c and the handshake stages of smtp_helo().
@@ -97,6 +98,12 @@ def match(mail: Mail) -> bool:
     if not mail.subject.lower().strip().startswith(_SUBJECTS):
         return False
     return _MARKER.search(mail.body[:2500]) is not None
+
+
+_WORDY = rx.compile(r"[A-Za-z]{2}")
+_DELIVERED = rx.compile(r"(?:delivery via \S+: 2\d\d|delivered to |alias expanded)")
+_REPORTING_HOST = rx.compile(
+    r"this is the (?:mail system|postfix program) at host ([\w.\-]+?)\.?\s*$", re.I | re.M)
 
 
 def inquire(mail: Mail) -> list[Fact]:
@@ -138,7 +145,7 @@ def _explain(fact: Fact, entry: _Entry | None, read: Callable[[str], tuple[str, 
     stated, stated_command, stated_host = read(fact.diagnosis)
     fact.command = command or stated_command
     fact.remote_mta = fact.remote_mta or host or stated_host
-    if not stated or not re.search(r"[A-Za-z]{2}", stated):
+    if not stated or not _WORDY.search(stated):
         fact.diagnosis = detail
     elif norm(stated) in norm(detail) and len(detail) > len(stated):
         # The same reply, longer in the text (a folded Diagnostic-Code cut short).
@@ -152,7 +159,7 @@ def _explain(fact: Fact, entry: _Entry | None, read: Callable[[str], tuple[str, 
 
 
 # Postfix local(8): 'unknown user: "name"' (src/local/unknown.c).
-_LOCAL_UNKNOWN = re.compile(r'unknown user: "[^"]*"')
+_LOCAL_UNKNOWN = rx.compile(r'unknown user: "[^"]*"')
 
 
 def _read(text: str) -> tuple[str, str, str]:
@@ -263,15 +270,13 @@ def _action(mail: Mail, text: str) -> str:
     subject = mail.subject.lower()
     if "delayed mail" in subject:
         return "delayed"
-    if "successful mail delivery" in subject or re.match(
-            r"(?:delivery via \S+: 2\d\d|delivered to |alias expanded)", text):
+    if "successful mail delivery" in subject or _DELIVERED.match(text):
         return "delivered"
     return "failed"
 
 
 def _reporting_host(notice: str) -> str:
-    m = re.search(r"this is the (?:mail system|postfix program) at host ([\w.\-]+?)\.?\s*$",
-                  notice[:3000], re.I | re.M)
+    m = _REPORTING_HOST.search(notice[:3000])
     return m.group(1) if m else ""
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.core.status import has_coded_reply
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut
@@ -45,7 +46,7 @@ from bounceloop.parsing.mail import Mail
 NAME = "qmail"
 
 # Greeting lines of qmail-send and of the rewordings listed above (first 2000 chars only).
-_INTRO = re.compile(
+_INTRO = rx.compile(
     r"Hi\. This is the qmail"
     r"|I'm afraid I wasn't able to deliver your message to the following addresses"
     r"|^Unable to deliver message to the following address\(es\)\."
@@ -57,10 +58,10 @@ _INTRO = re.compile(
 # that only passed qmail-smtpd has "(qmail 1234 invoked from network)".
 # IndiMail's form is tried from the first "indimail-mta queue N" only ((?>...) keeps it there):
 # ".*" tried from each of many such runs to the end of the header is quadratic.
-_FOR_BOUNCE = re.compile(r"\(qmail \d+ invoked for bounce\)|\A(?>.*?indimail-mta queue \d+).*"
+_FOR_BOUNCE = rx.compile(r"\(qmail \d+ invoked for bounce\)|\A(?>.*?indimail-mta queue \d+).*"
                          r"\(invoked for bounce\)", re.I | re.S)
-_VIA_QMAIL = re.compile(r"\(qmail \d+ invoked (?:from network|by )", re.I)
-_RCPT_LINE = re.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:[ \t]*(.*)$", re.M)
+_VIA_QMAIL = rx.compile(r"\(qmail \d+ invoked (?:from network|by )", re.I)
+_RCPT_LINE = rx.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:[ \t]*(.*)$", re.M)
 _MARKERS = (
     "below this line is a copy of the message",
     "below the next line is a copy of the message",
@@ -68,9 +69,9 @@ _MARKERS = (
     "enclosed are the original headers of the message",
     "original message follows",
 )
-_REPORTER = re.compile(r"(?:program at|^Message from)\s+([\w.\-]+?)\.?[ \t]*$", re.M)
+_REPORTER = rx.compile(r"(?:program at|^Message from)\s+([\w.\-]+?)\.?[ \t]*$", re.M)
 # "(#5.1.1)" from qmail itself, "[#4.1.9]" from the Yahoo! template.
-_STATED = re.compile(r"[(\[]#([245]\.\d{1,3}\.\d{1,3})[)\]]")
+_STATED = rx.compile(r"[(\[]#([245]\.\d{1,3}\.\d{1,3})[)\]]")
 _COMMANDS = (
     (" but greeting failed", "CONN"),
     (" but my name was rejected", "HELO"),
@@ -81,7 +82,7 @@ _COMMANDS = (
 )
 # qmail-remote with the fallback patch: "Sorry, no SMTP connection got far enough; most
 # progress was RCPT TO response; remote host 192.0.2.3 said: ...".
-_PROGRESS = re.compile(r"most progress was (RCPT TO|MAIL FROM|DATA|HELO|EHLO|greeting)", re.I)
+_PROGRESS = rx.compile(r"most progress was (RCPT TO|MAIL FROM|DATA|HELO|EHLO|greeting)", re.I)
 # qmail-remote.c / qmail-local.c fixed messages that name the reason outright. A refused
 # greeting or HELO is about our client, not the message.
 _OWN_REASONS = (
@@ -93,7 +94,7 @@ _OWN_REASONS = (
     # qmail-ldap: "Unable to contact LDAP server. (#4.4.3)" and its siblings.
     ("LDAP server", "systemerror"),
 )
-_IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})"
+_IP = rx.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7})"
                  r"(?![\w:])")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.command import find_command
 from bounceloop.parsing.detectors._common import facts_or_original
@@ -19,7 +20,7 @@ from bounceloop.parsing.once import Once
 
 NAME = "rfc3464"
 
-_FIELDS_IN_TEXT = re.compile(r"^(?:final-recipient|original-recipient)\s*:", re.I | re.M)
+_FIELDS_IN_TEXT = rx.compile(r"^(?:final-recipient|original-recipient)\s*:", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:
@@ -44,7 +45,7 @@ def inquire(mail: Mail) -> list[Fact]:
     return facts_or_original(mail, facts)
 
 
-_BOILERPLATE = re.compile(
+_BOILERPLATE = rx.compile(
     r"^(?:content-|this is a mime|this is a multi|this is an auto|###|\*\*\*|--)", re.I
 )
 

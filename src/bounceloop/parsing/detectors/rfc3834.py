@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.text import squeeze
 
 NAME = "rfc3834"
 
-_SUBJECT = re.compile(
+_SUBJECT = rx.compile(
     r"^\s*(?:re:\s*)?(?:auto(?:matic)?[ \-_]?(?:reply|response|answer|antwort|matische antwort)"
     r"|auto:|autoreply|autorespon|out of (?:the )?office|away from|i am away|vacation"
     r"|on vacation|abwesenheit|abwesend|r[ée]ponse automatique|absence|respuesta autom"
@@ -30,10 +31,10 @@ _SUBJECT = re.compile(
     re.I,
 )
 _MARKER_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
-_NOT_REPLY = re.compile(
+_NOT_REPLY = rx.compile(
     r"(?:undeliver|delivery (?:status|fail)|returned mail|failure notice|mail delivery)", re.I
 )
-_DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+_DAEMON = rx.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 
 
 def match(mail: Mail) -> bool:

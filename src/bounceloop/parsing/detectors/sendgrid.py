@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._providers import host_name, report_facts, tidy_hosts
 from bounceloop.parsing.fact import Fact
@@ -37,7 +38,7 @@ NAME = "sendgrid"
 
 _INTRO = "generated message from sendgrid"
 # "<jane@example.org> : 198.51.100.7 : mx.example.org:[192.0.2.25] : 550 ... in RCPT TO"
-_LINE = re.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>\s*:\s*[^:]*?:\s*([\w.\-]+):\[[^\]]*\]\s*:"
+_LINE = rx.compile(r"<([^<>\s][^<>\s@]*@[^<>\s]+)>\s*:\s*[^:]*?:\s*([\w.\-]+):\[[^\]]*\]\s*:"
                    r"\s*(.*?)(?:\s+in\s+(RCPT TO|MAIL FROM|DATA|EHLO|HELO))?\s*$", re.I | re.S)
 
 

@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bounceloop.core import rx
 from bounceloop.core.status import find_enhanced
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors import _textdsn, _transcript
@@ -52,7 +53,7 @@ NAME = "sendmail"
 _SUBJECTS = ("returned mail:", "warning: could not send message", "postmaster notify:",
              "postmaster warning:", "return receipt")
 # savemail.c: Auto-Submitted: auto-generated (failure|warning-timeout|postmaster-...|...)
-_AUTO_SUBMITTED = re.compile(
+_AUTO_SUBMITTED = rx.compile(
     r"auto-generated \((?:failure|warning-timeout|postmaster-notification|postmaster-warning"
     r"|return-receipt)\)", re.I)
 _ORIGINAL_MARKERS = (
@@ -68,10 +69,10 @@ _TRANSCRIPT = "----- transcript of session follows -----"
 # found by _list_heads(): as one pattern it read from each line of a run of blank lines to
 # the end of the run, and tried the closing dashes at every character of a run of "- - -"
 # (quadratic).
-_LIST_HEAD = re.compile(r"^[^\S\n]*-+\s*the following addresses had ", re.I | re.M)
-_KIND = re.compile(r"[a-z -]*", re.I)
-_SPACE = re.compile(r"\s*")
-_DASHES = re.compile(r"-*")
+_LIST_HEAD = rx.compile(r"^[^\S\n]*-+\s*the following addresses had ", re.I | re.M)
+_KIND = rx.compile(r"[a-z -]*", re.I)
+_SPACE = rx.compile(r"\s*")
+_DASHES = rx.compile(r"-*")
 _LIST_ACTION = {
     "permanent fatal errors": "failed",
     "transient non-fatal errors": "delayed",
@@ -79,7 +80,7 @@ _LIST_ACTION = {
 }
 # "(reason: ...)" or "(expanded from: ...)", the closing parenthesis optional: _note() takes
 # it and the blanks off the text ("(.*?)\)?\s*$" retried the end at each character).
-_NOTE = re.compile(r"^\s*\((reason|expanded from):\s*([^\n]*)(?:\n\s*)?\Z", re.I)
+_NOTE = rx.compile(r"^\s*\((reason|expanded from):\s*([^\n]*)(?:\n\s*)?\Z", re.I)
 
 
 @dataclass(slots=True)
@@ -183,9 +184,12 @@ def _enhanced(text_and_class: tuple[str, str]) -> str:
     return find_enhanced(*text_and_class)
 
 
+_WORDY = rx.compile(r"[A-Za-z]{2}")
+
+
 def _meaningful(text: str) -> bool:
     """A Diagnostic-Code worth keeping: not empty and not a bare exit code ("X-Unix; 77")."""
-    return bool(re.search(r"[A-Za-z]{2}", text))
+    return bool(_WORDY.search(text))
 
 
 def _full_address(addr: str) -> bool:

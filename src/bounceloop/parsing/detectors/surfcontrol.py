@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing import dsn
 from bounceloop.parsing.detectors._common import facts_or_original
 from bounceloop.parsing.fact import Fact
@@ -21,7 +22,7 @@ from bounceloop.parsing.mail import Mail
 
 NAME = "surfcontrol"
 
-_ATTEMPT = re.compile(r"^([^\s:][^\s:@]*@[^\s:]+): \[([^\]]+)\],\s*(.+)$", re.M)
+_ATTEMPT = rx.compile(r"^([^\s:][^\s:@]*@[^\s:]+): \[([^\]]+)\],\s*(.+)$", re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, cut, find_addresses
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -35,16 +36,16 @@ _INTRO = "We had trouble delivering your message"
 # (?=\n[ \t]*\n|\Z)" (re.M | re.I | re.S) matches is read in steps by _errors(): as one
 # pattern it read from each heading to the end of the text when no "Reason:" follows, and
 # retried "\s+Reason:" at every character of a run of spaces (quadratic).
-_HEADING = re.compile(r"^The following recipients? returned \w+ errors?:\s*", re.M | re.I)
+_HEADING = rx.compile(r"^The following recipients? returned \w+ errors?:\s*", re.M | re.I)
 # Where "\.?\s+Reason:" can first match: at a full stop, or where a run of spaces starts
 # (inside a run it would match only if it matches at the run's start, which comes first).
-_REASON = re.compile(r"(?:\.|(?<!\s))\s+Reason:\s*", re.I)
-_REASON_WORD = re.compile(r"Reason:\s*", re.I)
-_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
-_SERVER = re.compile(r"SMTP Server <([^<>]+)> refused to accept your message \(([A-Z ]+)\)")
+_REASON = rx.compile(r"(?:\.|(?<!\s))\s+Reason:\s*", re.I)
+_REASON_WORD = rx.compile(r"Reason:\s*", re.I)
+_PARAGRAPH_END = rx.compile(r"\n[ \t]*\n")
+_SERVER = rx.compile(r"SMTP Server <([^<>]+)> refused to accept your message \(([A-Z ]+)\)")
 # "with the following error message:\s*\[(.*)\]\s*$" (re.S), read by _reply(): as a pattern
 # it read from every such phrase to the end of the text and back (quadratic).
-_REPLY = re.compile(r"with the following error message:\s*\[")
+_REPLY = rx.compile(r"with the following error message:\s*\[")
 _COMMAND = {"MAIL FROM": "MAIL", "RCPT TO": "RCPT", "DATA": "DATA", "HELO": "HELO",
             "EHLO": "EHLO", "CONNECT": "CONN", "STARTTLS": "STARTTLS"}
 

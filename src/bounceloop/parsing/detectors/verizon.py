@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import attach_original, first_address
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
@@ -28,11 +29,11 @@ from bounceloop.parsing.once import Once
 
 NAME = "verizon"
 
-_ORIGINAL = re.compile(r"^[^\S\n]*original message:\s*$", re.I | re.M)
-_TO = re.compile(r"^[^\S\n]*to:\s*(.+)$", re.I | re.M)
-_RCPT_TO = re.compile(r"^[^\S\n]*rcpt to:\s*(.+)$", re.I | re.M)
-_ERROR = re.compile(r"^[^\S\n]*error:\s*(.*?\S|[^\S\n])\s*$", re.I | re.M)
-_REPLY = re.compile(r"^[^\S\n]*([245]\d\d\s+-\s+(?:.*?\S|[^\S\n]))\s*$", re.M)
+_ORIGINAL = rx.compile(r"^[^\S\n]*original message:\s*$", re.I | re.M)
+_TO = rx.compile(r"^[^\S\n]*to:\s*(.+)$", re.I | re.M)
+_RCPT_TO = rx.compile(r"^[^\S\n]*rcpt to:\s*(.+)$", re.I | re.M)
+_ERROR = rx.compile(r"^[^\S\n]*error:\s*(.*?\S|[^\S\n])\s*$", re.I | re.M)
+_REPLY = rx.compile(r"^[^\S\n]*([245]\d\d\s+-\s+(?:.*?\S|[^\S\n]))\s*$", re.M)
 # The gateways' fixed wording for a number that is not a Verizon subscriber. The gateway
 # looked the number up itself; there is no SMTP command to give the words their context.
 _NO_SUCH_NUMBER = ("no valid recipients for this mm", "no such user here",

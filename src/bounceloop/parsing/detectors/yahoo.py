@@ -19,8 +19,7 @@ for domain=example.org").
 
 from __future__ import annotations
 
-import re
-
+from bounceloop.core import rx
 from bounceloop.parsing.command import canonical
 from bounceloop.parsing.detectors._common import attach_original, cut, subject_starts
 from bounceloop.parsing.fact import Fact
@@ -30,10 +29,10 @@ NAME = "yahoo"
 
 _INTRO = "sorry, we were unable to deliver your message to the following address"
 _ORIGINAL_MARKERS = ("--- below this line is a copy of the message",)
-_RECIPIENT = re.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*$")
-_TAG = re.compile(r"\[\s*([A-Z_]+)\s*\]\s*$")
+_RECIPIENT = rx.compile(r"^<([^<>\s][^<>\s@]*@[^<>\s]+)>:\s*$")
+_TAG = rx.compile(r"\[\s*([A-Z_]+)\s*\]\s*$")
 # "550: 5.2.2 <a@b>... Mailbox Full": the reply code stated before a colon.
-_CODE_COLON = re.compile(r"^([245]\d\d):\s*")
+_CODE_COLON = rx.compile(r"^([245]\d\d):\s*")
 
 
 def match(mail: Mail) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from bounceloop.core import rx
 from bounceloop.parsing.detectors._common import ADDRESS, attach_original, subject_starts
 from bounceloop.parsing.detectors._providers import daemon_from
 from bounceloop.parsing.fact import Fact
@@ -35,15 +36,15 @@ from bounceloop.parsing.mail import Mail
 NAME = "zoho"
 
 _DOMAINS = ("zoho.com", "zohomail.com", "zoho.eu", "zoho.in", "zoho.com.au", "zoho.jp")
-_INTRO = re.compile(r"^.*(?:could not be delivered to one or more of its\s+recipients|"
+_INTRO = rx.compile(r"^.*(?:could not be delivered to one or more of its\s+recipients|"
                     r"following addresses had (?:permanent )?fatal errors).*$", re.I | re.M)
-_LINE = re.compile(r"^(\S[^\s@]*@\S+)\s+(.*)$")
-_ERROR_CODES = re.compile(r"ERROR_CODE\s*:\s*([245]\d\d)\s*,\s*ERROR_CODE\s*:\s*"
+_LINE = rx.compile(r"^(\S[^\s@]*@\S+)\s+(.*)$")
+_ERROR_CODES = rx.compile(r"ERROR_CODE\s*:\s*([245]\d\d)\s*,\s*ERROR_CODE\s*:\s*"
                           r"([245]\.\d{1,3}\.\d{1,3})\s*", re.I)
-_BRACKETED = re.compile(r"\[Status:\s*(\w+),\s*Address:\s*<([^<>\s]+)>,\s*ResponseCode\s*"
+_BRACKETED = rx.compile(r"\[Status:\s*(\w+),\s*Address:\s*<([^<>\s]+)>,\s*ResponseCode\s*"
                         r"(\d{3})?\s*,([^\]]*)\]", re.I)
 # The returned message starts at its first header line ("Received:from ...").
-_ORIGINAL = re.compile(r"^(?:Received|Return-Path|Message-ID|From|Date):", re.I | re.M)
+_ORIGINAL = rx.compile(r"^(?:Received|Return-Path|Message-ID|From|Date):", re.I | re.M)
 
 
 def match(mail: Mail) -> bool:

@@ -10,7 +10,11 @@ Patterns are lowercase regexes over the diagnostic text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bounceloop.core import rx
+from bounceloop.parsing.literals import searcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +33,15 @@ class Rule:
 
     def search(self, text: str) -> bool:
         """Does the pattern occur in ``text``?"""
-        compiled = _COMPILED.get(self.pattern)
-        if compiled is None:
-            compiled = _COMPILED[self.pattern] = re.compile(self.pattern)
-        return compiled.search(text) is not None
+        found = _COMPILED.get(self.pattern)
+        if found is None:
+            found = _COMPILED[self.pattern] = searcher(self.pattern)
+        return found(text)
 
 
-_COMPILED: dict[str, re.Pattern[str]] = {}
-"""The rules' patterns compiled so far, by source."""
+_COMPILED: dict[str, Callable[[str], bool]] = {}
+"""The rules' patterns made searchable so far, by source (most are literal strings, which
+:func:`~bounceloop.parsing.literals.searcher` searches without compiling)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +173,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "cox",
         domains=("cox.net",),
         hosts=("cox.net",),
-        code=re.compile(r"aup#([a-z]+)"),
+        code=rx.compile(r"aup#([a-z]+)"),
         codes={
             "cxbl": "blocked", "cdrbl": "blocked", "ipbl": "blocked", "ipbl0001": "blocked",
             "ipbl0010": "blocked", "ipbl0100": "blocked", "ipbl1000": "blocked",
@@ -189,7 +194,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "spectrum",
         domains=("charter.net", "spectrum.net", "rr.com"),
         hosts=("charter.net", "spectrum.net"),
-        code=re.compile(r"aup#(?:in|out)?-?(\d{4})"),
+        code=rx.compile(r"aup#(?:in|out)?-?(\d{4})"),
         ranges=(
             ((1000, 1000), "blocked"), ((1010, 1080), "rejected"), ((1090, 1090), "systemerror"),
             ((1100, 1150), "requireptr"), ((1160, 1190), "policyviolation"),
@@ -206,7 +211,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "orange",
         domains=("orange.fr", "wanadoo.fr", "laposte.net", "orange.com"),
         hosts=("orange.fr", "wanadoo.fr", "laposte.net"),
-        code=re.compile(r"(?:ofr|lpn|ouk)(?:aaa)?[0-9]*[_-](\d{3})\b"),
+        code=rx.compile(r"(?:ofr|lpn|ouk)(?:aaa)?[0-9]*[_-](\d{3})\b"),
         codes={
             "101": "blocked", "102": "blocked", "103": "blocked", "510": "blocked",
             "999": "blocked", "104": "toomanyconn", "305": "securityerror",
@@ -223,7 +228,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "godaddy",
         domains=(),
         hosts=("secureserver.net",),
-        code=re.compile(r"\b(ib\d{3})\b"),
+        code=rx.compile(r"\b(ib\d{3})\b"),
         codes={
             "ib401": "securityerror", "ib501": "notcompliantrfc", "ib502": "notcompliantrfc",
             "ib506": "rejected", "ib508": "authfailure", "ib108": "requireptr",
@@ -245,7 +250,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "facebook",
         domains=("facebook.com",),
         hosts=("facebook.com",),
-        code=re.compile(r"\b([a-z]{3}-[pt]\d)\b"),
+        code=rx.compile(r"\b([a-z]{3}-[pt]\d)\b"),
         codes={
             "pol-p7": "authfailure", "pol-p1": "blocked", "pol-p2": "blocked",
             "pol-p3": "blocked", "pol-p4": "blocked", "pol-t1": "blocked", "pol-t2": "blocked",
@@ -265,7 +270,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "iua",
         domains=("i.ua", "email.ua"),
         hosts=("email.ua", "i.ua"),
-        code=re.compile(r"\.i\.ua/err/(\d+)"),
+        code=rx.compile(r"\.i\.ua/err/(\d+)"),
         codes={
             "1": "norelaying", "2": "userunknown", "3": "suspend", "4": "mailboxfull",
             "5": "toomanyconn", "6": "norelaying", "7": "blocked", "8": "rejected",
