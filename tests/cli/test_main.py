@@ -184,3 +184,24 @@ def test_send_collects_garbage_after_its_imports(tmp_path: Path) -> None:
     code, enabled, frozen = done.stdout.split()
     assert (code, enabled) == ("1", "True")
     assert int(frozen) > 10_000  # SQLAlchemy, pydantic and the engine's modules (~100,000)
+
+
+_PARSE_THEN_GC = """
+import gc, sys
+from bounceloop.cli.main import cli
+try:
+    cli(["parse", "--format", "jsonl", sys.argv[1]])
+except SystemExit as exc:
+    print(exc.code, gc.isenabled(), gc.get_freeze_count(), file=sys.stderr)
+"""
+
+
+def test_every_command_is_imported_under_loading() -> None:
+    """The group imports a command's module (and, for parse, the parser) under loading():
+    the collector is back on for the parsing, and what the imports made is frozen."""
+    done = subprocess.run([sys.executable, "-c", _PARSE_THEN_GC, str(SAMPLE)],
+                          capture_output=True, text=True, check=True)
+    assert '"recipient"' in done.stdout
+    code, enabled, frozen = done.stderr.split()
+    assert (code, enabled) == ("0", "True")
+    assert int(frozen) > 10_000  # click, the parser's modules and patterns

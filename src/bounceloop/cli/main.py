@@ -76,13 +76,15 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        if cmd_name in PARSING:
-            # Before the parser is imported: its patterns are then made from their kept code
-            # (bounceloop/core/rx.py), not compiled again.
-            from bounceloop import rxcache
+        with loading():
+            if cmd_name in PARSING:
+                # Before the parser is imported: its patterns are then made from their kept
+                # code (bounceloop/core/rx.py), not compiled again.
+                from bounceloop import rxcache
 
-            rxcache.install()
-        command: click.Command = getattr(importlib.import_module(entry.module), entry.attr)
+                rxcache.install()
+            module = importlib.import_module(entry.module)
+        command: click.Command = getattr(module, entry.attr)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
