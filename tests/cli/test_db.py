@@ -101,3 +101,19 @@ def test_bad_settings_are_reported_not_raised() -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("bounceloop: bad settings:")
     assert "mx_port" in result.stderr
+
+
+def test_upgrade_at_head_loads_no_alembic(tmp_path: Path) -> None:
+    # Alembic (about 90 ms of imports) only when a migration is due; its errors are still
+    # reported (the test above), since they can only come once it is loaded.
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert _db("upgrade", url=url)[0] == 0
+    exe = Path(sys.executable).with_name("bounceloop")
+    env = {**os.environ, "BOUNCELOOP_DATABASE_URL": url, "PYTHONPROFILEIMPORTTIME": "1"}
+    done = subprocess.run([str(exe), "db", "upgrade"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert "bounceloop.storage.migrate" in modules and "up to date" in done.stdout
+    assert not {m for m in modules if m.split(".")[0] == "alembic"}

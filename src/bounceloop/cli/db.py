@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 import click
-from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -68,7 +67,13 @@ def _with_engine(action: Callable[[Engine], T]) -> T:
         return action(engine)
     except SQLAlchemyError as exc:
         _die(f"cannot use the database {_shown(url)}: {_reason(exc)}")
-    except CommandError as exc:  # e.g. a revision newer than this code knows
+    except Exception as exc:
+        # Alembic's CommandError, e.g. a revision newer than this code knows. Alembic is
+        # loaded only when a migration is due (storage.migrate), and only then can one of
+        # its errors come: not importing it here keeps it out of a run at head.
+        alembic_util = sys.modules.get("alembic.util")
+        if alembic_util is None or not isinstance(exc, alembic_util.CommandError):
+            raise
         _die(f"cannot migrate the database {_shown(url)}: {exc}")
     finally:
         engine.dispose()
