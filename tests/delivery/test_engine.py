@@ -749,6 +749,33 @@ async def test_the_journal_decides_a_dead_workers_message_in_flight(
         assert (sent_again, attempt.result) == (1, "accepted")
 
 
+async def test_a_claim_settles_what_a_dead_worker_sent_before_the_round_runs(
+        world: World, tmp_path: Path) -> None:
+    # A round is claimed while the one before it delivers. If the worker that claims it
+    # dies before its turn, the next one takes the jobs over from that worker, whose
+    # journal does not list what the first dead worker sent: so the claim itself settles
+    # those messages as delivered, unconfirmed, before anything else can happen.
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"])
+        outbox.claim(world.db, [store.DELIVER], "host:1:dead", 10, 30, now=world.clock())
+        Journal(tmp_path / "inflight", "host:1:dead").append([f"{mid}:0"])
+        world.clock.advance(31)
+        heir = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                      worker="host:2:heir", journal=Journal(tmp_path / "inflight",
+                                                            "host:2:heir"))
+        await heir._fetch()  # claimed ahead of its turn; then the heir dies
+        heir.close()
+        world.clock.advance(world.settings().job_lease + 1)
+        third = Engine(world.settings(mx_port=mx.port), world.db, clock=world.clock,
+                       worker="host:3:third", journal=Journal(tmp_path / "inflight",
+                                                              "host:3:third"))
+        await third.drain()
+        assert mx.messages == []
+    [attempt] = world.attempts(mid)
+    assert (world.message(mid).status, attempt.result) == ("delivered", "indoubt")
+
+
 async def test_the_engine_journals_each_final_dot_and_marks_who_sent_it(
         world: World, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "inflight", "host:3:me")

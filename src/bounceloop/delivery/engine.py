@@ -83,6 +83,8 @@ class _Fetched:
     mailings not yet known, and which recipients are suppressed."""
 
     jobs: list[outbox.Job]
+    claimed: int = 0
+    """Jobs claimed, those settled at once included (see _read_round)."""
     items: list[store.Pending] = field(default_factory=list)
     mailings: dict[int, store.Mailing] = field(default_factory=dict)
     blocked: dict[tuple[str, str], suppressions.Entry] = field(default_factory=dict)
@@ -203,14 +205,14 @@ class Engine:
     async def run_once(self) -> int:
         """One round: claim, deliver, record. Returns how many jobs it took."""
         fetched = await self._fetch()
-        if not fetched.jobs:
+        if not fetched.claimed:
             return 0
         try:
             await self._deliver(fetched)
         finally:
             self._flush()
             await self._written()
-        return len(fetched.jobs)
+        return fetched.claimed
 
     async def _rounds(self) -> int:
         """Rounds back to back, each full one claiming the next while it delivers, and
@@ -226,13 +228,13 @@ class Engine:
             while fetch is not None:
                 fetched = await fetch
                 fetch = None
-                if not fetched.jobs:
+                if not fetched.claimed:
                     break
                 if self.stop.is_set():
                     await self._give_back(fetched)
                     break
-                taken += len(fetched.jobs)
-                if len(fetched.jobs) >= self.batch:
+                taken += fetched.claimed
+                if fetched.claimed >= self.batch:
                     fetch = asyncio.create_task(self._fetch())
                 await self._deliver(fetched)
                 self._flush()
@@ -268,15 +270,35 @@ class Engine:
         # In the database thread.
         jobs = outbox.claim(self.db, [store.DELIVER], self.worker, self.batch,
                             self.settings.job_lease, now=now)
+        claimed = len(jobs)
         if not jobs:
             return _Fetched(jobs)
         with self.db.connect() as conn:
             items = store.pending(conn, jobs)
             mailings = {mailing_id: store.load_mailing(conn, mailing_id)
                         for mailing_id in {p.mailing_id for p in items} - known}
+        # Messages a dead worker may have sent are settled now, not when this round's turn
+        # comes: the round may wait while the one before it delivers, and a kill meanwhile
+        # would leave their jobs taken over from this worker, whose journal does not list
+        # them, so the next worker would send them again (tests/test_service.py's SIGKILL
+        # test caught 160 sent twice). The window left is this thread's two commits.
+        taken = {j.id: j.taken_from for j in jobs if j.taken_from}
+        journals: dict[str, set[str] | None] = {}
+        doubt = [p for p in items if p.status in store.OPEN
+                 and self._in_doubt(p, taken.get(p.job_id), journals)]
+        if doubt:
+            outcomes = [self._outcome(p, _INDOUBT, now, 0, mailings) for p in doubt]
+            store.record(self.db, self.worker, outcomes, now, self.policy)
+            if log.isEnabledFor(logging.INFO):
+                for o in outcomes:
+                    _log_outcome(o)
+            settled = {p.job_id for p in doubt}
+            jobs = [j for j in jobs if j.id not in settled]
+            items = [p for p in items if p.job_id not in settled]
+        with self.db.connect() as conn:
             seen = self._recorded  # read before the check: it can only count too few
             blocked = self._check(conn, items, now)
-        return _Fetched(jobs, items, mailings, blocked, seen)
+        return _Fetched(jobs, claimed, items, mailings, blocked, seen)
 
     @staticmethod
     def _check(conn: DBConnection, items: Sequence[store.Pending], now: datetime
@@ -353,9 +375,7 @@ class Engine:
             if p.status not in store.OPEN:
                 continue
             if self._in_doubt(p, taken.get(p.job_id), journals):
-                self._emit(p, StepResult("message", "indoubt", "", "", (
-                    "delivered, unconfirmed: the process stopped after the final dot, "
-                    "before reading the reply (RFC 1047)")), now, 0)
+                self._emit(p, _INDOUBT, now, 0)
             elif (p.recipient.lower(), p.sender.lower()) in blocked:
                 s = blocked[(p.recipient.lower(), p.sender.lower())]
                 text = s.description or f"{s.value} is on the suppression list"
@@ -612,14 +632,20 @@ class Engine:
 
     # ------------------------------------------------------------------ outcomes
 
-    def _emit(self, p: store.Pending, result: StepResult, started: datetime, ms: int) -> None:
-        mailing = self._mailings.get(p.mailing_id)
+    def _outcome(self, p: store.Pending, result: StepResult, started: datetime, ms: int,
+                 mailings: dict[int, store.Mailing] | None = None) -> store.Outcome:
+        mailing = (mailings or {}).get(p.mailing_id) or self._mailings.get(p.mailing_id)
         schedule = (mailing.retry_schedule if mailing and mailing.retry_schedule
                     else tuple(self.settings.retry_schedule))
         v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
                              schedule, self.settings.severity_convention)
         self.metrics.count(result.state, result.result, v.status)
-        self._buffer.append(store.Outcome(p, result, v, started, ms))
+        return store.Outcome(p, result, v, started, ms)
+
+    def _emit(self, p: store.Pending, result: StepResult, started: datetime, ms: int) -> None:
+        outcome = self._outcome(p, result, started, ms)
+        v = outcome.verdict
+        self._buffer.append(outcome)
         if v.status == "failed":
             self._failed += [(self._batches, p.recipient.lower()),
                              (self._batches, f"@{p.domain}")]
@@ -670,6 +696,11 @@ class Engine:
         writer raised)."""
         while self._writer is not None:
             await asyncio.shield(self._writer)
+
+
+_INDOUBT = StepResult("message", "indoubt", "", "", (
+    "delivered, unconfirmed: the process stopped after the final dot, before reading the "
+    "reply (RFC 1047)"))
 
 
 def _log_outcome(o: store.Outcome) -> None:
