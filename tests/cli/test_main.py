@@ -85,7 +85,6 @@ def test_help_lists_every_command_without_importing_any() -> None:
     assert not _tops(modules) & {*SERVICE_PACKAGES, "pydantic", "rich"}
 
 
-@pytest.mark.skipif(not SAMPLE.is_file(), reason="no sample")
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_parse_imports_no_database_web_or_smtp_code(workers: str) -> None:
     done, modules = _imported("parse", "--format", "jsonl", "--workers", workers,
@@ -98,7 +97,6 @@ def test_parse_imports_no_database_web_or_smtp_code(workers: str) -> None:
     assert not {e.module for e in COMMANDS.values() if e.attr != "parse_command"} & modules
 
 
-@pytest.mark.skipif(not SAMPLE.is_file(), reason="no sample")
 def test_parse_imports_no_network_or_path_modules() -> None:
     # email.utils (for odd dates and SES's JSON dates) and pathlib pull in socket,
     # urllib.parse and ipaddress: ~10 ms of the start of every run, of no use to it. All
