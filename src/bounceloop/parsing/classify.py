@@ -51,13 +51,16 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
 EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 
-_SOURCES = {reason: "|".join(f"(?:{p})" for p in patterns) for reason, patterns in PHRASES.items()}
+#: Each reason's patterns, in the order of its phrases.
+_PATTERNS = {reason: tuple(p.pattern for p in phrases) for reason, phrases in PHRASES.items()}
+_SOURCES = {reason: "|".join(f"(?:{p})" for p in patterns)
+            for reason, patterns in _PATTERNS.items()}
 #: Each reason's alternation, compiled when a text first passes its gate.
 _MATCHERS: dict[str, re.Pattern[str]] = {}
 #: Strings one of which every match of a reason's phrases contains (parsing/literals.py),
 #: for the reasons whose phrases are those the gates were made from.
 _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
-          if strings is not None and reason in PHRASES and crc == checksum(PHRASES[reason])}
+          if strings is not None and reason in _PATTERNS and crc == checksum(_PATTERNS[reason])}
 #: Per reason whose phrases are those the gates were made from: each gate string with the
 #: phrases (indices) it lets through, and the phrases without a gate (built on first use;
 #: None: no phrase gates, or stale ones).
@@ -126,7 +129,7 @@ def says(reason: str, text: str) -> bool:
         for index in sorted(set(ungated).union(*candidates)):
             phrase = _PHRASES.get((reason, index))
             if phrase is None:
-                phrase = _PHRASES[reason, index] = searcher(PHRASES[reason][index])
+                phrase = _PHRASES[reason, index] = searcher(_PATTERNS[reason][index])
             if phrase(text):
                 return True
         return False
@@ -142,10 +145,11 @@ def _phrase_plan(
     """The phrase gates of ``reason`` by gate string; None when they are stale (its phrases
     changed since rules/gates.py was generated) or unknown; kept in _PHRASE_PLANS."""
     _PHRASE_PLANS[reason] = None
-    if reason not in PHRASES or reason not in PHRASE_GATES:
+    if reason not in _PATTERNS or reason not in PHRASE_GATES:
         return None
     crc, _ = GATES.get(reason, (None, None))
-    if crc != checksum(PHRASES[reason]) or len(PHRASE_GATES[reason]) != len(PHRASES[reason]):
+    patterns = _PATTERNS[reason]
+    if crc != checksum(patterns) or len(PHRASE_GATES[reason]) != len(patterns):
         return None
     by_string: dict[str, list[int]] = {}
     ungated: list[int] = []

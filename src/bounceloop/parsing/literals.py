@@ -166,7 +166,8 @@ def main() -> int:
         "",
         "GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {",
     ]
-    for reason, phrases in PHRASES.items():
+    patterns = {reason: [p.pattern for p in phrases] for reason, phrases in PHRASES.items()}
+    for reason, phrases in patterns.items():
         strings = gate(phrases)
         head = f"    {_quote(reason)}: ({checksum(phrases)}, "
         if strings is None:
@@ -182,7 +183,7 @@ def main() -> int:
         "#: text that passes the reason's gate is searched only with the phrases it can match.",
         "PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {",
     ]
-    for reason, phrases in PHRASES.items():
+    for reason, phrases in patterns.items():
         out.append(f"    {_quote(reason)}: (")
         for phrase in phrases:
             strings = gate([phrase])
