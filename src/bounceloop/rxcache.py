@@ -41,7 +41,7 @@ def patterns() -> set[tuple[str, int]]:
 
     for phrases in PHRASES.values():
         for phrase in phrases:
-            literals.searcher(phrase)
+            literals.searcher(phrase.pattern)
     for provider in PROVIDERS:
         for rule in provider.rules:
             literals.searcher(rule.pattern)

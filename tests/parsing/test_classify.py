@@ -6,6 +6,8 @@ what real servers write (paraphrased, with invented names); each row exercises o
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from bounceloop.core.reasons import REASONS
 from bounceloop.parsing import classify
 from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.parse import parse
 from bounceloop.parsing.rules.phrases import PHRASES
 
 Row = tuple[str, str, str, str, dict[str, Any], str]
@@ -153,3 +156,62 @@ def test_evidence_is_capped() -> None:
     fact = Fact(diagnosis="x " * 1_000_000 + "mailbox is full")
     # Past MAX_EVIDENCE characters nothing is read: a megabyte of noise decides nothing.
     assert classify.decide(fact) == "onhold"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every record explains itself (issue 18 item 6): the rule that decided and the text it matched.
+
+BOUNCES = Path(__file__).resolve().parents[1] / "data" / "bounces"
+
+#: (sample, recipient's record index, rule, matched): one row per kind of rule.
+RULES: list[tuple[str, int, str, str]] = [
+    ("postfix-01.eml", 0, "status:5.1.1", "5.1.1"),
+    ("biglobe-01.eml", 0, "phrase:mailboxfull/mail-box-exceeded", "mailbox exceeded"),
+    ("amavis-01.eml", 0, "phrase:spamdetected/dash-spam", "- spam"),
+    ("office365-02.eml", 0, "provider:microsoft/userunknown.1", "recipientnotfound"),
+    ("arf-02.eml", 0, "detector:arf/feedback", ""),
+    ("rfc3464-01.eml", 1, "phrase:networkerror/host-name-lookup-failure",
+     "host name lookup failure"),
+    # "no such user" answered after DATA: a filter acting for the recipient; the phrase that
+    # decided is userunknown's.
+    ("surfcontrol-01.eml", 0, "phrase:userunknown/no-such-user", "no such user"),
+]
+
+
+@pytest.mark.parametrize(("name", "index", "rule", "matched"), RULES)
+def test_rule_of_a_real_sample(name: str, index: int, rule: str, matched: str) -> None:
+    record = parse((BOUNCES / name).read_bytes()).records[index]
+    assert (record.rule, record.matched) == (rule, matched)
+
+
+def test_every_record_names_its_rule() -> None:
+    seen: set[str] = set()
+    for path in sorted(BOUNCES.glob("*.eml")):
+        for record in parse(path.read_bytes()).records:
+            assert record.rule, path.name
+            kind, _, rest = record.rule.partition(":")
+            seen.add(kind)
+            if kind == "phrase":
+                # The phrase named matches the text the record says it matched, and that
+                # text is in the diagnostic or the notification.
+                reason, _, id_ = rest.partition("/")
+                phrase = next(p for p in PHRASES[reason] if p.id == id_)
+                assert re.search(phrase.pattern, record.matched), (path.name, record.rule)
+                assert record.matched in path.read_bytes().decode("latin-1").lower() or \
+                    record.matched in record.description.lower(), path.name
+            elif kind in ("status", "reply"):
+                assert record.matched == rest, path.name
+    assert {"phrase", "status", "provider", "detector", "expiry"} <= seen
+
+
+def test_decision_of_the_fallbacks() -> None:
+    unknown = Fact(recipient="a@example.org", diagnosis="something went wrong")
+    assert classify.Classifier().decision(unknown) == classify.Decision(
+        "onhold", "default:onhold", "")
+    bare = Fact(recipient="a@example.org", reply_code="521")
+    assert classify.Classifier().decision(bare) == classify.Decision(
+        "notaccept", "reply:521", "521")
+    delayed = Fact(recipient="a@example.org", action="delayed", status="4.0.0",
+                   diagnostic_type="X-Local")
+    assert classify.Classifier().decision(delayed) == classify.Decision(
+        "expired", "action:delayed", "delayed")

@@ -62,7 +62,7 @@ def test_gate(phrases: list[str], expected: tuple[str, ...] | None) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_match_holds_a_gate_string(reason: str, data: st.DataObject) -> None:
-    phrase = data.draw(st.sampled_from(PHRASES[reason]))
+    phrase = data.draw(st.sampled_from(PHRASES[reason])).pattern
     text = data.draw(st.from_regex(re.compile(phrase)))
     assert any(s in text for s in classify._GATES[reason]), (phrase, text)
 
@@ -74,7 +74,7 @@ def test_every_match_holds_its_phrase_gate_string(reason: str, data: st.DataObje
     # The classifier searches only the phrases whose own gate passes (PHRASE_GATES).
     index = data.draw(st.integers(0, len(PHRASES[reason]) - 1))
     strings = PHRASE_GATES[reason][index]
-    text = data.draw(st.from_regex(re.compile(PHRASES[reason][index])))
+    text = data.draw(st.from_regex(re.compile(PHRASES[reason][index].pattern)))
     assert strings is None or any(s in text for s in strings), (reason, index, text)
 
 
@@ -97,7 +97,7 @@ def _texts() -> list[str]:
 def test_says_with_and_without_gates() -> None:
     assert SAMPLES
     texts = _texts()
-    plain = {reason: re.compile("|".join(f"(?:{p})" for p in phrases))
+    plain = {reason: re.compile("|".join(f"(?:{p.pattern})" for p in phrases))
              for reason, phrases in PHRASES.items()}
     matched = 0
     for reason, pattern in plain.items():
@@ -115,7 +115,7 @@ def _patterns() -> list[str]:
     from bounceloop.parsing.rules.lda import AGENTS
     from bounceloop.parsing.rules.providers import PROVIDERS
 
-    out = [p for phrases in PHRASES.values() for p in phrases]
+    out = [p.pattern for phrases in PHRASES.values() for p in phrases]
     out += [rule.pattern for provider in PROVIDERS for rule in provider.rules]
     for _agent, marks, table in AGENTS:
         out += list(marks)

@@ -101,6 +101,15 @@ class Bounce:
     """Subject of the returned original message."""
     detector: str = ""
     """The bounce format family that read this record (postfix, rfc3464, arf, ...)."""
+    rule: str = ""
+    """The stable id of the rule that decided the reason (``phrase:userunknown/user-unknown``,
+    ``status:5.1.1``, ``provider:google/code:...``; bounceloop.parsing.classify.Decision)."""
+    matched: str = ""
+    """The text that rule matched (the phrase's span of the diagnostic; the code for a status
+    or reply rule; "" when no text decided, e.g. ``default:onhold``)."""
+    expired: bool = False
+    """The reporting MTA gave up after retrying (bounceloop.parsing.expiry); ``reason`` is
+    then the cause the report states, or ``expired`` when it states none."""
     headers: tuple[tuple[str, str], ...] = ()
     """Correlation headers of the returned message (our ``X-`` headers, References), in order."""
 

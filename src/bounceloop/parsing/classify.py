@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from bounceloop.core import rx
 from bounceloop.parsing import providers
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.literals import checksum, searcher
+from bounceloop.parsing.literals import checksum, searcher, span
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.rules.codes import REPLY, STATUS
 from bounceloop.parsing.rules.gates import GATES, PHRASE_GATES
 from bounceloop.parsing.rules.lda import AGENTS
-from bounceloop.parsing.rules.phrases import PHRASES
+from bounceloop.parsing.rules.phrases import PHRASES, Phrase
 
 #: Characters of each text the rules read. An SMTP reply line is at most 512 octets
 #: (RFC 5321 section 4.5.3.1.5); a reply of a dozen lines and its notification fit easily, and
@@ -51,13 +51,16 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
 EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 
-_SOURCES = {reason: "|".join(f"(?:{p})" for p in patterns) for reason, patterns in PHRASES.items()}
+#: Each reason's patterns, in the order of its phrases.
+_PATTERNS = {reason: tuple(p.pattern for p in phrases) for reason, phrases in PHRASES.items()}
+_SOURCES = {reason: "|".join(f"(?:{p})" for p in patterns)
+            for reason, patterns in _PATTERNS.items()}
 #: Each reason's alternation, compiled when a text first passes its gate.
 _MATCHERS: dict[str, re.Pattern[str]] = {}
 #: Strings one of which every match of a reason's phrases contains (parsing/literals.py),
 #: for the reasons whose phrases are those the gates were made from.
 _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
-          if strings is not None and reason in PHRASES and crc == checksum(PHRASES[reason])}
+          if strings is not None and reason in _PATTERNS and crc == checksum(_PATTERNS[reason])}
 #: Per reason whose phrases are those the gates were made from: each gate string with the
 #: phrases (indices) it lets through, and the phrases without a gate (built on first use;
 #: None: no phrase gates, or stale ones).
@@ -99,6 +102,10 @@ class Signals:
             known = self.said[reason] = says(reason, self.text)
         return known
 
+    def phrase(self, reason: str) -> str:
+        """"phrase:<reason>" when the text uses a phrase of ``reason``, else ""."""
+        return f"phrase:{reason}" if self.says(reason) else ""
+
 
 def says(reason: str, text: str) -> bool:
     """Does the text use one of the phrases of ``reason``?"""
@@ -126,7 +133,7 @@ def says(reason: str, text: str) -> bool:
         for index in sorted(set(ungated).union(*candidates)):
             phrase = _PHRASES.get((reason, index))
             if phrase is None:
-                phrase = _PHRASES[reason, index] = searcher(PHRASES[reason][index])
+                phrase = _PHRASES[reason, index] = searcher(_PATTERNS[reason][index])
             if phrase(text):
                 return True
         return False
@@ -142,10 +149,11 @@ def _phrase_plan(
     """The phrase gates of ``reason`` by gate string; None when they are stale (its phrases
     changed since rules/gates.py was generated) or unknown; kept in _PHRASE_PLANS."""
     _PHRASE_PLANS[reason] = None
-    if reason not in PHRASES or reason not in PHRASE_GATES:
+    if reason not in _PATTERNS or reason not in PHRASE_GATES:
         return None
     crc, _ = GATES.get(reason, (None, None))
-    if crc != checksum(PHRASES[reason]) or len(PHRASE_GATES[reason]) != len(PHRASES[reason]):
+    patterns = _PATTERNS[reason]
+    if crc != checksum(patterns) or len(PHRASE_GATES[reason]) != len(patterns):
         return None
     by_string: dict[str, list[int]] = {}
     ungated: list[int] = []
@@ -206,6 +214,35 @@ def decide(fact: Fact, mail: Mail | None = None) -> str:
     return Classifier().decide(fact)
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A reason and the rule that decided it.
+
+    ``rule`` is a stable id (README, "Why a record has its reason")::
+
+        phrase:<reason>/<id>          a reason phrase (rules/phrases.py)
+        lda:<agent>/<reason>          a local delivery agent's words (rules/lda.py)
+        provider:<name>/code:<code>   a provider's own error code (rules/providers.py);
+        provider:<name>/range:<a>-<b>   a range of them; provider:<name>/<reason>.<n>: its
+                                        n-th rule for that reason
+        status:<x.y.z>                the status code's registry meaning (rules/codes.py)
+        status-class:<x.y>            its subject (RFC 3463: X.6 content, X.7 security)
+        reply:<nnn>                   the reply code (rules/codes.REPLY; 525: RFC 4954)
+        detector:<name>/<reason>      the reason the format states (an ARF report is
+                                        feedback), or a hint of the reporting MTA's
+        action:delayed, diagnostic-type:<type>, command:<cmd>   the report's own fields
+        default:onhold, default:undefined    nothing decided
+
+    ``matched`` is the text that rule matched: the span of the diagnostic for a phrase, an
+    agent's or a provider's rule; the code or field value for status, reply, action,
+    diagnostic-type and command; "" for a stated reason and the defaults.
+    """
+
+    reason: str
+    rule: str
+    matched: str = ""
+
+
 class Classifier:
     """:func:`decide` for the facts of one message, each distinct case decided once.
 
@@ -217,71 +254,151 @@ class Classifier:
     long one shared by every fact, lowercased per fact, would be quadratic).
     """
 
-    __slots__ = ("_decided", "_domain", "_lower")
+    __slots__ = ("_decided", "_detector", "_domain", "_lower")
 
-    def __init__(self) -> None:
+    def __init__(self, detector: str = "") -> None:
+        self._detector = detector or "stated"
         self._domain = Once(recipient_domain)
         self._lower = Once(str.lower)
-        self._decided: dict[tuple[str | None, ...], str] = {}
+        self._decided: dict[tuple[str | None, ...], Decision] = {}
 
     def decide(self, fact: Fact) -> str:
+        return self.decision(fact).reason
+
+    def decision(self, fact: Fact, trace: list[str] | None = None) -> Decision:
+        """The reason of ``fact`` and the rule that decided it; with ``trace``, the steps
+        tried are appended to it (``bounceloop explain``)."""
         names = (self._domain(fact.recipient), self._lower(fact.remote_mta),
                  self._lower(fact.reporting_mta))
         provider = providers.choose(*names)
         key = (fact.diagnosis, fact.context, fact.command, fact.diagnostic_type, fact.status,
                fact.reply_code, fact.action, fact.reason, fact.hint,
                provider.name if provider is not None else None)
-        reason = self._decided.get(key)
-        if reason is None:
-            reason = self._decided[key] = _decide(fact, names)
-        return reason
+        decided = self._decided.get(key) if trace is None else None
+        if decided is None:
+            decided = self._decided[key] = _decide(fact, names, self._detector, trace)
+        return decided
 
 
-def _decide(fact: Fact, names: tuple[str, str, str]) -> str:
+def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
+            trace: list[str] | None = None) -> Decision:
     s = signals(fact, names=names)
     if s.stated and s.stated not in WEAK:
-        return s.stated
+        return Decision(s.stated, f"detector:{detector}/{s.stated}")
     full = signals(fact, context=True, names=names) if fact.context else s
-    reason = local_agent(full)
+    reason, token = agent_rule(full)
+    where = full
+    if trace is not None:
+        trace.append(f"lda: {reason or '-'}")
     if reason in _UNDECIDED:
-        reason = _conclusive(s)
+        reason, token = _conclusive(s, trace)
+        where = s
     if reason in _UNDECIDED and full is not s:
-        reason = _conclusive(full)
+        reason, token = _conclusive(full, trace, "reply and notification")
+        where = full
     if reason in _UNDECIDED and fact.hint:
-        reason = fact.hint
+        reason, token = fact.hint, f"detector:{detector}/{fact.hint}"
+        if trace is not None:
+            trace.append(f"hint: {fact.hint}")
     if reason in _UNDECIDED:
         # onhold: there is a diagnostic, but it does not say enough. The notification text
         # alone is not a diagnostic.
-        reason = "onhold" if s.text.strip() else (s.stated or "undefined")
+        if s.text.strip():
+            reason, token = "onhold", "default:onhold"
+        elif s.stated:
+            reason, token = s.stated, f"detector:{detector}/{s.stated}"
+        else:
+            reason, token = "undefined", "default:undefined"
     if reason in _UNDECIDED and s.reply in REPLY:
-        reason = REPLY[s.reply][1]
-    return reason
+        reason, token = REPLY[s.reply][1], f"reply:{s.reply}"
+    if token == "stated":
+        token = f"detector:{detector}/{reason}"
+    rule, matched = resolve(token, where)
+    return Decision(reason, rule, matched)
 
 
-def _conclusive(s: Signals) -> str:
-    for finder in (providers.find, generic):
-        found = finder(s)
-        if found and found not in _UNDECIDED:
-            return found
-    return ""
+def resolve(token: str, s: Signals) -> tuple[str, str]:
+    """(rule, matched) for what a step said decided: a phrase token ("phrase:<reason>",
+    as the probes give it) becomes the phrase that matches, the others name their value."""
+    kind, _, value = token.partition(":")
+    if kind == "phrase":
+        found = which(value, s.text)
+        if found is not None:
+            return f"phrase:{value}/{found[0].id}", found[1]
+        return token, ""
+    if kind in ("status", "reply", "action", "command", "diagnostic-type"):
+        return token, value
+    if kind in ("lda", "provider"):
+        rule, _, matched = token.partition("\n")
+        return rule, matched
+    return token, ""
+
+
+def which(reason: str, text: str) -> tuple[Phrase, str] | None:
+    """The phrase of ``reason`` the reason's alternation matches in ``text`` (the leftmost
+    match; the earlier phrase at the same place) and the text it matched."""
+    plan = _PHRASE_PLANS[reason] if reason in _PHRASE_PLANS else _phrase_plan(reason)
+    phrases = PHRASES.get(reason, ())
+    if plan is not None:
+        gated, ungated = plan
+        indexes = sorted(set(ungated).union(*(i for literal, i in gated if literal in text)))
+    else:
+        indexes = list(range(len(phrases)))
+    best: tuple[Phrase, tuple[int, int]] | None = None
+    for index in indexes:
+        where = span(phrases[index].pattern, text)
+        if where is not None and (best is None or where[0] < best[1][0]):
+            best = (phrases[index], where)
+    if best is None:
+        return None
+    return best[0], text[best[1][0]:best[1][1]]
+
+
+def _conclusive(s: Signals, trace: list[str] | None = None,
+                read: str = "reply") -> tuple[str, str]:
+    found, token = providers.find(s)
+    if trace is not None:
+        trace.append(f"provider ({read}): {found or '-'}")
+    if found and found not in _UNDECIDED:
+        return found, token
+    found, token = generic(s, trace)
+    if trace is not None:
+        trace.append(f"generic ({read}): {found or '-'}")
+    if found and found not in _UNDECIDED:
+        return found, token
+    return "", ""
 
 
 def local_agent(s: Signals) -> str:
     """A reason from a local delivery agent's message (rules/lda.py)."""
+    return agent_rule(s)[0]
+
+
+def agent_rule(s: Signals) -> tuple[str, str]:
+    """:func:`local_agent`'s reason and its rule token ("lda:<agent>/<reason>", a newline,
+    the text its phrase matched)."""
     if not s.text or s.command not in ("", "DATA"):
-        return ""
+        return "", ""
     text = s.text
-    for _agent, marks, table in _AGENTS:
+    for index, (agent, marks, table) in enumerate(_AGENTS):
         for mark in marks:
             if mark(text):
                 break
         else:
             continue
+        raw_marks, raw_table = AGENTS[index][1], AGENTS[index][2]
         for reason, found in table:
             if found(text):
-                return reason
-        return "mailererror"
-    return ""
+                return reason, _spanned(f"lda:{agent}/{reason}", "|".join(raw_table[reason]),
+                                        text)
+        return "mailererror", _spanned(f"lda:{agent}/mailererror", "|".join(raw_marks), text)
+    return "", ""
+
+
+def _spanned(rule: str, pattern: str, text: str) -> str:
+    """A rule token with the text ``pattern`` matches in ``text``."""
+    where = span(pattern, text)
+    return f"{rule}\n{text[where[0]:where[1]]}" if where is not None else rule
 
 
 # Most marks and phrases of the agents are literal strings: literals.searcher looks for
@@ -296,48 +413,54 @@ _AGENTS = tuple(
 )
 
 
-def generic(s: Signals) -> str:
+def generic(s: Signals, trace: list[str] | None = None) -> tuple[str, str]:
+    """The reason from the status, the command and the phrases, and its rule token."""
     if s.status.startswith("2."):
-        return "delivered"
+        return "delivered", f"status:{s.status}"
     if s.smtp:
         for reason in PROBE_ORDER:
-            if probe(reason, s):
-                return reason
-    reason = _by_table(s)
+            token = probe(reason, s)
+            if token:
+                if trace is not None:
+                    trace.append(f"probe {reason}: {token}")
+                return reason, token
+    reason, token = _by_table(s)
+    if trace is not None:
+        trace.append(f"table: {reason or '-'} {token}".rstrip())
     if reason == "undefined":
         reason = ""
     if not reason and s.action == "delayed":
-        return "expired"
+        return "expired", "action:delayed"
     if reason:
-        return reason
+        return reason, token
     if s.says("vacation"):
-        return "vacation"
-    return ""
+        return "vacation", "phrase:vacation"
+    return "", ""
 
 
-def _by_table(s: Signals) -> str:
+def _by_table(s: Signals) -> tuple[str, str]:
     """The status code's meaning, then phrases for what it leaves open, then fallbacks."""
     if s.stated and s.stated not in _UNDECIDED:
-        return s.stated
+        return s.stated, "stated"
     name = s.name
     if name in WEAK or not s.smtp:
         for reason in PHRASE_ORDER:
             if s.says(reason):
-                return reason
+                return reason, f"phrase:{reason}"
         if name:
-            return name
+            return name, f"status:{s.status}"
         if s.status[:3] in ("5.6", "4.6"):
-            return "contenterror"
+            return "contenterror", f"status-class:{s.status[:3]}"
         if s.status[:3] in ("5.7", "4.7"):
-            return "securityerror"
+            return "securityerror", f"status-class:{s.status[:3]}"
         if s.dtype.startswith("X-UNIX"):
             # RFC 3464 "x-unix" diagnostics come from a local program (pipe, LDA).
-            return "mailererror"
+            return "mailererror", f"diagnostic-type:{s.dtype.lower()}"
         if s.action == "delayed":
-            return "expired"
+            return "expired", "action:delayed"
         if s.command in ("EHLO", "HELO"):
-            return "blocked"
-    return name
+            return "blocked", f"command:{s.command.lower()}"
+    return name, f"status:{s.status}" if name else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,134 +468,139 @@ def _by_table(s: Signals) -> str:
 # phrases; the first that holds decides.
 
 
-def _mailboxfull(s: Signals) -> bool:
-    return s.name == "mailboxfull" or s.says("mailboxfull")
+def _status(s: Signals, reason: str) -> str:
+    """The status token when the status code means ``reason``, else ""."""
+    return f"status:{s.status}" if s.name == reason else ""
 
 
-def _mesgtoobig(s: Signals) -> bool:
+def _mailboxfull(s: Signals) -> str:
+    return _status(s, "mailboxfull") or s.phrase("mailboxfull")
+
+
+def _mesgtoobig(s: Signals) -> str:
     if s.name == "mesgtoobig":
-        return True
-    return s.name != "exceedlimit" and s.says("mesgtoobig")
+        return _status(s, "mesgtoobig")
+    return "" if s.name == "exceedlimit" else s.phrase("mesgtoobig")
 
 
-def _exceedlimit(s: Signals) -> bool:
-    return s.name == "exceedlimit" or s.says("exceedlimit")
+def _exceedlimit(s: Signals) -> str:
+    return _status(s, "exceedlimit") or s.phrase("exceedlimit")
 
 
-def _suspend(s: Signals) -> bool:
+def _suspend(s: Signals) -> str:
     # RFC 4954 has 525 "user account disabled"; 5.7.13 comes through the status table.
-    return s.reply == "525" or s.says("suspend")
+    return "reply:525" if s.reply == "525" else s.phrase("suspend")
 
 
-def _hasmoved(s: Signals) -> bool:
-    return s.command not in BEFORE_RCPT and s.says("hasmoved")
+def _hasmoved(s: Signals) -> str:
+    return "" if s.command in BEFORE_RCPT else s.phrase("hasmoved")
 
 
-def _norelaying(s: Signals) -> bool:
+def _norelaying(s: Signals) -> str:
     if s.stated in ("securityerror", "systemerror", "undefined"):
-        return False
+        return ""
     if s.command in ("CONN", "EHLO", "HELO"):
-        return False
-    return s.says("norelaying")
+        return ""
+    return s.phrase("norelaying")
 
 
-def _authfailure(s: Signals) -> bool:
-    return s.name == "authfailure" or s.says("authfailure")
+def _authfailure(s: Signals) -> str:
+    return _status(s, "authfailure") or s.phrase("authfailure")
 
 
-def _userunknown(s: Signals) -> bool:
+def _userunknown(s: Signals) -> str:
     if s.name == "suspend":
-        return False
+        return ""
     if s.name == "userunknown":
         # "5.1.1" with a text that is really about relaying, the client IP, a full mailbox,
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
-        return not any(s.says(r) for r in others)
-    return s.command == "RCPT" and s.says("userunknown")
+        return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
+    return s.phrase("userunknown") if s.command == "RCPT" else ""
 
 
-def _filtered(s: Signals) -> bool:
+def _filtered(s: Signals) -> str:
     if s.name == "suspend":
-        return False
+        return ""
     if s.name == "filtered":
-        return s.says("userunknown") or s.says("filtered")
+        return s.phrase("userunknown") or s.phrase("filtered")
     if s.command in EXCEPT_DATA:
-        return False
+        return ""
     # "User unknown" answered after DATA (or with no command known) comes from a filter
     # acting for the recipient, not from address validation.
-    return s.says("filtered") or s.says("userunknown")
+    return s.phrase("filtered") or s.phrase("userunknown")
 
 
-def _requireptr(s: Signals) -> bool:
-    return s.name == "requireptr" or s.says("requireptr")
+def _requireptr(s: Signals) -> str:
+    return _status(s, "requireptr") or s.phrase("requireptr")
 
 
-def _notcompliantrfc(s: Signals) -> bool:
-    return s.says("notcompliantrfc")
+def _notcompliantrfc(s: Signals) -> str:
+    return s.phrase("notcompliantrfc")
 
 
-def _badreputation(s: Signals) -> bool:
-    return s.says("badreputation")
+def _badreputation(s: Signals) -> str:
+    return s.phrase("badreputation")
 
 
-def _contenterror(s: Signals) -> bool:
+def _contenterror(s: Signals) -> str:
     if _spamdetected(s):
-        return False
-    return s.name == "contenterror" or s.says("contenterror")
+        return ""
+    return _status(s, "contenterror") or s.phrase("contenterror")
 
 
-def _rejected(s: Signals) -> bool:
+def _rejected(s: Signals) -> str:
     if s.name == "rejected":
-        return True
+        return _status(s, "rejected")
     name = s.name or "undefined"
     if s.command == "MAIL":
-        return s.says("rejected")
+        return s.phrase("rejected")
     if s.command == "DATA" and name != "userunknown":
-        return s.says("rejected")
+        return s.phrase("rejected")
     if name in ("undefined", "onhold", "securityerror", "systemerror"):
-        return s.says("rejected")
-    return False
+        return s.phrase("rejected")
+    return ""
 
 
-def _notaccept(s: Signals) -> bool:
+def _notaccept(s: Signals) -> str:
     # RFC 7505 null MX: the domain says it takes no mail at all. (Reply codes 521/556 decide
     # only at the very end, via rules/codes.REPLY: "521 blocked using dnsbl" is a block.)
-    return s.says("notaccept")
+    return s.phrase("notaccept")
 
 
-def _hostunknown(s: Signals) -> bool:
+def _hostunknown(s: Signals) -> str:
     if s.command in BEFORE_RCPT:
-        return False
+        return ""
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
     # not exist: that is a network error, whatever the words "host not found" suggest.
-    if s.name == "hostunknown":
-        return not s.says("networkerror")
-    return s.says("hostunknown") and not s.says("networkerror")
+    if s.says("networkerror"):
+        return ""
+    return _status(s, "hostunknown") or s.phrase("hostunknown")
 
 
-def _spamdetected(s: Signals) -> bool:
+def _spamdetected(s: Signals) -> str:
     if not s.status:
-        return False
+        return ""
     if s.name == "spamdetected":
-        return True
+        return _status(s, "spamdetected")
     if s.command in EXCEPT_DATA:
-        return False
-    return s.says("spamdetected")
+        return ""
+    return s.phrase("spamdetected")
 
 
-def _speeding(s: Signals) -> bool:
-    return s.name == "speeding" or s.says("speeding")
+def _speeding(s: Signals) -> str:
+    return _status(s, "speeding") or s.phrase("speeding")
 
 
-def _toomanyconn(s: Signals) -> bool:
-    return s.name == "toomanyconn" or s.says("toomanyconn")
+def _toomanyconn(s: Signals) -> str:
+    return _status(s, "toomanyconn") or s.phrase("toomanyconn")
 
 
-def _blocked(s: Signals) -> bool:
-    return s.name == "blocked" or s.says("blocked")
+def _blocked(s: Signals) -> str:
+    return _status(s, "blocked") or s.phrase("blocked")
 
 
-PROBES: dict[str, Callable[[Signals], bool]] = {
+PROBES: dict[str, Callable[[Signals], str]] = {
     "mailboxfull": _mailboxfull,
     "mesgtoobig": _mesgtoobig,
     "exceedlimit": _exceedlimit,
@@ -497,10 +625,12 @@ PROBES: dict[str, Callable[[Signals], bool]] = {
 PROBE_ORDER: tuple[str, ...] = tuple(PROBES)
 
 
-def probe(reason: str, s: Signals) -> bool:
-    """Does the evidence show ``reason``? A reason the detector stated (even a weak one,
-    such as the userunknown an MTA infers from its own directory) holds at once."""
-    return s.stated == reason or PROBES[reason](s)
+def probe(reason: str, s: Signals) -> str:
+    """Does the evidence show ``reason``? The token of what shows it ("" when nothing
+    does): "stated" when the detector stated it (even a weak one, such as the userunknown
+    an MTA infers from its own directory), "status:<code>", "reply:<code>", or
+    "phrase:<reason>" for a phrase of that reason (:func:`resolve` finds which)."""
+    return "stated" if s.stated == reason else PROBES[reason](s)
 
 #: Phrase-only reasons, for a status whose meaning leaves the reason open.
 PHRASE_ORDER: tuple[str, ...] = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from bounceloop.core import rx
@@ -24,6 +25,7 @@ from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing import classify
 from bounceloop.parsing.classify import MAX_EVIDENCE
 from bounceloop.parsing.dsn import unwrap
+from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
@@ -80,7 +82,7 @@ class _Finisher:
         self._timestamp = Once(timestamp)
         self._lower = Once(str.lower)
         self._upper = Once(str.upper)
-        self._classifier = classify.Classifier()
+        self._classifier = classify.Classifier(detector)
         self._message_id = _message_id(mail.original_header("Message-ID"))
         self._sender = _sender(mail)
         self._subject = mail.original_header("Subject")
@@ -97,8 +99,18 @@ class _Finisher:
         # refused DATA): RFC 3464 section 2.3.4 makes Status the verdict, the
         # Diagnostic-Code (2.3.6) the remote server's account of why.
         fact.status, fact.reply_code = cause, reply
-        reason = self._classifier.decide(fact)
+        decision = self._classifier.decision(fact)
+        expiry = None
+        if decision.reason not in ("feedback", "vacation", "delivered"):
+            context = fact.context[:MAX_EVIDENCE]
+            expiry = gave_up(fact.action, status, reply, self._lower(diagnosis),
+                             self._lower(context) if context else "")
+        if expiry is not None:
+            decision = self._cause(fact, expiry)
+            if fact.action == "delayed":
+                fact.action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
         fact.status = status
+        reason = decision.reason
         if reason in ("feedback", "vacation"):
             status, reply = "", ""
         elif reason == "delivered" and reply[:1] in ("4", "5"):
@@ -139,8 +151,21 @@ class _Finisher:
             sender=self._sender,
             subject=self._subject,
             detector=self._detector,
+            rule=decision.rule,
+            matched=decision.matched,
+            expired=expiry is not None,
             headers=self._headers,
         )
+
+    def _cause(self, fact: Fact, expiry: tuple[str, str]) -> classify.Decision:
+        """The decision for a fact whose MTA gave up after retrying: the cause its last
+        error states, decided without the give-up wording, else ``expired`` by ``expiry``."""
+        cause = self._classifier.decision(replace(
+            fact, diagnosis=without(self._lower(fact.diagnosis)),
+            context=without(self._lower(fact.context[:MAX_EVIDENCE]))))
+        if cause.reason in ("expired", "onhold", "undefined", ""):
+            return classify.Decision("expired", *expiry)
+        return cause
 
 
 def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str, str]:

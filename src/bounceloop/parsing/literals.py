@@ -93,6 +93,28 @@ def searcher(pattern: str) -> Callable[[str], bool]:
     return lambda text: search(text) is not None
 
 
+def span(pattern: str, text: str) -> tuple[int, int] | None:
+    """Where ``re.search(pattern, text)`` matches, or None: the leftmost match, as the
+    search finds it (a literal pattern by ``str.find``, without compiling it). For the
+    rule that decided, not for the hot path."""
+    if _SPECIAL.isdisjoint(pattern):
+        best: tuple[int, int] | None = None
+        for literal in dict.fromkeys(pattern.split("|")):
+            at = text.find(literal)
+            if at >= 0 and (best is None or at < best[0]):
+                best = (at, at + len(literal))
+        return best
+    compiled = _SPANNERS.get(pattern)
+    if compiled is None:
+        compiled = _SPANNERS[pattern] = rx.compile(pattern)
+    m = compiled.search(text)
+    return m.span() if m is not None else None
+
+
+#: The patterns :func:`span` compiled so far.
+_SPANNERS: dict[str, re.Pattern[str]] = {}
+
+
 def _parser() -> Any:
     return importlib.import_module("re._parser")
 
@@ -166,7 +188,8 @@ def main() -> int:
         "",
         "GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {",
     ]
-    for reason, phrases in PHRASES.items():
+    patterns = {reason: [p.pattern for p in phrases] for reason, phrases in PHRASES.items()}
+    for reason, phrases in patterns.items():
         strings = gate(phrases)
         head = f"    {_quote(reason)}: ({checksum(phrases)}, "
         if strings is None:
@@ -182,7 +205,7 @@ def main() -> int:
         "#: text that passes the reason's gate is searched only with the phrases it can match.",
         "PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {",
     ]
-    for reason, phrases in PHRASES.items():
+    for reason, phrases in patterns.items():
         out.append(f"    {_quote(reason)}: (")
         for phrase in phrases:
             strings = gate([phrase])

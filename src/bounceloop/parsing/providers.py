@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bounceloop.parsing.rules.providers import PROVIDERS, Provider
+from bounceloop.parsing.literals import span
+from bounceloop.parsing.rules.providers import PROVIDERS, Provider, Rule
 
 if TYPE_CHECKING:
     from bounceloop.parsing.classify import Signals
@@ -60,25 +61,29 @@ def choose(domain: str, remote: str, reporting: str) -> Provider | None:
     return None
 
 
-def find(s: Signals) -> str:
-    """The provider's reason for this failure, or "" when it has none to give."""
+def find(s: Signals) -> tuple[str, str]:
+    """The provider's reason for this failure ("" when it has none to give) and the rule
+    token of the entry that gave it: "provider:<name>/code:<code>" (or range:<a>-<b>) for
+    its own error code, "provider:<name>/<reason>.<n>" for its n-th rule of that reason;
+    after a newline, the text the entry matched."""
     if not s.text:
-        return ""
+        return "", ""
     provider = choose(s.recipient_domain, s.remote_mta, s.reporting_mta)
     if provider is None:
-        return ""
+        return "", ""
     if provider.code is not None:
         m = provider.code.search(s.text)
         if m:
             code = m.group(1).lower()
             reason = provider.codes.get(code, "")
+            entry = f"code:{code}"
             if not reason:
                 for (low, high), ranged in provider.ranges:
                     if code.isdigit() and low <= int(code) <= high:
-                        reason = ranged
+                        reason, entry = ranged, f"range:{low}-{high}"
                         break
             if reason:
-                return reason
+                return reason, f"provider:{provider.name}/{entry}\n{m.group(0)}"
     for rule in provider.rules:
         if rule.status and not s.status.startswith(rule.status):
             continue
@@ -87,8 +92,16 @@ def find(s: Signals) -> str:
         if rule.command and s.command != rule.command:
             continue
         if rule.search(s.text):
-            return rule.reason
-    return ""
+            return rule.reason, _token(provider, rule, s.text)
+    return "", ""
+
+
+def _token(provider: Provider, rule: Rule, text: str) -> str:
+    """The rule token of ``rule`` (see :func:`find`), made only for the rule that decided."""
+    n = 1 + sum(1 for r in provider.rules[:provider.rules.index(rule)] if r.reason == rule.reason)
+    where = span(rule.pattern, text)
+    matched = text[where[0]:where[1]] if where is not None else ""
+    return f"provider:{provider.name}/{rule.reason}.{n}\n{matched}"
 
 
 __all__ = ["choose", "find"]

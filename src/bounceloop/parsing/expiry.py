@@ -1,0 +1,83 @@
+"""Expiry: did the reporting MTA give up after retrying? (issue 18 item 7)
+
+A message that met only temporary failures stays in the MTA's queue until its lifetime
+runs out; the MTA then returns it. The report says so in one of two ways:
+
+- its fields: RFC 3464 section 2.3.3 ``Action: failed`` (will not retry) next to a status
+  of class 4 (RFC 3463 section 3.1: a persistent transient failure). Postfix does exactly
+  this on expiry (bounce(8): the last temporary error and its 4.x.x status, Action: failed);
+  Sendmail writes 4.4.7 ("delivery time expired", RFC 3463 section 3.5);
+- its words (:data:`GAVE_UP`): Exim appends "retry timeout exceeded" to the last error,
+  OpenSMTPD writes "Envelope expired" (and, in 6.8, ``Action: delayed``), Sendmail "Message
+  could not be delivered for 5 days / Message will be deleted from queue".
+
+The record's ``expired`` is true then. Its ``reason`` is the cause the report states (the
+last error: a greylisting 450 is ``blocked``, a quota 452 ``mailboxfull``), decided on the
+text without the give-up wording, and ``expired`` only when it states none.
+"""
+
+from __future__ import annotations
+
+from bounceloop.core import rx
+from bounceloop.parsing.literals import span
+from bounceloop.parsing.rules.phrases import Phrase
+
+#: What MTAs write when they give up on a message after retrying; searched in the
+#: lowercased diagnostic and notification text. The record's rule is ``expiry:<id>``.
+GAVE_UP: tuple[Phrase, ...] = (
+    Phrase("retry-timeout-exceeded", r"retry timeout exceeded",
+           "Exim deliver.c: the last error, then \": retry timeout exceeded\""),
+    Phrase("failing-for-a-long-time", r"have been failing for a long time",
+           "Exim retry.c: all hosts for <domain> have been failing for a long time"),
+    Phrase("envelope-expired", r"envelope expired",
+           "OpenSMTPD smtpd/queue.c: envelope_set_errormsg(\"Envelope expired\")"),
+    Phrase("deleted-from-queue", r"message will be deleted from queue",
+           "Sendmail savemail.c: Message could not be delivered for <time> / Message will "
+           "be deleted from queue"),
+    Phrase("could-not-be-delivered-for",
+           r"(?:could not be delivered|cannot send message) for \d+ (?:minute|hour|day|week)s?",
+           "Sendmail savemail.c / queue.c (\"Cannot send message for <time>\"); not Postfix's "
+           "warning \"for more than <n> hour(s)\""),
+    Phrase("in-the-queue-too-long", r"in the queue too long|too long in (?:the )?queue",
+           "qmail-send: this message has been in the queue too long"),
+    Phrase("message-expired", r"message (?:has )?expired",
+           "Exchange Online NDR 4.4.7 / QUEUE.Expired; Amazon SES: Message expired"),
+    Phrase("delivery-time-expired", r"delivery time (?:has )?expired",
+           "RFC 3463 3.5 (X.4.7 delivery time expired)"),
+    Phrase("did-not-accept-our-requests-to-connect",
+           r"did not accept our requests to connect",
+           "Gmail, after its retries"),
+)
+
+#: Any of them (one search per text; which one, only on a hit).
+_ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in GAVE_UP))
+
+#: The rule of an expiry the report's fields show (Action: failed, status of class 4).
+FIELDS_RULE = "expiry:failed-transient"
+
+
+def gave_up(action: str, status: str, reply: str, diagnosis: str,
+            context: str) -> tuple[str, str] | None:
+    """(rule, matched) when the report says the MTA gave up after retrying, else None.
+
+    ``diagnosis`` and ``context`` are lowercased. Wording in the notification text alone
+    does not count for a record of class 5: a report can list a refusal and an expiry.
+    """
+    if action in ("delivered", "relayed", "expanded"):
+        return None
+    code = status or reply
+    for text in (diagnosis, "" if code[:1] == "5" else context):
+        if not text or _ANY.search(text) is None:
+            continue
+        for phrase in GAVE_UP:
+            where = span(phrase.pattern, text)
+            if where is not None:
+                return f"expiry:{phrase.id}", text[where[0]:where[1]]
+    if action == "failed" and code[:1] == "4":
+        return FIELDS_RULE, code
+    return None
+
+
+def without(text: str) -> str:
+    """``text`` (lowercased) with the give-up wording taken out, for deciding the cause."""
+    return _ANY.sub(" ", text)

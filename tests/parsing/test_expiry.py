@@ -1,0 +1,86 @@
+"""Expiry and its cause (issue 18 item 7), on bounces real MTAs wrote (tests/data/dsnfarm,
+the half labelled "look": the other half is only scored)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bounceloop.parsing import expiry
+from bounceloop.parsing.parse import parse
+
+FARM = Path(__file__).resolve().parents[1] / "data" / "dsnfarm"
+
+#: (sample, reason, expired, rule, action): the stated cause of an expiry is its reason.
+TABLE: list[tuple[str, str, bool, str, str]] = [
+    # Postfix: Action: failed with the last 4.x.x status; the last error was greylisting.
+    ("postfix-expire-postgrey.eml", "blocked", True, "phrase:blocked/greylist", "failed"),
+    # Exim: "retry timeout exceeded" after the last error, Status: 5.0.0.
+    ("exim-expire-postgrey.eml", "blocked", True, "phrase:blocked/greylist", "failed"),
+    ("exim-expire-rfc3463-431.eml", "systemfull", True, "status:4.3.1",
+     "failed"),
+    ("exim-expire-gmail-server-temp.eml", "systemerror", True, "reply:451", "failed"),
+    # Sendmail: 4.4.7 and "Message could not be delivered for 3 minutes".
+    ("sendmail-expire-postgrey.eml", "blocked", True, "phrase:blocked/greylist", "failed"),
+    # No cause stated: a refused connection (Postfix), OpenSMTPD's "Envelope expired" (which
+    # OpenSMTPD 6.8 reports as "Action: delayed").
+    ("postfix-expire-refused.eml", "expired", True, "expiry:failed-transient", "failed"),
+    ("opensmtpd-expire-rfc3463-431.eml", "expired", True, "expiry:envelope-expired",
+     "failed"),
+    # Not an expiry.
+    ("exim-data-postfix-rbl.eml", "blocked", False, "phrase:blocked/client-host-rejected",
+     "failed"),
+]
+
+
+@pytest.mark.parametrize(("name", "reason", "expired", "rule", "action"), TABLE)
+def test_expiry_and_its_cause(name: str, reason: str, expired: bool, rule: str,
+                              action: str) -> None:
+    (record,) = parse((FARM / "eml" / name).read_bytes()).records
+    assert (record.reason, record.expired, record.rule, record.action) == (
+        reason, expired, rule, action)
+
+
+def _look() -> list[dict[str, object]]:
+    rows = [json.loads(line) for line in (FARM / "labels.jsonl").read_text().splitlines()
+            if line.strip()]
+    return [row for row in rows if row["half"] == "look"]
+
+
+def test_expired_agrees_with_the_farm_labels() -> None:
+    rows = _look()
+    assert sum(1 for row in rows if row["expired"]) >= 10
+    wrong = []
+    for row in rows:
+        records = parse((FARM / "eml" / str(row["file"])).read_bytes()).records
+        (record,) = [r for r in records
+                     if r.recipient.lower() == str(row["recipient"]).lower()]
+        if record.expired != row["expired"]:
+            wrong.append((row["file"], row["recipient"]))
+    assert not wrong
+
+
+@pytest.mark.parametrize(("action", "status", "reply", "diagnosis", "context", "rule"), [
+    ("failed", "4.2.0", "450", "450 4.2.0 greylisted", "", "expiry:failed-transient"),
+    ("failed", "5.1.1", "550", "550 5.1.1 no such user", "", None),
+    ("failed", "5.0.0", "451", "451 temporary local problem: retry timeout exceeded", "",
+     "expiry:retry-timeout-exceeded"),
+    # Postfix's delay warning is not a give-up.
+    ("delayed", "4.4.1", "", "connection timed out",
+     "your message could not be delivered for more than 4 hour(s).", None),
+    # Wording in the notification does not make a refusal of class 5 an expiry.
+    ("failed", "5.1.1", "550", "550 5.1.1 unknown",
+     "message could not be delivered for 5 days message will be deleted from queue", None),
+    ("delivered", "2.0.0", "250", "250 ok", "", None),
+])
+def test_gave_up(action: str, status: str, reply: str, diagnosis: str, context: str,
+                 rule: str | None) -> None:
+    found = expiry.gave_up(action, status, reply, diagnosis, context)
+    assert (found[0] if found else None) == rule
+
+
+def test_without_the_give_up_wording() -> None:
+    text = "450 4.2.0 greylisted: retry timeout exceeded"
+    assert expiry.without(text).strip() == "450 4.2.0 greylisted:"
