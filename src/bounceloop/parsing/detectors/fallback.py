@@ -117,13 +117,16 @@ _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re
 # Exchange): the rest is not read for recipients.
 _ORIGINAL = rx.compile(
     r"^[ \t-]*(?:-+ ?this is a copy of|below this line is a copy|original message follows"
-    r"|-+ ?original message|-+ ?the original message|-+ ?transcript of session|"
-    r"message headers follow|-+ ?unsent message below|-+ ?returned message|received: from )",
+    r"|-+ ?original message|-+ ?the original message|message headers follow"
+    r"|-+ ?unsent message below|-+ ?returned message|received: from )",
     re.I | re.M,
 )
 # A bare local part listed alone on a line (an old AOL/qmail-style notice names its own
 # users without their domain: "could not be delivered ...:\n\tjdoe").
 _BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*$")
+# An SMTP transcript's RCPT command and a reply to it (RFC 5321 section 4.1.1.3, 4.2).
+_RCPT = rx.compile(r"\brcpt to:\s*<([^<>\s]+)>", re.I)
+_REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -230,9 +233,11 @@ def _from_structure(mail: Mail) -> list[Fact]:
         found += find_addresses(value)
     for at in hits:
         found += _listed(lines, at, mail.from_address)
+    refused = _refused(lines)
+    found += list(refused)
     if not found and hits:
         found = _from_original(mail)
-    if not found or not (hits or mail.has("X-Failed-Recipients")):
+    if not found or not (hits or refused or mail.has("X-Failed-Recipients")):
         return []
     action = "delayed" if _DELAY.search(text.lower()) else "failed"
     facts: list[Fact] = []
@@ -243,9 +248,30 @@ def _from_structure(mail: Mail) -> list[Fact]:
         if not address or key in seen or key in excluded or _daemon(key):
             continue
         seen.add(key)
-        facts.append(Fact(recipient=address, action=action, diagnosis=text,
-                          date=mail.header("Date")))
+        reply = refused.get(candidate, "")
+        facts.append(Fact(recipient=address, action=action, diagnosis=reply or text,
+                          command="RCPT" if reply else "", date=mail.header("Date")))
     return facts
+
+
+def _refused(lines: list[str]) -> dict[str, str]:
+    """Recipients an SMTP session transcript shows refused: a ``RCPT TO:<address>`` line
+    answered, on one of the next two lines, by a 4xx or 5xx reply (RFC 5321 section 4.2;
+    Sendmail's ">>> RCPT To:<...>" / "<<< 550 ...", Postfix's "Out: RCPT TO:<...>" / "In:
+    550 ..." in its transcripts to the postmaster)."""
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        rcpt = _RCPT.search(line)
+        if rcpt is None:
+            continue
+        for answer in lines[i + 1:i + 3]:
+            reply = _REPLY.match(answer)
+            if reply:
+                out.setdefault(rcpt.group(1), squeeze(reply.group(1)))
+                break
+            if _RCPT.search(answer):
+                break
+    return out
 
 
 def _statements(lines: list[str]) -> list[int]:
