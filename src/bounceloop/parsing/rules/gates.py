@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (1686769372, (
+    "mailboxfull": (502535677, (
         "inbox",
         "quota",
         "exceed",
@@ -16,27 +16,33 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "casella ",
         "out of s",
         "disk space",
+        "exhausted ",
         "recipient ",
+        "too many m",
         "mailfolder ",
         "not enough ",
+        "viele mails",
         "insufficient ",
         "postfach voll",
+        "speichervolumen",
         "too much mail data",
         "account storage limit",
     )),
-    "mesgtoobig": (395769029, (
+    "mesgtoobig": (541546610, (
         "mail ",
         "exceeded",
         "exceeds ",
         "maximum ",
         "message ",
+        ") exceeds",
         "larger than ",
     )),
-    "exceedlimit": (2692262428, (
+    "exceedlimit": (1448253813, (
+        "messages ",
         "recipient",
         "recipsizelimit",
     )),
-    "suspend": (1683915456, (
+    "suspend": (2032785125, (
         "closed",
         "frozen",
         "locked",
@@ -50,6 +56,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "deactivated",
         "discontinued",
         "compte du destinataire est bloqu",
+        "policy rejection on the target address",
     )),
     "hasmoved": (3908085398, (
         " has moved",
@@ -57,7 +64,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "no forwarding address",
         "recipient no longer on server",
     )),
-    "norelaying": (1670974265, (
+    "norelaying": (2086753437, (
         " relay",
         "denied",
         "refused",
@@ -67,22 +74,26 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not a gateway",
         "not permitted",
         "relaying mail to ",
+        "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (2631584396, (
+    "authfailure": (3567049629, (
         "dkim",
         "fail",
         "dmarc",
+        "allowed",
+        "authori",
+        "alidation",
+        "permitted",
         "violation",
-        "validation",
+        "erification",
         "authentication ",
         "bad spf records",
         "authenticate with ",
-        "not allowed to send ",
         "sender policy framework",
         "sender is unauthenticated",
     )),
-    "userunknown": (553719426, (
+    "userunknown": (1837994391, (
         "mail",
         "user",
         " exist",
@@ -109,17 +120,21 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "nessun utente",
         "not listed in ",
         "utilisateur inconnu",
+        "verification failed",
+        " is marked as invalid",
         "destinataire invalide",
         "not in my validrcptto list",
     )),
-    "filtered": (936731949, (
+    "filtered": (3672157644, (
+        "command",
+        "message",
         "recipient",
         "blocked by ",
+        "quarantined",
         "user reject",
         "rejected by ",
-        "message filtered",
     )),
-    "requireptr": (2002098969, (
+    "requireptr": (4285620571, (
         " ptr",
         "rdns",
         " your ",
@@ -128,27 +143,38 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "unverif",
         "reverse ",
         "no reverse",
+        "possibly forged",
+        " does not resolve",
         "client host name ",
         "does not resolve to ",
         "mismatches client ip",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (3991438489, (
+    "notcompliantrfc": (4118354538, (
+        "barelf",
         "violat",
+        " header",
         "conform",
+        " missing",
         "complian",
         "multiple",
+        "bare line",
         "duplicate",
+        " addresses",
         "not rfc 5322",
-        "message-id header ",
+        "invalid line ending",
         "missing a valid message-id",
     )),
-    "badreputation": (1695689441, (
+    "badreputation": (2105192944, (
         "sender",
+        "bad karma",
         "reputation",
+        "untrusted ",
+        "bad behavio",
+        "spam statistics",
         "unexpected volume or user complaints",
     )),
-    "contenterror": (2957730882, (
+    "contenterror": (1171838779, (
         "bare",
         "stray",
         "broken",
@@ -156,17 +182,21 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "illegal",
         "invalid",
         "malformed",
+        " to parse ",
         "message content ",
         "improper use of 8-bit data",
     )),
-    "rejected": (2385849511, (
+    "rejected": (2606476892, (
         "domain",
         "sender",
         "address",
+        "from th",
+        "spoofed ",
         "envelope ",
         "mail from",
         "permitted",
         "authorized",
+        "ed use of ",
         "unresolvable rfc",
         "mail sending denied",
         " my badmailfrom list",
@@ -184,7 +214,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "name or service not known",
         "couldn't find any host named",
     )),
-    "spamdetected": (3976409651, (
+    "spamdetected": (1728383800, (
         "ube",
         "spam",
         "abuse",
@@ -196,24 +226,30 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "blocked",
         "content",
         "message",
+        "refused",
         "detected",
         "rejected",
         "junk mail",
         "signature",
         "suspected",
+        "not wanted",
         "probability",
+        "not accepted",
         "unsolicited ",
         "classification",
         "likely unsolicited",
     )),
-    "speeding": (3794314927, (
+    "speeding": (2032074298, (
         " rate",
         "reached",
         "throttl",
         "exceeded",
         "too fast",
+        "slow down",
         "too many ",
+        " too much ",
         "rate limit",
+        "transfer quota",
         "receiving mail ",
         "try again slower",
         "too much mail from",
@@ -227,7 +263,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (1550725969, (
+    "blocked": (2702931883, (
         "rbl",
         "(bl)",
         "dial",
@@ -251,6 +287,8 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " an open relay",
         "messages from ",
         "access denied...",
+        "not welcome here",
+        "connection from you",
         "may not be mail exchanger",
         "not accepting connections",
         "bloquee pour incident de spam",
@@ -262,7 +300,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "executable ",
         "potentially executable",
     )),
-    "policyviolation": (3950426060, (
+    "policyviolation": (3152739464, (
         "denied",
         "organi",
         "violat",
@@ -277,14 +315,18 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "policy reasons",
         "security polic",
         "closed mailing list",
+        " have permission to ",
         "not accepting mail with ",
         "not subscribed to this group",
         "content presents a potential security issue",
     )),
-    "systemerror": (3193603265, (
+    "systemerror": (3751994672, (
         "server ",
         "system ",
         "remote s",
+        "too busy",
+        "too high",
+        "high load",
         "internal ",
         "temporary ",
         "unable to ",
@@ -298,13 +340,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "configuration error",
         "loops back to myself",
     )),
-    "networkerror": (537106840, (
+    "networkerror": (2053994001, (
         "error",
         "mail ",
         "failed",
         "failure",
         "problem",
         "timeout",
+        "proxying ",
         "connection",
         "temporary ",
         "broken pipe",
@@ -312,6 +355,9 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "unreachable",
         "routing loop",
         "too many hops",
+        "dns lookup fail",
+        "forwarding loop",
+        "loops to itself",
         "no route to host",
         "could not find a ",
         "hop count exceeded",
@@ -347,7 +393,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "could not deliver for the last",
         "did not accept our requests to connect",
     )),
-    "failedstarttls": (2566360597, (
+    "failedstarttls": (821271350, (
         "offered",
         "require",
         "starttls",
@@ -357,16 +403,16 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "supported",
         "encryption ",
         "negotiation",
+        "lack of security",
     )),
-    "securityerror": (735460447, (
+    "securityerror": (621560031, (
         "insecure",
         "password",
         "smtp auth",
         "certificate",
+        "authenticate",
         "access denied",
-        "authentication ",
-        "unauthenticated ",
-        "not authenticated",
+        "authentication",
     )),
     "suppressed": (268680889, (
         "suppressed",
@@ -382,10 +428,17 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "local delivery",
         "failed to read response template",
     )),
-    "syntaxerror": (3508065836, (
+    "syntaxerror": (1287204589, (
+        " first",
+        "malformed",
+        "too many ",
+        "bad command",
+        "domain name",
         "syntax error",
+        "user address",
         "line too long",
-        "malformed address",
+        "address syntax",
+        "path not allowed",
         "command unrecognized",
         "unrecognized command",
         "command not implemented",
@@ -407,6 +460,8 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
 #: text that passes the reason's gate is searched only with the phrases it can match.
 PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "mailboxfull": (
+        ("exhausted ", "speichervolumen"),
+        ("too many m", "viele mails"),
         ("mailbox ",),
         ("exceeded",),
         ("exceeded ",),
@@ -432,6 +487,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("n lleno",),
     ),
     "mesgtoobig": (
+        (") exceeds",),
         ("message ",),
         ("mail ",),
         ("message ",),
@@ -446,11 +502,14 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" limit exceeded",),
     ),
     "exceedlimit": (
+        ("too many recipients",),
+        ("messages ",),
         ("message too large for this recipient",),
         ("recipsizelimit",),
         ("recipient",),
     ),
     "suspend": (
+        ("policy rejection on the target address",),
         (
             "closed",
             "frozen",
@@ -481,6 +540,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("recipient no longer on server",),
     ),
     "norelaying": (
+        ("i cannot deliver mail for",),
         ("denied", "refused", "prohibited", "not allowed", "not authori", "not permitted"),
         ("unable to relay",),
         (" relay",),
@@ -494,6 +554,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("email address is not verified",),
     ),
     "authfailure": (
+        ("allowed", "authori", "permitted"),
+        ("dkim signature",),
+        ("alidation", "erification"),
+        ("dkim2 verification fail",),
         ("fail", "violation", "validation"),
         ("fail",),
         ("sender policy framework",),
@@ -509,6 +573,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("authentication ",),
     ),
     "userunknown": (
+        ("> unknown",),
+        ("verification failed",),
+        (" is marked as invalid",),
         ("unknown",),
         ("unknown ",),
         ("mail", "user", "person", "account", "address", "recipient"),
@@ -560,6 +627,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unknown recipient",),
     ),
     "filtered": (
+        ("command", "message"),
+        ("recipient does",),
+        ("rejected by ",),
+        ("quarantined",),
         ("user reject",),
         ("message filtered",),
         ("recipient",),
@@ -569,6 +640,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("recipient ",),
     ),
     "requireptr": (
+        ("lookup failed", "possibly forged", " does not resolve"),
+        ("cannot find your reverse ",),
         ("reverse dns",),
         ("reverse ",),
         ("rdns",),
@@ -585,6 +658,11 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("without a valid sender domain",),
     ),
     "notcompliantrfc": (
+        (" header",),
+        (" header",),
+        (" addresses",),
+        (" missing",),
+        ("barelf", "bare line", "invalid line ending"),
         ("violat", "conform", "complian"),
         ("compliant",),
         ("multiple", "duplicate"),
@@ -595,11 +673,16 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not rfc 5322",),
     ),
     "badreputation": (
+        ("bad karma",),
+        ("spam statistics",),
+        ("bad behavio",),
+        ("untrusted ",),
         ("reputation",),
         ("sender",),
         ("unexpected volume or user complaints",),
     ),
     "contenterror": (
+        (" to parse ",),
         ("improper use of 8-bit data",),
         ("header ",),
         ("header",),
@@ -609,6 +692,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("message content ",),
     ),
     "rejected": (
+        ("from th",),
+        ("ed use of ",),
+        (" sender", "spoofed "),
+        ("mail from",),
         ("sender ",),
         ("sender",),
         ("sender ",),
@@ -650,6 +737,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("recipient domain ",),
     ),
     "spamdetected": (
+        ("no spam", "refused", "not wanted", "not accepted", "suspicion of spam"),
         (
             "abuse",
             "score",
@@ -681,6 +769,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("listed",),
     ),
     "speeding": (
+        ("slow down", " too much "),
+        ("number of messages exceeded",),
+        ("transfer quota",),
         ("too fast",),
         ("rate limit",),
         (" rate",),
@@ -702,6 +793,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("max message per connection",),
     ),
     "blocked": (
+        ("connection from you",),
+        ("not welcome here",),
+        ("anned", "locked", "lacklisted"),
         ("listed by",),
         ("list",),
         ("list",),
@@ -745,6 +839,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("potentially executable",),
     ),
     "policyviolation": (
+        (" have permission to ",),
         ("policy violation",),
         ("policy reasons",),
         ("violat",),
@@ -763,6 +858,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not accepting mail with ",),
     ),
     "systemerror": (
+        ("too busy", "too high", "high load"),
+        ("temporarily unavailable",),
+        ("temporary domain failure",),
+        ("temporarily unavailable",),
         ("internal ",),
         ("system error",),
         ("temporary ",),
@@ -783,6 +882,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("misconfigur",),
     ),
     "networkerror": (
+        ("dns lookup fail",),
+        ("proxying ", "forwarding loop", "loops to itself"),
         ("unreachable",),
         ("no route to host",),
         ("lost connection",),
@@ -841,6 +942,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("attempts",),
     ),
     "failedstarttls": (
+        ("lack of security", "tls conversation required"),
         ("starttls",),
         ("required",),
         ("require",),
@@ -850,6 +952,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("offered", "available", "supported"),
     ),
     "securityerror": (
+        ("authentication",),
+        ("authenticate",),
         ("authentication ",),
         ("authentication fail",),
         ("unauthenticated ",),
@@ -877,6 +981,13 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("failed to read response template",),
     ),
     "syntaxerror": (
+        ("address syntax",),
+        ("malformed",),
+        ("domain name", "user address"),
+        ("path not allowed",),
+        (" first",),
+        ("too many ",),
+        ("bad command",),
         ("syntax error",),
         ("command unrecognized",),
         ("unrecognized command",),

@@ -33,6 +33,20 @@ class Phrase(NamedTuple):
 
 PHRASES: dict[str, tuple[Phrase, ...]] = {
     "mailboxfull": (
+        Phrase(
+            "exhausted-storage-space",
+            r"exhausted (?:the |its |his |her |your )?(?:allowed )?(?:storage|disk|mailbox) space"
+            r"|speichervolumen",
+            "WEB.DE: 550 Benutzer hat das Speichervolumen ueberschritten. / User has exhausted "
+            "allowed storage space.",
+        ),
+        Phrase(
+            "too-many-messages-on-the-server",
+            r"too many (?:messages|mails) (?:on|in) (?:the |his |her )?(?:server|mailbox)"
+            r"|zu ?viele mails",
+            "WEB.DE: 550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages "
+            "on the server.",
+        ),
         Phrase("mailbox-full", r"mailbox (?:is |was )?full", ""),
         Phrase("mail-box-exceeded", r"mail ?box (?:size )?(?:limit )?exceeded", ""),
         Phrase(
@@ -78,6 +92,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("buzon-lleno", r"buz[oó]n lleno", ""),
     ),
     "mesgtoobig": (
+        Phrase(
+            "message-length-in-parentheses-exceeds",
+            r"message (?:length|size) \([^)]{1,40}\) exceeds",
+            "Courier submit2.C (SIZELIMIT): Message length (<n> bytes) exceeds administrative "
+            "limit(<n>)",
+        ),
         Phrase("message-too-big", r"message (?:is |was )?too (?:big|large|long)", ""),
         Phrase("mail-too-big", r"mail (?:is |was )?too (?:big|large)", ""),
         Phrase("message-file-too-big", r"message (?:file )?too big", ""),
@@ -108,6 +128,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("size-limit-exceeded", r"(?:size|length) limit exceeded", ""),
     ),
     "exceedlimit": (
+        # Not Postfix's "too many recipients from <client>": that is its per-client rate limit
+        # (smtpd_client_recipient_rate_limit, anvil(8)), a speeding.
+        Phrase(
+            "too-many-recipients",
+            r"too many recipients\b(?! from)",
+            "RFC 5321 4.5.3.1.10 (452 Too many recipients: the per-message recipient limit); "
+            "Sendmail srvrsmtp.c MaxRcptPerMsg, Dovecot smtp-server-cmd-rcpt.c max_recipients, "
+            "Courier submit.C maxrcpts, Stalwart rcpt.rs, chasquid conn.go",
+        ),
+        Phrase(
+            "messages-per-session-exceeded",
+            r"(?:maximum|max|too many) (?:number of )?messages (?:per|in this|on this) "
+            r"(?:session|connection)",
+            "Stalwart inbound/data.rs: Maximum number of messages per session exceeded",
+        ),
         Phrase("message-too-large-for-this-recipient", r"message too large for this recipient", ""),
         Phrase("recipsizelimit", r"recipsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit"),
         Phrase(
@@ -117,6 +152,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "suspend": (
+        Phrase(
+            "policy-rejection-on-the-target-address",
+            r"policy rejection on the target address",
+            "Yandex bounces: Policy rejection on the target address (the recipient's account is "
+            "blocked for User Agreement violations)",
+        ),
         Phrase(
             "account-disabled",
             r"(?:account|mailbox|user|address|recipient)(?: account)? (?:has been |is |was )?"
@@ -153,6 +194,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "norelaying": (
         Phrase(
+            "i-cannot-deliver-mail-for",
+            r"i cannot deliver mail for",
+            "Haraka connection.js rcpt_respond(): no plugin accepted the recipient (No plugin "
+            "determined if relaying was allowed)",
+        ),
+        Phrase(
             "relay-denied",
             r"relay(?:ing)? (?:access )?(?:is )?(?:denied|not permitted|prohibited|not allowed"
             r"|refused|not authori[sz]ed)",
@@ -180,6 +227,29 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "authfailure": (
+        Phrase(
+            "spf-not-permitted",
+            r"\bspf\b.{0,60}\bnot (?:allowed|permitted|authori[sz]ed)",
+            "RFC 7208 2.6.4 (fail: the client is not authorized to use the domain); Interia: "
+            "550 5.7.0 [SPF] <ip> is not allowed to send mail from <domain>; United Internet: "
+            "Reject due to SPF policy ... not permitted by the domain owner",
+        ),
+        Phrase(
+            "no-passing-dkim-signature",
+            r"no (?:passing|acceptable|valid) (?:author-matched )?dkim signature",
+            "RFC 7372 3.1 (X.7.20 No passing DKIM signature found, X.7.21 No acceptable DKIM "
+            "signature found, X.7.22 No valid author-matched DKIM signature found)",
+        ),
+        Phrase(
+            "arc-validation-failed",
+            r"\barc (?:validation|verification) fail",
+            "RFC 8617 (X.7.29 ARC validation failure); Stalwart inbound/data.rs",
+        ),
+        Phrase(
+            "dkim2-verification-failure",
+            r"\bdkim2 verification fail",
+            "Stalwart inbound/data.rs: DSN rejected due to DKIM2 verification failure",
+        ),
         Phrase(
             "spf-fail",
             r"\bspf\b.{0,40}\b(?:fail|failed|failure|validation|violation|softfail|hardfail)",
@@ -215,6 +285,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "userunknown": (
+        Phrase(
+            "user-address-unknown",
+            r"user <[^<>\s]{1,254}> unknown",
+            "Courier module.local/local.C: 550 User <address> unknown",
+        ),
+        Phrase(
+            "recipient-verification-failed",
+            r"recipient (?:address )?verification failed",
+            "Baruwa: Recipient verification failed (the address could not be verified)",
+        ),
+        Phrase(
+            "address-marked-as-invalid",
+            r"(?:address|recipient|user) is marked as invalid",
+            "Spambrella: Recipient address rejected: User email address is marked as invalid",
+        ),
         Phrase("user-unknown", r"user(?:name)? (?:is )?unknown", ""),
         Phrase(
             "unknown-user",
@@ -357,6 +442,31 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("unknown-recipient", r"unknown recipient", ""),
     ),
     "filtered": (
+        # A refusal after DATA that names no cause: the default text when a recipient-side filter
+        # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
+        Phrase(
+            "message-refused",
+            r"(?:message|command) (?:refused|rejected|denied)(?: temporarily)?\.?\s*$",
+            "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
+            "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs (Message "
+            "rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command rejected); Courier "
+            "submit.C (Delivery not authorized, message refused)",
+        ),
+        Phrase(
+            "recipient-does-not-want",
+            r"recipient (?:does not|doesn't) want",
+            "Interia: 550 5.7.1 Recipient doesn't want your mail (the recipient's blocked list)",
+        ),
+        Phrase(
+            "rejected-by-recipients",
+            r"rejected by (?:the )?recipients?\b",
+            "QQ Mail: Mail is rejected by recipients (the recipient's blacklist or filter)",
+        ),
+        Phrase(
+            "quarantined-message",
+            r"quarantined message|message (?:was |is |has been )?quarantined",
+            "maddy target/remote/remote.go: Refusing to deliver a quarantined message",
+        ),
         Phrase("user-reject", r"user reject", ""),
         Phrase("message-filtered", r"message filtered", ""),
         Phrase(
@@ -378,6 +488,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "requireptr": (
+        Phrase(
+            "ip-name-possibly-forged",
+            r"ip name (?:possibly forged|lookup failed)|possibly forged hostname"
+            r"|ip address [\d.:a-f]+ does not resolve",
+            "Sendmail cf/m4/proto.m4 (Rcpt_ok, FEATURE(require_rdns)): client_resolve FORGED, FAIL "
+            "or TEMP",
+        ),
+        Phrase(
+            "cannot-find-your-reverse-hostname",
+            r"cannot find your reverse (?:hostname|host name|dns)",
+            "Postfix smtpd(8) reject_unknown_reverse_client_hostname: cannot find your reverse "
+            "hostname",
+        ),
         Phrase("reverse-dns", r"reverse dns", ""),
         Phrase("reverse-lookup", r"reverse (?:lookup|resolution)", ""),
         Phrase("rdns", r"\brdns\b", ""),
@@ -412,6 +535,34 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "notcompliantrfc": (
         Phrase(
+            "malformed-header-field",
+            r"(?:malformed|missing|unparseable|invalid) (?:from|sender|date|message-id) header",
+            "RFC 5322 3.6 (From and Date are required); maddy authorize_sender.go (Malformed From "
+            "header, Missing From header); qpsmtpd plugins/dmarc (unparseable from header)",
+        ),
+        Phrase(
+            "no-from-header",
+            r"(?:does not contains?|without|lacks?|has no) (?:a |an )?(?:from|date) header",
+            "RFC 5322 3.6; maddy endpoint/smtp/submission.go: Message does not contains a From "
+            "header field",
+        ),
+        Phrase(
+            "multiple-from-addresses",
+            r"multiple (?:from|sender) addresses",
+            "RFC 5322 3.6.2; maddy authorize_sender.go: Multiple From addresses are not allowed",
+        ),
+        Phrase(
+            "headers-are-missing",
+            r"headers? (?:are|is) missing",
+            "RFC 5322 3.6; qpsmtpd plugins/headers: Headers are missing",
+        ),
+        Phrase(
+            "bare-line-feed",
+            r"bare line-?feed|barelf|invalid line ending",
+            "RFC 5321 2.3.8 (lines end in CRLF); Haraka connection.js (Bare line-feed), qpsmtpd "
+            "SMTP.pm (barelf.html), chasquid conn.go (invalid line ending)",
+        ),
+        Phrase(
             "rfc-5322-compliant",
             r"rfc ?(?:5322|2822|822)\b.{0,20}(?:compliant|complian|violat|conform)",
             "",
@@ -429,6 +580,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("not-rfc-5322", r"not rfc 5322", ""),
     ),
     "badreputation": (
+        Phrase(
+            "bad-karma",
+            r"bad karma",
+            "qpsmtpd plugins/karma: very bad karma (the sending IP's history score)",
+        ),
+        Phrase(
+            "spam-statistics",
+            r"spam statistics",
+            "Yandex bounces: Blocked by spam statistics",
+        ),
+        Phrase(
+            "bad-behavior",
+            r"bad behaviou?r",
+            "SFR: Service refused due to bad behavior (an IP that sent much spam)",
+        ),
+        Phrase(
+            "untrusted-ip",
+            r"untrusted (?:sending )?ip\b",
+            "Rackspace G28: Received too many messages from a new or untrusted IP",
+        ),
         Phrase("reputation", r"\breputation\b", ""),
         Phrase("sender-score", r"sender ?score", ""),
         Phrase(
@@ -438,6 +609,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "contenterror": (
+        Phrase(
+            "failed-to-parse-message",
+            r"(?:failed|unable) to parse (?:the )?message",
+            "Stalwart inbound/data.rs: 550 5.7.7 Failed to parse message",
+        ),
         Phrase("improper-use-of-8-bit-data", r"improper use of 8-bit data", ""),
         Phrase("header-size-exceeds", r"header (?:size|line) (?:exceeds|too long|too large)", ""),
         Phrase("headers-too-large", r"headers? too (?:large|long|big)", ""),
@@ -451,6 +627,29 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("message-content-not-valid", r"message content (?:is )?not (?:valid|allowed)", ""),
     ),
     "rejected": (
+        Phrase(
+            "not-allowed-to-send-from-this-address",
+            r"not (?:allowed|permitted|authori[sz]ed) to (?:send|use) (?:mail )?from "
+            r"(?:this|that|the) (?:address|sender)",
+            "Stalwart inbound/mail.rs: You are not allowed to send from this address",
+        ),
+        Phrase(
+            "unauthorized-use-of-sender",
+            r"unauthori[sz]ed use of (?:the )?sender",
+            "maddy authorize_sender.go: Unauthorized use of sender address",
+        ),
+        Phrase(
+            "spoofed-sender",
+            r"spoofed (?:mail from|sender|envelope)|(?:fake|forged) sender",
+            "Haraka plugins/queue/smtp_forward.js check_sender (Spoofed MAIL FROM); Coremail "
+            "(Fake sender)",
+        ),
+        Phrase(
+            "mail-from-not-allowed",
+            r"\bmail from\b.{0,80}\bnot (?:allowed|permitted)",
+            "Haraka plugins/rcpt_to.host_list_base.js hook_mail: Mail from domain '<d>' is not "
+            "allowed from your host",
+        ),
         Phrase(
             "sender-rejected",
             r"sender (?:address |domain |email address |e-mail address )?(?:is |was |has been )?"
@@ -555,6 +754,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "spamdetected": (
         Phrase(
+            "spam-refused",
+            r"\bspam (?:refused|not accepted|not wanted)|\bno spam\b|suspicion of spam",
+            "Courier submit2.C (Spam refused); STRATO (No SPAM please!); Yandex bounces (Message "
+            "rejected under suspicion of SPAM)",
+        ),
+        Phrase(
             "spam-detected",
             r"\bspam\b.{0,30}(?:detected|content|classification|filter|message|score|rejected|"
             r"suspected|probability|signature|abuse|blocked)",
@@ -590,6 +795,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("urls-black-listed", r"(?:url|link)s? (?:is |are )?black ?listed", ""),
     ),
     "speeding": (
+        Phrase(
+            "too-much-mail",
+            r"(?:sending|received|receiving) too much (?:mail|e-?mail)|\bslow down\b",
+            "Courier perlfilter-ratelimit.pl (<client> is sending too much mail, slow down); "
+            "Rackspace G30 (Mailbox received too much email in a short period of time)",
+        ),
+        Phrase(
+            "number-of-messages-exceeded",
+            r"number of messages exceeded",
+            "Courier filters/ratefilter.C: Number of messages exceeded administrative limit",
+        ),
+        Phrase(
+            "exceeded-transfer-quota",
+            r"exceeded (?:the |its |your )?transfer quota",
+            "Stalwart inbound/spawn.rs: Session exceeded transfer quota",
+        ),
         Phrase("too-fast", r"too fast", ""),
         Phrase("rate-limit", r"(?<!connection )rate limit(?:ed)?\b", ""),
         Phrase("sending-rate", r"(?:sending|message|mail) rate", ""),
@@ -632,6 +853,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("max-message-per-connection", r"max message per connection", ""),
     ),
     "blocked": (
+        Phrase(
+            "connection-from-you-denied",
+            r"connection from (?:you|your (?:host|ip|server)) (?:is )?(?:temporarily )?"
+            r"(?:denied|refused|rejected)",
+            "qpsmtpd lib/Qpsmtpd/SMTP.pm connect_respond(): Connection from you [temporarily] "
+            "denied",
+        ),
+        Phrase(
+            "not-welcome-here",
+            r"not welcome here",
+            "Haraka connection.js connect_respond(): a connect hook's DENY, Your mail is not "
+            "welcome here",
+        ),
+        Phrase(
+            "sender-ip-banned",
+            r"(?:sender|client|host) \[?\d{1,3}(?:\.\d{1,3}){3}\]? (?:is |has been )?"
+            r"(?:banned|blocked|blacklisted)",
+            "Baruwa: The sender <ip> is banned (the IP is on the banned senders list)",
+        ),
         Phrase("black-listed-by", r"black ?listed by", ""),
         Phrase("on-black-list", r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list", ""),
         Phrase(
@@ -710,6 +950,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("potentially-executable", r"potentially executable", ""),
     ),
     "policyviolation": (
+        Phrase(
+            "no-permission-to-post",
+            r"(?:do not|don't) have permission to (?:post|send)",
+            "Cyrus imap/lmtp_err.et LMTP_NOT_AUTHORIZED_LONG: You do not have permission to post a "
+            "message to this mailbox (its ACL)",
+        ),
         Phrase("policy-violation", r"policy violation", ""),
         Phrase("for-policy-reasons", r"(?:for|due to) (?:local )?policy reasons", ""),
         Phrase(
@@ -745,6 +991,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "systemerror": (
+        Phrase(
+            "too-busy",
+            r"\btoo busy\b|(?:server|system) load (?:is )?too high|\bhigh load\b",
+            "Haraka plugins/toobusy.js (Too busy); qpsmtpd plugins/loadcheck (Server load too "
+            "high); maddy endpoint/smtp/session.go (High load)",
+        ),
+        Phrase(
+            "filters-temporarily-unavailable",
+            r"(?:filters?|scanners?) (?:are |is )?temporarily unavailable",
+            "Courier cdfilters.C FILTER_ERROR: Mail filters temporarily unavailable",
+        ),
+        Phrase(
+            "temporary-domain-failure",
+            r"temporary domain failure",
+            "Yahoo: 452 temporary domain failure",
+        ),
+        Phrase(
+            "server-temporarily-unavailable",
+            r"server (?:was |is )?temporarily unavailable",
+            "Rackspace G6: The recipient's server was temporarily unavailable to accept your "
+            "message",
+        ),
         Phrase("internal-error", r"internal (?:server |system )?error", ""),
         Phrase(
             "system-error",
@@ -782,6 +1050,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("misconfigured", r"misconfigur", ""),
     ),
     "networkerror": (
+        Phrase(
+            "dns-lookup-failed",
+            # "try again": a soft DNS error; "DNS lookup failure: host <name> not found" is the
+            # answer that the name does not exist (hostunknown).
+            r"dns lookup (?:failure|failed)\b.{0,80}\btry again",
+            "Courier submit.C (BOFHCHECKDNS / BOFHCHECKHELO, soft errors): 417 DNS lookup "
+            "failure: <domain>. Try again later. / 417 DNS lookup on HELO <name> failed. Try "
+            "again later.",
+        ),
+        Phrase(
+            "forwarding-loop",
+            r"forwarding loop|proxying (?:appears to be )?looping|loops to itself",
+            "RFC 3463 3.5 (X.4.6 routing loop detected); Dovecot lmtp-proxy.c, maddy "
+            "endpoint/smtp/session.go",
+        ),
         Phrase("host-unreachable", r"(?:host|network|destination) (?:is )?unreachable", ""),
         Phrase("no-route-to-host", r"no route to host", "strerror(EHOSTUNREACH)"),
         Phrase("lost-connection", r"lost connection", ""),
@@ -889,6 +1172,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("failed-n-attempts", r"failed (?:after )?\d+ (?:delivery )?attempts", ""),
     ),
     "failedstarttls": (
+        Phrase(
+            "tls-conversation-required",
+            r"tls conversation required|lack of security",
+            "maddy check/requiretls (TLS conversation required); qpsmtpd plugins/tls (Command "
+            "refused due to lack of security)",
+        ),
         Phrase("starttls", r"starttls", ""),
         Phrase("tls-required", r"tls (?:is )?required", ""),
         Phrase("requires-tls", r"requires? (?:tls|encryption)", ""),
@@ -898,6 +1187,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("tls-not-available", r"tls (?:is )?not (?:available|supported|offered)", ""),
     ),
     "securityerror": (
+        Phrase(
+            "too-many-authentication-errors",
+            r"too (?:many|much) (?:failed |fail )?authentication",
+            "Stalwart inbound/auth.rs (Too many authentication errors); NetEase (too much fail "
+            "authentication)",
+        ),
+        Phrase(
+            "must-authenticate",
+            r"must (?:first )?authenticate|authenticate first",
+            "RFC 4954 6 (530 5.7.0 Authentication required); Stalwart inbound/mail.rs (You must "
+            "authenticate first)",
+        ),
         Phrase("authentication-required", r"authentication (?:is )?required", ""),
         Phrase("authentication-failed", r"authentication (?:failed|failure)", ""),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
@@ -929,6 +1230,44 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("failed-to-read-response-template", r"failed to read response template", ""),
     ),
     "syntaxerror": (
+        Phrase(
+            "address-syntax",
+            r"address syntax",
+            "RFC 3463 3.2 (X.1.3 Bad destination mailbox address syntax, X.1.7 Bad sender's "
+            "mailbox address syntax); Stalwart session.rs; QQ Mail (501 Bad address syntax)",
+        ),
+        Phrase(
+            "address-malformed",
+            r"address (?:is )?malformed",
+            "chasquid smtpsrv/conn.go: 501 5.1.7 Sender address malformed",
+        ),
+        Phrase(
+            "address-required",
+            r"(?:user address|domain name) required",
+            "Sendmail cf/m4/proto.m4 check_mail: 553 User address required / Domain name required",
+        ),
+        Phrase(
+            "empty-path-not-allowed",
+            r"empty (?:reverse-|forward-)?path not allowed",
+            "Dovecot lmtp-commands.c cmd_rcpt(): Unacceptable TO: Empty path not allowed",
+        ),
+        Phrase(
+            "say-helo-first",
+            r"say (?:helo|ehlo) first|send (?:helo|ehlo) first",
+            "RFC 5321 4.1.4 (a session starts with EHLO/HELO); Sendmail srvrsmtp.c, Courier "
+            "courieresmtpd.C, Stalwart mail.rs: Polite people say HELO first",
+        ),
+        Phrase(
+            "too-many-errors",
+            r"too many (?:smtp |protocol |command )?errors",
+            "Postfix smtpd(8) smtpd_hard_error_limit (421 4.7.0 Error: too many errors: the "
+            "client's errors); chasquid conn.go; Stalwart rcpt.rs",
+        ),
+        Phrase(
+            "bad-command",
+            r"\bbad command\b",
+            "Sendmail cf/feature/check_other.m4: 421 4.7.0 bad command",
+        ),
         Phrase("syntax-error", r"syntax error", "RFC 5321 4.2.2 (500/501 reply text)"),
         Phrase("command-unrecognized", r"command unrecognized", "RFC 5321 4.2.2 (500 reply text)"),
         Phrase("unrecognized-command", r"unrecognized command", ""),
