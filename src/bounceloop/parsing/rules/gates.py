@@ -125,7 +125,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "destinataire invalide",
         "not in my validrcptto list",
     )),
-    "filtered": (3672157644, (
+    "filtered": (2844467223, (
         "command",
         "message",
         "recipient",
@@ -186,7 +186,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message content ",
         "improper use of 8-bit data",
     )),
-    "rejected": (2606476892, (
+    "rejected": (1705791849, (
         "domain",
         "sender",
         "address",
@@ -692,10 +692,11 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("message content ",),
     ),
     "rejected": (
+        (" domain", "domain in mail from"),
         ("from th",),
         ("ed use of ",),
         (" sender", "spoofed "),
-        ("mail from",),
+        ("mail from ",),
         ("sender ",),
         ("sender",),
         ("sender ",),

@@ -446,7 +446,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
         Phrase(
             "message-refused",
-            r"(?:message|command) (?:refused|rejected|denied)(?: temporarily)?\.?\s*$",
+            r"(?:^|\d |, )(?:message|command) (?:refused|rejected|denied)(?: temporarily)?\.?\s*$",
             "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
             "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs (Message "
             "rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command rejected); Courier "
@@ -628,6 +628,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "rejected": (
         Phrase(
+            "sender-domain-has-no-mx",
+            r"(?:domain in mail from|sender(?:'s)? domain)\b.{0,40}\b(?:null mx|no mx|any mx)",
+            "RFC 7505 4.2 (550 5.7.27: the sender's domain has a null MX); maddy "
+            "check/dns/dns.go require_mx_record: Domain in MAIL FROM has null MX record / does "
+            "not have any MX records",
+        ),
+        Phrase(
             "not-allowed-to-send-from-this-address",
             r"not (?:allowed|permitted|authori[sz]ed) to (?:send|use) (?:mail )?from "
             r"(?:this|that|the) (?:address|sender)",
@@ -646,7 +653,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "mail-from-not-allowed",
-            r"\bmail from\b.{0,80}\bnot (?:allowed|permitted)",
+            r"\bmail from (?:domain|address) .{1,80}\bnot (?:allowed|permitted)",
             "Haraka plugins/rcpt_to.host_list_base.js hook_mail: Mail from domain '<d>' is not "
             "allowed from your host",
         ),
