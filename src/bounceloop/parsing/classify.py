@@ -70,8 +70,10 @@ _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[in
 #: is searched with ``str in``, not compiled: literals.searcher).
 _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
-# the client IP, which other reasons own.
-_NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
+# the client IP, which other reasons own. "Mail from <IP> refused by <list>" names the client
+# (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address.
+_NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected"
+                         r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 
 
 @dataclass(slots=True)
@@ -460,6 +462,10 @@ def _by_table(s: Signals) -> tuple[str, str]:
             return "expired", "action:delayed"
         if s.command in ("EHLO", "HELO"):
             return "blocked", f"command:{s.command.lower()}"
+        if s.command == "MAIL":
+            # RFC 5321 3.3: MAIL FROM names the reverse-path; refused with nothing more said,
+            # the refusal is of the sender (Courier submit.C's BOFHCHECKDNS 517 replies).
+            return "rejected", "command:mail"
     return name, f"status:{s.status}" if name else ""
 
 
@@ -501,11 +507,29 @@ def _norelaying(s: Signals) -> str:
         return ""
     if s.command in ("CONN", "EHLO", "HELO"):
         return ""
+    if s.says("requireptr"):
+        # Sendmail proto.m4 "Relaying denied. IP name possibly forged / lookup failed": the
+        # client could not be named (its PTR), so it was not recognised as allowed to relay.
+        return ""
     return s.phrase("norelaying")
 
 
 def _authfailure(s: Signals) -> str:
     return _status(s, "authfailure") or s.phrase("authfailure")
+
+
+def _syntaxerror(s: Signals) -> str:
+    # RFC 5321 4.2.2 (500/501: a syntax error in the command or its arguments): the words
+    # decide, not the code. A line too long or a bare LF in the message is its content
+    # (notcompliantrfc, contenterror), not the command's.
+    if s.says("notcompliantrfc") or s.says("contenterror"):
+        return ""
+    if s.command == "RCPT" and s.status[2:4] == "1.":
+        # An X.1.x status (RFC 3463 3.2, addressing) refusing the recipient's own address:
+        # "5.1.3 bad destination mailbox address syntax" names an address that can never
+        # receive, which the status table reads as the recipient's fault (userunknown).
+        return ""
+    return s.phrase("syntaxerror")
 
 
 def _userunknown(s: Signals) -> str:
@@ -525,7 +549,9 @@ def _filtered(s: Signals) -> str:
     if s.name == "filtered":
         return s.phrase("userunknown") or s.phrase("filtered")
     if s.command in EXCEPT_DATA:
-        return ""
+        # A recipient-side filter's own words ("recipient doesn't want your mail") hold at
+        # any command; "user unknown" before DATA is address validation (userunknown).
+        return s.phrase("filtered")
     # "User unknown" answered after DATA (or with no command known) comes from a filter
     # acting for the recipient, not from address validation.
     return s.phrase("filtered") or s.phrase("userunknown")
@@ -608,6 +634,7 @@ PROBES: dict[str, Callable[[Signals], str]] = {
     "hasmoved": _hasmoved,
     "norelaying": _norelaying,
     "authfailure": _authfailure,
+    "syntaxerror": _syntaxerror,
     "userunknown": _userunknown,
     "filtered": _filtered,
     "requireptr": _requireptr,
