@@ -51,9 +51,16 @@ STATUS: dict[str, str] = {
     "4.7.12": "securityerror",
     "4.7.15": "securityerror",
     "4.7.16": "mesgtoobig",
+    # RFC 7372 3.1 (X.7.20-X.7.23: DKIM and SPF validation failed) and RFC 8617 (X.7.29:
+    # ARC validation failure), temporary as Stalwart and others answer them.
+    "4.7.20": "authfailure",
+    "4.7.21": "authfailure",
+    "4.7.22": "authfailure",
+    "4.7.23": "authfailure",
     "4.7.24": "authfailure",
     "4.7.25": "requireptr",
     "4.7.26": "authfailure",
+    "4.7.29": "authfailure",
     "5.1.0": "userunknown",
     "5.1.1": "userunknown",
     "5.1.2": "hostunknown",
@@ -78,6 +85,7 @@ STATUS: dict[str, str] = {
     "5.4.0": "networkerror",
     "5.4.3": "systemerror",
     "5.4.4": "hostunknown",
+    "5.4.6": "networkerror",  # RFC 3463 3.5: routing loop detected (as 4.4.6)
     "5.5.2": "syntaxerror",
     "5.5.3": "toomanyconn",
     "5.5.4": "systemerror",
