@@ -156,6 +156,9 @@ PROVIDERS: tuple[Provider, ...] = (
         hosts=("mail.icloud.com", "apple.com", "me.com", "icloud.com"),
         rules=_rules(
             ("authfailure", r"dmarc policy|failing both spf and dkim"),
+            # Apple (smtp.codes/icloud, HT204137): "rejected due to having a domain present in
+            # the Spamhaus DBL", a domain of the message on the domain block list: content.
+            ("spamdetected", r"spamhaus dbl"),
             ("blocked", r"spamhaus|proofpoint|not accepting connections"),
             ("hasmoved", r"recipient no longer on server"),
             ("mailboxfull", r"user is over quota"),
@@ -351,11 +354,38 @@ PROVIDERS: tuple[Provider, ...] = (
             ("blocked", r"suspected bounce attacks|suspected spam ip|connection denied"),
             ("mesgtoobig", r"message too large"),
             ("spamdetected", r"spam is embedded|mail content denied"),
-            ("rejected", r"suspected spam|rejected by recipients"),
-            ("speeding", r"frequency of receiving messages is limited"),
+            # QQ's help pages (smtp.codes/qq): "Suspected spam sender", much spam sent from the
+            # sender's domain or operator; "Mail is rejected by recipients", the recipient's
+            # blacklist or filter; "Mailbox unavailable or access denied", the recipient
+            # receives too much mail in a short time and sending to it is held back.
+            ("badreputation", r"suspected spam sender"),
+            ("filtered", r"rejected by recipients"),
+            ("rejected", r"suspected spam"),
+            ("speeding", r"frequency of receiving messages is limited|"
+             r"mailbox unavailable or access denied"),
             ("suspend", r"deactivated mailbox"),
             ("userunknown", r"mailbox not found"),
         ),
+    ),
+    Provider(
+        # NetEase's reply codes ("<reply> <class>:<code>"), as its code table explains them
+        # (退信代码说明, copied at https://biecuoliao.com/pa/MBRrwEM.html).
+        "netease",
+        domains=("163.com", "126.com", "yeah.net", "188.com"),
+        hosts=("163.com", "126.com", "yeah.net", "netease.com"),
+        code=rx.compile(r"\b((?:hl|mi|rp|dt|wm):[a-z]{3})\b"),
+        codes={
+            "hl:rep": "badreputation",  # the IP's sending is abnormal, many unknown recipients
+            "hl:mep": "badreputation",  # much forged sender-domain use from the IP
+            "hl:icc": "toomanyconn",  # too many concurrent connections from the IP
+            "hl:ifc": "speeding",  # the IP sent too much mail in a short time
+            "mi:sfq": "speeding",  # the sender exceeded its 15-minute sending limit
+            "mi:dmc": "exceedlimit",  # too many messages on this connection
+            "rp:drc": "exceedlimit",  # too many recipients on this connection
+            "dt:rbl": "blocked",  # the IP is on a block list
+            "wm:bli": "blocked",  # the IP is not on NetEase's allowed list
+            "dt:spm": "spamdetected",  # the body has spam characteristics
+        },
     ),
     Provider(
         "zoho",
@@ -365,6 +395,9 @@ PROVIDERS: tuple[Provider, ...] = (
             ("authfailure", r"rejected per dmarc policy"),
             ("blocked", r"greylisted"),
             ("rejected", r"flagged as spam|rejected by destination domain"),
+            # Zoho (smtp.codes/zoho): "Mailbox delivery restricted by policy error", the
+            # receiving domain's filters block the message.
+            ("filtered", r"delivery restricted by policy"),
             ("policyviolation", r"policy violation detected|restricted by policy"),
             ("systemerror", r"temporary system error"),
             ("userunknown", r"user does not exist"),
