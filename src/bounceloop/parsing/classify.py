@@ -524,10 +524,11 @@ def _syntaxerror(s: Signals) -> str:
     # (notcompliantrfc, contenterror), not the command's.
     if s.says("notcompliantrfc") or s.says("contenterror"):
         return ""
-    if s.command == "RCPT" and s.status[2:4] == "1.":
-        # An X.1.x status (RFC 3463 3.2, addressing) refusing the recipient's own address:
-        # "5.1.3 bad destination mailbox address syntax" names an address that can never
-        # receive, which the status table reads as the recipient's fault (userunknown).
+    if s.command == "RCPT" and (s.status[2:4] == "1." or "recipient address syntax" in s.text):
+        # A refusal of the recipient's own address, by an X.1.x status (RFC 3463 3.2,
+        # addressing) or in words ("5.1.3 bad destination mailbox address syntax", Yandex's
+        # "bad recipient address syntax"), names an address that can never receive: the
+        # recipient's fault, as the status table reads X.1.3 (userunknown).
         return ""
     return s.phrase("syntaxerror")
 
