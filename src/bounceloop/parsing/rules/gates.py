@@ -125,7 +125,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "destinataire invalide",
         "not in my validrcptto list",
     )),
-    "filtered": (2844467223, (
+    "filtered": (2695552811, (
         "command",
         "message",
         "recipient",
@@ -133,6 +133,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "quarantined",
         "user reject",
         "rejected by ",
+        "credential leak",
     )),
     "requireptr": (4285620571, (
         " ptr",
@@ -340,7 +341,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "configuration error",
         "loops back to myself",
     )),
-    "networkerror": (2053994001, (
+    "networkerror": (827856712, (
         "error",
         "mail ",
         "failed",
@@ -351,11 +352,11 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "connection",
         "temporary ",
         "broken pipe",
+        "dns lookup ",
         "name server",
         "unreachable",
         "routing loop",
         "too many hops",
-        "dns lookup fail",
         "forwarding loop",
         "loops to itself",
         "no route to host",
@@ -628,6 +629,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     ),
     "filtered": (
         ("command", "message"),
+        ("credential leak",),
         ("recipient does",),
         ("rejected by ",),
         ("quarantined",),
@@ -883,7 +885,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("misconfigur",),
     ),
     "networkerror": (
-        ("dns lookup fail",),
+        ("dns lookup ",),
         ("proxying ", "forwarding loop", "loops to itself"),
         ("unreachable",),
         ("no route to host",),

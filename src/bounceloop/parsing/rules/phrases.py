@@ -446,11 +446,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
         Phrase(
             "message-refused",
-            r"(?:^|\d |, )(?:message|command) (?:refused|rejected|denied)(?: temporarily)?\.?\s*$",
+            r"(?:^|\d |, )(?:duplicate )?(?:message|command) (?:refused|rejected|denied)"
+            r"(?: temporarily)?\.?\s*$",
             "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
             "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs (Message "
             "rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command rejected); Courier "
-            "submit.C (Delivery not authorized, message refused)",
+            "submit.C (Delivery not authorized, message refused); Courier filters/dupfilter.c "
+            "(Duplicate message rejected)",
+        ),
+        Phrase(
+            "credential-leak-detected",
+            r"credential leak",
+            "Haraka plugins/prevent_credential_leaks.js: Credential leak detected (a content "
+            "check after DATA)",
         ),
         Phrase(
             "recipient-does-not-want",
@@ -1061,7 +1069,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "dns-lookup-failed",
             # "try again": a soft DNS error; "DNS lookup failure: host <name> not found" is the
             # answer that the name does not exist (hostunknown).
-            r"dns lookup (?:failure|failed)\b.{0,80}\btry again",
+            r"dns lookup (?:(?:on|of|for) \S+(?: \S+)? )?(?:failure|failed)\b.{0,80}\btry again",
             "Courier submit.C (BOFHCHECKDNS / BOFHCHECKHELO, soft errors): 417 DNS lookup "
             "failure: <domain>. Try again later. / 417 DNS lookup on HELO <name> failed. Try "
             "again later.",
