@@ -480,6 +480,10 @@ def _status(s: Signals, reason: str) -> str:
 
 
 def _mailboxfull(s: Signals) -> str:
+    if s.name == "systemfull":
+        # X.3.1 / X.4.5 (RFC 3463): the system's storage, not the mailbox's; "insufficient
+        # disk space" under it is the server's disk (Sendmail srvrsmtp.c enoughdiskspace()).
+        return ""
     return _status(s, "mailboxfull") or s.phrase("mailboxfull")
 
 
@@ -623,6 +627,12 @@ def _toomanyconn(s: Signals) -> str:
     return _status(s, "toomanyconn") or s.phrase("toomanyconn")
 
 
+def _failedstarttls(s: Signals) -> str:
+    # Before the status table's 4.7.1 "blocked": a refusal for want of TLS says so (maddy
+    # target/remote/security.go: "TLS is required but unavailable or failed (MTA-STS)").
+    return s.phrase("failedstarttls")
+
+
 def _blocked(s: Signals) -> str:
     return _status(s, "blocked") or s.phrase("blocked")
 
@@ -647,6 +657,7 @@ PROBES: dict[str, Callable[[Signals], str]] = {
     "spamdetected": _spamdetected,
     "speeding": _speeding,
     "toomanyconn": _toomanyconn,
+    "failedstarttls": _failedstarttls,
     "blocked": _blocked,
     "notaccept": _notaccept,
 }
