@@ -166,7 +166,8 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "invalid line ending",
         "missing a valid message-id",
     )),
-    "badreputation": (2105192944, (
+    "badreputation": (2887730309, (
+        "[ts0",
         "sender",
         "bad karma",
         "reputation",
@@ -264,7 +265,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (2702931883, (
+    "blocked": (1445754684, (
         "rbl",
         "(bl)",
         "dial",
@@ -292,6 +293,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "connection from you",
         "may not be mail exchanger",
         "not accepting connections",
+        "excessive unknown recipients",
         "bloquee pour incident de spam",
     )),
     "virusdetected": (1062044140, (
@@ -675,6 +677,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not rfc 5322",),
     ),
     "badreputation": (
+        ("[ts0",),
         ("bad karma",),
         ("spam statistics",),
         ("bad behavio",),
@@ -796,6 +799,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("max message per connection",),
     ),
     "blocked": (
+        ("excessive unknown recipients",),
         ("connection from you",),
         ("not welcome here",),
         ("anned", "locked", "lacklisted"),

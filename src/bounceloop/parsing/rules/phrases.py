@@ -589,6 +589,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "badreputation": (
         Phrase(
+            "yahoo-ts-deferral",
+            r"\[ts0[1-3]\]",
+            "Yahoo help SLN3436: [TS01]-[TS03], messages from the sending IP deferred for its "
+            "traffic's characteristics (volume, complaints); TS03 permanently",
+        ),
+        Phrase(
             "bad-karma",
             r"bad karma",
             "qpsmtpd plugins/karma: very bad karma (the sending IP's history score)",
@@ -868,6 +874,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("max-message-per-connection", r"max message per connection", ""),
     ),
     "blocked": (
+        Phrase(
+            "excessive-unknown-recipients",
+            r"excessive unknown recipients",
+            "Yahoo help abuse-57: 451 VS1-IP / VS1-MF Excessive unknown recipients - possible Open "
+            "Relay (the sending IP is blocked)",
+        ),
         Phrase(
             "connection-from-you-denied",
             r"connection from (?:you|your (?:host|ip|server)) (?:is )?(?:temporarily )?"
