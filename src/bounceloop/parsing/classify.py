@@ -534,6 +534,10 @@ def _syntaxerror(s: Signals) -> str:
         # "bad recipient address syntax"), names an address that can never receive: the
         # recipient's fault, as the status table reads X.1.3 (userunknown).
         return ""
+    if s.command == "MAIL" and s.name == "rejected":
+        # Likewise X.1.7 / X.1.8 on the sender's address ("501 5.1.7 Bad sender address
+        # syntax", Postfix smtpd; OpenSMTPD): the sender's fault (rejected).
+        return ""
     return s.phrase("syntaxerror")
 
 
@@ -545,7 +549,11 @@ def _userunknown(s: Signals) -> str:
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
-    return s.phrase("userunknown") if s.command == "RCPT" else ""
+    if s.command != "RCPT" or s.says("blocked"):
+        # Words about the client ("excessive unknown recipients - possible open relay",
+        # Yahoo) are not about this recipient.
+        return ""
+    return s.phrase("userunknown")
 
 
 def _filtered(s: Signals) -> str:
