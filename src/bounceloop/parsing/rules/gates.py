@@ -125,7 +125,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "destinataire invalide",
         "not in my validrcptto list",
     )),
-    "filtered": (2695552811, (
+    "filtered": (1789523456, (
         "command",
         "message",
         "recipient",
@@ -134,6 +134,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "user reject",
         "rejected by ",
         "credential leak",
+        "user in blacklist",
     )),
     "requireptr": (4285620571, (
         " ptr",
@@ -323,7 +324,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not subscribed to this group",
         "content presents a potential security issue",
     )),
-    "systemerror": (3751994672, (
+    "systemerror": (1908442792, (
         "server ",
         "system ",
         "remote s",
@@ -343,7 +344,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "configuration error",
         "loops back to myself",
     )),
-    "networkerror": (827856712, (
+    "networkerror": (2888921954, (
         "error",
         "mail ",
         "failed",
@@ -630,6 +631,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unknown recipient",),
     ),
     "filtered": (
+        ("user in blacklist",),
+        ("spoofed message",),
         ("command", "message"),
         ("credential leak",),
         ("recipient does",),
@@ -865,6 +868,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not accepting mail with ",),
     ),
     "systemerror": (
+        ("unable to scan",),
         ("too busy", "too high", "high load"),
         ("temporarily unavailable",),
         ("temporary domain failure",),
@@ -889,6 +893,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("misconfigur",),
     ),
     "networkerror": (
+        ("temporary ",),
         ("dns lookup ",),
         ("proxying ", "forwarding loop", "loops to itself"),
         ("unreachable",),

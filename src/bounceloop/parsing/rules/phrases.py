@@ -442,6 +442,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("unknown-recipient", r"unknown recipient", ""),
     ),
     "filtered": (
+        Phrase(
+            "user-in-blacklist",
+            r"user in blacklist",
+            "Coremail support (退信提示): User in blacklist (the sender is on the recipient's "
+            "blacklist)",
+        ),
+        Phrase(
+            "spoofed-message",
+            r"spoofed message",
+            "Barracuda (smtp.codes/550): 550 rejecting spoofed message (a message impersonating a "
+            "known brand, refused on its content)",
+        ),
         # A refusal after DATA that names no cause: the default text when a recipient-side filter
         # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
         Phrase(
@@ -1019,6 +1031,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "systemerror": (
         Phrase(
+            "unable-to-scan",
+            r"unable to scan",
+            "qpsmtpd plugins/virus/clamdscan: 452 Unable to scan for viruses (the scanner failed: "
+            "DENYSOFT)",
+        ),
+        Phrase(
             "too-busy",
             r"\btoo busy\b|(?:server|system) load (?:is )?too high|\bhigh load\b",
             "Haraka plugins/toobusy.js (Too busy); qpsmtpd plugins/loadcheck (Server load too "
@@ -1077,6 +1095,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("misconfigured", r"misconfigur", ""),
     ),
     "networkerror": (
+        Phrase(
+            "temporary-dns-lookup-failure",
+            r"temporary (?:\w+ )?dns (?:lookup )?(?:failure|error)",
+            "RFC 7208 2.6.6 / RFC 7489 6.6.3 (a check that could not finish for a DNS error is a "
+            "temporary error); Rackspace G1E: Temporary DMARC DNS lookup failure",
+        ),
         Phrase(
             "dns-lookup-failed",
             # "try again": a soft DNS error; "DNS lookup failure: host <name> not found" is the
