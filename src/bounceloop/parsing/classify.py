@@ -74,6 +74,9 @@ _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address.
 _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected"
                          r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+# A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
+# plugins/virus/clamdscan: "Unable to scan for viruses"): that is the server's error.
+_NOT_VIRUS = rx.compile(r"unable to scan")
 
 
 @dataclass(slots=True)
@@ -121,6 +124,8 @@ def says(reason: str, text: str) -> bool:
         else:
             return False  # no phrase of the reason can match without one of them
     if reason == "rejected" and _NOT_SENDER.search(text):
+        return False
+    if reason == "virusdetected" and _NOT_VIRUS.search(text):
         return False
     plan = _PHRASE_PLANS[reason] if reason in _PHRASE_PLANS else _phrase_plan(reason)
     if plan is not None:
@@ -579,6 +584,10 @@ def _notcompliantrfc(s: Signals) -> str:
 
 
 def _badreputation(s: Signals) -> str:
+    if "blocked using" in s.text:
+        # Postfix reject_rbl_client: "blocked using <list>" is a DNS block list's answer,
+        # blocked whatever the list is called ("Barracuda Reputation", its BRBL).
+        return ""
     return s.phrase("badreputation")
 
 
