@@ -489,6 +489,10 @@ def _mailboxfull(s: Signals) -> str:
         # X.3.1 / X.4.5 (RFC 3463): the system's storage, not the mailbox's; "insufficient
         # disk space" under it is the server's disk (Sendmail srvrsmtp.c enoughdiskspace()).
         return ""
+    if "greylist" in s.text:
+        # Greylisting (RFC 6647) defers the client's (IP, sender, recipient) triple, whatever
+        # status comes with it (Stalwart rcpt.rs: "452 4.2.2 Greylisted"): blocked.
+        return ""
     return _status(s, "mailboxfull") or s.phrase("mailboxfull")
 
 
