@@ -126,6 +126,45 @@ TABLE: list[Row] = [
     ("", "", "", "", {}, "undefined"),
     # Auto-reply wording in a diagnostic.
     ("I am out of the office until Monday", "", "", "", {}, "vacation"),
+    # Issue 18: rules that follow the servers' documented replies.
+    # A syntax error in a command or its arguments (RFC 5321 4.2.2)...
+    ("503 5.5.1 Polite people say EHLO first", "5.5.1", "503", "MAIL", {}, "syntaxerror"),
+    ("553 5.5.4 <jane>... Domain name required", "5.5.4", "553", "MAIL", {}, "syntaxerror"),
+    ("421 4.7.0 mx.example.org Error: too many errors", "4.7.0", "421", "RCPT", {},
+     "syntaxerror"),
+    # ...but an addressing status refusing one of the two addresses names whose it is.
+    ("501 5.1.3 Bad destination mailbox address syntax", "5.1.3", "501", "RCPT", {},
+     "userunknown"),
+    ("501 5.1.7 Bad sender address syntax", "5.1.7", "501", "MAIL", {}, "rejected"),
+    # A recipient-side filter's own words at any command; a bare refusal after DATA.
+    ("550 5.7.1 Recipient doesn't want your mail", "5.7.1", "550", "RCPT", {}, "filtered"),
+    ("550 5.7.1 Message refused", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("554 5.7.1 Spam message rejected", "5.7.1", "554", "DATA", {}, "spamdetected"),
+    # Relaying refused because the client's name could not be verified: its PTR.
+    ("550 5.7.1 <a@example.org>... Relaying denied. IP name lookup failed [192.0.2.7]",
+     "5.7.1", "550", "RCPT", {}, "requireptr"),
+    # "Mail from <IP>" is the client; "blocked using <list>" a block list, whatever its name.
+    ("550 Mail from 192.0.2.7 refused by rbl.example.net", "", "550", "", {}, "blocked"),
+    ("554 Client host [192.0.2.7] blocked using Example Reputation", "", "554", "", {},
+     "blocked"),
+    # A refusal of MAIL FROM that says nothing more is the sender's.
+    ("550 go away", "5.0.0", "550", "MAIL", {}, "rejected"),
+    # Words the status table's guess must not hide.
+    ("451 4.7.1 TLS is required but unavailable", "4.7.1", "451", "RCPT", {},
+     "failedstarttls"),
+    ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "452", "MAIL", {},
+     "systemfull"),
+    ("452 4.2.2 Greylisted, please try again later", "4.2.2", "452", "RCPT", {}, "blocked"),
+    ("452 Unable to scan for viruses", "", "452", "DATA", {}, "systemerror"),
+    ("451 Excessive unknown recipients - possible open relay", "", "451", "RCPT", {},
+     "blocked"),
+    ("452 4.5.3 Too many recipients", "4.5.3", "452", "RCPT", {}, "exceedlimit"),
+    # Status codes of RFC 3463 (routing loop) and RFC 8617 (ARC) the table reads.
+    ("554 5.4.6 loop detected", "5.4.6", "554", "RCPT", {}, "networkerror"),
+    ("451 4.7.29 ARC check did not pass", "4.7.29", "451", "DATA", {}, "authfailure"),
+    # NetEase's own codes.
+    ("421 HL:ICC", "", "421", "CONN", {"recipient": "a@163.com"}, "toomanyconn"),
+    ("450 RP:DRC", "", "450", "RCPT", {"recipient": "a@126.com"}, "exceedlimit"),
 ]
 
 
