@@ -350,6 +350,11 @@ PROVIDERS: tuple[Provider, ...] = (
         hosts=("qq.com",),
         rules=_rules(
             ("authfailure", r"spf check failed|dmarc check failed"),
+            # QQ: "Sender frequency limited" / "Domain frequency limited", the sender's or its
+            # domain's sending volume over QQ's limit (qiao.yimirj.com/article/detail/2261,
+            # smtp.codes/qq). The IP's and the connection's stay toomanyconn as Sisimai labels
+            # them, though QQ explains those as sending limits too.
+            ("speeding", r"(?:domain|sender) frequency limited"),
             ("toomanyconn", r"(?:ip|domain|sender|connection) frequency limited"),
             ("blocked", r"suspected bounce attacks|suspected spam ip|connection denied"),
             ("mesgtoobig", r"message too large"),
