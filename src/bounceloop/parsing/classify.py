@@ -603,7 +603,9 @@ def _contenterror(s: Signals) -> str:
 
 def _rejected(s: Signals) -> str:
     if s.name == "rejected":
-        return _status(s, "rejected")
+        # Unless the words are about the client: Yahoo's "VS1-IP Excessive unknown recipients
+        # - possible Open Relay (#4.1.8)" blocks the IP under X.1.8.
+        return "" if s.says("blocked") else _status(s, "rejected")
     name = s.name or "undefined"
     if s.command == "MAIL":
         return s.phrase("rejected")
