@@ -152,7 +152,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mismatches client ip",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (4118354538, (
+    "notcompliantrfc": (1913256880, (
         "barelf",
         "violat",
         " header",
@@ -164,6 +164,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "duplicate",
         " addresses",
         "not rfc 5322",
+        "line is too long",
         "invalid line ending",
         "missing a valid message-id",
     )),
@@ -665,6 +666,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("without a valid sender domain",),
     ),
     "notcompliantrfc": (
+        ("line is too long",),
         (" header",),
         (" header",),
         (" addresses",),

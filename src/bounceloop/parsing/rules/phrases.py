@@ -555,6 +555,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "notcompliantrfc": (
         Phrase(
+            "line-is-too-long",
+            r"\bline is too long",
+            "RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6 (a text line is at most 998 characters and CRLF); "
+            "Stalwart session.rs: 554 5.3.4 Line is too long.",
+        ),
+        Phrase(
             "malformed-header-field",
             r"(?:malformed|missing|unparseable|invalid) (?:from|sender|date|message-id) header",
             "RFC 5322 3.6 (From and Date are required); maddy authorize_sender.go (Malformed From "
