@@ -159,6 +159,9 @@ TABLE: list[Row] = [
     ("451 Excessive unknown recipients - possible open relay", "", "451", "RCPT", {},
      "blocked"),
     ("452 4.5.3 Too many recipients", "4.5.3", "452", "RCPT", {}, "exceedlimit"),
+    ("554 5.3.4 Line is too long.", "5.3.4", "554", "DATA", {}, "notcompliantrfc"),
+    ("451 VS1-IP Excessive unknown recipients - possible Open Relay (#4.1.8)", "4.1.8", "451",
+     "RCPT", {}, "blocked"),
     # Status codes of RFC 3463 (routing loop) and RFC 8617 (ARC) the table reads.
     ("554 5.4.6 loop detected", "5.4.6", "554", "RCPT", {}, "networkerror"),
     ("451 4.7.29 ARC check did not pass", "4.7.29", "451", "DATA", {}, "authfailure"),

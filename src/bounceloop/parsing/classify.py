@@ -498,7 +498,9 @@ def _mailboxfull(s: Signals) -> str:
 
 def _mesgtoobig(s: Signals) -> str:
     if s.name == "mesgtoobig":
-        return _status(s, "mesgtoobig")
+        # A line over RFC 5322's limit is a malformed message, not a large one (Stalwart
+        # answers it 5.3.4).
+        return "" if s.says("notcompliantrfc") else _status(s, "mesgtoobig")
     return "" if s.name == "exceedlimit" else s.phrase("mesgtoobig")
 
 
