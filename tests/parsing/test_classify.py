@@ -156,6 +156,8 @@ TABLE: list[Row] = [
      "systemfull"),
     ("452 4.2.2 Greylisted, please try again later", "4.2.2", "452", "RCPT", {}, "blocked"),
     ("452 Unable to scan for viruses", "", "452", "DATA", {}, "systemerror"),
+    ("450 4.4.0 Temporary DMARC DNS lookup failure", "4.4.0", "450", "DATA", {},
+     "networkerror"),
     ("451 Excessive unknown recipients - possible open relay", "", "451", "RCPT", {},
      "blocked"),
     ("452 4.5.3 Too many recipients", "4.5.3", "452", "RCPT", {}, "exceedlimit"),

@@ -77,6 +77,10 @@ _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 addres
 # A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
 # plugins/virus/clamdscan: "Unable to scan for viruses"): that is the server's error.
 _NOT_VIRUS = rx.compile(r"unable to scan")
+# Nor an "authfailure" phrase where the check could not finish for a DNS error: a temporary
+# error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
+# "Temporary DMARC DNS lookup failure").
+_NOT_AUTH = rx.compile(r"temporary (?:\w+ )?dns (?:lookup )?(?:failure|error)")
 
 
 @dataclass(slots=True)
@@ -126,6 +130,8 @@ def says(reason: str, text: str) -> bool:
     if reason == "rejected" and _NOT_SENDER.search(text):
         return False
     if reason == "virusdetected" and _NOT_VIRUS.search(text):
+        return False
+    if reason == "authfailure" and _NOT_AUTH.search(text):
         return False
     plan = _PHRASE_PLANS[reason] if reason in _PHRASE_PLANS else _phrase_plan(reason)
     if plan is not None:
