@@ -80,7 +80,7 @@ _NOT_VIRUS = rx.compile(r"unable to scan")
 # Nor an "authfailure" phrase where the check could not finish for a DNS error: a temporary
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
 # "Temporary DMARC DNS lookup failure").
-_NOT_AUTH = rx.compile(r"temporary (?:\w+ )?dns (?:lookup )?(?:failure|error)")
+_NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
 
 
 @dataclass(slots=True)
@@ -102,6 +102,8 @@ class Signals:
     recipient_domain: str
     remote_mta: str
     reporting_mta: str
+    context: bool = False
+    """The text holds the notification text too, not only the server's reply."""
     said: dict[str, bool] = field(default_factory=dict)
     """Memo of :func:`says` on ``text`` (probes ask the same question several times)."""
 
@@ -208,6 +210,7 @@ def signals(fact: Fact, context: bool = False,
         recipient_domain=domain,
         remote_mta=remote,
         reporting_mta=reporting,
+        context=context and bool(fact.context),
     )
 
 
@@ -495,7 +498,7 @@ def _mailboxfull(s: Signals) -> str:
         # X.3.1 / X.4.5 (RFC 3463): the system's storage, not the mailbox's; "insufficient
         # disk space" under it is the server's disk (Sendmail srvrsmtp.c enoughdiskspace()).
         return ""
-    if "greylist" in s.text:
+    if s.name == "mailboxfull" and "greylist" in s.text:
         # Greylisting (RFC 6647) defers the client's (IP, sender, recipient) triple, whatever
         # status comes with it (Stalwart rcpt.rs: "452 4.2.2 Greylisted"): blocked.
         return ""
@@ -528,11 +531,11 @@ def _norelaying(s: Signals) -> str:
         return ""
     if s.command in ("CONN", "EHLO", "HELO"):
         return ""
-    if s.says("requireptr"):
+    if not s.says("norelaying") or s.says("requireptr"):
         # Sendmail proto.m4 "Relaying denied. IP name possibly forged / lookup failed": the
         # client could not be named (its PTR), so it was not recognised as allowed to relay.
         return ""
-    return s.phrase("norelaying")
+    return "phrase:norelaying"
 
 
 def _authfailure(s: Signals) -> str:
@@ -543,7 +546,9 @@ def _syntaxerror(s: Signals) -> str:
     # RFC 5321 4.2.2 (500/501: a syntax error in the command or its arguments): the words
     # decide, not the code. A line too long or a bare LF in the message is its content
     # (notcompliantrfc, contenterror), not the command's.
-    if s.says("notcompliantrfc") or s.says("contenterror"):
+    # The server's reply, not the notification around it, says what was wrong with a command.
+    if s.context or not s.says("syntaxerror") or s.says("notcompliantrfc") \
+            or s.says("contenterror"):
         return ""
     if s.command == "RCPT" and (s.status[2:4] == "1." or "recipient address syntax" in s.text):
         # A refusal of the recipient's own address, by an X.1.x status (RFC 3463 3.2,
@@ -566,11 +571,11 @@ def _userunknown(s: Signals) -> str:
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
-    if s.command != "RCPT" or s.says("blocked"):
+    if s.command != "RCPT" or not s.says("userunknown") or s.says("blocked"):
         # Words about the client ("excessive unknown recipients - possible open relay",
         # Yahoo) are not about this recipient.
         return ""
-    return s.phrase("userunknown")
+    return "phrase:userunknown"
 
 
 def _filtered(s: Signals) -> str:
@@ -579,9 +584,9 @@ def _filtered(s: Signals) -> str:
     if s.name == "filtered":
         return s.phrase("userunknown") or s.phrase("filtered")
     if s.command in EXCEPT_DATA:
-        # A recipient-side filter's own words ("recipient doesn't want your mail") hold at
-        # any command; "user unknown" before DATA is address validation (userunknown).
-        return s.phrase("filtered")
+        # A recipient-side filter's own words in the server's reply ("recipient doesn't want
+        # your mail") hold at any command; "user unknown" before DATA is address validation.
+        return "" if s.context else s.phrase("filtered")
     # "User unknown" answered after DATA (or with no command known) comes from a filter
     # acting for the recipient, not from address validation.
     return s.phrase("filtered") or s.phrase("userunknown")
@@ -596,11 +601,12 @@ def _notcompliantrfc(s: Signals) -> str:
 
 
 def _badreputation(s: Signals) -> str:
-    if "blocked using" in s.text:
+    found = s.phrase("badreputation")
+    if found and "blocked using" in s.text:
         # Postfix reject_rbl_client: "blocked using <list>" is a DNS block list's answer,
         # blocked whatever the list is called ("Barracuda Reputation", its BRBL).
         return ""
-    return s.phrase("badreputation")
+    return found
 
 
 def _contenterror(s: Signals) -> str:
@@ -659,9 +665,10 @@ def _toomanyconn(s: Signals) -> str:
 
 
 def _failedstarttls(s: Signals) -> str:
-    # Before the status table's 4.7.1 "blocked": a refusal for want of TLS says so (maddy
+    # Before the status table's "blocked" (4.7.1): a refusal for want of TLS says so (maddy
     # target/remote/security.go: "TLS is required but unavailable or failed (MTA-STS)").
-    return s.phrase("failedstarttls")
+    # Under any other status the table's phrases (PHRASE_ORDER) still find it.
+    return s.phrase("failedstarttls") if s.name == "blocked" else ""
 
 
 def _blocked(s: Signals) -> str:

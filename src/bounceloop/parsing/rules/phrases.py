@@ -139,8 +139,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "messages-per-session-exceeded",
-            r"(?:maximum|max|too many) (?:number of )?messages (?:per|in this|on this) "
-            r"(?:session|connection)",
+            r"messages per session|messages per connection"
+            r"|too many messages (?:in|on) this (?:session|connection)",
             "Stalwart inbound/data.rs: Maximum number of messages per session exceeded",
         ),
         Phrase("message-too-large-for-this-recipient", r"message too large for this recipient", ""),
@@ -228,8 +228,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "authfailure": (
         Phrase(
-            "spf-not-permitted",
-            r"\bspf\b.{0,60}\bnot (?:allowed|permitted|authori[sz]ed)",
+            "spf-tag-or-policy",
+            r"\[spf\]|\bspf polic(?:y|ies)\b",
             "RFC 7208 2.6.4 (fail: the client is not authorized to use the domain); Interia: "
             "550 5.7.0 [SPF] <ip> is not allowed to send mail from <domain>; United Internet: "
             "Reject due to SPF policy ... not permitted by the domain owner",
@@ -242,7 +242,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "arc-validation-failed",
-            r"\barc (?:validation|verification) fail",
+            r"\barc validation fail|\barc verification fail",
             "RFC 8617 (X.7.29 ARC validation failure); Stalwart inbound/data.rs",
         ),
         Phrase(
@@ -458,8 +458,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
         Phrase(
             "message-refused",
-            r"(?:^|\d |, )(?:duplicate )?(?:message|command) (?:refused|rejected|denied)"
-            r"(?: temporarily)?\.?\s*$",
+            r"(?<![a-z] )(?:duplicate )?(?:message refused|message rejected|message denied"
+            r"|command refused|command rejected|command denied)(?: temporarily)?\.?\s*$",
             "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
             "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs (Message "
             "rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command rejected); Courier "
@@ -510,7 +510,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "requireptr": (
         Phrase(
             "ip-name-possibly-forged",
-            r"ip name (?:possibly forged|lookup failed)|possibly forged hostname"
+            r"ip name possibly forged|ip name lookup failed|possibly forged hostname"
             r"|ip address [\d.:a-f]+ does not resolve",
             "Sendmail cf/m4/proto.m4 (Rcpt_ok, FEATURE(require_rdns)): client_resolve FORGED, FAIL "
             "or TEMP",
@@ -562,24 +562,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "malformed-header-field",
-            r"(?:malformed|missing|unparseable|invalid) (?:from|sender|date|message-id) header",
+            r"(?:malformed|missing|unparseable|invalid) "
+            r"(?:from header|sender header|date header|message-id header)",
             "RFC 5322 3.6 (From and Date are required); maddy authorize_sender.go (Malformed From "
             "header, Missing From header); qpsmtpd plugins/dmarc (unparseable from header)",
         ),
         Phrase(
             "no-from-header",
-            r"(?:does not contains?|without|lacks?|has no) (?:a |an )?(?:from|date) header",
+            r"(?:does not contains?|without|lacks?|has no) (?:a |an )?(?:from header|date header)",
             "RFC 5322 3.6; maddy endpoint/smtp/submission.go: Message does not contains a From "
             "header field",
         ),
         Phrase(
             "multiple-from-addresses",
-            r"multiple (?:from|sender) addresses",
+            r"multiple from addresses|multiple sender addresses",
             "RFC 5322 3.6.2; maddy authorize_sender.go: Multiple From addresses are not allowed",
         ),
         Phrase(
             "headers-are-missing",
-            r"headers? (?:are|is) missing",
+            r"headers are missing|header is missing",
             "RFC 5322 3.6; qpsmtpd plugins/headers: Headers are missing",
         ),
         Phrase(
@@ -661,7 +662,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "rejected": (
         Phrase(
             "sender-domain-has-no-mx",
-            r"(?:domain in mail from|sender(?:'s)? domain)\b.{0,40}\b(?:null mx|no mx|any mx)",
+            r"(?:domain in mail from|sender domain|sender's domain)\b.{0,40}"
+            r"\b(?:null mx|no mx|any mx)",
             "RFC 7505 4.2 (550 5.7.27: the sender's domain has a null MX); maddy "
             "check/dns/dns.go require_mx_record: Domain in MAIL FROM has null MX record / does "
             "not have any MX records",
@@ -669,7 +671,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "not-allowed-to-send-from-this-address",
             r"not (?:allowed|permitted|authori[sz]ed) to (?:send|use) (?:mail )?from "
-            r"(?:this|that|the) (?:address|sender)",
+            r"(?:this address|that address|the address|this sender|the sender)",
             "Stalwart inbound/mail.rs: You are not allowed to send from this address",
         ),
         Phrase(
@@ -679,13 +681,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "spoofed-sender",
-            r"spoofed (?:mail from|sender|envelope)|(?:fake|forged) sender",
+            r"spoofed (?:mail from|sender|envelope)|fake sender|forged sender",
             "Haraka plugins/queue/smtp_forward.js check_sender (Spoofed MAIL FROM); Coremail "
             "(Fake sender)",
         ),
         Phrase(
             "mail-from-not-allowed",
-            r"\bmail from (?:domain|address) .{1,80}\bnot (?:allowed|permitted)",
+            r"(?:mail from domain|mail from address) .{1,80}\bnot (?:allowed|permitted)",
             "Haraka plugins/rcpt_to.host_list_base.js hook_mail: Mail from domain '<d>' is not "
             "allowed from your host",
         ),
@@ -794,7 +796,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "spamdetected": (
         Phrase(
             "spam-refused",
-            r"\bspam (?:refused|not accepted|not wanted)|\bno spam\b|suspicion of spam",
+            r"spam refused|spam not accepted|spam not wanted|\bno spam\b|suspicion of spam",
             "Courier submit2.C (Spam refused); STRATO (No SPAM please!); Yandex bounces (Message "
             "rejected under suspicion of SPAM)",
         ),
@@ -913,8 +915,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "sender-ip-banned",
-            r"(?:sender|client|host) \[?\d{1,3}(?:\.\d{1,3}){3}\]? (?:is |has been )?"
-            r"(?:banned|blocked|blacklisted)",
+            r"(?:sender|client|host) \[?\d{1,3}(?:\.\d{1,3}){3}\]? (?:is banned|is blocked"
+            r"|is blacklisted|has been banned|has been blocked|has been blacklisted)",
             "Baruwa: The sender <ip> is banned (the IP is on the banned senders list)",
         ),
         Phrase("black-listed-by", r"black ?listed by", ""),
@@ -1103,7 +1105,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "networkerror": (
         Phrase(
             "temporary-dns-lookup-failure",
-            r"temporary (?:\w+ )?dns (?:lookup )?(?:failure|error)",
+            r"(?:temporary dns |temporary dmarc dns |temporary spf dns |temporary dkim dns )"
+            r"(?:lookup )?(?:failure|error)",
             "RFC 7208 2.6.6 / RFC 7489 6.6.3 (a check that could not finish for a DNS error is a "
             "temporary error); Rackspace G1E: Temporary DMARC DNS lookup failure",
         ),
@@ -1246,13 +1249,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "securityerror": (
         Phrase(
             "too-many-authentication-errors",
-            r"too (?:many|much) (?:failed |fail )?authentication",
+            r"too many authentication|too many failed authentication"
+            r"|too much fail authentication|too much failed authentication",
             "Stalwart inbound/auth.rs (Too many authentication errors); NetEase (too much fail "
             "authentication)",
         ),
         Phrase(
             "must-authenticate",
-            r"must (?:first )?authenticate|authenticate first",
+            r"must authenticate|must first authenticate|authenticate first",
             "RFC 4954 6 (530 5.7.0 Authentication required); Stalwart inbound/mail.rs (You must "
             "authenticate first)",
         ),
@@ -1295,7 +1299,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "address-malformed",
-            r"address (?:is )?malformed",
+            r"address malformed|address is malformed",
             "chasquid smtpsrv/conn.go: 501 5.1.7 Sender address malformed",
         ),
         Phrase(
@@ -1310,13 +1314,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "say-helo-first",
-            r"say (?:helo|ehlo) first|send (?:helo|ehlo) first",
+            r"say helo first|say ehlo first|send helo first|send ehlo first",
             "RFC 5321 4.1.4 (a session starts with EHLO/HELO); Sendmail srvrsmtp.c, Courier "
             "courieresmtpd.C, Stalwart mail.rs: Polite people say HELO first",
         ),
         Phrase(
             "too-many-errors",
-            r"too many (?:smtp |protocol |command )?errors",
+            r"too many errors|too many smtp errors|too many protocol errors"
+            r"|too many command errors",
             "Postfix smtpd(8) smtpd_hard_error_limit (421 4.7.0 Error: too many errors: the "
             "client's errors); chasquid conn.go; Stalwart rcpt.rs",
         ),
