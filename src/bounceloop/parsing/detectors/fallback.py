@@ -92,8 +92,20 @@ _FORWARD_MARKER = rx.compile(
 # Empfänger", "La remise a échoué", "Error en la entrega", "Recapito non riuscito", "Falha na
 # entrega", "De bezorging is mislukt") and GMX/Web.de ("konnte nicht zugestellt werden"),
 # Orange/La Poste ("n'a pas pu être remis/distribué"), and the like.
+# The older plain-text notices (before RFC 1894 DSNs were common): Smail 3's "Failed
+# addresses follow:" (src/notify.c), Netscape Messaging Server's "This Message was
+# undeliverable due to the following reason:" and "The following recipients did not receive
+# this message:", MDaemon's "The attached message had PERMANENT fatal delivery errors!" and
+# "The following addresses did NOT receive a copy of your message:", the ph nameserver
+# mailer's (phquery) "Message not delivered to the following:", Dovecot's rejection_reason
+# (default "Your message to <%t> was automatically rejected:%n%r"; RFC 5429 Sieve reject),
+# and Exim's delay warning "has not yet been delivered to one or more of its recipients"
+# (Exim's warn_message_file default; a delay, see _DELAY).
 _FAILURE = rx.compile(
-    r"could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
+    r"failed addresses follow|was undeliverable|did not receive (?:this|a copy of your) message"
+    r"|fatal delivery error|message not delivered to|was automatically rejected"
+    r"|not yet been delivered to"
+    r"|could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
     r"|not be delivered to|delivery (?:to the following|has failed|failed)"
     r"|failed to deliver|unable to deliver|could not deliver|couldn't deliver"
     r"|wasn't able to deliver|was unable to deliver|undeliverable to|permanent fatal error"
@@ -118,7 +130,11 @@ _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re
 _ORIGINAL = rx.compile(
     r"^[ \t-]*(?:-+ ?this is a copy of|below this line is a copy|original message follows"
     r"|-+ ?original message|-+ ?the original message|message headers follow"
-    r"|-+ ?unsent message below|-+ ?returned message|received: from )",
+    r"|-+ ?unsent message below|-+ ?returned message|received: from "
+    # Smail 3, usa.net, demon.co.uk (Turnpike), HotPOP, MDaemon (its transcript quotes the
+    # original's headers).
+    r"|\|?-+ ?message text follows|-+ ?returned mail follows|-+ ?start of returned message"
+    r"|original message attached|-+ ?session transcript)",
     re.I | re.M,
 )
 # A bare local part listed alone on a line (an old AOL/qmail-style notice names its own
@@ -127,6 +143,21 @@ _BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*$")
 # An SMTP transcript's RCPT command and a reply to it (RFC 5321 section 4.1.1.3, 4.2).
 _RCPT = rx.compile(r"\brcpt to:\s*<([^<>\s]+)>", re.I)
 _REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
+# A recipient named after a label of its own at a line's start, as notices without a
+# failure sentence write it: LSMTP's "Error-for:" (the LISTSERV-readable error list L-Soft's
+# LSMTP appends), CompuServe's "Invalid receiver address:", usa.net's "Intended recipient:",
+# HotPOP's "Undeliverable Address:", Prodigy's "User's mailbox is full:", and "Failed
+# Recipient:" (formats catalogued by GNU Mailman 2's Mailman/Bouncers/SimpleMatch.py and
+# Compuserve.py).
+_LABELLED = rx.compile(
+    r"^[ \t>]*(?:error-for|invalid receiver address|intended recipient|undeliverable address"
+    r"|user's mailbox is full|failed recipient|invalid final delivery userid)[ \t]*:[ \t]*"
+    r"<?([^<>\s]+@[^<>\s]+?)>?[ \t.]*$",
+    re.I | re.M,
+)
+# An address in single quotes (demon.co.uk's Turnpike: "It was addressed to 'jane@...'"):
+# the quote is an atext character, so the address pattern alone would keep it.
+_QUOTED_ADDRESS = rx.compile(r"'([^'<>@\s]+@[^'<>@\s]+)'")
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -235,9 +266,11 @@ def _from_structure(mail: Mail) -> list[Fact]:
         found += _listed(lines, at, mail.from_address)
     refused = _refused(lines)
     found += list(refused)
+    labelled = _LABELLED.findall(notice)
+    found += labelled
     if not found and hits:
         found = _from_original(mail)
-    if not found or not (hits or refused or mail.has("X-Failed-Recipients")):
+    if not found or not (hits or refused or labelled or mail.has("X-Failed-Recipients")):
         return []
     action = "delayed" if _DELAY.search(text.lower()) else "failed"
     facts: list[Fact] = []
@@ -300,7 +333,9 @@ def _listed(lines: list[str], at: int, sender: str) -> list[str]:
             continue
         if _MSGID_LINE.search(line):
             continue
-        named = [m.group(1) for m in ANGLE_ADDRESS.finditer(line)] or find_addresses(line)
+        named = ([m.group(1) for m in ANGLE_ADDRESS.finditer(line)]
+                 or [m.group(1) for m in _QUOTED_ADDRESS.finditer(line)]
+                 or find_addresses(line))
         if not named and lines[at].rstrip().endswith(":") and "@" in sender:
             bare = _BARE.match(line)
             if bare:
