@@ -100,11 +100,20 @@ _FORWARD_MARKER = rx.compile(
 # mailer's (phquery) "Message not delivered to the following:", Dovecot's rejection_reason
 # (default "Your message to <%t> was automatically rejected:%n%r"; RFC 5429 Sieve reject),
 # and Exim's delay warning "has not yet been delivered to one or more of its recipients"
-# (Exim's warn_message_file default; a delay, see _DELAY).
+# (Exim's warn_message_file default; a delay, see _DELAY). MMDF's return notices
+# (lib/mmdf/ml_send.c rtn_*: "It failed to be received by the following address(es):",
+# the warning "Delivery attempts are still pending for the following address(es):");
+# MasqMail's failmsg.tpl ("Delivery to the following recipients failed permanently");
+# Sendmail's "The following addresses had permanent delivery errors" (savemail.c in some
+# 8.x releases); "The following addresses were not valid", "These addresses were rejected",
+# "not able to deliver to the following addresses", "cannot be sent to the following
+# addresses" (catalogued with the above by AOLserver's nssmtpd bounce filters).
 _FAILURE = rx.compile(
     r"failed addresses follow|was undeliverable|did not receive (?:this|a copy of your) message"
     r"|fatal delivery error|message not delivered to|was automatically rejected"
-    r"|not yet been delivered to"
+    r"|not yet been delivered to|failed to be received by|still pending for the following"
+    r"|had (?:permanent )?delivery errors|following addresses were not valid"
+    r"|not able to deliver to|cannot be sent to the following"
     r"|could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
     r"|not be delivered to|delivery (?:to the following|has failed|failed)"
     r"|failed to deliver|unable to deliver|could not deliver|couldn't deliver"
@@ -123,7 +132,7 @@ _FAILURE = rx.compile(
 # Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
 # send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
 _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re)?try|"
-                    r"still being retried|could not send message for past")
+                    r"still being retried|could not send message for past|still pending")
 
 # Where the notice ends and a copy of the original begins (Exim, Sendmail, qmail, Postfix,
 # Exchange): the rest is not read for recipients.
