@@ -38,3 +38,50 @@ def test_a_message_that_is_no_bounce_yields_nothing() -> None:
     raw = raw.replace("Return-Path: <>", "Return-Path: <a@b.example>")
     raw = raw.replace("mailer-daemon@mx.example.net", "sales@mx.example.net")
     assert parse(raw.encode()).records == ()
+
+
+PROSE = """Return-Path: <>
+From: MAILER-DAEMON@mx.example.net
+To: <shop@example.org>
+Subject: about your order
+Content-Type: text/plain
+
+{banner}I looked into the order you asked about this morning.
+The warehouse says the parcel left on Monday.
+The courier has not scanned it since then.
+I will call them again tomorrow.
+Your message to a.berg@example.se could not be delivered, they say.
+"""
+
+
+def test_a_statement_below_the_opening_prose_is_not_a_notice() -> None:
+    # A machine's banner is not counted among the opening lines; a person's prose is.
+    assert parse(PROSE.format(banner="").encode()).records == ()
+    assert parse(PROSE.format(banner="*" * 40 + "\n").encode()).records == ()
+
+
+def test_a_banner_does_not_count_among_the_opening_lines() -> None:
+    raw = PROSE.format(banner="*" * 40 + "\n** THIS IS A WARNING MESSAGE ONLY **\n"
+                       "** YOU DO NOT NEED TO RESEND YOUR MESSAGE **\n" + "*" * 40
+                       + "\n\nYour message could not be delivered to a.berg@example.se\n\n")
+    assert [r.recipient for r in parse(raw.encode()).records] == ["a.berg@example.se"]
+
+
+LABELLED = """Return-Path: <{path}>
+From: {sender}
+To: <shop@example.org>
+Subject: {subject}
+Content-Type: text/plain
+
+Intended recipient: k.ito@example.jp
+Error-for:  shop@example.org
+"""
+
+
+def test_a_labelled_recipient_only_in_a_bounce() -> None:
+    bounce = LABELLED.format(path="", sender="postmaster@mx.example.jp",
+                             subject="Error Condition Report")
+    assert [r.recipient for r in parse(bounce.encode()).records] == ["k.ito@example.jp"]
+    person = LABELLED.format(path="k.ito@example.jp", sender="k.ito@example.jp",
+                             subject="my new address")
+    assert parse(person.encode()).records == ()

@@ -11,16 +11,18 @@ structure, and that is what this reads:
 3. addresses on the lines at and after a failure statement, in English, German, French,
    Spanish, Italian, Portuguese and Dutch (the sentences below, each from an MTA's source or a
    provider's published notice);
-4. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
+4. addresses after a label of their own ("Error-for:", "Intended recipient:", ...), as the
+   older notices without a failure sentence write them;
+5. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
    ``Envelope-To``) or its ``To`` when it names one address.
 
 Precision comes first (a wrong recipient can suppress a good address): the message must look
 like a bounce at all (a null or MAILER-DAEMON/postmaster sender, X-Failed-Recipients, or a
 bounce's Subject), its failure statement must open the notice (within its first
-:data:`LEAD_LINES` lines: a notice states its failure first, a person's mail that mentions one
-further down is not a notice), and no address of the bounce's own sender, envelope or To, of
-the original's From, Reply-To, Sender or Return-Path, and no postmaster or mailer-daemon, is
-ever a recipient.
+:data:`LEAD_LINES` lines, a machine's banner not counted: a notice states its failure first,
+a person's mail that mentions one further down is not a notice), and no address of the
+bounce's own sender, envelope or To, of the original's From, Reply-To, Sender or
+Return-Path, and no postmaster or mailer-daemon, is ever a recipient.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from bounceloop.parsing.text import squeeze
 
 NAME = "fallback"
 
-#: A failure statement must start within this many non-blank lines of the notice.
+#: A failure statement must start within this many non-blank lines of the notice, not
+#: counting a machine's banner lines (see _BANNER).
 LEAD_LINES = 4
 #: Lines read after a failure statement for its addresses (a list of recipients follows it).
 LIST_LINES = 8
@@ -167,6 +170,18 @@ _LABELLED = rx.compile(
 # An address in single quotes (demon.co.uk's Turnpike: "It was addressed to 'jane@...'"):
 # the quote is an atext character, so the address pattern alone would keep it.
 _QUOTED_ADDRESS = rx.compile(r"'([^'<>@\s]+@[^'<>@\s]+)'")
+# A machine's banner before the statement, not counted among a notice's opening lines: a
+# rule of punctuation ("****", "-----", "|====|"), Sendmail's warning box ("**  THIS IS A
+# WARNING MESSAGE ONLY  **", "YOU DO NOT NEED TO RESEND YOUR MESSAGE", savemail.c), the
+# DSN preamble "This is an automatically generated Delivery Status Notification" (Exchange,
+# Gmail), Exim's "This message was created automatically by mail delivery software", the
+# MessageSwitch "This is just a warning, you do not need to take any action", InterScan's
+# "****** Message from InterScan E-Mail VirusWall NT ******".
+_BANNER = rx.compile(
+    r"^[\W_]*$|warning message only|do not need to (?:resend|take any action)"
+    r"|automatically generated|created automatically|message from interscan",
+    re.I,
+)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -317,18 +332,30 @@ def _refused(lines: list[str]) -> dict[str, str]:
 
 
 def _statements(lines: list[str]) -> list[int]:
-    """Indexes of the lines holding a failure statement, if the first one opens the notice."""
+    """Indexes of the lines holding a failure statement, if the first one opens the notice
+    (within :data:`LEAD_LINES` non-blank lines that are not a banner). A statement wrapped
+    onto the next line ("could not be\ndelivered", as notices fill their paragraphs to 72
+    columns) counts at its first line."""
     hits: list[int] = []
     shown = 0
     for i, line in enumerate(lines):
-        if not line.strip():
+        if not line.strip() or (not hits and _BANNER.search(line)):
             continue
         shown += 1
-        if _FAILURE.search(line.lower()):
+        if _FAILURE.search(line.lower()) or _wrapped(lines, i):
             hits.append(i)
         elif not hits and shown >= LEAD_LINES:
             return []
     return hits
+
+
+def _wrapped(lines: list[str], i: int) -> bool:
+    """Does a statement begin on line ``i`` and end on the next?"""
+    if i + 1 >= len(lines) or not lines[i + 1].strip():
+        return False
+    after = lines[i + 1].lower()
+    joined = lines[i].lower().rstrip() + " " + after.lstrip()
+    return bool(_FAILURE.search(joined)) and not _FAILURE.search(after)
 
 
 def _listed(lines: list[str], at: int, sender: str) -> list[str]:
