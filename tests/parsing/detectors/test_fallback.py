@@ -4,6 +4,8 @@ reported, and a message that does not look like a bounce yields nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from bounceloop.parsing import parse
 
 BOUNCE = """Return-Path: <>
@@ -85,3 +87,14 @@ def test_a_labelled_recipient_only_in_a_bounce() -> None:
     person = LABELLED.format(path="k.ito@example.jp", sender="k.ito@example.jp",
                              subject="my new address")
     assert parse(person.encode()).records == ()
+
+
+@pytest.mark.parametrize("subject", ["mail failed, returning to sender", "Failed mail  (msg.a01)",
+                                     "Error Condition Report",
+                                     "Mail System Error - Returned Mail"])
+def test_an_old_systems_subject_makes_a_bounce(subject: str) -> None:
+    # Stored without its envelope (no Return-Path) and from a mailbox of no daemon's name,
+    # as list servers keep them: the Subject is what says it is a bounce.
+    raw = (f"From: Mail System <mail@relay.example.net>\nTo: <shop@example.org>\n"
+           f"Subject: {subject}\n\nIntended recipient: k.ito@example.jp\n")
+    assert [r.recipient for r in parse(raw.encode()).records] == ["k.ito@example.jp"]

@@ -49,8 +49,9 @@ MAX_NOTICE = 20_000
 MAX_DEPTH = 2
 
 # RFC 5321 section 4.5.5: bounces are sent with a null reverse-path, by convention from
-# MAILER-DAEMON or postmaster (RFC 5321 section 4.5.1); qmail and Courier use these too.
-_DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon)(?:[-+.]|@|$)",
+# MAILER-DAEMON or postmaster (RFC 5321 section 4.5.1); qmail and Courier use these too,
+# MDaemon its own name and MMDF "mmdf".
+_DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon|mmdf)(?:[-+.]|@|$)",
                      re.I)
 
 # Words of a bounce's Subject. English: RFC 3461/3464 DSN subjects as Sendmail ("Returned
@@ -58,9 +59,14 @@ _DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon)
 # "Delayed Mail"), Exim ("Mail delivery failed"), qmail ("failure notice"), Exchange
 # ("Undeliverable:", "Delivery Status Notification (Failure)"). Exchange's localised NDR
 # subjects: "Unzustellbar:" (de), "Non remis :" (fr), "No se puede entregar:" (es),
-# "Non recapitabile:" (it), "Não é possível entregar:" (pt), "Onbestelbaar:" (nl).
+# "Non recapitabile:" (it), "Não é possível entregar:" (pt), "Onbestelbaar:" (nl). The
+# older systems: Smail 3 "mail failed, returning to sender", MMDF "Failed mail" and
+# "Waiting mail", usa.net "Error Condition Report", Netscape Messaging Server "Mail System
+# Error - Returned Mail", Sendmail's "Warning: could not send message for past 4 hours".
 _SUBJECT = rx.compile(
     r"undeliver|undelivered|non[- ]?deliver|not delivered|could not be delivered"
+    r"|mail failed|failed mail|waiting mail|error condition report|mail system error"
+    r"|could not send message|unable to deliver"
     r"|delivery (?:status|fail|failure|problem|report|notification|has failed)"
     r"|returned mail|returning message|mail delivery|failure notice|delayed mail"
     r"|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|nicht zugestellt"
