@@ -188,6 +188,12 @@ _BANNER = rx.compile(
     r"|automatically generated|created automatically|message from interscan",
     re.I,
 )
+# The original's header fields a notice quotes, indented, to say which message it is about,
+# before its statement: Exchange 5.5's "Your message\n\n  To: ...\n  Subject: ...\n  Sent:
+# ...\n\ndid not reach the following recipient(s):", Exchange 2000/2003's and hMailServer's
+# "Your message did not reach some or all of the intended recipients.\n\n  Subject: ...\n
+# Sent: ...". Not counted among the opening lines either.
+_ABOUT = rx.compile(r"[ \t]+(?:to|cc|subject|sent|date)[ \t]*:", re.I)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -345,7 +351,7 @@ def _statements(lines: list[str]) -> list[int]:
     hits: list[int] = []
     shown = 0
     for i, line in enumerate(lines):
-        if not line.strip() or (not hits and _BANNER.search(line)):
+        if not line.strip() or (not hits and (_BANNER.search(line) or _ABOUT.match(line))):
             continue
         shown += 1
         if _FAILURE.search(line.lower()) or _wrapped(lines, i):
