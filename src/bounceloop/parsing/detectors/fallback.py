@@ -123,6 +123,12 @@ _FAILURE = rx.compile(
     r"|not yet been delivered to|failed to be received by|still pending for the following"
     r"|had (?:permanent )?delivery errors|following addresses were not valid"
     r"|not able to deliver to|cannot be sent to the following"
+    # Single sites' notices catalogued by GNU Mailman 2 (Mailman/Bouncers/SimpleMatch.py):
+    # sdm.de "here is your list of failed recipients", dadoservice.it "Your message has
+    # encountered delivery problems", MDaemon.PRO "<address> - no such user here", and
+    # "This is a delivery failure notification message".
+    r"|list of failed recipients|encountered delivery problems|- no such user here"
+    r"|delivery failure notification message"
     r"|could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
     r"|not be delivered to|delivery (?:to the following|has failed|failed)"
     r"|failed to deliver|unable to deliver|could not deliver|couldn't deliver"
