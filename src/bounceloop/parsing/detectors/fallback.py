@@ -380,9 +380,12 @@ def _listed(lines: list[str], at: int, sender: str) -> list[str]:
     """The addresses on a failure statement's line and the list that follows it (up to a
     blank line after the list, or :data:`LIST_LINES` lines)."""
     found: list[str] = []
-    for line in lines[at:at + LIST_LINES]:
+    end = min(len(lines), at + LIST_LINES)
+    for i in range(at, end):
+        line = lines[i]
         if not line.strip():
             if found:
+                end = i
                 break
             continue
         if _MSGID_LINE.search(line):
@@ -395,6 +398,32 @@ def _listed(lines: list[str], at: int, sender: str) -> list[str]:
             if bare:
                 named = [f"{bare.group(1)}@{sender.rpartition('@')[2]}"]
         found += named
+    return found + (_more(lines, end) if found else [])
+
+
+# A line that opens with an address: the next entry of a list of recipients ("<jane@...>:",
+# "jane@... on DATE", "SMTP=jane@...;", "> jane@...").
+_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]+@[^\s<>'\"():;,@]+)>?"
+                    r"(?=[\s:;,]|$)", re.I)
+
+
+def _more(lines: list[str], start: int) -> list[str]:
+    """The entries of a list longer than :data:`LIST_LINES` lines, or in paragraphs (qmail,
+    Exchange and Smail give each recipient a line that opens with its address, then its
+    reason): from ``start``, each line that opens with an address, until a paragraph opens
+    with something else."""
+    found: list[str] = []
+    opening = False
+    for line in lines[start:]:
+        if not line.strip():
+            opening = True
+            continue
+        entry = _ENTRY.match(line)
+        if entry:
+            found.append(entry.group(1))
+            opening = False
+        elif opening or _FAILURE.search(line.lower()):
+            break
     return found
 
 
