@@ -98,3 +98,27 @@ def test_an_old_systems_subject_makes_a_bounce(subject: str) -> None:
     raw = (f"From: Mail System <mail@relay.example.net>\nTo: <shop@example.org>\n"
            f"Subject: {subject}\n\nIntended recipient: k.ito@example.jp\n")
     assert [r.recipient for r in parse(raw.encode()).records] == ["k.ito@example.jp"]
+
+
+TERSE = """Return-Path: <{path}>
+From: {sender}
+To: <shop@example.org>
+Subject: Undeliverable mail
+Content-Type: text/plain
+
+{first}
+"""
+
+
+@pytest.mark.parametrize("first", ["<t.ono@example.jp>... User unknown",
+                                   "t.ono@example.jp: mailbox is full"])
+def test_a_terse_notice_opens_with_the_address(first: str) -> None:
+    bounce = TERSE.format(path="", sender="MAILER-DAEMON@mx.example.jp", first=first)
+    assert [r.recipient for r in parse(bounce.encode()).records] == ["t.ono@example.jp"]
+    # The same lines from a person (a Subject alone does not make a notice terse).
+    person = TERSE.format(path="k.ito@example.jp", sender="k.ito@example.jp", first=first)
+    assert parse(person.encode()).records == ()
+    # Nor does an address that only appears in prose.
+    prose = TERSE.format(path="", sender="MAILER-DAEMON@mx.example.jp",
+                         first="Please write to t.ono@example.jp: she knows.")
+    assert parse(prose.encode()).records == ()

@@ -211,11 +211,16 @@ def _daemon(address: str) -> bool:
     return bool(_DAEMON.match(address))
 
 
+def _sent_as_bounce(mail: Mail) -> bool:
+    """A null reverse-path, or sent from MAILER-DAEMON or postmaster."""
+    path = mail.header("Return-Path").strip()
+    return (path in ("<>", "") and mail.has("Return-Path")) or _daemon(mail.from_address)
+
+
 def _bounce_like(mail: Mail) -> bool:
     """Does the message say it is a bounce at all (before any body is read)?"""
-    path = mail.header("Return-Path").strip()
-    return (path in ("<>", "") and mail.has("Return-Path")) or _daemon(mail.from_address) \
-        or mail.has("X-Failed-Recipients") or bool(_SUBJECT.search(mail.subject))
+    return _sent_as_bounce(mail) or mail.has("X-Failed-Recipients") \
+        or bool(_SUBJECT.search(mail.subject))
 
 
 def match(mail: Mail) -> bool:
@@ -299,7 +304,7 @@ def _from_structure(mail: Mail) -> list[Fact]:
         attach_original(mail, mail.body[mail.body.find("\n", end.start()) + 1:])
     excluded = _excluded(mail)
     lines = notice.split("\n")
-    hits = _statements(lines)
+    hits = _statements(lines) or _terse(mail, lines)
     text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
     found: list[str] = []
     for value in mail.headers_all("X-Failed-Recipients"):
@@ -367,6 +372,19 @@ def _statements(lines: list[str]) -> list[int]:
     return hits
 
 
+def _terse(mail: Mail, lines: list[str]) -> list[int]:
+    """A terse notice, whose Subject is its statement ("Undeliverable mail") and whose body
+    opens with the failed address and its reason ("<jane@...>... User unknown", as Sendmail
+    words a recipient's error; "jane@...: mailbox full"): its first line, when the message was
+    sent as a bounce."""
+    if not (_sent_as_bounce(mail) and _SUBJECT.search(mail.subject)):
+        return []
+    for i, line in enumerate(lines):
+        if line.strip() and not _BANNER.search(line):
+            return [i] if _ENTRY.match(line) else []
+    return []
+
+
 def _wrapped(lines: list[str], i: int) -> bool:
     """Does a statement begin on line ``i`` and end on the next?"""
     if i + 1 >= len(lines) or not lines[i + 1].strip():
@@ -403,8 +421,8 @@ def _listed(lines: list[str], at: int, sender: str) -> list[str]:
 
 # A line that opens with an address: the next entry of a list of recipients ("<jane@...>:",
 # "jane@... on DATE", "SMTP=jane@...;", "> jane@...").
-_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]+@[^\s<>'\"():;,@]+)>?"
-                    r"(?=[\s:;,]|$)", re.I)
+_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]++@[^\s<>'\"():;,@]++)>?"
+                    r"(?=[\s:;,.]|$)", re.I)
 
 
 def _more(lines: list[str], start: int) -> list[str]:
