@@ -82,6 +82,8 @@ _SUBJECT = rx.compile(
 # Portuguese ENC, Dutch Doorst) and the markers mail clients put before a forwarded message
 # inline (Gmail, Thunderbird, Apple Mail, Outlook).
 _FORWARD_SUBJECT = rx.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|doorst)\s*:", re.I)
+# A reply's Subject prefix (RFC 5322 section 3.6.5 "Re:", German "AW:", Swedish/Danish "SV:").
+_REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv)\s*:", re.I)
 _FORWARD_MARKER = rx.compile(
     r"^[ \t>]*(?:-{3,}\s*forwarded message\s*-{3,}|-{3,}\s*original message\s*-{3,}"
     r"|begin forwarded message:|-{3,}\s*weitergeleitete nachricht\s*-{3,}"
@@ -101,6 +103,8 @@ _FORWARD_MARKER = rx.compile(
 # Empfänger", "La remise a échoué", "Error en la entrega", "Recapito non riuscito", "Falha na
 # entrega", "De bezorging is mislukt") and GMX/Web.de ("konnte nicht zugestellt werden"),
 # Orange/La Poste ("n'a pas pu être remis/distribué"), and the like.
+# Exchange 2000/2003's opening sentence "Your message did not reach some or all of the
+# intended recipients." (Microsoft KB Q196920; hMailServer copies it).
 # The older plain-text notices (before RFC 1894 DSNs were common): Smail 3's "Failed
 # addresses follow:" (src/notify.c), Netscape Messaging Server's "This Message was
 # undeliverable due to the following reason:" and "The following recipients did not receive
@@ -118,7 +122,8 @@ _FORWARD_MARKER = rx.compile(
 # "not able to deliver to the following addresses", "cannot be sent to the following
 # addresses" (catalogued with the above by AOLserver's nssmtpd bounce filters).
 _FAILURE = rx.compile(
-    r"failed addresses follow|was undeliverable|did not receive (?:this|a copy of your) message"
+    r"did not reach some or all|failed addresses follow|was undeliverable"
+    r"|did not receive (?:this|a copy of your) message"
     r"|fatal delivery error|message not delivered to|was automatically rejected"
     r"|not yet been delivered to|failed to be received by|still pending for the following"
     r"|had (?:permanent )?delivery errors|following addresses were not valid"
@@ -303,7 +308,10 @@ def _from_structure(mail: Mail) -> list[Fact]:
         # The copy quoted as text after its marker line: its senders are guarded too.
         attach_original(mail, mail.body[mail.body.find("\n", end.start()) + 1:])
     excluded = _excluded(mail)
-    lines = notice.split("\n")
+    # A bounce quoted in a reply ("> " before each line, RFC 3676 section 4.5) reads as the
+    # bounce itself; Sendmail's transcript marks (">>> RCPT To:<...>") keep their command.
+    lines = _QUOTE.sub("", notice).split("\n") if _REPLY_SUBJECT.match(mail.subject) \
+        else notice.split("\n")
     hits = _statements(lines) or _terse(mail, lines)
     text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
     found: list[str] = []
