@@ -541,7 +541,8 @@ def test_errors_lists_every_error_row(client: TestClient, seeded: Seeded) -> Non
     assert ann[3:7] == ["4 · reply", "rcptto", "550", "5.1.1"]
     assert "User unknown" in ann[7]
     assert ann[8] == "error Refused by receiving mail server"
-    assert ann[9:] == ["Hard", "userunknown"]
+    # The reason, then on a line of its own the rule that decided it and what it matched.
+    assert ann[9:] == ["Hard", "userunknown" + "by status:5.1.1: “5.1.1”"]
     di = by["di@nowhere.test"]
     assert di[3] == "1 · DNS" and di[8] == "nohost Map domain name to IP address"
     cy = by["cy@dest.test"]
