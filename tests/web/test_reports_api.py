@@ -41,6 +41,7 @@ from bounceloop.storage.tables import messages
 from bounceloop.storage.tables import suppressions as suppressions_table
 from bounceloop.testing import bounces
 from bounceloop.web.app import create_app
+from bounceloop.web.reports import ErrorPage
 from tests.web.conftest import bearer
 
 DOMAIN = "bounces.sender.test"
@@ -372,6 +373,22 @@ def test_rows_explain_themselves(world: World, app: TestClient, ro: dict[str, st
     # A synchronous error: bob's 550 5.1.1 at RCPT, decided by its status; no detector.
     [bob] = errors(app, ro, "recipient=bob@dest.test")["errors"]
     assert tuple(bob[k] for k in why) == ("userunknown", "status:5.1.1", "5.1.1", None, False)
+
+
+def test_the_rows_are_typed(world: World, app: TestClient, ro: dict[str, str]) -> None:
+    """The documented row (web.reports.ErrorRow, in the OpenAPI document) is what the API
+    answers, the explanation included; test_openapi.py checks live answers against it."""
+    document = app.get("/api/openapi.json").json()
+    ok = document["paths"]["/api/v1/errors"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"] == \
+        "#/components/schemas/ErrorPage"
+    row = document["components"]["schemas"]["ErrorRow"]
+    assert {"rule", "matched", "detector", "expired"} <= set(row["required"])
+    assert tuple(row["properties"]) == FIELDS
+    body = errors(app, ro, "history=true&limit=1000")
+    page = ErrorPage.model_validate(body)
+    assert page.total == len(page.errors) > 5
+    assert {r.rule for r in page.errors if r.rule} >= {"status:5.1.1"}
 
 
 def test_rows_say_what_happened(world: World, app: TestClient, ro: dict[str, str]) -> None:
