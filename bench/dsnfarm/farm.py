@@ -151,9 +151,13 @@ def given_up(data: bytes) -> bool:
 
 
 def refine(field: str, enhanced: str) -> str:
-    """Issue 18: the field's class is authoritative; a generic field (``X.0.0``) is
-    refined by the remote reply's more specific code of the same class."""
-    if enhanced and field.endswith(".0.0") and enhanced[0] == field[0]:
+    """Issue 18: the field's class is authoritative; a generic field (``X.0.0``, or an
+    ``X.Y.0`` for a code of its subject ``X.Y``) is refined by the remote reply's more
+    specific code (RFC 3463 section 3: a detail of 0 is "other or undefined")."""
+    if not enhanced or enhanced[0] != field[0]:
+        return field
+    if field.endswith(".0.0") or (field.endswith(".0") and
+                                  enhanced.startswith(field[:-1])):
         return enhanced
     return field
 

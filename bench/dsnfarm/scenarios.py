@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 STAGES = ("MAIL", "RCPT", "DATA", "DATA_END")
 
 _ENHANCED = re.compile(r"[245]\d\d[ -]([245]\.\d{1,3}\.\d{1,3})\b")
+#: qmail writes its RFC 1893 code after the text, "(#5.7.1)" (qmail-smtpd.c, err_nogateway
+#: and the other err_ functions; qmail-send's bounces likewise, "#5.1.1").
+_QMAIL_ENHANCED = re.compile(r"\(#([245]\.\d{1,3}\.\d{1,3})\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,9 @@ class Reply:
 
     @property
     def enhanced(self) -> str:
-        """The RFC 3463 code at the head of the reply (RFC 2034), or ''."""
-        match = _ENHANCED.match(self.text)
+        """The RFC 3463 code at the head of the reply (RFC 2034), or qmail's at its end,
+        or ''."""
+        match = _ENHANCED.match(self.text) or _QMAIL_ENHANCED.search(self.text)
         return match.group(1) if match else ""
 
 

@@ -50,8 +50,12 @@ def test_an_expiry_shows_its_cause() -> None:
     assert any(s.startswith("expiry: expiry:retry-timeout-exceeded") for s in p.steps)
     assert ("expired", "phrase:expired/retry-time-exceeded", "retry timeout exceeded") in [
         (a.reason, a.rule, a.matched) for a in p.alternatives]
-    # Exim's generic Status: 5.0.0, refined by the reply's own code.
-    assert p.status_source.startswith("the remote server's reply text, refining the stated")
+    # Exim's Status: 5.0.0 is the verdict (RFC 3464 2.3.4); the reason is read from the
+    # cause, the reply's own 4.2.0.
+    assert (p.record.extended, p.record.code) == ("5.0.0", "450")
+    assert p.status_source == "the report's status field (as the detector read it)"
+    assert ("the reason is read from the cause 4.2.0 (the reply's own code), not the "
+            "verdict 5.0.0") in p.steps
 
 
 def test_a_message_no_detector_reads() -> None:

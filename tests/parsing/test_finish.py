@@ -17,17 +17,24 @@ from bounceloop.parsing.finish import (
 @pytest.mark.parametrize(
     ("stated", "found", "reply", "expected"),
     [
-        ("5.0.0", "5.1.1", "550", "5.1.1"),  # a bare X.0.0 is refined by the reply
+        ("5.0.0", "5.1.1", "550", "5.1.1"),  # a generic X.0.0 (Exim, OpenSMTPD) is refined
+        ("5.1.0", "5.1.1", "550", "5.1.1"),  # so is an X.Y.0 by a code of its subject
+        ("5.1.0", "5.7.1", "550", "5.1.0"),  # ... but not by one of another subject
         ("5.1.1", "5.1.1", "550", "5.1.1"),
         ("", "5.7.1", "550", "5.7.1"),
         ("5.2.2", "", "", "5.2.2"),
-        ("4.4.7", "4.4.2", "421", "4.4.2"),  # 4.4.7 "expired" is a catch-all
-        ("5.1.1", "5.7.1", "550", "5.7.1"),
-        ("5.2.1", "5.2.2", "552", "5.2.1"),  # a specific stated status stands
-        ("5.0.0", "4.2.2", "452", "4.2.2"),  # the class of the reply decides
+        ("4.4.7", "4.2.1", "450", "4.4.7"),  # Sendmail's expiry verdict stands
+        ("5.1.3", "5.7.1", "553", "5.1.3"),  # a specific stated status stands
+        ("5.2.1", "5.2.2", "552", "5.2.1"),
+        ("5.0.0", "4.2.2", "452", "5.0.0"),  # the field's class is the MTA's decision
+        ("4.7.1", "5.7.1", "554", "4.7.1"),  # a 554 the MTA chose to treat as temporary
+        ("4.5.0", "5.5.0", "550", "4.5.0"),
     ],
 )
-def test_prefer(stated: str, found: str, reply: str, expected: str) -> None:
+def test_prefer_follows_the_status_field_rfc3464(stated: str, found: str, reply: str,
+                                                 expected: str) -> None:
+    """RFC 3464 2.3.4: Status is the reporting MTA's verdict; its class stands, and only a
+    generic field is refined by the remote reply's code (issue 18)."""
     assert prefer(stated, found, reply) == expected
 
 
@@ -35,9 +42,17 @@ def test_settle_codes_keeps_the_reply_of_the_status_class() -> None:
     fact = Fact(diagnosis="550 4.2.2 mailbox full, try later", status="")
     # "550" and "4.2.2" disagree; the enhanced code is the precise one (RFC 3463), and a 5xx
     # next to a 4.x.x status is dropped rather than kept contradicting it.
-    assert settle_codes(fact) == ("4.2.2", "")
+    assert settle_codes(fact) == ("4.2.2", "", "4.2.2")
     fact = Fact(diagnosis="host said: 452 4.2.2 over quota", status="4.2.2")
-    assert settle_codes(fact) == ("4.2.2", "452")
+    assert settle_codes(fact) == ("4.2.2", "452", "4.2.2")
+
+
+def test_settle_codes_gives_the_cause_apart_from_the_verdict() -> None:
+    # Sendmail's report of an expiry: Status 4.4.7 (its verdict, kept), and the last
+    # attempt's own code, the cause the reason is decided on.
+    fact = Fact(diagnosis="451 4.3.0 Mail server temporarily rejected message.",
+                status="4.4.7")
+    assert settle_codes(fact) == ("4.4.7", "451", "4.3.0")
 
 
 @pytest.mark.parametrize(

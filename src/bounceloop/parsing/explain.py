@@ -20,7 +20,7 @@ from bounceloop.parsing.classify import MAX_EVIDENCE, Classifier, says, which
 from bounceloop.parsing.detectors import plan
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.finish import finish_all
+from bounceloop.parsing.finish import finish_all, one_per_recipient, settle_codes
 from bounceloop.parsing.mail import read
 from bounceloop.parsing.rules.phrases import PHRASES
 
@@ -102,13 +102,17 @@ def explain(raw: bytes, convention: Convention = Convention.CODE) -> Explanation
             if facts:
                 out.detector = detector.name
                 break
-        stated = [fact.status for fact in facts]
+        facts = one_per_recipient(facts)
+        stated = [(fact.status, fact.reply_code) for fact in facts]
         records = finish_all(facts, mail, out.detector, convention)
-        # finish_all settled each fact's codes and cleaned its diagnostic in place: the
-        # classifier is asked again about the very fact it decided, recording its steps.
+        # finish_all settled each fact's codes and cleaned its diagnostic in place; it
+        # decided the reason on the cause (the reply's own code, else the status): the
+        # classifier is asked again about that very fact, recording its steps.
         classifier = Classifier(out.detector)
-        for fact, status, record in zip(facts, stated, records, strict=True):
-            out.paths.append(_path(fact, status, record, classifier))
+        for fact, (status, reply), record in zip(facts, stated, records, strict=True):
+            cause = settle_codes(Fact(diagnosis=fact.diagnosis, reply_code=reply,
+                                      status=status, context=fact.context))[2]
+            out.paths.append(_path(replace(fact, status=cause), status, record, classifier))
     except Exception as exc:  # a bug to report, as parse() reports it
         out.error = f"{type(exc).__name__}: {exc}"
     return out
@@ -117,6 +121,9 @@ def explain(raw: bytes, convention: Convention = Convention.CODE) -> Explanation
 def _path(fact: Fact, stated: str, record: Bounce, classifier: Classifier) -> Path:
     path = Path(record, stated, _status_source(fact, stated, record.extended),
                 _reply_source(fact, record.code))
+    if fact.status != record.extended:
+        path.steps.append(f"the reason is read from the cause {fact.status or '-'} (the "
+                          f"reply's own code), not the verdict {record.extended or '-'}")
     classifier.decision(fact, trace=path.steps)
     context = fact.context[:MAX_EVIDENCE].lower()
     expiry = gave_up(fact.action, record.extended, record.code, fact.diagnosis.lower(),

@@ -1,9 +1,11 @@
 """Fact -> Bounce: the steps every format shares after its detector has spoken.
 
 1. clean the recipient and the diagnostic text;
-2. settle the codes: the stated status, else the one in the diagnostic text; the reply code
-   from the text, of the same class as the status where there is a choice;
-3. decide the reason (:mod:`bounceloop.parsing.classify`);
+2. settle the codes: the stated status (a DSN's Status field is the reporting MTA's verdict,
+   RFC 3464 2.3.4; a generic one is refined by the reply's own code), else the one in the
+   diagnostic text; the reply code from the text;
+3. decide the reason (:mod:`bounceloop.parsing.classify`) on the cause: the remote reply's
+   own enhanced code where it has one, not the verdict;
 4. derive action, kind, hardbounce, severity, timestamp and the correlation data.
 """
 
@@ -22,11 +24,11 @@ from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
 from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing import classify
 from bounceloop.parsing.classify import MAX_EVIDENCE
-from bounceloop.parsing.dsn import unwrap
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
+from bounceloop.parsing.recipient import recipient
 from bounceloop.parsing.text import decode_words, squeeze
 
 #: Headers of the returned message that tie a bounce to what we sent: our own X- headers.
@@ -62,7 +64,42 @@ def finish_all(facts: Sequence[Fact], mail: Mail, detector: str,
     if not facts:
         return ()
     finisher = _Finisher(mail, detector, convention)
-    return tuple(finisher.bounce(fact) for fact in facts)
+    return tuple(finisher.bounce(fact) for fact in one_per_recipient(facts))
+
+
+def one_per_recipient(facts: Sequence[Fact]) -> list[Fact]:
+    """One fact per recipient, at the place of its first: the most informative of its facts.
+
+    A report can name one recipient in many per-recipient groups (RFC 3464 section 2.3 has
+    one group per recipient, but relays and gateways repeat it, one per hop or per attempt);
+    a record per group would count one failed address many times. Facts whose recipient is
+    no address are kept as they are (nothing says they are the same recipient).
+    """
+    chosen: dict[str, int] = {}
+    out: list[Fact] = []
+    for fact in facts:
+        key = recipient(fact.recipient).lower()
+        if not key:
+            out.append(fact)
+            continue
+        at = chosen.get(key)
+        if at is None:
+            chosen[key] = len(out)
+            out.append(fact)
+        elif _informative(fact) > _informative(out[at]):
+            out[at] = fact
+    return out
+
+
+def _informative(fact: Fact) -> tuple[int, int, int, int]:
+    """How much a fact says: a failure before a delay before anything else, a specific
+    status (not X.0.0, RFC 3463 section 3.1's "undefined"), how many of the fields are
+    filled in, then a longer diagnostic."""
+    action = {"failed": 2, "delayed": 1}.get(fact.action, 0)
+    specific = int(bool(fact.status) and not fact.status.endswith(".0.0"))
+    filled = sum(1 for value in (fact.status, fact.diagnosis, fact.reply_code,
+                                 fact.remote_mta, fact.command) if value)
+    return action, specific, filled, min(len(fact.diagnosis), 10_000)
 
 
 class _Finisher:
@@ -90,8 +127,13 @@ class _Finisher:
         recipient = self._address(fact.recipient)
         diagnosis = self._diagnosis(fact.diagnosis)
         fact.diagnosis = diagnosis
-        status, reply = self._codes((fact.diagnosis, fact.reply_code, fact.status, fact.context))
-        fact.status, fact.reply_code = status, reply
+        status, reply, cause = self._codes(
+            (fact.diagnosis, fact.reply_code, fact.status, fact.context))
+        # The reason is the cause: the remote server's own code where its reply has one,
+        # not the reporting MTA's verdict (Sendmail's 4.4.7 on every expiry, X.5.0 for a
+        # refused DATA): RFC 3464 section 2.3.4 makes Status the verdict, the
+        # Diagnostic-Code (2.3.6) the remote server's account of why.
+        fact.status, fact.reply_code = cause, reply
         decision = self._classifier.decision(fact)
         expiry = None
         if decision.reason not in ("feedback", "vacation", "delivered"):
@@ -103,6 +145,7 @@ class _Finisher:
             decision = self._cause(fact, expiry)
             if action == "delayed":
                 action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
+        fact.status = status
         reason = decision.reason
         if reason in ("feedback", "vacation"):
             status, reply = "", ""
@@ -161,19 +204,20 @@ class _Finisher:
         return cause
 
 
-def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str]:
+def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str, str]:
     """:func:`settle_codes` of (diagnosis, reply code, status, context)."""
     diagnosis, reply, status, context = fields
     return settle_codes(Fact(diagnosis=diagnosis, reply_code=reply, status=status,
                              context=context))
 
 
-def settle_codes(fact: Fact) -> tuple[str, str]:
-    """(enhanced status, reply code) for a fact.
+def settle_codes(fact: Fact) -> tuple[str, str, str]:
+    """(enhanced status, reply code, cause) for a fact.
 
     The status stated by the format and the code in the server's own reply can differ; see
     :func:`prefer`. The reply code comes from the reply text, of the status's class when the
-    text has one; the notification context is read only when the reply has none.
+    text has one; the notification context is read only when the reply has none. The cause
+    is the enhanced code of the server's own reply where it has one, else the status.
     """
     text = fact.diagnosis[:MAX_EVIDENCE]
     reply = fact.reply_code
@@ -186,47 +230,38 @@ def settle_codes(fact: Fact) -> tuple[str, str]:
         status = find_enhanced(context, reply[:1])
     if not reply and context:
         reply = find_reply_code(context, status[:1])
-    if reply and status and reply[0] != status[0] and status[0] in "245":
+    # The reply's own enhanced code, or the status where the report states none. A stated
+    # field of the other class is no contradiction: it is the reporting MTA's verdict on
+    # the remote's reply (Exim's 5.0.0 when it gave up after "451 Temporary local
+    # problem"), and the reply keeps its code.
+    basis = found or ("" if fact.status else status)
+    if reply and basis and reply[0] != basis[0] and basis[0] in "245":
         # A reply of the other class ("550" next to "4.2.2"): the enhanced code is the more
         # precise statement (RFC 3463 section 2), so keep a reply of its class if the text
         # has one, else none rather than a contradicting one.
-        reply = find_reply_code(text, status[0]) or find_reply_code(context, status[0])
-        if reply[:1] != status[0]:
+        reply = find_reply_code(text, basis[0]) or find_reply_code(context, basis[0])
+        if reply[:1] != basis[0]:
             reply = ""
-    return status, reply
+    return status, reply, found or status
 
 
 def prefer(stated: str, found: str, reply: str = "") -> str:
     """Choose between a stated status (DSN ``Status:``) and the code in the reply text.
 
-    The server's own code wins where the stated one is only generic: an ``X.0.0``, a code with
-    a zero part next to a fully specific one, a code of the wrong class for the reply, or one
-    of the codes MTAs use as catch-alls (4.4.7 expired, 4.7.0, 5.3.x, the X.5.x protocol
-    codes). Otherwise the stated status stands: it is the reporting MTA's considered verdict.
+    The stated status is the reporting MTA's verdict (RFC 3464 section 2.3.4): its class
+    stands even where the remote reply's code is of the other class (a 554 greeting the MTA
+    chose to retry, then gave up on with 4.4.7). Where it is generic, ``X.0.0`` as Exim and
+    OpenSMTPD write for every failure or ``X.Y.0``, the reply's more specific code of the
+    same class (and subject) refines it (RFC 3463 section 3: the detail sub-code 0 means
+    "undefined").
     """
-    if not stated or not found:
+    if not stated or not found or stated == found:
         return stated or found
-    if stated == found:
+    if stated[0] != found[0]:
         return stated
-    if reply and stated[0] != found[0]:
-        if found[0] == reply[0]:
-            return found
-        if stated[0] == reply[0]:
-            return stated
-    zero = stated.endswith(".0.0")
-    if zero:
-        return found if not found.endswith(".0.0") else stated
-    if ".0" in stated and ".0" not in found:
+    if stated.endswith(".0.0"):
         return found
-    if found.endswith(".0.0"):
-        return stated
-    if stated in ("4.4.7", "4.7.0") or stated.startswith("5.3.") or stated[1:] in (
-        ".5.1", ".5.2", ".5.4", ".5.5"
-    ):
-        return found
-    if stated == "5.1.1":
-        return stated if (".0" in found or found.startswith("5.5.")) else found
-    if stated == "5.1.3" and found.startswith("5.7."):
+    if stated.endswith(".0") and found.startswith(stated[:-1]):
         return found
     return stated
 
@@ -274,16 +309,10 @@ def join_multiline(text: str) -> str:
 
 
 def clean_address(addr: str) -> str:
-    """The recipient as printed: brackets and a type prefix gone, the domain lowercased (RFC
-    5321 section 2.4: the local part is case-sensitive, the domain is not)."""
-    addr = unwrap(addr)
-    if addr.lower().startswith(("rfc822;", "rfc822 ;")):
-        addr = unwrap(addr.split(";", 1)[1])
-    addr = addr.rstrip(".,;:")
-    if "@" in addr:
-        local, _, domain = addr.rpartition("@")
-        addr = f"{local}@{domain.lower()}"
-    return addr
+    """The recipient as printed: a bounded, valid mailbox, its domain lowercased (RFC 5321
+    section 2.4: the local part is case-sensitive, the domain is not), or "" when ``addr``
+    names none (:func:`bounceloop.parsing.recipient.recipient`)."""
+    return recipient(addr)
 
 
 # The usual RFC 5322 date ("Thu, 29 Apr 2013 23:45:00 -0700", a zone comment after it):

@@ -172,12 +172,6 @@ def _explain(fact: Fact, transcript: _transcript.Transcript, listed: _Listed | N
         fact.diagnosis = listed.reason
     elif transcript.general:
         fact.diagnosis = transcript.general_text()
-    if found.from_server and fact.status:
-        # The server's own enhanced code is more precise than sendmail's reading of the reply
-        # code (Status 5.1.1 for "550 5.7.1 ... blacklisted", 4.4.7 for "450 4.7.1 ...").
-        theirs = enhanced((fact.diagnosis, fact.status[:1]))
-        if theirs and theirs[0] == fact.status[0] and not theirs.endswith(".0.0"):
-            fact.status = theirs
 
 
 def _enhanced(text_and_class: tuple[str, str]) -> str:
