@@ -373,6 +373,10 @@ def test_rows_explain_themselves(world: World, app: TestClient, ro: dict[str, st
     # A synchronous error: bob's 550 5.1.1 at RCPT, decided by its status; no detector.
     [bob] = errors(app, ro, "recipient=bob@dest.test")["errors"]
     assert tuple(bob[k] for k in why) == ("userunknown", "status:5.1.1", "5.1.1", None, False)
+    # The report's Status as Exim wrote it. The reply's 4.2.0 is of the other class, so
+    # the field's 5.0.0 stands as the status too (issue 18); our own errors have none.
+    assert (row["status_field"], row["extended"]) == ("5.0.0", "5.0.0")
+    assert bob["status_field"] is None
 
 
 def test_the_rows_are_typed(world: World, app: TestClient, ro: dict[str, str]) -> None:

@@ -41,7 +41,7 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
     assert [k for k, _ in items] == [
         "id", "type", "timestamp", "time", "recipient", "action", "state", "code", "extended",
         "description", "tags", "reason", "severity", "step", "errortype", "mailing",
-        "reported_recipient", "rule", "matched", "detector", "expired"]
+        "reported_recipient", "rule", "matched", "detector", "expired", "status_field"]
     assert form(items).startswith(
         b"id=9f3c2a7e51&type=failure&timestamp=2024-03-05+10%3A15%3A02&time=1709633702"
         b"&recipient=jane%40example.org&action=failed&state=rcptto&code=550&extended=5.1.1"
@@ -73,10 +73,11 @@ def test_a_failure_says_why_in_its_extras() -> None:
     """The rule that decided the reason, the text it matched, the detector and the expiry
     (issue 18), after the other extras; left out with the extras."""
     data = {**FAILURE, "reason": "blocked", "rule": "phrase:blocked/greylist",
-            "matched": "greylist", "detector": "exim", "expired": True}
+            "matched": "greylist", "detector": "exim", "expired": True,
+            "status_field": "5.0.0"}
     body = form(fields("failure", "9f3c2a7e51", WHEN, data))
     assert body.endswith(b"&reported_recipient=&rule=phrase%3Ablocked%2Fgreylist"
-                         b"&matched=greylist&detector=exim&expired=1")
+                         b"&matched=greylist&detector=exim&expired=1&status_field=5.0.0")
     assert b"rule=" not in form(fields("failure", "9f3c2a7e51", WHEN, data, extras=False))
 
 

@@ -182,7 +182,7 @@ def _facts(r: Bounce) -> dict[str, Any]:
             "hardbounce": r.hardbounce, "remote_mta": r.remote_mta,
             "feedback_type": r.feedback_type, "detector": r.detector,
             "original_recipient": r.original_recipient, "rule": r.rule, "matched": r.matched,
-            "expired": r.expired}
+            "expired": r.expired, "status_field": r.status_field}
 
 
 def _event(now: datetime, kind: str, key: str, sent: Sent | None,
@@ -213,6 +213,7 @@ def _error(stored: store.Stored, sent: Sent | None, r: Bounce | None, errortype:
         "rule": (r.rule or None) if r else None, "matched": (r.matched or None) if r else None,
         "detector": (r.detector or None) if r else None,
         "expired": r.expired if r else False,
+        "status_field": (r.status_field or None) if r else None,
     }
 
 

@@ -127,6 +127,7 @@ class _Finisher:
         recipient = self._address(fact.recipient)
         diagnosis = self._diagnosis(fact.diagnosis)
         fact.diagnosis = diagnosis
+        stated = fact.status
         status, reply, cause = self._codes(
             (fact.diagnosis, fact.reply_code, fact.status, fact.context))
         # The reason is the cause: the remote server's own code where its reply has one,
@@ -190,6 +191,7 @@ class _Finisher:
             rule=decision.rule,
             matched=decision.matched,
             expired=expiry is not None,
+            status_field=stated if reason not in ("feedback", "vacation") else "",
             headers=self._headers,
         )
 

@@ -144,7 +144,7 @@ _COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "descr
 #: The error-row fields that explain a classification (issue 18 item 6): a reprocessing
 #: that leaves the classification as it was fills them in place (rows from before
 #: migration 0010 have none), without a "reclassified" event.
-_EXPLAINED = ("rule", "matched", "detector")
+_EXPLAINED = ("rule", "matched", "detector", "status_field")
 
 
 def _key(values: Any) -> tuple[Any, ...]:
@@ -171,7 +171,7 @@ def _explained(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> list[dict[s
 
 _EXPLAIN = update(errors).where(errors.c.id == bindparam("e_id")).values(
     rule=bindparam("e_rule"), matched=bindparam("e_matched"),
-    detector=bindparam("e_detector"))
+    detector=bindparam("e_detector"), status_field=bindparam("e_status_field"))
 
 
 _SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(

@@ -237,6 +237,9 @@ errors = Table(
     Column("matched", Text, nullable=True),
     Column("detector", String(32), nullable=True),
     Column("expired", Boolean, nullable=False, default=False, server_default="0"),
+    # The status as the report stated it (a DSN's Status field), where ``extended`` refined
+    # a generic one with the remote reply's code (issue 18). NULL for our own errors.
+    Column("status_field", String(16), nullable=True),
     # The Errors view filters on these, sorts by time (newest first) and counts the
     # matches, always of current rows: (filter, current, timestamp) serves the page and its
     # count from the index alone. A count that had to visit each row to test ``current``

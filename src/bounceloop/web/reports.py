@@ -98,6 +98,10 @@ class ErrorRow(BaseModel):
         "The bounce format family that read a returned message's record; null for "
         "synchronous errors."))
     expired: bool = Field(description="The reporting MTA gave up after retrying.")
+    status_field: str | None = Field(description=(
+        "The status as the report stated it (a DSN's Status field, RFC 3464 2.3.4); "
+        "extended refines a generic one with the remote reply's code. None for our own "
+        "(synchronous) errors."))
 
 
 class ErrorPage(BaseModel):
