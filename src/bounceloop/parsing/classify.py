@@ -74,6 +74,36 @@ _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
 
 
+def _union(reason: str, ids: frozenset[str]) -> re.Pattern[str]:
+    """One pattern for the phrases ``ids`` of ``reason`` (rules/phrases.py)."""
+    chosen = [p.pattern for p in PHRASES[reason] if p.id in ids]
+    assert len(chosen) == len(ids), f"unknown phrase ids of {reason}: {sorted(ids)}"
+    return rx.compile("|".join(f"(?:{p})" for p in chosen))
+
+
+#: Phrases in which the server says the *sender* was refused, whatever the command and the
+#: status: Postfix prefixes every sender restriction "Sender address rejected:" (even when it
+#: answers RCPT TO, with the 5.1.0 of an unverified sender or the 5.7.27 of its null MX),
+#: Exim's sender verification ends "Sender verify failed".
+_SENDER_STATED = _union("rejected", frozenset({
+    "sender-address-rejected", "sender-verify-failed", "sender-address-blocked-using",
+    "multi-recipient-bounce"}))
+#: Unknown-recipient phrases whose documentation says the address was refused at RCPT TO by
+#: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,
+#: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
+#: recipient), and Postfix's answer to DATA when every RCPT TO was refused. Read with no
+#: command known, or after DATA, they are not a content filter's refusal (other "user
+#: unknown" wording there may be: a filter acting for the recipient, as Sisimai reads it).
+_RECIPIENT_STATED = _union("userunknown", frozenset({
+    "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
+    "banned-recipient", "recipient-address-rejected-access-denied"}))
+#: Postfix's restrictions on the client and the sender name whose host was not found
+#: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's
+#: "Sender address rejected: Domain not found"): not the recipient's domain.
+_NOT_RECIPIENT_HOST = rx.compile(r"helo command rejected|client host rejected|"
+                                 r"sender address rejected")
+
+
 @dataclass(slots=True)
 class Signals:
     """The evidence about one fact, normalised for the rules."""
@@ -447,6 +477,11 @@ def _by_table(s: Signals) -> tuple[str, str]:
         for reason in PHRASE_ORDER:
             if s.says(reason):
                 return reason, f"phrase:{reason}"
+        if s.status == "5.7.1" and s.command == "MAIL":
+            # A policy refusal of MAIL FROM that says no more is about the sender: RFC 3463
+            # X.7.1 "delivery not authorized, message refused: the sender is not authorized
+            # to send to the destination", answered before any recipient was named.
+            return "rejected", "command:mail"
         if name:
             return name, f"status:{s.status}"
         if s.status[:3] in ("5.6", "4.6"):
@@ -474,6 +509,10 @@ def _status(s: Signals, reason: str) -> str:
 
 
 def _mailboxfull(s: Signals) -> str:
+    # Exchange's 5.2.2 "Submission quota exceeded" is the sender's sending limit, not the
+    # recipient's mailbox (Exchange Online NDR 5.2.2): a rate phrase beats the code.
+    if s.says("speeding"):
+        return ""
     return _status(s, "mailboxfull") or s.phrase("mailboxfull")
 
 
@@ -484,6 +523,11 @@ def _mesgtoobig(s: Signals) -> str:
 
 
 def _exceedlimit(s: Signals) -> str:
+    # X.5.3 is "too many recipients" for one message; the same code comes with a rate limit
+    # (OpenSMTPD "Too many messages sent") and with Postfix's refusal of a null sender's
+    # multi-recipient bounce (5.5.3): their words say which.
+    if s.says("speeding") or _SENDER_STATED.search(s.text):
+        return ""
     return _status(s, "exceedlimit") or s.phrase("exceedlimit")
 
 
@@ -516,7 +560,17 @@ def _userunknown(s: Signals) -> str:
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
-    return s.phrase("userunknown") if s.command == "RCPT" else ""
+    if _SENDER_STATED.search(s.text):
+        return ""  # Exim's "Unrouteable address" of a sender it failed to verify
+    if s.command == "RCPT":
+        return s.phrase("userunknown")
+    if s.command in BEFORE_RCPT or not s.says("userunknown"):
+        return ""
+    # No command known (or DATA): an addressing status (RFC 3463 X.1.x) or words that are
+    # about the recipient address say the address, not a filter, was refused.
+    if (not s.command and s.status[1:3] == ".1") or _RECIPIENT_STATED.search(s.text):
+        return "phrase:userunknown"
+    return ""
 
 
 def _filtered(s: Signals) -> str:
@@ -552,8 +606,13 @@ def _contenterror(s: Signals) -> str:
 def _rejected(s: Signals) -> str:
     if s.name == "rejected":
         return _status(s, "rejected")
+    if _SENDER_STATED.search(s.text):
+        return "phrase:rejected"
     name = s.name or "undefined"
     if s.command == "MAIL":
+        return s.phrase("rejected")
+    if s.status[2:] == "1.0" and not s.command:
+        # X.1.0 "other address status" (RFC 3463): the words say which address.
         return s.phrase("rejected")
     if s.command == "DATA" and name != "userunknown":
         return s.phrase("rejected")
@@ -569,7 +628,7 @@ def _notaccept(s: Signals) -> str:
 
 
 def _hostunknown(s: Signals) -> str:
-    if s.command in BEFORE_RCPT:
+    if s.command in BEFORE_RCPT or _NOT_RECIPIENT_HOST.search(s.text):
         return ""
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
     # not exist: that is a network error, whatever the words "host not found" suggest.
@@ -635,7 +694,9 @@ def probe(reason: str, s: Signals) -> str:
 #: Phrase-only reasons, for a status whose meaning leaves the reason open.
 PHRASE_ORDER: tuple[str, ...] = (
     "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected",
-    "policyviolation", "norelaying", "systemerror", "networkerror", "suspend", "contenterror",
-    "systemfull", "notaccept", "expired", "failedstarttls", "securityerror", "suppressed",
-    "mailererror",
+    # Google's "SMTP protocol violation" is a syntax error; a bare "protocol violation" is
+    # a policy's (syntaxerror's phrases first).
+    "syntaxerror", "policyviolation", "norelaying", "systemerror", "networkerror", "suspend",
+    "contenterror", "systemfull", "notaccept", "expired", "failedstarttls", "securityerror",
+    "suppressed", "mailererror",
 )

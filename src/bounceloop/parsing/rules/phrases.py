@@ -115,6 +115,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"exceeds? (?:the )?recipient(?:'s)? (?:size )?limit",
             "",
         ),
+        # Recipients per transaction, not a rate: a rate limit says "from <client>"
+        # (Postfix's anvil, a speeding phrase).
+        Phrase(
+            "too-many-recipients",
+            r"too many recipients(?! from)",
+            "RFC 5321 4.5.3.1.10 (452 Too many recipients), RFC 3463 X.5.3; Postfix smtpd.c "
+            "\"452 4.5.3 Error: too many recipients\"; Exim smtp_in.c \"Too many recipients\"; "
+            "Exchange Online NDR 4.5.3; Google SMTP error reference 452 4.5.3",
+        ),
     ),
     "suspend": (
         Phrase(
@@ -165,6 +174,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("no-relaying", r"no relaying", ""),
         Phrase("open-relay-not-allowed", r"open relay not allowed", ""),
         Phrase("not-a-gateway", r"not a gateway", ""),
+        Phrase(
+            "allowed-rcpthosts",
+            r"allowed rcpthosts",
+            "notqmail qmail-smtpd.c: 553 sorry, that domain isn't in my list of allowed "
+            "rcpthosts (#5.7.1)",
+        ),
         Phrase("relay-not-permitted", r"relay not permitted", ""),
         # "relaying mail to .* is not allowed", read from the first "relaying mail to" of a
         # line only ((?>...) keeps it there): from every one of many, ".*" is quadratic.
@@ -355,6 +370,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("no-such-address", r"no such address", ""),
         Phrase("unknown-recipient", r"unknown recipient", ""),
+        Phrase(
+            "no-valid-recipients",
+            r"no valid recipients",
+            "Postfix smtpd.c: 554 5.5.1 Error: no valid recipients (DATA after every RCPT was "
+            "refused)",
+        ),
+        Phrase(
+            "banned-recipient",
+            r"banned recipient",
+            "Exchange Online NDR 5.7.505 (Access denied, banned recipient)",
+        ),
+        # With Exchange Online's codes only: Postfix's check_recipient_access says the same
+        # words with 5.7.1 for any recipient it refuses by policy.
+        Phrase(
+            "recipient-address-rejected-access-denied",
+            r"5\.(?:4\.1|7\.504) (?:[<\[][^>\]\n]{1,320}[>\]]:? )?"
+            r"recipient address rejected: access denied",
+            "Exchange Online NDR 5.4.1 / 5.7.504 (Directory-Based Edge Blocking: the "
+            "recipient does not exist in the organization)",
+        ),
     ),
     "filtered": (
         Phrase("user-reject", r"user reject", ""),
@@ -383,7 +418,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("rdns", r"\brdns\b", ""),
         Phrase("ptr-record", r"\bptr\b.{0,20}record", ""),
         Phrase("no-ptr", r"(?:no|invalid|bad|missing) ptr", ""),
-        Phrase("cannot-find-your-hostname", r"cannot find your hostname", ""),
+        Phrase(
+            "cannot-find-your-hostname",
+            r"cannot find your (?:reverse )?hostname",
+            "Postfix smtpd_check.c: reject_unknown_client_hostname (cannot find your hostname), "
+            "reject_unknown_reverse_client_hostname (cannot find your reverse hostname)",
+        ),
         Phrase(
             "cant-resolve-your-host",
             r"(?:can't|cannot|could not|unable to) (?:resolve|verify) your "
@@ -449,6 +489,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("bare-lf", r"(?:bare|stray) (?:lf|linefeed|line feed|cr)", ""),
         Phrase("message-content-not-valid", r"message content (?:is )?not (?:valid|allowed)", ""),
+        Phrase(
+            "header-is-too-long",
+            r"header (?:field )?is too (?:long|large)",
+            "Exchange Online NDR 5.0.350 (x-dg-ref header is too long)",
+        ),
     ),
     "rejected": (
         Phrase(
@@ -519,6 +564,44 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("sender-not-authorized", r"sender .{0,40}(?:not authorized|not permitted)", ""),
         Phrase("will-be-permanently-deferred", r"will be permanently deferred", ""),
         Phrase("unresolvable-rfc5321-domain", r"unresolvable rfc\.?5321 domain", ""),
+        Phrase(
+            "sender-address-rejected",
+            r"sender address rejected",
+            "Postfix smtpd_check.c: every sender restriction answers \"Sender address rejected: "
+            "<why>\"",
+        ),
+        Phrase(
+            "sender-address-blocked-using",
+            r"sender address \[[^\]\n]{1,320}\] blocked using",
+            "Postfix smtpd_check.c reject_rhsbl_sender: Sender address [<addr>] blocked using "
+            "<list>",
+        ),
+        Phrase(
+            "multi-recipient-bounce",
+            r"multi-recipient bounce",
+            "Postfix smtpd_check.c reject_multi_recipient_bounce: a null sender with many "
+            "recipients",
+        ),
+        Phrase(
+            "spam-abuse-detected",
+            r"spam abuse detected",
+            "Exchange Online NDR 5.7.501 (the sending account is banned for spam)",
+        ),
+        Phrase(
+            "banned-sender",
+            r"\bbanned sender\b(?! ?(?:ip|\[))",
+            "Exchange Online NDR 5.7.502 / 5.7.503 (Access denied, banned sender)",
+        ),
+        Phrase(
+            "tenant-exceeded-threshold",
+            r"tenant has exceeded (?:its )?threshold",
+            "Exchange Online NDR 5.7.705 (Access denied, tenant has exceeded threshold)",
+        ),
+        Phrase(
+            "unregistered-domains",
+            r"sending from unregistered domains?",
+            "Exchange Online NDR 5.7.750 (Client blocked from sending from unregistered domains)",
+        ),
     ),
     "hostunknown": (
         Phrase("host-unknown", r"host (?:is )?unknown", ""),
@@ -551,6 +634,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "recipient-domain-not-found",
             r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
             "",
+        ),
+        Phrase(
+            "mx-records-point-to-non-existent-hosts",
+            r"mx records? points? to non-?existent hosts?",
+            "Exim: all relevant MX records point to non-existent hosts",
+        ),
+        Phrase(
+            "no-ip-address-found-for-host",
+            r"no ip address(?:es)? found for host",
+            "Exim: no IP address found for host <name>",
         ),
     ),
     "spamdetected": (
@@ -593,7 +686,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("too-fast", r"too fast", ""),
         Phrase("rate-limit", r"(?<!connection )rate limit(?:ed)?\b", ""),
         Phrase("sending-rate", r"(?:sending|message|mail) rate", ""),
-        Phrase("receiving-mail-too-quickly", r"receiving mail (?:too quickly|at a rate)", ""),
+        Phrase(
+            "receiving-mail-too-quickly",
+            r"receiving mail (?:too quickly|at a rate)",
+            "Google SMTP error reference 450 4.2.1 (receiving mail at a rate that prevents "
+            "additional messages); Yahoo 421 4.7.0 (receiving mail too quickly)",
+        ),
         Phrase("try-again-slower", r"try again slower", ""),
         Phrase("throttled", r"throttl", ""),
         Phrase(
@@ -607,8 +705,56 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:daily|hourly) .{0,30}(?:limit|quota) (?:exceeded|reached)",
             "",
         ),
-        Phrase("too-much-mail-from", r"too much mail from", ""),
+        Phrase(
+            "too-much-mail-from",
+            r"too much mail from",
+            "Postfix smtpd.c (smtpd_client_message_rate_limit): 450 4.7.1 Error: too much mail "
+            "from <client>",
+        ),
         Phrase("due-to-excessive-volume", r"due to excessive volume", ""),
+        Phrase(
+            "too-many-recipients-from",
+            r"too many recipients from",
+            "Postfix smtpd.c (smtpd_client_recipient_rate_limit): 450 4.7.1 Error: too many "
+            "recipients from <client>",
+        ),
+        Phrase(
+            "too-many-messages-sent",
+            r"too many (?:messages|mails|e-?mails) (?:sent|from)",
+            "OpenSMTPD smtp_session.c: 452 4.5.3 Too many recipients: Too many messages sent",
+        ),
+        Phrase(
+            "submission-quota",
+            r"submission quota",
+            "Exchange Online NDR 5.2.2 (Submission quota exceeded); \"the sender's submission "
+            "quota was exceeded\"",
+        ),
+        Phrase(
+            "message-receive-limit",
+            r"message receive limit",
+            "Exchange Online NDR 5.2.121 / 5.2.122 (Recipient's per hour message receive limit "
+            "exceeded)",
+        ),
+        Phrase(
+            "daily-limit-for",
+            r"(?:daily|hourly) (?:sending |message )?limit for",
+            "Exchange Online NDR 5.1.90 (you've reached your daily limit for message recipients)",
+        ),
+        Phrase(
+            "exceeded-permitted-limits",
+            r"exceeded (?:the )?permitted limits?",
+            "Exchange Online NDR 5.7.508 (has exceeded permitted limits within /64 range)",
+        ),
+        Phrase(
+            "relay-limit-exceeded",
+            r"relay limit exceeded",
+            "Google SMTP error reference 450 4.2.1 (Peak SMTP relay limit exceeded for customer)",
+        ),
+        Phrase(
+            "thread-limit-exceeded",
+            r"thread limit exceeded",
+            "Exchange Online NDR 4.3.2 (STOREDRV.Deliver; recipient thread limit exceeded)",
+        ),
     ),
     "toomanyconn": (
         Phrase(
@@ -623,11 +769,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("frequency-limited", r"frequency limited", ""),
         Phrase("connection-limit", r"connection limit", ""),
-        Phrase(
-            "too-many-recipients",
-            r"too many recipients",
-            "RFC 5321 4.5.3.1.10 (452 Too many recipients)",
-        ),
         Phrase("max-connections", r"max(?:imum)? (?:number of )?(?:connections|concurrent)", ""),
         Phrase("max-message-per-connection", r"max message per connection", ""),
     ),
@@ -701,6 +842,32 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:ip|host)(?: address)? .{1,40} (?:is|has been) (?:blocked|blacklisted|banned)",
             "",
         ),
+        Phrase("bad-helo", r"bad helo", "Exchange Online NDR 5.7.506 (Access Denied, Bad HELO)"),
+        Phrase(
+            "banned-sender-ip",
+            r"banned sender ?\[[0-9a-f.:]{2,45}\]",
+            "Exchange Online NDR 5.7.511 (Access denied, banned sender[<IP>])",
+        ),
+        Phrase(
+            "access-denied-rejected-by-recipient",
+            r"access denied, rejected by recipient",
+            "Exchange Online NDR 5.7.507 (the sending IP is on the recipient's block list)",
+        ),
+        Phrase(
+            "not-accepted-from-this-ip",
+            r"not accepted from (?:this|your) ip",
+            "Exchange Online NDR 5.7.708 (Access denied, traffic not accepted from this IP)",
+        ),
+        Phrase(
+            "mail-over-ipv6",
+            r"(?:accept|receive) (?:e-?mail|mail|messages) over ipv6",
+            "Exchange Online NDR 5.7.510 (does not accept email over IPv6)",
+        ),
+        Phrase(
+            "seem-to-reject-all-mails",
+            r"seems? to reject all mails?",
+            "OpenSMTPD mta.c: Destination seem to reject all mails",
+        ),
     ),
     "virusdetected": (
         Phrase("virus", r"\bvirus", ""),
@@ -743,6 +910,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"not accepting mail with (?:attachments|embedded images)",
             "",
         ),
+        Phrase(
+            "administrative-prohibition",
+            r"administrative prohibition",
+            "Exim specification, access control lists: the default message of a deny is "
+            "\"administrative prohibition\"",
+        ),
+        Phrase(
+            "sender-not-authenticated",
+            r"sender (?:was )?not authenticated",
+            "Exchange Online NDR 5.7.12, 5.7.133-5.7.136 (the recipient accepts only senders "
+            "of its organization)",
+        ),
+        Phrase(
+            "not-in-allowed-senders-list",
+            r"not in (?:the )?allowed[- ]senders? list",
+            "Exchange Online NDR 5.7.124 (Sender not in allowed-senders list)",
+        ),
+        Phrase(
+            "violates-email-policy",
+            r"violates? [\w.\-]{1,100} (?:e-?mail |mail |messaging )?polic(?:y|ies)",
+            "Google SMTP error reference 550 5.7.1 (This message violates <domain> email policy)",
+        ),
     ),
     "systemerror": (
         Phrase("internal-error", r"internal (?:server |system )?error", ""),
@@ -765,11 +954,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 5321 4.2.2 (421 reply text)",
         ),
         Phrase("local-error", r"local error", ""),
-        Phrase(
-            "loops-back-to-myself",
-            r"loops back to myself",
-            "Postfix smtp(8): mail for <domain> loops back to myself",
-        ),
         Phrase("could-not-load", r"could not load", ""),
         Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
         Phrase("server-error", r"server error", ""),
@@ -780,6 +964,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("out-of-memory", r"out of memory", ""),
         Phrase("configuration-error", r"configuration error", ""),
         Phrase("misconfigured", r"misconfigur", ""),
+        Phrase(
+            "qq-trouble",
+            r"\bqq (?:trouble|internal bug|crashed|read error)",
+            "notqmail qmail.c qmail_close(): qq trouble in home directory / creating files in "
+            "queue, qq internal bug, qq crashed, qq read error (#4.3.0)",
+        ),
     ),
     "networkerror": (
         Phrase("host-unreachable", r"(?:host|network|destination) (?:is )?unreachable", ""),
@@ -822,6 +1012,63 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("broken-pipe", r"broken pipe", "strerror(EPIPE)"),
+        # An SMTP session that timed out is a network failure; the MTA's giving up after
+        # retrying is the expiry (parsing/expiry.py), and "retry timeout exceeded" is Exim's.
+        Phrase(
+            "timeout-exceeded",
+            r"(?<!retry )timeout exceeded",
+            "Postfix smtpd.c: 421 4.4.2 <host> Error: timeout exceeded",
+        ),
+        Phrase(
+            "timed-out-while",
+            r"timed out while",
+            "Postfix smtp_chat.c: conversation with <host> timed out while <state>",
+        ),
+        Phrase(
+            "timeout-closing-connection",
+            r"timeout - closing connection",
+            "Google SMTP error reference 451 4.4.2 (Timeout - closing connection)",
+        ),
+        Phrase("qmail-smtpd-timeout", r"\btimeout \(#4\.4\.2\)",
+               "notqmail qmail-smtpd.c: 451 timeout (#4.4.2)"),
+        Phrase(
+            "connection-to-mail-server-timed-out",
+            r"connection to mail server timed out",
+            "notqmail qmail.c qmail_close(): connection to mail server timed out (#4.4.1)",
+        ),
+        Phrase(
+            "loops-back-to-myself",
+            r"loops back to myself",
+            "Postfix smtp(8): mail for <domain> loops back to myself (5.4.6, RFC 3463 X.4.6 "
+            "routing loop detected)",
+        ),
+        Phrase(
+            "mx-points-to-local-host",
+            r"mx record points to local host",
+            "Exim: lowest numbered MX record points to local host",
+        ),
+        Phrase(
+            "lookup-did-not-complete",
+            r"lookup did not complete",
+            "Exim: host lookup did not complete",
+        ),
+        Phrase(
+            "remote-host-closed-connection",
+            r"remote host closed (?:the )?connection",
+            "Exim transports/smtp.c: Remote host closed connection in response to <command>",
+        ),
+        Phrase("loop-detected", r"\bloop detected", "OpenSMTPD mda: Loop detected; RFC 3463 X.4.6"),
+        Phrase(
+            "message-is-looping",
+            r"message is looping",
+            "notqmail qmail-local.c: This message is looping: it already has my Delivered-To "
+            "line. (#5.4.6)",
+        ),
+        Phrase(
+            "temporary-failure-in-lookup",
+            r"temporary failure in (?:mx |dns |name )?(?:lookup|resolution)",
+            "OpenSMTPD mta.c: Temporary failure in MX lookup; glibc gai_strerror(EAI_AGAIN)",
+        ),
     ),
     "systemfull": (
         Phrase("mail-system-full", r"mail system (?:is )?full", ""),
@@ -848,7 +1095,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("does-not-receive-mail", r"does not receive (?:e-?)?mail", ""),
     ),
     "expired": (
-        Phrase("expired", r"\bexpired\b", ""),
+        # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
+        # certificate-expired), not the queue's lifetime.
+        Phrase("expired", r"(?<!certificate-)(?<!certificate is )(?<!certificate has )\bexpired\b",
+               ""),
         Phrase(
             "retry-time-exceeded",
             r"retry time(?:out)? (?:exceeded|reached)",
@@ -949,6 +1199,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("malformed-address", r"malformed address", ""),
         Phrase("line-too-long", r"line too long", ""),
+        Phrase(
+            "synchronization-error",
+            r"synchroni[sz]ation error",
+            "Exim smtp_in.c: 554 SMTP synchronization error",
+        ),
+        Phrase(
+            "protocol-synchronization",
+            r"protocol synchroni[sz]ation",
+            "Postfix smtpd.c: 554 5.5.0 Error: SMTP protocol synchronization",
+        ),
+        Phrase(
+            "smtp-protocol-violation",
+            r"smtp protocol violation",
+            "Google SMTP error reference 451 4.5.0 / 454 4.5.0 (SMTP protocol violation, see "
+            "RFC 2821 / RFC 3207)",
+        ),
     ),
     "vacation": (
         Phrase("i-am-away", r"i am (?:currently )?away", ""),
