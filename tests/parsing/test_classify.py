@@ -181,6 +181,15 @@ TABLE: list[Row] = [
     ("555 syntax error (#5.5.4)", "5.5.4", "555", "", {}, "syntaxerror"),
     # qmail-local's own failure to write the mailbox, whatever its 4.2.1 suggests.
     ("Unable to chdir to maildir. (#4.2.1)", "4.2.1", "", "", {}, "mailererror"),
+    # A greeting refused with nothing more said (Postfix "refused to talk to me"): the client.
+    ("554 mx.example.org ESMTP not accepting messages", "5.0.0", "554", "CONN", {},
+     "blocked"),
+    # Postfix's header_checks REJECT default is a content filter's; amavis adds "UBE".
+    ("550 5.7.1 Message content rejected", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("550 5.7.1 Message content rejected, UBE, id=1234-05", "5.7.1", "550", "DATA", {},
+     "spamdetected"),
+    # OpenSMTPD's RCPT reply read from its own bounce, which names no command.
+    ("550 Invalid recipient: <a@example.org>", "5.0.0", "550", "", {}, "userunknown"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),

@@ -91,12 +91,14 @@ _SENDER_STATED = _union("rejected", frozenset({
 #: Unknown-recipient phrases whose documentation says the address was refused at RCPT TO by
 #: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,
 #: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
-#: recipient), and Postfix's answer to DATA when every RCPT TO was refused. Read with no
-#: command known, or after DATA, they are not a content filter's refusal (other "user
-#: unknown" wording there may be: a filter acting for the recipient, as Sisimai reads it).
+#: recipient), OpenSMTPD's "Invalid recipient: <address>", and Postfix's answer to DATA when
+#: every RCPT TO was refused. Read with no command known, or after DATA, they are not a
+#: content filter's refusal (other "user unknown" wording there may be: a filter acting for
+#: the recipient, as Sisimai reads it; the Sisimai corpus has Yahoo's "This user doesn't
+#: have a ... account" so, which is why that phrase is not here).
 _RECIPIENT_STATED = _union("userunknown", frozenset({
     "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
-    "banned-recipient", "recipient-address-rejected-access-denied"}))
+    "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle"}))
 #: Postfix's restrictions on the client and the sender name whose host was not found
 #: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's
 #: "Sender address rejected: Domain not found"): not the recipient's domain.
@@ -477,6 +479,9 @@ def _by_table(s: Signals) -> tuple[str, str]:
         for reason in PHRASE_ORDER:
             if s.says(reason):
                 return reason, f"phrase:{reason}"
+        if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
+            # X.7.1 "delivery not authorized" before any sender was named: the client.
+            return "blocked", f"command:{s.command.lower()}"
         if s.status == "5.7.1" and s.command == "MAIL":
             # A policy refusal of MAIL FROM that says no more is about the sender: RFC 3463
             # X.7.1 "delivery not authorized, message refused: the sender is not authorized
@@ -493,7 +498,11 @@ def _by_table(s: Signals) -> tuple[str, str]:
             return "mailererror", f"diagnostic-type:{s.dtype.lower()}"
         if s.action == "delayed":
             return "expired", "action:delayed"
-        if s.command in ("EHLO", "HELO"):
+        if s.command in ("EHLO", "HELO") or (
+                s.command == "CONN" and REPLY.get(s.reply, ("", ""))[1] != "notaccept"):
+            # The server refused to talk to this client at all (a refused greeting, RFC 5321
+            # section 3.1; Postfix "refused to talk to me") or at its HELO; RFC 7504's 521
+            # greeting says instead that the host takes no mail at all.
             return "blocked", f"command:{s.command.lower()}"
     return name, f"status:{s.status}" if name else ""
 
@@ -581,8 +590,12 @@ def _filtered(s: Signals) -> str:
     if s.command in EXCEPT_DATA:
         return ""
     # "User unknown" answered after DATA (or with no command known) comes from a filter
-    # acting for the recipient, not from address validation.
-    return s.phrase("filtered") or s.phrase("userunknown")
+    # acting for the recipient, not from address validation. A content refusal that names
+    # spam is the spam filter's (amavis "Message content rejected, UBE").
+    found = s.phrase("filtered")
+    if found and s.says("spamdetected"):
+        return ""
+    return found or s.phrase("userunknown")
 
 
 def _requireptr(s: Signals) -> str:

@@ -83,7 +83,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender policy framework",
         "sender is unauthenticated",
     )),
-    "userunknown": (1130078665, (
+    "userunknown": (320322974, (
         "mail",
         "user",
         " exist",
@@ -113,12 +113,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "destinataire invalide",
         "not in my validrcptto list",
     )),
-    "filtered": (936731949, (
+    "filtered": (1979149515, (
         "recipient",
         "blocked by ",
         "user reject",
         "rejected by ",
         "message filtered",
+        "message content rejected",
     )),
     "requireptr": (2247978238, (
         " ptr",
@@ -191,7 +192,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "name or service not known",
         "couldn't find any host named",
     )),
-    "spamdetected": (3976409651, (
+    "spamdetected": (3322805919, (
         "ube",
         "spam",
         "abuse",
@@ -591,6 +592,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("no such address",),
         ("unknown recipient",),
         ("no valid recipients",),
+        ("invalid recipient: <",),
         ("banned recipient",),
         ("recipient address rejected: access denied",),
     ),
@@ -601,6 +603,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("refused due to recipient",),
         ("rejected by ",),
         ("blocked by ",),
+        ("message content rejected",),
         ("recipient ",),
     ),
     "requireptr": (
@@ -716,7 +719,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("likely unsolicited",),
         ("junk mail",),
         ("spamassassin",),
-        ("message content rejected",),
         ("bulk ",),
         ("spam",),
         ("- spam",),

@@ -377,6 +377,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "refused)",
         ),
         Phrase(
+            "invalid-recipient-angle",
+            r"invalid recipient: <",
+            "OpenSMTPD lka_session.c / smtp_session.c: 550 Invalid recipient: <address>",
+        ),
+        Phrase(
             "banned-recipient",
             r"banned recipient",
             "Exchange Online NDR 5.7.505 (Access denied, banned recipient)",
@@ -406,6 +411,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("blocked-by-recipient", r"blocked by (?:the )?recipient", ""),
+        Phrase(
+            "message-content-rejected",
+            r"message content rejected",
+            "Postfix cleanup(8), header_checks(5)/body_checks: REJECT's default text "
+            "\"5.7.1 message content rejected\"",
+        ),
         Phrase(
             "recipient-blocked-you",
             r"recipient (?:has )?(?:blocked|rejected|refused) (?:you|your|the sender|mail)",
@@ -669,7 +680,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("likely-unsolicited", r"likely unsolicited", ""),
         Phrase("junk-mail", r"junk mail", ""),
         Phrase("spamassassin", r"spamassassin", ""),
-        Phrase("message-content-rejected", r"message content rejected", ""),
         Phrase("bulk-mail", r"bulk (?:mail|e-?mail)", ""),
         Phrase("spam-mail", r"spam(?:my)? (?:mail|email|message)", ""),
         Phrase("dash-spam", r"- spam\b", ""),
