@@ -283,3 +283,20 @@ def test_decision_of_the_fallbacks() -> None:
                    diagnostic_type="X-Local")
     assert classify.Classifier().decision(delayed) == classify.Decision(
         "expired", "action:delayed", "delayed")
+
+
+@pytest.mark.parametrize("chosen", [classify.SENDER_STATED, classify.RECIPIENT_STATED],
+                         ids=["sender", "recipient"])
+def test_stated_phrase_gates(chosen: tuple[str, frozenset[str], tuple[str, ...]]) -> None:
+    """Every match of the phrases a precedence rule reads holds one of its gate strings (the
+    gate never hides a match): each literal the generator finds every match must contain
+    holds one of them."""
+    from bounceloop.parsing.literals import gate
+
+    reason, ids, strings = chosen
+    phrases = [p for p in PHRASES[reason] if p.id in ids]
+    assert len(phrases) == len(ids)
+    for phrase in phrases:
+        needed = gate([phrase.pattern])
+        assert needed, phrase.id
+        assert all(any(g in n for g in strings) for n in needed), (phrase.id, needed)

@@ -74,20 +74,31 @@ _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected")
 
 
-def _union(reason: str, ids: frozenset[str]) -> re.Pattern[str]:
-    """One pattern for the phrases ``ids`` of ``reason`` (rules/phrases.py)."""
+def _union(reason: str, ids: frozenset[str], gate: tuple[str, ...]) -> Callable[[str], bool]:
+    """Does a text use one of the phrases ``ids`` of ``reason`` (rules/phrases.py)? Searched
+    only in a text holding one of the ``gate`` strings, one of which every match of the
+    phrases contains (tests/parsing/test_classify.py checks it)."""
     chosen = [p.pattern for p in PHRASES[reason] if p.id in ids]
     assert len(chosen) == len(ids), f"unknown phrase ids of {reason}: {sorted(ids)}"
-    return rx.compile("|".join(f"(?:{p})" for p in chosen))
+    pattern = rx.compile("|".join(f"(?:{p})" for p in chosen))
+
+    def search(text: str) -> bool:
+        for literal in gate:
+            if literal in text:
+                return pattern.search(text) is not None
+        return False
+
+    return search
 
 
 #: Phrases in which the server says the *sender* was refused, whatever the command and the
 #: status: Postfix prefixes every sender restriction "Sender address rejected:" (even when it
 #: answers RCPT TO, with the 5.1.0 of an unverified sender or the 5.7.27 of its null MX),
 #: Exim's sender verification ends "Sender verify failed".
-_SENDER_STATED = _union("rejected", frozenset({
+SENDER_STATED = ("rejected", frozenset({
     "sender-address-rejected", "sender-verify-failed", "sender-address-blocked-using",
-    "multi-recipient-bounce"}))
+    "multi-recipient-bounce"}), ("sender ", "multi-recipient"))
+_SENDER_STATED = _union(*SENDER_STATED)
 #: Unknown-recipient phrases whose documentation says the address was refused at RCPT TO by
 #: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,
 #: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
@@ -96,14 +107,16 @@ _SENDER_STATED = _union("rejected", frozenset({
 #: content filter's refusal (other "user unknown" wording there may be: a filter acting for
 #: the recipient, as Sisimai reads it; the Sisimai corpus has Yahoo's "This user doesn't
 #: have a ... account" so, which is why that phrase is not here).
-_RECIPIENT_STATED = _union("userunknown", frozenset({
+RECIPIENT_STATED = ("userunknown", frozenset({
     "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
-    "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle"}))
+    "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle"}),
+    ("mailbox unavailable", "notfound", "no valid recipients", "banned recipient",
+     "recipient address rejected", "invalid recipient"))
+_RECIPIENT_STATED = _union(*RECIPIENT_STATED)
 #: Postfix's restrictions on the client and the sender name whose host was not found
 #: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's
 #: "Sender address rejected: Domain not found"): not the recipient's domain.
-_NOT_RECIPIENT_HOST = rx.compile(r"helo command rejected|client host rejected|"
-                                 r"sender address rejected")
+_NOT_RECIPIENT_HOST = ("helo command rejected", "client host rejected", "sender address rejected")
 
 
 @dataclass(slots=True)
@@ -520,9 +533,8 @@ def _status(s: Signals, reason: str) -> str:
 def _mailboxfull(s: Signals) -> str:
     # Exchange's 5.2.2 "Submission quota exceeded" is the sender's sending limit, not the
     # recipient's mailbox (Exchange Online NDR 5.2.2): a rate phrase beats the code.
-    if s.says("speeding"):
-        return ""
-    return _status(s, "mailboxfull") or s.phrase("mailboxfull")
+    found = _status(s, "mailboxfull") or s.phrase("mailboxfull")
+    return "" if found and s.says("speeding") else found
 
 
 def _mesgtoobig(s: Signals) -> str:
@@ -535,9 +547,8 @@ def _exceedlimit(s: Signals) -> str:
     # X.5.3 is "too many recipients" for one message; the same code comes with a rate limit
     # (OpenSMTPD "Too many messages sent") and with Postfix's refusal of a null sender's
     # multi-recipient bounce (5.5.3): their words say which.
-    if s.says("speeding") or _SENDER_STATED.search(s.text):
-        return ""
-    return _status(s, "exceedlimit") or s.phrase("exceedlimit")
+    found = _status(s, "exceedlimit") or s.phrase("exceedlimit")
+    return "" if found and (s.says("speeding") or _SENDER_STATED(s.text)) else found
 
 
 def _suspend(s: Signals) -> str:
@@ -569,7 +580,7 @@ def _userunknown(s: Signals) -> str:
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
-    if _SENDER_STATED.search(s.text):
+    if _SENDER_STATED(s.text):
         return ""  # Exim's "Unrouteable address" of a sender it failed to verify
     if s.command == "RCPT":
         return s.phrase("userunknown")
@@ -577,7 +588,7 @@ def _userunknown(s: Signals) -> str:
         return ""
     # No command known (or DATA): an addressing status (RFC 3463 X.1.x) or words that are
     # about the recipient address say the address, not a filter, was refused.
-    if (not s.command and s.status[1:3] == ".1") or _RECIPIENT_STATED.search(s.text):
+    if (not s.command and s.status[1:3] == ".1") or _RECIPIENT_STATED(s.text):
         return "phrase:userunknown"
     return ""
 
@@ -619,7 +630,7 @@ def _contenterror(s: Signals) -> str:
 def _rejected(s: Signals) -> str:
     if s.name == "rejected":
         return _status(s, "rejected")
-    if _SENDER_STATED.search(s.text):
+    if _SENDER_STATED(s.text):
         return "phrase:rejected"
     name = s.name or "undefined"
     if s.command == "MAIL":
@@ -641,7 +652,7 @@ def _notaccept(s: Signals) -> str:
 
 
 def _hostunknown(s: Signals) -> str:
-    if s.command in BEFORE_RCPT or _NOT_RECIPIENT_HOST.search(s.text):
+    if s.command in BEFORE_RCPT or any(m in s.text for m in _NOT_RECIPIENT_HOST):
         return ""
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
     # not exist: that is a network error, whatever the words "host not found" suggest.

@@ -319,7 +319,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many errors",
         "configuration error",
     )),
-    "networkerror": (2530745716, (
+    "networkerror": (1623100181, (
         "error",
         "mail ",
         "failed",
@@ -358,7 +358,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "no smtp service",
         "does not receive ",
     )),
-    "expired": (920036932, (
+    "expired": (3007095297, (
         "time",
         "queue",
         "expired",

@@ -1026,7 +1026,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # retrying is the expiry (parsing/expiry.py), and "retry timeout exceeded" is Exim's.
         Phrase(
             "timeout-exceeded",
-            r"(?<!retry )timeout exceeded",
+            r"timeout exceeded(?<!retry timeout exceeded)",
             "Postfix smtpd.c: 421 4.4.2 <host> Error: timeout exceeded",
         ),
         Phrase(
@@ -1107,7 +1107,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "expired": (
         # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
         # certificate-expired), not the queue's lifetime.
-        Phrase("expired", r"(?<!certificate-)(?<!certificate is )(?<!certificate has )\bexpired\b",
+        Phrase("expired", r"\bexpired\b(?<!certificate-expired)(?<!certificate is expired)"
+               r"(?<!certificate has expired)",
                ""),
         Phrase(
             "retry-time-exceeded",
