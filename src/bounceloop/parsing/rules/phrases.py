@@ -33,15 +33,28 @@ class Phrase(NamedTuple):
 
 PHRASES: dict[str, tuple[Phrase, ...]] = {
     "mailboxfull": (
-        Phrase("mailbox-full", r"mailbox (?:is |was )?full", ""),
+        Phrase(
+            "mailbox-full",
+            r"mailbox (?:is |was )?full",
+            "RFC 3463 X.2.2 (Mailbox full); Exim appendfile transport: mailbox is full",
+        ),
         Phrase("mail-box-exceeded", r"mail ?box (?:size )?(?:limit )?exceeded", ""),
         Phrase(
             "mailbox-exceeded-limit",
             r"mailbox (?:has )?exceeded (?:the |its |his |her )?(?:storage |size )?(?:limit|quota)",
             "",
         ),
-        Phrase("over-quota", r"over ?quota", ""),
-        Phrase("quota-exceeded", r"quota (?:has been |was )?exceeded", ""),
+        Phrase(
+            "over-quota",
+            r"over ?quota",
+            "Google SMTP error reference 552 5.2.2 (the email account that you tried to reach is "
+            "over quota)",
+        ),
+        Phrase(
+            "quota-exceeded",
+            r"quota (?:has been |was )?exceeded",
+            "Exim appendfile transport (MTA-imposed quota exceeded); Dovecot LDA (Quota exceeded)",
+        ),
         Phrase(
             "exceeded-quota",
             r"exceeded (?:his|her|their|the|its|your)? ?(?:storage |disk |mailbox )?quota",
@@ -55,13 +68,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "disk-quota-exceeded",
             r"(?:disk|mailbox|storage|mail) quota (?:exceeded|violation|full)",
-            "",
+            "strerror(EDQUOT) \"Disk quota exceeded\", as local delivery agents quote it",
         ),
         Phrase("quota-violation", r"quota (?:violation|full|limit (?:exceeded|reached))", ""),
         Phrase("insufficient-disk-space", r"insufficient (?:disk|storage) space", ""),
         Phrase("not-enough-space", r"not enough (?:disk |storage )?space", ""),
         Phrase("full-mailbox", r"full mailbox", ""),
-        Phrase("inbox-out-of-storage", r"(?:in|mail)box (?:is )?out of (?:storage|space)", ""),
+        Phrase(
+            "inbox-out-of-storage",
+            r"(?:in|mail)box (?:is )?out of (?:storage|space)",
+            "Google SMTP error reference 452 4.2.2 (The recipient's inbox is out of storage "
+            "space)",
+        ),
         Phrase("account-storage-limit", r"account storage limit", ""),
         Phrase("mailfolder-full", r"mailfolder (?:is )?full", ""),
         Phrase("user-mailbox-full", r"user(?:'s)? (?:mailbox|inbox|disk space) (?:is )?full", ""),
@@ -78,10 +96,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("buzon-lleno", r"buz[oó]n lleno", ""),
     ),
     "mesgtoobig": (
-        Phrase("message-too-big", r"message (?:is |was )?too (?:big|large|long)", ""),
+        Phrase(
+            "message-too-big",
+            r"message (?:is |was )?too (?:big|large|long)",
+            "RFC 3463 X.3.4 (Message too big for system)",
+        ),
         Phrase("mail-too-big", r"mail (?:is |was )?too (?:big|large)", ""),
         Phrase("message-file-too-big", r"message (?:file )?too big", ""),
-        Phrase("message-size-exceeds", r"message size (?:exceeds|is larger|of \d+ exceeds)", ""),
+        Phrase(
+            "message-size-exceeds",
+            r"message size (?:exceeds|is larger|of \d+ exceeds)",
+            "Postfix cleanup(8)/smtpd(8): 552 5.3.4 Message size exceeds fixed limit",
+        ),
         Phrase(
             "exceeds-maximum-size",
             r"exceeds? (?:the )?(?:fixed |configured )?maximum (?:allowed )?(?:message )?size",
@@ -99,7 +125,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("message-length-exceeds", r"message length exceeds", ""),
-        Phrase("exceeded-message-size-limit", r"exceeded .{0,20}message size limit", ""),
+        Phrase(
+            "exceeded-message-size-limit",
+            r"exceeded .{0,20}message size limit",
+            "Google SMTP error reference 552 5.3.4 (Your message exceeded Google's message size "
+            "limits)",
+        ),
         Phrase(
             "message-larger-than-allowed",
             r"message (?:is )?larger than (?:the )?(?:allowed|maximum|permitted)",
@@ -108,7 +139,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("size-limit-exceeded", r"(?:size|length) limit exceeded", ""),
     ),
     "exceedlimit": (
-        Phrase("message-too-large-for-this-recipient", r"message too large for this recipient", ""),
+        Phrase(
+            "message-too-large-for-this-recipient",
+            r"message too large for this recipient",
+            "Exchange RESOLVER.RST.RecipSizeLimit (5.2.3): the message is too large for this "
+            "recipient",
+        ),
         Phrase("recipsizelimit", r"recipsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit"),
         Phrase(
             "exceeds-recipient-limit",
@@ -142,11 +178,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "account-that-you-tried-to-reach",
             r"account that you tried to reach is (?:disabled|inactive)",
-            "",
+            "Google SMTP error reference 550 5.2.1 (The email account that you tried to reach is "
+            "disabled / inactive)",
         ),
         Phrase("currently-suspended", r"currently suspended", ""),
         Phrase("temporarily-locked", r"temporar(?:il)?y locked", ""),
-        Phrase("this-mailbox-is-disabled", r"this mailbox is disabled", ""),
+        Phrase(
+            "this-mailbox-is-disabled",
+            r"this mailbox is disabled",
+            "Yahoo SMTP error codes: 554 delivery error: dd This mailbox is disabled",
+        ),
         Phrase("is-a-deactivated-mailbox", r"is a deactivated mailbox", "Tencent"),
         Phrase("recipient-account-is-blocked", r"recipient account is blocked", ""),
         Phrase("compte-du-destinataire-est-bloque", r"compte du destinataire est bloqu", "Orange"),
@@ -156,8 +197,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "hasmoved": (
         Phrase("has-been-replaced-by", r"has been replaced by", ""),
-        Phrase("mailbox-has-moved", r"(?:mailbox|user|address|recipient) has moved", ""),
-        Phrase("no-forwarding-address", r"no forwarding address", ""),
+        Phrase(
+            "mailbox-has-moved",
+            r"(?:mailbox|user|address|recipient) has moved",
+            "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
+        ),
+        Phrase(
+            "no-forwarding-address",
+            r"no forwarding address",
+            "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
+        ),
         Phrase("recipient-no-longer-on-server", r"recipient no longer on server", ""),
     ),
     "norelaying": (
@@ -165,9 +214,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "relay-denied",
             r"relay(?:ing)? (?:access )?(?:is )?(?:denied|not permitted|prohibited|not allowed"
             r"|refused|not authori[sz]ed)",
-            "",
+            "Postfix smtpd_check.c reject_unauth_destination: Relay access denied; Sendmail: "
+            "Relaying denied",
         ),
-        Phrase("unable-to-relay", r"unable to relay", ""),
+        Phrase(
+            "unable-to-relay",
+            r"unable to relay",
+            "Exchange Online NDR 5.7.1 / 5.7.54 (Unable to relay)",
+        ),
         Phrase("cannot-relay", r"(?:cannot|can't|will not|won't|we do not|do not) relay", ""),
         Phrase("not-allowed-to-relay", r"not (?:allowed|permitted|authori[sz]ed) to relay", ""),
         Phrase("as-a-relay", r"as a relay", ""),
@@ -180,7 +234,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "notqmail qmail-smtpd.c: 553 sorry, that domain isn't in my list of allowed "
             "rcpthosts (#5.7.1)",
         ),
-        Phrase("relay-not-permitted", r"relay not permitted", ""),
+        Phrase(
+            "relay-not-permitted",
+            r"relay not permitted",
+            "Exim default configuration, acl_check_rcpt: relay not permitted",
+        ),
         # "relaying mail to .* is not allowed", read from the first "relaying mail to" of a
         # line only ((?>...) keeps it there): from every one of many, ".*" is quadratic.
         Phrase(
@@ -198,24 +256,44 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "spf-fail",
             r"\bspf\b.{0,40}\b(?:fail|failed|failure|validation|violation|softfail|hardfail)",
-            "",
+            "RFC 7208 section 8.4 (SPF fail); RFC 7372 X.7.23 (SPF validation failed)",
         ),
         Phrase("fail-spf", r"(?:fail|failed|fails) (?:to pass )?(?:the )?spf", ""),
         Phrase("sender-policy-framework", r"sender policy framework", ""),
         Phrase(
             "dkim-fail",
             r"\bdkim\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
-            "",
+            "RFC 7372 X.7.20-X.7.22 (no passing / acceptable / author-matched DKIM signature)",
         ),
-        Phrase("dmarc", r"\bdmarc\b", ""),
-        Phrase("authenticate-with-spf-or-dkim", r"authenticate with (?:either )?spf or dkim", ""),
+        Phrase(
+            "dmarc",
+            r"\bdmarc\b",
+            "RFC 7489 (DMARC); Google 550 5.7.26 and Exchange Online 5.7.509 DMARC refusals",
+        ),
+        Phrase(
+            "authenticate-with-spf-or-dkim",
+            r"authenticate with (?:either )?spf or dkim",
+            "Google SMTP error reference 550 5.7.26 (Gmail requires all senders to authenticate "
+            "with either SPF or DKIM)",
+        ),
         Phrase(
             "does-not-have-authentication-information",
             r"does not have authentication information",
-            "",
+            "Google SMTP error reference (This message does not have authentication information "
+            "or fails to pass authentication checks)",
         ),
-        Phrase("fails-to-pass-authentication-checks", r"fails to pass authentication checks", ""),
-        Phrase("sender-is-unauthenticated", r"sender is unauthenticated", ""),
+        Phrase(
+            "fails-to-pass-authentication-checks",
+            r"fails to pass authentication checks",
+            "Google SMTP error reference (does not have authentication information or fails to "
+            "pass authentication checks)",
+        ),
+        Phrase(
+            "sender-is-unauthenticated",
+            r"sender is unauthenticated",
+            "Google SMTP error reference 550 5.7.26 (This mail has been blocked because the "
+            "sender is unauthenticated)",
+        ),
         Phrase(
             "not-allowed-to-send-from-spf",
             r"not allowed to send (?:mail )?from .{0,60}(?:spf|dkim)",
@@ -230,7 +308,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "userunknown": (
-        Phrase("user-unknown", r"user(?:name)? (?:is )?unknown", ""),
+        Phrase(
+            "user-unknown",
+            r"user(?:name)? (?:is )?unknown",
+            "Sendmail: 550 5.1.1 <user>... User unknown; Postfix local(8)/smtpd(8) User unknown",
+        ),
         Phrase(
             "unknown-user",
             r"unknown (?:e-?mail )?(?:user|recipient|mailbox|address|local[ -]?part|account|alias)",
@@ -258,7 +340,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "mailbox-unavailable",
             r"mailbox (?:is )?(?:unavailable|not available|invalid|not present)",
-            "",
+            "RFC 5321 4.2.2 (550 Requested action not taken: mailbox unavailable)",
         ),
         Phrase(
             "requested-action-not-taken-mailbox-unavailable",
@@ -295,7 +377,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "no-mailbox-by-that-name",
             r"no (?:mailbox|account|user) (?:here )?(?:by|with) that name",
-            "",
+            "notqmail qmail-local.c / qmail-lspawn: Sorry, no mailbox here by that name. (#5.1.1)",
         ),
         Phrase("no-mail-box-for", r"no mail ?box (?:available )?(?:for|found)", ""),
         Phrase(
@@ -307,7 +389,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "email-account-does-not-exist",
             r"email account that you tried to reach does not exist",
-            "",
+            "Google SMTP error reference 550 5.1.1 (The email account that you tried to reach "
+            "does not exist)",
         ),
         Phrase(
             "this-user-doesnt-have-an-account",
@@ -322,7 +405,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("there-is-no-one-at-this-address", r"there is no one at this address", ""),
-        Phrase("not-our-customer", r"(?:not|isn't) our customer", ""),
+        Phrase(
+            "not-our-customer",
+            r"(?:not|isn't) our customer",
+            "Comcast postmaster SMTP error codes (550 5.1.1 Not our Customer)",
+        ),
         Phrase("no-such-local-user", r"no such (?:local )?(?:user|mailbox|recipient)", ""),
         Phrase(
             "user-does-not-have-a-mailbox",
@@ -424,10 +511,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "requireptr": (
-        Phrase("reverse-dns", r"reverse dns", ""),
+        Phrase("reverse-dns", r"reverse dns", "RFC 7372 X.7.25 (Reverse DNS validation failed)"),
         Phrase("reverse-lookup", r"reverse (?:lookup|resolution)", ""),
         Phrase("rdns", r"\brdns\b", ""),
-        Phrase("ptr-record", r"\bptr\b.{0,20}record", ""),
+        Phrase(
+            "ptr-record",
+            r"\bptr\b.{0,20}record",
+            "Google SMTP error reference 550 5.7.25 (The IP address sending this message does not "
+            "have a PTR record setup)",
+        ),
         Phrase("no-ptr", r"(?:no|invalid|bad|missing) ptr", ""),
         Phrase(
             "cannot-find-your-hostname",
@@ -465,7 +557,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "rfc-5322-compliant",
             r"rfc ?(?:5322|2822|822)\b.{0,20}(?:compliant|complian|violat|conform)",
-            "",
+            "Google SMTP error reference 550 5.7.1 (This message is not RFC 5322 compliant)",
         ),
         Phrase("not-rfc-compliant", r"not (?:rfc|standards?) ?-?compliant", ""),
         Phrase(
@@ -474,13 +566,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("multiple-addresses-in-from", r"multiple addresses in from", ""),
-        Phrase("headers-are-not-rfc-compliant", r"headers are not rfc compliant", ""),
-        Phrase("missing-a-valid-message-id", r"missing a valid message-id", ""),
+        Phrase(
+            "headers-are-not-rfc-compliant",
+            r"headers are not rfc compliant",
+            "Yahoo SMTP error codes: 554 Message not allowed - Headers are not RFC compliant",
+        ),
+        Phrase(
+            "missing-a-valid-message-id",
+            r"missing a valid message-id",
+            "Google SMTP error reference 550 5.7.1 (Messages missing a valid Message-ID header "
+            "are not accepted)",
+        ),
         Phrase("message-id-header-missing", r"message-id header (?:is )?(?:missing|invalid)", ""),
         Phrase("not-rfc-5322", r"not rfc 5322", ""),
     ),
     "badreputation": (
-        Phrase("reputation", r"\breputation\b", ""),
+        Phrase(
+            "reputation",
+            r"\breputation\b",
+            "Google SMTP error reference 550 5.7.1 (the very low reputation of the sending IP / "
+            "domain)",
+        ),
         Phrase("sender-score", r"sender ?score", ""),
         Phrase(
             "unexpected-volume-or-user-complaints",
@@ -489,7 +595,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "contenterror": (
-        Phrase("improper-use-of-8-bit-data", r"improper use of 8-bit data", ""),
+        Phrase(
+            "improper-use-of-8-bit-data",
+            r"improper use of 8-bit data",
+            "Postfix cleanup(8) (strict_8bitmime): improper use of 8-bit data in message header / "
+            "body",
+        ),
         Phrase("header-size-exceeds", r"header (?:size|line) (?:exceeds|too long|too large)", ""),
         Phrase("headers-too-large", r"headers? too (?:large|long|big)", ""),
         Phrase("invalid-characters", r"invalid (?:characters?|mime|header)", ""),
@@ -498,7 +609,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:malformed|invalid|illegal|broken) (?:mime|headers?|message structure)",
             "",
         ),
-        Phrase("bare-lf", r"(?:bare|stray) (?:lf|linefeed|line feed|cr)", ""),
+        Phrase(
+            "bare-lf",
+            r"(?:bare|stray) (?:lf|linefeed|line feed|cr)",
+            "RFC 5321 2.3.8 (no bare CR or LF); Exchange Online NDR 5.6.11 "
+            "(BareLinefeedsAreIllegal)",
+        ),
         Phrase("message-content-not-valid", r"message content (?:is )?not (?:valid|allowed)", ""),
         Phrase(
             "header-is-too-long",
@@ -517,10 +633,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "invalid-sender",
             r"(?:invalid|bad|unknown|unroutable|unresolvable|bogus) (?:envelope )?sender",
-            "",
+            "RFC 3463 X.1.7 / X.1.8 (Bad sender's mailbox address syntax / system address)",
         ),
-        Phrase("sender-verify-failed", r"sender (?:address )?verif(?:y|ication) failed", ""),
-        Phrase("sender-verify", r"sender verify", ""),
+        Phrase(
+            "sender-verify-failed",
+            r"sender (?:address )?verif(?:y|ication) failed",
+            "Exim: 550 Sender verify failed (verify = sender)",
+        ),
+        Phrase(
+            "sender-verify",
+            r"sender verify",
+            "Exim: Sender verify failed / Sender verify defer",
+        ),
         Phrase(
             "domain-of-sender-does-not-exist",
             r"domain of sender (?:address )?.{0,80}(?:does not|doesn't) exist",
@@ -562,9 +686,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "cant-determine-purported-responsible-address",
             r"can't determine purported responsible address",
-            "",
+            "RFC 4407 section 7 (cannot determine the purported responsible address)",
         ),
-        Phrase("purported-responsible-address", r"purported responsible address", ""),
+        Phrase(
+            "purported-responsible-address",
+            r"purported responsible address",
+            "RFC 4407 (Sender ID: the purported responsible address)",
+        ),
         Phrase(
             "all-recipient-addresses-rejected-access-denied",
             r"all recipient addresses rejected : access denied",
@@ -573,8 +701,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("does-not-exist-e2110", r"does not exist e2110", ""),
         Phrase("mail-from-rejected", r"\bmail from\b.{0,60}(?:rejected|refused|denied)", ""),
         Phrase("sender-not-authorized", r"sender .{0,40}(?:not authorized|not permitted)", ""),
-        Phrase("will-be-permanently-deferred", r"will be permanently deferred", ""),
-        Phrase("unresolvable-rfc5321-domain", r"unresolvable rfc\.?5321 domain", ""),
+        Phrase(
+            "will-be-permanently-deferred",
+            r"will be permanently deferred",
+            "Yahoo SMTP error codes: 553 5.7.2 [TSS09] All messages from <IP> will be permanently "
+            "deferred",
+        ),
+        Phrase(
+            "unresolvable-rfc5321-domain",
+            r"unresolvable rfc\.?5321 domain",
+            "Yahoo SMTP error codes: 451 Message temporarily deferred due to unresolvable "
+            "RFC.5321 from domain",
+        ),
         Phrase(
             "sender-address-rejected",
             r"sender address rejected",
@@ -615,9 +753,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "hostunknown": (
-        Phrase("host-unknown", r"host (?:is )?unknown", ""),
+        Phrase(
+            "host-unknown",
+            r"host (?:is )?unknown",
+            "Sendmail: 550 5.1.2 <address>... Host unknown (Name server: <host>: host not found)",
+        ),
         Phrase("unknown-host", r"unknown host", ""),
-        Phrase("host-not-found", r"host (?:or domain name )?not found", ""),
+        Phrase(
+            "host-not-found",
+            r"host (?:or domain name )?not found",
+            "Postfix dns_lookup.c: Name service error for name=<name> type=<type>: Host not found",
+        ),
         Phrase("host-name-not-found", r"host [\w.\-]+ not found", ""),
         Phrase("no-such-domain", r"no such (?:domain|host)", ""),
         Phrase("domain-does-not-exist", r"domain (?:name )?(?:does not|doesn't) exist", ""),
@@ -626,7 +772,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:unknown|invalid|nonexistent|non-existent|inexistent) domain",
             "",
         ),
-        Phrase("domain-invalid", r"domain (?:name )?(?:is )?(?:invalid|unknown|not found)", ""),
+        Phrase(
+            "domain-invalid",
+            r"domain (?:name )?(?:is )?(?:invalid|unknown|not found)",
+            "Postfix smtpd_check.c reject_unknown_recipient_domain: Recipient address rejected: "
+            "Domain not found",
+        ),
         Phrase(
             "name-or-service-not-known",
             r"name or service not known",
@@ -640,7 +791,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("domain-is-not-reachable", r"domain is not reachable", ""),
         Phrase("unrouteable-domain", r"unrouteable (?:mail )?domain", ""),
         Phrase("domain-then-does-not-exist", r"domain .{1,60} (?:does not|doesn't) exist", ""),
-        Phrase("couldnt-find-any-host-named", r"couldn't find any host named", ""),
+        Phrase(
+            "couldnt-find-any-host-named",
+            r"couldn't find any host named",
+            "notqmail qmail-remote.c: Sorry, I couldn't find any host named <host>. (#5.1.2)",
+        ),
         Phrase(
             "recipient-domain-not-found",
             r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
@@ -677,9 +832,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unsolicited (?:bulk |commercial )?(?:mail|e-?mail|message)",
             "",
         ),
-        Phrase("likely-unsolicited", r"likely unsolicited", ""),
+        Phrase(
+            "likely-unsolicited",
+            r"likely unsolicited",
+            "Google SMTP error reference 550 5.7.1 (Our system has detected that this message is "
+            "likely unsolicited mail)",
+        ),
         Phrase("junk-mail", r"junk mail", ""),
-        Phrase("spamassassin", r"spamassassin", ""),
+        Phrase(
+            "spamassassin",
+            r"spamassassin",
+            "Apache SpamAssassin (the filter names itself in its refusals)",
+        ),
         Phrase("bulk-mail", r"bulk (?:mail|e-?mail)", ""),
         Phrase("spam-mail", r"spam(?:my)? (?:mail|email|message)", ""),
         Phrase("dash-spam", r"- spam\b", ""),
@@ -688,7 +852,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"mail rejete\.? mail rejected",
             "Orange \"Mail rejete. Mail rejected\" (OFR 506)",
         ),
-        Phrase("uribl", r"\buribl\b", ""),
+        Phrase(
+            "uribl",
+            r"\buribl\b",
+            "URIBL (uribl.com), a URI blocklist named in content filters' refusals",
+        ),
         Phrase("black-listed-urls", r"black ?listed (?:url|link|domain)s?\b", ""),
         Phrase("urls-black-listed", r"(?:url|link)s? (?:is |are )?black ?listed", ""),
     ),
@@ -713,7 +881,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "daily-limit-exceeded",
             r"(?:daily|hourly) .{0,30}(?:limit|quota) (?:exceeded|reached)",
-            "",
+            "Google SMTP error reference 550 5.4.5 (Daily user sending quota exceeded; Daily SMTP "
+            "relay limit exceeded)",
         ),
         Phrase(
             "too-much-mail-from",
@@ -770,7 +939,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "too-many-connections",
             r"too many (?:connections|sessions|concurrent|simultaneous|smtp)",
-            "",
+            "Postfix smtpd.c (smtpd_client_connection_count_limit): 421 4.7.0 Error: too many "
+            "connections from <client>",
         ),
         Phrase(
             "connection-rate-limit",
@@ -780,11 +950,20 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("frequency-limited", r"frequency limited", ""),
         Phrase("connection-limit", r"connection limit", ""),
         Phrase("max-connections", r"max(?:imum)? (?:number of )?(?:connections|concurrent)", ""),
-        Phrase("max-message-per-connection", r"max message per connection", ""),
+        Phrase(
+            "max-message-per-connection",
+            r"max message per connection",
+            "Yahoo SMTP error codes: 421 Max message per connection reached, closing transmission "
+            "channel",
+        ),
     ),
     "blocked": (
         Phrase("black-listed-by", r"black ?listed by", ""),
-        Phrase("on-black-list", r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list", ""),
+        Phrase(
+            "on-black-list",
+            r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list",
+            "Exim dnslists: rejected because <IP> is in a black list at <list>",
+        ),
         Phrase(
             "ip-black-list",
             r"(?:ip|host|client|server|address|network|relay|domain)\b.{0,40}\b"
@@ -802,11 +981,24 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"|barracuda|dnsbls)",
             "",
         ),
-        Phrase("spamhaus", r"spamhaus", ""),
-        Phrase("sorbs", r"\bsorbs\b", ""),
-        Phrase("spamcop", r"spamcop", ""),
-        Phrase("dnsbl", r"\bdnsbl\b", ""),
-        Phrase("rbl", r"\brbl\b", ""),
+        Phrase(
+            "spamhaus",
+            r"spamhaus",
+            "Spamhaus DNSBL (zen.spamhaus.org), named by Postfix reject_rbl_client / Exim "
+            "dnslists replies",
+        ),
+        Phrase("sorbs", r"\bsorbs\b", "SORBS DNSBL (dnsbl.sorbs.net), named by DNSBL refusals"),
+        Phrase("spamcop", r"spamcop", "SpamCop DNSBL (bl.spamcop.net), named by DNSBL refusals"),
+        Phrase(
+            "dnsbl",
+            r"\bdnsbl\b",
+            "DNS blocklists (RFC 5782), named in the refusals of the MTAs that use them",
+        ),
+        Phrase(
+            "rbl",
+            r"\brbl\b",
+            "DNS blocklists (RFC 5782), named in the refusals of the MTAs that use them",
+        ),
         Phrase(
             "client-host-rejected",
             r"client host (?:\[?[\w.:]+\]? )?(?:rejected|blocked|refused)",
@@ -837,7 +1029,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("access-denied", r"access denied\.\.\.", ""),
-        Phrase("banned-sending-ip", r"banned sending ip", ""),
+        Phrase(
+            "banned-sending-ip",
+            r"banned sending ip",
+            "Exchange Online NDR 5.7.606-5.7.649 (Access denied, banned sending IP [<IP>])",
+        ),
         Phrase("bloquee-pour-incident-de-spam", r"bloquee pour incident de spam", ""),
         Phrase("client-host-blocked", r"client host blocked", ""),
         Phrase("your-ip", r"your (?:ip|host|server|network) ", ""),
@@ -845,7 +1041,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("is-an-open-relay", r"(?:is|as) an open relay", ""),
         Phrase("invalid-ip", r"invalid (?:sending |client )?ip\b", ""),
         Phrase("bl-in-parentheses", r"\(bl\)", ""),
-        Phrase("greylist", r"greylist", ""),
+        Phrase(
+            "greylist",
+            r"greylist",
+            "Postgrey: 450 4.2.0 Recipient address rejected: Greylisted",
+        ),
         Phrase("relay-quota", r"relay quota", ""),
         Phrase(
             "ip-is-blocked",
@@ -888,7 +1088,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "policyviolation": (
         Phrase("policy-violation", r"policy violation", ""),
-        Phrase("for-policy-reasons", r"(?:for|due to) (?:local )?policy reasons", ""),
+        Phrase(
+            "for-policy-reasons",
+            r"(?:for|due to) (?:local )?policy reasons",
+            "Yahoo SMTP error codes: 554 5.7.9 Message not accepted for policy reasons",
+        ),
         Phrase(
             "violates-policy",
             r"violat(?:es|ed|ion of) (?:our|local|the|site|security)? ?polic",
@@ -905,9 +1109,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "content-presents-a-potential-security-issue",
             r"content presents a potential security issue",
-            "",
+            "Google SMTP error reference 552 5.7.0 (This message was blocked because its content "
+            "presents a potential security issue)",
         ),
-        Phrase("prohibited-attachment", r"(?:prohibited|illegal|forbidden|banned) attachment", ""),
+        Phrase(
+            "prohibited-attachment",
+            r"(?:prohibited|illegal|forbidden|banned) attachment",
+            "Google SMTP error reference 552 5.7.0 (Our system detected an illegal attachment on "
+            "your message)",
+        ),
         Phrase("rejected-due-to-security-policy", r"rejected due to security polic", ""),
         Phrase("security-policy", r"security polic(?:y|ies)", ""),
         Phrase("header-error", r"header error", "Sendmail milters' header checks"),
@@ -952,7 +1162,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("temporary-problem", r"temporary (?:local )?(?:problem|error)", ""),
-        Phrase("server-busy", r"server (?:is )?(?:too )?busy", ""),
+        Phrase(
+            "server-busy",
+            r"server (?:is )?(?:too )?busy",
+            "Google SMTP error reference 421 4.4.5 (Server busy, try again later)",
+        ),
         Phrase(
             "mail-transport-unavailable",
             r"mail transport unavailable",
@@ -963,13 +1177,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"service (?:is )?(?:currently |temporarily )?(?:unavailable|not available)",
             "RFC 5321 4.2.2 (421 reply text)",
         ),
-        Phrase("local-error", r"local error", ""),
+        Phrase(
+            "local-error",
+            r"local error",
+            "RFC 5321 4.2.2 (451 Requested action aborted: local error in processing)",
+        ),
         Phrase("could-not-load", r"could not load", ""),
         Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
         Phrase("server-error", r"server error", ""),
         Phrase("system-failure", r"system (?:failure|problem)", ""),
         Phrase("unable-to-process", r"unable to (?:process|write)", ""),
-        Phrase("resources-temporarily-unavailable", r"resources temporarily unavailable", ""),
+        Phrase(
+            "resources-temporarily-unavailable",
+            r"resources temporarily unavailable",
+            "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
+            "(#4.3.0)",
+        ),
         Phrase("too-many-errors", r"too many errors", ""),
         Phrase("out-of-memory", r"out of memory", ""),
         Phrase("configuration-error", r"configuration error", ""),
@@ -982,13 +1205,33 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "networkerror": (
-        Phrase("host-unreachable", r"(?:host|network|destination) (?:is )?unreachable", ""),
+        Phrase(
+            "host-unreachable",
+            r"(?:host|network|destination) (?:is )?unreachable",
+            "strerror(EHOSTUNREACH / ENETUNREACH): No route to host / Network is unreachable",
+        ),
         Phrase("no-route-to-host", r"no route to host", "strerror(EHOSTUNREACH)"),
-        Phrase("lost-connection", r"lost connection", ""),
-        Phrase("too-many-hops", r"too many hops", ""),
-        Phrase("hop-count-exceeded", r"hop count exceeded", ""),
-        Phrase("routing-loop", r"routing loop", ""),
-        Phrase("mail-loop", r"mail (?:forwarding )?loop", ""),
+        Phrase(
+            "lost-connection",
+            r"lost connection",
+            "Postfix smtp(8): lost connection with <host> while <state>",
+        ),
+        Phrase(
+            "too-many-hops",
+            r"too many hops",
+            "Sendmail: 554 5.4.6 Too many hops <n> (<max> max)",
+        ),
+        Phrase(
+            "hop-count-exceeded",
+            r"hop count exceeded",
+            "Exchange Online NDR 5.4.14 (Hop count exceeded - possible mail loop)",
+        ),
+        Phrase("routing-loop", r"routing loop", "RFC 3463 X.4.6 (Routing loop detected)"),
+        Phrase(
+            "mail-loop",
+            r"mail (?:forwarding )?loop",
+            "Postfix local(8): mail forwarding loop for <address>",
+        ),
         Phrase(
             "dns-error",
             r"dns (?:error|query failed|lookup failed|failure|problem|timeout)",
@@ -1001,7 +1244,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("temporary-dns-failure", r"temporary (?:dns|name service|lookup) failure", ""),
         Phrase("lookup-failed", r"(?:lookup|resolution) (?:of .{1,60})?failed", ""),
-        Phrase("connection-reset", r"connection (?:was )?reset", ""),
+        Phrase(
+            "connection-reset",
+            r"connection (?:was )?reset",
+            "strerror(ECONNRESET): Connection reset by peer",
+        ),
         Phrase("network-error", r"network error", ""),
         Phrase("could-not-find-a-gateway", r"could not find a (?:gateway|route)", ""),
         Phrase(
@@ -1019,7 +1266,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "unable-to-establish-connection",
             r"(?:unable|wasn't able|not able|could not|couldn't) to (?:establish|open) an? "
             r"(?:smtp )?connection",
-            "",
+            "notqmail qmail-remote.c: Sorry, I wasn't able to establish an SMTP connection. "
+            "(#4.4.1)",
         ),
         Phrase("broken-pipe", r"broken pipe", "strerror(EPIPE)"),
         # An SMTP session that timed out is a network failure; the MTA's giving up after
@@ -1081,7 +1329,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "systemfull": (
-        Phrase("mail-system-full", r"mail system (?:is )?full", ""),
+        Phrase(
+            "mail-system-full",
+            r"mail system (?:is )?full",
+            "RFC 3463 X.3.1 (Mail system full)",
+        ),
         Phrase("disk-full", r"(?:disk|file ?system|spool) (?:is )?full", ""),
         Phrase(
             "insufficient-system-storage",
@@ -1096,12 +1348,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "does-not-accept-mail",
             r"(?:does not|doesn't|do not|will not|won't) accept (?:any )?(?:e-?)?mail",
-            "",
+            "RFC 7504 (521 <host> does not accept mail); RFC 7505 (null MX)",
         ),
         Phrase("not-accepting-mail", r"not accepting (?:any )?(?:e-?)?mail", ""),
         Phrase("no-mx-for", r"no mx (?:record )?(?:found )?for", ""),
         Phrase("indicated-no-smtp-service", r"indicated no smtp service", ""),
-        Phrase("no-smtp-service", r"no smtp service", ""),
+        Phrase(
+            "no-smtp-service",
+            r"no smtp service",
+            "RFC 5321 3.1 (554 No SMTP service here); RFC 7504 (521)",
+        ),
         Phrase("does-not-receive-mail", r"does not receive (?:e-?)?mail", ""),
     ),
     "expired": (
@@ -1115,10 +1371,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"retry time(?:out)? (?:exceeded|reached)",
             "Exim: retry timeout exceeded",
         ),
-        Phrase("too-long-in-queue", r"(?:too long|too many retries) in (?:the )?queue", ""),
-        Phrase("in-the-queue-too-long", r"in the queue too long", ""),
-        Phrase("delivery-time-expired", r"delivery time (?:has )?expired", ""),
-        Phrase("message-expired", r"message (?:has )?expired", ""),
+        Phrase(
+            "too-long-in-queue",
+            r"(?:too long|too many retries) in (?:the )?queue",
+            "notqmail qmail-send.c: this message has been in the queue too long",
+        ),
+        Phrase(
+            "in-the-queue-too-long",
+            r"in the queue too long",
+            "notqmail qmail-send.c: I'm not going to try again; this message has been in the "
+            "queue too long",
+        ),
+        Phrase(
+            "delivery-time-expired",
+            r"delivery time (?:has )?expired",
+            "RFC 3463 X.4.7 (Delivery time expired)",
+        ),
+        Phrase(
+            "message-expired",
+            r"message (?:has )?expired",
+            "Exchange Online NDR 4.4.7 (Message expired)",
+        ),
         Phrase("timed-out", r"timed? ?out", ""),
         Phrase("could-not-be-delivered-within", r"could not be delivered within", ""),
         Phrase("gave-up", r"gave up", ""),
@@ -1150,17 +1423,38 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("failed-n-attempts", r"failed (?:after )?\d+ (?:delivery )?attempts", ""),
     ),
     "failedstarttls": (
-        Phrase("starttls", r"starttls", ""),
+        Phrase(
+            "starttls",
+            r"starttls",
+            "RFC 3207 (530 Must issue a STARTTLS command first; 454 TLS not available)",
+        ),
         Phrase("tls-required", r"tls (?:is )?required", ""),
         Phrase("requires-tls", r"requires? (?:tls|encryption)", ""),
         Phrase("tls-negotiation-failed", r"(?:tls|ssl) (?:negotiation|handshake) failed", ""),
-        Phrase("encryption-required", r"encryption (?:is )?(?:required|needed)", ""),
+        Phrase(
+            "encryption-required",
+            r"encryption (?:is )?(?:required|needed)",
+            "RFC 4954 section 6 (538 5.7.11 Encryption required for requested authentication "
+            "mechanism)",
+        ),
         Phrase("does-not-support-tls", r"(?:does not|doesn't) support (?:tls|starttls|ssl)", ""),
-        Phrase("tls-not-available", r"tls (?:is )?not (?:available|supported|offered)", ""),
+        Phrase(
+            "tls-not-available",
+            r"tls (?:is )?not (?:available|supported|offered)",
+            "RFC 3207 section 4 (454 TLS not available due to temporary reason)",
+        ),
     ),
     "securityerror": (
-        Phrase("authentication-required", r"authentication (?:is )?required", ""),
-        Phrase("authentication-failed", r"authentication (?:failed|failure)", ""),
+        Phrase(
+            "authentication-required",
+            r"authentication (?:is )?required",
+            "RFC 4954 section 6 (530 5.7.0 Authentication required)",
+        ),
+        Phrase(
+            "authentication-failed",
+            r"authentication (?:failed|failure)",
+            "Postfix smtpd SASL: 535 5.7.8 Error: authentication failed",
+        ),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
         Phrase("smtp-auth", r"smtp auth(?:entication)?", ""),
         Phrase("not-authenticated", r"not authenticated", ""),
@@ -1175,11 +1469,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "mailererror": (
         Phrase("procmail", r"procmail", ""),
-        Phrase("command-failed", r"command (?:failed|died)", ""),
+        Phrase(
+            "command-failed",
+            r"command (?:failed|died)",
+            "Postfix pipe(8)/local(8): Command died with status <n> / command failed",
+        ),
         Phrase("mailer-error", r"mailer (?:error|failed)", ""),
         Phrase("exit-status-n", r"exit (?:status|code) \d", ""),
         Phrase("pipe-to", r"pipe to \|", ""),
-        Phrase("x-unix", r"x-unix", ""),
+        Phrase(
+            "x-unix",
+            r"x-unix",
+            "RFC 3464 2.3.6 diagnostic-type X-Unix (a local program's exit)",
+        ),
         Phrase("local-delivery-failed", r"local delivery failed", ""),
         Phrase(
             "unknown-mailer-error",
