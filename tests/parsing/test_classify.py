@@ -190,6 +190,8 @@ TABLE: list[Row] = [
      "spamdetected"),
     # OpenSMTPD's RCPT reply read from its own bounce, which names no command.
     ("550 Invalid recipient: <a@example.org>", "5.0.0", "550", "", {}, "userunknown"),
+    # Exim's own routing verdict in its bounce (no SMTP command): no router took the address.
+    ("Unrouteable address", "5.0.0", "", "", {}, "userunknown"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),
