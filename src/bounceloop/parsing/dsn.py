@@ -22,6 +22,7 @@ import re
 
 from bounceloop.core import rx
 from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.recipient import recipient, unwrap
 from bounceloop.parsing.text import squeeze
 
 # Field names in lower case -> our key. Unknown fields are kept under their own name.
@@ -104,35 +105,6 @@ def typed_value(value: str) -> tuple[str, str]:
     return "", value.strip()
 
 
-def unwrap(addr: str) -> str:
-    """An address without the brackets or quotes around the *whole* of it.
-
-    ``"jane doe"@example.org`` keeps its quotes: RFC 5321 section 4.1.2 allows a quoted
-    local part, and dropping one of the quotes would name another mailbox.
-    """
-    # Layer by layer, by index: a copy of what is left per layer is quadratic in "<<<<...>>>>".
-    start, end = 0, len(addr)
-    start, end = _strip(addr, start, end)
-    while end - start >= 2 and (addr[start], addr[end - 1]) in _PAIRS:
-        inner_start, inner_end = _strip(addr, start + 1, end - 1)
-        if addr[start] == '"' and addr.find('"', inner_start, inner_end) >= 0:
-            break  # "a"@"b" style: the quotes belong to the parts
-        start, end = inner_start, inner_end
-    return addr[start:end].lstrip("<").rstrip(">").strip()
-
-
-_PAIRS = frozenset({("<", ">"), ('"', '"'), ("'", "'")})
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    """The bounds of text[start:end].strip() in ``text``."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def address(value: str) -> str:
     """The address in a recipient field value: "rfc822; <a@b>" -> "a@b"."""
     _, addr = typed_value(value)
@@ -171,6 +143,16 @@ def normal_status(value: str) -> str:
     return f"{m.group(1)}.{int(m.group(2))}.{int(m.group(3))}"
 
 
+#: Address types whose value is an Internet mailbox: RFC 3464 section 2.3.2's "rfc822",
+#: RFC 6533's "utf-8", and the "smtp" some MTAs write; "" when a field has no type.
+MAILBOX_TYPES = frozenset({"", "rfc822", "utf-8", "smtp"})
+
+
+def _mailbox_type(kind: str, addr: str) -> bool:
+    """Is a recipient field's value (of address-type ``kind``) an Internet mailbox?"""
+    return kind in MAILBOX_TYPES and bool(recipient(addr))
+
+
 def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
     """Per-message fields and one :class:`Fact` per recipient block."""
     message: dict[str, str] = {}
@@ -185,8 +167,10 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
             continue
         fact = Fact()
         note = ""
+        kinds = {"final-recipient": "", "original-recipient": "", "x-actual-recipient": ""}
         for name, value in block:
             if name == "final-recipient" and not fact.recipient:
+                kinds[name] = typed_value(value)[0].lower()
                 fact.recipient = address(value)
             elif name == "x-actual-recipient":
                 # Sendmail names a program or file delivery here ("|IFS=' ' && exec procmail
@@ -194,8 +178,10 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
                 if not typed_value(value)[1].startswith(("|", "/", '"|')):
                     actual = address(value)
                     if "@" in actual:
+                        kinds[name] = typed_value(value)[0].lower()
                         fact.alias = actual
             elif name == "original-recipient":
+                kinds[name] = typed_value(value)[0].lower()
                 fact.original_recipient = address(value)
             elif name == "action":
                 fact.action = normal_action(value)
@@ -220,8 +206,19 @@ def facts(text: str) -> tuple[dict[str, str], list[Fact]]:
                 fact.reporting_mta = host(value)
         if note and note.lower() not in ("permanent failure", "temporary failure", "failure"):
             fact.diagnosis = f"{fact.diagnosis} ({note})" if fact.diagnosis else note
-        if not fact.recipient:
-            fact.recipient = fact.original_recipient or fact.alias
+        if not _mailbox_type(kinds["final-recipient"], fact.recipient):
+            # RFC 3464 section 2.3.2: the address-type says what the address is. An X.400
+            # O/R name or a host-local name ("x400; /C=DE/ADMD=.../S=Rossi", "local;
+            # rossi") is no RFC 822 address; the Original-Recipient (section 2.3.1), if it
+            # is one, names the mailbox the sender wrote.
+            for other, kind in ((fact.original_recipient, kinds["original-recipient"]),
+                                (fact.alias, kinds["x-actual-recipient"])):
+                if _mailbox_type(kind, other):
+                    fact.recipient = other
+                    break
+            else:
+                if kinds["final-recipient"] not in MAILBOX_TYPES:
+                    fact.recipient = ""
         out.append(fact)
     reporting = host(message.get("reporting-mta", ""))
     envid = message.get("original-envelope-id", "").strip()

@@ -24,11 +24,11 @@ from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
 from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing import classify
 from bounceloop.parsing.classify import MAX_EVIDENCE
-from bounceloop.parsing.dsn import unwrap
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
+from bounceloop.parsing.recipient import recipient
 from bounceloop.parsing.text import decode_words, squeeze
 
 #: Headers of the returned message that tie a bounce to what we sent: our own X- headers.
@@ -64,7 +64,42 @@ def finish_all(facts: Sequence[Fact], mail: Mail, detector: str,
     if not facts:
         return ()
     finisher = _Finisher(mail, detector, convention)
-    return tuple(finisher.bounce(fact) for fact in facts)
+    return tuple(finisher.bounce(fact) for fact in one_per_recipient(facts))
+
+
+def one_per_recipient(facts: Sequence[Fact]) -> list[Fact]:
+    """One fact per recipient, at the place of its first: the most informative of its facts.
+
+    A report can name one recipient in many per-recipient groups (RFC 3464 section 2.3 has
+    one group per recipient, but relays and gateways repeat it, one per hop or per attempt);
+    a record per group would count one failed address many times. Facts whose recipient is
+    no address are kept as they are (nothing says they are the same recipient).
+    """
+    chosen: dict[str, int] = {}
+    out: list[Fact] = []
+    for fact in facts:
+        key = recipient(fact.recipient).lower()
+        if not key:
+            out.append(fact)
+            continue
+        at = chosen.get(key)
+        if at is None:
+            chosen[key] = len(out)
+            out.append(fact)
+        elif _informative(fact) > _informative(out[at]):
+            out[at] = fact
+    return out
+
+
+def _informative(fact: Fact) -> tuple[int, int, int, int]:
+    """How much a fact says: a failure before a delay before anything else, a specific
+    status (not X.0.0, RFC 3463 section 3.1's "undefined"), how many of the fields are
+    filled in, then a longer diagnostic."""
+    action = {"failed": 2, "delayed": 1}.get(fact.action, 0)
+    specific = int(bool(fact.status) and not fact.status.endswith(".0.0"))
+    filled = sum(1 for value in (fact.status, fact.diagnosis, fact.reply_code,
+                                 fact.remote_mta, fact.command) if value)
+    return action, specific, filled, min(len(fact.diagnosis), 10_000)
 
 
 class _Finisher:
@@ -279,16 +314,10 @@ def join_multiline(text: str) -> str:
 
 
 def clean_address(addr: str) -> str:
-    """The recipient as printed: brackets and a type prefix gone, the domain lowercased (RFC
-    5321 section 2.4: the local part is case-sensitive, the domain is not)."""
-    addr = unwrap(addr)
-    if addr.lower().startswith(("rfc822;", "rfc822 ;")):
-        addr = unwrap(addr.split(";", 1)[1])
-    addr = addr.rstrip(".,;:")
-    if "@" in addr:
-        local, _, domain = addr.rpartition("@")
-        addr = f"{local}@{domain.lower()}"
-    return addr
+    """The recipient as printed: a bounded, valid mailbox, its domain lowercased (RFC 5321
+    section 2.4: the local part is case-sensitive, the domain is not), or "" when ``addr``
+    names none (:func:`bounceloop.parsing.recipient.recipient`)."""
+    return recipient(addr)
 
 
 # The usual RFC 5322 date ("Thu, 29 Apr 2013 23:45:00 -0700", a zone comment after it):

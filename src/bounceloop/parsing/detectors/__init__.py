@@ -9,8 +9,8 @@ Each module is a pure function of a :class:`~bounceloop.parsing.mail.Mail`:
 
 :data:`DETECTORS` is tried in order and the first non-empty answer wins: the specific
 families first (their ``match`` is a header lookup), then the generic RFC 3464 reader, ARF,
-the plain-text fallback, and RFC 3834 auto-replies last (bounces carry auto-reply headers
-too).
+RFC 3834 auto-replies (bounces carry auto-reply headers too, so after the bounce formats), and
+last the structural fallback (``fallback``: any other bounce, forwarded ones too).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from bounceloop.parsing.detectors import (
     exchange2007,
     exim,
     ezweb,
+    fallback,
     fml,
     gmail,
     gmx,
@@ -118,7 +119,7 @@ FAMILIES: tuple[Detector, ...] = tuple(
 )
 
 #: Generic readers, after every family declined.
-GENERIC: tuple[Detector, ...] = (_of(arf), _of(rfc3464), _of(rfc3834))
+GENERIC: tuple[Detector, ...] = (_of(arf), _of(rfc3464), _of(rfc3834), _of(fallback))
 
 DETECTORS: tuple[Detector, ...] = FAMILIES + GENERIC
 

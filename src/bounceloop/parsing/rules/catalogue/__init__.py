@@ -1,6 +1,7 @@
 """The reply catalogue: real reply texts of mail servers, with the reason their source gives.
 
-One TOML file per source family (``<family>.toml``). Keys at the top of a file (``source``,
+One TOML file per source family (``<family>.toml``; a family continued, or its replies in
+another language, in ``<family>-<part>.toml``). Keys at the top of a file (``source``,
 ``family``, ``lang``, ``citation``, ``domain``) are the defaults of its ``[[entry]]`` tables.
 Each entry has an ``id``; the ``text`` as the server sends it; ``code`` and ``status`` where
 the text has them; ``command`` where the source says which SMTP command the reply answers;

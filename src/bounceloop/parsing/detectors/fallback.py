@@ -1,0 +1,319 @@
+"""The last resort: failed recipients of a bounce no other detector read, from its structure.
+
+Tried after every format family and the generic readers (issue 18 item 4). Many bounces follow
+no format a detector knows: a terse "Undeliverable" notice, an old provider's plain text, a
+bounce a person forwarded (``Fwd:``, the bounce inline or attached). What they share is
+structure, and that is what this reads:
+
+1. a forwarded bounce is unwrapped, attached (``message/rfc822``) or inline after a
+   forwarding marker, and the inner bounce parsed by the detectors as if it had come alone;
+2. ``X-Failed-Recipients`` (Exim writes it on every bounce; others copied it);
+3. addresses on the lines at and after a failure statement, in English, German, French,
+   Spanish, Italian, Portuguese and Dutch (the sentences below, each from an MTA's source or a
+   provider's published notice);
+4. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
+   ``Envelope-To``) or its ``To`` when it names one address.
+
+Precision comes first (a wrong recipient can suppress a good address): the message must look
+like a bounce at all (a null or MAILER-DAEMON/postmaster sender, X-Failed-Recipients, or a
+bounce's Subject), its failure statement must open the notice (within its first
+:data:`LEAD_LINES` lines: a notice states its failure first, a person's mail that mentions one
+further down is not a notice), and no address of the bounce's own sender, envelope or To, of
+the original's From, Reply-To, Sender or Return-Path, and no postmaster or mailer-daemon, is
+ever a recipient.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounceloop.core import rx
+from bounceloop.parsing.detectors._common import ANGLE_ADDRESS, attach_original, find_addresses
+from bounceloop.parsing.fact import Fact
+from bounceloop.parsing.mail import Mail, read
+from bounceloop.parsing.recipient import recipient
+from bounceloop.parsing.text import squeeze
+
+NAME = "fallback"
+
+#: A failure statement must start within this many non-blank lines of the notice.
+LEAD_LINES = 4
+#: Lines read after a failure statement for its addresses (a list of recipients follows it).
+LIST_LINES = 8
+#: How much of the notice is read at all: a notice is short; the rest is the original.
+MAX_NOTICE = 20_000
+#: Forwarded bounces are unwrapped at most this deep.
+MAX_DEPTH = 2
+
+# RFC 5321 section 4.5.5: bounces are sent with a null reverse-path, by convention from
+# MAILER-DAEMON or postmaster (RFC 5321 section 4.5.1); qmail and Courier use these too.
+_DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon)(?:[-+.]|@|$)",
+                     re.I)
+
+# Words of a bounce's Subject. English: RFC 3461/3464 DSN subjects as Sendmail ("Returned
+# mail: see transcript for details"), Postfix ("Undelivered Mail Returned to Sender",
+# "Delayed Mail"), Exim ("Mail delivery failed"), qmail ("failure notice"), Exchange
+# ("Undeliverable:", "Delivery Status Notification (Failure)"). Exchange's localised NDR
+# subjects: "Unzustellbar:" (de), "Non remis :" (fr), "No se puede entregar:" (es),
+# "Non recapitabile:" (it), "Não é possível entregar:" (pt), "Onbestelbaar:" (nl).
+_SUBJECT = rx.compile(
+    r"undeliver|undelivered|non[- ]?deliver|not delivered|could not be delivered"
+    r"|delivery (?:status|fail|failure|problem|report|notification|has failed)"
+    r"|returned mail|returning message|mail delivery|failure notice|delayed mail"
+    r"|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|nicht zugestellt"
+    r"|non remis|non distribu|[ée]chec de (?:la )?(?:remise|distribution)"
+    r"|no se puede entregar|no se pudo entregar|no entregado|error en la entrega"
+    r"|non recapitabile|non recapitato|mancato recapito|recapito non riuscito"
+    r"|n[ãa]o [ée] poss[íi]vel entregar|n[ãa]o entregue|falha na entrega"
+    r"|onbestelbaar|niet bezorgd|niet afgeleverd|bezorging mislukt",
+    re.I,
+)
+
+# Forwarding: the Subject's prefixes (Fwd/Fw, German WG, French TR, Spanish RV, Italian I,
+# Portuguese ENC, Dutch Doorst) and the markers mail clients put before a forwarded message
+# inline (Gmail, Thunderbird, Apple Mail, Outlook).
+_FORWARD_SUBJECT = rx.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|doorst)\s*:", re.I)
+_FORWARD_MARKER = rx.compile(
+    r"^[ \t>]*(?:-{3,}\s*forwarded message\s*-{3,}|-{3,}\s*original message\s*-{3,}"
+    r"|begin forwarded message:|-{3,}\s*weitergeleitete nachricht\s*-{3,}"
+    r"|-{3,}\s*message transf[ée]r[ée]\s*-{3,}|-{3,}\s*mensaje reenviado\s*-{3,})[ \t]*$",
+    re.I | re.M,
+)
+
+# Failure statements, lower case. English: Postfix bounce(5) "could not be delivered to one
+# or more recipients"; Exim "could not be delivered to one or more of its recipients ... The
+# following address(es) failed"; Sendmail "Delivery to the following recipient(s) failed" /
+# "could not be delivered"; qmail "I wasn't able to deliver your message to the following
+# addresses"; Gmail "Delivery to the following recipient failed permanently"; Exchange
+# "Delivery has failed to these recipients or groups", "did not reach the following
+# recipient(s)"; Lotus Domino "was not delivered to"; old AOL "could not be delivered"; and
+# the terse "Your message to X was rejected" / "undeliverable to" / "unable to deliver".
+# Other languages are Exchange's localised NDRs ("Fehler bei der Zustellung an folgende
+# Empfänger", "La remise a échoué", "Error en la entrega", "Recapito non riuscito", "Falha na
+# entrega", "De bezorging is mislukt") and GMX/Web.de ("konnte nicht zugestellt werden"),
+# Orange/La Poste ("n'a pas pu être remis/distribué"), and the like.
+_FAILURE = rx.compile(
+    r"could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
+    r"|not be delivered to|delivery (?:to the following|has failed|failed)"
+    r"|failed to deliver|unable to deliver|could not deliver|couldn't deliver"
+    r"|wasn't able to deliver|was unable to deliver|undeliverable to|permanent fatal error"
+    r"|following (?:address(?:es|\(es\))?|recipients?(?:\(s\))?) (?:failed|could not|was not)"
+    r"|did not reach the following|was rejected|were rejected|could not reach"
+    r"|konnte nicht zugestellt|nicht zugestellt werden|fehler bei der zustellung"
+    r"|zustellung (?:ist )?fehlgeschlagen|unzustellbar"
+    r"|n'a pas pu [êe]tre (?:remis|distribu|d[ée]livr)|la remise a [ée]chou|impossible de remettre"
+    r"|no (?:se )?(?:pudo|ha podido|puede) (?:ser )?entregar|error en la entrega"
+    r"|non [èe] stato possibile recapitare|non pu[òo] essere recapitat|recapito non riuscito"
+    r"|impossibile recapitare"
+    r"|n[ãa]o foi poss[íi]vel entregar|n[ãa]o p[ôo]de ser entregue|falha na entrega"
+    r"|kon niet worden (?:afgeleverd|bezorgd)|bezorging is mislukt|onbestelbaar",
+)
+# Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
+# send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
+_DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re)?try|"
+                    r"still being retried|could not send message for past")
+
+# Where the notice ends and a copy of the original begins (Exim, Sendmail, qmail, Postfix,
+# Exchange): the rest is not read for recipients.
+_ORIGINAL = rx.compile(
+    r"^[ \t-]*(?:-+ ?this is a copy of|below this line is a copy|original message follows"
+    r"|-+ ?original message|-+ ?the original message|message headers follow"
+    r"|-+ ?unsent message below|-+ ?returned message|received: from )",
+    re.I | re.M,
+)
+# A bare local part listed alone on a line (an old AOL/qmail-style notice names its own
+# users without their domain: "could not be delivered ...:\n\tjdoe").
+_BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*$")
+# An SMTP transcript's RCPT command and a reply to it (RFC 5321 section 4.1.1.3, 4.2).
+_RCPT = rx.compile(r"\brcpt to:\s*<([^<>\s]+)>", re.I)
+_REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
+# Message-IDs look like addresses: a line naming one is not a recipient line.
+_MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
+
+_ENVELOPE = ("X-Original-To", "Delivered-To", "Envelope-To", "X-Envelope-To")
+_SENDERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")
+
+
+def _daemon(address: str) -> bool:
+    return bool(_DAEMON.match(address))
+
+
+def _bounce_like(mail: Mail) -> bool:
+    """Does the message say it is a bounce at all (before any body is read)?"""
+    path = mail.header("Return-Path").strip()
+    return (path in ("<>", "") and mail.has("Return-Path")) or _daemon(mail.from_address) \
+        or mail.has("X-Failed-Recipients") or bool(_SUBJECT.search(mail.subject))
+
+
+def match(mail: Mail) -> bool:
+    return _bounce_like(mail) or bool(_FORWARD_SUBJECT.match(mail.subject))
+
+
+def inquire(mail: Mail) -> list[Fact]:
+    return _inquire(mail, 0)
+
+
+def _inquire(mail: Mail, depth: int) -> list[Fact]:
+    if depth < MAX_DEPTH:
+        inner = _forwarded(mail, depth)
+        if inner:
+            return inner
+    if not _bounce_like(mail):
+        return []
+    return _from_structure(mail)
+
+
+def _forwarded(mail: Mail, depth: int) -> list[Fact]:
+    """The facts of a bounce forwarded inside ``mail``, attached or inline."""
+    candidates: list[str] = []
+    if mail.original:
+        candidates.append(mail.original)
+    if _FORWARD_SUBJECT.match(mail.subject) or depth:
+        marker = _FORWARD_MARKER.search(mail.body)
+        if marker:
+            candidates.append(_inline(mail.body[marker.end():]))
+    for text in candidates:
+        inner = read(text.encode("utf-8", "surrogateescape"))
+        if not (_bounce_like(inner) or inner.dsn):
+            continue
+        facts = _detect(inner, depth)
+        if facts:
+            return facts
+    return []
+
+
+# The quotation marks of a message quoted in a reply or forward ("> " at each line's start).
+_QUOTE = rx.compile(r"^(?:> ?)+", re.M)
+
+
+def _inline(text: str) -> str:
+    """A message forwarded inline, as the text of a message: its header lines ("From: ...",
+    "Subject: ..."), a blank line, its body; quotation marks taken off."""
+    return _QUOTE.sub("", text.lstrip("\n"))
+
+
+def _detect(inner: Mail, depth: int) -> list[Fact]:
+    # The detectors package imports this module: the inner bounce is handed to it at run time.
+    from bounceloop.parsing.detectors import plan
+
+    for detector in plan(inner.subject):
+        if detector.name == NAME:
+            return _inquire(inner, depth + 1)
+        if detector.match(inner):
+            facts = detector.inquire(inner)
+            if facts:
+                return facts
+    return []
+
+
+def _excluded(mail: Mail) -> set[str]:
+    """Addresses that are never the failed recipient: the bounce's own sender, envelope and
+    To (the bounce goes back to the original's sender), the original's senders."""
+    out: set[str] = set()
+    for name in (*_SENDERS, "To"):
+        out.update(a.lower() for a in find_addresses(mail.header(name)))
+    for name in _SENDERS:
+        out.update(a.lower() for a in find_addresses(mail.original_header(name)))
+    return out
+
+
+def _from_structure(mail: Mail) -> list[Fact]:
+    notice = mail.body[:MAX_NOTICE]
+    end = _ORIGINAL.search(notice)
+    if end:
+        notice = notice[:end.start()]
+        # The copy quoted as text after its marker line: its senders are guarded too.
+        attach_original(mail, mail.body[mail.body.find("\n", end.start()) + 1:])
+    excluded = _excluded(mail)
+    lines = notice.split("\n")
+    hits = _statements(lines)
+    text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
+    found: list[str] = []
+    for value in mail.headers_all("X-Failed-Recipients"):
+        found += find_addresses(value)
+    for at in hits:
+        found += _listed(lines, at, mail.from_address)
+    refused = _refused(lines)
+    found += list(refused)
+    if not found and hits:
+        found = _from_original(mail)
+    if not found or not (hits or refused or mail.has("X-Failed-Recipients")):
+        return []
+    action = "delayed" if _DELAY.search(text.lower()) else "failed"
+    facts: list[Fact] = []
+    seen: set[str] = set()
+    for candidate in found:
+        address = recipient(candidate)
+        key = address.lower()
+        if not address or key in seen or key in excluded or _daemon(key):
+            continue
+        seen.add(key)
+        reply = refused.get(candidate, "")
+        facts.append(Fact(recipient=address, action=action, diagnosis=reply or text,
+                          command="RCPT" if reply else "", date=mail.header("Date")))
+    return facts
+
+
+def _refused(lines: list[str]) -> dict[str, str]:
+    """Recipients an SMTP session transcript shows refused: a ``RCPT TO:<address>`` line
+    answered, on one of the next two lines, by a 4xx or 5xx reply (RFC 5321 section 4.2;
+    Sendmail's ">>> RCPT To:<...>" / "<<< 550 ...", Postfix's "Out: RCPT TO:<...>" / "In:
+    550 ..." in its transcripts to the postmaster)."""
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        rcpt = _RCPT.search(line)
+        if rcpt is None:
+            continue
+        for answer in lines[i + 1:i + 3]:
+            reply = _REPLY.match(answer)
+            if reply:
+                out.setdefault(rcpt.group(1), squeeze(reply.group(1)))
+                break
+            if _RCPT.search(answer):
+                break
+    return out
+
+
+def _statements(lines: list[str]) -> list[int]:
+    """Indexes of the lines holding a failure statement, if the first one opens the notice."""
+    hits: list[int] = []
+    shown = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        shown += 1
+        if _FAILURE.search(line.lower()):
+            hits.append(i)
+        elif not hits and shown >= LEAD_LINES:
+            return []
+    return hits
+
+
+def _listed(lines: list[str], at: int, sender: str) -> list[str]:
+    """The addresses on a failure statement's line and the list that follows it (up to a
+    blank line after the list, or :data:`LIST_LINES` lines)."""
+    found: list[str] = []
+    for line in lines[at:at + LIST_LINES]:
+        if not line.strip():
+            if found:
+                break
+            continue
+        if _MSGID_LINE.search(line):
+            continue
+        named = [m.group(1) for m in ANGLE_ADDRESS.finditer(line)] or find_addresses(line)
+        if not named and lines[at].rstrip().endswith(":") and "@" in sender:
+            bare = _BARE.match(line)
+            if bare:
+                named = [f"{bare.group(1)}@{sender.rpartition('@')[2]}"]
+        found += named
+    return found
+
+
+def _from_original(mail: Mail) -> list[str]:
+    """The returned original's envelope recipient, or its To when it names one address."""
+    for name in _ENVELOPE:
+        named = find_addresses(mail.original_header(name))
+        if len(named) == 1:
+            return named
+    named = find_addresses(mail.original_header("To"))
+    return named if len(named) == 1 else []
