@@ -192,6 +192,16 @@ TABLE: list[Row] = [
     ("550 Invalid recipient: <a@example.org>", "5.0.0", "550", "", {}, "userunknown"),
     # Exim's own routing verdict in its bounce (no SMTP command): no router took the address.
     ("Unrouteable address", "5.0.0", "", "", {}, "userunknown"),
+    # The command says whose refusal a bare one is: after DATA, a filter's.
+    ("550 5.7.1 Message refused", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("503 5.0.0 Polite people say HELO first", "5.0.0", "503", "MAIL", {}, "syntaxerror"),
+    ("421 4.7.0 mx.example.org Error: too many errors", "4.7.0", "421", "", {}, "syntaxerror"),
+    ("550 5.7.0 Missing From header", "5.7.0", "550", "DATA", {}, "notcompliantrfc"),
+    ("553 5.7.0 Unauthorized use of sender address", "5.7.0", "553", "MAIL", {}, "rejected"),
+    ("550 5.7.1 <a@example.net>... Relaying denied. IP name possibly forged [192.0.2.9]",
+     "5.7.1", "550", "RCPT", {}, "requireptr"),
+    ("451 4.7.20 No passing DKIM signatures found.", "4.7.20", "451", "DATA", {},
+     "authfailure"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),

@@ -497,6 +497,11 @@ def _by_table(s: Signals) -> tuple[str, str]:
         if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
             # X.7.1 "delivery not authorized" before any sender was named: the client.
             return "blocked", f"command:{s.command.lower()}"
+        if s.command == "DATA" and (not name or name == "securityerror"):
+            # A refusal of the message itself that names nothing else (RFC 3463 X.7.x or no
+            # code, after DATA: Cyrus's "Message refused" of a Sieve script, a milter's
+            # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's.
+            return "filtered", "command:data"
         if s.status == "5.7.1" and s.command == "MAIL":
             # A policy refusal of MAIL FROM that says no more is about the sender: RFC 3463
             # X.7.1 "delivery not authorized, message refused: the sender is not authorized
@@ -566,6 +571,10 @@ def _norelaying(s: Signals) -> str:
     if s.stated in ("securityerror", "systemerror", "undefined"):
         return ""
     if s.command in ("CONN", "EHLO", "HELO"):
+        return ""
+    # Sendmail's "Relaying denied. IP name possibly forged / lookup failed": the relay was
+    # refused for want of the client's name (proto.m4), a PTR problem.
+    if s.says("requireptr"):
         return ""
     return s.phrase("norelaying")
 

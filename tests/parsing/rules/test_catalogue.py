@@ -82,11 +82,10 @@ def failures_by_family() -> dict[str, tuple[float, list[str]]]:
             if right / total < MIN_ACCURACY}
 
 
-@pytest.mark.xfail(strict=True, reason="microsoft below 0.97: its 4.4.316 'Connection "
-                   "refused' (an expiry's last error, which the DSN farm and the Sisimai corpus "
-                   "call expired) and its 5.7.1 'Delivery not authorized' (RFC 3463's X.7.1 "
-                   "title; securityerror at RCPT in the Sisimai corpus) - bench/catalogue.py "
-                   "lists what fails")
+@pytest.mark.xfail(strict=True, reason="families below 0.97 (bench/catalogue.py lists them and "
+                   "every entry that fails); some entries' documented reasons disagree with the "
+                   "Sisimai corpus's and the DSN farm's labels (an expiry after 'Connection "
+                   "refused', RFC 3463's bare X.7.1 title at RCPT)")
 def test_accuracy_per_family() -> None:
     below = failures_by_family()
     assert not below, "\n".join(

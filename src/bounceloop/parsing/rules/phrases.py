@@ -90,6 +90,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"recipient (?:mailbox )?(?:is )?over (?:its )?(?:storage )?(?:limit|quota)",
             "",
         ),
+        Phrase(
+            "exhausted-storage",
+            r"exhausted (?:the |its |allowed )*storage|speichervolumen ueberschritten"
+            r"|too many messages on the server",
+            "WEB.DE / GMX (550 Benutzer hat das Speichervolumen ueberschritten. / User has "
+            "exhausted allowed storage space; User has too many messages on the server)",
+        ),
         Phrase("boite-pleine", r"(?:boite|bo[iî]te aux lettres) pleine", ""),
         Phrase("postfach-voll", r"postfach voll", ""),
         Phrase("casella-piena", r"casella (?:di posta )?piena", ""),
@@ -300,6 +307,23 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("bad-spf-records", r"bad spf records", ""),
+        Phrase(
+            "spf-policy",
+            r"due to spf policy|\[spf\] \S{2,45} is not allowed to send",
+            "WEB.DE (Reject due to SPF policy); Interia ([SPF] <IP> is not allowed to send mail "
+            "from <domain>); RFC 7208 8.4",
+        ),
+        Phrase(
+            "no-passing-dkim-signature",
+            r"no (?:passing|acceptable|valid) (?:\w+ )?dkim signature",
+            "RFC 7372 X.7.20-X.7.22 (No passing / acceptable / valid author-matched DKIM "
+            "signature found)",
+        ),
+        Phrase(
+            "arc-validation-failed",
+            r"\barc (?:validation|verification) failed",
+            "RFC 8617 (ARC), X.7.29 ARC validation failure; Stalwart",
+        ),
         Phrase("domain-authentication-fail", r"domain authentication fail", ""),
         Phrase(
             "authentication-results-failed",
@@ -551,6 +575,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("no-reverse", r"no reverse", ""),
+        Phrase(
+            "ip-name-possibly-forged",
+            r"(?:ip name|hostname) (?:possibly forged|lookup failed)|possibly forged hostname",
+            "Sendmail proto.m4: Relaying denied. IP name possibly forged / IP name lookup "
+            "failed; 451 4.1.8 Possibly forged hostname for <IP>",
+        ),
+        Phrase(
+            "client-ip-does-not-resolve",
+            r"client ip address \S{2,45} does not resolve",
+            "Sendmail proto.m4 (require_rdns): 451 4.1.8 Client IP address <IP> does not resolve",
+        ),
         Phrase("without-a-valid-sender-domain", r"without a valid sender domain", ""),
     ),
     "notcompliantrfc": (
@@ -566,6 +601,34 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("multiple-addresses-in-from", r"multiple addresses in from", ""),
+        Phrase(
+            "from-header-missing-or-malformed",
+            r"(?:missing|malformed|unparseable|invalid|no) (?:from|sender|date) header"
+            r"|does not contains? an? (?:from|date) header",
+            "RFC 5322 3.6 (exactly one From and one Date field; Sender a single mailbox); "
+            "maddy check_msg_header, qpsmtpd dmarc plugin (unparseable from header)",
+        ),
+        Phrase(
+            "multiple-from-addresses",
+            r"multiple from addresses",
+            "RFC 5322 3.6.2 (a From of several mailboxes needs a Sender); maddy",
+        ),
+        Phrase(
+            "headers-are-missing",
+            r"headers are missing",
+            "qpsmtpd check_basicheaders: 552 Headers are missing (RFC 5322 3.6)",
+        ),
+        Phrase(
+            "header-syntax",
+            r"\bheader syntax\b",
+            "Exim ACL verify = header_syntax: 550 header syntax (RFC 5322 3.6)",
+        ),
+        Phrase(
+            "line-length-998",
+            r"line length is 998|\b998 (?:octets|characters|bytes)",
+            "RFC 5322 2.1.1 (lines of at most 998 characters); Exim acl_check_data "
+            "(maximum allowed line length is 998 octets)",
+        ),
         Phrase(
             "headers-are-not-rfc-compliant",
             r"headers are not rfc compliant",
@@ -714,6 +777,24 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC.5321 from domain",
         ),
         Phrase(
+            "not-allowed-to-use-sender-address",
+            r"unauthori[sz]ed use of (?:the )?sender address"
+            r"|not allowed to send from (?:this|that|the) address",
+            "maddy (553 5.7.0 Unauthorized use of sender address); Stalwart (You are not "
+            "allowed to send from this address)",
+        ),
+        Phrase(
+            "spoofed-or-fake-sender",
+            r"spoofed mail from|\bfake sender\b",
+            "Haraka (550 Spoofed MAIL FROM); Coremail (Requested mail action not taken: Fake "
+            "sender)",
+        ),
+        Phrase(
+            "mail-from-domain-not-allowed-from-host",
+            r"mail from domain .{1,255} is not allowed from your host",
+            "Haraka host_list plugin: Mail from domain '<domain>' is not allowed from your host",
+        ),
+        Phrase(
             "sender-address-rejected",
             r"sender address rejected",
             "Postfix smtpd_check.c: every sender restriction answers \"Sender address rejected: "
@@ -853,6 +934,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Orange \"Mail rejete. Mail rejected\" (OFR 506)",
         ),
         Phrase(
+            "spam-refused",
+            r"\bspam (?:refused|not accepted)|suspicion of spam|no spam please",
+            "Courier (550 Spam refused.); Yandex (Message rejected under suspicion of SPAM); "
+            "Strato (Refused by local policy. No SPAM please!)",
+        ),
+        Phrase(
             "uribl",
             r"\buribl\b",
             "URIBL (uribl.com), a URI blocklist named in content filters' refusals",
@@ -901,6 +988,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "too-many-messages-sent",
             r"too many (?:messages|mails|e-?mails) (?:sent|from)",
             "OpenSMTPD smtp_session.c: 452 4.5.3 Too many recipients: Too many messages sent",
+        ),
+        Phrase(
+            "sending-too-much-mail",
+            r"sending too much mail|too much e?mail in a short period",
+            "Courier perlfilter example (<client> is sending too much mail, slow down); "
+            "Rackspace G30 (Mailbox received too much email in a short period of time)",
+        ),
+        Phrase(
+            "number-of-messages-exceeded",
+            r"number of messages exceeded|exceeded transfer quota",
+            "Courier ratefilter (Number of messages exceeded administrative limit); Stalwart "
+            "(Session exceeded transfer quota)",
         ),
         Phrase(
             "submission-quota",
@@ -1193,10 +1292,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
             "(#4.3.0)",
         ),
-        Phrase("too-many-errors", r"too many errors", ""),
         Phrase("out-of-memory", r"out of memory", ""),
         Phrase("configuration-error", r"configuration error", ""),
         Phrase("misconfigured", r"misconfigur", ""),
+        Phrase(
+            "too-busy",
+            r"\btoo busy\b|load too high",
+            "Haraka (421 Too busy; please try again later); qpsmtpd loadcheck (Server load too "
+            "high, please try again later)",
+        ),
+        Phrase(
+            "unable-to-read-controls",
+            r"unable to read controls",
+            "notqmail qmail-smtpd.c: 421 unable to read controls (#4.3.0)",
+        ),
+        Phrase(
+            "table-lookup-failure",
+            r"table lookup failure|address resolver failure",
+            "Postfix local(8) / trivial-rewrite: table lookup failure, address resolver failure",
+        ),
         Phrase(
             "qq-trouble",
             r"\bqq (?:trouble|internal bug|crashed|read error)",
@@ -1521,6 +1635,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "protocol-synchronization",
             r"protocol synchroni[sz]ation",
             "Postfix smtpd.c: 554 5.5.0 Error: SMTP protocol synchronization",
+        ),
+        Phrase(
+            "too-many-errors",
+            r"too many errors",
+            "Postfix smtpd.c (smtpd_hard_error_limit): 421 4.7.0 <host> Error: too many errors; "
+            "the client's protocol errors",
+        ),
+        Phrase(
+            "say-helo-first",
+            r"say (?:helo|ehlo) first",
+            "Sendmail srvrsmtp.c: 503 5.0.0 Polite people say HELO first (RFC 5321 4.1.4 "
+            "command order)",
         ),
         Phrase(
             "smtp-protocol-violation",
