@@ -202,6 +202,13 @@ TABLE: list[Row] = [
      "5.7.1", "550", "RCPT", {}, "requireptr"),
     ("451 4.7.20 No passing DKIM signatures found.", "4.7.20", "451", "DATA", {},
      "authfailure"),
+    ("451 4.3.0 Error: queue file write error", "4.3.0", "451", "DATA", {}, "systemerror"),
+    ("451 4.7.1 TLS is required but unavailable or failed (MTA-STS)", "4.7.1", "451", "RCPT",
+     {}, "failedstarttls"),
+    ("517-Domain does not exist: example.org.\n517 Invalid domain", "", "517", "MAIL", {},
+     "rejected"),
+    ("501 5.7.27 Domain in MAIL FROM has null MX record", "5.7.27", "501", "MAIL", {},
+     "rejected"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),

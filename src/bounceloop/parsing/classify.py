@@ -497,7 +497,7 @@ def _by_table(s: Signals) -> tuple[str, str]:
         if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
             # X.7.1 "delivery not authorized" before any sender was named: the client.
             return "blocked", f"command:{s.command.lower()}"
-        if s.command == "DATA" and (not name or name == "securityerror"):
+        if s.command == "DATA" and s.status[:1] == "5" and name in ("", "securityerror"):
             # A refusal of the message itself that names nothing else (RFC 3463 X.7.x or no
             # code, after DATA: Cyrus's "Message refused" of a Sieve script, a milter's
             # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's.
@@ -638,6 +638,12 @@ def _contenterror(s: Signals) -> str:
     return _status(s, "contenterror") or s.phrase("contenterror")
 
 
+def _failedstarttls(s: Signals) -> str:
+    # Before the sender and recipient probes: "TLS required" answering MAIL FROM or RCPT TO
+    # is about the session (RFC 3207, RFC 8461 MTA-STS), not the address.
+    return s.phrase("failedstarttls")
+
+
 def _rejected(s: Signals) -> str:
     if s.name == "rejected":
         return _status(s, "rejected")
@@ -645,7 +651,9 @@ def _rejected(s: Signals) -> str:
         return "phrase:rejected"
     name = s.name or "undefined"
     if s.command == "MAIL":
-        return s.phrase("rejected")
+        # A domain that does not exist, named at MAIL FROM, is the sender's (Courier's DNS
+        # checks of the sender domain, Postfix reject_unknown_sender_domain).
+        return s.phrase("rejected") or ("command:mail" if s.says("hostunknown") else "")
     if s.status[2:] == "1.0" and not s.command:
         # X.1.0 "other address status" (RFC 3463): the words say which address.
         return s.phrase("rejected")
@@ -708,6 +716,7 @@ PROBES: dict[str, Callable[[Signals], str]] = {
     "notcompliantrfc": _notcompliantrfc,
     "badreputation": _badreputation,
     "contenterror": _contenterror,
+    "failedstarttls": _failedstarttls,
     "rejected": _rejected,
     "hostunknown": _hostunknown,
     "spamdetected": _spamdetected,

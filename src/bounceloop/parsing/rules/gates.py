@@ -60,7 +60,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "no forwarding address",
         "recipient no longer on server",
     )),
-    "norelaying": (216761214, (
+    "norelaying": (519899810, (
         " relay",
         "denied",
         "refused",
@@ -71,6 +71,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not permitted",
         "allowed rcpthosts",
         "relaying mail to ",
+        "i cannot deliver mail for",
         "email address is not verified",
     )),
     "authfailure": (669063866, (
@@ -89,7 +90,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender policy framework",
         "sender is unauthenticated",
     )),
-    "userunknown": (320322974, (
+    "userunknown": (3895680106, (
         "mail",
         "user",
         " exist",
@@ -177,7 +178,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message content ",
         "improper use of 8-bit data",
     )),
-    "rejected": (1830199758, (
+    "rejected": (220257220, (
         "domain",
         "sender",
         "address",
@@ -185,11 +186,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mail from",
         "permitted",
         "authorized",
+        "has null mx",
         "unresolvable rfc",
         "mail sending denied",
         "spam abuse detected",
         " my badmailfrom list",
         "does not exist e2110",
+        "does not have any mx",
         "tenant has exceeded ",
         "multi-recipient bounce",
         "not allowed to send from th",
@@ -260,7 +263,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (2841266358, (
+    "blocked": (4118821792, (
         "rbl",
         "(bl)",
         "dial",
@@ -288,6 +291,8 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "access denied...",
         "not accepted from ",
         " to reject all mail",
+        "connection from you ",
+        "mail is not welcome here",
         "may not be mail exchanger",
         "not accepting connections",
         "bloquee pour incident de spam",
@@ -321,13 +326,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not subscribed to this group",
         "content presents a potential security issue",
     )),
-    "systemerror": (836431616, (
+    "systemerror": (2726587638, (
         "crashed",
         "server ",
         "system ",
         "trouble",
         "remote s",
         "too busy",
+        "i/o error",
         "internal ",
         "read error",
         "temporary ",
@@ -338,10 +344,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "load too high",
         "not available",
         "out of memory",
+        "queue is full",
         "could not load",
         "configuration error",
         "table lookup failure",
+        "queue file write error",
         "address resolver failure",
+        "error while writing spool",
     )),
     "networkerror": (1623100181, (
         "error",
@@ -399,7 +408,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "could not deliver for the last",
         "did not accept our requests to connect",
     )),
-    "failedstarttls": (2566360597, (
+    "failedstarttls": (305378834, (
         "offered",
         "require",
         "starttls",
@@ -409,6 +418,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "supported",
         "encryption ",
         "negotiation",
+        "refused due to lack of security",
     )),
     "securityerror": (735460447, (
         "insecure",
@@ -548,6 +558,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("no relaying",),
         ("open relay not allowed",),
         ("not a gateway",),
+        ("i cannot deliver mail for",),
         ("allowed rcpthosts",),
         ("relay not permitted",),
         ("relaying mail to ",),
@@ -621,6 +632,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not listed in ",),
         ("no such address",),
         ("unknown recipient",),
+        ("> unknown",),
+        ("recipient verification failed",),
         ("no valid recipients",),
         ("invalid recipient: <",),
         ("banned recipient",),
@@ -707,6 +720,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("permitted", "authorized"),
         ("will be permanently deferred",),
         ("unresolvable rfc",),
+        ("has null mx", "does not have any mx"),
         ("sender address", "not allowed to send from th"),
         ("fake sender", "spoofed mail from"),
         (" is not allowed from your host",),
@@ -838,6 +852,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("access denied, rejected by recipient",),
         ("not accepted from ",),
         (" over ipv6",),
+        ("connection from you ", "mail is not welcome here"),
         (" to reject all mail",),
     ),
     "virusdetected": (
@@ -887,6 +902,13 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("configuration error",),
         ("misconfigur",),
         ("too busy", "load too high"),
+        (
+            "i/o error",
+            "queue is full",
+            "queue file write error",
+            " temporarily unavailable",
+            "error while writing spool",
+        ),
         ("unable to read controls",),
         ("table lookup failure", "address resolver failure"),
         ("crashed", "trouble", "read error", "internal bug"),
@@ -962,6 +984,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("attempts",),
     ),
     "failedstarttls": (
+        ("tls conversation required", "refused due to lack of security"),
         ("starttls",),
         ("required",),
         ("require",),

@@ -236,6 +236,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("open-relay-not-allowed", r"open relay not allowed", ""),
         Phrase("not-a-gateway", r"not a gateway", ""),
         Phrase(
+            "cannot-deliver-mail-for",
+            r"i cannot deliver mail for",
+            "Haraka rcpt_to.in_host_list (550 I cannot deliver mail for <address>)",
+        ),
+        Phrase(
             "allowed-rcpthosts",
             r"allowed rcpthosts",
             "notqmail qmail-smtpd.c: 553 sorry, that domain isn't in my list of allowed "
@@ -481,6 +486,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("no-such-address", r"no such address", ""),
         Phrase("unknown-recipient", r"unknown recipient", ""),
+        Phrase(
+            "user-address-unknown",
+            r"user <[^>\n]{1,255}> unknown",
+            "Courier (550 User <address> unknown)",
+        ),
+        Phrase(
+            "recipient-verification-failed",
+            r"recipient verification failed",
+            "Baruwa (Recipient verification failed: the address could not be verified)",
+        ),
         Phrase(
             "no-valid-recipients",
             r"no valid recipients",
@@ -775,6 +790,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unresolvable rfc\.?5321 domain",
             "Yahoo SMTP error codes: 451 Message temporarily deferred due to unresolvable "
             "RFC.5321 from domain",
+        ),
+        Phrase(
+            "mail-from-domain-has-no-mx",
+            r"domain (?:in|of) (?:the )?(?:mail from|sender(?: address)?) (?:has null mx"
+            r"|does not have any mx)",
+            "RFC 7505 section 4.2 / X.7.27 (sender address has null MX); maddy (Domain in MAIL "
+            "FROM has null MX record / does not have any MX records)",
         ),
         Phrase(
             "not-allowed-to-use-sender-address",
@@ -1173,6 +1195,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exchange Online NDR 5.7.510 (does not accept email over IPv6)",
         ),
         Phrase(
+            "not-welcome-or-connection-denied",
+            r"mail is not welcome here|connection from you (?:temporarily )?denied",
+            "Haraka (554 Your mail is not welcome here); qpsmtpd (Connection from you denied, "
+            "bye bye)",
+        ),
+        Phrase(
             "seem-to-reject-all-mails",
             r"seems? to reject all mails?",
             "OpenSMTPD mta.c: Destination seem to reject all mails",
@@ -1300,6 +1328,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"\btoo busy\b|load too high",
             "Haraka (421 Too busy; please try again later); qpsmtpd loadcheck (Server load too "
             "high, please try again later)",
+        ),
+        Phrase(
+            "write-error",
+            r"queue file write error|error while writing spool|\bi/o error|queue is full"
+            r"|filters? temporarily unavailable",
+            "Postfix cleanup(8) (Error: queue file write error); Exim (Error while writing "
+            "spool file); Cyrus lmtpd (System I/O error); chasquid (queue is full); Courier "
+            "(Mail filters temporarily unavailable)",
         ),
         Phrase(
             "unable-to-read-controls",
@@ -1537,6 +1573,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("failed-n-attempts", r"failed (?:after )?\d+ (?:delivery )?attempts", ""),
     ),
     "failedstarttls": (
+        Phrase(
+            "tls-conversation-required",
+            r"tls conversation required|refused due to lack of security",
+            "maddy (550 5.7.1 TLS conversation required); qpsmtpd tls plugin (Command refused "
+            "due to lack of security); RFC 3207",
+        ),
         Phrase(
             "starttls",
             r"starttls",
