@@ -209,6 +209,11 @@ TABLE: list[Row] = [
      "rejected"),
     ("501 5.7.27 Domain in MAIL FROM has null MX record", "5.7.27", "501", "MAIL", {},
      "rejected"),
+    ("451 Bare line-feed; see http://haraka.github.io/barelf/", "", "451", "DATA", {},
+     "notcompliantrfc"),
+    ("454 4.5.0 SMTP protocol violation, no commands allowed to pipeline after STARTTLS",
+     "4.5.0", "454", "", {}, "syntaxerror"),
+    ("421 HL:ICC", "", "421", "CONN", {"recipient": "a@163.com"}, "toomanyconn"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),

@@ -641,7 +641,9 @@ def _contenterror(s: Signals) -> str:
 def _failedstarttls(s: Signals) -> str:
     # Before the sender and recipient probes: "TLS required" answering MAIL FROM or RCPT TO
     # is about the session (RFC 3207, RFC 8461 MTA-STS), not the address.
-    return s.phrase("failedstarttls")
+    # Google's "SMTP protocol violation, no commands allowed to pipeline after STARTTLS" is
+    # the client's protocol error (syntaxerror), not a TLS failure.
+    return "" if s.says("syntaxerror") else s.phrase("failedstarttls")
 
 
 def _rejected(s: Signals) -> str:

@@ -144,8 +144,10 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mismatches client ip",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (133474498, (
+    "notcompliantrfc": (193724393, (
+        "bare ",
         "bytes",
+        "barelf",
         "octets",
         "violat",
         " header",
@@ -159,6 +161,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "does not contain",
         "line length is 998",
         "headers are missing",
+        "invalid line ending",
         "missing a valid message-id",
     )),
     "badreputation": (1695689441, (
@@ -304,7 +307,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "executable ",
         "potentially executable",
     )),
-    "policyviolation": (1073364143, (
+    "policyviolation": (3185449615, (
         "denied",
         "organi",
         "violat",
@@ -321,6 +324,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "security polic",
         "not authenticated",
         "closed mailing list",
+        " have permission to post",
         "not accepting mail with ",
         "administrative prohibition",
         "not subscribed to this group",
@@ -672,6 +676,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("compliant",),
         ("multiple", "duplicate"),
         ("multiple addresses in from",),
+        ("bare ", "barelf", "invalid line ending"),
         (" header", "does not contain"),
         ("multiple from addresses",),
         ("headers are missing",),
@@ -879,6 +884,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not subscribed to this group",),
         ("mass mailer",),
         ("not accepting mail with ",),
+        (" have permission to post",),
         ("administrative prohibition",),
         ("not authenticated",),
         ("not in ",),

@@ -617,6 +617,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("multiple-addresses-in-from", r"multiple addresses in from", ""),
         Phrase(
+            "bare-line-feed",
+            r"bare (?:line-?feed|lf|cr)\b|\bbarelf\b|invalid line ending",
+            "RFC 5321 2.3.8 (CR and LF only as CRLF); Haraka (Bare line-feed; see "
+            "haraka.github.io/barelf), qpsmtpd (smtpd.develooper.com/barelf.html), chasquid "
+            "(invalid line ending)",
+        ),
+        Phrase(
             "from-header-missing-or-malformed",
             r"(?:missing|malformed|unparseable|invalid|no) (?:from|sender|date) header"
             r"|does not contains? an? (?:from|date) header",
@@ -1256,6 +1263,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "not-accepting-mail-with-attachments",
             r"not accepting mail with (?:attachments|embedded images)",
             "",
+        ),
+        Phrase(
+            "no-permission-to-post",
+            r"(?:do not|don't) have permission to post",
+            "Cyrus lmtpd LMTP_NOT_AUTHORIZED_LONG (You do not have permission to post a message "
+            "to this mailbox)",
         ),
         Phrase(
             "administrative-prohibition",

@@ -238,6 +238,22 @@ PROVIDERS: tuple[Provider, ...] = (
         rules=_rules(("authfailure", r"spf/dns de votre nom de domaine"),),
     ),
     Provider(
+        # NetEase (163.com, 126.com, yeah.net): "<code> <class>:<code>" replies, meanings from
+        # NetEase's reply code table ("退信代码说明", as copied in
+        # https://biecuoliao.com/pa/MBRrwEM.html).
+        "netease",
+        domains=("163.com", "126.com", "yeah.net", "netease.com"),
+        hosts=("163.com", "126.com", "yeah.net", "netease.com"),
+        code=rx.compile(r"\b([a-z]{2}:[a-z]{3})\b"),
+        codes={
+            "hl:rep": "badreputation", "hl:mep": "badreputation", "hl:icc": "toomanyconn",
+            "hl:ifc": "speeding", "mi:sfq": "speeding", "mi:dmc": "exceedlimit",
+            "rp:drc": "exceedlimit", "dt:rbl": "blocked", "wm:bli": "blocked",
+            "dt:spm": "spamdetected",
+        },
+        rules=_rules(("securityerror", r"too much fail authentication"),),
+    ),
+    Provider(
         # GoDaddy (secureserver.net) "IB607" bounce codes.
         "godaddy",
         domains=(),
