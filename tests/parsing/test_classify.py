@@ -214,6 +214,13 @@ TABLE: list[Row] = [
     ("454 4.5.0 SMTP protocol violation, no commands allowed to pipeline after STARTTLS",
      "4.5.0", "454", "", {}, "syntaxerror"),
     ("421 HL:ICC", "", "421", "CONN", {"recipient": "a@163.com"}, "toomanyconn"),
+    ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "452", "MAIL", {},
+     "systemfull"),
+    ("550 Mail from 192.0.2.9 refused by rbl-plus.mail-abuse.org", "", "550", "", {},
+     "blocked"),
+    ("554 Service unavailable; Client host [192.0.2.9] blocked using Barracuda Reputation",
+     "", "554", "", {}, "blocked"),
+    ("503 5.5.1 You must authenticate first.", "5.5.1", "503", "MAIL", {}, "securityerror"),
     # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
     ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
      "550", "RCPT", {}, "blocked"),

@@ -629,6 +629,10 @@ def _notcompliantrfc(s: Signals) -> str:
 
 
 def _badreputation(s: Signals) -> str:
+    # A DNS blocklist named for reputation ("blocked using Barracuda Reputation", Postfix's
+    # reject_rbl_client reply) is a listing of the client: blocked.
+    if "blocked using" in s.text:
+        return ""
     return s.phrase("badreputation")
 
 

@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (2464755880, (
+    "mailboxfull": (2652595902, (
         "inbox",
         "quota",
         "exceed",
@@ -20,14 +20,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "recipient ",
         "mailfolder ",
         "not enough ",
-        "insufficient ",
         "postfach voll",
         "too much mail data",
         "account storage limit",
         "speichervolumen ueberschritten",
         "too many messages on the server",
     )),
-    "mesgtoobig": (395769029, (
+    "mesgtoobig": (2070972967, (
         "mail ",
         "exceeded",
         "exceeds ",
@@ -35,8 +34,9 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message ",
         "larger than ",
     )),
-    "exceedlimit": (2200384168, (
+    "exceedlimit": (1673226325, (
         "recipient",
+        "messages per ",
         "recipsizelimit",
     )),
     "suspend": (1683915456, (
@@ -74,7 +74,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (669063866, (
+    "authfailure": (1571563841, (
         "dkim",
         "fail",
         "dmarc",
@@ -181,7 +181,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message content ",
         "improper use of 8-bit data",
     )),
-    "rejected": (220257220, (
+    "rejected": (3866295656, (
         "domain",
         "sender",
         "address",
@@ -307,7 +307,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "executable ",
         "potentially executable",
     )),
-    "policyviolation": (3185449615, (
+    "policyviolation": (3990083295, (
         "denied",
         "organi",
         "violat",
@@ -320,6 +320,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not allowed",
         "header error",
         "local policy",
+        " is restricted",
         "policy reasons",
         "security polic",
         "not authenticated",
@@ -382,9 +383,10 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "host not found, try again",
         "mx record points to local host",
     )),
-    "systemfull": (3018060397, (
+    "systemfull": (2193086128, (
         "full",
         "system ",
+        "insufficient ",
         "no space left on device",
     )),
     "notaccept": (2582722501, (
@@ -424,7 +426,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "negotiation",
         "refused due to lack of security",
     )),
-    "securityerror": (735460447, (
+    "securityerror": (791858407, (
         "insecure",
         "password",
         "smtp auth",
@@ -432,6 +434,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "access denied",
         "authentication ",
         "unauthenticated ",
+        "must authenticate",
         "not authenticated",
     )),
     "suppressed": (268680889, (
@@ -487,7 +490,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("exceed",),
         (" quota ",),
         ("quota ",),
-        ("insufficient ",),
         ("not enough ",),
         ("full mailbox",),
         ("out of s",),
@@ -512,13 +514,14 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("message exceeds ",),
         ("exceeded",),
         ("exceeds ",),
-        ("message length exceeds",),
+        ("message length ",),
         ("message size limit",),
         ("larger than ",),
         (" limit exceeded",),
     ),
     "exceedlimit": (
         ("message too large for this recipient",),
+        ("messages per ",),
         ("recipsizelimit",),
         ("recipient",),
         ("too many recipients",),
@@ -884,6 +887,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not subscribed to this group",),
         ("mass mailer",),
         ("not accepting mail with ",),
+        (" is restricted",),
         (" have permission to post",),
         ("administrative prohibition",),
         ("not authenticated",),
@@ -957,6 +961,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("full",),
         ("insufficient system ",),
         ("no space left on device",),
+        ("insufficient ",),
         ("system ",),
     ),
     "notaccept": (
@@ -1000,6 +1005,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("offered", "available", "supported"),
     ),
     "securityerror": (
+        ("must authenticate", "authentication errors"),
         ("authentication ",),
         ("authentication fail",),
         ("unauthenticated ",),

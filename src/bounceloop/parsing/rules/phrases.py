@@ -71,7 +71,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "strerror(EDQUOT) \"Disk quota exceeded\", as local delivery agents quote it",
         ),
         Phrase("quota-violation", r"quota (?:violation|full|limit (?:exceeded|reached))", ""),
-        Phrase("insufficient-disk-space", r"insufficient (?:disk|storage) space", ""),
         Phrase("not-enough-space", r"not enough (?:disk |storage )?space", ""),
         Phrase("full-mailbox", r"full mailbox", ""),
         Phrase(
@@ -131,7 +130,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"size (?:of (?:the )?message )?exceeds (?:the )?(?:allowed )?(?:limit|maximum)",
             "",
         ),
-        Phrase("message-length-exceeds", r"message length exceeds", ""),
+        Phrase(
+            "message-length-exceeds",
+            r"message length (?:\(\d+ bytes\) )?exceeds",
+            "Courier: 523 Message length (<n> bytes) exceeds administrative limit(<max>)",
+        ),
         Phrase(
             "exceeded-message-size-limit",
             r"exceeded .{0,20}message size limit",
@@ -151,6 +154,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"message too large for this recipient",
             "Exchange RESOLVER.RST.RecipSizeLimit (5.2.3): the message is too large for this "
             "recipient",
+        ),
+        Phrase(
+            "messages-per-session-exceeded",
+            r"messages per (?:session|transaction) exceeded",
+            "Stalwart (452 4.4.5 Maximum number of messages per session exceeded)",
         ),
         Phrase("recipsizelimit", r"recipsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit"),
         Phrase(
@@ -274,7 +282,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("sender-policy-framework", r"sender policy framework", ""),
         Phrase(
             "dkim-fail",
-            r"\bdkim\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
+            r"\bdkim2?\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
             "RFC 7372 X.7.20-X.7.22 (no passing / acceptable / author-matched DKIM signature)",
         ),
         Phrase(
@@ -784,7 +792,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exchange Online",
         ),
         Phrase("does-not-exist-e2110", r"does not exist e2110", ""),
-        Phrase("mail-from-rejected", r"\bmail from\b.{0,60}(?:rejected|refused|denied)", ""),
+        # Not "Mail from <IP> refused by <DNSBL>" (Trend Micro's RBL+ reply): that is the
+        # client's address.
+        Phrase(
+            "mail-from-rejected",
+            r"\bmail from\b(?! \[?\d{1,3}\.\d{1,3}\.).{0,60}(?:rejected|refused|denied)",
+            "",
+        ),
         Phrase("sender-not-authorized", r"sender .{0,40}(?:not authorized|not permitted)", ""),
         Phrase(
             "will-be-permanently-deferred",
@@ -1265,6 +1279,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase(
+            "mail-to-file-is-restricted",
+            r"mail to (?:file|command) is restricted",
+            "Postfix local(8) allow_mail_to_files / allow_mail_to_commands: mail to file is "
+            "restricted",
+        ),
+        Phrase(
             "no-permission-to-post",
             r"(?:do not|don't) have permission to post",
             "Cyrus lmtpd LMTP_NOT_AUTHORIZED_LONG (You do not have permission to post a message "
@@ -1504,6 +1524,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 5321 4.2.2 (452 reply text)",
         ),
         Phrase("no-space-left-on-device", r"no space left on device", "strerror(ENOSPC)"),
+        Phrase(
+            "insufficient-disk-space",
+            r"insufficient (?:disk|storage) space",
+            "Sendmail srvrsmtp.c: 452 4.4.5 Insufficient disk space; try again later (its queue "
+            "file system)",
+        ),
         Phrase("system-storage-full", r"system (?:storage|disk) (?:is )?full", ""),
     ),
     "notaccept": (
@@ -1614,6 +1640,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "securityerror": (
+        Phrase(
+            "must-authenticate",
+            r"must authenticate|authentication errors",
+            "RFC 4954 section 6 (530 5.7.0 Authentication required); Stalwart (You must "
+            "authenticate first; Too many authentication errors)",
+        ),
         Phrase(
             "authentication-required",
             r"authentication (?:is )?required",
