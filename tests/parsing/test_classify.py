@@ -194,6 +194,7 @@ TABLE: list[Row] = [
     ("Unrouteable address", "5.0.0", "", "", {}, "userunknown"),
     # The command says whose refusal a bare one is: after DATA, a filter's.
     ("550 5.7.1 Message refused", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("554 Sorry, message looks like SPAM to me", "", "554", "DATA", {}, "spamdetected"),
     ("503 5.0.0 Polite people say HELO first", "5.0.0", "503", "MAIL", {}, "syntaxerror"),
     ("421 4.7.0 mx.example.org Error: too many errors", "4.7.0", "421", "", {}, "syntaxerror"),
     ("550 5.7.0 Missing From header", "5.7.0", "550", "DATA", {}, "notcompliantrfc"),

@@ -500,8 +500,10 @@ def _by_table(s: Signals) -> tuple[str, str]:
         if s.command == "DATA" and s.status[:1] == "5" and name in ("", "securityerror"):
             # A refusal of the message itself that names nothing else (RFC 3463 X.7.x or no
             # code, after DATA: Cyrus's "Message refused" of a Sieve script, a milter's
-            # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's.
-            return "filtered", "command:data"
+            # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's, and the
+            # spam filter's when its words say spam in any form ("looks like SPAM",
+            # "antispam checks", "Spamming not allowed").
+            return ("spamdetected" if "spam" in s.text else "filtered"), "command:data"
         if s.status == "5.7.1" and s.command == "MAIL":
             # A policy refusal of MAIL FROM that says no more is about the sender: RFC 3463
             # X.7.1 "delivery not authorized, message refused: the sender is not authorized
