@@ -497,7 +497,8 @@ def _by_table(s: Signals) -> tuple[str, str]:
         if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
             # X.7.1 "delivery not authorized" before any sender was named: the client.
             return "blocked", f"command:{s.command.lower()}"
-        if s.command == "DATA" and s.status[:1] == "5" and name in ("", "securityerror"):
+        if s.command == "DATA" and (s.status or s.reply)[:1] == "5" and name in (
+                "", "securityerror"):
             # A refusal of the message itself that names nothing else (RFC 3463 X.7.x or no
             # code, after DATA: Cyrus's "Message refused" of a Sieve script, a milter's
             # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's, and the
