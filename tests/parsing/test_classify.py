@@ -210,6 +210,9 @@ TABLE: list[Row] = [
      "rejected"),
     ("501 5.7.27 Domain in MAIL FROM has null MX record", "5.7.27", "501", "MAIL", {},
      "rejected"),
+    # ... but Postfix's HELO check answering MAIL FROM is about the client's name.
+    ("450 4.7.1 <mx.example.org>: Helo command rejected: Host not found", "4.7.1", "450",
+     "MAIL", {}, "blocked"),
     ("451 Bare line-feed; see http://haraka.github.io/barelf/", "", "451", "DATA", {},
      "notcompliantrfc"),
     ("454 4.5.0 SMTP protocol violation, no commands allowed to pipeline after STARTTLS",

@@ -118,7 +118,8 @@ _RECIPIENT_STATED = _union(*RECIPIENT_STATED)
 #: Postfix's restrictions on the client and the sender name whose host was not found
 #: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's
 #: "Sender address rejected: Domain not found"): not the recipient's domain.
-_NOT_RECIPIENT_HOST = ("helo command rejected", "client host rejected", "sender address rejected")
+_CLIENT_HOST = ("helo command rejected", "client host rejected")
+_NOT_RECIPIENT_HOST = (*_CLIENT_HOST, "sender address rejected")
 
 
 @dataclass(slots=True)
@@ -662,7 +663,10 @@ def _rejected(s: Signals) -> str:
     if s.command == "MAIL":
         # A domain that does not exist, named at MAIL FROM, is the sender's (Courier's DNS
         # checks of the sender domain, Postfix reject_unknown_sender_domain).
-        return s.phrase("rejected") or ("command:mail" if s.says("hostunknown") else "")
+        if found := s.phrase("rejected"):
+            return found
+        client = any(m in s.text for m in _CLIENT_HOST)  # Postfix's HELO or client check
+        return "command:mail" if not client and s.says("hostunknown") else ""
     if s.status[2:] == "1.0" and not s.command:
         # X.1.0 "other address status" (RFC 3463): the words say which address.
         return s.phrase("rejected")
