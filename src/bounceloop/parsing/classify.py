@@ -332,7 +332,11 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
             trace: list[str] | None = None) -> Decision:
     s = signals(fact, names=names)
     if s.stated and s.stated not in WEAK:
+        if trace is not None:
+            trace.append(f"stated by the detector: {s.stated} (final)")
         return Decision(s.stated, f"detector:{detector}/{s.stated}")
+    if trace is not None and s.stated:
+        trace.append(f"stated by the detector: {s.stated} (weak: the evidence may replace it)")
     full = signals(fact, context=True, names=names) if fact.context else s
     reason, token = agent_rule(full)
     where = full
@@ -359,6 +363,8 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
             reason, token = "undefined", "default:undefined"
     if reason in _UNDECIDED and s.reply in REPLY:
         reason, token = REPLY[s.reply][1], f"reply:{s.reply}"
+    if trace is not None and token.startswith(("default:", "reply:", "detector:")):
+        trace.append(f"fallback: {reason} ({token})")
     if token == "stated":
         token = f"detector:{detector}/{reason}"
     rule, matched = resolve(token, where)

@@ -146,17 +146,18 @@ class _Finisher:
             context = fact.context[:MAX_EVIDENCE]
             expiry = gave_up(fact.action, status, reply, self._lower(diagnosis),
                              self._lower(context) if context else "")
+        action = fact.action
         if expiry is not None:
             decision = self._cause(fact, expiry)
-            if fact.action == "delayed":
-                fact.action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
+            if action == "delayed":
+                action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
         fact.status = status
         reason = decision.reason
         if reason in ("feedback", "vacation"):
             status, reply = "", ""
         elif reason == "delivered" and reply[:1] in ("4", "5"):
             reply = ""
-        action = fact.action or _action_for(reason, status, reply)
+        action = action or _action_for(reason, status, reply)
         if reason == "feedback":
             kind = Kind.COMPLAINT
         elif reason == "vacation":
