@@ -63,3 +63,18 @@ def test_a_message_no_detector_reads() -> None:
     assert (e.paths, e.detector, e.error) == ([], "", "")
     assert all(not t.facts for t in e.tried)
     assert "no records" in render("note.eml", e)
+
+
+def test_a_reason_read_in_the_html_alternative() -> None:
+    """finish reads a stub notification's HTML alternative when the plain text decides
+    nothing (issue 18); explain shows that step and the decision it led to."""
+    from tests.parsing.test_finish import _alternative_report
+
+    html = "<p>The recipient&#39;s mailbox is full and can&#39;t accept messages now.</p>"
+    e = explain(_alternative_report(
+        "Your message could not be delivered to someone@example.com.", html))
+    (p,) = e.paths
+    assert (p.record.reason, p.record.rule) == ("mailboxfull", "phrase:mailboxfull/mailbox-full")
+    assert ("the plain notification decided nothing: its HTML alternative is read as "
+            "notification text") in p.steps
+    assert p.steps[-1] == "decided: mailboxfull by phrase:mailboxfull/mailbox-full"

@@ -21,7 +21,7 @@ from bounceloop.parsing.detectors import plan
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.finish import finish_all, one_per_recipient, settle_codes
-from bounceloop.parsing.mail import read
+from bounceloop.parsing.mail import Mail, read
 from bounceloop.parsing.rules.phrases import PHRASES
 
 
@@ -112,19 +112,29 @@ def explain(raw: bytes, convention: Convention = Convention.CODE) -> Explanation
         for fact, (status, reply), record in zip(facts, stated, records, strict=True):
             cause = settle_codes(Fact(diagnosis=fact.diagnosis, reply_code=reply,
                                       status=status, context=fact.context))[2]
-            out.paths.append(_path(replace(fact, status=cause), status, record, classifier))
+            out.paths.append(_path(replace(fact, status=cause), status, record, classifier,
+                                   mail))
     except Exception as exc:  # a bug to report, as parse() reports it
         out.error = f"{type(exc).__name__}: {exc}"
     return out
 
 
-def _path(fact: Fact, stated: str, record: Bounce, classifier: Classifier) -> Path:
+def _path(fact: Fact, stated: str, record: Bounce, classifier: Classifier,
+          mail: Mail) -> Path:
     path = Path(record, stated, _status_source(fact, stated, record.extended),
                 _reply_source(fact, record.code))
     if fact.status != record.extended:
         path.steps.append(f"the reason is read from the cause {fact.status or '-'} (the "
                           f"reply's own code), not the verdict {record.extended or '-'}")
-    classifier.decision(fact, trace=path.steps)
+    first = classifier.decision(fact, trace=path.steps)
+    if first.reason in ("onhold", "undefined") and mail.alternatives:
+        html = mail.alternative_text()
+        if html:
+            # As finish does: the HTML alternative of a plain notification that said nothing.
+            path.steps.append("the plain notification decided nothing: its HTML alternative "
+                              "is read as notification text")
+            fact = replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html)
+            classifier.decision(fact, trace=path.steps)
     context = fact.context[:MAX_EVIDENCE].lower()
     expiry = gave_up(fact.action, record.extended, record.code, fact.diagnosis.lower(),
                      context) if record.expired else None

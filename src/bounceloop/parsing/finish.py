@@ -136,6 +136,12 @@ class _Finisher:
         # Diagnostic-Code (2.3.6) the remote server's account of why.
         fact.status, fact.reply_code = cause, reply
         decision = self._classifier.decision(fact)
+        if decision.reason in ("onhold", "undefined") and self._mail.alternatives:
+            # The plain notification said nothing: its HTML alternative may (mail.py).
+            html = self._mail.alternative_text()
+            if html:
+                decision = self._classifier.decision(
+                    replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html))
         expiry = None
         if decision.reason not in ("feedback", "vacation", "delivered"):
             context = fact.context[:MAX_EVIDENCE]
