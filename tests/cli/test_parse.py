@@ -143,6 +143,8 @@ def test_table(tmp_path: Path) -> None:
     code, out, _ = _run("--format", "table", str(tmp_path))
     assert code == 0
     assert "a@example.com" in out and "userunknown" in out
+    # Piped (200 columns): the rule that decided the reason has a column (issue 18).
+    assert "status:5.1.1" in out
 
 
 def test_unreadable_inputs_are_named_and_the_run_goes_on(tmp_path: Path) -> None:

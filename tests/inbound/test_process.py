@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from bounceloop.storage import messages as store
 from bounceloop.storage import received
 from bounceloop.storage.tables import errors, events
 from bounceloop.testing import bounces
+from bounceloop.webhooks.wire import fields, form
 
 DOMAIN = "bounces.sender.test"
 SECRET = "process-secret"
@@ -281,6 +283,25 @@ def test_reprocessing_that_changes_the_classification_keeps_history(world: World
     assert len(world.events()) == 3
 
 
+def test_reprocessing_fills_the_explanation_of_older_rows_in_place(world: World) -> None:
+    """Rows written before the rule was kept (migration 0010) have none: reprocessing fills
+    it in place when the classification is unchanged - no new row, no reclassified event."""
+    rid = world.receive(bounces.dsn("ann@dest.test", world.copy("ann@dest.test")),
+                        (world.envelope["ann@dest.test"],))
+    world.process(rid)
+    [fresh] = world.errors(rid)
+    assert (fresh.rule, fresh.matched, fresh.detector) == ("status:5.1.1", "5.1.1", "postfix")
+    with world.engine.begin() as conn:  # as a row from before the migration
+        conn.execute(errors.update().where(errors.c.received_id == rid).values(
+            rule=None, matched=None, detector=None))
+    events_before = world.events()
+    assert world.process(rid).changed == 0
+    [row] = world.errors(rid, current=False)
+    assert (row.id, row.rule, row.matched, row.detector) == (
+        fresh.id, "status:5.1.1", "5.1.1", "postfix")
+    assert world.events() == events_before
+
+
 def test_a_many_recipient_dsn_ties_each_record_to_its_own_message(world: World) -> None:
     """A transaction of several recipients (no VERP) carries a mailing token signed for
     their domain: each record naming a recipient of that mailing there acts on its own
@@ -349,3 +370,23 @@ async def test_the_processor_takes_due_jobs_parsing_in_a_thread_or_a_process(
     with world.engine.connect() as conn:
         assert {j.status for j in conn.execute(select(jobs).where(
             jobs.c.kind == "bounce"))} == {outbox.DONE}
+
+
+def test_the_bounce_event_says_why(world: World) -> None:
+    """A real MTA's report (Exim gave up after greylisting, from the DSN farm), tied to
+    nothing we sent: its bounce event, which webhooks carry, names the first record's
+    reason, the rule that decided it, the text it matched, the detector and the expiry
+    (issue 18), and the webhook's form body carries them."""
+    raw = (Path(__file__).resolve().parents[1] / "data" / "dsnfarm" / "eml"
+           / "exim-expire-postgrey.eml").read_bytes()
+    rid = world.receive(raw, ("postmaster@" + DOMAIN,))
+    world.process(rid)
+    [(kind, _, bounce)] = [e for e in world.events() if e[0] == "bounce"]
+    why = ("reason", "rule", "matched", "detector", "expired")
+    assert tuple(bounce[k] for k in why) == (
+        "blocked", "phrase:blocked/greylist", "greylist", "exim", True)
+    [err] = world.errors(rid)
+    assert tuple(getattr(err, k) for k in why) == tuple(bounce[k] for k in why)
+    body = form(fields(kind, "", T0, {**bounce, "mime": b"x"}))
+    assert b"&rule=phrase%3Ablocked%2Fgreylist&matched=greylist&detector=exim&expired=1" \
+        in body

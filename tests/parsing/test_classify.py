@@ -126,6 +126,109 @@ TABLE: list[Row] = [
     ("", "", "", "", {}, "undefined"),
     # Auto-reply wording in a diagnostic.
     ("I am out of the office until Monday", "", "", "", {}, "vacation"),
+    # Issue 18: the documented reply wins over a status-table guess or a nearby phrase.
+    # Too many recipients in one transaction (RFC 3463 X.5.3) is a per-message limit; "from
+    # <client>" is Postfix's recipient rate limit.
+    ("452 4.5.3 Error: too many recipients", "4.5.3", "452", "RCPT", {}, "exceedlimit"),
+    ("554 Too many recipients", "5.0.0", "554", "RCPT", {}, "exceedlimit"),
+    ("450 4.7.1 Error: too many recipients from 192.0.2.9", "4.7.1", "450", "RCPT", {},
+     "speeding"),
+    ("452 4.5.3 Too many recipients: Too many messages sent", "4.5.3", "452", "MAIL", {},
+     "speeding"),
+    # Exchange's sender submission quota is a sending limit, not a full mailbox.
+    ("554 5.2.2 Submission quota exceeded", "5.2.2", "554", "", {}, "speeding"),
+    ("552 5.2.2 Quota exceeded", "5.2.2", "552", "RCPT", {}, "mailboxfull"),
+    # Postfix's sender restrictions answer RCPT TO, with the sender's words and code.
+    ("504 5.5.2 <bounce>: Sender address rejected: need fully-qualified address", "5.5.2",
+     "504", "RCPT", {}, "rejected"),
+    ("550 5.1.0 <b@example.org>: Sender address rejected: undeliverable address: User unknown",
+     "5.1.0", "550", "RCPT", {}, "rejected"),
+    ("550-Unrouteable address\n550 Sender verify failed", "5.0.0", "550", "RCPT", {},
+     "rejected"),
+    ("554 5.7.1 Service unavailable; Sender address [s@example.org] blocked using "
+     "dbl.example.net", "5.7.1", "554", "RCPT", {}, "rejected"),
+    ("450 4.7.1 <mx.example.org>: Helo command rejected: Host not found", "4.7.1", "450",
+     "RCPT", {}, "blocked"),
+    ("450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]",
+     "4.7.1", "450", "RCPT", {}, "requireptr"),
+    # RFC 3463 X.7.1's own words at MAIL FROM are about the sender; at RCPT they say no more
+    # than the code.
+    ("553 5.7.1 Delivery not authorized, message refused", "5.7.1", "553", "MAIL", {},
+     "rejected"),
+    ("553 5.7.1 Delivery not authorized, message refused", "5.7.1", "553", "RCPT", {},
+     "securityerror"),
+    # Recipient wording whose source places it at RCPT TO, read without a command: the
+    # address; the same words of Postfix's check_recipient_access (5.7.1): a filter's.
+    ("550 5.4.1 Recipient address rejected: Access denied", "5.4.1", "550", "", {},
+     "userunknown"),
+    ("550 5.1.10 Recipient not found by SMTP address lookup", "5.1.10", "550", "", {},
+     "userunknown"),
+    ("554 5.7.1 <a@example.org>: Recipient address rejected: Access denied", "5.7.1", "554",
+     "", {}, "filtered"),
+    # Session timeouts and loops are network errors; a certificate that expired is not the
+    # queue's expiry.
+    ("421 4.4.2 mx.example.org Error: timeout exceeded", "4.4.2", "421", "", {},
+     "networkerror"),
+    ("mail for example.org loops back to myself", "5.4.6", "", "", {}, "networkerror"),
+    ("5.7.322 certificate-expired: Destination mail server's certificate is expired",
+     "5.7.322", "", "", {}, "securityerror"),
+    # Protocol errors: Google's "SMTP protocol violation" is a syntax error, a bare
+    # "Protocol violation" a policy's.
+    ("451 4.5.0 SMTP protocol violation, see RFC 2821", "4.5.0", "451", "", {},
+     "syntaxerror"),
+    ("550 Protocol violation", "5.0.0", "550", "DATA", {}, "policyviolation"),
+    ("554 SMTP synchronization error", "5.0.0", "554", "CONN", {}, "syntaxerror"),
+    ("555 syntax error (#5.5.4)", "5.5.4", "555", "", {}, "syntaxerror"),
+    # qmail-local's own failure to write the mailbox, whatever its 4.2.1 suggests.
+    ("Unable to chdir to maildir. (#4.2.1)", "4.2.1", "", "", {}, "mailererror"),
+    # A greeting refused with nothing more said (Postfix "refused to talk to me"): the client.
+    ("554 mx.example.org ESMTP not accepting messages", "5.0.0", "554", "CONN", {},
+     "blocked"),
+    # Postfix's header_checks REJECT default is a content filter's; amavis adds "UBE".
+    ("550 5.7.1 Message content rejected", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("550 5.7.1 Message content rejected, UBE, id=1234-05", "5.7.1", "550", "DATA", {},
+     "spamdetected"),
+    # OpenSMTPD's RCPT reply read from its own bounce, which names no command.
+    ("550 Invalid recipient: <a@example.org>", "5.0.0", "550", "", {}, "userunknown"),
+    # Exim's own routing verdict in its bounce (no SMTP command): no router took the address.
+    ("Unrouteable address", "5.0.0", "", "", {}, "userunknown"),
+    # The command says whose refusal a bare one is: after DATA, a filter's.
+    ("550 5.7.1 Message refused", "5.7.1", "550", "DATA", {}, "filtered"),
+    ("554 Sorry, message looks like SPAM to me", "", "554", "DATA", {}, "spamdetected"),
+    ("503 5.0.0 Polite people say HELO first", "5.0.0", "503", "MAIL", {}, "syntaxerror"),
+    ("421 4.7.0 mx.example.org Error: too many errors", "4.7.0", "421", "", {}, "syntaxerror"),
+    ("550 5.7.0 Missing From header", "5.7.0", "550", "DATA", {}, "notcompliantrfc"),
+    ("553 5.7.0 Unauthorized use of sender address", "5.7.0", "553", "MAIL", {}, "rejected"),
+    ("550 5.7.1 <a@example.net>... Relaying denied. IP name possibly forged [192.0.2.9]",
+     "5.7.1", "550", "RCPT", {}, "requireptr"),
+    ("451 4.7.20 No passing DKIM signatures found.", "4.7.20", "451", "DATA", {},
+     "authfailure"),
+    ("451 4.3.0 Error: queue file write error", "4.3.0", "451", "DATA", {}, "systemerror"),
+    ("451 4.7.1 TLS is required but unavailable or failed (MTA-STS)", "4.7.1", "451", "RCPT",
+     {}, "failedstarttls"),
+    ("517-Domain does not exist: example.org.\n517 Invalid domain", "", "517", "MAIL", {},
+     "rejected"),
+    ("501 5.7.27 Domain in MAIL FROM has null MX record", "5.7.27", "501", "MAIL", {},
+     "rejected"),
+    # ... but Postfix's HELO check answering MAIL FROM is about the client's name.
+    ("450 4.7.1 <mx.example.org>: Helo command rejected: Host not found", "4.7.1", "450",
+     "MAIL", {}, "blocked"),
+    ("451 Bare line-feed; see http://haraka.github.io/barelf/", "", "451", "DATA", {},
+     "notcompliantrfc"),
+    ("454 4.5.0 SMTP protocol violation, no commands allowed to pipeline after STARTTLS",
+     "4.5.0", "454", "", {}, "syntaxerror"),
+    ("421 HL:ICC", "", "421", "CONN", {"recipient": "a@163.com"}, "toomanyconn"),
+    ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "452", "MAIL", {},
+     "systemfull"),
+    ("550 Mail from 192.0.2.9 refused by rbl-plus.mail-abuse.org", "", "550", "", {},
+     "blocked"),
+    ("554 Service unavailable; Client host [192.0.2.9] blocked using Barracuda Reputation",
+     "", "554", "", {}, "blocked"),
+    ("503 5.5.1 You must authenticate first.", "5.5.1", "503", "MAIL", {}, "securityerror"),
+    # Exchange Online's 5.7.511 ban names the sending IP; its 5.7.502 the sender.
+    ("550 5.7.511 Access denied, banned sender[192.0.2.9]. To request removal", "5.7.511",
+     "550", "RCPT", {}, "blocked"),
+    ("550 5.7.502 Access denied, banned sender", "5.7.502", "550", "RCPT", {}, "rejected"),
     # Issue 18: rules that follow the servers' documented replies.
     # A syntax error in a command or its arguments (RFC 5321 4.2.2)...
     ("503 5.5.1 Polite people say EHLO first", "5.5.1", "503", "MAIL", {}, "syntaxerror"),
@@ -259,3 +362,20 @@ def test_decision_of_the_fallbacks() -> None:
                    diagnostic_type="X-Local")
     assert classify.Classifier().decision(delayed) == classify.Decision(
         "expired", "action:delayed", "delayed")
+
+
+@pytest.mark.parametrize("chosen", [classify.SENDER_STATED, classify.RECIPIENT_STATED],
+                         ids=["sender", "recipient"])
+def test_stated_phrase_gates(chosen: tuple[str, frozenset[str], tuple[str, ...]]) -> None:
+    """Every match of the phrases a precedence rule reads holds one of its gate strings (the
+    gate never hides a match): each literal the generator finds every match must contain
+    holds one of them."""
+    from bounceloop.parsing.literals import gate
+
+    reason, ids, strings = chosen
+    phrases = [p for p in PHRASES[reason] if p.id in ids]
+    assert len(phrases) == len(ids)
+    for phrase in phrases:
+        needed = gate([phrase.pattern])
+        assert needed, phrase.id
+        assert all(any(g in n for g in strings) for n in needed), (phrase.id, needed)

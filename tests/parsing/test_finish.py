@@ -86,3 +86,38 @@ def test_clean_address(addr: str, clean: str) -> None:
 )
 def test_timestamp(value: str, iso: str) -> None:
     assert timestamp(value) == iso
+
+
+def _alternative_report(plain: str, html: str) -> bytes:
+    """A report whose notification is multipart/alternative, and whose delivery status
+    gives no diagnostic: the notification is all there is to read."""
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mta.example.net>\r\n"
+        "To: sender@example.net\r\nSubject: Undeliverable: hello\r\n"
+        "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: multipart/alternative; boundary=\"c\"\r\n\r\n"
+        f"--c\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{plain}\r\n"
+        f"--c\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--c--\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mta.example.net\r\n\r\n"
+        "Final-Recipient: rfc822; someone@example.com\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+        "\r\n--b--\r\n"
+    ).encode()
+
+
+def test_reason_stated_only_in_the_html_alternative() -> None:
+    """Issue 18: a notification whose text/plain is a stub and whose HTML alternative gives
+    the reason (Exchange's NDRs) is classified on the HTML."""
+    from bounceloop.parsing.parse import parse
+
+    stub = "Your message could not be delivered to someone@example.com."
+    html = ("<html><body><p>Delivery has failed to these recipients or groups:</p><p>"
+            "<b>someone@example.com</b><br>The recipient&#39;s mailbox is full and can&#39;t "
+            "accept messages now.</p></body></html>")
+    record = parse(_alternative_report(stub, html)).records[0]
+    assert (record.reason, record.rule) == ("mailboxfull", "phrase:mailboxfull/mailbox-full")
+    # The plain part, when it says something, decides; the HTML is not read over it.
+    said = stub + "\r\n\r\nThe user's mailbox does not exist."
+    record = parse(_alternative_report(said, html)).records[0]
+    assert record.rule == "phrase:userunknown/user-does-not-exist"

@@ -33,7 +33,8 @@ def _bench() -> ModuleType:
 SHAPES = _bench().SHAPES
 
 #: shape -> (size asked of the builder, before issue 16 at that size, the bound in seconds
-#: (five times the parse now, at least 2 s), the records it yields)
+#: (five times the parse now, at least 2 s; the per-record shapes were re-measured when
+#: issue 18 gave every record its rule, recipient check and expiry), the records it yields)
 CASES: dict[str, tuple[int, str, float, int]] = {
     # Unfolding a header of 285,000 continuation lines copied the value once per line.
     "folded-header": (3_136_000, "18.7 s", 2.0, 1),
@@ -48,13 +49,14 @@ CASES: dict[str, tuple[int, str, float, int]] = {
     # 64,700 "<br" with no ">" after them: each read to the end of the part.
     "html-tags": (196_000, "13.9 s", 2.0, 1),
     # A Subject of 130,000 encoded words: the stdlib's decode_header is quadratic in them.
-    "encoded-words": (2_240_000, "15.2 s", 2.0, 1),
+    "encoded-words": (2_240_000, "15.2 s", 2.5, 1),
     # Sendmail, 7,245 recipients and one pipelined DATA block: every verdict re-read it.
     "sendmail-transcript": (1_568_000, "13.8 s", 2.0, 7245),
     # Postfix, 15,509 entries: each recipient's entry was looked for among all of them.
-    "postfix-entries": (3_136_000, "19.1 s", 2.5, 15509),
+    "postfix-entries": (3_136_000, "19.1 s", 3.0, 15509),
     # 14,531 records each lowercasing (and keeping) its own copy of a 900 KB host name.
-    "shared-host": (1_600_000, "out of a 4 GiB address space after 8.8 s", 2.0, 14531),
+    "shared-host": (1_600_000, "out of a 4 GiB address space after 8.8 s", 2.5,
+                    14531),
     # Recipients in 225,000 layers of quotes, each layer a copy of what was left.
     # Its 13 groups name one recipient: one record (issue 18, one record per recipient).
     "nested-quotes": (6_000_000, "17.7 s", 5.0, 1),

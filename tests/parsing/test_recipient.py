@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bounceloop.parsing import parse
-from bounceloop.parsing.recipient import recipient
+from bounceloop.parsing.recipient import read, recipient
 
 PROFILE = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "200")),
                    deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,3 +126,21 @@ def test_a_300000_character_address_is_no_recipient() -> None:
                      original="rfc822; jane@example.org").encode()
     records = parse(raw).records
     assert [r.recipient for r in records] == ["jane@example.org"]
+
+
+# Near-plain values: what the fast path takes, and what it must leave to the full reading.
+_PLAIN_PIECE = st.sampled_from(["jane", "J.Doe", "+tag", "_x", "-", ".", "..", "@", "=",
+                                "smtp=", "Example", "ORG", "a" * 63, "b" * 64, "c" * 200,
+                                "ü", " ", "<", "1", "%"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PLAIN_PIECE, max_size=10).map("".join))
+@example("jane@example.org")
+@example("Jane.Doe@Example.ORG")
+@example("a" * 64 + "@" + "b" * 63 + ".example")
+@example("a" * 65 + "@example.org")
+@example("x@" + ".".join(["a" * 63] * 4))
+@example("smtp=jane@example.org")
+def test_the_fast_path_reads_as_the_full_reading(value: str) -> None:
+    assert recipient(value) == read(value)

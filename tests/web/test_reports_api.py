@@ -41,6 +41,7 @@ from bounceloop.storage.tables import messages
 from bounceloop.storage.tables import suppressions as suppressions_table
 from bounceloop.testing import bounces
 from bounceloop.web.app import create_app
+from bounceloop.web.reports import ErrorPage
 from tests.web.conftest import bearer
 
 DOMAIN = "bounces.sender.test"
@@ -351,6 +352,47 @@ def test_each_filter_narrows(world: World, app: TestClient, ro: dict[str, str]) 
         for e in body["errors"]:
             assert tuple(e) == FIELDS, query
             assert e["current"] or "history=true" in query, query
+
+
+FARM = Path(__file__).resolve().parents[1] / "data" / "dsnfarm" / "eml"
+
+
+def test_rows_explain_themselves(world: World, app: TestClient, ro: dict[str, str]) -> None:
+    """The rule that decided each row's reason, the text it matched, the detector and the
+    expiry (issue 18): a real MTA's report (Exim gave up after greylisting, from the DSN
+    farm), stored as the inbound server stores it; tied to nothing we sent, its record is
+    kept as evidence with its explanation."""
+    raw = (FARM / "exim-expire-postgrey.eml").read_bytes()
+    rid = world.receive("exim", raw, "nobody@" + DOMAIN, world.now + timedelta(seconds=7))
+    why = ("reason", "rule", "matched", "detector", "expired")
+    [row] = app.get(f"/api/v1/bounces/{rid}", headers=ro).json()["errors"]
+    assert tuple(row[k] for k in why) == (
+        "blocked", "phrase:blocked/greylist", "greylist", "exim", True)
+    [listed] = [r for r in errors(app, ro, "tied=false")["errors"] if r["received_id"] == rid]
+    assert tuple(listed[k] for k in why) == tuple(row[k] for k in why)
+    # A synchronous error: bob's 550 5.1.1 at RCPT, decided by its status; no detector.
+    [bob] = errors(app, ro, "recipient=bob@dest.test")["errors"]
+    assert tuple(bob[k] for k in why) == ("userunknown", "status:5.1.1", "5.1.1", None, False)
+    # The report's Status as Exim wrote it. The reply's 4.2.0 is of the other class, so
+    # the field's 5.0.0 stands as the status too (issue 18); our own errors have none.
+    assert (row["status_field"], row["extended"]) == ("5.0.0", "5.0.0")
+    assert bob["status_field"] is None
+
+
+def test_the_rows_are_typed(world: World, app: TestClient, ro: dict[str, str]) -> None:
+    """The documented row (web.reports.ErrorRow, in the OpenAPI document) is what the API
+    answers, the explanation included; test_openapi.py checks live answers against it."""
+    document = app.get("/api/openapi.json").json()
+    ok = document["paths"]["/api/v1/errors"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"] == \
+        "#/components/schemas/ErrorPage"
+    row = document["components"]["schemas"]["ErrorRow"]
+    assert {"rule", "matched", "detector", "expired"} <= set(row["required"])
+    assert tuple(row["properties"]) == FIELDS
+    body = errors(app, ro, "history=true&limit=1000")
+    page = ErrorPage.model_validate(body)
+    assert page.total == len(page.errors) > 5
+    assert {r.rule for r in page.errors if r.rule} >= {"status:5.1.1"}
 
 
 def test_rows_say_what_happened(world: World, app: TestClient, ro: dict[str, str]) -> None:

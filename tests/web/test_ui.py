@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +35,7 @@ from bounceloop.testing import Receiver, bounces
 from tests.webhooks import support
 
 DOMAIN = "bounces.sender.test"
+FARM = Path(__file__).resolve().parents[1] / "data" / "dsnfarm" / "eml"
 SECRET = "ui-secret"
 WORKER = "ui-test"
 MIME = (b"Message-ID: <spring@sender.test>\r\nFrom: news@sender.test\r\n"
@@ -539,7 +541,8 @@ def test_errors_lists_every_error_row(client: TestClient, seeded: Seeded) -> Non
     assert ann[3:7] == ["4 · reply", "rcptto", "550", "5.1.1"]
     assert "User unknown" in ann[7]
     assert ann[8] == "error Refused by receiving mail server"
-    assert ann[9:] == ["Hard", "userunknown"]
+    # The reason, then on a line of its own the rule that decided it and what it matched.
+    assert ann[9:] == ["Hard", "userunknown" + "by status:5.1.1: “5.1.1”"]
     di = by["di@nowhere.test"]
     assert di[3] == "1 · DNS" and di[8] == "nohost Map domain name to IP address"
     cy = by["cy@dest.test"]
@@ -822,6 +825,24 @@ def test_a_bounced_message_links_its_returned_mail(client: TestClient,
     assert raw.headers["content-disposition"] == \
         f'attachment; filename="bounce-{seeded.bounce}.eml"'
     assert raw.content.startswith(b"Return-Path: <>\r\n")
+
+
+def test_the_bounce_and_errors_pages_say_why(client: TestClient, seeded: Seeded,
+                                             engine: Engine) -> None:
+    """A real MTA's report (Exim gave up after greylisting, from the DSN farm): its row
+    shows the rule that decided the reason, the text it matched, the detector and that the
+    MTA gave up after retrying (issue 18), on the bounce page and the Errors list."""
+    raw = (FARM / "exim-expire-postgrey.eml").read_bytes()
+    rid = _Writer(engine, seeded.now).receive(raw, "postmaster@sender.test",
+                                              seeded.now + timedelta(hours=2, minutes=9))
+    why = ("(gave up after retrying)", "by <code>phrase:blocked/greylist</code>: "
+           "“greylist”, read by exim")
+    page = client.get(f"/bounces/{rid}").text
+    for text in why:
+        assert text in page, text
+    listing = client.get("/errors?reason=blocked&tied=no").text
+    for text in why:
+        assert text in listing, text
 
 
 def test_an_untied_returned_message_has_its_page(client: TestClient, seeded: Seeded) -> None:

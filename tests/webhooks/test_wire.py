@@ -41,7 +41,7 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
     assert [k for k, _ in items] == [
         "id", "type", "timestamp", "time", "recipient", "action", "state", "code", "extended",
         "description", "tags", "reason", "severity", "step", "errortype", "mailing",
-        "reported_recipient"]
+        "reported_recipient", "rule", "matched", "detector", "expired", "status_field"]
     assert form(items).startswith(
         b"id=9f3c2a7e51&type=failure&timestamp=2024-03-05+10%3A15%3A02&time=1709633702"
         b"&recipient=jane%40example.org&action=failed&state=rcptto&code=550&extended=5.1.1"
@@ -54,7 +54,8 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
     ("bounce", {"recipient": "a@b.test", "envelope": "b-1@x", "mime": "From: x\r\n\r\nbody",
                 "tags": ["t"], "kind": "failure"},
      ["id", "type", "timestamp", "time", "recipient", "envelope", "mime", "tags", "kind",
-      "reason", "mailing", "tied", "reported_recipient"]),
+      "reason", "mailing", "tied", "reported_recipient", "rule", "matched", "detector",
+      "expired"]),
     ("delivery", {"recipient": "a@b.test", "code": "250", "extended": "2.0.0",
                   "description": "ok", "tags": []},
      ["id", "type", "timestamp", "time", "recipient", "code", "extended", "description",
@@ -66,6 +67,18 @@ def test_failure_fields_in_the_spec_order_then_ours() -> None:
 def test_each_trigger_has_its_fields(trigger: str, data: dict[str, Any],
                                      names: list[str]) -> None:
     assert [k for k, _ in fields(trigger, "m1", WHEN, data)] == names
+
+
+def test_a_failure_says_why_in_its_extras() -> None:
+    """The rule that decided the reason, the text it matched, the detector and the expiry
+    (issue 18), after the other extras; left out with the extras."""
+    data = {**FAILURE, "reason": "blocked", "rule": "phrase:blocked/greylist",
+            "matched": "greylist", "detector": "exim", "expired": True,
+            "status_field": "5.0.0"}
+    body = form(fields("failure", "9f3c2a7e51", WHEN, data))
+    assert body.endswith(b"&reported_recipient=&rule=phrase%3Ablocked%2Fgreylist"
+                         b"&matched=greylist&detector=exim&expired=1&status_field=5.0.0")
+    assert b"rule=" not in form(fields("failure", "9f3c2a7e51", WHEN, data, extras=False))
 
 
 def test_an_untied_bounce_says_tied_0_and_names_no_recipient() -> None:

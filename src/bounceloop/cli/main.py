@@ -34,6 +34,9 @@ COMMANDS: dict[str, Entry] = {
                     "List error rows: synchronous (steps 1-4) and bounces (step 5)."),
     "events": Entry("bounceloop.cli.listing", "events_command",
                     "List events: delivery, retry, failure, bounce, complaint, delay, ..."),
+    "explain": Entry("bounceloop.cli.explain", "explain_command",
+                     "Show why each recipient of a returned message got its reason: the "
+                     "decision path."),
     "ingest": Entry("bounceloop.cli.ingest", "ingest_command",
                     "Feed returned messages collected elsewhere into the bounce pipeline."),
     "parse": Entry("bounceloop.cli.parse", "parse_command",
@@ -63,7 +66,7 @@ COMMANDS: dict[str, Entry] = {
 
 
 #: The commands that parse returned mail (here or in processes they fork).
-PARSING = frozenset({"parse", "ingest", "reprocess", "serve"})
+PARSING = frozenset({"parse", "explain", "ingest", "reprocess", "serve"})
 
 
 class LazyGroup(click.Group):

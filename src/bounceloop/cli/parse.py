@@ -257,6 +257,8 @@ def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:
     columns = {"recipient": 28, "reason": 12, "code": 4, "status": 7, "hard": 4}
     if len(files) > 1 and console.width >= 120:
         columns = {"file": 22, **columns}
+    if console.width >= 140:
+        columns["rule"] = 30  # why the reason (issue 18): phrase:userunknown/..., status:5.1.1
     if console.width < 100:
         del columns["code"]
     used = sum(columns.values()) + 2 * len(columns) + 2
@@ -274,6 +276,7 @@ def _print_table(rows: list[dict[str, object]], stream: IO[str]) -> None:
             "code": str(row.get("code", "")),
             "status": str(row.get("extended", "")),
             "hard": "yes" if row.get("hardbounce") else "",
+            "rule": str(row.get("rule", "")),
         }
         table.add_row(*(cells[c] for c in columns), str(row.get("description", "")))
     console.print(table)

@@ -107,6 +107,9 @@ class Bounce:
     matched: str = ""
     """The text that rule matched (the phrase's span of the diagnostic; the code for a status
     or reply rule; "" when no text decided, e.g. ``default:onhold``)."""
+    status_field: str = ""
+    """The status as the report stated it (a DSN's ``Status:``, RFC 3464 2.3.4), before
+    ``extended`` refined a generic one with the remote reply's code; "" when it stated none."""
     expired: bool = False
     """The reporting MTA gave up after retrying (bounceloop.parsing.expiry); ``reason`` is
     then the cause the report states, or ``expired`` when it states none."""

@@ -136,7 +136,10 @@ def process(stored: store.Stored, ctx: Context, lookup: Lookup,
         "received_at": stored.received_at.isoformat(), "kind": out.kind,
         "detector": result.detector, "tied_by": v.by, "tied": int(v.tied),
         "reported_recipient": reported, "hint": v.hint.id if v.hint else "",
-        "records": parsed.total, "size": len(stored.raw)}))
+        "records": parsed.total, "size": len(stored.raw),
+        # Why: the first record's reason and the rule that decided it (issue 18 item 6).
+        "reason": first.reason if first else "", "rule": first.rule if first else "",
+        "matched": first.matched if first else "", "expired": bool(first and first.expired)}))
     for act in v.acts:
         record, rcpt = records[act.index], act.sent.recipient
         facts = {**_facts(record), "reported_recipient": act.reported, "tied_by": act.by}
@@ -178,7 +181,8 @@ def _facts(r: Bounce) -> dict[str, Any]:
             "description": r.description, "reason": r.reason, "severity": r.severity,
             "hardbounce": r.hardbounce, "remote_mta": r.remote_mta,
             "feedback_type": r.feedback_type, "detector": r.detector,
-            "original_recipient": r.original_recipient}
+            "original_recipient": r.original_recipient, "rule": r.rule, "matched": r.matched,
+            "expired": r.expired, "status_field": r.status_field}
 
 
 def _event(now: datetime, kind: str, key: str, sent: Sent | None,
@@ -206,6 +210,10 @@ def _error(stored: store.Stored, sent: Sent | None, r: Bounce | None, errortype:
         "reason": r.reason if r else "", "hardbounce": r.hardbounce if r else False,
         "domain": domain_of(recipient) or None, "tied": sent is not None,
         "reported_recipient": _address(reported) or None,
+        "rule": (r.rule or None) if r else None, "matched": (r.matched or None) if r else None,
+        "detector": (r.detector or None) if r else None,
+        "expired": r.expired if r else False,
+        "status_field": (r.status_field or None) if r else None,
     }
 
 

@@ -83,6 +83,54 @@ _NOT_VIRUS = rx.compile(r"unable to scan")
 _NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
 
 
+def _union(reason: str, ids: frozenset[str], gate: tuple[str, ...]) -> Callable[[str], bool]:
+    """Does a text use one of the phrases ``ids`` of ``reason`` (rules/phrases.py)? Searched
+    only in a text holding one of the ``gate`` strings, one of which every match of the
+    phrases contains (tests/parsing/test_classify.py checks it)."""
+    chosen = [p.pattern for p in PHRASES[reason] if p.id in ids]
+    assert len(chosen) == len(ids), f"unknown phrase ids of {reason}: {sorted(ids)}"
+    pattern = rx.compile("|".join(f"(?:{p})" for p in chosen))
+
+    def search(text: str) -> bool:
+        for literal in gate:
+            if literal in text:
+                return pattern.search(text) is not None
+        return False
+
+    return search
+
+
+#: Phrases in which the server says the *sender* was refused, whatever the command and the
+#: status: Postfix prefixes every sender restriction "Sender address rejected:" (even when it
+#: answers RCPT TO, with the 5.1.0 of an unverified sender or the 5.7.27 of its null MX),
+#: Exim's sender verification ends "Sender verify failed".
+SENDER_STATED = ("rejected", frozenset({
+    "sender-address-rejected", "sender-verify-failed", "sender-address-blocked-using",
+    "multi-recipient-bounce"}), ("sender ", "multi-recipient"))
+_SENDER_STATED = _union(*SENDER_STATED)
+#: Unknown-recipient phrases whose documentation says the address was refused at RCPT TO by
+#: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,
+#: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
+#: recipient), OpenSMTPD's "Invalid recipient: <address>", Exim's router verdict "Unrouteable
+#: address" (route.c: no router accepts the address), and Postfix's answer to DATA when every
+#: RCPT TO was refused. Read with no command known, or after DATA, they are not a
+#: content filter's refusal (other "user unknown" wording there may be: a filter acting for
+#: the recipient, as Sisimai reads it; the Sisimai corpus has Yahoo's "This user doesn't
+#: have a ... account" so, which is why that phrase is not here).
+RECIPIENT_STATED = ("userunknown", frozenset({
+    "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
+    "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle",
+    "unrouteable-address"}),
+    ("mailbox unavailable", "notfound", "no valid recipients", "banned recipient",
+     "recipient address rejected", "invalid recipient", "unrouteable address"))
+_RECIPIENT_STATED = _union(*RECIPIENT_STATED)
+#: Postfix's restrictions on the client and the sender name whose host was not found
+#: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's
+#: "Sender address rejected: Domain not found"): not the recipient's domain.
+_CLIENT_HOST = ("helo command rejected", "client host rejected")
+_NOT_RECIPIENT_HOST = (*_CLIENT_HOST, "sender address rejected")
+
+
 @dataclass(slots=True)
 class Signals:
     """The evidence about one fact, normalised for the rules."""
@@ -300,7 +348,11 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
             trace: list[str] | None = None) -> Decision:
     s = signals(fact, names=names)
     if s.stated and s.stated not in WEAK:
+        if trace is not None:
+            trace.append(f"stated by the detector: {s.stated} (final)")
         return Decision(s.stated, f"detector:{detector}/{s.stated}")
+    if trace is not None and s.stated:
+        trace.append(f"stated by the detector: {s.stated} (weak: the evidence may replace it)")
     full = signals(fact, context=True, names=names) if fact.context else s
     reason, token = agent_rule(full)
     where = full
@@ -327,6 +379,8 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
             reason, token = "undefined", "default:undefined"
     if reason in _UNDECIDED and s.reply in REPLY:
         reason, token = REPLY[s.reply][1], f"reply:{s.reply}"
+    if trace is not None and token.startswith(("default:", "reply:", "detector:")):
+        trace.append(f"fallback: {reason} ({token})")
     if token == "stated":
         token = f"detector:{detector}/{reason}"
     rule, matched = resolve(token, where)
@@ -463,6 +517,22 @@ def _by_table(s: Signals) -> tuple[str, str]:
         for reason in PHRASE_ORDER:
             if s.says(reason):
                 return reason, f"phrase:{reason}"
+        if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
+            # X.7.1 "delivery not authorized" before any sender was named: the client.
+            return "blocked", f"command:{s.command.lower()}"
+        if s.command == "DATA" and (s.status or s.reply)[:1] == "5" and name in (
+                "", "securityerror"):
+            # A refusal of the message itself that names nothing else (RFC 3463 X.7.x or no
+            # code, after DATA: Cyrus's "Message refused" of a Sieve script, a milter's
+            # "Command rejected", RFC 3463 X.7.1 at the end of data): a filter's, and the
+            # spam filter's when its words say spam in any form ("looks like SPAM",
+            # "antispam checks", "Spamming not allowed").
+            return ("spamdetected" if "spam" in s.text else "filtered"), "command:data"
+        if s.status == "5.7.1" and s.command == "MAIL":
+            # A policy refusal of MAIL FROM that says no more is about the sender: RFC 3463
+            # X.7.1 "delivery not authorized, message refused: the sender is not authorized
+            # to send to the destination", answered before any recipient was named.
+            return "rejected", "command:mail"
         if name:
             return name, f"status:{s.status}"
         if s.status[:3] in ("5.6", "4.6"):
@@ -474,7 +544,11 @@ def _by_table(s: Signals) -> tuple[str, str]:
             return "mailererror", f"diagnostic-type:{s.dtype.lower()}"
         if s.action == "delayed":
             return "expired", "action:delayed"
-        if s.command in ("EHLO", "HELO"):
+        if s.command in ("EHLO", "HELO") or (
+                s.command == "CONN" and REPLY.get(s.reply, ("", ""))[1] != "notaccept"):
+            # The server refused to talk to this client at all (a refused greeting, RFC 5321
+            # section 3.1; Postfix "refused to talk to me") or at its HELO; RFC 7504's 521
+            # greeting says instead that the host takes no mail at all.
             return "blocked", f"command:{s.command.lower()}"
         if s.command == "MAIL":
             # RFC 5321 3.3: MAIL FROM names the reverse-path; refused with nothing more said,
@@ -502,7 +576,10 @@ def _mailboxfull(s: Signals) -> str:
         # Greylisting (RFC 6647) defers the client's (IP, sender, recipient) triple, whatever
         # status comes with it (Stalwart rcpt.rs: "452 4.2.2 Greylisted"): blocked.
         return ""
-    return _status(s, "mailboxfull") or s.phrase("mailboxfull")
+    # Exchange's 5.2.2 "Submission quota exceeded" is the sender's sending limit, not the
+    # recipient's mailbox (Exchange Online NDR 5.2.2): a rate phrase beats the code.
+    found = _status(s, "mailboxfull") or s.phrase("mailboxfull")
+    return "" if found and s.says("speeding") else found
 
 
 def _mesgtoobig(s: Signals) -> str:
@@ -514,7 +591,11 @@ def _mesgtoobig(s: Signals) -> str:
 
 
 def _exceedlimit(s: Signals) -> str:
-    return _status(s, "exceedlimit") or s.phrase("exceedlimit")
+    # X.5.3 is "too many recipients" for one message; the same code comes with a rate limit
+    # (OpenSMTPD "Too many messages sent") and with Postfix's refusal of a null sender's
+    # multi-recipient bounce (5.5.3): their words say which.
+    found = _status(s, "exceedlimit") or s.phrase("exceedlimit")
+    return "" if found and (s.says("speeding") or _SENDER_STATED(s.text)) else found
 
 
 def _suspend(s: Signals) -> str:
@@ -531,9 +612,9 @@ def _norelaying(s: Signals) -> str:
         return ""
     if s.command in ("CONN", "EHLO", "HELO"):
         return ""
+    # Sendmail's "Relaying denied. IP name possibly forged / lookup failed": the relay was
+    # refused for want of the client's name (proto.m4), a PTR problem.
     if not s.says("norelaying") or s.says("requireptr"):
-        # Sendmail proto.m4 "Relaying denied. IP name possibly forged / lookup failed": the
-        # client could not be named (its PTR), so it was not recognised as allowed to relay.
         return ""
     return "phrase:norelaying"
 
@@ -571,11 +652,21 @@ def _userunknown(s: Signals) -> str:
         # a moved mailbox, the sender or a domain that takes no mail: let that reason win.
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
         return "" if any(s.says(r) for r in others) else _status(s, "userunknown")
-    if s.command != "RCPT" or not s.says("userunknown") or s.says("blocked"):
+    if _SENDER_STATED(s.text):
+        return ""  # Exim's "Unrouteable address" of a sender it failed to verify
+    if s.command == "RCPT":
         # Words about the client ("excessive unknown recipients - possible open relay",
         # Yahoo) are not about this recipient.
+        if not s.says("userunknown") or s.says("blocked"):
+            return ""
+        return "phrase:userunknown"
+    if s.command in BEFORE_RCPT or not s.says("userunknown"):
         return ""
-    return "phrase:userunknown"
+    # No command known (or DATA): an addressing status (RFC 3463 X.1.x) or words that are
+    # about the recipient address say the address, not a filter, was refused.
+    if (not s.command and s.status[1:3] == ".1") or _RECIPIENT_STATED(s.text):
+        return "phrase:userunknown"
+    return ""
 
 
 def _filtered(s: Signals) -> str:
@@ -585,11 +676,19 @@ def _filtered(s: Signals) -> str:
         return s.phrase("userunknown") or s.phrase("filtered")
     if s.command in EXCEPT_DATA:
         # A recipient-side filter's own words in the server's reply ("recipient doesn't want
-        # your mail") hold at any command; "user unknown" before DATA is address validation.
-        return "" if s.context else s.phrase("filtered")
+        # your mail") hold at any command; "user unknown" before DATA is address validation,
+        # and a bare "message refused" there is RFC 3463's X.7.1 title, not a filter's words.
+        if s.context or not s.says("filtered"):
+            return ""
+        matched = which("filtered", s.text)
+        return "" if matched is None or matched[0].id == "message-refused" else "phrase:filtered"
     # "User unknown" answered after DATA (or with no command known) comes from a filter
-    # acting for the recipient, not from address validation.
-    return s.phrase("filtered") or s.phrase("userunknown")
+    # acting for the recipient, not from address validation. A content refusal that names
+    # spam is the spam filter's (amavis "Message content rejected, UBE").
+    found = s.phrase("filtered")
+    if found and s.says("spamdetected"):
+        return ""
+    return found or s.phrase("userunknown")
 
 
 def _requireptr(s: Signals) -> str:
@@ -603,8 +702,8 @@ def _notcompliantrfc(s: Signals) -> str:
 def _badreputation(s: Signals) -> str:
     found = s.phrase("badreputation")
     if found and "blocked using" in s.text:
-        # Postfix reject_rbl_client: "blocked using <list>" is a DNS block list's answer,
-        # blocked whatever the list is called ("Barracuda Reputation", its BRBL).
+        # A DNS blocklist named for reputation ("blocked using Barracuda Reputation", Postfix's
+        # reject_rbl_client reply) is a listing of the client: blocked.
         return ""
     return found
 
@@ -615,13 +714,31 @@ def _contenterror(s: Signals) -> str:
     return _status(s, "contenterror") or s.phrase("contenterror")
 
 
+def _failedstarttls(s: Signals) -> str:
+    # Before the sender and recipient probes: "TLS required" answering MAIL FROM or RCPT TO
+    # is about the session (RFC 3207, RFC 8461 MTA-STS), not the address.
+    # Google's "SMTP protocol violation, no commands allowed to pipeline after STARTTLS" is
+    # the client's protocol error (syntaxerror), not a TLS failure.
+    return "" if s.says("syntaxerror") else s.phrase("failedstarttls")
+
+
 def _rejected(s: Signals) -> str:
     if s.name == "rejected":
         # Unless the words are about the client: Yahoo's "VS1-IP Excessive unknown recipients
         # - possible Open Relay (#4.1.8)" blocks the IP under X.1.8.
         return "" if s.says("blocked") else _status(s, "rejected")
+    if _SENDER_STATED(s.text):
+        return "phrase:rejected"
     name = s.name or "undefined"
     if s.command == "MAIL":
+        # A domain that does not exist, named at MAIL FROM, is the sender's (Courier's DNS
+        # checks of the sender domain, Postfix reject_unknown_sender_domain).
+        if found := s.phrase("rejected"):
+            return found
+        client = any(m in s.text for m in _CLIENT_HOST)  # Postfix's HELO or client check
+        return "command:mail" if not client and s.says("hostunknown") else ""
+    if s.status[2:] == "1.0" and not s.command:
+        # X.1.0 "other address status" (RFC 3463): the words say which address.
         return s.phrase("rejected")
     if s.command == "DATA" and name != "userunknown":
         return s.phrase("rejected")
@@ -637,7 +754,7 @@ def _notaccept(s: Signals) -> str:
 
 
 def _hostunknown(s: Signals) -> str:
-    if s.command in BEFORE_RCPT:
+    if s.command in BEFORE_RCPT or any(m in s.text for m in _NOT_RECIPIENT_HOST):
         return ""
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
     # not exist: that is a network error, whatever the words "host not found" suggest.
@@ -664,13 +781,6 @@ def _toomanyconn(s: Signals) -> str:
     return _status(s, "toomanyconn") or s.phrase("toomanyconn")
 
 
-def _failedstarttls(s: Signals) -> str:
-    # Before the status table's "blocked" (4.7.1): a refusal for want of TLS says so (maddy
-    # target/remote/security.go: "TLS is required but unavailable or failed (MTA-STS)").
-    # Under any other status the table's phrases (PHRASE_ORDER) still find it.
-    return s.phrase("failedstarttls") if s.name == "blocked" else ""
-
-
 def _blocked(s: Signals) -> str:
     return _status(s, "blocked") or s.phrase("blocked")
 
@@ -690,12 +800,12 @@ PROBES: dict[str, Callable[[Signals], str]] = {
     "notcompliantrfc": _notcompliantrfc,
     "badreputation": _badreputation,
     "contenterror": _contenterror,
+    "failedstarttls": _failedstarttls,
     "rejected": _rejected,
     "hostunknown": _hostunknown,
     "spamdetected": _spamdetected,
     "speeding": _speeding,
     "toomanyconn": _toomanyconn,
-    "failedstarttls": _failedstarttls,
     "blocked": _blocked,
     "notaccept": _notaccept,
 }
@@ -712,7 +822,9 @@ def probe(reason: str, s: Signals) -> str:
 #: Phrase-only reasons, for a status whose meaning leaves the reason open.
 PHRASE_ORDER: tuple[str, ...] = (
     "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected",
-    "policyviolation", "norelaying", "systemerror", "networkerror", "suspend", "contenterror",
-    "systemfull", "notaccept", "expired", "failedstarttls", "securityerror", "suppressed",
-    "mailererror",
+    # Google's "SMTP protocol violation" is a syntax error; a bare "protocol violation" is
+    # a policy's (syntaxerror's phrases first).
+    "syntaxerror", "policyviolation", "norelaying", "systemerror", "networkerror", "suspend",
+    "contenterror", "systemfull", "notaccept", "expired", "failedstarttls", "securityerror",
+    "suppressed", "mailererror",
 )

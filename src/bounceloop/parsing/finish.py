@@ -127,6 +127,7 @@ class _Finisher:
         recipient = self._address(fact.recipient)
         diagnosis = self._diagnosis(fact.diagnosis)
         fact.diagnosis = diagnosis
+        stated = fact.status
         status, reply, cause = self._codes(
             (fact.diagnosis, fact.reply_code, fact.status, fact.context))
         # The reason is the cause: the remote server's own code where its reply has one,
@@ -135,22 +136,29 @@ class _Finisher:
         # Diagnostic-Code (2.3.6) the remote server's account of why.
         fact.status, fact.reply_code = cause, reply
         decision = self._classifier.decision(fact)
+        if decision.reason in ("onhold", "undefined") and self._mail.alternatives:
+            # The plain notification said nothing: its HTML alternative may (mail.py).
+            html = self._mail.alternative_text()
+            if html:
+                decision = self._classifier.decision(
+                    replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html))
         expiry = None
         if decision.reason not in ("feedback", "vacation", "delivered"):
             context = fact.context[:MAX_EVIDENCE]
             expiry = gave_up(fact.action, status, reply, self._lower(diagnosis),
                              self._lower(context) if context else "")
+        action = fact.action
         if expiry is not None:
             decision = self._cause(fact, expiry)
-            if fact.action == "delayed":
-                fact.action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
+            if action == "delayed":
+                action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
         fact.status = status
         reason = decision.reason
         if reason in ("feedback", "vacation"):
             status, reply = "", ""
         elif reason == "delivered" and reply[:1] in ("4", "5"):
             reply = ""
-        action = fact.action or _action_for(reason, status, reply)
+        action = action or _action_for(reason, status, reply)
         if reason == "feedback":
             kind = Kind.COMPLAINT
         elif reason == "vacation":
@@ -189,6 +197,7 @@ class _Finisher:
             rule=decision.rule,
             matched=decision.matched,
             expired=expiry is not None,
+            status_field=stated if reason not in ("feedback", "vacation") else "",
             headers=self._headers,
         )
 

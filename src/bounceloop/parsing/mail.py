@@ -61,6 +61,22 @@ class Mail:
     """The ``original_headers`` list that ``_original`` indexes (detectors replace it)."""
     _original: dict[str, str] = field(default_factory=dict)
     _original_decoded: dict[str, str] = field(default_factory=dict)
+    alternatives: list[mime.Part] = field(default_factory=list)
+    """The HTML parts of the notification's multipart/alternative whose text/plain sibling
+    made ``body``: read only when the plain text decides nothing (:meth:`alternative_text`)."""
+    _alternative_text: str | None = None
+
+    def alternative_text(self) -> str:
+        """The text of the notification's HTML alternatives ("" if none), converted once.
+
+        RFC 2046 section 5.1.4 makes the parts of a multipart/alternative the same content,
+        but notifications often carry a stub in text/plain and the reason only in the HTML
+        (Exchange's NDRs put the "Diagnostic information for administrators" there).
+        """
+        if self._alternative_text is None:
+            self._alternative_text = "\n\n".join(
+                html_to_text(_text(part)) for part in self.alternatives)
+        return self._alternative_text
 
     def __post_init__(self) -> None:
         for name, value in self.headers:
@@ -230,6 +246,8 @@ def _walk(
         children = part.children
         if ctype == "multipart/alternative":
             plain = [p for p in children if p.ctype == "text/plain"]
+            if plain:
+                mail.alternatives += [p for p in children if p.ctype == "text/html"]
             children = plain[:1] or children
         for sub in children:
             _walk(sub, mail, texts, htmls, dsn, depth=depth + 1)

@@ -10,7 +10,7 @@ quadratic in the size of the message. A :class:`Once` lives as long as the messa
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -26,12 +26,10 @@ class Once(Generic[K, V]):
         self._seen: dict[K, V] = {}
 
     def __call__(self, arg: K) -> V:
-        # Most messages have one record, so most calls are a first one: ``get`` with a
-        # marker, not ``[]`` and KeyError, whose raising costs about 0.2 µs more a miss.
-        value = self._seen.get(arg, _MISSING)
-        if value is _MISSING:
-            value = self._seen[arg] = self._fn(arg)
-        return cast(V, value)
-
-
-_MISSING = object()
+        # ``in`` then ``[]``: no KeyError raised on a miss (about 0.2 µs), and no marker to
+        # cast away on a hit (a call to typing.cast per use).
+        seen = self._seen
+        if arg in seen:
+            return seen[arg]
+        value = seen[arg] = self._fn(arg)
+        return value

@@ -30,7 +30,8 @@ from bounceloop.storage.tables import errors, stats
 
 FIELDS = ("id", "timestamp", "message_id", "mailing_id", "recipient", "domain", "step",
           "state", "code", "extended", "description", "errortype", "severity", "reason",
-          "hardbounce", "received_id", "current", "tied", "reported_recipient")
+          "hardbounce", "received_id", "current", "tied", "reported_recipient", "rule",
+          "matched", "detector", "expired", "status_field")
 SORTS = ("timestamp", "id", "recipient", "domain", "errortype", "reason", "step", "state",
          "code", "extended", "severity", "mailing_id")
 SEVERITIES = ("soft", "hard")

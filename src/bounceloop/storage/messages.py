@@ -291,7 +291,7 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
         else:
             data.update(action="failed", reason=v.reason, severity=v.severity,
                         errortype=errortype or "other", hardbounce=v.hardbounce,
-                        expired=v.expired)
+                        expired=v.expired, rule=v.rule, matched=v.matched)
             event_rows.append(_event(now, "failure", f"failure:{m.id}", m, data))
             error_rows.append({
                 "timestamp": now, "message_id": m.id, "mailing_id": m.mailing_id,
@@ -300,6 +300,7 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
                 "errortype": errortype or "other", "step": r.step, "state": r.state,
                 "severity": v.severity or "", "reason": v.reason,
                 "hardbounce": v.hardbounce, "domain": m.domain,
+                "rule": v.rule or None, "matched": v.matched or None, "expired": v.expired,
             })
             senders.append(m.sender)
             done.append(m.job_id)

@@ -140,16 +140,38 @@ class Processed:
 #: The error-row fields whose change makes a reprocessing a reclassification.
 _COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "description",
              "errortype", "step", "state", "severity", "reason", "hardbounce", "tied",
-             "reported_recipient")
+             "reported_recipient", "expired")
+#: The error-row fields that explain a classification (issue 18 item 6): a reprocessing
+#: that leaves the classification as it was fills them in place (rows from before
+#: migration 0010 have none), without a "reclassified" event.
+_EXPLAINED = ("rule", "matched", "detector", "status_field")
+
+
+def _key(values: Any) -> tuple[Any, ...]:
+    return tuple("" if values[f] is None else values[f] for f in _COMPARED)
 
 
 def _same(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> bool:
     if not old or not new:  # a first processing: nothing to compare
         return not old and not new
+    return sorted(map(_key, (r._mapping for r in old))) == sorted(map(_key, new))
 
-    def key(values: Any) -> tuple[Any, ...]:
-        return tuple("" if values[f] is None else values[f] for f in _COMPARED)
-    return sorted(map(key, (r._mapping for r in old))) == sorted(map(key, new))
+
+def _explained(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Updates of the explanation of ``old`` rows from the ``new`` rows of the same
+    classification (:func:`_same`), paired in the order of their compared fields."""
+    out = []
+    pairs = zip(sorted(old, key=lambda r: _key(r._mapping)), sorted(new, key=_key),
+                strict=True)
+    for row, fresh in pairs:
+        if any(row._mapping[f] != fresh.get(f) for f in _EXPLAINED):
+            out.append({"e_id": row.id, **{f"e_{f}": fresh.get(f) for f in _EXPLAINED}})
+    return out
+
+
+_EXPLAIN = update(errors).where(errors.c.id == bindparam("e_id")).values(
+    rule=bindparam("e_rule"), matched=bindparam("e_matched"),
+    detector=bindparam("e_detector"), status_field=bindparam("e_status_field"))
 
 
 _SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
@@ -188,10 +210,14 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     gone: list[Any] = []
     new_errors: list[dict[str, Any]] = []
     new_events: list[dict[str, Any]] = []
+    explained: list[dict[str, Any]] = []
     changed = 0
     for p in batch:
         before = old[p.id]
-        if not _same(before, p.errors):
+        same = _same(before, p.errors)
+        if same and before:
+            explained += _explained(before, p.errors)
+        elif not same:
             if before:
                 changed += 1
                 retired += [r.id for r in before]
@@ -208,6 +234,8 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
         new_events += p.events
     if retired:
         conn.execute(update(errors).where(errors.c.id.in_(retired)).values(current=False))
+    if explained:
+        conn.execute(_EXPLAIN, explained)
     error_ids: Sequence[int] = []
     if new_errors:
         error_ids = conn.execute(insert(errors).returning(

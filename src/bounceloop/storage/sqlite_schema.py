@@ -5,7 +5,7 @@ migrations; tests/storage/test_migrate.py fails until a new migration regenerate
 
 from __future__ import annotations
 
-REVISION = "0009"
+REVISION = "0011"
 
 STATEMENTS: tuple[str, ...] = (
     (
@@ -66,7 +66,9 @@ STATEMENTS: tuple[str, ...] = (
         '\treason VARCHAR(32) NOT NULL, \n'
         '\thardbounce BOOLEAN NOT NULL, received_id INTEGER, current BOOLEAN DEFAU'
         "LT 1 NOT NULL, domain VARCHAR(255), tied BOOLEAN DEFAULT '1' NOT NULL, r"
-        'eported_recipient VARCHAR(320), \n'
+        'eported_recipient VARCHAR(320), rule VARCHAR(160), matched TEXT, detecto'
+        "r VARCHAR(32), expired BOOLEAN DEFAULT '0' NOT NULL, status_field VARCHA"
+        'R(16), \n'
         '\tCONSTRAINT pk_errors PRIMARY KEY (id), \n'
         '\tCONSTRAINT fk_errors_message_id_messages FOREIGN KEY(message_id) REFERE'
         'NCES messages (id), \n'

@@ -229,6 +229,17 @@ errors = Table(
     # The address the returned message named, when it is not the recipient of record (an
     # alias, a forward, an untied report): shown, never acted on.
     Column("reported_recipient", String(320), nullable=True),
+    # Why the row has its reason (issue 18): the stable id of the rule that decided it
+    # (bounceloop.parsing.classify.Decision), the text that rule matched, the bounce format
+    # family that read a returned message's record, and whether the reporting MTA gave up
+    # after retrying (bounceloop.parsing.expiry). NULL rule: a row from before 0010.
+    Column("rule", String(160), nullable=True),
+    Column("matched", Text, nullable=True),
+    Column("detector", String(32), nullable=True),
+    Column("expired", Boolean, nullable=False, default=False, server_default="0"),
+    # The status as the report stated it (a DSN's Status field), where ``extended`` refined
+    # a generic one with the remote reply's code (issue 18). NULL for our own errors.
+    Column("status_field", String(16), nullable=True),
     # The Errors view filters on these, sorts by time (newest first) and counts the
     # matches, always of current rows: (filter, current, timestamp) serves the page and its
     # count from the index alone. A count that had to visit each row to test ``current``

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from bounceloop.storage import errorlist, logs, stats, story
@@ -67,6 +67,51 @@ class ErrorFilters:
             "since": utc(since), "until": utc(until), "history": history, "tied": tied}
 
 
+class ErrorRow(BaseModel):
+    """One error row (storage.errorlist.FIELDS)."""
+
+    id: int
+    timestamp: datetime
+    message_id: str | None
+    mailing_id: int | None
+    recipient: str
+    domain: str | None
+    step: int
+    state: str
+    code: str | None
+    extended: str | None
+    description: str | None
+    errortype: str
+    severity: str
+    reason: str
+    hardbounce: bool
+    received_id: int | None
+    current: bool
+    tied: bool
+    reported_recipient: str | None
+    rule: str | None = Field(description=(
+        "The stable id of the rule that decided the reason (phrase:userunknown/user-unknown, "
+        "status:5.1.1, provider:..., detector:..., expiry:..., delivery:...; README, 'Why a "
+        "record has its reason'); null on rows from before it was kept."))
+    matched: str | None = Field(description="The text that rule matched.")
+    detector: str | None = Field(description=(
+        "The bounce format family that read a returned message's record; null for "
+        "synchronous errors."))
+    expired: bool = Field(description="The reporting MTA gave up after retrying.")
+    status_field: str | None = Field(description=(
+        "The status as the report stated it (a DSN's Status field, RFC 3464 2.3.4); "
+        "extended refines a generic one with the remote reply's code. None for our own "
+        "(synchronous) errors."))
+
+
+class ErrorPage(BaseModel):
+    total: int
+    start: int
+    limit: int
+    errors: list[ErrorRow]
+    last_id: int | None = Field(None, description="With ?after=: the id to ask with next.")
+
+
 class MailingOut(BaseModel):
     id: int
     name: str
@@ -96,7 +141,9 @@ def router(db: Engine, need: Callable[[str], Callable[..., None]]) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["reports"], responses=problems(401))
     read = [Depends(need("read")), Depends(no_nul)]
 
-    @api.get("/errors", dependencies=read, responses=problems(400))
+    @api.get("/errors", dependencies=read,
+             responses={200: {"model": ErrorPage, "description": "A page of error rows."},
+                        **problems(400)})
     def list_errors(f: Annotated[ErrorFilters, Depends()],
                     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                     sort: Literal[errorlist.SORTS] = "timestamp",  # type: ignore[valid-type]

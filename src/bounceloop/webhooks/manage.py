@@ -95,7 +95,8 @@ def sample(trigger: str, now: datetime) -> store.Event:
         "description": "bounceloop test call", "reason": "userunknown", "severity": "hard",
         "step": 4, "errortype": "error", "envelope": "test@bounces.example.com",
         "mime": b"From: MAILER-DAEMON@example.com\r\nSubject: test\r\n\r\ntest\r\n",
-        "kind": "failure", "feedback_type": "abuse"}
+        "kind": "failure", "feedback_type": "abuse", "rule": "status:5.1.1",
+        "matched": "5.1.1", "expired": False}
     if trigger == "delivery":
         data.update(code="250", extended="2.0.0", description="bounceloop test call",
                     state="data")

@@ -16,9 +16,16 @@ receivers)::
     delivery   id type timestamp time recipient code extended description tags
     complaint  id type timestamp time recipient feedback_type tags
 
-Extras: ``failure`` reason severity step errortype mailing reported_recipient; ``bounce``
-kind reason mailing tied reported_recipient; ``delivery`` state mailing; ``complaint``
-mailing reported_recipient. A ``bounce`` with ``tied=0`` answers no message we can prove we
+Extras: ``failure`` reason severity step errortype mailing reported_recipient rule matched
+detector expired status_field; ``bounce`` kind reason mailing tied reported_recipient rule
+matched detector expired; ``delivery`` state mailing; ``complaint`` mailing
+reported_recipient. ``rule`` is the stable id of the rule that decided ``reason``
+(``phrase:userunknown/user-unknown``, ``status:5.1.1``;
+bounceloop.parsing.classify.Decision), ``matched`` the text it matched, ``detector`` the
+bounce format family that read a returned message, ``expired`` (1/0) whether the reporting
+MTA gave up after retrying, ``status_field`` the report's Status as written (``extended``
+may refine a generic one); a bounce's are those of its first record, and a synchronous
+failure has no detector. A ``bounce`` with ``tied=0`` answers no message we can prove we
 sent (inbound.correlate): its ``id`` and ``recipient`` are empty, ``reported_recipient`` is
 what it claimed, and it causes no ``failure`` or ``complaint`` call.
 
@@ -47,8 +54,10 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {
 }
 #: Ours, after the spec's (left out when a webhook asks for the spec's fields only).
 EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
-    "failure": ("reason", "severity", "step", "errortype", "mailing", "reported_recipient"),
-    "bounce": ("kind", "reason", "mailing", "tied", "reported_recipient"),
+    "failure": ("reason", "severity", "step", "errortype", "mailing", "reported_recipient",
+                "rule", "matched", "detector", "expired", "status_field"),
+    "bounce": ("kind", "reason", "mailing", "tied", "reported_recipient", "rule", "matched",
+               "detector", "expired"),
     "delivery": ("state", "mailing"),
     "complaint": ("mailing", "reported_recipient"),
 }

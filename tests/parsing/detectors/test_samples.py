@@ -7,7 +7,9 @@ to it, ``<family>-<nn>.json`` lists the records the parser must produce, in orde
     {"records": [{"recipient": "...", "extended": "5.1.1", "code": "550",
                   "reason": "userunknown", "hardbounce": true, "command": "rcptto"}]}
 
-Only the keys present are compared; ``detector`` defaults to the file's family.
+Only the keys present are compared; ``detector`` defaults to the file's family. A
+``"source"`` names where the format comes from (an MTA's source or documentation, or the
+bounce-handling project that catalogues it) when the family's name alone does not.
 """
 
 from __future__ import annotations

@@ -11,16 +11,18 @@ structure, and that is what this reads:
 3. addresses on the lines at and after a failure statement, in English, German, French,
    Spanish, Italian, Portuguese and Dutch (the sentences below, each from an MTA's source or a
    provider's published notice);
-4. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
+4. addresses after a label of their own ("Error-for:", "Intended recipient:", ...), as the
+   older notices without a failure sentence write them;
+5. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
    ``Envelope-To``) or its ``To`` when it names one address.
 
 Precision comes first (a wrong recipient can suppress a good address): the message must look
 like a bounce at all (a null or MAILER-DAEMON/postmaster sender, X-Failed-Recipients, or a
 bounce's Subject), its failure statement must open the notice (within its first
-:data:`LEAD_LINES` lines: a notice states its failure first, a person's mail that mentions one
-further down is not a notice), and no address of the bounce's own sender, envelope or To, of
-the original's From, Reply-To, Sender or Return-Path, and no postmaster or mailer-daemon, is
-ever a recipient.
+:data:`LEAD_LINES` lines, a machine's banner not counted: a notice states its failure first,
+a person's mail that mentions one further down is not a notice), and no address of the
+bounce's own sender, envelope or To, of the original's From, Reply-To, Sender or
+Return-Path, and no postmaster or mailer-daemon, is ever a recipient.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from bounceloop.parsing.text import squeeze
 
 NAME = "fallback"
 
-#: A failure statement must start within this many non-blank lines of the notice.
+#: A failure statement must start within this many non-blank lines of the notice, not
+#: counting a machine's banner lines (see _BANNER).
 LEAD_LINES = 4
 #: Lines read after a failure statement for its addresses (a list of recipients follows it).
 LIST_LINES = 8
@@ -46,8 +49,9 @@ MAX_NOTICE = 20_000
 MAX_DEPTH = 2
 
 # RFC 5321 section 4.5.5: bounces are sent with a null reverse-path, by convention from
-# MAILER-DAEMON or postmaster (RFC 5321 section 4.5.1); qmail and Courier use these too.
-_DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon)(?:[-+.]|@|$)",
+# MAILER-DAEMON or postmaster (RFC 5321 section 4.5.1); qmail and Courier use these too,
+# MDaemon its own name and MMDF "mmdf".
+_DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon|mmdf)(?:[-+.]|@|$)",
                      re.I)
 
 # Words of a bounce's Subject. English: RFC 3461/3464 DSN subjects as Sendmail ("Returned
@@ -55,9 +59,14 @@ _DAEMON = rx.compile(r"^(?:mailer[-_]?daemon|mail[-_]?daemon|postmaster|mdaemon)
 # "Delayed Mail"), Exim ("Mail delivery failed"), qmail ("failure notice"), Exchange
 # ("Undeliverable:", "Delivery Status Notification (Failure)"). Exchange's localised NDR
 # subjects: "Unzustellbar:" (de), "Non remis :" (fr), "No se puede entregar:" (es),
-# "Non recapitabile:" (it), "Não é possível entregar:" (pt), "Onbestelbaar:" (nl).
+# "Non recapitabile:" (it), "Não é possível entregar:" (pt), "Onbestelbaar:" (nl). The
+# older systems: Smail 3 "mail failed, returning to sender", MMDF "Failed mail" and
+# "Waiting mail", usa.net "Error Condition Report", Netscape Messaging Server "Mail System
+# Error - Returned Mail", Sendmail's "Warning: could not send message for past 4 hours".
 _SUBJECT = rx.compile(
     r"undeliver|undelivered|non[- ]?deliver|not delivered|could not be delivered"
+    r"|mail failed|failed mail|waiting mail|error condition report|mail system error"
+    r"|could not send message|unable to deliver"
     r"|delivery (?:status|fail|failure|problem|report|notification|has failed)"
     r"|returned mail|returning message|mail delivery|failure notice|delayed mail"
     r"|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|nicht zugestellt"
@@ -73,6 +82,8 @@ _SUBJECT = rx.compile(
 # Portuguese ENC, Dutch Doorst) and the markers mail clients put before a forwarded message
 # inline (Gmail, Thunderbird, Apple Mail, Outlook).
 _FORWARD_SUBJECT = rx.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|doorst)\s*:", re.I)
+# A reply's Subject prefix (RFC 5322 section 3.6.5 "Re:", German "AW:", Swedish/Danish "SV:").
+_REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv)\s*:", re.I)
 _FORWARD_MARKER = rx.compile(
     r"^[ \t>]*(?:-{3,}\s*forwarded message\s*-{3,}|-{3,}\s*original message\s*-{3,}"
     r"|begin forwarded message:|-{3,}\s*weitergeleitete nachricht\s*-{3,}"
@@ -92,8 +103,38 @@ _FORWARD_MARKER = rx.compile(
 # Empfänger", "La remise a échoué", "Error en la entrega", "Recapito non riuscito", "Falha na
 # entrega", "De bezorging is mislukt") and GMX/Web.de ("konnte nicht zugestellt werden"),
 # Orange/La Poste ("n'a pas pu être remis/distribué"), and the like.
+# Exchange 2000/2003's opening sentence "Your message did not reach some or all of the
+# intended recipients." (Microsoft KB Q196920; hMailServer copies it).
+# The older plain-text notices (before RFC 1894 DSNs were common): Smail 3's "Failed
+# addresses follow:" (src/notify.c), Netscape Messaging Server's "This Message was
+# undeliverable due to the following reason:" and "The following recipients did not receive
+# this message:", MDaemon's "The attached message had PERMANENT fatal delivery errors!" and
+# "The following addresses did NOT receive a copy of your message:", the ph nameserver
+# mailer's (phquery) "Message not delivered to the following:", Dovecot's rejection_reason
+# (default "Your message to <%t> was automatically rejected:%n%r"; RFC 5429 Sieve reject),
+# and Exim's delay warning "has not yet been delivered to one or more of its recipients"
+# (Exim's warn_message_file default; a delay, see _DELAY). MMDF's return notices
+# (lib/mmdf/ml_send.c rtn_*: "It failed to be received by the following address(es):",
+# the warning "Delivery attempts are still pending for the following address(es):");
+# MasqMail's failmsg.tpl ("Delivery to the following recipients failed permanently");
+# Sendmail's "The following addresses had permanent delivery errors" (savemail.c in some
+# 8.x releases); "The following addresses were not valid", "These addresses were rejected",
+# "not able to deliver to the following addresses", "cannot be sent to the following
+# addresses" (catalogued with the above by AOLserver's nssmtpd bounce filters).
 _FAILURE = rx.compile(
-    r"could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
+    r"did not reach some or all|failed addresses follow|was undeliverable"
+    r"|did not receive (?:this|a copy of your) message"
+    r"|fatal delivery error|message not delivered to|was automatically rejected"
+    r"|not yet been delivered to|failed to be received by|still pending for the following"
+    r"|had (?:permanent )?delivery errors|following addresses were not valid"
+    r"|not able to deliver to|cannot be sent to the following"
+    # Single sites' notices catalogued by GNU Mailman 2 (Mailman/Bouncers/SimpleMatch.py):
+    # sdm.de "here is your list of failed recipients", dadoservice.it "Your message has
+    # encountered delivery problems", MDaemon.PRO "<address> - no such user here", and
+    # "This is a delivery failure notification message".
+    r"|list of failed recipients|encountered delivery problems|- no such user here"
+    r"|delivery failure notification message"
+    r"|could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
     r"|not be delivered to|delivery (?:to the following|has failed|failed)"
     r"|failed to deliver|unable to deliver|could not deliver|couldn't deliver"
     r"|wasn't able to deliver|was unable to deliver|undeliverable to|permanent fatal error"
@@ -111,14 +152,18 @@ _FAILURE = rx.compile(
 # Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
 # send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
 _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re)?try|"
-                    r"still being retried|could not send message for past")
+                    r"still being retried|could not send message for past|still pending")
 
 # Where the notice ends and a copy of the original begins (Exim, Sendmail, qmail, Postfix,
 # Exchange): the rest is not read for recipients.
 _ORIGINAL = rx.compile(
     r"^[ \t-]*(?:-+ ?this is a copy of|below this line is a copy|original message follows"
     r"|-+ ?original message|-+ ?the original message|message headers follow"
-    r"|-+ ?unsent message below|-+ ?returned message|received: from )",
+    r"|-+ ?unsent message below|-+ ?returned message|received: from "
+    # Smail 3, usa.net, demon.co.uk (Turnpike), HotPOP, MDaemon (its transcript quotes the
+    # original's headers).
+    r"|\|?-+ ?message text follows|-+ ?returned mail follows|-+ ?start of returned message"
+    r"|original message attached|-+ ?session transcript)",
     re.I | re.M,
 )
 # A bare local part listed alone on a line (an old AOL/qmail-style notice names its own
@@ -127,6 +172,39 @@ _BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*$")
 # An SMTP transcript's RCPT command and a reply to it (RFC 5321 section 4.1.1.3, 4.2).
 _RCPT = rx.compile(r"\brcpt to:\s*<([^<>\s]+)>", re.I)
 _REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
+# A recipient named after a label of its own at a line's start, as notices without a
+# failure sentence write it: LSMTP's "Error-for:" (the LISTSERV-readable error list L-Soft's
+# LSMTP appends), CompuServe's "Invalid receiver address:", usa.net's "Intended recipient:",
+# HotPOP's "Undeliverable Address:", Prodigy's "User's mailbox is full:", and "Failed
+# Recipient:" (formats catalogued by GNU Mailman 2's Mailman/Bouncers/SimpleMatch.py and
+# Compuserve.py).
+_LABELLED = rx.compile(
+    r"^[ \t>]*(?:error-for|invalid receiver address|intended recipient|undeliverable address"
+    r"|user's mailbox is full|failed recipient|invalid final delivery userid)[ \t]*:[ \t]*"
+    r"<?([^<>\s]+@[^<>\s]+?)>?[ \t.]*$",
+    re.I | re.M,
+)
+# An address in single quotes (demon.co.uk's Turnpike: "It was addressed to 'jane@...'"):
+# the quote is an atext character, so the address pattern alone would keep it.
+_QUOTED_ADDRESS = rx.compile(r"'([^'<>@\s]+@[^'<>@\s]+)'")
+# A machine's banner before the statement, not counted among a notice's opening lines: a
+# rule of punctuation ("****", "-----", "|====|"), Sendmail's warning box ("**  THIS IS A
+# WARNING MESSAGE ONLY  **", "YOU DO NOT NEED TO RESEND YOUR MESSAGE", savemail.c), the
+# DSN preamble "This is an automatically generated Delivery Status Notification" (Exchange,
+# Gmail), Exim's "This message was created automatically by mail delivery software", the
+# MessageSwitch "This is just a warning, you do not need to take any action", InterScan's
+# "****** Message from InterScan E-Mail VirusWall NT ******".
+_BANNER = rx.compile(
+    r"^[\W_]*$|warning message only|do not need to (?:resend|take any action)"
+    r"|automatically generated|created automatically|message from interscan",
+    re.I,
+)
+# The original's header fields a notice quotes, indented, to say which message it is about,
+# before its statement: Exchange 5.5's "Your message\n\n  To: ...\n  Subject: ...\n  Sent:
+# ...\n\ndid not reach the following recipient(s):", Exchange 2000/2003's and hMailServer's
+# "Your message did not reach some or all of the intended recipients.\n\n  Subject: ...\n
+# Sent: ...". Not counted among the opening lines either.
+_ABOUT = rx.compile(r"[ \t]+(?:to|cc|subject|sent|date)[ \t]*:", re.I)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -138,11 +216,16 @@ def _daemon(address: str) -> bool:
     return bool(_DAEMON.match(address))
 
 
+def _sent_as_bounce(mail: Mail) -> bool:
+    """A null reverse-path, or sent from MAILER-DAEMON or postmaster."""
+    path = mail.header("Return-Path").strip()
+    return (path in ("<>", "") and mail.has("Return-Path")) or _daemon(mail.from_address)
+
+
 def _bounce_like(mail: Mail) -> bool:
     """Does the message say it is a bounce at all (before any body is read)?"""
-    path = mail.header("Return-Path").strip()
-    return (path in ("<>", "") and mail.has("Return-Path")) or _daemon(mail.from_address) \
-        or mail.has("X-Failed-Recipients") or bool(_SUBJECT.search(mail.subject))
+    return _sent_as_bounce(mail) or mail.has("X-Failed-Recipients") \
+        or bool(_SUBJECT.search(mail.subject))
 
 
 def match(mail: Mail) -> bool:
@@ -225,8 +308,11 @@ def _from_structure(mail: Mail) -> list[Fact]:
         # The copy quoted as text after its marker line: its senders are guarded too.
         attach_original(mail, mail.body[mail.body.find("\n", end.start()) + 1:])
     excluded = _excluded(mail)
-    lines = notice.split("\n")
-    hits = _statements(lines)
+    # A bounce quoted in a reply ("> " before each line, RFC 3676 section 4.5) reads as the
+    # bounce itself; Sendmail's transcript marks (">>> RCPT To:<...>") keep their command.
+    lines = _QUOTE.sub("", notice).split("\n") if _REPLY_SUBJECT.match(mail.subject) \
+        else notice.split("\n")
+    hits = _statements(lines) or _terse(mail, lines)
     text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
     found: list[str] = []
     for value in mail.headers_all("X-Failed-Recipients"):
@@ -235,9 +321,11 @@ def _from_structure(mail: Mail) -> list[Fact]:
         found += _listed(lines, at, mail.from_address)
     refused = _refused(lines)
     found += list(refused)
+    labelled = _LABELLED.findall(notice)
+    found += labelled
     if not found and hits:
         found = _from_original(mail)
-    if not found or not (hits or refused or mail.has("X-Failed-Recipients")):
+    if not found or not (hits or refused or labelled or mail.has("X-Failed-Recipients")):
         return []
     action = "delayed" if _DELAY.search(text.lower()) else "failed"
     facts: list[Fact] = []
@@ -275,37 +363,93 @@ def _refused(lines: list[str]) -> dict[str, str]:
 
 
 def _statements(lines: list[str]) -> list[int]:
-    """Indexes of the lines holding a failure statement, if the first one opens the notice."""
+    """Indexes of the lines holding a failure statement, if the first one opens the notice
+    (within :data:`LEAD_LINES` non-blank lines that are not a banner). A statement wrapped
+    onto the next line ("could not be\ndelivered", as notices fill their paragraphs to 72
+    columns) counts at its first line."""
     hits: list[int] = []
     shown = 0
     for i, line in enumerate(lines):
-        if not line.strip():
+        if not line.strip() or (not hits and (_BANNER.search(line) or _ABOUT.match(line))):
             continue
         shown += 1
-        if _FAILURE.search(line.lower()):
+        if _FAILURE.search(line.lower()) or _wrapped(lines, i):
             hits.append(i)
         elif not hits and shown >= LEAD_LINES:
             return []
     return hits
 
 
+def _terse(mail: Mail, lines: list[str]) -> list[int]:
+    """A terse notice, whose Subject is its statement ("Undeliverable mail") and whose body
+    opens with the failed address and its reason ("<jane@...>... User unknown", as Sendmail
+    words a recipient's error; "jane@...: mailbox full"): its first line, when the message was
+    sent as a bounce."""
+    if not (_sent_as_bounce(mail) and _SUBJECT.search(mail.subject)):
+        return []
+    for i, line in enumerate(lines):
+        if line.strip() and not _BANNER.search(line):
+            return [i] if _ENTRY.match(line) else []
+    return []
+
+
+def _wrapped(lines: list[str], i: int) -> bool:
+    """Does a statement begin on line ``i`` and end on the next?"""
+    if i + 1 >= len(lines) or not lines[i + 1].strip():
+        return False
+    after = lines[i + 1].lower()
+    joined = lines[i].lower().rstrip() + " " + after.lstrip()
+    return bool(_FAILURE.search(joined)) and not _FAILURE.search(after)
+
+
 def _listed(lines: list[str], at: int, sender: str) -> list[str]:
     """The addresses on a failure statement's line and the list that follows it (up to a
     blank line after the list, or :data:`LIST_LINES` lines)."""
     found: list[str] = []
-    for line in lines[at:at + LIST_LINES]:
+    end = min(len(lines), at + LIST_LINES)
+    for i in range(at, end):
+        line = lines[i]
         if not line.strip():
             if found:
+                end = i
                 break
             continue
         if _MSGID_LINE.search(line):
             continue
-        named = [m.group(1) for m in ANGLE_ADDRESS.finditer(line)] or find_addresses(line)
+        named = ([m.group(1) for m in ANGLE_ADDRESS.finditer(line)]
+                 or [m.group(1) for m in _QUOTED_ADDRESS.finditer(line)]
+                 or find_addresses(line))
         if not named and lines[at].rstrip().endswith(":") and "@" in sender:
             bare = _BARE.match(line)
             if bare:
                 named = [f"{bare.group(1)}@{sender.rpartition('@')[2]}"]
         found += named
+    return found + (_more(lines, end) if found else [])
+
+
+# A line that opens with an address: the next entry of a list of recipients ("<jane@...>:",
+# "jane@... on DATE", "SMTP=jane@...;", "> jane@...").
+_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]++@[^\s<>'\"():;,@]++)>?"
+                    r"(?=[\s:;,.]|$)", re.I)
+
+
+def _more(lines: list[str], start: int) -> list[str]:
+    """The entries of a list longer than :data:`LIST_LINES` lines, or in paragraphs (qmail,
+    Exchange and Smail give each recipient a line that opens with its address, then its
+    reason): from ``start``, each line that opens with an address, until a paragraph opens
+    with something else."""
+    found: list[str] = []
+    opening = False
+    for line in lines[start:]:
+        if not line.strip():
+            opening = True
+            continue
+        entry = _ENTRY.match(line)
+        if entry:
+            found.append(entry.group(1))
+            opening = False
+        elif opening or _FAILURE.search(line.lower()):
+            break
     return found
 
 

@@ -107,10 +107,17 @@ def match(mail: Mail) -> bool:
     received = mail.headers_all("Received")
     if any(_FOR_BOUNCE.search(r) for r in received):
         return True
+    marked = "--- below this line is a copy of the message" in mail.body[:20000].lower()
+    # QSBMF (cr.yp.to/proto/qsbmf.txt) is a structure: recipient paragraphs that open with
+    # "<address>:" and a break paragraph before the copy. Installations reword the greeting
+    # ("We're sorry. There's a problem with the e-mail address(es)...", "Unfortunately, your
+    # mail was not delivered..."); from a null reverse-path (RFC 5321 section 4.5.5) the
+    # structure and qmail-send's break line are enough.
+    if marked and mail.header("Return-Path").strip() == "<>":
+        return True
     # Relayed through qmail-smtpd only: ask for qmail-send's subject and marker too.
     return (mail.subject.strip().lower() == "failure notice"
-            and any(_VIA_QMAIL.search(r) for r in received)
-            and "--- below this line is a copy of the message" in mail.body[:20000].lower())
+            and any(_VIA_QMAIL.search(r) for r in received) and marked)
 
 
 def inquire(mail: Mail) -> list[Fact]:

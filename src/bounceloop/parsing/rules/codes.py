@@ -10,6 +10,11 @@ absent: the text decides those. Some pairs look asymmetric on purpose:
 - 4.7.1 is the greylisting / client-blocked deferral; 5.7.1 is any policy refusal, so it
   only says "security" until the text says what kind.
 
+Where RFC 3463 names the condition, the table follows it: X.2.4 "mailing list expansion
+problem" (a fault of the remote system), X.4.5 "mail system congestion" (not a full disk),
+X.4.6 "routing loop detected", X.5.3 "too many recipients" (per message: exceedlimit, not
+concurrent connections), X.5.4 "invalid command arguments" (a syntax error).
+
 ``REPLY`` gives the reason a bare reply code implies, used last, only for a record that
 nothing else decided (RFC 5321 section 4.2.3, RFC 4954, RFC 7504).
 """
@@ -25,7 +30,7 @@ STATUS: dict[str, str] = {
     "4.2.1": "blocked",
     "4.2.2": "mailboxfull",
     "4.2.3": "exceedlimit",
-    "4.2.4": "filtered",
+    "4.2.4": "systemerror",
     "4.3.1": "systemfull",
     "4.3.2": "notaccept",
     "4.3.3": "systemerror",
@@ -34,11 +39,11 @@ STATUS: dict[str, str] = {
     "4.4.2": "networkerror",
     "4.4.3": "systemerror",
     "4.4.4": "networkerror",
-    "4.4.5": "systemfull",
+    "4.4.5": "systemerror",
     "4.4.6": "networkerror",
     "4.4.7": "expired",
     "4.4.8": "networkerror",
-    "4.5.3": "systemerror",
+    "4.5.3": "exceedlimit",
     "4.5.5": "systemerror",
     "4.6.0": "contenterror",
     "4.6.2": "contenterror",
@@ -75,7 +80,7 @@ STATUS: dict[str, str] = {
     "5.2.1": "filtered",
     "5.2.2": "mailboxfull",
     "5.2.3": "exceedlimit",
-    "5.2.4": "filtered",
+    "5.2.4": "systemerror",
     "5.3.0": "systemerror",
     "5.3.1": "systemfull",
     "5.3.2": "notaccept",
@@ -87,8 +92,8 @@ STATUS: dict[str, str] = {
     "5.4.4": "hostunknown",
     "5.4.6": "networkerror",  # RFC 3463 3.5: routing loop detected (as 4.4.6)
     "5.5.2": "syntaxerror",
-    "5.5.3": "toomanyconn",
-    "5.5.4": "systemerror",
+    "5.5.3": "exceedlimit",
+    "5.5.4": "syntaxerror",
     "5.5.5": "systemerror",
     "5.5.6": "syntaxerror",
     "5.6.0": "contenterror",
@@ -130,6 +135,13 @@ STATUS: dict[str, str] = {
     "5.7.28": "spamdetected",
     "5.7.29": "authfailure",
     "5.7.30": "failedstarttls",
+    # Exchange Online's own detail codes, where its NDR reference gives one meaning to the
+    # code whatever the text ("Email non-delivery reports and SMTP errors in Exchange
+    # Online"): 5.7.511 "Access denied, banned sender[<IP>]" is the sending IP's ban (its
+    # 5.7.502 of the same words is the sender's account), 4.7.850-899 "Access denied, please
+    # try again later" is suspicious activity from the sending IP.
+    "5.7.511": "blocked",
+    **{f"4.7.{n}": "badreputation" for n in range(850, 900)},
 }
 
 #: reply code -> (SMTP command it implies, reason). RFC 4954 AUTH codes imply AUTH.

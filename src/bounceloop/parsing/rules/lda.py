@@ -58,6 +58,16 @@ AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
         },
     ),
     (
+        # qmail-local writes into a maildir or mbox itself; its failures to do so carry
+        # qmail's own codes (notqmail qmail-local.c): a mailer error, whatever the 4.2.1 of a
+        # refused client would otherwise suggest.
+        "qmail-local",
+        (r"unable to chdir to maildir\. \(#4\.2\.1\)",
+         r"unable to (?:open|lock|write) mailbox\. \(#4\.2\.1\)",
+         r"timeout on maildir delivery\. \(#4\.3\.0\)"),
+        {},
+    ),
+    (
         "vmailmgr",
         (r"vdeliver: ",),
         {

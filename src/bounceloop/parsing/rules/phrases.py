@@ -47,15 +47,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "WEB.DE: 550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages "
             "on the server.",
         ),
-        Phrase("mailbox-full", r"mailbox (?:is |was )?full", ""),
+        Phrase(
+            "mailbox-full",
+            r"mailbox (?:is |was )?full",
+            "RFC 3463 X.2.2 (Mailbox full); Exim appendfile transport: mailbox is full",
+        ),
         Phrase("mail-box-exceeded", r"mail ?box (?:size )?(?:limit )?exceeded", ""),
         Phrase(
             "mailbox-exceeded-limit",
             r"mailbox (?:has )?exceeded (?:the |its |his |her )?(?:storage |size )?(?:limit|quota)",
             "",
         ),
-        Phrase("over-quota", r"over ?quota", ""),
-        Phrase("quota-exceeded", r"quota (?:has been |was )?exceeded", ""),
+        Phrase(
+            "over-quota",
+            r"over ?quota",
+            "Google SMTP error reference 552 5.2.2 (the email account that you tried to reach is "
+            "over quota)",
+        ),
+        Phrase(
+            "quota-exceeded",
+            r"quota (?:has been |was )?exceeded",
+            "Exim appendfile transport (MTA-imposed quota exceeded); Dovecot LDA (Quota exceeded)",
+        ),
         Phrase(
             "exceeded-quota",
             r"exceeded (?:his|her|their|the|its|your)? ?(?:storage |disk |mailbox )?quota",
@@ -69,13 +82,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "disk-quota-exceeded",
             r"(?:disk|mailbox|storage|mail) quota (?:exceeded|violation|full)",
-            "",
+            "strerror(EDQUOT) \"Disk quota exceeded\", as local delivery agents quote it",
         ),
         Phrase("quota-violation", r"quota (?:violation|full|limit (?:exceeded|reached))", ""),
-        Phrase("insufficient-disk-space", r"insufficient (?:disk|storage) space", ""),
         Phrase("not-enough-space", r"not enough (?:disk |storage )?space", ""),
         Phrase("full-mailbox", r"full mailbox", ""),
-        Phrase("inbox-out-of-storage", r"(?:in|mail)box (?:is )?out of (?:storage|space)", ""),
+        Phrase(
+            "inbox-out-of-storage",
+            r"(?:in|mail)box (?:is )?out of (?:storage|space)",
+            "Google SMTP error reference 452 4.2.2 (The recipient's inbox is out of storage "
+            "space)",
+        ),
         Phrase("account-storage-limit", r"account storage limit", ""),
         Phrase("mailfolder-full", r"mailfolder (?:is )?full", ""),
         Phrase("user-mailbox-full", r"user(?:'s)? (?:mailbox|inbox|disk space) (?:is )?full", ""),
@@ -85,6 +102,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "recipient-over-limit",
             r"recipient (?:mailbox )?(?:is )?over (?:its )?(?:storage )?(?:limit|quota)",
             "",
+        ),
+        Phrase(
+            "exhausted-storage",
+            r"exhausted (?:the |its |allowed )*storage|speichervolumen ueberschritten"
+            r"|too many messages on the server",
+            "WEB.DE / GMX (550 Benutzer hat das Speichervolumen ueberschritten. / User has "
+            "exhausted allowed storage space; User has too many messages on the server)",
         ),
         Phrase("boite-pleine", r"(?:boite|bo[iî]te aux lettres) pleine", ""),
         Phrase("postfach-voll", r"postfach voll", ""),
@@ -98,10 +122,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Courier submit2.C (SIZELIMIT): Message length (<n> bytes) exceeds administrative "
             "limit(<n>)",
         ),
-        Phrase("message-too-big", r"message (?:is |was )?too (?:big|large|long)", ""),
+        Phrase(
+            "message-too-big",
+            r"message (?:is |was )?too (?:big|large|long)",
+            "RFC 3463 X.3.4 (Message too big for system)",
+        ),
         Phrase("mail-too-big", r"mail (?:is |was )?too (?:big|large)", ""),
         Phrase("message-file-too-big", r"message (?:file )?too big", ""),
-        Phrase("message-size-exceeds", r"message size (?:exceeds|is larger|of \d+ exceeds)", ""),
+        Phrase(
+            "message-size-exceeds",
+            r"message size (?:exceeds|is larger|of \d+ exceeds)",
+            "Postfix cleanup(8)/smtpd(8): 552 5.3.4 Message size exceeds fixed limit",
+        ),
         Phrase(
             "exceeds-maximum-size",
             r"exceeds? (?:the )?(?:fixed |configured )?maximum (?:allowed )?(?:message )?size",
@@ -118,8 +150,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"size (?:of (?:the )?message )?exceeds (?:the )?(?:allowed )?(?:limit|maximum)",
             "",
         ),
-        Phrase("message-length-exceeds", r"message length exceeds", ""),
-        Phrase("exceeded-message-size-limit", r"exceeded .{0,20}message size limit", ""),
+        Phrase(
+            "message-length-exceeds",
+            r"message length (?:\(\d+ bytes\) )?exceeds",
+            "Courier: 523 Message length (<n> bytes) exceeds administrative limit(<max>)",
+        ),
+        Phrase(
+            "exceeded-message-size-limit",
+            r"exceeded .{0,20}message size limit",
+            "Google SMTP error reference 552 5.3.4 (Your message exceeded Google's message size "
+            "limits)",
+        ),
         Phrase(
             "message-larger-than-allowed",
             r"message (?:is )?larger than (?:the )?(?:allowed|maximum|permitted)",
@@ -128,27 +169,31 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("size-limit-exceeded", r"(?:size|length) limit exceeded", ""),
     ),
     "exceedlimit": (
-        # Not Postfix's "too many recipients from <client>": that is its per-client rate limit
-        # (smtpd_client_recipient_rate_limit, anvil(8)), a speeding.
         Phrase(
-            "too-many-recipients",
-            r"too many recipients\b(?! from)",
-            "RFC 5321 4.5.3.1.10 (452 Too many recipients: the per-message recipient limit); "
-            "Sendmail srvrsmtp.c MaxRcptPerMsg, Dovecot smtp-server-cmd-rcpt.c max_recipients, "
-            "Courier submit.C maxrcpts, Stalwart rcpt.rs, chasquid conn.go",
+            "message-too-large-for-this-recipient",
+            r"message too large for this recipient",
+            "Exchange RESOLVER.RST.RecipSizeLimit (5.2.3): the message is too large for this "
+            "recipient",
         ),
         Phrase(
             "messages-per-session-exceeded",
-            r"messages per session|messages per connection"
-            r"|too many messages (?:in|on) this (?:session|connection)",
-            "Stalwart inbound/data.rs: Maximum number of messages per session exceeded",
+            r"messages per (?:session|transaction) exceeded",
+            "Stalwart (452 4.4.5 Maximum number of messages per session exceeded)",
         ),
-        Phrase("message-too-large-for-this-recipient", r"message too large for this recipient", ""),
         Phrase("recipsizelimit", r"recipsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit"),
         Phrase(
             "exceeds-recipient-limit",
             r"exceeds? (?:the )?recipient(?:'s)? (?:size )?limit",
             "",
+        ),
+        # Recipients per transaction, not a rate: a rate limit says "from <client>"
+        # (Postfix's anvil, a speeding phrase).
+        Phrase(
+            "too-many-recipients",
+            r"too many recipients(?! from)",
+            "RFC 5321 4.5.3.1.10 (452 Too many recipients), RFC 3463 X.5.3; Postfix smtpd.c "
+            "\"452 4.5.3 Error: too many recipients\"; Exim smtp_in.c \"Too many recipients\"; "
+            "Exchange Online NDR 4.5.3; Google SMTP error reference 452 4.5.3",
         ),
     ),
     "suspend": (
@@ -174,11 +219,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "account-that-you-tried-to-reach",
             r"account that you tried to reach is (?:disabled|inactive)",
-            "",
+            "Google SMTP error reference 550 5.2.1 (The email account that you tried to reach is "
+            "disabled / inactive)",
         ),
         Phrase("currently-suspended", r"currently suspended", ""),
         Phrase("temporarily-locked", r"temporar(?:il)?y locked", ""),
-        Phrase("this-mailbox-is-disabled", r"this mailbox is disabled", ""),
+        Phrase(
+            "this-mailbox-is-disabled",
+            r"this mailbox is disabled",
+            "Yahoo SMTP error codes: 554 delivery error: dd This mailbox is disabled",
+        ),
         Phrase("is-a-deactivated-mailbox", r"is a deactivated mailbox", "Tencent"),
         Phrase("recipient-account-is-blocked", r"recipient account is blocked", ""),
         Phrase("compte-du-destinataire-est-bloque", r"compte du destinataire est bloqu", "Orange"),
@@ -188,31 +238,53 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "hasmoved": (
         Phrase("has-been-replaced-by", r"has been replaced by", ""),
-        Phrase("mailbox-has-moved", r"(?:mailbox|user|address|recipient) has moved", ""),
-        Phrase("no-forwarding-address", r"no forwarding address", ""),
+        Phrase(
+            "mailbox-has-moved",
+            r"(?:mailbox|user|address|recipient) has moved",
+            "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
+        ),
+        Phrase(
+            "no-forwarding-address",
+            r"no forwarding address",
+            "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
+        ),
         Phrase("recipient-no-longer-on-server", r"recipient no longer on server", ""),
     ),
     "norelaying": (
         Phrase(
-            "i-cannot-deliver-mail-for",
-            r"i cannot deliver mail for",
-            "Haraka connection.js rcpt_respond(): no plugin accepted the recipient (No plugin "
-            "determined if relaying was allowed)",
-        ),
-        Phrase(
             "relay-denied",
             r"relay(?:ing)? (?:access )?(?:is )?(?:denied|not permitted|prohibited|not allowed"
             r"|refused|not authori[sz]ed)",
-            "",
+            "Postfix smtpd_check.c reject_unauth_destination: Relay access denied; Sendmail: "
+            "Relaying denied",
         ),
-        Phrase("unable-to-relay", r"unable to relay", ""),
+        Phrase(
+            "unable-to-relay",
+            r"unable to relay",
+            "Exchange Online NDR 5.7.1 / 5.7.54 (Unable to relay)",
+        ),
         Phrase("cannot-relay", r"(?:cannot|can't|will not|won't|we do not|do not) relay", ""),
         Phrase("not-allowed-to-relay", r"not (?:allowed|permitted|authori[sz]ed) to relay", ""),
         Phrase("as-a-relay", r"as a relay", ""),
         Phrase("no-relaying", r"no relaying", ""),
         Phrase("open-relay-not-allowed", r"open relay not allowed", ""),
         Phrase("not-a-gateway", r"not a gateway", ""),
-        Phrase("relay-not-permitted", r"relay not permitted", ""),
+        Phrase(
+            "cannot-deliver-mail-for",
+            r"i cannot deliver mail for",
+            "Haraka rcpt_to.in_host_list (550 I cannot deliver mail for <address>)",
+        ),
+        Phrase(
+            "allowed-rcpthosts",
+            r"allowed rcpthosts",
+            "notqmail qmail-smtpd.c: 553 sorry, that domain isn't in my list of allowed "
+            "rcpthosts (#5.7.1)",
+        ),
+        Phrase(
+            "relay-not-permitted",
+            r"relay not permitted",
+            "Exim default configuration, acl_check_rcpt: relay not permitted",
+        ),
         # "relaying mail to .* is not allowed", read from the first "relaying mail to" of a
         # line only ((?>...) keeps it there): from every one of many, ".*" is quadratic.
         Phrase(
@@ -235,17 +307,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Reject due to SPF policy ... not permitted by the domain owner",
         ),
         Phrase(
-            "no-passing-dkim-signature",
-            r"no (?:passing|acceptable|valid) (?:author-matched )?dkim signature",
-            "RFC 7372 3.1 (X.7.20 No passing DKIM signature found, X.7.21 No acceptable DKIM "
-            "signature found, X.7.22 No valid author-matched DKIM signature found)",
-        ),
-        Phrase(
-            "arc-validation-failed",
-            r"\barc validation fail|\barc verification fail",
-            "RFC 8617 (X.7.29 ARC validation failure); Stalwart inbound/data.rs",
-        ),
-        Phrase(
             "dkim2-verification-failure",
             r"\bdkim2 verification fail",
             "Stalwart inbound/data.rs: DSN rejected due to DKIM2 verification failure",
@@ -253,30 +314,67 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "spf-fail",
             r"\bspf\b.{0,40}\b(?:fail|failed|failure|validation|violation|softfail|hardfail)",
-            "",
+            "RFC 7208 section 8.4 (SPF fail); RFC 7372 X.7.23 (SPF validation failed)",
         ),
         Phrase("fail-spf", r"(?:fail|failed|fails) (?:to pass )?(?:the )?spf", ""),
         Phrase("sender-policy-framework", r"sender policy framework", ""),
         Phrase(
             "dkim-fail",
-            r"\bdkim\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
-            "",
+            r"\bdkim2?\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
+            "RFC 7372 X.7.20-X.7.22 (no passing / acceptable / author-matched DKIM signature)",
         ),
-        Phrase("dmarc", r"\bdmarc\b", ""),
-        Phrase("authenticate-with-spf-or-dkim", r"authenticate with (?:either )?spf or dkim", ""),
+        Phrase(
+            "dmarc",
+            r"\bdmarc\b",
+            "RFC 7489 (DMARC); Google 550 5.7.26 and Exchange Online 5.7.509 DMARC refusals",
+        ),
+        Phrase(
+            "authenticate-with-spf-or-dkim",
+            r"authenticate with (?:either )?spf or dkim",
+            "Google SMTP error reference 550 5.7.26 (Gmail requires all senders to authenticate "
+            "with either SPF or DKIM)",
+        ),
         Phrase(
             "does-not-have-authentication-information",
             r"does not have authentication information",
-            "",
+            "Google SMTP error reference (This message does not have authentication information "
+            "or fails to pass authentication checks)",
         ),
-        Phrase("fails-to-pass-authentication-checks", r"fails to pass authentication checks", ""),
-        Phrase("sender-is-unauthenticated", r"sender is unauthenticated", ""),
+        Phrase(
+            "fails-to-pass-authentication-checks",
+            r"fails to pass authentication checks",
+            "Google SMTP error reference (does not have authentication information or fails to "
+            "pass authentication checks)",
+        ),
+        Phrase(
+            "sender-is-unauthenticated",
+            r"sender is unauthenticated",
+            "Google SMTP error reference 550 5.7.26 (This mail has been blocked because the "
+            "sender is unauthenticated)",
+        ),
         Phrase(
             "not-allowed-to-send-from-spf",
             r"not allowed to send (?:mail )?from .{0,60}(?:spf|dkim)",
             "",
         ),
         Phrase("bad-spf-records", r"bad spf records", ""),
+        Phrase(
+            "spf-policy",
+            r"due to spf policy|\[spf\] \S{2,45} is not allowed to send",
+            "WEB.DE (Reject due to SPF policy); Interia ([SPF] <IP> is not allowed to send mail "
+            "from <domain>); RFC 7208 8.4",
+        ),
+        Phrase(
+            "no-passing-dkim-signature",
+            r"no (?:passing|acceptable|valid) (?:\w+ )?dkim signature",
+            "RFC 7372 X.7.20-X.7.22 (No passing / acceptable / valid author-matched DKIM "
+            "signature found)",
+        ),
+        Phrase(
+            "arc-validation-failed",
+            r"\barc (?:validation|verification) failed",
+            "RFC 8617 (ARC), X.7.29 ARC validation failure; Stalwart",
+        ),
         Phrase("domain-authentication-fail", r"domain authentication fail", ""),
         Phrase(
             "authentication-results-failed",
@@ -286,21 +384,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "userunknown": (
         Phrase(
-            "user-address-unknown",
-            r"user <[^<>\s]{1,254}> unknown",
-            "Courier module.local/local.C: 550 User <address> unknown",
-        ),
-        Phrase(
-            "recipient-verification-failed",
-            r"recipient (?:address )?verification failed",
-            "Baruwa: Recipient verification failed (the address could not be verified)",
-        ),
-        Phrase(
             "address-marked-as-invalid",
             r"(?:address|recipient|user) is marked as invalid",
             "Spambrella: Recipient address rejected: User email address is marked as invalid",
         ),
-        Phrase("user-unknown", r"user(?:name)? (?:is )?unknown", ""),
+        Phrase(
+            "user-unknown",
+            r"user(?:name)? (?:is )?unknown",
+            "Sendmail: 550 5.1.1 <user>... User unknown; Postfix local(8)/smtpd(8) User unknown",
+        ),
         Phrase(
             "unknown-user",
             r"unknown (?:e-?mail )?(?:user|recipient|mailbox|address|local[ -]?part|account|alias)",
@@ -328,7 +420,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "mailbox-unavailable",
             r"mailbox (?:is )?(?:unavailable|not available|invalid|not present)",
-            "",
+            "RFC 5321 4.2.2 (550 Requested action not taken: mailbox unavailable)",
         ),
         Phrase(
             "requested-action-not-taken-mailbox-unavailable",
@@ -365,7 +457,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "no-mailbox-by-that-name",
             r"no (?:mailbox|account|user) (?:here )?(?:by|with) that name",
-            "",
+            "notqmail qmail-local.c / qmail-lspawn: Sorry, no mailbox here by that name. (#5.1.1)",
         ),
         Phrase("no-mail-box-for", r"no mail ?box (?:available )?(?:for|found)", ""),
         Phrase(
@@ -377,7 +469,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "email-account-does-not-exist",
             r"email account that you tried to reach does not exist",
-            "",
+            "Google SMTP error reference 550 5.1.1 (The email account that you tried to reach "
+            "does not exist)",
         ),
         Phrase(
             "this-user-doesnt-have-an-account",
@@ -392,7 +485,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("there-is-no-one-at-this-address", r"there is no one at this address", ""),
-        Phrase("not-our-customer", r"(?:not|isn't) our customer", ""),
+        Phrase(
+            "not-our-customer",
+            r"(?:not|isn't) our customer",
+            "Comcast postmaster SMTP error codes (550 5.1.1 Not our Customer)",
+        ),
         Phrase("no-such-local-user", r"no such (?:local )?(?:user|mailbox|recipient)", ""),
         Phrase(
             "user-does-not-have-a-mailbox",
@@ -440,6 +537,41 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("no-such-address", r"no such address", ""),
         Phrase("unknown-recipient", r"unknown recipient", ""),
+        Phrase(
+            "user-address-unknown",
+            r"user <[^>\n]{1,255}> unknown",
+            "Courier (550 User <address> unknown)",
+        ),
+        Phrase(
+            "recipient-verification-failed",
+            r"recipient verification failed",
+            "Baruwa (Recipient verification failed: the address could not be verified)",
+        ),
+        Phrase(
+            "no-valid-recipients",
+            r"no valid recipients",
+            "Postfix smtpd.c: 554 5.5.1 Error: no valid recipients (DATA after every RCPT was "
+            "refused)",
+        ),
+        Phrase(
+            "invalid-recipient-angle",
+            r"invalid recipient: <",
+            "OpenSMTPD lka_session.c / smtp_session.c: 550 Invalid recipient: <address>",
+        ),
+        Phrase(
+            "banned-recipient",
+            r"banned recipient",
+            "Exchange Online NDR 5.7.505 (Access denied, banned recipient)",
+        ),
+        # With Exchange Online's codes only: Postfix's check_recipient_access says the same
+        # words with 5.7.1 for any recipient it refuses by policy.
+        Phrase(
+            "recipient-address-rejected-access-denied",
+            r"5\.(?:4\.1|7\.504) (?:[<\[][^>\]\n]{1,320}[>\]]:? )?"
+            r"recipient address rejected: access denied",
+            "Exchange Online NDR 5.4.1 / 5.7.504 (Directory-Based Edge Blocking: the "
+            "recipient does not exist in the organization)",
+        ),
     ),
     "filtered": (
         Phrase(
@@ -458,13 +590,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # (a data_post hook, a Sieve script, a milter) refuses without words of its own.
         Phrase(
             "message-refused",
-            r"(?<![a-z] )(?:duplicate )?(?:message refused|message rejected|message denied"
-            r"|command refused|command rejected|command denied)(?: temporarily)?\.?\s*$",
+            # Not after ", ": "Delivery not authorized, message refused" is RFC 3463's X.7.1
+            # title, which MTAs send for any policy refusal (OpenSMTPD).
+            r"(?<![a-z] )(?<!, )(?:duplicate )?(?:message refused|message rejected"
+            r"|message denied|command refused|command rejected|command denied)"
+            r"(?: temporarily)?\.?\s*$",
             "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
-            "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs (Message "
-            "rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command rejected); Courier "
-            "submit.C (Delivery not authorized, message refused); Courier filters/dupfilter.c "
-            "(Duplicate message rejected)",
+            "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs "
+            "(Message rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command "
+            "rejected); Courier filters/dupfilter.c (Duplicate message rejected)",
         ),
         Phrase(
             "credential-leak-detected",
@@ -476,11 +610,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "recipient-does-not-want",
             r"recipient (?:does not|doesn't) want",
             "Interia: 550 5.7.1 Recipient doesn't want your mail (the recipient's blocked list)",
-        ),
-        Phrase(
-            "rejected-by-recipients",
-            r"rejected by (?:the )?recipients?\b",
-            "QQ Mail: Mail is rejected by recipients (the recipient's blacklist or filter)",
         ),
         Phrase(
             "quarantined-message",
@@ -502,6 +631,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("blocked-by-recipient", r"blocked by (?:the )?recipient", ""),
         Phrase(
+            "message-content-rejected",
+            r"message content rejected",
+            "Postfix cleanup(8), header_checks(5)/body_checks: REJECT's default text "
+            "\"5.7.1 message content rejected\"",
+        ),
+        Phrase(
             "recipient-blocked-you",
             r"recipient (?:has )?(?:blocked|rejected|refused) (?:you|your|the sender|mail)",
             "",
@@ -509,24 +644,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "requireptr": (
         Phrase(
-            "ip-name-possibly-forged",
-            r"ip name possibly forged|ip name lookup failed|possibly forged hostname"
-            r"|ip address [\d.:a-f]+ does not resolve",
-            "Sendmail cf/m4/proto.m4 (Rcpt_ok, FEATURE(require_rdns)): client_resolve FORGED, FAIL "
-            "or TEMP",
-        ),
-        Phrase(
             "cannot-find-your-reverse-hostname",
             r"cannot find your reverse (?:hostname|host name|dns)",
             "Postfix smtpd(8) reject_unknown_reverse_client_hostname: cannot find your reverse "
             "hostname",
         ),
-        Phrase("reverse-dns", r"reverse dns", ""),
+        Phrase("reverse-dns", r"reverse dns", "RFC 7372 X.7.25 (Reverse DNS validation failed)"),
         Phrase("reverse-lookup", r"reverse (?:lookup|resolution)", ""),
         Phrase("rdns", r"\brdns\b", ""),
-        Phrase("ptr-record", r"\bptr\b.{0,20}record", ""),
+        Phrase(
+            "ptr-record",
+            r"\bptr\b.{0,20}record",
+            "Google SMTP error reference 550 5.7.25 (The IP address sending this message does not "
+            "have a PTR record setup)",
+        ),
         Phrase("no-ptr", r"(?:no|invalid|bad|missing) ptr", ""),
-        Phrase("cannot-find-your-hostname", r"cannot find your hostname", ""),
+        Phrase(
+            "cannot-find-your-hostname",
+            r"cannot find your (?:reverse )?hostname",
+            "Postfix smtpd_check.c: reject_unknown_client_hostname (cannot find your hostname), "
+            "reject_unknown_reverse_client_hostname (cannot find your reverse hostname)",
+        ),
         Phrase(
             "cant-resolve-your-host",
             r"(?:can't|cannot|could not|unable to) (?:resolve|verify) your "
@@ -551,6 +689,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("no-reverse", r"no reverse", ""),
+        Phrase(
+            "ip-name-possibly-forged",
+            r"(?:ip name|hostname) (?:possibly forged|lookup failed)|possibly forged hostname",
+            "Sendmail proto.m4: Relaying denied. IP name possibly forged / IP name lookup "
+            "failed; 451 4.1.8 Possibly forged hostname for <IP>",
+        ),
+        Phrase(
+            "client-ip-does-not-resolve",
+            r"client ip address \S{2,45} does not resolve",
+            "Sendmail proto.m4 (require_rdns): 451 4.1.8 Client IP address <IP> does not resolve",
+        ),
         Phrase("without-a-valid-sender-domain", r"without a valid sender domain", ""),
     ),
     "notcompliantrfc": (
@@ -574,25 +723,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "header field",
         ),
         Phrase(
-            "multiple-from-addresses",
-            r"multiple from addresses|multiple sender addresses",
-            "RFC 5322 3.6.2; maddy authorize_sender.go: Multiple From addresses are not allowed",
-        ),
-        Phrase(
-            "headers-are-missing",
-            r"headers are missing|header is missing",
-            "RFC 5322 3.6; qpsmtpd plugins/headers: Headers are missing",
-        ),
-        Phrase(
-            "bare-line-feed",
-            r"bare line-?feed|barelf|invalid line ending",
-            "RFC 5321 2.3.8 (lines end in CRLF); Haraka connection.js (Bare line-feed), qpsmtpd "
-            "SMTP.pm (barelf.html), chasquid conn.go (invalid line ending)",
-        ),
-        Phrase(
             "rfc-5322-compliant",
             r"rfc ?(?:5322|2822|822)\b.{0,20}(?:compliant|complian|violat|conform)",
-            "",
+            "Google SMTP error reference 550 5.7.1 (This message is not RFC 5322 compliant)",
         ),
         Phrase("not-rfc-compliant", r"not (?:rfc|standards?) ?-?compliant", ""),
         Phrase(
@@ -601,8 +734,52 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("multiple-addresses-in-from", r"multiple addresses in from", ""),
-        Phrase("headers-are-not-rfc-compliant", r"headers are not rfc compliant", ""),
-        Phrase("missing-a-valid-message-id", r"missing a valid message-id", ""),
+        Phrase(
+            "bare-line-feed",
+            r"bare (?:line-?feed|lf|cr)\b|\bbarelf\b|invalid line ending",
+            "RFC 5321 2.3.8 (CR and LF only as CRLF); Haraka (Bare line-feed; see "
+            "haraka.github.io/barelf), qpsmtpd (smtpd.develooper.com/barelf.html), chasquid "
+            "(invalid line ending)",
+        ),
+        Phrase(
+            "from-header-missing-or-malformed",
+            r"(?:missing|malformed|unparseable|invalid|no) (?:from|sender|date) header"
+            r"|does not contains? an? (?:from|date) header",
+            "RFC 5322 3.6 (exactly one From and one Date field; Sender a single mailbox); "
+            "maddy check_msg_header, qpsmtpd dmarc plugin (unparseable from header)",
+        ),
+        Phrase(
+            "multiple-from-addresses",
+            r"multiple from addresses",
+            "RFC 5322 3.6.2 (a From of several mailboxes needs a Sender); maddy",
+        ),
+        Phrase(
+            "headers-are-missing",
+            r"headers are missing",
+            "qpsmtpd check_basicheaders: 552 Headers are missing (RFC 5322 3.6)",
+        ),
+        Phrase(
+            "header-syntax",
+            r"\bheader syntax\b",
+            "Exim ACL verify = header_syntax: 550 header syntax (RFC 5322 3.6)",
+        ),
+        Phrase(
+            "line-length-998",
+            r"line length is 998|\b998 (?:octets|characters|bytes)",
+            "RFC 5322 2.1.1 (lines of at most 998 characters); Exim acl_check_data "
+            "(maximum allowed line length is 998 octets)",
+        ),
+        Phrase(
+            "headers-are-not-rfc-compliant",
+            r"headers are not rfc compliant",
+            "Yahoo SMTP error codes: 554 Message not allowed - Headers are not RFC compliant",
+        ),
+        Phrase(
+            "missing-a-valid-message-id",
+            r"missing a valid message-id",
+            "Google SMTP error reference 550 5.7.1 (Messages missing a valid Message-ID header "
+            "are not accepted)",
+        ),
         Phrase("message-id-header-missing", r"message-id header (?:is )?(?:missing|invalid)", ""),
         Phrase("not-rfc-5322", r"not rfc 5322", ""),
     ),
@@ -633,7 +810,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"untrusted (?:sending )?ip\b",
             "Rackspace G28: Received too many messages from a new or untrusted IP",
         ),
-        Phrase("reputation", r"\breputation\b", ""),
+        Phrase(
+            "reputation",
+            r"\breputation\b",
+            "Google SMTP error reference 550 5.7.1 (the very low reputation of the sending IP / "
+            "domain)",
+        ),
         Phrase("sender-score", r"sender ?score", ""),
         Phrase(
             "unexpected-volume-or-user-complaints",
@@ -647,7 +829,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:failed|unable) to parse (?:the )?message",
             "Stalwart inbound/data.rs: 550 5.7.7 Failed to parse message",
         ),
-        Phrase("improper-use-of-8-bit-data", r"improper use of 8-bit data", ""),
+        Phrase(
+            "improper-use-of-8-bit-data",
+            r"improper use of 8-bit data",
+            "Postfix cleanup(8) (strict_8bitmime): improper use of 8-bit data in message header / "
+            "body",
+        ),
         Phrase("header-size-exceeds", r"header (?:size|line) (?:exceeds|too long|too large)", ""),
         Phrase("headers-too-large", r"headers? too (?:large|long|big)", ""),
         Phrase("invalid-characters", r"invalid (?:characters?|mime|header)", ""),
@@ -656,8 +843,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:malformed|invalid|illegal|broken) (?:mime|headers?|message structure)",
             "",
         ),
-        Phrase("bare-lf", r"(?:bare|stray) (?:lf|linefeed|line feed|cr)", ""),
+        Phrase(
+            "bare-lf",
+            r"(?:bare|stray) (?:lf|linefeed|line feed|cr)",
+            "RFC 5321 2.3.8 (no bare CR or LF); Exchange Online NDR 5.6.11 "
+            "(BareLinefeedsAreIllegal)",
+        ),
         Phrase("message-content-not-valid", r"message content (?:is )?not (?:valid|allowed)", ""),
+        Phrase(
+            "header-is-too-long",
+            r"header (?:field )?is too (?:long|large)",
+            "Exchange Online NDR 5.0.350 (x-dg-ref header is too long)",
+        ),
     ),
     "rejected": (
         Phrase(
@@ -701,10 +898,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "invalid-sender",
             r"(?:invalid|bad|unknown|unroutable|unresolvable|bogus) (?:envelope )?sender",
-            "",
+            "RFC 3463 X.1.7 / X.1.8 (Bad sender's mailbox address syntax / system address)",
         ),
-        Phrase("sender-verify-failed", r"sender (?:address )?verif(?:y|ication) failed", ""),
-        Phrase("sender-verify", r"sender verify", ""),
+        Phrase(
+            "sender-verify-failed",
+            r"sender (?:address )?verif(?:y|ication) failed",
+            "Exim: 550 Sender verify failed (verify = sender)",
+        ),
+        Phrase(
+            "sender-verify",
+            r"sender verify",
+            "Exim: Sender verify failed / Sender verify defer",
+        ),
         Phrase(
             "domain-of-sender-does-not-exist",
             r"domain of sender (?:address )?.{0,80}(?:does not|doesn't) exist",
@@ -746,24 +951,115 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "cant-determine-purported-responsible-address",
             r"can't determine purported responsible address",
-            "",
+            "RFC 4407 section 7 (cannot determine the purported responsible address)",
         ),
-        Phrase("purported-responsible-address", r"purported responsible address", ""),
+        Phrase(
+            "purported-responsible-address",
+            r"purported responsible address",
+            "RFC 4407 (Sender ID: the purported responsible address)",
+        ),
         Phrase(
             "all-recipient-addresses-rejected-access-denied",
             r"all recipient addresses rejected : access denied",
             "Exchange Online",
         ),
         Phrase("does-not-exist-e2110", r"does not exist e2110", ""),
-        Phrase("mail-from-rejected", r"\bmail from\b.{0,60}(?:rejected|refused|denied)", ""),
+        # Not "Mail from <IP> refused by <DNSBL>" (Trend Micro's RBL+ reply): that is the
+        # client's address.
+        Phrase(
+            "mail-from-rejected",
+            r"\bmail from\b(?! \[?\d{1,3}\.\d{1,3}\.).{0,60}(?:rejected|refused|denied)",
+            "",
+        ),
         Phrase("sender-not-authorized", r"sender .{0,40}(?:not authorized|not permitted)", ""),
-        Phrase("will-be-permanently-deferred", r"will be permanently deferred", ""),
-        Phrase("unresolvable-rfc5321-domain", r"unresolvable rfc\.?5321 domain", ""),
+        Phrase(
+            "will-be-permanently-deferred",
+            r"will be permanently deferred",
+            "Yahoo SMTP error codes: 553 5.7.2 [TSS09] All messages from <IP> will be permanently "
+            "deferred",
+        ),
+        Phrase(
+            "unresolvable-rfc5321-domain",
+            r"unresolvable rfc\.?5321 domain",
+            "Yahoo SMTP error codes: 451 Message temporarily deferred due to unresolvable "
+            "RFC.5321 from domain",
+        ),
+        Phrase(
+            "mail-from-domain-has-no-mx",
+            r"domain (?:in|of) (?:the )?(?:mail from|sender(?: address)?) (?:has null mx"
+            r"|does not have any mx)",
+            "RFC 7505 section 4.2 / X.7.27 (sender address has null MX); maddy (Domain in MAIL "
+            "FROM has null MX record / does not have any MX records)",
+        ),
+        Phrase(
+            "not-allowed-to-use-sender-address",
+            r"unauthori[sz]ed use of (?:the )?sender address"
+            r"|not allowed to send from (?:this|that|the) address",
+            "maddy (553 5.7.0 Unauthorized use of sender address); Stalwart (You are not "
+            "allowed to send from this address)",
+        ),
+        Phrase(
+            "spoofed-or-fake-sender",
+            r"spoofed mail from|\bfake sender\b",
+            "Haraka (550 Spoofed MAIL FROM); Coremail (Requested mail action not taken: Fake "
+            "sender)",
+        ),
+        Phrase(
+            "mail-from-domain-not-allowed-from-host",
+            r"mail from domain .{1,255} is not allowed from your host",
+            "Haraka host_list plugin: Mail from domain '<domain>' is not allowed from your host",
+        ),
+        Phrase(
+            "sender-address-rejected",
+            r"sender address rejected",
+            "Postfix smtpd_check.c: every sender restriction answers \"Sender address rejected: "
+            "<why>\"",
+        ),
+        Phrase(
+            "sender-address-blocked-using",
+            r"sender address \[[^\]\n]{1,320}\] blocked using",
+            "Postfix smtpd_check.c reject_rhsbl_sender: Sender address [<addr>] blocked using "
+            "<list>",
+        ),
+        Phrase(
+            "multi-recipient-bounce",
+            r"multi-recipient bounce",
+            "Postfix smtpd_check.c reject_multi_recipient_bounce: a null sender with many "
+            "recipients",
+        ),
+        Phrase(
+            "spam-abuse-detected",
+            r"spam abuse detected",
+            "Exchange Online NDR 5.7.501 (the sending account is banned for spam)",
+        ),
+        Phrase(
+            "banned-sender",
+            r"\bbanned sender\b(?! ?(?:ip|\[))",
+            "Exchange Online NDR 5.7.502 / 5.7.503 (Access denied, banned sender)",
+        ),
+        Phrase(
+            "tenant-exceeded-threshold",
+            r"tenant has exceeded (?:its )?threshold",
+            "Exchange Online NDR 5.7.705 (Access denied, tenant has exceeded threshold)",
+        ),
+        Phrase(
+            "unregistered-domains",
+            r"sending from unregistered domains?",
+            "Exchange Online NDR 5.7.750 (Client blocked from sending from unregistered domains)",
+        ),
     ),
     "hostunknown": (
-        Phrase("host-unknown", r"host (?:is )?unknown", ""),
+        Phrase(
+            "host-unknown",
+            r"host (?:is )?unknown",
+            "Sendmail: 550 5.1.2 <address>... Host unknown (Name server: <host>: host not found)",
+        ),
         Phrase("unknown-host", r"unknown host", ""),
-        Phrase("host-not-found", r"host (?:or domain name )?not found", ""),
+        Phrase(
+            "host-not-found",
+            r"host (?:or domain name )?not found",
+            "Postfix dns_lookup.c: Name service error for name=<name> type=<type>: Host not found",
+        ),
         Phrase("host-name-not-found", r"host [\w.\-]+ not found", ""),
         Phrase("no-such-domain", r"no such (?:domain|host)", ""),
         Phrase("domain-does-not-exist", r"domain (?:name )?(?:does not|doesn't) exist", ""),
@@ -772,7 +1068,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:unknown|invalid|nonexistent|non-existent|inexistent) domain",
             "",
         ),
-        Phrase("domain-invalid", r"domain (?:name )?(?:is )?(?:invalid|unknown|not found)", ""),
+        Phrase(
+            "domain-invalid",
+            r"domain (?:name )?(?:is )?(?:invalid|unknown|not found)",
+            "Postfix smtpd_check.c reject_unknown_recipient_domain: Recipient address rejected: "
+            "Domain not found",
+        ),
         Phrase(
             "name-or-service-not-known",
             r"name or service not known",
@@ -786,20 +1087,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("domain-is-not-reachable", r"domain is not reachable", ""),
         Phrase("unrouteable-domain", r"unrouteable (?:mail )?domain", ""),
         Phrase("domain-then-does-not-exist", r"domain .{1,60} (?:does not|doesn't) exist", ""),
-        Phrase("couldnt-find-any-host-named", r"couldn't find any host named", ""),
+        Phrase(
+            "couldnt-find-any-host-named",
+            r"couldn't find any host named",
+            "notqmail qmail-remote.c: Sorry, I couldn't find any host named <host>. (#5.1.2)",
+        ),
         Phrase(
             "recipient-domain-not-found",
             r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
             "",
         ),
+        Phrase(
+            "mx-records-point-to-non-existent-hosts",
+            r"mx records? points? to non-?existent hosts?",
+            "Exim: all relevant MX records point to non-existent hosts",
+        ),
+        Phrase(
+            "no-ip-address-found-for-host",
+            r"no ip address(?:es)? found for host",
+            "Exim: no IP address found for host <name>",
+        ),
     ),
     "spamdetected": (
-        Phrase(
-            "spam-refused",
-            r"spam refused|spam not accepted|spam not wanted|\bno spam\b|suspicion of spam",
-            "Courier submit2.C (Spam refused); STRATO (No SPAM please!); Yandex bounces (Message "
-            "rejected under suspicion of SPAM)",
-        ),
         Phrase(
             "spam-detected",
             r"\bspam\b.{0,30}(?:detected|content|classification|filter|message|score|rejected|"
@@ -819,10 +1128,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unsolicited (?:bulk |commercial )?(?:mail|e-?mail|message)",
             "",
         ),
-        Phrase("likely-unsolicited", r"likely unsolicited", ""),
+        Phrase(
+            "likely-unsolicited",
+            r"likely unsolicited",
+            "Google SMTP error reference 550 5.7.1 (Our system has detected that this message is "
+            "likely unsolicited mail)",
+        ),
         Phrase("junk-mail", r"junk mail", ""),
-        Phrase("spamassassin", r"spamassassin", ""),
-        Phrase("message-content-rejected", r"message content rejected", ""),
+        Phrase(
+            "spamassassin",
+            r"spamassassin",
+            "Apache SpamAssassin (the filter names itself in its refusals)",
+        ),
         Phrase("bulk-mail", r"bulk (?:mail|e-?mail)", ""),
         Phrase("spam-mail", r"spam(?:my)? (?:mail|email|message)", ""),
         Phrase("dash-spam", r"- spam\b", ""),
@@ -831,7 +1148,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"mail rejete\.? mail rejected",
             "Orange \"Mail rejete. Mail rejected\" (OFR 506)",
         ),
-        Phrase("uribl", r"\buribl\b", ""),
+        Phrase(
+            "spam-refused",
+            r"\bspam (?:refused|not accepted)|suspicion of spam|no spam please",
+            "Courier (550 Spam refused.); Yandex (Message rejected under suspicion of SPAM); "
+            "Strato (Refused by local policy. No SPAM please!)",
+        ),
+        Phrase(
+            "uribl",
+            r"\buribl\b",
+            "URIBL (uribl.com), a URI blocklist named in content filters' refusals",
+        ),
         Phrase("black-listed-urls", r"black ?listed (?:url|link|domain)s?\b", ""),
         Phrase("urls-black-listed", r"(?:url|link)s? (?:is |are )?black ?listed", ""),
     ),
@@ -843,11 +1170,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Rackspace G30 (Mailbox received too much email in a short period of time)",
         ),
         Phrase(
-            "number-of-messages-exceeded",
-            r"number of messages exceeded",
-            "Courier filters/ratefilter.C: Number of messages exceeded administrative limit",
-        ),
-        Phrase(
             "exceeded-transfer-quota",
             r"exceeded (?:the |its |your )?transfer quota",
             "Stalwart inbound/spawn.rs: Session exceeded transfer quota",
@@ -855,7 +1177,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("too-fast", r"too fast", ""),
         Phrase("rate-limit", r"(?<!connection )rate limit(?:ed)?\b", ""),
         Phrase("sending-rate", r"(?:sending|message|mail) rate", ""),
-        Phrase("receiving-mail-too-quickly", r"receiving mail (?:too quickly|at a rate)", ""),
+        Phrase(
+            "receiving-mail-too-quickly",
+            r"receiving mail (?:too quickly|at a rate)",
+            "Google SMTP error reference 450 4.2.1 (receiving mail at a rate that prevents "
+            "additional messages); Yahoo 421 4.7.0 (receiving mail too quickly)",
+        ),
         Phrase("try-again-slower", r"try again slower", ""),
         Phrase("throttled", r"throttl", ""),
         Phrase(
@@ -867,16 +1194,78 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "daily-limit-exceeded",
             r"(?:daily|hourly) .{0,30}(?:limit|quota) (?:exceeded|reached)",
-            "",
+            "Google SMTP error reference 550 5.4.5 (Daily user sending quota exceeded; Daily SMTP "
+            "relay limit exceeded)",
         ),
-        Phrase("too-much-mail-from", r"too much mail from", ""),
+        Phrase(
+            "too-much-mail-from",
+            r"too much mail from",
+            "Postfix smtpd.c (smtpd_client_message_rate_limit): 450 4.7.1 Error: too much mail "
+            "from <client>",
+        ),
         Phrase("due-to-excessive-volume", r"due to excessive volume", ""),
+        Phrase(
+            "too-many-recipients-from",
+            r"too many recipients from",
+            "Postfix smtpd.c (smtpd_client_recipient_rate_limit): 450 4.7.1 Error: too many "
+            "recipients from <client>",
+        ),
+        Phrase(
+            "too-many-messages-sent",
+            r"too many (?:messages|mails|e-?mails) (?:sent|from)",
+            "OpenSMTPD smtp_session.c: 452 4.5.3 Too many recipients: Too many messages sent",
+        ),
+        Phrase(
+            "sending-too-much-mail",
+            r"sending too much mail|too much e?mail in a short period",
+            "Courier perlfilter example (<client> is sending too much mail, slow down); "
+            "Rackspace G30 (Mailbox received too much email in a short period of time)",
+        ),
+        Phrase(
+            "number-of-messages-exceeded",
+            r"number of messages exceeded|exceeded transfer quota",
+            "Courier ratefilter (Number of messages exceeded administrative limit); Stalwart "
+            "(Session exceeded transfer quota)",
+        ),
+        Phrase(
+            "submission-quota",
+            r"submission quota",
+            "Exchange Online NDR 5.2.2 (Submission quota exceeded); \"the sender's submission "
+            "quota was exceeded\"",
+        ),
+        Phrase(
+            "message-receive-limit",
+            r"message receive limit",
+            "Exchange Online NDR 5.2.121 / 5.2.122 (Recipient's per hour message receive limit "
+            "exceeded)",
+        ),
+        Phrase(
+            "daily-limit-for",
+            r"(?:daily|hourly) (?:sending |message )?limit for",
+            "Exchange Online NDR 5.1.90 (you've reached your daily limit for message recipients)",
+        ),
+        Phrase(
+            "exceeded-permitted-limits",
+            r"exceeded (?:the )?permitted limits?",
+            "Exchange Online NDR 5.7.508 (has exceeded permitted limits within /64 range)",
+        ),
+        Phrase(
+            "relay-limit-exceeded",
+            r"relay limit exceeded",
+            "Google SMTP error reference 450 4.2.1 (Peak SMTP relay limit exceeded for customer)",
+        ),
+        Phrase(
+            "thread-limit-exceeded",
+            r"thread limit exceeded",
+            "Exchange Online NDR 4.3.2 (STOREDRV.Deliver; recipient thread limit exceeded)",
+        ),
     ),
     "toomanyconn": (
         Phrase(
             "too-many-connections",
             r"too many (?:connections|sessions|concurrent|simultaneous|smtp)",
-            "",
+            "Postfix smtpd.c (smtpd_client_connection_count_limit): 421 4.7.0 Error: too many "
+            "connections from <client>",
         ),
         Phrase(
             "connection-rate-limit",
@@ -885,13 +1274,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("frequency-limited", r"frequency limited", ""),
         Phrase("connection-limit", r"connection limit", ""),
-        Phrase(
-            "too-many-recipients",
-            r"too many recipients",
-            "RFC 5321 4.5.3.1.10 (452 Too many recipients)",
-        ),
         Phrase("max-connections", r"max(?:imum)? (?:number of )?(?:connections|concurrent)", ""),
-        Phrase("max-message-per-connection", r"max message per connection", ""),
+        Phrase(
+            "max-message-per-connection",
+            r"max message per connection",
+            "Yahoo SMTP error codes: 421 Max message per connection reached, closing transmission "
+            "channel",
+        ),
     ),
     "blocked": (
         Phrase(
@@ -920,7 +1309,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Baruwa: The sender <ip> is banned (the IP is on the banned senders list)",
         ),
         Phrase("black-listed-by", r"black ?listed by", ""),
-        Phrase("on-black-list", r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list", ""),
+        Phrase(
+            "on-black-list",
+            r"(?:on|in) (?:a |the |our |their |my )?(?:black|block) ?list",
+            "Exim dnslists: rejected because <IP> is in a black list at <list>",
+        ),
         Phrase(
             "ip-black-list",
             r"(?:ip|host|client|server|address|network|relay|domain)\b.{0,40}\b"
@@ -938,11 +1331,24 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"|barracuda|dnsbls)",
             "",
         ),
-        Phrase("spamhaus", r"spamhaus", ""),
-        Phrase("sorbs", r"\bsorbs\b", ""),
-        Phrase("spamcop", r"spamcop", ""),
-        Phrase("dnsbl", r"\bdnsbl\b", ""),
-        Phrase("rbl", r"\brbl\b", ""),
+        Phrase(
+            "spamhaus",
+            r"spamhaus",
+            "Spamhaus DNSBL (zen.spamhaus.org), named by Postfix reject_rbl_client / Exim "
+            "dnslists replies",
+        ),
+        Phrase("sorbs", r"\bsorbs\b", "SORBS DNSBL (dnsbl.sorbs.net), named by DNSBL refusals"),
+        Phrase("spamcop", r"spamcop", "SpamCop DNSBL (bl.spamcop.net), named by DNSBL refusals"),
+        Phrase(
+            "dnsbl",
+            r"\bdnsbl\b",
+            "DNS blocklists (RFC 5782), named in the refusals of the MTAs that use them",
+        ),
+        Phrase(
+            "rbl",
+            r"\brbl\b",
+            "DNS blocklists (RFC 5782), named in the refusals of the MTAs that use them",
+        ),
         Phrase(
             "client-host-rejected",
             r"client host (?:\[?[\w.:]+\]? )?(?:rejected|blocked|refused)",
@@ -973,7 +1379,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("access-denied", r"access denied\.\.\.", ""),
-        Phrase("banned-sending-ip", r"banned sending ip", ""),
+        Phrase(
+            "banned-sending-ip",
+            r"banned sending ip",
+            "Exchange Online NDR 5.7.606-5.7.649 (Access denied, banned sending IP [<IP>])",
+        ),
         Phrase("bloquee-pour-incident-de-spam", r"bloquee pour incident de spam", ""),
         Phrase("client-host-blocked", r"client host blocked", ""),
         Phrase("your-ip", r"your (?:ip|host|server|network) ", ""),
@@ -981,12 +1391,48 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("is-an-open-relay", r"(?:is|as) an open relay", ""),
         Phrase("invalid-ip", r"invalid (?:sending |client )?ip\b", ""),
         Phrase("bl-in-parentheses", r"\(bl\)", ""),
-        Phrase("greylist", r"greylist", ""),
+        Phrase(
+            "greylist",
+            r"greylist",
+            "Postgrey: 450 4.2.0 Recipient address rejected: Greylisted",
+        ),
         Phrase("relay-quota", r"relay quota", ""),
         Phrase(
             "ip-is-blocked",
             r"(?:ip|host)(?: address)? .{1,40} (?:is|has been) (?:blocked|blacklisted|banned)",
             "",
+        ),
+        Phrase("bad-helo", r"bad helo", "Exchange Online NDR 5.7.506 (Access Denied, Bad HELO)"),
+        Phrase(
+            "banned-sender-ip",
+            r"banned sender ?\[[0-9a-f.:]{2,45}\]",
+            "Exchange Online NDR 5.7.511 (Access denied, banned sender[<IP>])",
+        ),
+        Phrase(
+            "access-denied-rejected-by-recipient",
+            r"access denied, rejected by recipient",
+            "Exchange Online NDR 5.7.507 (the sending IP is on the recipient's block list)",
+        ),
+        Phrase(
+            "not-accepted-from-this-ip",
+            r"not accepted from (?:this|your) ip",
+            "Exchange Online NDR 5.7.708 (Access denied, traffic not accepted from this IP)",
+        ),
+        Phrase(
+            "mail-over-ipv6",
+            r"(?:accept|receive) (?:e-?mail|mail|messages) over ipv6",
+            "Exchange Online NDR 5.7.510 (does not accept email over IPv6)",
+        ),
+        Phrase(
+            "not-welcome-or-connection-denied",
+            r"mail is not welcome here|connection from you (?:temporarily )?denied",
+            "Haraka (554 Your mail is not welcome here); qpsmtpd (Connection from you denied, "
+            "bye bye)",
+        ),
+        Phrase(
+            "seem-to-reject-all-mails",
+            r"seems? to reject all mails?",
+            "OpenSMTPD mta.c: Destination seem to reject all mails",
         ),
     ),
     "virusdetected": (
@@ -997,14 +1443,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("potentially-executable", r"potentially executable", ""),
     ),
     "policyviolation": (
-        Phrase(
-            "no-permission-to-post",
-            r"(?:do not|don't) have permission to (?:post|send)",
-            "Cyrus imap/lmtp_err.et LMTP_NOT_AUTHORIZED_LONG: You do not have permission to post a "
-            "message to this mailbox (its ACL)",
-        ),
         Phrase("policy-violation", r"policy violation", ""),
-        Phrase("for-policy-reasons", r"(?:for|due to) (?:local )?policy reasons", ""),
+        Phrase(
+            "for-policy-reasons",
+            r"(?:for|due to) (?:local )?policy reasons",
+            "Yahoo SMTP error codes: 554 5.7.9 Message not accepted for policy reasons",
+        ),
         Phrase(
             "violates-policy",
             r"violat(?:es|ed|ion of) (?:our|local|the|site|security)? ?polic",
@@ -1021,9 +1465,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "content-presents-a-potential-security-issue",
             r"content presents a potential security issue",
-            "",
+            "Google SMTP error reference 552 5.7.0 (This message was blocked because its content "
+            "presents a potential security issue)",
         ),
-        Phrase("prohibited-attachment", r"(?:prohibited|illegal|forbidden|banned) attachment", ""),
+        Phrase(
+            "prohibited-attachment",
+            r"(?:prohibited|illegal|forbidden|banned) attachment",
+            "Google SMTP error reference 552 5.7.0 (Our system detected an illegal attachment on "
+            "your message)",
+        ),
         Phrase("rejected-due-to-security-policy", r"rejected due to security polic", ""),
         Phrase("security-policy", r"security polic(?:y|ies)", ""),
         Phrase("header-error", r"header error", "Sendmail milters' header checks"),
@@ -1036,6 +1486,40 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"not accepting mail with (?:attachments|embedded images)",
             "",
         ),
+        Phrase(
+            "mail-to-file-is-restricted",
+            r"mail to (?:file|command) is restricted",
+            "Postfix local(8) allow_mail_to_files / allow_mail_to_commands: mail to file is "
+            "restricted",
+        ),
+        Phrase(
+            "no-permission-to-post",
+            r"(?:do not|don't) have permission to post",
+            "Cyrus lmtpd LMTP_NOT_AUTHORIZED_LONG (You do not have permission to post a message "
+            "to this mailbox)",
+        ),
+        Phrase(
+            "administrative-prohibition",
+            r"administrative prohibition",
+            "Exim specification, access control lists: the default message of a deny is "
+            "\"administrative prohibition\"",
+        ),
+        Phrase(
+            "sender-not-authenticated",
+            r"sender (?:was )?not authenticated",
+            "Exchange Online NDR 5.7.12, 5.7.133-5.7.136 (the recipient accepts only senders "
+            "of its organization)",
+        ),
+        Phrase(
+            "not-in-allowed-senders-list",
+            r"not in (?:the )?allowed[- ]senders? list",
+            "Exchange Online NDR 5.7.124 (Sender not in allowed-senders list)",
+        ),
+        Phrase(
+            "violates-email-policy",
+            r"violates? [\w.\-]{1,100} (?:e-?mail |mail |messaging )?polic(?:y|ies)",
+            "Google SMTP error reference 550 5.7.1 (This message violates <domain> email policy)",
+        ),
     ),
     "systemerror": (
         Phrase(
@@ -1043,12 +1527,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unable to scan",
             "qpsmtpd plugins/virus/clamdscan: 452 Unable to scan for viruses (the scanner failed: "
             "DENYSOFT)",
-        ),
-        Phrase(
-            "too-busy",
-            r"\btoo busy\b|(?:server|system) load (?:is )?too high|\bhigh load\b",
-            "Haraka plugins/toobusy.js (Too busy); qpsmtpd plugins/loadcheck (Server load too "
-            "high); maddy endpoint/smtp/session.go (High load)",
         ),
         Phrase(
             "filters-temporarily-unavailable",
@@ -1074,7 +1552,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "",
         ),
         Phrase("temporary-problem", r"temporary (?:local )?(?:problem|error)", ""),
-        Phrase("server-busy", r"server (?:is )?(?:too )?busy", ""),
+        Phrase(
+            "server-busy",
+            r"server (?:is )?(?:too )?busy",
+            "Google SMTP error reference 421 4.4.5 (Server busy, try again later)",
+        ),
         Phrase(
             "mail-transport-unavailable",
             r"mail transport unavailable",
@@ -1085,22 +1567,55 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"service (?:is )?(?:currently |temporarily )?(?:unavailable|not available)",
             "RFC 5321 4.2.2 (421 reply text)",
         ),
-        Phrase("local-error", r"local error", ""),
         Phrase(
-            "loops-back-to-myself",
-            r"loops back to myself",
-            "Postfix smtp(8): mail for <domain> loops back to myself",
+            "local-error",
+            r"local error",
+            "RFC 5321 4.2.2 (451 Requested action aborted: local error in processing)",
         ),
         Phrase("could-not-load", r"could not load", ""),
         Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
         Phrase("server-error", r"server error", ""),
         Phrase("system-failure", r"system (?:failure|problem)", ""),
         Phrase("unable-to-process", r"unable to (?:process|write)", ""),
-        Phrase("resources-temporarily-unavailable", r"resources temporarily unavailable", ""),
-        Phrase("too-many-errors", r"too many errors", ""),
+        Phrase(
+            "resources-temporarily-unavailable",
+            r"resources temporarily unavailable",
+            "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
+            "(#4.3.0)",
+        ),
         Phrase("out-of-memory", r"out of memory", ""),
         Phrase("configuration-error", r"configuration error", ""),
         Phrase("misconfigured", r"misconfigur", ""),
+        Phrase(
+            "too-busy",
+            r"\btoo busy\b|load too high",
+            "Haraka (421 Too busy; please try again later); qpsmtpd loadcheck (Server load too "
+            "high, please try again later)",
+        ),
+        Phrase(
+            "write-error",
+            r"queue file write error|error while writing spool|\bi/o error|queue is full"
+            r"|filters? temporarily unavailable",
+            "Postfix cleanup(8) (Error: queue file write error); Exim (Error while writing "
+            "spool file); Cyrus lmtpd (System I/O error); chasquid (queue is full); Courier "
+            "(Mail filters temporarily unavailable)",
+        ),
+        Phrase(
+            "unable-to-read-controls",
+            r"unable to read controls",
+            "notqmail qmail-smtpd.c: 421 unable to read controls (#4.3.0)",
+        ),
+        Phrase(
+            "table-lookup-failure",
+            r"table lookup failure|address resolver failure",
+            "Postfix local(8) / trivial-rewrite: table lookup failure, address resolver failure",
+        ),
+        Phrase(
+            "qq-trouble",
+            r"\bqq (?:trouble|internal bug|crashed|read error)",
+            "notqmail qmail.c qmail_close(): qq trouble in home directory / creating files in "
+            "queue, qq internal bug, qq crashed, qq read error (#4.3.0)",
+        ),
     ),
     "networkerror": (
         Phrase(
@@ -1125,13 +1640,33 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 3463 3.5 (X.4.6 routing loop detected); Dovecot lmtp-proxy.c, maddy "
             "endpoint/smtp/session.go",
         ),
-        Phrase("host-unreachable", r"(?:host|network|destination) (?:is )?unreachable", ""),
+        Phrase(
+            "host-unreachable",
+            r"(?:host|network|destination) (?:is )?unreachable",
+            "strerror(EHOSTUNREACH / ENETUNREACH): No route to host / Network is unreachable",
+        ),
         Phrase("no-route-to-host", r"no route to host", "strerror(EHOSTUNREACH)"),
-        Phrase("lost-connection", r"lost connection", ""),
-        Phrase("too-many-hops", r"too many hops", ""),
-        Phrase("hop-count-exceeded", r"hop count exceeded", ""),
-        Phrase("routing-loop", r"routing loop", ""),
-        Phrase("mail-loop", r"mail (?:forwarding )?loop", ""),
+        Phrase(
+            "lost-connection",
+            r"lost connection",
+            "Postfix smtp(8): lost connection with <host> while <state>",
+        ),
+        Phrase(
+            "too-many-hops",
+            r"too many hops",
+            "Sendmail: 554 5.4.6 Too many hops <n> (<max> max)",
+        ),
+        Phrase(
+            "hop-count-exceeded",
+            r"hop count exceeded",
+            "Exchange Online NDR 5.4.14 (Hop count exceeded - possible mail loop)",
+        ),
+        Phrase("routing-loop", r"routing loop", "RFC 3463 X.4.6 (Routing loop detected)"),
+        Phrase(
+            "mail-loop",
+            r"mail (?:forwarding )?loop",
+            "Postfix local(8): mail forwarding loop for <address>",
+        ),
         Phrase(
             "dns-error",
             r"dns (?:error|query failed|lookup failed|failure|problem|timeout)",
@@ -1144,7 +1679,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("temporary-dns-failure", r"temporary (?:dns|name service|lookup) failure", ""),
         Phrase("lookup-failed", r"(?:lookup|resolution) (?:of .{1,60})?failed", ""),
-        Phrase("connection-reset", r"connection (?:was )?reset", ""),
+        Phrase(
+            "connection-reset",
+            r"connection (?:was )?reset",
+            "strerror(ECONNRESET): Connection reset by peer",
+        ),
         Phrase("network-error", r"network error", ""),
         Phrase("could-not-find-a-gateway", r"could not find a (?:gateway|route)", ""),
         Phrase(
@@ -1162,12 +1701,74 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "unable-to-establish-connection",
             r"(?:unable|wasn't able|not able|could not|couldn't) to (?:establish|open) an? "
             r"(?:smtp )?connection",
-            "",
+            "notqmail qmail-remote.c: Sorry, I wasn't able to establish an SMTP connection. "
+            "(#4.4.1)",
         ),
         Phrase("broken-pipe", r"broken pipe", "strerror(EPIPE)"),
+        # An SMTP session that timed out is a network failure; the MTA's giving up after
+        # retrying is the expiry (parsing/expiry.py), and "retry timeout exceeded" is Exim's.
+        Phrase(
+            "timeout-exceeded",
+            r"timeout exceeded(?<!retry timeout exceeded)",
+            "Postfix smtpd.c: 421 4.4.2 <host> Error: timeout exceeded",
+        ),
+        Phrase(
+            "timed-out-while",
+            r"timed out while",
+            "Postfix smtp_chat.c: conversation with <host> timed out while <state>",
+        ),
+        Phrase(
+            "timeout-closing-connection",
+            r"timeout - closing connection",
+            "Google SMTP error reference 451 4.4.2 (Timeout - closing connection)",
+        ),
+        Phrase("qmail-smtpd-timeout", r"\btimeout \(#4\.4\.2\)",
+               "notqmail qmail-smtpd.c: 451 timeout (#4.4.2)"),
+        Phrase(
+            "connection-to-mail-server-timed-out",
+            r"connection to mail server timed out",
+            "notqmail qmail.c qmail_close(): connection to mail server timed out (#4.4.1)",
+        ),
+        Phrase(
+            "loops-back-to-myself",
+            r"loops back to myself",
+            "Postfix smtp(8): mail for <domain> loops back to myself (5.4.6, RFC 3463 X.4.6 "
+            "routing loop detected)",
+        ),
+        Phrase(
+            "mx-points-to-local-host",
+            r"mx record points to local host",
+            "Exim: lowest numbered MX record points to local host",
+        ),
+        Phrase(
+            "lookup-did-not-complete",
+            r"lookup did not complete",
+            "Exim: host lookup did not complete",
+        ),
+        Phrase(
+            "remote-host-closed-connection",
+            r"remote host closed (?:the )?connection",
+            "Exim transports/smtp.c: Remote host closed connection in response to <command>",
+        ),
+        Phrase("loop-detected", r"\bloop detected", "OpenSMTPD mda: Loop detected; RFC 3463 X.4.6"),
+        Phrase(
+            "message-is-looping",
+            r"message is looping",
+            "notqmail qmail-local.c: This message is looping: it already has my Delivered-To "
+            "line. (#5.4.6)",
+        ),
+        Phrase(
+            "temporary-failure-in-lookup",
+            r"temporary failure in (?:mx |dns |name )?(?:lookup|resolution)",
+            "OpenSMTPD mta.c: Temporary failure in MX lookup; glibc gai_strerror(EAI_AGAIN)",
+        ),
     ),
     "systemfull": (
-        Phrase("mail-system-full", r"mail system (?:is )?full", ""),
+        Phrase(
+            "mail-system-full",
+            r"mail system (?:is )?full",
+            "RFC 3463 X.3.1 (Mail system full)",
+        ),
         Phrase("disk-full", r"(?:disk|file ?system|spool) (?:is )?full", ""),
         Phrase(
             "insufficient-system-storage",
@@ -1175,6 +1776,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 5321 4.2.2 (452 reply text)",
         ),
         Phrase("no-space-left-on-device", r"no space left on device", "strerror(ENOSPC)"),
+        Phrase(
+            "insufficient-disk-space",
+            r"insufficient (?:disk|storage) space",
+            "Sendmail srvrsmtp.c: 452 4.4.5 Insufficient disk space; try again later (its queue "
+            "file system)",
+        ),
         Phrase("system-storage-full", r"system (?:storage|disk) (?:is )?full", ""),
     ),
     "notaccept": (
@@ -1182,25 +1789,50 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "does-not-accept-mail",
             r"(?:does not|doesn't|do not|will not|won't) accept (?:any )?(?:e-?)?mail",
-            "",
+            "RFC 7504 (521 <host> does not accept mail); RFC 7505 (null MX)",
         ),
         Phrase("not-accepting-mail", r"not accepting (?:any )?(?:e-?)?mail", ""),
         Phrase("no-mx-for", r"no mx (?:record )?(?:found )?for", ""),
         Phrase("indicated-no-smtp-service", r"indicated no smtp service", ""),
-        Phrase("no-smtp-service", r"no smtp service", ""),
+        Phrase(
+            "no-smtp-service",
+            r"no smtp service",
+            "RFC 5321 3.1 (554 No SMTP service here); RFC 7504 (521)",
+        ),
         Phrase("does-not-receive-mail", r"does not receive (?:e-?)?mail", ""),
     ),
     "expired": (
-        Phrase("expired", r"\bexpired\b", ""),
+        # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
+        # certificate-expired), not the queue's lifetime.
+        Phrase("expired", r"\bexpired\b(?<!certificate-expired)(?<!certificate is expired)"
+               r"(?<!certificate has expired)",
+               ""),
         Phrase(
             "retry-time-exceeded",
             r"retry time(?:out)? (?:exceeded|reached)",
             "Exim: retry timeout exceeded",
         ),
-        Phrase("too-long-in-queue", r"(?:too long|too many retries) in (?:the )?queue", ""),
-        Phrase("in-the-queue-too-long", r"in the queue too long", ""),
-        Phrase("delivery-time-expired", r"delivery time (?:has )?expired", ""),
-        Phrase("message-expired", r"message (?:has )?expired", ""),
+        Phrase(
+            "too-long-in-queue",
+            r"(?:too long|too many retries) in (?:the )?queue",
+            "notqmail qmail-send.c: this message has been in the queue too long",
+        ),
+        Phrase(
+            "in-the-queue-too-long",
+            r"in the queue too long",
+            "notqmail qmail-send.c: I'm not going to try again; this message has been in the "
+            "queue too long",
+        ),
+        Phrase(
+            "delivery-time-expired",
+            r"delivery time (?:has )?expired",
+            "RFC 3463 X.4.7 (Delivery time expired)",
+        ),
+        Phrase(
+            "message-expired",
+            r"message (?:has )?expired",
+            "Exchange Online NDR 4.4.7 (Message expired)",
+        ),
         Phrase("timed-out", r"timed? ?out", ""),
         Phrase("could-not-be-delivered-within", r"could not be delivered within", ""),
         Phrase("gave-up", r"gave up", ""),
@@ -1234,17 +1866,30 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     "failedstarttls": (
         Phrase(
             "tls-conversation-required",
-            r"tls conversation required|lack of security",
-            "maddy check/requiretls (TLS conversation required); qpsmtpd plugins/tls (Command "
-            "refused due to lack of security)",
+            r"tls conversation required|refused due to lack of security",
+            "maddy (550 5.7.1 TLS conversation required); qpsmtpd tls plugin (Command refused "
+            "due to lack of security); RFC 3207",
         ),
-        Phrase("starttls", r"starttls", ""),
+        Phrase(
+            "starttls",
+            r"starttls",
+            "RFC 3207 (530 Must issue a STARTTLS command first; 454 TLS not available)",
+        ),
         Phrase("tls-required", r"tls (?:is )?required", ""),
         Phrase("requires-tls", r"requires? (?:tls|encryption)", ""),
         Phrase("tls-negotiation-failed", r"(?:tls|ssl) (?:negotiation|handshake) failed", ""),
-        Phrase("encryption-required", r"encryption (?:is )?(?:required|needed)", ""),
+        Phrase(
+            "encryption-required",
+            r"encryption (?:is )?(?:required|needed)",
+            "RFC 4954 section 6 (538 5.7.11 Encryption required for requested authentication "
+            "mechanism)",
+        ),
         Phrase("does-not-support-tls", r"(?:does not|doesn't) support (?:tls|starttls|ssl)", ""),
-        Phrase("tls-not-available", r"tls (?:is )?not (?:available|supported|offered)", ""),
+        Phrase(
+            "tls-not-available",
+            r"tls (?:is )?not (?:available|supported|offered)",
+            "RFC 3207 section 4 (454 TLS not available due to temporary reason)",
+        ),
     ),
     "securityerror": (
         Phrase(
@@ -1256,12 +1901,20 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "must-authenticate",
-            r"must authenticate|must first authenticate|authenticate first",
-            "RFC 4954 6 (530 5.7.0 Authentication required); Stalwart inbound/mail.rs (You must "
-            "authenticate first)",
+            r"must authenticate|authentication errors",
+            "RFC 4954 section 6 (530 5.7.0 Authentication required); Stalwart (You must "
+            "authenticate first; Too many authentication errors)",
         ),
-        Phrase("authentication-required", r"authentication (?:is )?required", ""),
-        Phrase("authentication-failed", r"authentication (?:failed|failure)", ""),
+        Phrase(
+            "authentication-required",
+            r"authentication (?:is )?required",
+            "RFC 4954 section 6 (530 5.7.0 Authentication required)",
+        ),
+        Phrase(
+            "authentication-failed",
+            r"authentication (?:failed|failure)",
+            "Postfix smtpd SASL: 535 5.7.8 Error: authentication failed",
+        ),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
         Phrase("smtp-auth", r"smtp auth(?:entication)?", ""),
         Phrase("not-authenticated", r"not authenticated", ""),
@@ -1276,11 +1929,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "mailererror": (
         Phrase("procmail", r"procmail", ""),
-        Phrase("command-failed", r"command (?:failed|died)", ""),
+        Phrase(
+            "command-failed",
+            r"command (?:failed|died)",
+            "Postfix pipe(8)/local(8): Command died with status <n> / command failed",
+        ),
         Phrase("mailer-error", r"mailer (?:error|failed)", ""),
         Phrase("exit-status-n", r"exit (?:status|code) \d", ""),
         Phrase("pipe-to", r"pipe to \|", ""),
-        Phrase("x-unix", r"x-unix", ""),
+        Phrase(
+            "x-unix",
+            r"x-unix",
+            "RFC 3464 2.3.6 diagnostic-type X-Unix (a local program's exit)",
+        ),
         Phrase("local-delivery-failed", r"local delivery failed", ""),
         Phrase(
             "unknown-mailer-error",
@@ -1313,19 +1974,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Dovecot lmtp-commands.c cmd_rcpt(): Unacceptable TO: Empty path not allowed",
         ),
         Phrase(
-            "say-helo-first",
-            r"say helo first|say ehlo first|send helo first|send ehlo first",
-            "RFC 5321 4.1.4 (a session starts with EHLO/HELO); Sendmail srvrsmtp.c, Courier "
-            "courieresmtpd.C, Stalwart mail.rs: Polite people say HELO first",
-        ),
-        Phrase(
-            "too-many-errors",
-            r"too many errors|too many smtp errors|too many protocol errors"
-            r"|too many command errors",
-            "Postfix smtpd(8) smtpd_hard_error_limit (421 4.7.0 Error: too many errors: the "
-            "client's errors); chasquid conn.go; Stalwart rcpt.rs",
-        ),
-        Phrase(
             "bad-command",
             r"\bbad command\b",
             "Sendmail cf/feature/check_other.m4: 421 4.7.0 bad command",
@@ -1350,6 +1998,34 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("malformed-address", r"malformed address", ""),
         Phrase("line-too-long", r"line too long", ""),
+        Phrase(
+            "synchronization-error",
+            r"synchroni[sz]ation error",
+            "Exim smtp_in.c: 554 SMTP synchronization error",
+        ),
+        Phrase(
+            "protocol-synchronization",
+            r"protocol synchroni[sz]ation",
+            "Postfix smtpd.c: 554 5.5.0 Error: SMTP protocol synchronization",
+        ),
+        Phrase(
+            "too-many-errors",
+            r"too many errors",
+            "Postfix smtpd.c (smtpd_hard_error_limit): 421 4.7.0 <host> Error: too many errors; "
+            "the client's protocol errors",
+        ),
+        Phrase(
+            "say-helo-first",
+            r"say (?:helo|ehlo) first",
+            "Sendmail srvrsmtp.c: 503 5.0.0 Polite people say HELO first (RFC 5321 4.1.4 "
+            "command order)",
+        ),
+        Phrase(
+            "smtp-protocol-violation",
+            r"smtp protocol violation",
+            "Google SMTP error reference 451 4.5.0 / 454 4.5.0 (SMTP protocol violation, see "
+            "RFC 2821 / RFC 3207)",
+        ),
     ),
     "vacation": (
         Phrase("i-am-away", r"i am (?:currently )?away", ""),

@@ -74,8 +74,15 @@ PROVIDERS: tuple[Provider, ...] = (
             ("authfailure", r"dmarc policy|authenticate with (?:either )?spf or dkim|"
              r"spf record with a hard fail|does not pass (?:spf|dkim|dmarc)"),
             ("badreputation", r"very low reputation|low reputation of the sending"),
+            # "421 4.7.0 Our system has detected an unusual rate of unsolicited mail
+            # originating from your IP address. ... has been temporarily rate limited": the
+            # IP's reputation; its 550 5.7.1 form says the IP "has been blocked".
+            ("badreputation", r"unusual rate of unsolicited mail", "4."),
             ("blocked", r"ip not in whitelist|unusual rate of unsolicited mail|"
              r"helo/ehlo argument is invalid"),
+            # "421 4.7.0 Try again later, closing connection": "usually indicates a Denial
+            # of Service (DoS) for the SMTP relay at the HELO stage".
+            ("toomanyconn", r"try again later, closing connection"),
             ("mesgtoobig", r"exceeded google's message size limit|message size limit"),
             ("failedstarttls", r"must issue a starttls|tls required for rcpt domain|"
              r"use tls/ssl"),
@@ -95,10 +102,13 @@ PROVIDERS: tuple[Provider, ...] = (
             ("speeding", r"receiving mail (?:too quickly|at a rate)|"
              r"(?<![^\n])(?>[^\n]*?daily )[^\n]*limit exceeded"),
             ("suspend", r"account that you tried to reach is (?:disabled|inactive)"),
-            ("toomanyconn", r"too many recipients"),
+            # 452 4.5.3 "Your message has too many recipients": per message (RFC 3463 X.5.3).
+            ("exceedlimit", r"too many recipients"),
             ("userunknown", r"email account that you tried to reach does not exist|"
              r"find the recipient domain|not a valid rfc[ -]?5321 address"),
-            ("expired", r"connection expired|timeout - closing connection"),
+            # 451 4.4.2 "Timeout - closing connection": the session timed out.
+            ("networkerror", r"timeout - closing connection"),
+            ("expired", r"connection expired"),
         ),
     ),
     Provider(
@@ -122,8 +132,12 @@ PROVIDERS: tuple[Provider, ...] = (
             ("expired", r"message expired(?!, dns query failed)"),
             ("networkerror", r"dns query failed|routing loop|nonexistent domain"),
             ("norelaying", r"unable to relay"),
-            ("rejected", r"sender was not authenticated|spam abuse detected"),
-            ("toomanyconn", r"too many recipients|maximum number of connections"),
+            # 5.7.12, 5.7.133-136 "Sender (was) not authenticated for group/mailbox/...":
+            # the recipient takes mail from its organization only.
+            ("policyviolation", r"sender was not authenticated"),
+            ("rejected", r"spam abuse detected"),
+            ("exceedlimit", r"too many recipients"),
+            ("toomanyconn", r"maximum number of connections"),
             ("speeding", r"message receive limit|"
              r"(?<![^\n])(?>[^\n]*?exceeded )[^\n]*threshold"),
         ),
@@ -221,10 +235,26 @@ PROVIDERS: tuple[Provider, ...] = (
             "402": "securityerror", "401": "authfailure", "517": "authfailure",
             "403": "rejected", "405": "rejected", "415": "rejected", "421": "rejected",
             "416": "userunknown", "417": "mailboxfull", "420": "suspend", "426": "suspend",
-            "505": "systemerror", "506": "spamdetected", "514": "mesgtoobig",
+            "505": "systemerror", "506": "spamdetected", "514": "mesgtoobig", "105": "blocked",
             "630": "policyviolation", "107": "blocked", "108": "blocked",
         },
         rules=_rules(("authfailure", r"spf/dns de votre nom de domaine"),),
+    ),
+    Provider(
+        # NetEase (163.com, 126.com, yeah.net): "<code> <class>:<code>" replies, meanings from
+        # NetEase's reply code table ("退信代码说明", as copied in
+        # https://biecuoliao.com/pa/MBRrwEM.html).
+        "netease",
+        domains=("163.com", "126.com", "yeah.net", "netease.com"),
+        hosts=("163.com", "126.com", "yeah.net", "netease.com"),
+        code=rx.compile(r"\b([a-z]{2}:[a-z]{3})\b"),
+        codes={
+            "hl:rep": "badreputation", "hl:mep": "badreputation", "hl:icc": "toomanyconn",
+            "hl:ifc": "speeding", "mi:sfq": "speeding", "mi:dmc": "exceedlimit",
+            "rp:drc": "exceedlimit", "dt:rbl": "blocked", "wm:bli": "blocked",
+            "dt:spm": "spamdetected",
+        },
+        rules=_rules(("securityerror", r"too much fail authentication"),),
     ),
     Provider(
         # GoDaddy (secureserver.net) "IB607" bounce codes.
@@ -371,26 +401,6 @@ PROVIDERS: tuple[Provider, ...] = (
             ("suspend", r"deactivated mailbox"),
             ("userunknown", r"mailbox not found"),
         ),
-    ),
-    Provider(
-        # NetEase's reply codes ("<reply> <class>:<code>"), as its code table explains them
-        # (退信代码说明, copied at https://biecuoliao.com/pa/MBRrwEM.html).
-        "netease",
-        domains=("163.com", "126.com", "yeah.net", "188.com"),
-        hosts=("163.com", "126.com", "yeah.net", "netease.com"),
-        code=rx.compile(r"\b((?:hl|mi|rp|dt|wm):[a-z]{3})\b"),
-        codes={
-            "hl:rep": "badreputation",  # the IP's sending is abnormal, many unknown recipients
-            "hl:mep": "badreputation",  # much forged sender-domain use from the IP
-            "hl:icc": "toomanyconn",  # too many concurrent connections from the IP
-            "hl:ifc": "speeding",  # the IP sent too much mail in a short time
-            "mi:sfq": "speeding",  # the sender exceeded its 15-minute sending limit
-            "mi:dmc": "exceedlimit",  # too many messages on this connection
-            "rp:drc": "exceedlimit",  # too many recipients on this connection
-            "dt:rbl": "blocked",  # the IP is on a block list
-            "wm:bli": "blocked",  # the IP is not on NetEase's allowed list
-            "dt:spm": "spamdetected",  # the body has spam characteristics
-        },
     ),
     Provider(
         "zoho",
