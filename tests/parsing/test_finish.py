@@ -50,6 +50,17 @@ def test_settle_codes_keeps_the_reply_of_the_status_class() -> None:
     assert settle_codes(fact) == ("4.2.2", "452", "4.2.2")
 
 
+def test_a_generic_field_is_refined_by_the_reply_the_notification_quotes() -> None:
+    # No Diagnostic-Code; the one recipient's notification quotes the remote's reply.
+    fact = Fact(diagnosis="", status="5.0.0",
+                context="The following address failed:\n jane@example.org\n"
+                        " 550 5.1.1 User unknown")
+    assert settle_codes(fact) == ("5.1.1", "550", "5.1.1")
+    # A specific field stands.
+    fact = Fact(diagnosis="", status="5.2.2", context="550 5.1.1 User unknown")
+    assert settle_codes(fact)[0] == "5.2.2"
+
+
 def test_settle_codes_gives_the_cause_apart_from_the_verdict() -> None:
     # Sendmail's report of an expiry: Status 4.4.7 (its verdict, kept), and the last
     # attempt's own code, the cause the reason is decided on.

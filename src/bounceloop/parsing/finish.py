@@ -259,6 +259,11 @@ def settle_codes(fact: Fact) -> tuple[str, str, str]:
         reply = find_reply_code(text, (found or fact.status)[:1])
     status = prefer(fact.status, found, reply)
     context = fact.context[:MAX_EVIDENCE]
+    if not text and context and (not status or status.endswith(".0.0")):
+        # No Diagnostic-Code: the remote's reply is the one the notification quotes (the
+        # context is a single recipient's), and refines a generic field as its own would.
+        found = find_enhanced(context, reply[:1] or status[:1])
+        status = prefer(status, found, reply)
     if not status and context:
         status = find_enhanced(context, reply[:1])
     if not reply and context:
