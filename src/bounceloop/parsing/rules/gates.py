@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (2652595902, (
+    "mailboxfull": (785691314, (
         "inbox",
         "quota",
         "exceed",
@@ -23,6 +23,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "postfach voll",
         "too much mail data",
         "account storage limit",
+        "maildir has overdrawn ",
         "speichervolumen ueberschritten",
         "too many messages on the server",
     )),
@@ -504,6 +505,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("postfach voll",),
         ("casella ",),
         ("n lleno",),
+        ("maildir has overdrawn ",),
     ),
     "mesgtoobig": (
         ("message ",),
