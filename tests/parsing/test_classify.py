@@ -179,6 +179,9 @@ TABLE: list[Row] = [
     ("550 Protocol violation", "5.0.0", "550", "DATA", {}, "policyviolation"),
     ("554 SMTP synchronization error", "5.0.0", "554", "CONN", {}, "syntaxerror"),
     ("555 syntax error (#5.5.4)", "5.5.4", "555", "", {}, "syntaxerror"),
+    # The Postfix VDA patch's quota text, whatever the 5.2.3 (message length) beside it.
+    ("maildir delivery failed: Sorry, the user's maildir has overdrawn his diskspace quota, "
+     "please try again later.", "5.2.3", "", "", {}, "mailboxfull"),
     # qmail-local's own failure to write the mailbox, whatever its 4.2.1 suggests.
     ("Unable to chdir to maildir. (#4.2.1)", "4.2.1", "", "", {}, "mailererror"),
     # A greeting refused with nothing more said (Postfix "refused to talk to me"): the client.

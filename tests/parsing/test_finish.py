@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bounceloop.parsing import parse
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.finish import (
     clean_address,
@@ -45,6 +48,17 @@ def test_settle_codes_keeps_the_reply_of_the_status_class() -> None:
     assert settle_codes(fact) == ("4.2.2", "", "4.2.2")
     fact = Fact(diagnosis="host said: 452 4.2.2 over quota", status="4.2.2")
     assert settle_codes(fact) == ("4.2.2", "452", "4.2.2")
+
+
+def test_a_generic_field_is_refined_by_the_reply_the_notification_quotes() -> None:
+    # No Diagnostic-Code; the one recipient's notification quotes the remote's reply.
+    fact = Fact(diagnosis="", status="5.0.0",
+                context="The following address failed:\n jane@example.org\n"
+                        " 550 5.1.1 User unknown")
+    assert settle_codes(fact) == ("5.1.1", "550", "5.1.1")
+    # A specific field stands.
+    fact = Fact(diagnosis="", status="5.2.2", context="550 5.1.1 User unknown")
+    assert settle_codes(fact)[0] == "5.2.2"
 
 
 def test_settle_codes_gives_the_cause_apart_from_the_verdict() -> None:
@@ -121,3 +135,26 @@ def test_reason_stated_only_in_the_html_alternative() -> None:
     said = stub + "\r\n\r\nThe user's mailbox does not exist."
     record = parse(_alternative_report(said, html)).records[0]
     assert record.rule == "phrase:userunknown/user-does-not-exist"
+
+
+_FARM = Path(__file__).resolve().parents[1] / "data" / "dsnfarm" / "eml"
+
+
+@pytest.mark.parametrize(
+    ("sample", "extended", "code", "reason"),
+    [
+        # Sendmail gave up (Status 4.4.7, the verdict, kept) after a 451 4.3.0: the reason is
+        # that reply's, not the expiry's.
+        ("sendmail-expire-gmail-server-temp.eml", "4.4.7", "451", "systemerror"),
+        # Sendmail wrote 5.1.1 for a bare 550 (its smtptodsn()); Exim's words, "Administrative
+        # prohibition" (its ACL deny without a message), are the cause.
+        ("sendmail-rcpt-exim-prohibition.eml", "5.1.1", "550", "policyviolation"),
+        # Exim's generic 5.0.0, refined by the remote reply's own 5.1.1.
+        ("exim-rcpt-rfc3463-511.eml", "5.1.1", "550", "userunknown"),
+    ],
+)
+def test_the_verdict_is_kept_and_the_cause_decides(sample: str, extended: str, code: str,
+                                                   reason: str) -> None:
+    """Real MTAs' reports from the DSN farm's look half (bench/dsnfarm)."""
+    [record] = parse((_FARM / sample).read_bytes()).records
+    assert (record.extended, record.code, record.reason) == (extended, code, reason)

@@ -20,7 +20,7 @@ from bounceloop.parsing.classify import MAX_EVIDENCE, Classifier, says, which
 from bounceloop.parsing.detectors import plan
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.finish import finish_all, one_per_recipient, settle_codes
+from bounceloop.parsing.finish import decide, finish_all, one_per_recipient, settle_codes
 from bounceloop.parsing.mail import Mail, read
 from bounceloop.parsing.rules.phrases import PHRASES
 
@@ -110,23 +110,23 @@ def explain(raw: bytes, convention: Convention = Convention.CODE) -> Explanation
         # classifier is asked again about that very fact, recording its steps.
         classifier = Classifier(out.detector)
         for fact, (status, reply), record in zip(facts, stated, records, strict=True):
-            cause = settle_codes(Fact(diagnosis=fact.diagnosis, reply_code=reply,
-                                      status=status, context=fact.context))[2]
-            out.paths.append(_path(replace(fact, status=cause), status, record, classifier,
-                                   mail))
+            own = settle_codes(Fact(diagnosis=fact.diagnosis, reply_code=reply,
+                                    status=status, context=fact.context))[2]
+            out.paths.append(_path(replace(fact, status=own or fact.status), own, status,
+                                   record, classifier, mail))
     except Exception as exc:  # a bug to report, as parse() reports it
         out.error = f"{type(exc).__name__}: {exc}"
     return out
 
 
-def _path(fact: Fact, stated: str, record: Bounce, classifier: Classifier,
+def _path(fact: Fact, own: str, stated: str, record: Bounce, classifier: Classifier,
           mail: Mail) -> Path:
     path = Path(record, stated, _status_source(fact, stated, record.extended),
                 _reply_source(fact, record.code))
     if fact.status != record.extended:
         path.steps.append(f"the reason is read from the cause {fact.status or '-'} (the "
                           f"reply's own code), not the verdict {record.extended or '-'}")
-    first = classifier.decision(fact, trace=path.steps)
+    first = decide(classifier, fact, own, trace=path.steps)
     if first.reason in ("onhold", "undefined") and mail.alternatives:
         html = mail.alternative_text()
         if html:

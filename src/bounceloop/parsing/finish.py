@@ -128,14 +128,14 @@ class _Finisher:
         diagnosis = self._diagnosis(fact.diagnosis)
         fact.diagnosis = diagnosis
         stated = fact.status
-        status, reply, cause = self._codes(
+        status, reply, own = self._codes(
             (fact.diagnosis, fact.reply_code, fact.status, fact.context))
         # The reason is the cause: the remote server's own code where its reply has one,
         # not the reporting MTA's verdict (Sendmail's 4.4.7 on every expiry, X.5.0 for a
         # refused DATA): RFC 3464 section 2.3.4 makes Status the verdict, the
         # Diagnostic-Code (2.3.6) the remote server's account of why.
-        fact.status, fact.reply_code = cause, reply
-        decision = self._classifier.decision(fact)
+        fact.status, fact.reply_code = own or status, reply
+        decision = decide(self._classifier, fact, own)
         if decision.reason in ("onhold", "undefined") and self._mail.alternatives:
             # The plain notification said nothing: its HTML alternative may (mail.py).
             html = self._mail.alternative_text()
@@ -212,6 +212,31 @@ class _Finisher:
         return cause
 
 
+#: Rules that decide by the words of a text, and by a status code (Decision.rule prefixes).
+_WORDS = ("phrase:", "provider:", "lda:", "detector:")
+_BY_STATUS = ("status:", "status-class:")
+
+
+def decide(classifier: classify.Classifier, fact: Fact, own: str,
+           trace: list[str] | None = None) -> classify.Decision:
+    """The decision on ``fact`` (its status set to the cause), where ``own`` is the enhanced
+    code of the remote reply itself ("" when the reply has none).
+
+    With no code of its own, a status that decides is the reporting MTA's reading of a bare
+    reply code (Sendmail's smtptodsn() makes every 550 a 5.1.1): where the reply's own words
+    decide, they are the cause.
+    """
+    decision = classifier.decision(fact, trace=trace)
+    if not own and fact.reply_code and decision.rule.startswith(_BY_STATUS):
+        if trace is not None:
+            trace.append(f"{decision.rule} is the report's reading of a bare "
+                         f"{fact.reply_code}: the reply's own words are read without it")
+        words = classifier.decision(replace(fact, status=""), trace=trace)
+        if words.rule.startswith(_WORDS):
+            return words
+    return decision
+
+
 def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str, str]:
     """:func:`settle_codes` of (diagnosis, reply code, status, context)."""
     diagnosis, reply, status, context = fields
@@ -220,12 +245,12 @@ def _codes(fields: tuple[str, str, str, str]) -> tuple[str, str, str]:
 
 
 def settle_codes(fact: Fact) -> tuple[str, str, str]:
-    """(enhanced status, reply code, cause) for a fact.
+    """(enhanced status, reply code, the reply's own enhanced code) for a fact.
 
     The status stated by the format and the code in the server's own reply can differ; see
     :func:`prefer`. The reply code comes from the reply text, of the status's class when the
     text has one; the notification context is read only when the reply has none. The cause
-    is the enhanced code of the server's own reply where it has one, else the status.
+    the reason is decided on is the reply's own code where it has one, else the status.
     """
     text = fact.diagnosis[:MAX_EVIDENCE]
     reply = fact.reply_code
@@ -234,6 +259,11 @@ def settle_codes(fact: Fact) -> tuple[str, str, str]:
         reply = find_reply_code(text, (found or fact.status)[:1])
     status = prefer(fact.status, found, reply)
     context = fact.context[:MAX_EVIDENCE]
+    if not text and context and (not status or status.endswith(".0.0")):
+        # No Diagnostic-Code: the remote's reply is the one the notification quotes (the
+        # context is a single recipient's), and refines a generic field as its own would.
+        found = find_enhanced(context, reply[:1] or status[:1])
+        status = prefer(status, found, reply)
     if not status and context:
         status = find_enhanced(context, reply[:1])
     if not reply and context:
@@ -250,7 +280,7 @@ def settle_codes(fact: Fact) -> tuple[str, str, str]:
         reply = find_reply_code(text, basis[0]) or find_reply_code(context, basis[0])
         if reply[:1] != basis[0]:
             reply = ""
-    return status, reply, found or status
+    return status, reply, found
 
 
 def prefer(stated: str, found: str, reply: str = "") -> str:

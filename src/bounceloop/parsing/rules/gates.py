@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (1301133788, (
+    "mailboxfull": (1803590108, (
         "inbox",
         "quota",
         "exceed",
@@ -26,6 +26,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "speichervolumen",
         "too much mail data",
         "account storage limit",
+        "maildir has overdrawn ",
     )),
     "mesgtoobig": (177336877, (
         "mail ",
@@ -546,6 +547,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("postfach voll",),
         ("casella ",),
         ("n lleno",),
+        ("maildir has overdrawn ",),
     ),
     "mesgtoobig": (
         (") exceeds",),

@@ -114,6 +114,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("postfach-voll", r"postfach voll", ""),
         Phrase("casella-piena", r"casella (?:di posta )?piena", ""),
         Phrase("buzon-lleno", r"buz[oó]n lleno", ""),
+        Phrase(
+            "maildir-overdrawn",
+            r"maildir has overdrawn (?:his|her|its|the) diskspace quota",
+            "Postfix VDA quota patch: virtual_maildir_limit_message's default",
+        ),
     ),
     "mesgtoobig": (
         Phrase(
