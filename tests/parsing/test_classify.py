@@ -268,6 +268,7 @@ TABLE: list[Row] = [
      "blocked"),
     ("452 4.5.3 Too many recipients", "4.5.3", "452", "RCPT", {}, "exceedlimit"),
     ("554 5.3.4 Line is too long.", "5.3.4", "554", "DATA", {}, "notcompliantrfc"),
+    ("503 5.5.3 Message rejected.", "5.5.3", "503", "DATA", {}, "filtered"),
     ("451 VS1-IP Excessive unknown recipients - possible Open Relay (#4.1.8)", "4.1.8", "451",
      "RCPT", {}, "blocked"),
     # Status codes of RFC 3463 (routing loop) and RFC 8617 (ARC) the table reads.

@@ -593,8 +593,12 @@ def _mesgtoobig(s: Signals) -> str:
 def _exceedlimit(s: Signals) -> str:
     # X.5.3 is "too many recipients" for one message; the same code comes with a rate limit
     # (OpenSMTPD "Too many messages sent") and with Postfix's refusal of a null sender's
-    # multi-recipient bounce (5.5.3): their words say which.
+    # multi-recipient bounce (5.5.3): their words say which. After DATA, Stalwart's Sieve,
+    # milter and MTA hooks refuse with "503 5.5.3 Message rejected." (inbound/mod.rs): the
+    # recipient side's filter, whose words the filtered probe reads.
     found = _status(s, "exceedlimit") or s.phrase("exceedlimit")
+    if found and s.command == "DATA" and found.startswith("status:") and s.says("filtered"):
+        return ""
     return "" if found and (s.says("speeding") or _SENDER_STATED(s.text)) else found
 
 
