@@ -35,7 +35,7 @@ def main() -> int:
     ap.add_argument("--quiet", action="store_true", help="no list of misclassified entries")
     args = ap.parse_args()
     sys.path.insert(0, str(args.src))
-    from bounceloop.parsing.rules import catalogue
+    from bounceloop import catalogue
 
     entries = [e for e in catalogue.load() if not args.family or e.family in args.family]
     if not entries:

@@ -1,4 +1,5 @@
-"""The reply catalogue (parsing/rules/catalogue): its schema, and the classifier on it.
+"""The reply catalogue (parsing/rules/catalogue, read by bounceloop.catalogue): its schema,
+and the classifier on it.
 
 Each entry is a reply text its source documents, with the reason the documentation gives;
 the classifier reads it as a reporting MTA returns it (an RFC 3464 report whose
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bounceloop import catalogue
 from bounceloop.core.reasons import REASONS
-from bounceloop.parsing.rules import catalogue
 
 ENTRIES = catalogue.load()
 #: Issue 18 item 2.

@@ -1,6 +1,8 @@
 """The reply catalogue: real reply texts of mail servers, with the reason their source gives.
 
-One TOML file per source family (``<family>.toml``; a family continued, or its replies in
+The data is package data beside the rules (``parsing/rules/catalogue/``); this loader reads
+it from disk, so it lives outside the pure core (``tests/test_purity.py``). One TOML file per
+source family (``<family>.toml``; a family continued, or its replies in
 another language, in ``<family>-<part>.toml``). Keys at the top of a file (``source``,
 ``family``, ``lang``, ``citation``, ``domain``) are the defaults of its ``[[entry]]`` tables.
 Each entry has an ``id``; the ``text`` as the server sends it; ``code`` and ``status`` where
@@ -11,7 +13,7 @@ classifier says); and a ``citation``: the provider's page, the MTA's source file
 or the RFC section where the text was read. Filled-in placeholders are said in ``note``.
 
 The catalogue measures the classifier on what servers document, not on samples
-(``tests/parsing/rules/test_catalogue.py``, ``bench/catalogue.py``). Read with the standard
+(``tests/test_catalogue.py``, ``bench/catalogue.py``). Read with the standard
 library only, so it ships as package data and loads anywhere.
 """
 
@@ -21,7 +23,8 @@ import os
 import tomllib
 from typing import NamedTuple
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parsing", "rules",
+                    "catalogue")
 
 #: The recipient domain of a family's DSNs when its file names none.
 DEFAULT_DOMAIN = "example.com"
