@@ -18,9 +18,8 @@ from bounceloop.core.severity import Convention
 from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing.classify import MAX_EVIDENCE, Classifier, says, which
 from bounceloop.parsing.detectors import plan
-from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.finish import decide, finish_all, one_per_recipient, settle_codes
+from bounceloop.parsing.finish import finish_all, one_per_recipient, reason_of, settle_codes
 from bounceloop.parsing.mail import Mail, read
 from bounceloop.parsing.rules.phrases import PHRASES
 
@@ -126,24 +125,9 @@ def _path(fact: Fact, own: str, stated: str, record: Bounce, classifier: Classif
     if fact.status != record.extended:
         path.steps.append(f"the reason is read from the cause {fact.status or '-'} (the "
                           f"reply's own code), not the verdict {record.extended or '-'}")
-    first = decide(classifier, fact, own, trace=path.steps)
-    if first.reason in ("onhold", "undefined") and mail.alternatives:
-        html = mail.alternative_text()
-        if html:
-            # As finish does: the HTML alternative of a plain notification that said nothing.
-            path.steps.append("the plain notification decided nothing: its HTML alternative "
-                              "is read as notification text")
-            fact = replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html)
-            classifier.decision(fact, trace=path.steps)
+    # The steps finish took, again, recording them.
+    reason_of(classifier, fact, own, record.extended, mail, trace=path.steps)
     context = fact.context[:MAX_EVIDENCE].lower()
-    expiry = gave_up(fact.action, record.extended, record.code, fact.diagnosis.lower(),
-                     context) if record.expired else None
-    if expiry is not None:
-        path.steps.append(f"expiry: {expiry[0]} ({expiry[1]!r}); the cause, read without "
-                          "the give-up wording:")
-        cause = replace(fact, diagnosis=without(fact.diagnosis.lower()),
-                        context=without(context))
-        classifier.decision(cause, trace=path.steps)
     path.steps.append(f"decided: {record.reason} by {record.rule}")
     text = " ".join(t for t in (fact.diagnosis[:MAX_EVIDENCE].lower(), context) if t)
     for reason in PHRASES:

@@ -135,23 +135,11 @@ class _Finisher:
         # refused DATA): RFC 3464 section 2.3.4 makes Status the verdict, the
         # Diagnostic-Code (2.3.6) the remote server's account of why.
         fact.status, fact.reply_code = own or status, reply
-        decision = decide(self._classifier, fact, own)
-        if decision.reason in ("onhold", "undefined") and self._mail.alternatives:
-            # The plain notification said nothing: its HTML alternative may (mail.py).
-            html = self._mail.alternative_text()
-            if html:
-                decision = self._classifier.decision(
-                    replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html))
-        expiry = None
-        if decision.reason not in ("feedback", "vacation", "delivered"):
-            context = fact.context[:MAX_EVIDENCE]
-            expiry = gave_up(fact.action, status, reply, self._lower(diagnosis),
-                             self._lower(context) if context else "")
+        decision, expiry = reason_of(self._classifier, fact, own, status, self._mail,
+                                     self._lower)
         action = fact.action
-        if expiry is not None:
-            decision = self._cause(fact, expiry)
-            if action == "delayed":
-                action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
+        if expiry is not None and action == "delayed":
+            action = "failed"  # OpenSMTPD 6.8 reports its expiry as "delayed"
         fact.status = status
         reason = decision.reason
         if reason in ("feedback", "vacation"):
@@ -201,15 +189,46 @@ class _Finisher:
             headers=self._headers,
         )
 
-    def _cause(self, fact: Fact, expiry: tuple[str, str]) -> classify.Decision:
-        """The decision for a fact whose MTA gave up after retrying: the cause its last
-        error states, decided without the give-up wording, else ``expired`` by ``expiry``."""
-        cause = self._classifier.decision(replace(
-            fact, diagnosis=without(self._lower(fact.diagnosis)),
-            context=without(self._lower(fact.context[:MAX_EVIDENCE]))))
-        if cause.reason in ("expired", "onhold", "undefined", ""):
-            return classify.Decision("expired", *expiry)
-        return cause
+
+
+def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str,
+              mail: Mail, lower: Callable[[str], str] = str.lower,
+              trace: list[str] | None = None,
+              ) -> tuple[classify.Decision, tuple[str, str] | None]:
+    """The decision on ``fact`` (its codes settled, its status the cause) and, when its MTA
+    gave up after retrying, the expiry (:func:`bounceloop.parsing.expiry.gave_up`).
+
+    The steps: :func:`decide`; the HTML alternative of a plain notification that decided
+    nothing; for an expiry, the cause its last error states, decided without the give-up
+    wording, else ``expired``. ``status`` is the settled status (the verdict); ``lower`` a
+    memoised ``str.lower``; ``trace`` as :meth:`Classifier.decision`'s (``explain``).
+    """
+    decision = decide(classifier, fact, own, trace)
+    if decision.reason in ("onhold", "undefined") and mail.alternatives:
+        # The plain notification said nothing: its HTML alternative may (mail.py).
+        html = mail.alternative_text()
+        if html:
+            if trace is not None:
+                trace.append("the plain notification decided nothing: its HTML alternative "
+                             "is read as notification text")
+            decision = classifier.decision(
+                replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html),
+                trace=trace)
+    if decision.reason in ("feedback", "vacation", "delivered"):
+        return decision, None
+    context = lower(fact.context[:MAX_EVIDENCE]) if fact.context else ""
+    diagnosis = lower(fact.diagnosis)
+    expiry = gave_up(fact.action, status, fact.reply_code, diagnosis, context)
+    if expiry is None:
+        return decision, None
+    if trace is not None:
+        trace.append(f"expiry: {expiry[0]} ({expiry[1]!r}); the cause, read without the "
+                     "give-up wording:")
+    cause = classifier.decision(
+        replace(fact, diagnosis=without(diagnosis), context=without(context)), trace=trace)
+    if cause.reason in ("expired", "onhold", "undefined", ""):
+        return classify.Decision("expired", *expiry), expiry
+    return cause, expiry
 
 
 #: Rules that decide by the words of a text, and by a status code (Decision.rule prefixes).
