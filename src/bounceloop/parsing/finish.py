@@ -276,13 +276,13 @@ def settle_codes(fact: Fact) -> tuple[str, str, str]:
     found = find_enhanced(text, reply[:1]) if text else ""
     if not reply and text:
         reply = find_reply_code(text, (found or fact.status)[:1])
-    status = prefer(fact.status, found, reply)
+    status = prefer(fact.status, found)
     context = fact.context[:MAX_EVIDENCE]
     if not text and context and (not status or status.endswith(".0.0")):
         # No Diagnostic-Code: the remote's reply is the one the notification quotes (the
         # context is a single recipient's), and refines a generic field as its own would.
         found = find_enhanced(context, reply[:1] or status[:1])
-        status = prefer(status, found, reply)
+        status = prefer(status, found)
     if not status and context:
         status = find_enhanced(context, reply[:1])
     if not reply and context:
@@ -302,7 +302,7 @@ def settle_codes(fact: Fact) -> tuple[str, str, str]:
     return status, reply, found
 
 
-def prefer(stated: str, found: str, reply: str = "") -> str:
+def prefer(stated: str, found: str) -> str:
     """Choose between a stated status (DSN ``Status:``) and the code in the reply text.
 
     The stated status is the reporting MTA's verdict (RFC 3464 section 2.3.4): its class
