@@ -141,9 +141,10 @@ class Processed:
 _COMPARED = ("message_id", "mailing_id", "recipient", "code", "extended", "description",
              "errortype", "step", "state", "severity", "reason", "hardbounce", "tied",
              "reported_recipient", "expired")
-#: The error-row fields that explain a classification (issue 18 item 6): a reprocessing
-#: that leaves the classification as it was fills them in place (rows from before
-#: migration 0010 have none), without a "reclassified" event.
+#: The error-row fields that explain a classification (issue 18 item 6), and the Status
+#: field as the report wrote it: a reprocessing that leaves the classification as it was
+#: fills them in place (rows from before migrations 0010 and 0011 have none), without a
+#: "reclassified" event.
 _EXPLAINED = ("rule", "matched", "detector", "status_field")
 
 
