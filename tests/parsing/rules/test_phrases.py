@@ -30,3 +30,27 @@ def test_entries_are_phrases() -> None:
             assert isinstance(phrase.source, str)
             re.compile(phrase.pattern)  # searched as written
 
+
+
+_CITED = re.compile(r"\(catalogue ([a-z0-9][a-z0-9.-]*)\)")
+
+
+def _cited() -> list[tuple[str, Phrase, str]]:
+    return [(reason, phrase, found.group(1))
+            for reason, phrases in PHRASES.items() for phrase in phrases
+            for found in _CITED.finditer(phrase.source)]
+
+
+def test_a_phrase_sourced_from_the_catalogue_reads_that_entry() -> None:
+    """A source "(catalogue ID)" says the phrase is the wording of that reply, which the
+    catalogue cites: the entry exists, documents the phrase's reason, and the phrase
+    matches its text as the classifier reads it (lowercased)."""
+    from bounceloop.catalogue import load  # the loader reads files: outside the pure core
+    entries = {entry.id: entry for entry in load()}
+    cited = _cited()
+    assert cited
+    for reason, phrase, entry_id in cited:
+        assert entry_id in entries, (reason, phrase.id, entry_id)
+        entry = entries[entry_id]
+        assert entry.reason == reason, (reason, phrase.id, entry_id, entry.reason)
+        assert re.search(phrase.pattern, entry.text.lower()), (reason, phrase.id, entry_id)

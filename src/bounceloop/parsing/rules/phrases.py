@@ -52,7 +52,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"mailbox (?:is |was )?full",
             "RFC 3463 X.2.2 (Mailbox full); Exim appendfile transport: mailbox is full",
         ),
-        Phrase("mail-box-exceeded", r"mail ?box (?:size )?(?:limit )?exceeded", ""),
+        Phrase(
+            "mail-box-exceeded",
+            r"mail ?box (?:size )?(?:limit )?exceeded",
+            "https://www.yandex.com/support/mail/bounces/yandex.html (Report on non-delivery to "
+            "Yandex) (catalogue yandex-mailbox-size-exceeded)",
+        ),
         Phrase(
             "mailbox-exceeded-limit",
             r"mailbox (?:has )?exceeded (?:the |its |his |her )?(?:storage |size )?(?:limit|quota)",
@@ -84,7 +89,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:disk|mailbox|storage|mail) quota (?:exceeded|violation|full)",
             "strerror(EDQUOT) \"Disk quota exceeded\", as local delivery agents quote it",
         ),
-        Phrase("quota-violation", r"quota (?:violation|full|limit (?:exceeded|reached))", ""),
+        Phrase(
+            "quota-violation",
+            r"quota (?:violation|full|limit (?:exceeded|reached))",
+            "https://www.bytecamp.net/de/faq/email/zustellen.html (bytecamp FAQ: Fehlermeldungen "
+            "bei Zustellproblemen) (catalogue bytecamp-422-quota-limit)",
+        ),
         Phrase("not-enough-space", r"not enough (?:disk |storage )?space", ""),
         Phrase("full-mailbox", r"full mailbox", ""),
         Phrase(
@@ -133,7 +143,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 3463 X.3.4 (Message too big for system)",
         ),
         Phrase("mail-too-big", r"mail (?:is |was )?too (?:big|large)", ""),
-        Phrase("message-file-too-big", r"message (?:file )?too big", ""),
+        Phrase(
+            "message-file-too-big",
+            r"message (?:file )?too big",
+            "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
+            "(catalogue chasquid-message-too-big)",
+        ),
         Phrase(
             "message-size-exceeds",
             r"message size (?:exceeds|is larger|of \d+ exceeds)",
@@ -142,7 +157,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "exceeds-maximum-size",
             r"exceeds? (?:the )?(?:fixed |configured )?maximum (?:allowed )?(?:message )?size",
-            "",
+            "Cyrus IMAP imap/lmtpengine.c lmtpmode(): max_msgsize "
+            "(github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
+            "cyrus-lmtp-size-exceeds)",
         ),
         Phrase("message-exceeds-maximum", r"message exceeds (?:the )?(?:maximum|size)", ""),
         Phrase(
@@ -153,7 +170,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "size-exceeds-limit",
             r"size (?:of (?:the )?message )?exceeds (?:the )?(?:allowed )?(?:limit|maximum)",
-            "",
+            "Exim src/src/smtp_in.c and receive.c: smtp_reply \"552 Message size exceeds maximum "
+            "permitted\" (message_size_limit) (exim-4.99.1-148-g13835a3c1) (catalogue "
+            "exim-message-size)",
         ),
         Phrase(
             "message-length-exceeds",
@@ -213,7 +232,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:account|mailbox|user|address|recipient)(?: account)? (?:has been |is |was )?"
             r"(?:currently |temporarily |permanently )?"
             r"(?:disabled|suspended|deactivated|frozen|locked|inactive|discontinued|closed|expired)",
-            "",
+            "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
+            "support, 退信提示 list) (catalogue coremail-user-suspended)",
         ),
         Phrase(
             "disabled-recipient",
@@ -322,7 +342,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 7208 section 8.4 (SPF fail); RFC 7372 X.7.23 (SPF validation failed)",
         ),
         Phrase("fail-spf", r"(?:fail|failed|fails) (?:to pass )?(?:the )?spf", ""),
-        Phrase("sender-policy-framework", r"sender policy framework", ""),
+        Phrase(
+            "sender-policy-framework",
+            r"sender policy framework",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-rep"
+            "orts-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
+            "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
+            "(catalogue microsoft-5.7.23-spf-violation)",
+        ),
         Phrase(
             "dkim-fail",
             r"\bdkim2?\b.{0,40}\b(?:fail|failed|failure|invalid|not valid|verification)",
@@ -401,24 +428,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "unknown-user",
             r"unknown (?:e-?mail )?(?:user|recipient|mailbox|address|local[ -]?part|account|alias)",
-            "",
+            "Exim src/src/configure.default: localuser router \"cannot_route_message = Unknown "
+            "user\" (exim-4.99.1-148-g13835a3c1) (catalogue exim-unknown-user-default)",
         ),
         Phrase(
             "no-such-user",
             r"(?:no such|invalid|bad|unknown|illegal|non-?existent|inexistent) "
             r"(?:user|recipient|mailbox|address|account|person|local user|e-?mail(?: address)?)\b",
-            "",
+            "https://smtp.codes/550 (Barracuda rows) (catalogue barracuda-550-no-such-user)",
         ),
         Phrase(
             "user-does-not-exist",
             r"(?:user|recipient|mailbox|address|account|e-?mail address)(?: name)? "
             r"(?:does not|doesn't|do not|not) exists?",
-            "",
+            "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
+            "baruwa-address-does-not-exist)",
         ),
         Phrase(
             "user-not-found",
             r"(?:user|recipient|mailbox|address|account) (?:was )?not found",
-            "",
+            "http://www.sitepackage.de/service/dokumentation/auswertung/typische-fehlermeldungen-"
+            "bei-unzustellbarkeit.html (AOL rows) (catalogue aol-550-mailbox-not-found)",
         ),
         Phrase("user-not-known", r"(?:user|recipient|mailbox|address) not known", ""),
         Phrase("unknown-or-illegal-user", r"unknown or illegal (?:user|alias)", ""),
@@ -482,8 +512,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"this user doesn't have a .{1,30} account",
             "Yahoo",
         ),
-        Phrase("address-invalid", r"address (?:is )?(?:invalid|unknown)", ""),
-        Phrase("addressee-unknown", r"addressee unknown", ""),
+        Phrase(
+            "address-invalid",
+            r"address (?:is )?(?:invalid|unknown)",
+            "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
+            "(catalogue chasquid-rcpt-user-unknown)",
+        ),
+        Phrase(
+            "addressee-unknown",
+            r"addressee unknown",
+            "https://smtp.codes/550 (AT&T rows) (catalogue att-550-addressee-unknown)",
+        ),
         Phrase(
             "destination-addresses-were-unknown",
             r"destination addresses? (?:were|was) unknown",
@@ -495,7 +534,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:not|isn't) our customer",
             "Comcast postmaster SMTP error codes (550 5.1.1 Not our Customer)",
         ),
-        Phrase("no-such-local-user", r"no such (?:local )?(?:user|mailbox|recipient)", ""),
+        Phrase(
+            "no-such-local-user",
+            r"no such (?:local )?(?:user|mailbox|recipient)",
+            "https://smtp.codes/550 (Barracuda rows) (catalogue barracuda-550-no-such-user)",
+        ),
         Phrase(
             "user-does-not-have-a-mailbox",
             r"user (?:does not|doesn't) have (?:a|an) (?:mailbox|account)",
@@ -514,16 +557,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("utente-sconosciuto", r"utente (?:sconosciuto|inesistente)", ""),
         Phrase("nessun-utente", r"nessun utente", ""),
         Phrase("invalid-mailbox-path", r"invalid (?:mailbox|recipient) path", ""),
-        Phrase("mailbox-does-not-exist", r"mailbox (?:does not|doesn't) exist", ""),
+        Phrase(
+            "mailbox-does-not-exist",
+            r"mailbox (?:does not|doesn't) exist",
+            "Stalwart crates/smtp/src/inbound/rcpt.rs (github.com/stalwartlabs/stalwart, commit "
+            "d72608f3) (catalogue stalwart-mailbox-does-not-exist)",
+        ),
         Phrase("recipient-does-not-exist", r"recipient (?:does not|doesn't|not) exists?", ""),
         Phrase("email-address-could-not-be-found", r"email address could not be found", ""),
         Phrase("users-email-name-is-not-found", r"the user's email name is not found", ""),
-        Phrase("address-does-not-exist", r"address (?:does not|doesn't) exist", ""),
+        Phrase(
+            "address-does-not-exist",
+            r"address (?:does not|doesn't) exist",
+            "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
+            "baruwa-address-does-not-exist)",
+        ),
         Phrase("this-address-no-longer-accepts-mail", r"this address no longer accepts mail", ""),
         Phrase(
             "user-then-does-not-exist",
             r"(?:user|recipient|account) (?:.{1,60} )?(?:does not|doesn't) exist",
-            "",
+            "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
+            "(catalogue chasquid-rcpt-user-unknown)",
         ),
         Phrase(
             "in-my-badrecipientto-list",
@@ -656,14 +710,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("reverse-dns", r"reverse dns", "RFC 7372 X.7.25 (Reverse DNS validation failed)"),
         Phrase("reverse-lookup", r"reverse (?:lookup|resolution)", ""),
-        Phrase("rdns", r"\brdns\b", ""),
+        Phrase(
+            "rdns",
+            r"\brdns\b",
+            "Haraka connection.js lookup_rdns_respond(): DENYSOFT default text "
+            "(github.com/haraka/Haraka, commit 0bf10cbb) (catalogue "
+            "haraka-rdns-temporary-failure)",
+        ),
         Phrase(
             "ptr-record",
             r"\bptr\b.{0,20}record",
             "Google SMTP error reference 550 5.7.25 (The IP address sending this message does not "
             "have a PTR record setup)",
         ),
-        Phrase("no-ptr", r"(?:no|invalid|bad|missing) ptr", ""),
+        Phrase(
+            "no-ptr",
+            r"(?:no|invalid|bad|missing) ptr",
+            "maddy internal/check/dns/dns.go require_matching_rdns, RFC 7372 X.7.25 "
+            "(github.com/foxcpp/maddy, commit 837b1b8a) (catalogue maddy-no-ptr)",
+        ),
         Phrase(
             "cannot-find-your-hostname",
             r"cannot find your (?:reverse )?hostname",
@@ -705,7 +770,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"client ip address \S{2,45} does not resolve",
             "Sendmail proto.m4 (require_rdns): 451 4.1.8 Client IP address <IP> does not resolve",
         ),
-        Phrase("without-a-valid-sender-domain", r"without a valid sender domain", ""),
+        Phrase(
+            "without-a-valid-sender-domain",
+            r"without a valid sender domain",
+            "https://smtp.codes/550 (AT&T rows) (catalogue att-550-no-valid-sender-domain)",
+        ),
     ),
     "notcompliantrfc": (
         Phrase(
@@ -842,11 +911,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("header-size-exceeds", r"header (?:size|line) (?:exceeds|too long|too large)", ""),
         Phrase("headers-too-large", r"headers? too (?:large|long|big)", ""),
-        Phrase("invalid-characters", r"invalid (?:characters?|mime|header)", ""),
+        Phrase(
+            "invalid-characters",
+            r"invalid (?:characters?|mime|header)",
+            "Cyrus IMAP imap/lmtp_err.et, imap/imap_err.et and imap/lmtpengine.c "
+            "send_lmtp_error() (github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
+            "cyrus-lmtp-invalid-header)",
+        ),
         Phrase(
             "malformed-mime",
             r"(?:malformed|invalid|illegal|broken) (?:mime|headers?|message structure)",
-            "",
+            "Cyrus IMAP imap/lmtp_err.et, imap/imap_err.et and imap/lmtpengine.c "
+            "send_lmtp_error() (github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
+            "cyrus-lmtp-invalid-header)",
         ),
         Phrase(
             "bare-lf",
@@ -898,7 +975,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"sender (?:address |domain |email address |e-mail address )?(?:is |was |has been )?"
             r"(?:rejected|denied|refused|blocked|blacklisted|not allowed|invalid|unknown|"
             r"not permitted|banned)",
-            "",
+            "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
+            "support, 退信提示 list) (catalogue coremail-null-sender)",
         ),
         Phrase(
             "invalid-sender",
@@ -918,7 +996,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "domain-of-sender-does-not-exist",
             r"domain of sender (?:address )?.{0,80}(?:does not|doesn't) exist",
-            "",
+            "Sendmail cf/m4/proto.m4 check_mail: canonify PERM "
+            "(github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-sender-domain-not-exist)",
         ),
         Phrase("sender-domain-does-not-exist", r"sender domain (?:does not|doesn't) exist", ""),
         Phrase(
@@ -934,7 +1014,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "from-address-blacklisted",
             r"(?:from|sender) address (?:is )?(?:blacklisted|blocked|not allowed)",
-            "",
+            "Stalwart crates/smtp/src/inbound/mail.rs (github.com/stalwartlabs/stalwart, commit "
+            "d72608f3) (catalogue stalwart-sender-not-allowed)",
         ),
         Phrase(
             "sending-to-from-blacklisted-address",
@@ -1071,7 +1152,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "unknown-domain",
             r"(?:unknown|invalid|nonexistent|non-existent|inexistent) domain",
-            "",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"Invalid domain name\" (DNS "
+            "NXDOMAIN for the destination) (commit 3153385b) (catalogue opensmtpd-invalid-domain)",
         ),
         Phrase(
             "domain-invalid",
@@ -1118,13 +1200,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "spam-detected",
             r"\bspam\b.{0,30}(?:detected|content|classification|filter|message|score|rejected|"
             r"suspected|probability|signature|abuse|blocked)",
-            "",
+            "https://guide.arubabusiness.it/email/configurazioni-email-arubabusiness/errori-comun"
+            "i-invio-ricezione-posta (catalogue aruba-552-spam-detected)",
         ),
         Phrase(
             "as-spam",
             r"(?:as|likely|probably|suspected|identified as|classified as|considered|scored as)"
             r" (?:being )?(?:a )?spam",
-            "",
+            "https://www.bytecamp.net/de/faq/email/zustellen.html (bytecamp FAQ: Fehlermeldungen "
+            "bei Zustellproblemen) (catalogue bytecamp-571-classified-as-spam)",
         ),
         Phrase("rejected-due-to-spam", r"rejected (?:due to|as|for) spam", ""),
         Phrase("ube", r"\bube\b", ""),
@@ -1146,7 +1230,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Apache SpamAssassin (the filter names itself in its refusals)",
         ),
         Phrase("bulk-mail", r"bulk (?:mail|e-?mail)", ""),
-        Phrase("spam-mail", r"spam(?:my)? (?:mail|email|message)", ""),
+        Phrase(
+            "spam-mail",
+            r"spam(?:my)? (?:mail|email|message)",
+            "Rspamd src/libserver/milter_internal.h RSPAMD_MILTER_RCODE_*, "
+            "RSPAMD_MILTER_XCODE_*, RSPAMD_MILTER_*_MESSAGE (github.com/rspamd/rspamd, commit "
+            "eaac8e91) (catalogue rspamd-milter-reject)",
+        ),
         Phrase("dash-spam", r"- spam\b", ""),
         Phrase(
             "mail-rejete-mail-rejected",
@@ -1180,7 +1270,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Stalwart inbound/spawn.rs: Session exceeded transfer quota",
         ),
         Phrase("too-fast", r"too fast", ""),
-        Phrase("rate-limit", r"(?<!connection )rate limit(?:ed)?\b", ""),
+        Phrase(
+            "rate-limit",
+            r"(?<!connection )rate limit(?:ed)?\b",
+            "Stalwart crates/smtp/src/inbound/rcpt.rs (github.com/stalwartlabs/stalwart, commit "
+            "d72608f3) (catalogue stalwart-rcpt-rate-limit)",
+        ),
         Phrase("sending-rate", r"(?:sending|message|mail) rate", ""),
         Phrase(
             "receiving-mail-too-quickly",
@@ -1208,7 +1303,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix smtpd.c (smtpd_client_message_rate_limit): 450 4.7.1 Error: too much mail "
             "from <client>",
         ),
-        Phrase("due-to-excessive-volume", r"due to excessive volume", ""),
+        Phrase(
+            "due-to-excessive-volume",
+            r"due to excessive volume",
+            "https://smtp.codes/icloud (Apple iCloud Mail replies, with "
+            "https://support.apple.com/en-us/HT204137) (catalogue icloud-421-excessive-volume)",
+        ),
         Phrase(
             "too-many-recipients-from",
             r"too many recipients from",
@@ -1334,7 +1434,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "listed-on-rbl",
             r"(?:listed|found) (?:on|in|at) .{0,60}(?:rbl|dnsbl|blocklist|spamhaus|sorbs|spamcop"
             r"|barracuda|dnsbls)",
-            "",
+            "maddy internal/check/dnsbl/dnsbl.go default message (github.com/foxcpp/maddy, "
+            "commit 837b1b8a) (catalogue maddy-dnsbl-listed)",
         ),
         Phrase(
             "spamhaus",
@@ -1364,7 +1465,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "ip-blocked",
             r"\bip(?: address)?(?: [\d.:]+)? (?:is |has been |was )?(?:blocked|blacklisted|banned|"
             r"listed|rejected|not allowed|temporarily blacklisted)",
-            "",
+            "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
+            "support, 退信提示 list) (catalogue coremail-ip-is-rejected)",
         ),
         Phrase(
             "helo-command-rejected",
@@ -1394,7 +1496,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("your-ip", r"your (?:ip|host|server|network) ", ""),
         Phrase("may-not-be-mail-exchanger", r"may not be mail exchanger", ""),
         Phrase("is-an-open-relay", r"(?:is|as) an open relay", ""),
-        Phrase("invalid-ip", r"invalid (?:sending |client )?ip\b", ""),
+        Phrase(
+            "invalid-ip",
+            r"invalid (?:sending |client )?ip\b",
+            "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
+            "support, 退信提示 list) (catalogue coremail-invalid-ip)",
+        ),
         Phrase("bl-in-parentheses", r"\(bl\)", ""),
         Phrase(
             "greylist",
@@ -1441,14 +1548,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "virusdetected": (
-        Phrase("virus", r"\bvirus", ""),
+        Phrase(
+            "virus",
+            r"\bvirus",
+            "Exim src/src/configure.default (github.com/Exim/exim, commit 13835a3c) (catalogue "
+            "exim-malware)",
+        ),
         Phrase("infected", r"infected", ""),
         Phrase("malware", r"malware", ""),
         Phrase("executable-attachment", r"executable (?:attachment|content)", ""),
         Phrase("potentially-executable", r"potentially executable", ""),
     ),
     "policyviolation": (
-        Phrase("policy-violation", r"policy violation", ""),
+        Phrase(
+            "policy-violation",
+            r"policy violation",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-rep"
+            "orts-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
+            "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
+            "(catalogue microsoft-5.0.350-as345-nested-attachments)",
+        ),
         Phrase(
             "for-policy-reasons",
             r"(?:for|due to) (?:local )?policy reasons",
@@ -1463,10 +1582,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "denied-by-policy",
             r"(?:denied|rejected|blocked|not allowed|prohibited) (?:by|due to) "
             r"(?:local |our )?polic",
-            "",
+            "https://smtp.codes/icloud (Apple iCloud Mail replies, with "
+            "https://support.apple.com/en-us/HT204137) (catalogue icloud-550-cs01-local-policy)",
         ),
         Phrase("protocol-violation", r"protocol violation", ""),
-        Phrase("local-policy", r"local policy", ""),
+        Phrase(
+            "local-policy",
+            r"local policy",
+            "https://smtp.codes/icloud (Apple iCloud Mail replies, with "
+            "https://support.apple.com/en-us/HT204137) (catalogue icloud-550-cs01-local-policy)",
+        ),
         Phrase(
             "content-presents-a-potential-security-issue",
             r"content presents a potential security issue",
@@ -1549,14 +1674,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Rackspace G6: The recipient's server was temporarily unavailable to accept your "
             "message",
         ),
-        Phrase("internal-error", r"internal (?:server |system )?error", ""),
+        Phrase(
+            "internal-error",
+            r"internal (?:server |system )?error",
+            "Dovecot src/lmtp/lmtp-local.c several failure paths: 451 4.3.0 \"Temporary internal "
+            "error\" (github.com/dovecot/core, commit f28b5a92) (catalogue "
+            "dovecot-lmtp-temporary-internal-error)",
+        ),
         Phrase(
             "system-error",
             # (Sendmail's EX_OSERR, "operating system error", is the mailer's)
             r"(?<!operating )system error",
-            "",
+            "https://smtp.codes/zoho (catalogue zoho-452-temporary-system-error)",
         ),
-        Phrase("temporary-problem", r"temporary (?:local )?(?:problem|error)", ""),
+        Phrase(
+            "temporary-problem",
+            r"temporary (?:local )?(?:problem|error)",
+            "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
+            "(catalogue chasquid-rcpt-temp-check)",
+        ),
         Phrase(
             "server-busy",
             r"server (?:is )?(?:too )?busy",
@@ -1579,9 +1715,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("could-not-load", r"could not load", ""),
         Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
-        Phrase("server-error", r"server error", ""),
-        Phrase("system-failure", r"system (?:failure|problem)", ""),
-        Phrase("unable-to-process", r"unable to (?:process|write)", ""),
+        Phrase(
+            "server-error",
+            r"server error",
+            "maddy internal/storage/imapsql/delivery.go (github.com/foxcpp/maddy, commit "
+            "837b1b8a) (catalogue maddy-storage-internal)",
+        ),
+        Phrase(
+            "system-failure",
+            r"system (?:failure|problem)",
+            "https://support.google.com/a/answer/3726730 (Gmail SMTP errors and codes) "
+            "(catalogue gmail-421-4.3.0-temporary-system-problem)",
+        ),
+        Phrase(
+            "unable-to-process",
+            r"unable to (?:process|write)",
+            "https://mimecastsupport.zendesk.com/hc/en-us/articles/34000709564691-Policies-Mimeca"
+            "st-SMTP-Error-Codes (4xx table read in "
+            "https://electronicaportatil.com/smtp-error-codes/, a copy of the article) "
+            "(catalogue mimecast-421-unable-to-process)",
+        ),
         Phrase(
             "resources-temporarily-unavailable",
             r"resources temporarily unavailable",
@@ -1589,7 +1742,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "(#4.3.0)",
         ),
         Phrase("out-of-memory", r"out of memory", ""),
-        Phrase("configuration-error", r"configuration error", ""),
+        Phrase(
+            "configuration-error",
+            r"configuration error",
+            "Postfix src/smtpd/smtpd_check.c: an unknown restriction or a failing table "
+            "(github.com/vdukhovni/postfix, commit 17830e5c) (catalogue "
+            "postfix-server-configuration-error)",
+        ),
         Phrase("misconfigured", r"misconfigur", ""),
         Phrase(
             "too-busy",
@@ -1683,13 +1842,23 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix dns_lookup.c",
         ),
         Phrase("temporary-dns-failure", r"temporary (?:dns|name service|lookup) failure", ""),
-        Phrase("lookup-failed", r"(?:lookup|resolution) (?:of .{1,60})?failed", ""),
+        Phrase(
+            "lookup-failed",
+            r"(?:lookup|resolution) (?:of .{1,60})?failed",
+            "notqmail qmail-remote.c: \"CNAME lookup failed temporarily. (#4.4.3)\" (commit "
+            "a7012e4f) (catalogue qmail-remote-cname)",
+        ),
         Phrase(
             "connection-reset",
             r"connection (?:was )?reset",
             "strerror(ECONNRESET): Connection reset by peer",
         ),
-        Phrase("network-error", r"network error", ""),
+        Phrase(
+            "network-error",
+            r"network error",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"Network error on destination MXs\" "
+            "(commit 3153385b) (catalogue opensmtpd-network-error-mx)",
+        ),
         Phrase("could-not-find-a-gateway", r"could not find a (?:gateway|route)", ""),
         Phrase(
             "host-not-found-try-again",
@@ -1774,7 +1943,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"mail system (?:is )?full",
             "RFC 3463 X.3.1 (Mail system full)",
         ),
-        Phrase("disk-full", r"(?:disk|file ?system|spool) (?:is )?full", ""),
+        Phrase(
+            "disk-full",
+            r"(?:disk|file ?system|spool) (?:is )?full",
+            "notqmail qmail.c/qmail-qmqpc: \"qq write error or disk full (#4.3.0)\" (commit "
+            "a7012e4f) (catalogue qmail-qq-disk-full)",
+        ),
         Phrase(
             "insufficient-system-storage",
             r"insufficient system (?:storage|resources)",
@@ -1798,7 +1972,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("not-accepting-mail", r"not accepting (?:any )?(?:e-?)?mail", ""),
         Phrase("no-mx-for", r"no mx (?:record )?(?:found )?for", ""),
-        Phrase("indicated-no-smtp-service", r"indicated no smtp service", ""),
+        Phrase(
+            "indicated-no-smtp-service",
+            r"indicated no smtp service",
+            "Exim src/src/routers/dnslookup.c: \"an MX or SRV record indicated no SMTP service\" "
+            "(RFC 7505 null MX) (exim-4.99.1-148-g13835a3c1) (catalogue exim-null-mx)",
+        ),
         Phrase(
             "no-smtp-service",
             r"no smtp service",
@@ -1811,7 +1990,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         # certificate-expired), not the queue's lifetime.
         Phrase("expired", r"\bexpired\b(?<!certificate-expired)(?<!certificate is expired)"
                r"(?<!certificate has expired)",
-               ""),
+               "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-"
+               "reports-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
+               "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
+               "(catalogue microsoft-4.4.7-message-expired-4.4.7)"),
         Phrase(
             "retry-time-exceeded",
             r"retry time(?:out)? (?:exceeded|reached)",
@@ -1838,7 +2020,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"message (?:has )?expired",
             "Exchange Online NDR 4.4.7 (Message expired)",
         ),
-        Phrase("timed-out", r"timed? ?out", ""),
+        Phrase(
+            "timed-out",
+            r"timed? ?out",
+            "Exim src/src/retry.c: US\"retry timeout exceeded\" (exim-4.99.1-148-g13835a3c1) "
+            "(catalogue exim-retry-timeout)",
+        ),
         Phrase("could-not-be-delivered-within", r"could not be delivered within", ""),
         Phrase("gave-up", r"gave up", ""),
         Phrase(
@@ -1880,7 +2067,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"starttls",
             "RFC 3207 (530 Must issue a STARTTLS command first; 454 TLS not available)",
         ),
-        Phrase("tls-required", r"tls (?:is )?required", ""),
+        Phrase(
+            "tls-required",
+            r"tls (?:is )?required",
+            "Courier courier/courier/module.esmtp/courieresmtpd.C: ESMTP_TLS_REQUIRED before "
+            "STARTTLS (github.com/svarshavchik/courier, commit fe506ccc) (catalogue "
+            "courier-starttls-required-first)",
+        ),
         Phrase("requires-tls", r"requires? (?:tls|encryption)", ""),
         Phrase("tls-negotiation-failed", r"(?:tls|ssl) (?:negotiation|handshake) failed", ""),
         Phrase(
@@ -1922,11 +2115,35 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
         Phrase("smtp-auth", r"smtp auth(?:entication)?", ""),
-        Phrase("not-authenticated", r"not authenticated", ""),
+        Phrase(
+            "not-authenticated",
+            r"not authenticated",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-rep"
+            "orts-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
+            "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
+            "(catalogue microsoft-5.7.1-client-not-authenticated)",
+        ),
         Phrase("insecure", r"insecure", ""),
-        Phrase("certificate", r"certificate", ""),
-        Phrase("password", r"password", ""),
-        Phrase("access-denied", r"access denied", ""),
+        Phrase(
+            "certificate",
+            r"certificate",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-rep"
+            "orts-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
+            "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
+            "(catalogue microsoft-5.7.322-certificate-expired)",
+        ),
+        Phrase(
+            "password",
+            r"password",
+            "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
+            "(catalogue chasquid-auth-incorrect)",
+        ),
+        Phrase(
+            "access-denied",
+            r"access denied",
+            "Dovecot src/submission/submission-commands.c (github.com/dovecot/core, commit "
+            "f28b5a92) (catalogue dovecot-submission-anonymous-denied)",
+        ),
     ),
     "suppressed": (
         Phrase("suppression-list", r"suppression list", ""),
@@ -2002,7 +2219,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 5321 4.2.2 (504 reply text)",
         ),
         Phrase("malformed-address", r"malformed address", ""),
-        Phrase("line-too-long", r"line too long", ""),
+        Phrase(
+            "line-too-long",
+            r"line too long",
+            "Haraka connection.js: a command line beyond the limit (github.com/haraka/Haraka, "
+            "commit 0bf10cbb) (catalogue haraka-line-too-long)",
+        ),
         Phrase(
             "synchronization-error",
             r"synchroni[sz]ation error",
