@@ -293,7 +293,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (948790660, (
+    "blocked": (2337540487, (
         "rbl",
         "(bl)",
         "dial",

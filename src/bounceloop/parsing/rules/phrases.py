@@ -292,7 +292,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("not-allowed-to-relay", r"not (?:allowed|permitted|authori[sz]ed) to relay", ""),
         Phrase("as-a-relay", r"as a relay", ""),
         Phrase("no-relaying", r"no relaying", ""),
-        Phrase("open-relay-not-allowed", r"open relay not allowed", ""),
+        Phrase(
+            "open-relay-not-allowed",
+            r"open relay not allowed",
+            "https://community.mimecast.com/docs/DOC-2116 (Mimecast, Maintaining Authorized "
+            "Outbound Addresses: \"Open relay not allowed\") (catalogue "
+            "mimecast-451-open-relay-not-allowed)",
+        ),
         Phrase("not-a-gateway", r"not a gateway", ""),
         Phrase(
             "cannot-deliver-mail-for",
@@ -758,7 +764,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:hostname|host name) (?:lookup|verification) failed",
             "",
         ),
-        Phrase("no-reverse", r"no reverse", ""),
+        Phrase(
+            "no-reverse",
+            r"no reverse",
+            "qpsmtpd plugins/helo no_reverse_dns(): \"no reverse DNS for $ip\", sent by "
+            "get_reject() (github.com/smtpd/qpsmtpd, commit df5b04d8)",
+        ),
         Phrase(
             "ip-name-possibly-forged",
             r"(?:ip name|hostname) (?:possibly forged|lookup failed)|possibly forged hostname",
@@ -1055,7 +1066,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "mail-from-rejected",
             r"\bmail from\b(?! \[?\d{1,3}\.\d{1,3}\.).{0,60}(?:rejected|refused|denied)",
-            "",
+            "qpsmtpd plugins/rhsbl: \"Mail from $host rejected because it $result\" (the sender's "
+            "domain is on a right-hand-side blocklist) (github.com/smtpd/qpsmtpd, commit "
+            "df5b04d8)",
         ),
         Phrase("sender-not-authorized", r"sender .{0,40}(?:not authorized|not permitted)", ""),
         Phrase(
@@ -1460,7 +1473,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"client host (?:\[?[\w.:]+\]? )?(?:rejected|blocked|refused)",
             "Postfix smtpd(8): Client host rejected",
         ),
-        Phrase("client-blocked", r"client (?:\[?[\w.:]+\]? )?blocked", ""),
+        Phrase(
+            "client-blocked",
+            r"client (?:host )?(?:\[?[\w.:]+\]? )?blocked",
+            "Postfix src/global/mail_params.h DEF_DEF_RBL_REPLY \"$rbl_code Service unavailable; "
+            "$rbl_class [$rbl_what] blocked using $rbl_domain\" with $rbl_class \"Client host\" "
+            "(postfix 20260821, commit 17830e5c) (catalogue postfix-rbl-default-reply)",
+        ),
         Phrase(
             "ip-blocked",
             r"\bip(?: address)?(?: [\d.:]+)? (?:is |has been |was )?(?:blocked|blacklisted|banned|"
@@ -1473,13 +1492,32 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"helo command rejected",
             "Postfix smtpd(8): Helo command rejected",
         ),
-        Phrase("not-accepting-connections", r"not accepting connections", ""),
+        Phrase(
+            "not-accepting-connections",
+            r"not accepting connections",
+            "Postfix src/smtpd/smtpd.c smtpd_proto(): a milter's 5xx reject at CONNECT answers "
+            "\"554 <myhostname> ESMTP not accepting connections\" (postfix 20260821, commit "
+            "17830e5c)",
+        ),
         Phrase("dynamic-ip", r"dynamic ip", ""),
-        Phrase("dial-up", r"dial-?up", ""),
+        Phrase(
+            "dial-up",
+            r"dial-?up",
+            "T-Online: 554 Dialup/transient IP not allowed (read in "
+            "https://help.creoline.com/en/doc/t-online-554-dialuptransient-ip-not-allowed-zVwMz4z866,"
+            " a third-party collection) (catalogue tonline-554-dialup-transient-ip)",
+        ),
         Phrase("residential", r"residential", ""),
         Phrase("use-smtp-server", r"use (?:the |your )?(?:isp'?s? )?smtp (?:server|relay)", ""),
         Phrase("smtp-server-of-your-isp", r"smtp server of your isp", ""),
-        Phrase("messages-from-werent-sent", r"messages from .{1,60} weren't sent", ""),
+        Phrase(
+            "messages-from-werent-sent",
+            r"messages from .{1,60} weren't sent",
+            "Outlook.com (hotmail.com) inbound reply \"Unfortunately, messages from [IP] weren't "
+            "sent ... on our block list (S3140)\" (read in "
+            "https://virtbiz.com/client/index.php?rp=%2Fknowledgebase%2F71%2FOutlook-or-Hotmail-or-Microsoft-has-blocked-my-email.html,"
+            " a third-party collection) (catalogue microsoft-outlookcom-550-5.7.1-block-list)",
+        ),
         Phrase(
             "server-banned",
             r"(?:server|host|network|ip) (?:is |has been )?(?:banned|blacklisted|blocked)",
