@@ -507,14 +507,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "bad sequence of commands",
         "parameter not implemented",
     )),
-    "vacation": (171437637, (
+    "vacation": (3562517758, (
         "i am ",
+        "return",
         "out of ",
         "away from ",
         "i will be ",
         "on vacation",
         "currently out",
-        "returning to the office",
     )),
 }
 
@@ -1162,6 +1162,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("away from ",),
         ("i will be ",),
         ("currently out",),
-        ("returning to the office",),
+        ("return",),
     ),
 }
