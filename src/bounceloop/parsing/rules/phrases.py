@@ -262,7 +262,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("user-not-active", r"user (?:account )?(?:is )?not active", ""),
     ),
     "hasmoved": (
-        Phrase("has-been-replaced-by", r"has been replaced by", ""),
         Phrase(
             "mailbox-has-moved",
             r"(?:mailbox|user|address|recipient) has moved",
@@ -273,7 +272,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no forwarding address",
             "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
         ),
-        Phrase("recipient-no-longer-on-server", r"recipient no longer on server", ""),
     ),
     "norelaying": (
         Phrase(
@@ -1713,8 +1711,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"local error",
             "RFC 5321 4.2.2 (451 Requested action aborted: local error in processing)",
         ),
-        Phrase("could-not-load", r"could not load", ""),
-        Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
         Phrase(
             "server-error",
             r"server error",
@@ -1741,7 +1737,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
             "(#4.3.0)",
         ),
-        Phrase("out-of-memory", r"out of memory", ""),
+        Phrase(
+            "out-of-memory",
+            r"out of memory",
+            "notqmail qmail-remote.c / qmail-local.c temp_nomem(): \"Out of memory. (#4.3.0)\" "
+            "(github.com/notqmail/notqmail, commit a7012e4f) (catalogue "
+            "qmail-remote-out-of-memory); Courier module.local/local.C: 450 Out of memory.",
+        ),
         Phrase(
             "configuration-error",
             r"configuration error",
@@ -1749,7 +1751,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "(github.com/vdukhovni/postfix, commit 17830e5c) (catalogue "
             "postfix-server-configuration-error)",
         ),
-        Phrase("misconfigured", r"misconfigur", ""),
         Phrase(
             "too-busy",
             r"\btoo busy\b|load too high",
@@ -1971,7 +1972,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Sendmail srvrsmtp.c: 452 4.4.5 Insufficient disk space; try again later (its queue "
             "file system)",
         ),
-        Phrase("system-storage-full", r"system (?:storage|disk) (?:is )?full", ""),
     ),
     "notaccept": (
         Phrase("null-mx", r"null mx", "RFC 7505"),
@@ -1980,7 +1980,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:does not|doesn't|do not|will not|won't) accept (?:any )?(?:e-?)?mail",
             "RFC 7504 (521 <host> does not accept mail); RFC 7505 (null MX)",
         ),
-        Phrase("not-accepting-mail", r"not accepting (?:any )?(?:e-?)?mail", ""),
         Phrase(
             "no-mx-for",
             r"no mx (?:record )?(?:found )?for",
@@ -1998,7 +1997,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no smtp service",
             "RFC 5321 3.1 (554 No SMTP service here); RFC 7504 (521)",
         ),
-        Phrase("does-not-receive-mail", r"does not receive (?:e-?)?mail", ""),
     ),
     "expired": (
         # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
@@ -2041,16 +2039,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exim src/src/retry.c: US\"retry timeout exceeded\" (exim-4.99.1-148-g13835a3c1) "
             "(catalogue exim-retry-timeout)",
         ),
-        Phrase("could-not-be-delivered-within", r"could not be delivered within", ""),
-        Phrase("gave-up", r"gave up", ""),
         Phrase(
             "all-hosts-have-been-failing",
             r"all hosts have been failing",
             "Exim: all hosts for <domain> have been failing for a long time",
         ),
-        Phrase("deferred-too-long", r"deferred (?:for )?too long", ""),
-        Phrase("maximum-delivery-time", r"maximum (?:delivery|queue) time", ""),
-        Phrase("connection-expired", r"connection (?:has )?expired", ""),
         Phrase(
             "delivery-attempts-will-continue",
             r"delivery attempts? (?:will continue|failed)",
@@ -2158,7 +2151,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix smtpd SASL: 535 5.7.8 Error: authentication failed",
         ),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
-        Phrase("smtp-auth", r"smtp auth(?:entication)?", ""),
+        Phrase(
+            "smtp-auth",
+            r"smtp auth(?:entication)?",
+            "Stalwart crates/smtp/src/outbound/error.rs ClientError::InvalidChallenge: \"SMTP "
+            "authentication error: Invalid challenge\" (github.com/stalwartlabs/stalwart, commit "
+            "d72608f3)",
+        ),
         Phrase(
             "not-authenticated",
             r"not authenticated",
@@ -2167,7 +2166,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
             "(catalogue microsoft-5.7.1-client-not-authenticated)",
         ),
-        Phrase("insecure", r"insecure", ""),
+        Phrase(
+            "insecure",
+            r"insecure",
+            "OpenSMTPD usr.sbin/smtpd/mta_session.c: mta_error(s, \"Refuse to AUTH over insecure "
+            "channel\") for a relay with credentials on a session without TLS "
+            "(github.com/OpenSMTPD/OpenSMTPD, commit 3153385b)",
+        ),
         Phrase(
             "certificate",
             r"certificate",
@@ -2223,7 +2228,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix pipe(8)/local(8): Command died with status <n> / command failed",
         ),
         Phrase("mailer-error", r"mailer (?:error|failed)", ""),
-        Phrase("exit-status-n", r"exit (?:status|code) \d", ""),
         Phrase(
             "pipe-to",
             r"pipe to \|",
@@ -2248,7 +2252,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unknown mailer error",
             "Sendmail: unknown mailer error <n>",
         ),
-        Phrase("error-in-local-delivery", r"error in (?:the )?local delivery", ""),
         Phrase("failed-to-read-response-template", r"failed to read response template", ""),
     ),
     "syntaxerror": (
@@ -2372,7 +2375,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "SpamAssassin rules/20_vbounce.cf __BOUNCE_OOO_S2: Subject / \\(away from the "
             "office\\)$/ (github.com/apache/spamassassin, commit f7fe7b82)",
         ),
-        Phrase("i-will-be-out", r"i will be (?:out|away|traveling|travelling)", ""),
         Phrase(
             "currently-out",
             r"currently out",
