@@ -262,7 +262,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("user-not-active", r"user (?:account )?(?:is )?not active", ""),
     ),
     "hasmoved": (
-        Phrase("has-been-replaced-by", r"has been replaced by", ""),
         Phrase(
             "mailbox-has-moved",
             r"(?:mailbox|user|address|recipient) has moved",
@@ -273,7 +272,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no forwarding address",
             "RFC 3463 X.1.6 (Destination mailbox has moved, No forwarding address)",
         ),
-        Phrase("recipient-no-longer-on-server", r"recipient no longer on server", ""),
     ),
     "norelaying": (
         Phrase(
@@ -1674,8 +1672,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"local error",
             "RFC 5321 4.2.2 (451 Requested action aborted: local error in processing)",
         ),
-        Phrase("could-not-load", r"could not load", ""),
-        Phrase("remote-server-error", r"remote (?:server|system) (?:error|failure|problem)", ""),
         Phrase(
             "server-error",
             r"server error",
@@ -1702,7 +1698,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
             "(#4.3.0)",
         ),
-        Phrase("out-of-memory", r"out of memory", ""),
+        Phrase(
+            "out-of-memory",
+            r"out of memory",
+            "notqmail qmail-remote.c / qmail-local.c temp_nomem(): \"Out of memory. (#4.3.0)\" "
+            "(github.com/notqmail/notqmail, commit a7012e4f) (catalogue "
+            "qmail-remote-out-of-memory); Courier module.local/local.C: 450 Out of memory.",
+        ),
         Phrase(
             "configuration-error",
             r"configuration error",
@@ -1710,7 +1712,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "(github.com/vdukhovni/postfix, commit 17830e5c) (catalogue "
             "postfix-server-configuration-error)",
         ),
-        Phrase("misconfigured", r"misconfigur", ""),
         Phrase(
             "too-busy",
             r"\btoo busy\b|load too high",
@@ -1795,14 +1796,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "dns-error",
             r"dns (?:error|query failed|lookup failed|failure|problem|timeout)",
-            "",
+            "maddy internal/check/dns/dns.go: \"DNS error during policy check\" (450/550 x.7.25) "
+            "(github.com/foxcpp/maddy, commit 837b1b8a)",
         ),
         Phrase(
             "malformed-or-unexpected-name-server-reply",
             r"malformed or unexpected name server reply",
             "Postfix dns_lookup.c",
         ),
-        Phrase("temporary-dns-failure", r"temporary (?:dns|name service|lookup) failure", ""),
+        Phrase(
+            "temporary-dns-failure",
+            r"temporary (?:dns|name service|lookup) failure",
+            "Sendmail cf/feature/dnsbl.m4 _DNSBL_MSG_TMP_: \"451 Temporary lookup failure of "
+            "<address> at <list>\" (4.4.3) (github.com/deepin-community/sendmail, commit "
+            "c7e7de44)",
+        ),
         Phrase(
             "lookup-failed",
             r"(?:lookup|resolution) (?:of .{1,60})?failed",
@@ -1830,7 +1838,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "name-server-failure",
             r"name server\b.{0,60}(?:failure|error|timeout|timed out)",
-            "",
+            "Sendmail sendmail/err.c errstring(): \"Name server: <host>: host name lookup "
+            "failure\" (TRY_AGAIN); sendmail/daemon.c: \"851 <name>: Name server timeout\" "
+            "(github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-name-server-lookup-failure)",
         ),
         Phrase(
             "unable-to-establish-connection",
@@ -1922,7 +1933,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Sendmail srvrsmtp.c: 452 4.4.5 Insufficient disk space; try again later (its queue "
             "file system)",
         ),
-        Phrase("system-storage-full", r"system (?:storage|disk) (?:is )?full", ""),
     ),
     "notaccept": (
         Phrase("null-mx", r"null mx", "RFC 7505"),
@@ -1931,8 +1941,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:does not|doesn't|do not|will not|won't) accept (?:any )?(?:e-?)?mail",
             "RFC 7504 (521 <host> does not accept mail); RFC 7505 (null MX)",
         ),
-        Phrase("not-accepting-mail", r"not accepting (?:any )?(?:e-?)?mail", ""),
-        Phrase("no-mx-for", r"no mx (?:record )?(?:found )?for", ""),
+        Phrase(
+            "no-mx-for",
+            r"no mx (?:record )?(?:found )?for",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"No MX found for domain\" / \"No MX "
+            "found for destination\" (github.com/OpenSMTPD/OpenSMTPD, commit 3153385b)",
+        ),
         Phrase(
             "indicated-no-smtp-service",
             r"indicated no smtp service",
@@ -1944,7 +1958,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no smtp service",
             "RFC 5321 3.1 (554 No SMTP service here); RFC 7504 (521)",
         ),
-        Phrase("does-not-receive-mail", r"does not receive (?:e-?)?mail", ""),
     ),
     "expired": (
         # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
@@ -1987,28 +2000,34 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exim src/src/retry.c: US\"retry timeout exceeded\" (exim-4.99.1-148-g13835a3c1) "
             "(catalogue exim-retry-timeout)",
         ),
-        Phrase("could-not-be-delivered-within", r"could not be delivered within", ""),
-        Phrase("gave-up", r"gave up", ""),
         Phrase(
             "all-hosts-have-been-failing",
             r"all hosts have been failing",
             "Exim: all hosts for <domain> have been failing for a long time",
         ),
-        Phrase("deferred-too-long", r"deferred (?:for )?too long", ""),
-        Phrase("maximum-delivery-time", r"maximum (?:delivery|queue) time", ""),
-        Phrase("connection-expired", r"connection (?:has )?expired", ""),
         Phrase(
             "delivery-attempts-will-continue",
             r"delivery attempts? (?:will continue|failed)",
-            "",
+            "Exim src/src/deliver.c delay warning: \"No action is required on your part. Delivery "
+            "attempts will continue for some time\" (github.com/Exim/exim, commit 13835a3c)",
         ),
-        Phrase("giving-up", r"giving up", ""),
+        Phrase(
+            "giving-up",
+            r"giving up",
+            "dma dma.c deliver(): \"Could not deliver for the last %d seconds. Giving up.\" "
+            "(github.com/corecode/dma, commit 7f88bbe7) (catalogue dma-max-timeout)",
+        ),
         Phrase(
             "deferred-connection-refused",
             r"deferred: connection (?:refused|timed out|reset)",
             "Sendmail, final after retries",
         ),
-        Phrase("could-not-deliver-for-the-last", r"could not deliver for the last", ""),
+        Phrase(
+            "could-not-deliver-for-the-last",
+            r"could not deliver for the last",
+            "dma dma.c deliver(): \"Could not deliver for the last %d seconds. Giving up.\" "
+            "(github.com/corecode/dma, commit 7f88bbe7) (catalogue dma-max-timeout)",
+        ),
         Phrase(
             "did-not-accept-our-requests-to-connect",
             r"did not accept our requests to connect",
@@ -2035,15 +2054,33 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "STARTTLS (github.com/svarshavchik/courier, commit fe506ccc) (catalogue "
             "courier-starttls-required-first)",
         ),
-        Phrase("requires-tls", r"requires? (?:tls|encryption)", ""),
-        Phrase("tls-negotiation-failed", r"(?:tls|ssl) (?:negotiation|handshake) failed", ""),
+        Phrase(
+            "requires-tls",
+            r"requires? (?:tls|encryption)",
+            "OpenSMTPD usr.sbin/smtpd/smtp_client.c: smtp_client_cancel(proto, FAIL_IMPL, "
+            "\"Authentication requires TLS\") for a relay whose AUTH needs TLS it does not have "
+            "(github.com/OpenSMTPD/OpenSMTPD, commit 3153385b)",
+        ),
+        Phrase(
+            "tls-negotiation-failed",
+            r"(?:tls|ssl) (?:negotiation|handshake) failed",
+            "Sendmail cf/m4/proto.m4 STLS_connection: SW_MSG \"TLS handshake failed.\" (454 4.7.0) "
+            "(github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-tls-handshake-failed)",
+        ),
         Phrase(
             "encryption-required",
             r"encryption (?:is )?(?:required|needed)",
             "RFC 4954 section 6 (538 5.7.11 Encryption required for requested authentication "
             "mechanism)",
         ),
-        Phrase("does-not-support-tls", r"(?:does not|doesn't) support (?:tls|starttls|ssl)", ""),
+        Phrase(
+            "does-not-support-tls",
+            r"(?:does not|doesn't) support (?:tls|starttls|ssl)",
+            "Sendmail cf/m4/proto.m4 TLS checks: \"other side does not support STARTTLS\" (403 "
+            "4.7.0) (github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-tls-other-side-no-starttls)",
+        ),
         Phrase(
             "tls-not-available",
             r"tls (?:is )?not (?:available|supported|offered)",
@@ -2075,7 +2112,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix smtpd SASL: 535 5.7.8 Error: authentication failed",
         ),
         Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
-        Phrase("smtp-auth", r"smtp auth(?:entication)?", ""),
+        Phrase(
+            "smtp-auth",
+            r"smtp auth(?:entication)?",
+            "Stalwart crates/smtp/src/outbound/error.rs ClientError::InvalidChallenge: \"SMTP "
+            "authentication error: Invalid challenge\" (github.com/stalwartlabs/stalwart, commit "
+            "d72608f3)",
+        ),
         Phrase(
             "not-authenticated",
             r"not authenticated",
@@ -2084,7 +2127,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
             "(catalogue microsoft-5.7.1-client-not-authenticated)",
         ),
-        Phrase("insecure", r"insecure", ""),
+        Phrase(
+            "insecure",
+            r"insecure",
+            "OpenSMTPD usr.sbin/smtpd/mta_session.c: mta_error(s, \"Refuse to AUTH over insecure "
+            "channel\") for a relay with credentials on a session without TLS "
+            "(github.com/OpenSMTPD/OpenSMTPD, commit 3153385b)",
+        ),
         Phrase(
             "certificate",
             r"certificate",
@@ -2107,31 +2156,63 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "suppressed": (
-        Phrase("suppression-list", r"suppression list", ""),
-        Phrase("suppressed", r"\bsuppressed\b", ""),
+        Phrase(
+            "suppression-list",
+            r"suppression list",
+            "https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html#bounce-types "
+            "(Amazon SES bounce types Suppressed: on the Amazon SES suppression list; "
+            "OnAccountSuppressionList: on the account-level suppression list) (read in "
+            "github.com/mozilla/ecosystem-platform docs/reference/emails.md, commit 522e8e3a, a "
+            "third-party copy of the table)",
+        ),
+        Phrase(
+            "suppressed",
+            r"\bsuppressed\b",
+            "https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html#bounce-types "
+            "(Amazon SES bounce type OnAccountSuppressionList: Amazon SES has suppressed sending "
+            "to this address) (read in github.com/mozilla/ecosystem-platform "
+            "docs/reference/emails.md, commit 522e8e3a, a third-party copy of the table)",
+        ),
     ),
     "mailererror": (
-        Phrase("procmail", r"procmail", ""),
+        Phrase(
+            "procmail",
+            r"procmail",
+            "Sendmail cf/feature/local_procmail.m4: procmail as the local mailer "
+            "(LOCAL_MAILER_PATH /usr/local/bin/procmail, LOCAL_MAILER_ARGS procmail -Y -a $h -d "
+            "$u), so a failing delivery names it (github.com/deepin-community/sendmail, commit "
+            "c7e7de44)",
+        ),
         Phrase(
             "command-failed",
             r"command (?:failed|died)",
             "Postfix pipe(8)/local(8): Command died with status <n> / command failed",
         ),
         Phrase("mailer-error", r"mailer (?:error|failed)", ""),
-        Phrase("exit-status-n", r"exit (?:status|code) \d", ""),
-        Phrase("pipe-to", r"pipe to \|", ""),
+        Phrase(
+            "pipe-to",
+            r"pipe to \|",
+            "Exim src/src/deliver.c print_address_information(): \"%s to %s%sgenerated by \" with "
+            "\"pipe\" for an address of the form |command, so a bounce names it \"pipe to |/path\" "
+            "(github.com/Exim/exim, commit 13835a3c)",
+        ),
         Phrase(
             "x-unix",
             r"x-unix",
             "RFC 3464 2.3.6 diagnostic-type X-Unix (a local program's exit)",
         ),
-        Phrase("local-delivery-failed", r"local delivery failed", ""),
+        Phrase(
+            "local-delivery-failed",
+            r"local delivery failed",
+            "Exim src/src/transports/pipe.c pipe_transport_entry(): addr->user_message = "
+            "US\"local delivery failed\" (exim-4.99.1-148-g13835a3c1) (catalogue "
+            "exim-pipe-local-delivery-failed)",
+        ),
         Phrase(
             "unknown-mailer-error",
             r"unknown mailer error",
             "Sendmail: unknown mailer error <n>",
         ),
-        Phrase("error-in-local-delivery", r"error in (?:the )?local delivery", ""),
         Phrase("failed-to-read-response-template", r"failed to read response template", ""),
     ),
     "syntaxerror": (
@@ -2163,7 +2244,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("syntax-error", r"syntax error", "RFC 5321 4.2.2 (500/501 reply text)"),
         Phrase("command-unrecognized", r"command unrecognized", "RFC 5321 4.2.2 (500 reply text)"),
-        Phrase("unrecognized-command", r"unrecognized command", ""),
+        Phrase(
+            "unrecognized-command",
+            r"unrecognized command",
+            "Haraka connection.js unrecognized_command_respond(): 500 Unrecognized command "
+            "(github.com/haraka/Haraka, commit 0bf10cbb) (catalogue "
+            "haraka-unrecognized-command); Exchange Server NDR 5.3.3 `Unrecognized command` "
+            "(OfficeDocs-Exchange non-delivery-reports-and-bounce-messages.md, commit 52e8b70f)",
+        ),
         Phrase(
             "bad-sequence-of-commands",
             r"bad sequence of commands",
@@ -2179,7 +2267,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"parameter not implemented",
             "RFC 5321 4.2.2 (504 reply text)",
         ),
-        Phrase("malformed-address", r"malformed address", ""),
+        Phrase(
+            "malformed-address",
+            r"malformed address",
+            "maddy internal/check/spf/spf.go prepareMailFrom(): 550 5.1.7 Malformed address "
+            "(github.com/foxcpp/maddy, commit 837b1b8a)",
+        ),
         Phrase(
             "line-too-long",
             r"line too long",
@@ -2216,12 +2309,44 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "vacation": (
-        Phrase("i-am-away", r"i am (?:currently )?away", ""),
-        Phrase("out-of-office", r"out of (?:the )?office", ""),
-        Phrase("on-vacation", r"on vacation", ""),
-        Phrase("away-from-my-office", r"away from (?:my|the) (?:office|desk|email)", ""),
-        Phrase("i-will-be-out", r"i will be (?:out|away|traveling|travelling)", ""),
-        Phrase("currently-out", r"currently out", ""),
-        Phrase("returning-to-the-office", r"returning to the office", ""),
+        Phrase(
+            "i-am-away",
+            r"i am (?:currently )?away",
+            "Stalwart crates/jmap/src/vacation/set.rs: the vacation response's default text \"I "
+            "am away.\" (github.com/stalwartlabs/stalwart, commit d72608f3)",
+        ),
+        Phrase(
+            "out-of-office",
+            r"out of (?:the )?office",
+            "SpamAssassin rules/20_vbounce.cf out-of-office rules: __BOUNCE_OOO_S3 Subject /^Out "
+            "Of Office/, __BOUNCE_OOO_CB1 /out of (?:the )?office/ "
+            "(github.com/apache/spamassassin, commit f7fe7b82)",
+        ),
+        Phrase(
+            "on-vacation",
+            r"on vacation",
+            "Sendmail vacation(1) vacation/vacation.0: \"Subject: I am on vacation\"; Exim "
+            "src/src/miscmods/exim_filter.c vacation command: default subject \"On vacation\" "
+            "(github.com/deepin-community/sendmail, commit c7e7de44; github.com/Exim/exim, "
+            "commit 13835a3c)",
+        ),
+        Phrase(
+            "away-from-my-office",
+            r"away from (?:my|the) (?:office|desk|email)",
+            "SpamAssassin rules/20_vbounce.cf __BOUNCE_OOO_S2: Subject / \\(away from the "
+            "office\\)$/ (github.com/apache/spamassassin, commit f7fe7b82)",
+        ),
+        Phrase(
+            "currently-out",
+            r"currently out",
+            "SpamAssassin rules/20_vbounce.cf __BOUNCE_OOO_B2: /I am currently out of the "
+            "office/ (github.com/apache/spamassassin, commit f7fe7b82)",
+        ),
+        Phrase(
+            "returning-to-the-office",
+            r"return(?:ing)? to (?:the )?office",
+            "SpamAssassin rules/20_vbounce.cf __BOUNCE_OOO_CB4: /return to (?:the )?office/ "
+            "(github.com/apache/spamassassin, commit f7fe7b82)",
+        ),
     ),
 }
