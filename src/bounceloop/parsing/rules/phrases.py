@@ -174,7 +174,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:email|message|mail) size (?:limit )?(?:has been )?exceeded",
             "go-smtp conn.go (552 5.3.4 Max message size exceeded) and data.go ErrDataTooLarge "
             "(552 5.3.4 Maximum message size exceeded) (github.com/emersion/go-smtp, commit "
-            "ab24fe7)",
+            "ab24fe7) (catalogue gosmtp-max-message-size-exceeded)",
         ),
         Phrase(
             "size-exceeds-limit",
@@ -443,8 +443,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Microsoft KB Q193924 (XFOR: Non-Delivery Report: Unknown Or Illegal User): an NDR "
             "quoting the remote server's \"553 5.1.1 unknown or illegal user: <address>\" (read "
             "in github.com/jeffpar/kbarchive kb/193/Q193924/README.md); UW-Madison WiscMail, "
-            "https://kb.wisc.edu/microsoft365/3998 (Understanding SMTP errors): \"550 5.1.1 "
-            "unknown or illegal alias\", the address does not exist on the server",
+            "https://kb.wisc.edu/microsoft365/3998 (Understanding SMTP errors) (catalogue "
+            "wisc-550-unknown-or-illegal-alias)",
         ),
         Phrase(
             "mailbox-unavailable",
@@ -534,7 +534,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "invalid-mailbox-path",
             r"invalid (?:mailbox|recipient) path",
             "Sendmail mail.local/mail.local.c deliver(): mailerr(\"550 5.1.1\", \"%s: Invalid "
-            "mailbox path\") (github.com/deepin-community/sendmail, commit c7e7de44)",
+            "mailbox path\") (github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-mail-local-invalid-mailbox-path)",
         ),
         Phrase(
             "mailbox-does-not-exist",
