@@ -61,7 +61,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "mailbox-exceeded-limit",
             r"mailbox (?:has )?exceeded (?:the |its |his |her )?(?:storage |size )?(?:limit|quota)",
-            "",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow/non-delivery-reports-and-bounce"
+            "-messages/non-delivery-reports-and-bounce-messages "
+            "(DSNs and NDRs in Exchange Server, 5.2.2 Mailbox full: The recipient's mailbox has "
+            "exceeded its storage quota) (source: github.com/MicrosoftDocs/OfficeDocs-Exchange, "
+            "commit 52e8b70f)",
         ),
         Phrase(
             "over-quota",
@@ -77,12 +81,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "exceeded-quota",
             r"exceeded (?:his|her|their|the|its|your)? ?(?:storage |disk |mailbox )?quota",
-            "",
-        ),
-        Phrase(
-            "exceeds-quota",
-            r"exceeds? (?:the |his |her |its )?(?:storage |disk |mailbox )?quota",
-            "",
+            "https://learn.microsoft.com/en-us/exchange/mail-flow/non-delivery-reports-and-bounce"
+            "-messages/non-delivery-reports-and-bounce-messages "
+            "(DSNs and NDRs in Exchange Server, 5.2.2 Mailbox full: The recipient's mailbox has "
+            "exceeded its storage quota) (source: github.com/MicrosoftDocs/OfficeDocs-Exchange, "
+            "commit 52e8b70f)",
         ),
         Phrase(
             "disk-quota-exceeded",
@@ -95,24 +98,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "https://www.bytecamp.net/de/faq/email/zustellen.html (bytecamp FAQ: Fehlermeldungen "
             "bei Zustellproblemen) (catalogue bytecamp-422-quota-limit)",
         ),
-        Phrase("not-enough-space", r"not enough (?:disk |storage )?space", ""),
-        Phrase("full-mailbox", r"full mailbox", ""),
+        Phrase(
+            "not-enough-space",
+            r"not enough (?:disk |storage )?space",
+            "Dovecot NEWS v1.0.rc27 (2007-03-13): out of quota / disk space errors give the user "
+            "a \"Not enough disk space\" error (github.com/dovecot/core, commit f28b5a92)",
+        ),
+        Phrase(
+            "full-mailbox",
+            r"full mailbox",
+            "America Online: 552 <address> has a full mailbox (read in "
+            "http://www.chilipepperweb.net/email-support/mail-quota-exceeded.html, a third-party "
+            "collection)",
+        ),
         Phrase(
             "inbox-out-of-storage",
             r"(?:in|mail)box (?:is )?out of (?:storage|space)",
             "Google SMTP error reference 452 4.2.2 (The recipient's inbox is out of storage "
             "space)",
         ),
-        Phrase("account-storage-limit", r"account storage limit", ""),
         Phrase("mailfolder-full", r"mailfolder (?:is )?full", ""),
-        Phrase("user-mailbox-full", r"user(?:'s)? (?:mailbox|inbox|disk space) (?:is )?full", ""),
         Phrase("too-much-mail-data", r"too much mail data", "NTT docomo"),
         Phrase("maildir-over-quota", r"maildir over quota", "maildrop"),
-        Phrase(
-            "recipient-over-limit",
-            r"recipient (?:mailbox )?(?:is )?over (?:its )?(?:storage )?(?:limit|quota)",
-            "",
-        ),
         Phrase(
             "exhausted-storage",
             r"exhausted (?:the |its |allowed )*storage|speichervolumen ueberschritten"
@@ -120,10 +127,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "WEB.DE / GMX (550 Benutzer hat das Speichervolumen ueberschritten. / User has "
             "exhausted allowed storage space; User has too many messages on the server)",
         ),
-        Phrase("boite-pleine", r"(?:boite|bo[iî]te aux lettres) pleine", ""),
-        Phrase("postfach-voll", r"postfach voll", ""),
-        Phrase("casella-piena", r"casella (?:di posta )?piena", ""),
-        Phrase("buzon-lleno", r"buz[oó]n lleno", ""),
         Phrase(
             "maildir-overdrawn",
             r"maildir has overdrawn (?:his|her|its|the) diskspace quota",
@@ -142,7 +145,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"message (?:is |was )?too (?:big|large|long)",
             "RFC 3463 X.3.4 (Message too big for system)",
         ),
-        Phrase("mail-too-big", r"mail (?:is |was )?too (?:big|large)", ""),
         Phrase(
             "message-file-too-big",
             r"message (?:file )?too big",
@@ -161,11 +163,18 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "(github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
             "cyrus-lmtp-size-exceeds)",
         ),
-        Phrase("message-exceeds-maximum", r"message exceeds (?:the )?(?:maximum|size)", ""),
+        Phrase(
+            "message-exceeds-maximum",
+            r"message exceeds (?:the )?(?:maximum|size)",
+            "Sendmail sendmail/collect.c collect(): usrerrenh(\"5.2.3\", \"552 Message exceeds "
+            "maximum fixed size (%ld)\") (github.com/deepin-community/sendmail, commit c7e7de44)",
+        ),
         Phrase(
             "email-size-exceeded",
             r"(?:email|message|mail) size (?:limit )?(?:has been )?exceeded",
-            "",
+            "go-smtp conn.go (552 5.3.4 Max message size exceeded) and data.go ErrDataTooLarge "
+            "(552 5.3.4 Maximum message size exceeded) (github.com/emersion/go-smtp, commit "
+            "ab24fe7) (catalogue gosmtp-max-message-size-exceeded)",
         ),
         Phrase(
             "size-exceeds-limit",
@@ -185,12 +194,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Google SMTP error reference 552 5.3.4 (Your message exceeded Google's message size "
             "limits)",
         ),
-        Phrase(
-            "message-larger-than-allowed",
-            r"message (?:is )?larger than (?:the )?(?:allowed|maximum|permitted)",
-            "",
-        ),
-        Phrase("size-limit-exceeded", r"(?:size|length) limit exceeded", ""),
     ),
     "exceedlimit": (
         Phrase(
@@ -205,11 +208,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Stalwart (452 4.4.5 Maximum number of messages per session exceeded)",
         ),
         Phrase("recipsizelimit", r"recipsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit"),
-        Phrase(
-            "exceeds-recipient-limit",
-            r"exceeds? (?:the )?recipient(?:'s)? (?:size )?limit",
-            "",
-        ),
         # Recipients per transaction, not a rate: a rate limit says "from <client>"
         # (Postfix's anvil, a speeding phrase).
         Phrase(
@@ -236,18 +234,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "support, 退信提示 list) (catalogue coremail-user-suspended)",
         ),
         Phrase(
-            "disabled-recipient",
-            r"(?:disabled|suspended|deactivated|inactive|frozen|locked|blocked) "
-            r"(?:recipient|mailbox|account|user)",
-            "",
-        ),
-        Phrase(
             "account-that-you-tried-to-reach",
             r"account that you tried to reach is (?:disabled|inactive)",
             "Google SMTP error reference 550 5.2.1 (The email account that you tried to reach is "
             "disabled / inactive)",
         ),
-        Phrase("currently-suspended", r"currently suspended", ""),
         Phrase("temporarily-locked", r"temporar(?:il)?y locked", ""),
         Phrase(
             "this-mailbox-is-disabled",
@@ -255,11 +246,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Yahoo SMTP error codes: 554 delivery error: dd This mailbox is disabled",
         ),
         Phrase("is-a-deactivated-mailbox", r"is a deactivated mailbox", "Tencent"),
-        Phrase("recipient-account-is-blocked", r"recipient account is blocked", ""),
         Phrase("compte-du-destinataire-est-bloque", r"compte du destinataire est bloqu", "Orange"),
-        Phrase("account-on-hold", r"account (?:is )?(?:on hold|not active)", ""),
-        Phrase("mailbox-no-longer-active", r"mailbox (?:is )?(?:no longer )?(?:active|in use)", ""),
-        Phrase("user-not-active", r"user (?:account )?(?:is )?not active", ""),
     ),
     "hasmoved": (
         Phrase(
@@ -442,8 +429,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "http://www.sitepackage.de/service/dokumentation/auswertung/typische-fehlermeldungen-"
             "bei-unzustellbarkeit.html (AOL rows) (catalogue aol-550-mailbox-not-found)",
         ),
-        Phrase("user-not-known", r"(?:user|recipient|mailbox|address) not known", ""),
-        Phrase("unknown-or-illegal-user", r"unknown or illegal (?:user|alias)", ""),
+        Phrase(
+            "unknown-or-illegal-user",
+            r"unknown or illegal (?:user|alias)",
+            "Microsoft KB Q193924 (XFOR: Non-Delivery Report: Unknown Or Illegal User): an NDR "
+            "quoting the remote server's \"553 5.1.1 unknown or illegal user: <address>\" (read "
+            "in github.com/jeffpar/kbarchive kb/193/Q193924/README.md); UW-Madison WiscMail, "
+            "https://kb.wisc.edu/microsoft365/3998 (Understanding SMTP errors) (catalogue "
+            "wisc-550-unknown-or-illegal-alias)",
+        ),
         Phrase(
             "mailbox-unavailable",
             r"mailbox (?:is )?(?:unavailable|not available|invalid|not present)",
@@ -478,20 +472,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "is-not-a-valid-mailbox",
             r"is not a (?:valid|known) (?:mailbox|user|recipient|address)",
-            "",
+            "Exim src/util/unknownuser.sh (the unknown-user pipe's reply: \"<local part>\" is not"
+            " "
+            "a known user mailbox in the domain \"<domain>\") (exim-4.99.1-148-g13835a3c1)",
         ),
-        Phrase("not-a-valid-recipient", r"not a valid (?:recipient|mailbox|user)", ""),
+        Phrase(
+            "not-a-valid-recipient",
+            r"not a valid (?:recipient|mailbox|user)",
+            "Exim doc/doc-src/FAQ.src (the autoreply for non-existent users: You sent mail to "
+            "<local part>. That's not a valid user here.) (exim-4.99.1-148-g13835a3c1)",
+        ),
         Phrase(
             "no-mailbox-by-that-name",
             r"no (?:mailbox|account|user) (?:here )?(?:by|with) that name",
             "notqmail qmail-local.c / qmail-lspawn: Sorry, no mailbox here by that name. (#5.1.1)",
         ),
         Phrase("no-mail-box-for", r"no mail ?box (?:available )?(?:for|found)", ""),
-        Phrase(
-            "recipient-invalid",
-            r"recipient (?:address )?(?:is )?(?:invalid|unknown|not local)",
-            "",
-        ),
         Phrase("recipnotfound", r"recip(?:ient)?notfound", "Exchange RESOLVER.ADR.RecipNotFound"),
         Phrase(
             "email-account-does-not-exist",
@@ -516,12 +512,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "https://smtp.codes/550 (AT&T rows) (catalogue att-550-addressee-unknown)",
         ),
         Phrase(
-            "destination-addresses-were-unknown",
-            r"destination addresses? (?:were|was) unknown",
-            "",
-        ),
-        Phrase("there-is-no-one-at-this-address", r"there is no one at this address", ""),
-        Phrase(
             "not-our-customer",
             r"(?:not|isn't) our customer",
             "Comcast postmaster SMTP error codes (550 5.1.1 Not our Customer)",
@@ -531,40 +521,33 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no such (?:local )?(?:user|mailbox|recipient)",
             "https://smtp.codes/550 (Barracuda rows) (catalogue barracuda-550-no-such-user)",
         ),
-        Phrase(
-            "user-does-not-have-a-mailbox",
-            r"user (?:does not|doesn't) have (?:a|an) (?:mailbox|account)",
-            "",
-        ),
         Phrase("unrouteable-address", r"unrouteable address", "Exim: Unrouteable address"),
-        Phrase("utilisateur-inconnu", r"utilisateur inconnu", ""),
-        Phrase("destinataire-invalide", r"destinataire invalide", ""),
-        Phrase("usuario-desconocido", r"usuario (?:desconocido|inexistente)", ""),
         Phrase(
-            "no-existe-dicha-persona",
-            r"no existe (?:dicha persona|ese usuario|el usuario)",
-            "",
+            "invalid-mailbox-path",
+            r"invalid (?:mailbox|recipient) path",
+            "Sendmail mail.local/mail.local.c deliver(): mailerr(\"550 5.1.1\", \"%s: Invalid "
+            "mailbox path\") (github.com/deepin-community/sendmail, commit c7e7de44) (catalogue "
+            "sendmail-mail-local-invalid-mailbox-path)",
         ),
-        Phrase("benutzer-unbekannt", r"benutzer (?:unbekannt|existiert nicht)", ""),
-        Phrase("utente-sconosciuto", r"utente (?:sconosciuto|inesistente)", ""),
-        Phrase("nessun-utente", r"nessun utente", ""),
-        Phrase("invalid-mailbox-path", r"invalid (?:mailbox|recipient) path", ""),
         Phrase(
             "mailbox-does-not-exist",
             r"mailbox (?:does not|doesn't) exist",
             "Stalwart crates/smtp/src/inbound/rcpt.rs (github.com/stalwartlabs/stalwart, commit "
             "d72608f3) (catalogue stalwart-mailbox-does-not-exist)",
         ),
-        Phrase("recipient-does-not-exist", r"recipient (?:does not|doesn't|not) exists?", ""),
-        Phrase("email-address-could-not-be-found", r"email address could not be found", ""),
-        Phrase("users-email-name-is-not-found", r"the user's email name is not found", ""),
         Phrase(
             "address-does-not-exist",
             r"address (?:does not|doesn't) exist",
             "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
             "baruwa-address-does-not-exist)",
         ),
-        Phrase("this-address-no-longer-accepts-mail", r"this address no longer accepts mail", ""),
+        Phrase(
+            "this-address-no-longer-accepts-mail",
+            r"this address no longer accepts mail",
+            "qmail bouncesaying(1) (the man page's example: |bouncesaying 'This address no longer"
+            " "
+            "accepts mail.') (github.com/notqmail/notqmail bouncesaying.1, commit a7012e4f)",
+        ),
         Phrase(
             "user-then-does-not-exist",
             r"(?:user|recipient|account) (?:.{1,60} )?(?:does not|doesn't) exist",
@@ -582,12 +565,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "qmail-smtpd validrcptto patch",
         ),
         Phrase(
-            "not-listed-in-recipient-directory",
-            r"not listed in .{0,30}(?:recipient|domino) directory",
-            "",
+            "no-such-address",
+            r"no such address",
+            "qmail-local before 1996-09-19: \"No such address\", replaced by \"Sorry, no mailbox "
+            "here by that name.\" (qmail CHANGES, github.com/notqmail/notqmail CHANGES.md, commit"
+            " "
+            "a7012e4f)",
         ),
-        Phrase("no-such-address", r"no such address", ""),
-        Phrase("unknown-recipient", r"unknown recipient", ""),
         Phrase(
             "user-address-unknown",
             r"user <[^>\n]{1,255}> unknown",
