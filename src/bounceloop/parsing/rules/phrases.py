@@ -387,7 +387,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "not-allowed-to-send-from-spf",
             r"not allowed to send (?:mail )?from .{0,60}(?:spf|dkim)",
-            "",
+            "Exim specification doc/doc-docbook/spec.xfpt, SPF example: deny spf = fail, message "
+            "= $sender_host_address is not allowed to send mail from <domain>.  Please see "
+            "http://www.open-spf.org/Why;... (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1) "
+            "(catalogue exim-spf-not-allowed-to-send)",
         ),
         Phrase("bad-spf-records", r"bad spf records", ""),
         Phrase(
@@ -909,8 +912,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix cleanup(8) (strict_8bitmime): improper use of 8-bit data in message header / "
             "body",
         ),
-        Phrase("header-size-exceeds", r"header (?:size|line) (?:exceeds|too long|too large)", ""),
-        Phrase("headers-too-large", r"headers? too (?:large|long|big)", ""),
+        Phrase(
+            "header-size-exceeds",
+            r"header (?:size|line) (?:exceeds|too long|too large)",
+            "Courier courier/courier/submit.C: \"534 Message header size exceeds policy limit.\" "
+            "(github.com/svarshavchik/courier, commit fe506ccc)",
+        ),
+        Phrase(
+            "headers-too-large",
+            r"headers? too (?:large|long|big)",
+            "Sendmail sendmail/collect.c: usrerrenh(\"5.6.0\", \"552 Headers too large (%d max)\") "
+            "above MaxHeadersLength (github.com/deepin-community/sendmail, commit c7e7de44) "
+            "(catalogue sendmail-headers-too-large)",
+        ),
         Phrase(
             "invalid-characters",
             r"invalid (?:characters?|mime|header)",
@@ -1146,9 +1160,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"host (?:or domain name )?not found",
             "Postfix dns_lookup.c: Name service error for name=<name> type=<type>: Host not found",
         ),
-        Phrase("host-name-not-found", r"host [\w.\-]+ not found", ""),
-        Phrase("no-such-domain", r"no such (?:domain|host)", ""),
-        Phrase("domain-does-not-exist", r"domain (?:name )?(?:does not|doesn't) exist", ""),
+        Phrase(
+            "host-name-not-found",
+            r"host [\w.\-]+ not found",
+            "Exim src/src/route.c: addr->message = \"host %s not found when translating %s [%s]\" "
+            "(ERRNO_UNKNOWNHOST) (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1)",
+        ),
+        Phrase(
+            "no-such-domain",
+            r"no such (?:domain|host)",
+            "Courier courier/module.esmtp/libesmtp.C: \"No such domain.\" for RFC1035_MX_HARDERR, "
+            "a permanent error (github.com/svarshavchik/courier, commit fe506ccc) (catalogue "
+            "courier-esmtp-no-such-domain); Haraka outbound/hmail.js get_mx_error(): \"No Such "
+            "Domain: <domain>\" for NXDOMAIN, DSN.addr_bad_dest_system (github.com/haraka/Haraka, "
+            "commit 0bf10cbb)",
+        ),
+        Phrase(
+            "domain-does-not-exist",
+            r"domain (?:name )?(?:does not|doesn't) exist",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"Domain does not exist\" for "
+            "DNS_ENONAME, a permanent failure (github.com/OpenSMTPD/OpenSMTPD, commit 3153385b) "
+            "(catalogue opensmtpd-domain-does-not-exist)",
+        ),
         Phrase(
             "unknown-domain",
             r"(?:unknown|invalid|nonexistent|non-existent|inexistent) domain",
@@ -1172,7 +1205,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix smtp(8): Host or domain name not found. Name service error",
         ),
         Phrase("domain-is-not-reachable", r"domain is not reachable", ""),
-        Phrase("unrouteable-domain", r"unrouteable (?:mail )?domain", ""),
+        Phrase(
+            "unrouteable-domain",
+            r"unrouteable (?:mail )?domain",
+            "Exim's test suite configurations test/confs/0005, 0042, 0057 and others: a redirect "
+            "router's \"data = :fail: unrouteable mail domain \\\"$domain\\\"\" (github.com/Exim/exim, "
+            "exim-4.99.1-148-g13835a3c1)",
+        ),
         Phrase("domain-then-does-not-exist", r"domain .{1,60} (?:does not|doesn't) exist", ""),
         Phrase(
             "couldnt-find-any-host-named",
@@ -1375,7 +1414,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "connection-rate-limit",
             r"(?:connection|ip|domain|sender) (?:rate|frequency) (?:limit|limited|exceeded)",
-            "",
+            "Sendmail cf/m4/proto.m4 ruleset RateControl of FEATURE(`ratecontrol'): $#error $@ "
+            "4.3.2 $: _RATE_CONTROL_REPLY Connection rate limit exceeded. (452, or 421 with "
+            "`terminate', cf/feature/ratecontrol.m4) (github.com/deepin-community/sendmail, "
+            "commit c7e7de44) (catalogue sendmail-connection-rate-limit)",
         ),
         Phrase("frequency-limited", r"frequency limited", ""),
         Phrase("connection-limit", r"connection limit", ""),
@@ -1607,7 +1649,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("rejected-due-to-security-policy", r"rejected due to security polic", ""),
         Phrase("security-policy", r"security polic(?:y|ies)", ""),
         Phrase("header-error", r"header error", "Sendmail milters' header checks"),
-        Phrase("closed-mailing-list", r"closed mailing list", ""),
+        Phrase(
+            "closed-mailing-list",
+            r"closed mailing list",
+            "Exim specification doc/doc-docbook/spec.xfpt, section \"Closed mailing lists\": \"data "
+            "= :fail: $local_part@lists.example is a closed mailing list\" (github.com/Exim/exim, "
+            "exim-4.99.1-148-g13835a3c1)",
+        ),
         Phrase("organisation-settings", r"organi[sz]ation(?:al)? (?:settings|policy)", ""),
         Phrase("not-subscribed-to-this-group", r"not subscribed to this group", ""),
         Phrase("mass-mailer", r"mass mailer", ""),
