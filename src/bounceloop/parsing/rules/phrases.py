@@ -1209,8 +1209,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "unrouteable-domain",
             r"unrouteable (?:mail )?domain",
             "Exim's test suite configurations test/confs/0005, 0042, 0057 and others: a redirect "
-            "router's \"data = :fail: unrouteable mail domain \\\"$domain\\\"\" (github.com/Exim/exim, "
-            "exim-4.99.1-148-g13835a3c1)",
+            "router's \"data = :fail: unrouteable mail domain \\\"$domain\\\"\" "
+            "(github.com/Exim/exim, exim-4.99.1-148-g13835a3c1)",
         ),
         Phrase("domain-then-does-not-exist", r"domain .{1,60} (?:does not|doesn't) exist", ""),
         Phrase(
@@ -1652,9 +1652,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "closed-mailing-list",
             r"closed mailing list",
-            "Exim specification doc/doc-docbook/spec.xfpt, section \"Closed mailing lists\": \"data "
-            "= :fail: $local_part@lists.example is a closed mailing list\" (github.com/Exim/exim, "
-            "exim-4.99.1-148-g13835a3c1)",
+            "Exim specification doc/doc-docbook/spec.xfpt, section \"Closed mailing lists\": "
+            "\"data = :fail: $local_part@lists.example is a closed mailing list\" "
+            "(github.com/Exim/exim, exim-4.99.1-148-g13835a3c1)",
         ),
         Phrase("organisation-settings", r"organi[sz]ation(?:al)? (?:settings|policy)", ""),
         Phrase("not-subscribed-to-this-group", r"not subscribed to this group", ""),
