@@ -808,9 +808,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "multiple-headers",
             r"(?:multiple|duplicate) .{0,40}(?:headers?|addresses in from)",
-            "",
+            "Gmail 550 5.7.1: Our system has detected that this message is not RFC 5322 "
+            "compliant: duplicate headers. / ...: Multiple 'From' headers found. (read in "
+            "https://www.spamresource.com/2022/08/gmail-weird-rfc-5322-bounces-and-what.html, a "
+            "third-party page) (catalogue gmail-550-5.7.1-rfc5322-duplicate-headers)",
         ),
-        Phrase("multiple-addresses-in-from", r"multiple addresses in from", ""),
+        Phrase(
+            "multiple-addresses-in-from",
+            r"multiple addresses in from",
+            "Gmail 550 5.7.1: Messages with multiple addresses in From: header are not accepted. "
+            "(read in https://pastebin.com/H08D7rt4, a third-party page quoting "
+            "gmail-smtp-in.l.google.com's reply) (catalogue "
+            "gmail-550-5.7.1-multiple-addresses-in-from)",
+        ),
         Phrase(
             "bare-line-feed",
             r"bare (?:line-?feed|lf|cr)\b|\bbarelf\b|invalid line ending",
@@ -858,7 +868,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "are not accepted)",
         ),
         Phrase("message-id-header-missing", r"message-id header (?:is )?(?:missing|invalid)", ""),
-        Phrase("not-rfc-5322", r"not rfc 5322", ""),
+        Phrase(
+            "not-rfc-5322",
+            r"not rfc 5322",
+            "Gmail 550 5.7.1: Our system has detected that this message is not RFC 5322 "
+            "compliant: 'From' header is missing. (read in https://pastebin.com/Cs1CdqB5, a "
+            "third-party page) (catalogue gmail-550-5.7.1-rfc5322-from-missing)",
+        ),
     ),
     "badreputation": (
         Phrase(
@@ -1254,7 +1270,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "unsolicited-mail",
             r"unsolicited (?:bulk |commercial )?(?:mail|e-?mail|message)",
-            "",
+            "Gmail 550 5.7.1: Our system has detected that this message is likely unsolicited "
+            "mail. To reduce the amount of spam sent to Gmail, this message has been blocked. "
+            "(read in https://pastebin.com/zR4GN1WR, a third-party page quoting "
+            "gmail-smtp-in.l.google.com's reply) (catalogue gmail-550-5.7.1-likely-unsolicited)",
         ),
         Phrase(
             "likely-unsolicited",
