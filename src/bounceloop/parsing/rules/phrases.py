@@ -811,7 +811,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Gmail 550 5.7.1: Our system has detected that this message is not RFC 5322 "
             "compliant: duplicate headers. / ...: Multiple 'From' headers found. (read in "
             "https://www.spamresource.com/2022/08/gmail-weird-rfc-5322-bounces-and-what.html, a "
-            "third-party page) (catalogue gmail-550-5.7.1-rfc5322-duplicate-headers)",
+            "third-party page) (catalogue gmail-550-5.7.1-rfc5322-duplicate-headers); "
+            "amavisd-new 2.13.0 Amavis/Conf.pm %smtp_reason_by_ccat: CC_BADH.',8' 'id=%n - BAD "
+            "HEADER: duplicate header field' (Debian amavisd-new 1:2.13.0-3+deb12u1) (catalogue "
+            "amavis-reject-duplicate-header)",
         ),
         Phrase(
             "multiple-addresses-in-from",
@@ -1266,7 +1269,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "bei Zustellproblemen) (catalogue bytecamp-571-classified-as-spam)",
         ),
         Phrase("rejected-due-to-spam", r"rejected (?:due to|as|for) spam", ""),
-        Phrase("ube", r"\bube\b", ""),
+        Phrase(
+            "ube",
+            r"\bube\b",
+            "amavisd-new 2.13.0 spam sender notification "
+            "(/etc/amavis/en_US/template-spam-sender.txt and Amavis.pm's built-in copy): \"was "
+            "considered unsolicited bulk e-mail (UBE).\" (Debian amavisd-new 1:2.13.0-3+deb12u1)",
+        ),
         Phrase(
             "unsolicited-mail",
             r"unsolicited (?:bulk |commercial )?(?:mail|e-?mail|message)",
@@ -1287,7 +1296,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"spamassassin",
             "Apache SpamAssassin (the filter names itself in its refusals)",
         ),
-        Phrase("bulk-mail", r"bulk (?:mail|e-?mail)", ""),
+        Phrase(
+            "bulk-mail",
+            r"bulk (?:mail|e-?mail)",
+            "amavisd-new 2.13.0 notifications (/etc/amavis/en_US/template-spam-sender.txt "
+            "\"Subject: Considered UNSOLICITED BULK EMAIL, apparently from you\"; "
+            "template-dsn.txt \", UNSOLICITED BULK EMAIL apparently from you\") (Debian "
+            "amavisd-new 1:2.13.0-3+deb12u1)",
+        ),
         Phrase(
             "spam-mail",
             r"spam(?:my)? (?:mail|email|message)",
@@ -1295,7 +1311,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RSPAMD_MILTER_XCODE_*, RSPAMD_MILTER_*_MESSAGE (github.com/rspamd/rspamd, commit "
             "eaac8e91) (catalogue rspamd-milter-reject)",
         ),
-        Phrase("dash-spam", r"- spam\b", ""),
+        Phrase(
+            "dash-spam",
+            r"- spam\b",
+            "amavisd-new 2.13.0 Amavis/Conf.pm %smtp_reason_by_ccat: CC_SPAM 'id=%n - spam', "
+            "sent as \"554 5.7.0 Reject, id=<id> - spam\" (Amavis.pm) (Debian amavisd-new "
+            "1:2.13.0-3+deb12u1) (catalogue amavis-reject-spam)",
+        ),
         Phrase(
             "mail-rejete-mail-rejected",
             r"mail rejete\.? mail rejected",
@@ -1439,8 +1461,23 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "commit c7e7de44) (catalogue sendmail-connection-rate-limit)",
         ),
         Phrase("frequency-limited", r"frequency limited", ""),
-        Phrase("connection-limit", r"connection limit", ""),
-        Phrase("max-connections", r"max(?:imum)? (?:number of )?(?:connections|concurrent)", ""),
+        Phrase(
+            "connection-limit",
+            r"connection limit",
+            "Exim src/src/transports/smtp.c: \"connection limit reached for all hosts%s\" when "
+            "every host is skipped for its serialize_hosts limit (another Exim process is "
+            "connected to it) (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1)",
+        ),
+        Phrase(
+            "max-connections",
+            r"max(?:imum)? (?:number of )?(?:connections|concurrent)",
+            "Exchange Server Receive connector (MaxInboundConnectionPerSource): 421 4.3.2 The "
+            "maximum number of concurrent server connections has exceeded a per-source limit, "
+            "closing transmission channel (read in "
+            "https://learn.microsoft.com/en-us/answers/questions/407670, a user's question "
+            "quoting the reply, a third-party page) (catalogue "
+            "microsoft-421-4.3.2-max-connections-per-source)",
+        ),
         Phrase(
             "max-message-per-connection",
             r"max message per connection",
@@ -1615,7 +1652,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exim src/src/configure.default (github.com/Exim/exim, commit 13835a3c) (catalogue "
             "exim-malware)",
         ),
-        Phrase("infected", r"infected", ""),
+        Phrase(
+            "infected",
+            r"infected",
+            "amavisd-new 2.13.0 Amavis/Conf.pm %smtp_reason_by_ccat: CC_VIRUS 'id=%n - INFECTED: "
+            "%V', sent as \"554 5.7.0 Reject, id=<id> - INFECTED: <virus>\" (Amavis.pm) (Debian "
+            "amavisd-new 1:2.13.0-3+deb12u1) (catalogue amavis-reject-infected)",
+        ),
         Phrase("malware", r"malware", ""),
         Phrase("executable-attachment", r"executable (?:attachment|content)", ""),
         Phrase("potentially-executable", r"potentially executable", ""),
