@@ -10,8 +10,11 @@ not belong here.
 A record decided by a phrase names it as its ``rule``: ``phrase:<reason>/<id>``. So an id,
 once published, is not changed: write a new entry rather than rename one. ``source`` says
 whose wording it is and where that is documented (an RFC, an MTA's source or manual, a
-provider's error reference); "" where not yet known. After changing a pattern, regenerate
-the literal gates (``python -m bounceloop.parsing.literals``, see DEVELOPERS.md).
+provider's error reference); "" where not yet known. A source ending "(catalogue ID)" is
+the documented reply of that catalogue entry (``parsing/rules/catalogue/``), which carries
+the full citation; tests/parsing/rules/test_phrases.py holds the phrase to that entry.
+After changing a pattern, regenerate the literal gates
+(``python -m bounceloop.parsing.literals``, see DEVELOPERS.md).
 """
 
 from __future__ import annotations
@@ -2223,7 +2226,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"command (?:failed|died)",
             "Postfix pipe(8)/local(8): Command died with status <n> / command failed",
         ),
-        Phrase("mailer-error", r"mailer (?:error|failed)", ""),
+        Phrase(
+            "mailer-error",
+            r"mailer (?:error|failed)",
+            "Sendmail sendmail/deliver.c giveresponse(): \"554 5.3.0 unknown mailer error %d\" "
+            "for a local mailer's exit status that sysexits.h does not name "
+            "(github.com/deepin-community/sendmail, commit c7e7de44)",
+        ),
         Phrase(
             "pipe-to",
             r"pipe to \|",
