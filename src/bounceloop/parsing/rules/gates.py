@@ -129,7 +129,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "client ip address ",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (1036981677, (
+    "notcompliantrfc": (3938645698, (
         "bare ",
         "bytes",
         "barelf",
@@ -195,7 +195,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sending from unregistered domain",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (608755464, (
+    "hostunknown": (1270403992, (
         " domain",
         "domain ",
         "unknown",
@@ -207,7 +207,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "name or service not known",
         "couldn't find any host named",
     )),
-    "spamdetected": (3074443029, (
+    "spamdetected": (2199143329, (
         "ube",
         "spam",
         "abuse",
@@ -630,6 +630,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("header syntax",),
         ("bytes", "octets", "characters", "line length is 998"),
         ("headers are not rfc compliant",),
+        ("compliant",),
         ("missing a valid message-id",),
         ("not rfc 5322",),
     ),
@@ -689,12 +690,14 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     ),
     "hostunknown": (
         ("unknown",),
+        ("unknown host",),
         ("not found",),
         (" not found",),
         ("no such ",),
         ("domain ",),
         (" domain",),
         ("domain ",),
+        ("recipient domain ",),
         ("name or service not known",),
         ("host or domain name not found",),
         ("domain is not reachable",),
@@ -719,6 +722,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
             "classification",
         ),
         ("spam",),
+        ("rejected ",),
         ("ube",),
         ("unsolicited ",),
         ("likely unsolicited",),

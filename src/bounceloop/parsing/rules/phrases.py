@@ -799,6 +799,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Yahoo SMTP error codes: 554 Message not allowed - Headers are not RFC compliant",
         ),
         Phrase(
+            "not-rfc-compliant",
+            r"not (?:rfc|standards?) ?-?compliant",
+            "Yahoo: 554 Message not allowed - Headers are not RFC compliant (read in "
+            "https://www.suped.com/email-deliverability/answers/how-do-i-fix-yahoo-bounce-message"
+            "-554-message-not-allowed-headers-are-not-rfc-compliant, a third-party page) "
+            "(catalogue yahoo-554-headers-not-rfc-compliant)",
+        ),
+        Phrase(
             "missing-a-valid-message-id",
             r"missing a valid message-id",
             "Google SMTP error reference 550 5.7.1 (Messages missing a valid Message-ID header "
@@ -1094,6 +1102,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Sendmail: 550 5.1.2 <address>... Host unknown (Name server: <host>: host not found)",
         ),
         Phrase(
+            "unknown-host",
+            r"unknown host",
+            "Apache James server/mailet/mailets/src/main/java/org/apache/james/transport/mailets/"
+            "remote/delivery/Bouncer.java explanationText(): \"Unknown host: <name>\" in the "
+            "bounce for an UnknownHostException of remote delivery "
+            "(github.com/apache/james-project, commit 20bf8083)",
+        ),
+        Phrase(
             "host-not-found",
             r"host (?:or domain name )?not found",
             "Postfix dns_lookup.c: Name service error for name=<name> type=<type>: Host not found",
@@ -1131,6 +1147,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"domain (?:name )?(?:is )?(?:invalid|unknown|not found)",
             "Postfix smtpd_check.c reject_unknown_recipient_domain: Recipient address rejected: "
             "Domain not found",
+        ),
+        Phrase(
+            "recipient-domain-not-found",
+            r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
+            "Iridis mailRelay/mailFeed response codes (portal.iridis.uk knowledgebase 254): "
+            "550 Recipient domain not found in DNS; RPT-VFY Recipient domain does not exist "
+            "(catalogue iridis-550-recipient-domain-not-found-in-dns)",
         ),
         Phrase(
             "name-or-service-not-known",
@@ -1180,6 +1203,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r" (?:being )?(?:a )?spam",
             "https://www.bytecamp.net/de/faq/email/zustellen.html (bytecamp FAQ: Fehlermeldungen "
             "bei Zustellproblemen) (catalogue bytecamp-571-classified-as-spam)",
+        ),
+        Phrase(
+            "rejected-due-to-spam",
+            r"rejected (?:due to|as|for) spam",
+            "Recipients' content filters' replies listed by Broadcom (Symantec Email "
+            "Security.cloud) KB 169925 \"Common external Spam Filtering Error Codes\": 550 5.7.1 "
+            "Message rejected as spam by Content Filtering; 554 Rejected due to spam content "
+            "(catalogue symanteccloud-554-rejected-due-to-spam-content)",
         ),
         Phrase(
             "ube",
