@@ -195,7 +195,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sending from unregistered domain",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (1270403992, (
+    "hostunknown": (117885628, (
         " domain",
         "domain ",
         "unknown",
@@ -207,7 +207,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "name or service not known",
         "couldn't find any host named",
     )),
-    "spamdetected": (2199143329, (
+    "spamdetected": (2691433729, (
         "ube",
         "spam",
         "abuse",
@@ -221,6 +221,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "refused",
         "detected",
         "rejected",
+        "junk mail",
         "signature",
         "suspected",
         "probability",
@@ -698,6 +699,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" domain",),
         ("domain ",),
         ("recipient domain ",),
+        ("domain ",),
         ("name or service not known",),
         ("host or domain name not found",),
         ("domain is not reachable",),
@@ -723,6 +725,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ),
         ("spam",),
         ("rejected ",),
+        ("junk mail",),
         ("ube",),
         ("unsolicited ",),
         ("likely unsolicited",),

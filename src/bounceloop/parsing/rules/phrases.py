@@ -1153,7 +1153,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"recipient domain .{0,20}(?:not found|unknown|invalid|does not exist)",
             "Iridis mailRelay/mailFeed response codes (portal.iridis.uk knowledgebase 254): "
             "550 Recipient domain not found in DNS; RPT-VFY Recipient domain does not exist "
-            "(catalogue iridis-550-recipient-domain-not-found-in-dns)",
+            "(catalogue iridis-550-recipient-domain-not-found-in-dns); XMail SMAILSvr.cpp: "
+            "Recipient domain \"<domain>\" does not exist (or it has a misconfigured DNS) "
+            "(github.com/davidel/xmail, commit 080faf00)",
+        ),
+        Phrase(
+            "domain-then-does-not-exist",
+            r"domain .{1,60} (?:does not|doesn't) exist",
+            "XMail SMAILSvr.cpp: the bounce's \"Recipient domain \"<domain>\" does not exist (or "
+            "it has a misconfigured DNS)\" for a fatal DNS error (github.com/davidel/xmail, "
+            "commit 080faf00) (catalogue xmail-recipient-domain-does-not-exist)",
         ),
         Phrase(
             "name-or-service-not-known",
@@ -1211,6 +1220,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Security.cloud) KB 169925 \"Common external Spam Filtering Error Codes\": 550 5.7.1 "
             "Message rejected as spam by Content Filtering; 554 Rejected due to spam content "
             "(catalogue symanteccloud-554-rejected-due-to-spam-content)",
+        ),
+        Phrase(
+            "junk-mail",
+            r"junk mail",
+            "IndiMail qmail-smtpd(8): 554 SPAM or junk mail threshold exceeded (#5.7.1) "
+            "(github.com/mbhangui/indimail-mta indimail-mta-x/qmail-smtpd.9, commit 364a4426) "
+            "(catalogue indimail-554-spam-or-junk-mail-threshold)",
         ),
         Phrase(
             "ube",
