@@ -256,7 +256,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (3973408445, (
+    "blocked": (235457064, (
         "rbl",
         "dial",
         "list",
@@ -280,8 +280,10 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not accepted from ",
         " to reject all mail",
         "connection from you",
+        "5.5.1 protocol error",
         "not accepting connections",
         "excessive unknown recipients",
+        ".3.2 service currently unavailable",
     )),
     "virusdetected": (2391532417, (
         "virus",
@@ -759,6 +761,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("max message per connection",),
     ),
     "blocked": (
+        (".3.2 service currently unavailable",),
+        ("5.5.1 protocol error",),
         ("excessive unknown recipients",),
         ("connection from you",),
         ("not welcome here",),

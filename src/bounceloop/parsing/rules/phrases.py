@@ -162,9 +162,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "exceeds-maximum-size",
             r"exceeds? (?:the )?(?:fixed |configured )?maximum (?:allowed )?(?:message )?size",
-            "Cyrus IMAP imap/lmtpengine.c lmtpmode(): max_msgsize "
-            "(github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
-            "cyrus-lmtp-size-exceeds)",
+            "Exchange Server 2013 'DSNs and NDRs', 5.3.4 Message too big for system: the message "
+            "exceeds the maximum allowed message size (MicrosoftDocs/OfficeDocs-Exchange, commit "
+            "52e8b70f); Cyrus IMAP imap/lmtpengine.c lmtpmode() writes 'exceeds fixed maximum "
+            "message size' with 5.2.3, which the status decides (exceedlimit)",
         ),
         Phrase(
             "message-exceeds-maximum",
@@ -1393,6 +1394,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "blocked": (
+        # postscreen(8) answers these, and only these, to a client it judged by its IP
+        # address: on its deny list or a DNSBL, or failing its pregreet and after-220 tests
+        # (a bot's behaviour). RFC 3463 X.3.2 alone would read "not accepting messages".
+        Phrase(
+            "postscreen-service-currently-unavailable",
+            r"[45]\.3\.2 service currently unavailable",
+            "Postfix src/postscreen/postscreen.c (deny-listed client: 521/550 5.3.2) and "
+            "postscreen_state.c (421 4.3.2; 450 4.3.2 before the tests pass) "
+            "(github.com/vdukhovni/postfix, commit 17830e5c) "
+            "(catalogue postfix-postscreen-denylist-enforce)",
+        ),
+        Phrase(
+            "postscreen-protocol-error",
+            r"5\.5\.1 protocol error",
+            "Postfix src/postscreen/postscreen_early.c (PREGREET: 521/550 5.5.1 Protocol error) "
+            "and postscreen_smtpd.c (pipelining, non-SMTP command, bare newline) "
+            "(github.com/vdukhovni/postfix, commit 17830e5c) "
+            "(catalogue postfix-postscreen-protocol-error)",
+        ),
         Phrase(
             "excessive-unknown-recipients",
             r"excessive unknown recipients",
