@@ -21,7 +21,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too much mail data",
         "maildir has overdrawn ",
     )),
-    "mesgtoobig": (1591151354, (
+    "mesgtoobig": (330649195, (
         "exceeded",
         "exceeds ",
         "maximum ",
@@ -34,7 +34,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many recipients",
         "message too large for this recipient",
     )),
-    "suspend": (2626378271, (
+    "suspend": (514241732, (
         "closed",
         "frozen",
         "locked",
@@ -42,6 +42,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "disabled",
         "inactive",
         "suspended",
+        "not active",
         "deactivated",
         "discontinued",
         "compte du destinataire est bloqu",
@@ -81,7 +82,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (1109698675, (
+    "userunknown": (106454248, (
         "mail",
         "user",
         " exist",
@@ -99,6 +100,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "in my badr",
         "not a valid ",
         " our customer",
+        "domino directory",
         " is marked as invalid",
         "not in my validrcptto list",
     )),
@@ -448,13 +450,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "bad sequence of commands",
         "parameter not implemented",
     )),
-    "vacation": (1500722327, (
+    "vacation": (4094677147, (
         "i am ",
         "return",
         "out of ",
         "away from ",
         "on vacation",
         "currently out",
+        "i will be away",
     )),
 }
 
@@ -492,6 +495,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("exceeds ",),
         ("message length ",),
         ("message size limit",),
+        ("size limit exceeded",),
     ),
     "exceedlimit": (
         ("message too large for this recipient",),
@@ -515,6 +519,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("account that you tried to reach is ",),
         ("y locked",),
         ("this mailbox is disabled",),
+        ("not active",),
         ("is a deactivated mailbox",),
         ("compte du destinataire est bloqu",),
     ),
@@ -554,6 +559,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unknown ",),
         ("mail", "user", "person", "account", "address", "recipient"),
         (" exist",),
+        ("domino directory",),
         ("not found",),
         ("unknown or illegal ",),
         ("mailbox ",),
@@ -983,6 +989,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     ),
     "vacation": (
         ("i am ",),
+        ("i will be away",),
         ("out of ",),
         ("on vacation",),
         ("away from ",),

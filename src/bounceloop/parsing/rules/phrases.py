@@ -198,6 +198,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Google SMTP error reference 552 5.3.4 (Your message exceeded Google's message size "
             "limits)",
         ),
+        # RFC 1870's example of a size refusal; not "mailbox size limit exceeded", Yandex's
+        # words for a full mailbox (catalogue yandex-mailbox-size-exceeded).
+        Phrase(
+            "size-limit-exceeded",
+            r"(?<!mailbox )(?<!mail box )size limit exceeded",
+            "RFC 1870 section 8 (Example): S: 552 Channel size limit exceeded: "
+            "ned@YMIR.CLAREMONT.EDU (catalogue rfc1870-552-channel-size-limit)",
+        ),
     ),
     "exceedlimit": (
         Phrase(
@@ -248,6 +256,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "this-mailbox-is-disabled",
             r"this mailbox is disabled",
             "Yahoo SMTP error codes: 554 delivery error: dd This mailbox is disabled",
+        ),
+        Phrase(
+            "account-on-hold",
+            r"account (?:is )?not active",
+            "hMailServer hmailserver/source/Server/SMTP/RecipientParser.cpp "
+            "CheckDeliveryPossibility(): \"Account is not active.\", sent by SMTPConnection.cpp "
+            "as a 550 reply to RCPT (github.com/hmailserver/hmailserver, commit 4d11f81d) "
+            "(catalogue hmailserver-account-not-active)",
         ),
         Phrase("is-a-deactivated-mailbox", r"is a deactivated mailbox", "Tencent"),
         Phrase("compte-du-destinataire-est-bloque", r"compte du destinataire est bloqu", "Orange"),
@@ -422,6 +438,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:does not|doesn't|do not|not) exists?",
             "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
             "baruwa-address-does-not-exist)",
+        ),
+        Phrase(
+            "not-listed-in-recipient-directory",
+            r"not listed in (?:the )?domino directory",
+            "HCL/IBM Domino: User <address> not listed in Domino Directory (read in "
+            "http://www.sitepackage.de/service/dokumentation/auswertung/typische-fehlermeldungen-"
+            "bei-unzustellbarkeit.html, a third-party collection) (catalogue "
+            "domino-not-listed-in-domino-directory)",
         ),
         Phrase(
             "user-not-found",
@@ -2378,6 +2402,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"i am (?:currently )?away",
             "Stalwart crates/jmap/src/vacation/set.rs: the vacation response's default text \"I "
             "am away.\" (github.com/stalwartlabs/stalwart, commit d72608f3)",
+        ),
+        Phrase(
+            "i-will-be-out",
+            r"i will be away",
+            "PostfixAdmin languages/en.lang pUsersVacation_body_text, the default body of its "
+            "vacation auto-reply (public/vacation.php): \"I will be away from <%From_Date> until "
+            "<%Until_Date>.\" (github.com/postfixadmin/postfixadmin, commit 65b10f72)",
         ),
         Phrase(
             "out-of-office",
