@@ -1517,6 +1517,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "support, 退信提示 list) (catalogue coremail-ip-is-rejected)",
         ),
         Phrase(
+            "ip-black-list",
+            r"(?:ip|host|client|server|address|network|relay|domain)\b.{0,40}"
+            r"\b(?:black|block) ?list",
+            "Outlook.com (hotmail.com): 550 5.7.1 ... part of their network is on our block list "
+            "(S3140) (read in https://virtbiz.com/client/index.php?rp=%2Fknowledgebase%2F71%2F"
+            "Outlook-or-Hotmail-or-Microsoft-has-blocked-my-email.html, a third-party collection) "
+            "(catalogue microsoft-outlookcom-550-5.7.1-block-list)",
+        ),
+        Phrase(
+            "server-banned",
+            r"(?:server|host|network|ip) (?:is |has been )?(?:banned|blacklisted|blocked)",
+            "Zimbra store/conf/attrs/zimbra-attrs.xml zimbraCBPolicydGreylistingBlacklistMsg: "
+            "Greylisting in effect, sending server blacklisted (github.com/Zimbra/zm-mailbox, "
+            "commit 2b7f9787) (catalogue zimbra-greylisting-sending-server-blacklisted)",
+        ),
+        Phrase(
+            "your-ip",
+            r"your (?:ip|host|server|network) ",
+            "XMail SMTPSvr.cpp SMTPDoIPBasedInit: 550 Denied due inclusion of your IP inside "
+            "(<map>) (github.com/davidel/xmail, commit 080faf00) (catalogue xmail-550-ip-in-map)",
+        ),
+        Phrase(
             "helo-command-rejected",
             r"helo command rejected",
             "Postfix smtpd(8): Helo command rejected",
@@ -1534,6 +1556,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "T-Online: 554 Dialup/transient IP not allowed (read in "
             "https://help.creoline.com/en/doc/t-online-554-dialuptransient-ip-not-allowed-zVwMz4z866,"
             " a third-party collection) (catalogue tonline-554-dialup-transient-ip)",
+        ),
+        Phrase(
+            "dynamic-ip",
+            r"dynamic ip",
+            "Windows Live Hotmail: 550 DY-001 ... We generally do not accept email from dynamic "
+            "IP's (read in http://intranoggin.com/Blog/April-2008/"
+            "HotMail-Delivery-Status-Notification-(Failure).aspx, a third-party collection) "
+            "(catalogue microsoft-hotmail-550-dy-001-dynamic-ip)",
+        ),
+        Phrase(
+            "residential",
+            r"residential",
+            "Windows Live Hotmail: 550 DY-001 ... maintains lists of dynamic and residential IP "
+            "addresses (read in http://intranoggin.com/Blog/April-2008/"
+            "HotMail-Delivery-Status-Notification-(Failure).aspx, a third-party collection) "
+            "(catalogue microsoft-hotmail-550-dy-001-dynamic-ip)",
         ),
         Phrase("use-smtp-server", r"use (?:the |your )?(?:isp'?s? )?smtp (?:server|relay)", ""),
         Phrase(
