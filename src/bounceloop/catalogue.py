@@ -9,7 +9,11 @@ Each entry has an ``id``; the ``text`` as the server sends it; ``code`` and ``st
 the text has them; ``command`` where the source says which SMTP command the reply answers;
 the ``reason`` its documentation describes, in our vocabulary
 (:data:`bounceloop.core.reasons.REASONS`: mapped from the documentation, never from what the
-classifier says); and a ``citation``: the provider's page, the MTA's source file and version,
+classifier says; where the words fit two reasons, RFC 3463's code decides: a bad recipient
+address (X.1.x at RCPT) is ``userunknown`` and a bad sender address (X.1.7, X.1.8) ``rejected``
+whatever the 5xx syntax code, ``syntaxerror`` being a malformed command; X.2.3, "message
+length exceeds administrative limit", is ``exceedlimit``, X.3.4 ``mesgtoobig``; the
+``note`` says so); and a ``citation``: the provider's page, the MTA's source file and version,
 or the RFC section where the text was read. Filled-in placeholders are said in ``note``.
 
 The catalogue measures the classifier on what servers document, not on samples

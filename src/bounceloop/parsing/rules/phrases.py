@@ -162,9 +162,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "exceeds-maximum-size",
             r"exceeds? (?:the )?(?:fixed |configured )?maximum (?:allowed )?(?:message )?size",
-            "Cyrus IMAP imap/lmtpengine.c lmtpmode(): max_msgsize "
-            "(github.com/cyrusimap/cyrus-imapd, commit 1f3a1293) (catalogue "
-            "cyrus-lmtp-size-exceeds)",
+            "Exchange Server 2013 'DSNs and NDRs', 5.3.4 Message too big for system: the message "
+            "exceeds the maximum allowed message size (MicrosoftDocs/OfficeDocs-Exchange, commit "
+            "52e8b70f); Cyrus IMAP imap/lmtpengine.c lmtpmode() writes 'exceeds fixed maximum "
+            "message size' with 5.2.3, which the status decides (exceedlimit)",
         ),
         Phrase(
             "message-exceeds-maximum",
@@ -196,6 +197,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"exceeded .{0,20}message size limit",
             "Google SMTP error reference 552 5.3.4 (Your message exceeded Google's message size "
             "limits)",
+        ),
+        # RFC 1870's example of a size refusal; not "mailbox size limit exceeded", Yandex's
+        # words for a full mailbox (catalogue yandex-mailbox-size-exceeded).
+        Phrase(
+            "size-limit-exceeded",
+            r"(?<!mailbox )(?<!mail box )size limit exceeded",
+            "RFC 1870 section 8 (Example): S: 552 Channel size limit exceeded: "
+            "ned@YMIR.CLAREMONT.EDU (catalogue rfc1870-552-channel-size-limit)",
         ),
     ),
     "exceedlimit": (
@@ -247,6 +256,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "this-mailbox-is-disabled",
             r"this mailbox is disabled",
             "Yahoo SMTP error codes: 554 delivery error: dd This mailbox is disabled",
+        ),
+        Phrase(
+            "account-on-hold",
+            r"account (?:is )?not active",
+            "hMailServer hmailserver/source/Server/SMTP/RecipientParser.cpp "
+            "CheckDeliveryPossibility(): \"Account is not active.\", sent by SMTPConnection.cpp "
+            "as a 550 reply to RCPT (github.com/hmailserver/hmailserver, commit 4d11f81d) "
+            "(catalogue hmailserver-account-not-active)",
         ),
         Phrase("is-a-deactivated-mailbox", r"is a deactivated mailbox", "Tencent"),
         Phrase("compte-du-destinataire-est-bloque", r"compte du destinataire est bloqu", "Orange"),
@@ -421,6 +438,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:does not|doesn't|do not|not) exists?",
             "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
             "baruwa-address-does-not-exist)",
+        ),
+        Phrase(
+            "not-listed-in-recipient-directory",
+            r"not listed in (?:the )?domino directory",
+            "HCL/IBM Domino: User <address> not listed in Domino Directory (read in "
+            "http://www.sitepackage.de/service/dokumentation/auswertung/typische-fehlermeldungen-"
+            "bei-unzustellbarkeit.html, a third-party collection) (catalogue "
+            "domino-not-listed-in-domino-directory)",
         ),
         Phrase(
             "user-not-found",
@@ -1440,6 +1465,25 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "blocked": (
+        # postscreen(8) answers these, and only these, to a client it judged by its IP
+        # address: on its deny list or a DNSBL, or failing its pregreet and after-220 tests
+        # (a bot's behaviour). RFC 3463 X.3.2 alone would read "not accepting messages".
+        Phrase(
+            "postscreen-service-currently-unavailable",
+            r"[45]\.3\.2 service currently unavailable",
+            "Postfix src/postscreen/postscreen.c (deny-listed client: 521/550 5.3.2) and "
+            "postscreen_state.c (421 4.3.2; 450 4.3.2 before the tests pass) "
+            "(github.com/vdukhovni/postfix, commit 17830e5c) "
+            "(catalogue postfix-postscreen-denylist-enforce)",
+        ),
+        Phrase(
+            "postscreen-protocol-error",
+            r"5\.5\.1 protocol error",
+            "Postfix src/postscreen/postscreen_early.c (PREGREET: 521/550 5.5.1 Protocol error) "
+            "and postscreen_smtpd.c (pipelining, non-SMTP command, bare newline) "
+            "(github.com/vdukhovni/postfix, commit 17830e5c) "
+            "(catalogue postfix-postscreen-protocol-error)",
+        ),
         Phrase(
             "excessive-unknown-recipients",
             r"excessive unknown recipients",
@@ -1520,6 +1564,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "support, 退信提示 list) (catalogue coremail-ip-is-rejected)",
         ),
         Phrase(
+            "ip-black-list",
+            r"(?:ip|host|client|server|address|network|relay|domain)\b.{0,40}"
+            r"\b(?:black|block) ?list",
+            "Outlook.com (hotmail.com): 550 5.7.1 ... part of their network is on our block list "
+            "(S3140) (read in https://virtbiz.com/client/index.php?rp=%2Fknowledgebase%2F71%2F"
+            "Outlook-or-Hotmail-or-Microsoft-has-blocked-my-email.html, a third-party collection) "
+            "(catalogue microsoft-outlookcom-550-5.7.1-block-list)",
+        ),
+        Phrase(
+            "server-banned",
+            r"(?:server|host|network|ip) (?:is |has been )?(?:banned|blacklisted|blocked)",
+            "Zimbra store/conf/attrs/zimbra-attrs.xml zimbraCBPolicydGreylistingBlacklistMsg: "
+            "Greylisting in effect, sending server blacklisted (github.com/Zimbra/zm-mailbox, "
+            "commit 2b7f9787) (catalogue zimbra-greylisting-sending-server-blacklisted)",
+        ),
+        Phrase(
+            "your-ip",
+            r"your (?:ip|host|server|network) ",
+            "XMail SMTPSvr.cpp SMTPDoIPBasedInit: 550 Denied due inclusion of your IP inside "
+            "(<map>) (github.com/davidel/xmail, commit 080faf00) (catalogue xmail-550-ip-in-map)",
+        ),
+        Phrase(
             "helo-command-rejected",
             r"helo command rejected",
             "Postfix smtpd(8): Helo command rejected",
@@ -1537,6 +1603,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "T-Online: 554 Dialup/transient IP not allowed (read in "
             "https://help.creoline.com/en/doc/t-online-554-dialuptransient-ip-not-allowed-zVwMz4z866,"
             " a third-party collection) (catalogue tonline-554-dialup-transient-ip)",
+        ),
+        Phrase(
+            "dynamic-ip",
+            r"dynamic ip",
+            "Windows Live Hotmail: 550 DY-001 ... We generally do not accept email from dynamic "
+            "IP's (read in http://intranoggin.com/Blog/April-2008/"
+            "HotMail-Delivery-Status-Notification-(Failure).aspx, a third-party collection) "
+            "(catalogue microsoft-hotmail-550-dy-001-dynamic-ip)",
+        ),
+        Phrase(
+            "residential",
+            r"residential",
+            "Windows Live Hotmail: 550 DY-001 ... maintains lists of dynamic and residential IP "
+            "addresses (read in http://intranoggin.com/Blog/April-2008/"
+            "HotMail-Delivery-Status-Notification-(Failure).aspx, a third-party collection) "
+            "(catalogue microsoft-hotmail-550-dy-001-dynamic-ip)",
         ),
         Phrase("use-smtp-server", r"use (?:the |your )?(?:isp'?s? )?smtp (?:server|relay)", ""),
         Phrase(
@@ -2405,6 +2487,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"i am (?:currently )?away",
             "Stalwart crates/jmap/src/vacation/set.rs: the vacation response's default text \"I "
             "am away.\" (github.com/stalwartlabs/stalwart, commit d72608f3)",
+        ),
+        Phrase(
+            "i-will-be-out",
+            r"i will be away",
+            "PostfixAdmin languages/en.lang pUsersVacation_body_text, the default body of its "
+            "vacation auto-reply (public/vacation.php): \"I will be away from <%From_Date> until "
+            "<%Until_Date>.\" (github.com/postfixadmin/postfixadmin, commit 65b10f72)",
         ),
         Phrase(
             "out-of-office",
