@@ -295,7 +295,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "virus",
         "infected",
     )),
-    "policyviolation": (2773679848, (
+    "policyviolation": (1623253974, (
         "denied",
         "blocked",
         "not in ",
@@ -306,6 +306,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not allowed",
         "header error",
         "local policy",
+        " email policy",
         " is restricted",
         "policy reasons",
         "policy violation",
@@ -831,6 +832,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("policy violation",),
         ("policy reasons",),
         ("denied", "blocked", "rejected", "prohibited", "not allowed"),
+        (" email policy",),
         ("protocol violation",),
         ("local policy",),
         ("content presents a potential security issue",),

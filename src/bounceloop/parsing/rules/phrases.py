@@ -1715,6 +1715,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "https://smtp.codes/icloud (Apple iCloud Mail replies, with "
             "https://support.apple.com/en-us/HT204137) (catalogue icloud-550-cs01-local-policy)",
         ),
+        Phrase(
+            "violates-policy",
+            r"violates [\w.\-]+ email policy",
+            "Google SMTP error reference (support.google.com/a/answer/3726730): 550 5.7.1 This "
+            "message violates example.com email policy. - gcdp <sessionid> - gsmtp, a Google "
+            "Workspace administrator's rule (catalogue gmail-550-5.7.1-gcdp-policy)",
+        ),
         Phrase("protocol-violation", r"protocol violation", ""),
         Phrase(
             "local-policy",
