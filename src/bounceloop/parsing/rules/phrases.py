@@ -1491,7 +1491,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "https://help.creoline.com/en/doc/t-online-554-dialuptransient-ip-not-allowed-zVwMz4z866,"
             " a third-party collection) (catalogue tonline-554-dialup-transient-ip)",
         ),
-        Phrase("use-smtp-server", r"use (?:the |your )?(?:isp'?s? )?smtp (?:server|relay)", ""),
+        Phrase(
+            "use-smtp-server",
+            r"use (?:the |your )?(?:isp'?s? )?smtp (?:server|relay)",
+            "Gmail 550 5.7.1: The IP you're using to send mail is not authorized to send email "
+            "directly to our servers. Please use the SMTP relay at your service provider "
+            "instead. (catalogue gmail-550-5.7.1-ip-not-authorized)",
+        ),
         Phrase(
             "messages-from-werent-sent",
             r"messages from .{1,60} weren't sent",
@@ -2149,7 +2155,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"authentication (?:failed|failure)",
             "Postfix smtpd SASL: 535 5.7.8 Error: authentication failed",
         ),
-        Phrase("unauthenticated-senders", r"unauthenticated (?:senders?|users?|relay)", ""),
+        Phrase(
+            "unauthenticated-senders",
+            r"unauthenticated (?:senders?|users?|relay)",
+            "SendGrid SMTP Errors and Troubleshooting: 550 Unauthenticated senders not allowed "
+            "(catalogue sendgrid-550-unauthenticated-senders); Twisted Mail smtp.py, the same "
+            "words to MAIL (catalogue twisted-550-unauthenticated-senders)",
+        ),
         Phrase(
             "smtp-auth",
             r"smtp auth(?:entication)?",
