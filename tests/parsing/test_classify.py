@@ -63,6 +63,9 @@ TABLE: list[Row] = [
     ("554 5.7.1 SMTP authentication required", "5.7.1", "554", "MAIL", {}, "securityerror"),
     ("Host or domain name not found. Name service error for name=nowhere.example: Host not "
      "found", "5.4.4", "", "", {}, "hostunknown"),
+    # XMail's bounce (SMAILSvr.cpp): the domain does not exist, not a user in it.
+    ("Recipient domain \"example.org\" does not exist (or it has a misconfigured DNS)", "5.0.0",
+     "", "", {}, "hostunknown"),
     ("connect to mx.example.org[192.0.2.8]:25: No route to host", "4.4.1", "", "", {},
      "networkerror"),
     ("connect to mx.example.org[192.0.2.8]:25: Connection timed out", "4.4.1", "", "", {},

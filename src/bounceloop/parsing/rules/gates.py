@@ -82,7 +82,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (106454248, (
+    "userunknown": (1766723871, (
         "mail",
         "user",
         " exist",

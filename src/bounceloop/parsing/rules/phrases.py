@@ -574,7 +574,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "user-then-does-not-exist",
-            r"(?:user|recipient|account) (?:.{1,60} )?(?:does not|doesn't) exist",
+            # Not "recipient domain ... does not exist": the domain's (hostunknown).
+            r"(?:user|recipient|account) (?!domain\b)(?:.{1,60} )?(?:does not|doesn't) exist",
             "chasquid internal/smtpsrv/conn.go (github.com/albertito/chasquid, commit ca2538b9) "
             "(catalogue chasquid-rcpt-user-unknown)",
         ),
