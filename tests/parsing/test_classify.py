@@ -63,6 +63,11 @@ TABLE: list[Row] = [
     ("554 5.7.1 SMTP authentication required", "5.7.1", "554", "MAIL", {}, "securityerror"),
     ("Host or domain name not found. Name service error for name=nowhere.example: Host not "
      "found", "5.4.4", "", "", {}, "hostunknown"),
+    # Before MAIL FROM only the client can have been judged (RFC 5321 3.3): Proofpoint's and
+    # Mimecast's connection-time refusals.
+    ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "CONN", {}, "blocked"),
+    ("421 Sender address blocked", "", "421", "CONN", {}, "blocked"),
+    ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "DATA", {}, "policyviolation"),
     # XMail's bounce (SMAILSvr.cpp): the domain does not exist, not a user in it.
     ("Recipient domain \"example.org\" does not exist (or it has a misconfigured DNS)", "5.0.0",
      "", "", {}, "hostunknown"),

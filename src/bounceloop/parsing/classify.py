@@ -383,8 +383,21 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
         trace.append(f"fallback: {reason} ({token})")
     if token == "stated":
         token = f"detector:{detector}/{reason}"
+    if reason in _NAMES_A_SENDER and s.command in _BEFORE_MAIL:
+        # Refused at the greeting or at HELO/EHLO, before MAIL FROM named any sender
+        # (RFC 5321 3.3): whatever the words, a sender or a policy on the message cannot
+        # have been judged; only the client was (Proofpoint's and Mimecast's connection-
+        # time "Local Policy Violation", "Sender address blocked").
+        if trace is not None:
+            trace.append(f"before MAIL FROM: {reason} is of the client, blocked")
+        reason, token = "blocked", f"command:{s.command.lower()}"
     rule, matched = resolve(token, where)
     return Decision(reason, rule, matched)
+
+
+#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot.
+_NAMES_A_SENDER = frozenset({"rejected", "policyviolation"})
+_BEFORE_MAIL = frozenset({"CONN", "EHLO", "HELO"})
 
 
 def resolve(token: str, s: Signals) -> tuple[str, str]:

@@ -31,13 +31,19 @@ def find_command(text: str) -> str:
     or "" when none is."""
     if not text:
         return ""
-    found = ""
+    found = "CONN" if _AT_CONNECTION.search(text) else ""
     for name, pattern in _ORDER:
         if name == "CONN":
             continue
         if pattern.search(text):
             found = name
     return found
+
+
+# "greeting" and "CONNECT" are too common in free text to name the connection stage; a
+# reply said to come "after"/"in reply to" the "initial connection" (Exim's wording,
+# transports/smtp.c) is.
+_AT_CONNECTION = rx.compile(r"\b(?:after|in reply to) initial connection\b")
 
 
 # Every spelling of a command that bounces use, lowercase -> the command. Exim "after end of
