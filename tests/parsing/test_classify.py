@@ -68,6 +68,9 @@ TABLE: list[Row] = [
     ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "CONN", {}, "blocked"),
     ("421 Sender address blocked", "", "421", "CONN", {}, "blocked"),
     ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "DATA", {}, "policyviolation"),
+    # Mimecast's greylisting 451 (DOC-1369).
+    ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"
+     "DOC-1369#451", "", "451", "RCPT", {}, "blocked"),
     # XMail's bounce (SMAILSvr.cpp): the domain does not exist, not a user in it.
     ("Recipient domain \"example.org\" does not exist (or it has a misconfigured DNS)", "5.0.0",
      "", "", {}, "hostunknown"),

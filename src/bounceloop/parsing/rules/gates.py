@@ -259,7 +259,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (1915888014, (
+    "blocked": (2106355022, (
         "rbl",
         "dial",
         "list",
@@ -290,6 +290,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not accepting connections",
         "excessive unknown recipients",
         ".3.2 service currently unavailable",
+        "internal resource is temporarily unavailable",
     )),
     "virusdetected": (2391532417, (
         "virus",
@@ -816,6 +817,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" an open relay",),
         ("invalid ",),
         ("greylist",),
+        ("internal resource is temporarily unavailable",),
         ("bad helo",),
         ("banned sender",),
         ("access denied, rejected by recipient",),

@@ -1662,6 +1662,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"greylist",
             "Postgrey: 450 4.2.0 Recipient address rejected: Greylisted",
         ),
+        Phrase(
+            "mimecast-internal-resource-temporarily-unavailable",
+            r"internal resource is temporarily unavailable",
+            "Mimecast's 451, its greylisting reply (community.mimecast.com DOC-1369 #451, "
+            "read as quoted in dwlistore.dwli.org knowledgebase 444, a third-party collection) "
+            "(catalogue mimecast-451-internal-resource-greylist)",
+        ),
         Phrase("bad-helo", r"bad helo", "Exchange Online NDR 5.7.506 (Access Denied, Bad HELO)"),
         Phrase(
             "banned-sender-ip",
