@@ -68,6 +68,10 @@ TABLE: list[Row] = [
     ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "CONN", {}, "blocked"),
     ("421 Sender address blocked", "", "421", "CONN", {}, "blocked"),
     ("550 5.7.0 Local Policy Violation", "5.7.0", "550", "DATA", {}, "policyviolation"),
+    # postscreen(8) judged the client's IP (deny list, DNSBL, pregreet or pipelining tests).
+    ("550 5.3.2 Service currently unavailable", "5.3.2", "550", "RCPT", {}, "blocked"),
+    ("450 4.3.2 Service currently unavailable", "4.3.2", "450", "RCPT", {}, "blocked"),
+    ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
     # Mimecast's greylisting 451 (DOC-1369).
     ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"
      "DOC-1369#451", "", "451", "RCPT", {}, "blocked"),
