@@ -22,7 +22,8 @@ SAMPLES = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
 
 
 def test_gates_file_is_current() -> None:
-    # Regenerate with: python -m bounceloop.parsing.literals > src/bounceloop/parsing/rules/gates.py
+    # Regenerate through another file (DEVELOPERS.md): python -m bounceloop.parsing.literals
+    # > gates.tmp && mv gates.tmp src/bounceloop/parsing/rules/gates.py
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         literals.main()

@@ -13,9 +13,11 @@ The strings are read from the pattern's parse tree, as ``re.compile`` parses it
 once, here, and kept as data in rules/gates.py, each with a checksum of the phrases it was
 made from: the classifier uses a gate only while its phrases are unchanged (a stale gate is
 a lost speed-up, never a wrong answer), and tests/parsing/test_literals.py fails until the
-file is regenerated::
+file is regenerated (through another file: the package imports gates.py, which a redirect
+straight into it empties first)::
 
-    python -m bounceloop.parsing.literals > src/bounceloop/parsing/rules/gates.py
+    python -m bounceloop.parsing.literals > gates.tmp
+    mv gates.tmp src/bounceloop/parsing/rules/gates.py
 """
 
 from __future__ import annotations
