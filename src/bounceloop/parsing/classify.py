@@ -49,6 +49,10 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 
 #: Commands before the recipient is named / before the message is sent.
 BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
+#: The greeting and HELO/EHLO: before MAIL FROM names a sender (RFC 5321 3.3).
+BEFORE_MAIL = frozenset({"CONN", "EHLO", "HELO"})
+#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot.
+_NAMES_A_SENDER = frozenset({"rejected", "policyviolation"})
 EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 
 #: Each reason's patterns, in the order of its phrases.
@@ -383,7 +387,7 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
         trace.append(f"fallback: {reason} ({token})")
     if token == "stated":
         token = f"detector:{detector}/{reason}"
-    if reason in _NAMES_A_SENDER and s.command in _BEFORE_MAIL:
+    if reason in _NAMES_A_SENDER and s.command in BEFORE_MAIL:
         # Refused at the greeting or at HELO/EHLO, before MAIL FROM named any sender
         # (RFC 5321 3.3): whatever the words, a sender or a policy on the message cannot
         # have been judged; only the client was (Proofpoint's and Mimecast's connection-
@@ -394,10 +398,6 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
     rule, matched = resolve(token, where)
     return Decision(reason, rule, matched)
 
-
-#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot.
-_NAMES_A_SENDER = frozenset({"rejected", "policyviolation"})
-_BEFORE_MAIL = frozenset({"CONN", "EHLO", "HELO"})
 
 
 def resolve(token: str, s: Signals) -> tuple[str, str]:
@@ -530,7 +530,7 @@ def _by_table(s: Signals) -> tuple[str, str]:
         for reason in PHRASE_ORDER:
             if s.says(reason):
                 return reason, f"phrase:{reason}"
-        if s.status == "5.7.1" and s.command in ("CONN", "EHLO", "HELO"):
+        if s.status == "5.7.1" and s.command in BEFORE_MAIL:
             # X.7.1 "delivery not authorized" before any sender was named: the client.
             return "blocked", f"command:{s.command.lower()}"
         if s.command == "DATA" and (s.status or s.reply)[:1] == "5" and name in (
@@ -627,7 +627,7 @@ def _hasmoved(s: Signals) -> str:
 def _norelaying(s: Signals) -> str:
     if s.stated in ("securityerror", "systemerror", "undefined"):
         return ""
-    if s.command in ("CONN", "EHLO", "HELO"):
+    if s.command in BEFORE_MAIL:
         return ""
     # Sendmail's "Relaying denied. IP name possibly forged / lookup failed": the relay was
     # refused for want of the client's name (proto.m4), a PTR problem.

@@ -13,9 +13,11 @@ import re
 
 from bounceloop.core import rx
 
-# In transaction order; the last one found wins.
+# In transaction order; the last one found wins. "greeting" and "CONNECT" are too common in
+# free text to name the connection stage; a reply said to come "after"/"in reply to" the
+# "initial connection" (Exim's wording, transports/smtp.c) is.
 _ORDER: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("CONN", rx.compile(r"\b(?:initial connection|greeting|CONNECT)\b")),
+    ("CONN", rx.compile(r"\b(?:after|in reply to) initial connection\b")),
     ("HELO", rx.compile(r"(?<![A-Za-z0-9@_])HELO(?![A-Za-z0-9_@])")),
     ("EHLO", rx.compile(r"(?<![A-Za-z0-9@_])EHLO(?![A-Za-z0-9_@])")),
     ("STARTTLS", rx.compile(r"(?<![A-Za-z0-9@_])STARTTLS(?![A-Za-z0-9_@])")),
@@ -31,19 +33,11 @@ def find_command(text: str) -> str:
     or "" when none is."""
     if not text:
         return ""
-    found = "CONN" if _AT_CONNECTION.search(text) else ""
+    found = ""
     for name, pattern in _ORDER:
-        if name == "CONN":
-            continue
         if pattern.search(text):
             found = name
     return found
-
-
-# "greeting" and "CONNECT" are too common in free text to name the connection stage; a
-# reply said to come "after"/"in reply to" the "initial connection" (Exim's wording,
-# transports/smtp.c) is.
-_AT_CONNECTION = rx.compile(r"\b(?:after|in reply to) initial connection\b")
 
 
 # Every spelling of a command that bounces use, lowercase -> the command. Exim "after end of
