@@ -1021,8 +1021,8 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         # The RFCs' example gives it for a recipient (vnet.ibm.com's gateway does not know
         # arathib): read alone, userunknown. It stays under rejected, as the benchmark corpus
-        # labels this very reply (the RFC's example report, rfc3464-35): a "gateway user" is
-        # an account allowed to use the gateway, a refusal of who may send through it.
+        # labels this very reply (the RFC's example report, rfc3464-35); the RFC itself does
+        # not say which address the gateway refused.
         Phrase(
             "not-a-registered-gateway-user",
             r"not a registered gateway user",
