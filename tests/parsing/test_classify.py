@@ -37,6 +37,9 @@ TABLE: list[Row] = [
     ("250 2.1.5 OK", "2.1.5", "250", "", {}, "delivered"),
     # Words beat a vague code.
     ("550 5.0.0 mailbox is full", "5.0.0", "550", "RCPT", {}, "mailboxfull"),
+    # "Exceeded its quota" in any tense: a plain-text notice with no code at all.
+    ("rejected due to the user exceeding its mailbox quota", "", "", "", {}, "mailboxfull"),
+    ("552 the mailbox exceeds its storage quota", "", "552", "RCPT", {}, "mailboxfull"),
     ("550 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org", "5.7.1", "550",
      "RCPT", {}, "blocked"),
     ("554 5.7.1 Service unavailable; Client host rejected: dynamic IP", "5.7.1", "554",
@@ -103,6 +106,11 @@ TABLE: list[Row] = [
     # A rejection at MAIL FROM is about the sender.
     ("553 sorry, your envelope sender domain must exist", "", "553", "MAIL", {}, "rejected"),
     ("550 Sender verify failed", "", "550", "MAIL", {}, "rejected"),
+    # Sendmail's access map REJECT names the sender ("<addr>... Access denied"); the same
+    # words alone at MAIL FROM are Dovecot submission's refusal of an unauthenticated user.
+    ("550 5.7.1 <a@example.org>... Access denied", "5.7.1", "550", "MAIL", {}, "rejected"),
+    ("554 5.7.1 Access denied (anonymous user)", "5.7.1", "554", "MAIL", {}, "securityerror"),
+    ("550 5.7.1 <a@example.org>... Access denied", "5.7.1", "550", "", {}, "securityerror"),
     # A DNS failure reported as temporary is not "no such domain".
     ("Name service error for domain example.org: Host not found, try again", "", "", "", {},
      "networkerror"),

@@ -521,6 +521,11 @@ def generic(s: Signals, trace: list[str] | None = None) -> tuple[str, str]:
     return "", ""
 
 
+#: Sendmail's reply about an address: the address, "... ", the text (sendmail/err.c
+#: fmtmsg() writes the "<addr>... " prefix, SM_ADDR_DELIM; sendmail 8.18, commit c7e7de4).
+_SENDER_DENIED = re.compile(r"\S\.\.\. access denied\b").search
+
+
 def _by_table(s: Signals) -> tuple[str, str]:
     """The status code's meaning, then phrases for what it leaves open, then fallbacks."""
     if s.stated and s.stated not in _UNDECIDED:
@@ -529,6 +534,13 @@ def _by_table(s: Signals) -> tuple[str, str]:
     if name in WEAK or not s.smtp:
         for reason in PHRASE_ORDER:
             if s.says(reason):
+                if reason == "securityerror" and s.command == "MAIL" and _SENDER_DENIED(s.text):
+                    # Sendmail's access map REJECT of the sender MAIL FROM named (RFC 5321
+                    # 3.3; cf/m4/proto.m4 check_mail, "550 5.7.1 Access denied", written
+                    # after the address as "<addr>... Access denied"): not the
+                    # authentication the same words refuse on a submission port (Dovecot's
+                    # "554 5.7.1 Access denied (anonymous user)").
+                    return "rejected", "command:mail"
                 return reason, f"phrase:{reason}"
         if s.status == "5.7.1" and s.command in BEFORE_MAIL:
             # X.7.1 "delivery not authorized" before any sender was named: the client.

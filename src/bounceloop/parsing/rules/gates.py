@@ -6,9 +6,9 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (3385074761, (
+    "mailboxfull": (3163328473, (
         "quota",
-        "exceeded",
+        "exceed",
         "mailbox ",
         "out of s",
         "exhausted ",
@@ -478,7 +478,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("exceeded ",),
         ("quota",),
         ("exceeded",),
-        ("exceeded ",),
+        ("exceed",),
         (" quota ",),
         ("quota ",),
         ("not enough ",),

@@ -83,12 +83,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "exceeded-quota",
-            r"exceeded (?:his|her|their|the|its|your)? ?(?:storage |disk |mailbox )?quota",
+            r"exceed(?:ed|s|ing) (?:his|her|their|the|its|your)? ?(?:storage |disk |mailbox )?"
+            r"quota",
             "https://learn.microsoft.com/en-us/exchange/mail-flow/non-delivery-reports-and-bounce"
             "-messages/non-delivery-reports-and-bounce-messages "
             "(DSNs and NDRs in Exchange Server, 5.2.2 Mailbox full: The recipient's mailbox has "
             "exceeded its storage quota) (source: github.com/MicrosoftDocs/OfficeDocs-Exchange, "
-            "commit 52e8b70f)",
+            "commit 52e8b70f); the verb in any tense, as the statement is the same",
         ),
         Phrase(
             "disk-quota-exceeded",
