@@ -259,7 +259,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (2106355022, (
+    "blocked": (2770723626, (
         "rbl",
         "dial",
         "list",

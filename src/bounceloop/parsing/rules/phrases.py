@@ -1650,7 +1650,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"banned sending ip",
             "Exchange Online NDR 5.7.606-5.7.649 (Access denied, banned sending IP [<IP>])",
         ),
-        Phrase("is-an-open-relay", r"(?:is|as) an open relay", ""),
+        # IndiMail's qmail-smtpd refuses a client its tcpserver rules mark OPENRELAY (an
+        # open-relay DNSBL's verdict) at the greeting and at HELO/EHLO: "from an open relay".
+        # The "is/as an open relay" order of the same verdict was not found in a server's own
+        # source; it stays with the documented wording rather than as a phrase of its own.
+        Phrase(
+            "is-an-open-relay",
+            r"(?:is|as|from) an open relay",
+            "indimail-mta indimail-mta-x/smtpd.c smtp_relayreject(): 553 No mail accepted from "
+            "an open relay (<IP>); check your server configs (#5.7.1) (github.com/mbhangui/"
+            "indimail-mta, commit 364a4426) (catalogue indimail-553-open-relay)",
+        ),
         Phrase(
             "invalid-ip",
             r"invalid (?:sending |client )?ip\b",
