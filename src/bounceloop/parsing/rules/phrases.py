@@ -390,7 +390,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "http://www.open-spf.org/Why;... (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1) "
             "(catalogue exim-spf-not-allowed-to-send)",
         ),
-        Phrase("bad-spf-records", r"bad spf records", ""),
+        # RFC 7208 8.7's PermError: the sender domain's published SPF record cannot be
+        # interpreted; rspamd names that result "bad SPF record".
+        Phrase(
+            "bad-spf-records",
+            r"bad spf records?",
+            "rspamd src/lua/lua_spf.c spf_lua_lib_callback(): a record resolved PERM_FAILED "
+            "gives the error \"bad SPF record\", which src/plugins/lua/spf.lua inserts as the "
+            "option of R_SPF_PERMFAIL (github.com/rspamd/rspamd, commit eaac8e91); RFC 7208 "
+            "section 8.7 (PermError: the domain's published records could not be correctly "
+            "interpreted)",
+        ),
         Phrase(
             "spf-policy",
             r"due to spf policy|\[spf\] \S{2,45} is not allowed to send",
