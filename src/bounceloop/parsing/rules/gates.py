@@ -65,7 +65,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (1355498359, (
+    "authfailure": (3152366868, (
         "dkim",
         "fail",
         "[spf]",
@@ -74,7 +74,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "spf polic",
         "violation",
         "erification",
-        "bad spf records",
+        "bad spf record",
         "authenticate with ",
         "not allowed to send ",
         " is not allowed to send",
@@ -259,7 +259,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (2106355022, (
+    "blocked": (2770723626, (
         "rbl",
         "dial",
         "list",
@@ -554,7 +554,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("fails to pass authentication checks",),
         ("sender is unauthenticated",),
         ("not allowed to send ",),
-        ("bad spf records",),
+        ("bad spf record",),
         ("due to spf policy", " is not allowed to send"),
         ("dkim signature",),
         ("alidation", "erification"),

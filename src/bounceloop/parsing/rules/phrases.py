@@ -391,7 +391,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "http://www.open-spf.org/Why;... (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1) "
             "(catalogue exim-spf-not-allowed-to-send)",
         ),
-        Phrase("bad-spf-records", r"bad spf records", ""),
+        # RFC 7208 8.7's PermError: the sender domain's published SPF record cannot be
+        # interpreted; rspamd names that result "bad SPF record".
+        Phrase(
+            "bad-spf-records",
+            r"bad spf records?",
+            "rspamd src/lua/lua_spf.c spf_lua_lib_callback(): a record resolved PERM_FAILED "
+            "gives the error \"bad SPF record\", which src/plugins/lua/spf.lua inserts as the "
+            "option of R_SPF_PERMFAIL (github.com/rspamd/rspamd, commit eaac8e91); RFC 7208 "
+            "section 8.7 (PermError: the domain's published records could not be correctly "
+            "interpreted)",
+        ),
         Phrase(
             "spf-policy",
             r"due to spf policy|\[spf\] \S{2,45} is not allowed to send",
@@ -1651,7 +1661,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"banned sending ip",
             "Exchange Online NDR 5.7.606-5.7.649 (Access denied, banned sending IP [<IP>])",
         ),
-        Phrase("is-an-open-relay", r"(?:is|as) an open relay", ""),
+        # IndiMail's qmail-smtpd refuses a client its tcpserver rules mark OPENRELAY (an
+        # open-relay DNSBL's verdict) at the greeting and at HELO/EHLO: "from an open relay".
+        # The "is/as an open relay" order of the same verdict was not found in a server's own
+        # source; it stays with the documented wording rather than as a phrase of its own.
+        Phrase(
+            "is-an-open-relay",
+            r"(?:is|as|from) an open relay",
+            "indimail-mta indimail-mta-x/smtpd.c smtp_relayreject(): 553 No mail accepted from "
+            "an open relay (<IP>); check your server configs (#5.7.1) (github.com/mbhangui/"
+            "indimail-mta, commit 364a4426) (catalogue indimail-553-open-relay)",
+        ),
         Phrase(
             "invalid-ip",
             r"invalid (?:sending |client )?ip\b",
