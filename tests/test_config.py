@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bounceloop.config import DEFAULT_RETRY, Settings, host_port
+from bounceloop.config import DEFAULT_RETRY, Settings, host_port, reference
 from bounceloop.core.severity import Convention
 
 
@@ -332,3 +333,50 @@ def test_host_port(value: str, expected: tuple[str, int]) -> None:
 def test_host_port_bad_port(value: str) -> None:
     with pytest.raises(ValueError):
         host_port(value, 25)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Variables the manual may name that are not settings: the file of settings itself.
+NOT_SETTINGS = {"BOUNCELOOP_CONFIG"}
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = [name for name, field in Settings.model_fields.items() if not field.description]
+    assert not missing, f"settings without a docstring (docs/settings.md is made of them): " \
+        f"{missing}"
+
+
+def test_the_settings_page_is_made_from_the_settings() -> None:
+    # One source: the fields' docstrings. Regenerate with python -m bounceloop.config.
+    page = (ROOT / "docs" / "settings.md").read_text()
+    assert page == reference(), (
+        "docs/settings.md is stale: python -m bounceloop.config > docs/settings.md")
+    for name in Settings.model_fields:
+        assert f"| `BOUNCELOOP_{name.upper()}` |" in page
+
+
+def test_the_manual_names_only_real_settings() -> None:
+    known = {f"BOUNCELOOP_{name.upper()}" for name in Settings.model_fields} | NOT_SETTINGS
+    named: dict[str, set[str]] = {}
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        # A whole name, not a wildcard ("BOUNCELOOP_WEBHOOK_RETRY_*") or a header's CGI name.
+        for name in re.findall(r"(?<![A-Z_])BOUNCELOOP_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_])",
+                               path.read_text()):
+            named.setdefault(name, set()).add(path.name)
+    unknown = {name: where for name, where in named.items() if name not in known}
+    assert not unknown, f"the manual names settings that do not exist: {unknown}"
+    assert "BOUNCELOOP_DATABASE_URL" in named  # the search finds names at all
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("RETRY_SCHEDULE", "`600,600,1800,1800,3600,3600,7200`"),  # a list, comma-separated
+    ("VERP_SECRET", "(none)"),  # an empty secret
+    ("WEBHOOK_POLL_INTERVAL", "`0.2`"),
+    ("JOB_RETENTION", "`604800`"),  # a whole float, as an integer
+    ("SUPPRESSION_RULES", "`true`"),
+    ("SUPPRESSION_EXPIRY", "`mailboxfull=30,exceedlimit=30,suspend=90,hostunknown=90,"
+                           "notaccept=90`"),
+    ("HOSTNAME", "the host's FQDN"),  # computed where it runs: said, not computed here
+])
+def test_a_default_is_shown_as_one_would_write_it(name: str, shown: str) -> None:
+    assert f"| `BOUNCELOOP_{name}` | {shown} |" in reference()

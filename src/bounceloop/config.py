@@ -2,94 +2,9 @@
 
 Sources, strongest first: constructor arguments, ``BOUNCELOOP_*`` environment variables, a
 TOML file (``BOUNCELOOP_CONFIG``, else ``bounceloop.toml`` in the working directory if it
-exists), then the defaults below. The environment names are a contract (issue 3):
-
-    BOUNCELOOP_DATABASE_URL            sqlite:///bounceloop.db | postgresql+psycopg://...
-    BOUNCELOOP_DNS_SERVERS             host:port,host:port   (empty: the system resolver)
-    BOUNCELOOP_MX_PORT                 25
-    BOUNCELOOP_ALLOWED_TARGET_NETWORKS 127.0.0.0/8,...       (exempt from the private-IP refusal)
-    BOUNCELOOP_BOUNCE_DOMAIN           bounces.example.org   (VERP envelopes; empty: no VERP)
-    BOUNCELOOP_VERP_SECRET             the HMAC key of VERP tokens
-    BOUNCELOOP_RETRY_SCHEDULE          600,600,1800,1800,3600,3600,7200 (seconds; last repeats)
-    BOUNCELOOP_HTTP_LISTEN             127.0.0.1:8080
-    BOUNCELOOP_SMTP_LISTEN             127.0.0.1:2525
-    BOUNCELOOP_SPOOL_DIR               spool                 (local state: in-flight journals)
-
-and for the inbound (bounce) server, issue 4:
-
-    BOUNCELOOP_BOUNCE_DOMAINS          old.example.org,...   (more domains whose VERP
-                                                              addresses are accepted)
-    BOUNCELOOP_COMPLAINT_ADDRESSES     abuse@bounces.example.org (default: abuse@ each
-                                                              bounce domain)
-    BOUNCELOOP_SMTP_TLS_CERT / _KEY    PEM files; STARTTLS is offered when set
-    BOUNCELOOP_SMTP_MAX_SIZE           26214400              (bytes; RFC 1870 SIZE)
-    BOUNCELOOP_SMTP_COMMAND_TIMEOUT    300                   (seconds without progress;
-                                                              NOOP, RSET, VRFY, HELP are none)
-    BOUNCELOOP_SMTP_SESSION_TIMEOUT    1800                  (seconds per connection)
-    BOUNCELOOP_SMTP_MAX_SESSIONS       200                   (concurrent; more get 421)
-    BOUNCELOOP_SMTP_MAX_SESSIONS_PER_CLIENT 50               (concurrent from one address
-                                                              (IPv6: /84); 0: no limit)
-    BOUNCELOOP_SMTP_CLIENT_LIMIT_EXCEPTIONS                  (CIDRs exempt from that limit;
-                                                              default none)
-    BOUNCELOOP_SMTP_JUNK_COMMAND_LIMIT 100                   (NOOP, RSET, VRFY, HELP, HELO,
-                                                              EHLO; past it each is an error;
-                                                              0: no limit)
-    BOUNCELOOP_SMTP_HARD_ERROR_LIMIT   20                    (errors without a stored message,
-                                                              then 421; 0: no limit)
-    BOUNCELOOP_SMTP_DATA_MEMORY        134217728             (bytes of DATA held by all
-                                                              sessions; past it 452; at least
-                                                              BOUNCELOOP_SMTP_MAX_SIZE)
-    BOUNCELOOP_PARSE_PROCESSES         1                     (processes parsing returned mail;
-                                                              0: a thread, with no time budget)
-    BOUNCELOOP_PARSE_TIMEOUT           30                    (seconds one returned message may
-                                                              take to parse; over it: failed)
-    BOUNCELOOP_TRUSTED_FEEDBACK_DOMAINS fbl.example.net,...  (DKIM d= of feedback loops whose
-                                                              verified complaints tie by the
-                                                              address named; default none)
-
-and for webhooks, issue 5:
-
-    BOUNCELOOP_WEBHOOK_EXTRAS          true                  (false: the spec's fields only,
-                                                              for every webhook)
-    BOUNCELOOP_WEBHOOK_TIMEOUT         10                    (seconds per call; a webhook's own)
-    BOUNCELOOP_WEBHOOK_CONCURRENCY     10                    (calls at once per webhook)
-    BOUNCELOOP_WEBHOOK_RETRY_PERIOD    86400                 (seconds of retries, then dead)
-    BOUNCELOOP_WEBHOOK_RETRY_BASE      10                    (first retry delay, doubling...)
-    BOUNCELOOP_WEBHOOK_RETRY_MAX_DELAY 3600                  (...up to this, with jitter)
-    BOUNCELOOP_WEBHOOK_PAUSE_AFTER     259200                (seconds failing: paused, flagged)
-    BOUNCELOOP_WEBHOOK_POLL_INTERVAL   0.2                   (seconds between idle looks)
-    BOUNCELOOP_WEBHOOK_CA_FILE         PEM                   (extra trusted roots for https)
-
-and for suppression, issue 6 (core.suppression has the rules):
-
-    BOUNCELOOP_SUPPRESSION_RULES       true                  (false: only entries made by hand)
-    BOUNCELOOP_SUPPRESSION_HARD_REASONS hasmoved,hostunknown,notaccept,userunknown
-    BOUNCELOOP_SUPPRESSION_SOFT_REASONS exceedlimit,mailboxfull,suspend
-    BOUNCELOOP_SUPPRESSION_SOFT_THRESHOLD 3                  (soft failures on different days)
-    BOUNCELOOP_SUPPRESSION_SOFT_WINDOW 30                    (days)
-    BOUNCELOOP_SUPPRESSION_EXPIRY      mailboxfull=30,exceedlimit=30,suspend=90,hostunknown=90,
-                                       notaccept=90          (days per reason; 0 or not
-                                                              listed: never)
-    BOUNCELOOP_SUPPRESSION_DOMAINS     true                  (suppress a domain our DNS
-                                                              found dead)
-    BOUNCELOOP_SUPPRESSION_COMPLAINTS  true
-    BOUNCELOOP_SUPPRESSION_COMPLAINT_SCOPE sender            (or all: every sender)
-    BOUNCELOOP_SUPPRESSION_SWEEP_INTERVAL 60                 (seconds between expiry sweeps)
-
-and for running many processes, issue 8 (observability.logs):
-
-    BOUNCELOOP_LOG_FORMAT              text                  (or json: one object a line,
-                                                              message_id and recipient bound)
-    BOUNCELOOP_LOG_LEVEL               info                  (debug, info, warning, error)
-    BOUNCELOOP_JOB_RETENTION           604800                (seconds a done job is kept;
-                                                              0: for ever)
-
-and for the web UI's logins, issue 16 (web.ui.session):
-
-    BOUNCELOOP_LOGIN_CONCURRENCY       2                     (password checks at once per
-                                                              process, 16 MiB each)
-    BOUNCELOOP_LOGIN_WAIT              10                    (seconds a login waits for its
-                                                              turn, then 503)
+exists), then the defaults below. The environment names are a contract (issue 3 and the
+issues after it). Each field's docstring is its user-facing description, the one source of
+docs/settings.md (:func:`reference`; tests/test_config.py holds the page to it).
 """
 
 from __future__ import annotations
@@ -97,7 +12,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from datetime import timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -116,6 +33,51 @@ from bounceloop.core.severity import Convention
 
 #: RFC 5321 section 4.5.3.2 timeouts (seconds); tests and impatient users lower them.
 DEFAULT_RETRY = (600, 600, 1800, 1800, 3600, 3600, 7200)
+
+
+def _shown(value: Any) -> str:
+    """A default as the reference shows it: as one would write it in the environment."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, dict):
+        value = ",".join(f"{k}={_shown(v).strip('`')}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
+    return f"`{value}`" if value not in ("", None) else "(none)"
+
+
+def reference() -> str:
+    """docs/settings.md: every setting, its default and its meaning, from the fields of
+    :class:`Settings` (their docstrings); ``python -m bounceloop.config`` prints it."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        default = (str(extra["shown"]) if "shown" in extra
+                   else _shown(field.get_default(call_default_factory=False)))
+        meaning = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| `BOUNCELOOP_{name.upper()}` | {default} | {meaning} |")
+    return "\n".join([
+        "# Settings",
+        "",
+        "Environment variables, or a TOML file: `BOUNCELOOP_CONFIG`, else `bounceloop.toml` in",
+        "the working directory, keys in lower case without the prefix (`mx_port = 2525`). The",
+        "environment wins over the file. Lists are comma-separated (`a,b`); in the file, TOML",
+        "arrays and tables work too.",
+        "",
+        "This page is made from the settings' own descriptions in `src/bounceloop/config.py`",
+        "(`python -m bounceloop.config > docs/settings.md`); edit them there.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ])
 
 
 def _split(value: Any) -> Any:
@@ -150,106 +112,168 @@ def _check_host_port(value: str) -> None:
 class Settings(BaseSettings):
     """Everything configurable, with the defaults a single-host install needs."""
 
+    # Each field's docstring is its description: docs/settings.md is made from them
+    # (:func:`reference`), and a test holds the two together.
     model_config = SettingsConfigDict(env_prefix="BOUNCELOOP_", extra="ignore",
-                                      validate_default=True)
+                                      validate_default=True, use_attribute_docstrings=True)
 
     database_url: str = "sqlite:///bounceloop.db"
-    hostname: str = Field(default_factory=socket.getfqdn)
-    """The name we give in EHLO."""
+    """The database: ``sqlite:///FILE`` or ``postgresql+psycopg://user:pw@host/db``."""
+    hostname: str = Field(default_factory=socket.getfqdn,
+                          json_schema_extra={"shown": "the host's FQDN"})
+    """The name given in EHLO."""
     bounce_domain: str = ""
+    """The domain of VERP envelopes (``b-<id>-<tag>@DOMAIN``); empty: no VERP. Needs
+    ``BOUNCELOOP_VERP_SECRET``."""
     verp_secret: SecretStr = SecretStr("")
+    """The HMAC key that signs VERP envelopes and message tokens."""
     dns_servers: Annotated[list[str], NoDecode] = []
+    """Comma-separated ``host:port`` of the DNS servers; none: the system resolver."""
     mx_port: int = 25
+    """The SMTP port of MX delivery."""
     smarthost: str = ""
-    """host:port to send everything through instead of each recipient's MX."""
+    """``host:port`` to send everything through instead of each recipient's MX."""
     allowed_target_networks: Annotated[list[str], NoDecode] = []
+    """Comma-separated CIDRs exempt from the private-address refusal, e.g. ``127.0.0.0/8``
+    (which also exempts IPv6 addresses carrying 127.x, see docs/webhooks.md)."""
     retry_schedule: Annotated[list[int], NoDecode] = list(DEFAULT_RETRY)
+    """Seconds between delivery attempts; the last repeats."""
     max_delivery_time: int = 86400
+    """Seconds after queueing a message fails for good."""
     tls: str = "opportunistic"
-    """opportunistic (STARTTLS when offered, plain if it fails), required, or off."""
+    """``opportunistic`` (STARTTLS when offered, plain if it fails), ``required`` or
+    ``off``."""
     severity_convention: Convention = Convention.CODE
+    """Soft/hard by ``code``, ``steps-1-3`` or ``steps-1-4``."""
 
     dns_timeout: float = 10.0
+    """Seconds for a DNS answer."""
     connect_timeout: float = 30.0
+    """Seconds to connect to an MX."""
     greeting_timeout: float = 300.0
+    """Seconds for the MX's greeting (RFC 5321 4.5.3.2)."""
     command_timeout: float = 300.0
+    """Seconds for the reply to a command (RFC 5321 4.5.3.2)."""
     data_timeout: float = 600.0
+    """Seconds for the reply to the final dot (RFC 5321 4.5.3.2)."""
 
     max_connections: int = 50
+    """Outbound connections at once, in total."""
     max_connections_per_domain: int = 5
+    """Outbound connections at once to one domain."""
     max_messages_per_connection: int = 100
+    """Messages sent over one connection before it is closed."""
     max_rcpts_per_transaction: int = 100
+    """Recipients in one SMTP transaction."""
 
     spool_dir: Path = Path("spool")
     """Local state next to the database: the in-flight journals (``inflight/``)."""
     http_listen: str = "127.0.0.1:8080"
+    """``host:port`` of the HTTP server (API, UI, health and metrics)."""
     smtp_listen: str = "127.0.0.1:2525"
-    """The inbound server; empty: none (a process that only sends)."""
+    """``host:port`` of the inbound server; empty: none (a process that only sends)."""
     bounce_domains: Annotated[list[str], NoDecode] = []
+    """More domains whose VERP addresses the inbound server accepts."""
     complaint_addresses: Annotated[list[str], NoDecode] = []
+    """Where ARF reports come; none: ``abuse@`` each bounce domain."""
     smtp_tls_cert: Path | None = None
+    """PEM certificate of the inbound server; STARTTLS is offered when it and the key are
+    set."""
     smtp_tls_key: Path | None = None
+    """PEM key of that certificate."""
     smtp_max_size: int = 25 * 1024 * 1024
+    """Bytes of the largest message the inbound server takes (SIZE, RFC 1870)."""
     smtp_command_timeout: float = 300.0
+    """Seconds an inbound session may go without progress (NOOP, RSET, VRFY, HELP are
+    none)."""
     smtp_session_timeout: float = 1800.0
+    """Seconds one inbound connection may last."""
     smtp_max_sessions: int = 200
+    """Concurrent inbound sessions; more get ``421``."""
     smtp_max_sessions_per_client: int = Field(default=50, ge=0)
-    """Postfix's smtpd_client_connection_count_limit; 0: no limit."""
+    """Concurrent sessions from one address (IPv6: one /84); more get ``421 4.7.0``; 0: no
+    limit (Postfix's smtpd_client_connection_count_limit)."""
     smtp_client_limit_exceptions: Annotated[list[str], NoDecode] = []
-    """Networks whose clients that limit leaves out (Postfix's
+    """Comma-separated CIDRs the per-client limit leaves out (Postfix's
     smtpd_client_event_limit_exceptions, without its default of $mynetworks)."""
     smtp_junk_command_limit: int = Field(default=100, ge=0)
-    """Postfix's smtpd_junk_command_limit; 0: no limit."""
+    """NOOP, RSET, VRFY, HELP, HELO and EHLO past the first this many count as errors; 0: no
+    limit (Postfix's smtpd_junk_command_limit)."""
     smtp_hard_error_limit: int = Field(default=20, ge=0)
-    """Postfix's smtpd_hard_error_limit; 0: no limit."""
+    """Errors (4xx/5xx) without a stored message that end the session with ``421 4.7.0``;
+    0: no limit (Postfix's smtpd_hard_error_limit)."""
     smtp_data_memory: int = Field(default=128 * 1024 * 1024, ge=1)
-    """Bytes of DATA all inbound sessions may hold in memory until their commit."""
+    """Bytes of DATA all inbound sessions may hold in memory until committed; past it
+    ``452 4.3.1``; at least ``BOUNCELOOP_SMTP_MAX_SIZE``."""
     parse_processes: int = Field(default=1, ge=0)
     """Processes that parse returned mail beside the service's own (0: a thread of it, where
     the parse budget cannot stop a parse: a thread cannot be interrupted)."""
     trusted_feedback_domains: Annotated[list[str], NoDecode] = []
-    """DKIM d= domains of feedback loops whose verified complaints tie by the address they
-    name (inbound.feedback); none: only signed ties of ours count."""
+    """DKIM ``d=`` domains of feedback loops whose verified complaints tie by the address
+    they name; none: only signed ties of ours count (``docs/returned-mail.md``)."""
     parse_timeout: float = Field(default=30.0, ge=0)
     """Seconds of wall time one returned message may take to parse (0: no limit); past it
     the message is recorded as failed to parse, and the messages behind it go on."""
     webhook_extras: bool = True
-    """Our fields after the spec's in webhook calls; false for strict receivers."""
+    """Our fields after the spec's in every webhook call; false: the spec's only."""
     webhook_timeout: int = Field(default=10, ge=1, le=300)
+    """Seconds per call: a new webhook's default."""
     webhook_concurrency: int = Field(default=10, ge=1, le=100)
+    """Calls at once: a new webhook's default."""
     webhook_retry_period: float = Field(default=86400.0, gt=0)
+    """Seconds a failed call is retried for."""
     webhook_retry_base: float = Field(default=10.0, gt=0)
+    """Seconds before the first retry, doubling for each next one..."""
     webhook_retry_max_delay: float = Field(default=3600.0, gt=0)
+    """...up to this many, with jitter."""
     webhook_pause_after: float = Field(default=3 * 86400.0, gt=0)
+    """Seconds of failing calls before a webhook is paused and flagged."""
     webhook_poll_interval: float = Field(default=0.2, gt=0)
+    """Seconds between looks for retries falling due when idle (new events are heard at
+    once)."""
     webhook_ca_file: Path | None = None
+    """PEM roots trusted for https receivers, besides the system's."""
     suppression_rules: bool = True
+    """False: nothing is suppressed but by hand or import."""
     suppression_hard_reasons: Annotated[list[str], NoDecode] = sorted(suppression.HARD_REASONS)
+    """Reasons that suppress at once."""
     suppression_soft_reasons: Annotated[list[str], NoDecode] = sorted(suppression.SOFT_REASONS)
+    """Reasons that suppress after the threshold."""
     suppression_soft_threshold: int = Field(default=3, ge=1, le=100)
+    """Soft failures, on different days..."""
     suppression_soft_window: float = Field(default=30.0, gt=0)
-    """Days."""
+    """...within this many days."""
     suppression_expiry: Annotated[dict[str, float], NoDecode] = {
         k: float(v) for k, v in suppression.DEFAULT_EXPIRY.items()}
-    """Days an automatic entry lasts, per reason (``complaint`` too); 0 or absent: never."""
+    """Days an automatic entry lasts, per reason (``complaint`` too); 0 or not listed:
+    never."""
     suppression_domains: bool = True
+    """Suppress a domain our DNS found dead."""
     suppression_complaints: bool = True
+    """A complaint suppresses the complainer."""
     suppression_complaint_scope: str = "sender"
+    """``sender``: a complaint suppresses for that sender only; ``all``: for every
+    sender."""
     suppression_sweep_interval: float = Field(default=60.0, gt=0)
+    """Seconds between expiry sweeps in ``serve``."""
     job_lease: float = 300.0
+    """Seconds a claimed job stays with its worker before another may take it."""
     job_retention: float = Field(default=7 * 86400.0, ge=0)
     """Seconds a done job is kept before the sweep deletes it (0: kept for ever)."""
-    """Seconds a claimed job stays with its worker before another may take it."""
     poll_interval: float = 1.0
+    """Seconds between an idle worker's looks for due jobs (returned mail just stored is
+    heard at once, from any process)."""
     log_format: Literal["text", "json"] = "text"
-    """The service's log on stderr: ``bounceloop: ...`` lines, or one JSON object a line."""
+    """The service's log on stderr: ``text`` (``bounceloop: ...`` lines) or ``json`` (one
+    object a line, message_id and recipient bound)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    """info: a line per delivery attempt, returned message and failed webhook call."""
+    """``info``: a line per delivery attempt, returned message and failed webhook call;
+    ``warning`` leaves those out."""
     login_concurrency: int = Field(default=2, ge=1, le=64)
     """Password checks (scrypt, 16 MiB each) a web process runs at once: more than the
     cores gains no speed, only memory."""
     login_wait: float = Field(default=10.0, gt=0, le=300)
-    """Seconds a login waits for a free check before it gets 503 with Retry-After."""
+    """Seconds a login waits for its turn before ``503`` with ``Retry-After``."""
 
     @field_validator("dns_servers", "allowed_target_networks", "bounce_domains",
                      "complaint_addresses", "smtp_client_limit_exceptions",
@@ -408,3 +432,7 @@ class Settings(BaseSettings):
         if Path(path).is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference())

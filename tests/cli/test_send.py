@@ -234,7 +234,7 @@ NOT_A_FIELD = 'not a MIME message: line {} is not a header field ("Name: value",
      "header fields before it: 'Hello.'"),
 ])
 def test_a_file_that_is_not_a_message_is_exit_1(send: Send, data: bytes, why: str) -> None:
-    # Not usable: the README's send section says 1, with the file and the reason on stderr;
+    # Not usable: docs/sending.md says 1, with the file and the reason on stderr;
     # nothing is queued (the database is not even opened).
     send.recipients("email\njane@dest.test\n")
     send.mime.write_bytes(data)

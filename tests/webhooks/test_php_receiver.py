@@ -1,5 +1,5 @@
 """A real PHP receiver (``php -S``, Debian php-cli) takes the worker's calls: it checks the
-signature with the README's snippet, answers the ownership check as the README says, and
+signature with docs/webhooks.md's snippet, answers the ownership check as that page says, and
 records ``$_POST`` as PHP itself decoded it."""
 
 from __future__ import annotations

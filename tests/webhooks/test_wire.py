@@ -1,5 +1,5 @@
 """The webhook wire format and signatures, decoded by the receivers users actually run:
-PHP's own parse_str (Debian php-cli) and Python's form parser; the README's verification
+PHP's own parse_str (Debian php-cli) and Python's form parser; docs/webhooks.md's verification
 snippets, in Python and in PHP, run as written."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from bounceloop.webhooks import fields, form, json_body, sign, verify
 
 WHEN = datetime(2024, 3, 5, 10, 15, 2, tzinfo=UTC)
-README = Path(__file__).resolve().parents[2] / "README.md"
+WEBHOOKS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 PHP = shutil.which("php")
 HOSTILE_TAGS = ["news&letter", "a=b", "x[y]", "[]", "héllo ✓", "", "100%", "a+b c"]
 
@@ -144,7 +144,7 @@ def test_signature_verifies_fails_when_tampered_old_or_another_key() -> None:
 
 
 def _snippet(language: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S)
+    blocks = re.findall(rf"```{language}\n(.*?)```", WEBHOOKS.read_text(), re.S)
     [code] = [b for b in blocks if "verified" in b]
     return code
 
@@ -153,7 +153,7 @@ def test_the_readme_python_snippet_verifies_and_rejects() -> None:
     import time
 
     scope: dict[str, Any] = {}
-    exec(compile(_snippet("python"), "README.md", "exec"), scope)
+    exec(compile(_snippet("python"), "docs/webhooks.md", "exec"), scope)
     body = form(fields("failure", "9f3c", WHEN, {**FAILURE, "tags": HOSTILE_TAGS}))
     header = sign(["whsec"], int(time.time()), body)
     assert scope["verified"](header, body, "whsec")

@@ -286,7 +286,7 @@ def decide(fact: Fact, mail: Mail | None = None) -> str:
 class Decision:
     """A reason and the rule that decided it.
 
-    ``rule`` is a stable id (README, "Why a record has its reason")::
+    ``rule`` is a stable id (docs/parsing.md, "Why a record has its reason")::
 
         phrase:<reason>/<id>          a reason phrase (rules/phrases.py)
         lda:<agent>/<reason>          a local delivery agent's words (rules/lda.py)

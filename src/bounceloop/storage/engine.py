@@ -55,7 +55,8 @@ https://www.postgresql.org/docs/current/runtime-config-wal.html; the ones that w
 standbys are stronger, and kept). Pinned at the session level, a later reload of the
 server's configuration cannot lower it either. One statement per connection, not per
 transaction: through a pooler in transaction mode (PgBouncer), where a session setting does
-not follow the client, set ``synchronous_commit`` on the server instead (README).
+not follow the client, set ``synchronous_commit`` on the server instead (docs/deployment.md,
+PostgreSQL).
 """
 
 from __future__ import annotations

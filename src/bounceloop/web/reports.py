@@ -91,8 +91,8 @@ class ErrorRow(BaseModel):
     reported_recipient: str | None
     rule: str | None = Field(description=(
         "The stable id of the rule that decided the reason (phrase:userunknown/user-unknown, "
-        "status:5.1.1, provider:..., detector:..., expiry:..., delivery:...; README, 'Why a "
-        "record has its reason'); null on rows from before it was kept."))
+        "status:5.1.1, provider:..., detector:..., expiry:..., delivery:...; docs/parsing.md, "
+        "'Why a record has its reason'); null on rows from before it was kept."))
     matched: str | None = Field(description="The text that rule matched.")
     detector: str | None = Field(description=(
         "The bounce format family that read a returned message's record; null for "

@@ -18,7 +18,7 @@ password is wrong: never which (storage.users spends the same scrypt on an unkno
 Guessing is limited per name and per client (storage.users). The client is
 ``request.client.host``: the socket peer, which uvicorn replaces with the address in
 ``X-Forwarded-For`` only when the peer is a proxy it trusts (its ``FORWARDED_ALLOW_IPS``,
-default 127.0.0.1 and ::1; README, Deployment), so a client cannot name itself by a header. A
+default 127.0.0.1 and ::1; docs/deployment.md), so a client cannot name itself by a header. A
 client refused for its failures gets 429 with Retry-After, before any scrypt is spent.
 
 Each login costs an scrypt of 16 MiB (storage.users). :class:`Hashing` runs at most
