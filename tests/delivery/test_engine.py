@@ -878,3 +878,23 @@ async def test_metrics_by_step_and_a_json_log_line_per_attempt(world: World) -> 
     assert (dns["status"], dns["step"], dns["state"]) == ("failed", 1, "dns")
     assert all(line["role"] == "worker" and line["worker"] == "test" and line["attempt"] == 1
                and line["time"].endswith("Z") for line in (ok, rcpt, dns))
+
+
+async def test_no_final_dot_goes_out_before_its_mark_is_committed(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a journal the database alone marks a message in flight (as on PostgreSQL,
+    # for workers on other hosts): a mark that cannot be committed must hold the dot.
+    from sqlalchemy.exc import OperationalError
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("UPDATE messages ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(store, "mark_sending", broken)
+    async with FakeMX() as mx:
+        world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
+        [mid] = world.queue(["jane@dest.test"])
+        with pytest.raises(OperationalError):
+            await world.engine(mx_port=mx.port).drain()
+        assert mx.messages == []
+    assert world.message(mid).status != "delivered"
+
