@@ -49,3 +49,34 @@ def test_an_unflushed_mark_commits_without_waiting_for_the_wal_on_postgresql(
         conn.commit()
         seen = commit_settings(conn)
     assert seen == ["off", "on", "on"]
+
+
+def test_a_kept_mark_connection_commits_each_mark_as_it_runs(engine: Engine) -> None:
+    ids = _queued(engine, 2)
+    conn = store.mark_connection(engine)
+    try:
+        store.mark_sending(conn, ids[:1], utcnow(), "w1", flushed=False)
+        with engine.connect() as other:  # committed: another session sees it at once
+            assert other.execute(select(messages.c.status).where(
+                messages.c.id == ids[0])).scalar_one() == "sending"
+        store.mark_sending(conn, ids[1:], utcnow(), "w1", flushed=False)
+    finally:
+        store.close_mark_connection(conn)
+    with engine.connect() as other:
+        assert set(other.execute(select(messages.c.status)).scalars()) == {"sending"}
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_a_mark_connection_is_unflushed_and_its_session_never_pooled(engine: Engine) -> None:
+    ids = _queued(engine, 1)
+    with engine.begin() as conn:
+        note_commit_setting(conn, "messages", "UPDATE")
+    conn = store.mark_connection(engine)
+    with pytest.raises(ValueError):  # it cannot give a flushed commit: said, not broken
+        store.mark_sending(conn, ids, utcnow(), "w1")
+    store.mark_sending(conn, ids, utcnow(), "w1", flushed=False)
+    store.close_mark_connection(conn)
+    with engine.connect() as other:
+        assert commit_settings(other) == ["off"]
+        # The pool hands out a session pinned "on" (storage.engine), not the mark's "off".
+        assert other.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"

@@ -189,7 +189,7 @@ class Engine:
         conn, self._mark_conn = self._mark_conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
-                conn.close()
+                store.close_mark_connection(conn)
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False)
@@ -621,7 +621,7 @@ class Engine:
         # In a thread; one batch at a time (see _mark_all), so the kept connection is
         # never used by two at once.
         if self._mark_conn is None:
-            self._mark_conn = self.db.connect()
+            self._mark_conn = store.mark_connection(self.db)
         # Not flushed (PostgreSQL): what a mark guards against is sending twice, and a
         # mark lost with the database server's crash can only make one message go out
         # twice (RFC 1047's duplicate), as the journal's unsynced line can. A flush per
