@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The DSN farm (issue 18 item 3): real MTAs write real bounces for scripted failures.
 
-Debian's Postfix, Exim, OpenSMTPD and Sendmail run as throwaway instances (mtas.py) inside
+Debian's Postfix, Exim, OpenSMTPD, Sendmail and Courier run as throwaway instances (mtas.py) inside
 a network namespace with only loopback, beside a fake DNS (bounceloop.testing.FakeDNS on
 127.0.0.1:53, the resolver of everything inside through a bind-mounted resolv.conf) and
 remote peers (bounceloop.testing.FakeMX, one per remote domain, each on its own loopback
@@ -59,13 +59,19 @@ CACHE = Path(os.environ.get("BOUNCELOOP_DSNFARM_CACHE")
 #: machine does not have.
 PACKAGES = ("exim4-daemon-light", "exim4-base", "exim4-config", "libidn12", "opensmtpd",
             "sendmail-bin", "sendmail-base", "sendmail-cf", "libmilter1.0.1", "libwrap0",
-            "liblockfile1", "m4")
+            "liblockfile1", "m4",
+            # Courier (courier-mta's and courier-base's dependencies the machine lacks)
+            "courier-mta", "courier-base", "courier-authlib", "courier-authdaemon",
+            "libcourier-unicode4", "libnet-cidr-perl", "libpcre3", "libgamin0", "libltdl7")
 #: System users the unpacked packages' maintainer scripts would have made, and the farm's
 #: local user with a full mailbox; added to the namespace's own /etc/passwd only.
-USERS = ("Debian-exim", "opensmtpd", "opensmtpq", "smmsp", FULL_USER)
+USERS = ("Debian-exim", "opensmtpd", "opensmtpq", "smmsp", "courier", FULL_USER)
 
 BOUNCE_DOMAIN = "return.sender.test"
-CATCHER = "127.0.0.1"
+#: Not an address of an interface (the loopback route holds all of 127/8): Courier skips an
+#: MX at one of the machine's own interface addresses as a loop (courier/module.esmtp/
+#: esmtpclient.C, is_local_or_loopback()), and 127.0.0.1 is one.
+CATCHER = "127.10.0.1"
 ACCEPTER = "127.30.0.1"  # the MX of domains that take the message (mixes)
 REFUSER = "127.0.0.250"  # an MX host where nothing listens: connection refused
 
@@ -136,6 +142,11 @@ _FIELDS: dict[str, dict[str, str]] = {
     # attempt said (sendmail/queue.c, Timeout.queuereturn).
     "sendmail": {"refused": "4.4.7", "nxdomain": "5.1.2", "nullmx": "5.1.10",
                  "expiry": "4.4.7"},
+    # Courier 1.0 writes "Status: 5.0.0" for every failed recipient, an expiry included
+    # (courier/module.dsn/dsn.C: action "failed", status "5.0.0"; the reply goes to the
+    # Diagnostic-Code, a connection failure to X-Network-Error).
+    "courier": {"refused": "5.0.0", "nxdomain": "5.0.0", "nullmx": "5.0.0",
+                "local-unknown": "5.0.0", "expiry": "5.0.0"},
 }
 
 

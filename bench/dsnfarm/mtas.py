@@ -1,5 +1,6 @@
-"""The DSN farm's MTAs: Debian's Postfix, Exim, OpenSMTPD and Sendmail, each a throwaway
-instance with its own configuration, spool and logs under the farm's temporary directory.
+"""The DSN farm's MTAs: Debian's Postfix, Exim, OpenSMTPD, Sendmail and Courier, each a
+throwaway instance with its own configuration, spool and logs under the farm's temporary
+directory.
 
 They run inside the farm's namespaces (farm.py): a network namespace with only loopback, a
 mount namespace where /usr and /etc are overlays holding the unpacked packages
@@ -379,6 +380,100 @@ class Sendmail(MTA):
         return _package_version("sendmail-bin").replace("-bin", "")
 
 
+# -- Courier -------------------------------------------------------------------------
+
+#: Control files of /etc/courier (courier(8), "CONFIGURATION FILES"), one line each. Every
+#: instance runs with the farm's clocks: queuetime is the lifetime; retryalpha/retrybeta/
+#: retrygamma/retrymaxdelta make the retry schedule "retrybeta attempts retryalpha apart,
+#: then a wait of retrygamma*2^n" (at most 2^retrymaxdelta), so one gamma of QUEUE_RUN;
+#: esmtpdelay (how long an unreachable host is left alone) is kept below that.
+COURIER_CONTROL = {
+    "me": "{hostname}",
+    "defaultdomain": "{domain}",
+    "locals": "localhost\n{domain}",
+    "queuetime": "{lifetime}m",
+    "warntime": "1h",
+    "retryalpha": "{run}s",
+    "retrybeta": "2",
+    "retrygamma": "{run}s",
+    "retrymaxdelta": "0",
+    "esmtpdelay": "5",
+    "esmtptimeoutconnect": "5",
+}
+
+#: Appended to Debian's /etc/courier/esmtpd (a shell file, so a later line wins): listen on
+#: the instance's address only, no tarpit and no DNS check of the sender's domain (the
+#: farm's senders resolve, but the checks only slow the run), the pid file in the instance.
+COURIER_ESMTPD = """
+ADDRESS={ip}
+PORT=25
+TARPIT=0
+BOFHCHECKDNS=0
+ESMTPDSTART=YES
+PIDFILE={root}/esmtpd.pid
+TCPDOPTS="-noidentlookup -nodnslookup"
+"""
+
+#: Appended to Debian's courierd: no STARTTLS towards the farm's peers (they offer none).
+COURIER_COURIERD = "\nESMTP_USE_STARTTLS=0\n"
+
+
+class Courier(MTA):
+    """Courier 1.0: its paths are compiled in (/etc/courier, /var/lib/courier,
+    /run/courier), so the instance's own configuration and spool are bind-mounted there
+    inside the farm's mount namespace. Local addresses are looked up through authdaemond
+    (courier-authlib, authpam: the namespace's /etc/passwd)."""
+
+    def start(self) -> None:
+        etc, spool = self.root / "etc", self.root / "spool"
+        shutil.copytree("/etc/courier", etc, symlinks=True)
+        shutil.copytree("/var/lib/courier", spool, symlinks=True)
+        values = {"hostname": self.hostname, "domain": self.local_domain,
+                  "lifetime": LIFETIME_MINUTES, "run": QUEUE_RUN_SECONDS}
+        for name, text in COURIER_CONTROL.items():
+            (etc / name).write_text(text.format(**values) + "\n")
+        with (etc / "esmtpd").open("a") as esmtpd:
+            esmtpd.write(COURIER_ESMTPD.format(ip=self.ip, root=self.root))
+        with (etc / "courierd").open("a") as courierd:
+            courierd.write(COURIER_COURIERD)
+        # makesmtpaccess(8): RELAYCLIENT for the namespace's loopback, the farm's only
+        # client (Debian's default names 127.0.0.1 alone; the farm connects from others).
+        (etc / "smtpaccess" / "default").write_text("127\tallow,RELAYCLIENT\n")
+        (etc / "esmtpacceptmailfor.dir" / "farm").write_text(f"{self.local_domain}\n")
+        subprocess.run(["chown", "-R", "courier:courier", str(spool)], check=True)
+        for source, target in ((etc, "/etc/courier"), (spool, "/var/lib/courier")):
+            subprocess.run(["mount", "--bind", str(source), target], check=True)
+        for directory in ("/run/courier", "/run/courier/authdaemon"):
+            Path(directory).mkdir(exist_ok=True)
+            shutil.chown(directory, "courier", "courier")
+        # What makesmtpaccess and makeacceptmailfor run; Debian installs makedat as
+        # makedat.courier behind an alternative its maintainer script would make.
+        for source, cidr in (("smtpaccess", ["-cidr"]), ("esmtpacceptmailfor.dir", [])):
+            dat = "/etc/courier/" + source.removesuffix(".dir")
+            subprocess.run(["makedat.courier", f"-src=/etc/courier/{source}",
+                            f"-file={dat}.dat", f"-tmp={dat}.tmp", *cidr], check=True)
+        # courierd and couriertcpd write their log to stderr (courierlogger would pass it
+        # on to syslog, which the namespace lacks): the instance's log file keeps it.
+        with (self.root / "courier.log").open("ab") as log:
+            for command in (["authdaemond", "start"], ["courier", "start"],
+                            ["/usr/lib/courier/esmtpd", "start"]):
+                subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
+        _wait_port(self.ip)
+
+    def stop(self) -> None:
+        subprocess.run(["/usr/lib/courier/esmtpd", "stop"], check=False)
+        subprocess.run(["courier", "stop"], check=False)
+        subprocess.run(["authdaemond", "stop"], check=False)
+
+    def version(self) -> str:
+        return _package_version("courier-mta")
+
+    def log(self) -> str:
+        path = self.root / "courier.log"
+        queue = subprocess.run(["mailq"], capture_output=True, text=True, check=False)
+        return (path.read_text(errors="replace") if path.exists() else "") + queue.stdout
+
+
 def _wait_port(ip: str, port: int = 25, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -405,4 +500,5 @@ MTAS: dict[str, tuple[type[MTA], str]] = {
     "exim": (Exim, "127.0.0.3"),
     "opensmtpd": (OpenSMTPD, "127.0.0.4"),
     "sendmail": (Sendmail, "127.0.0.5"),
+    "courier": (Courier, "127.0.0.6"),
 }

@@ -309,9 +309,13 @@ def _by_key(key: str) -> Reply:
 
 
 #: MTAs whose SMTP server refuses an unknown local user at RCPT itself (so no bounce of
-#: theirs can say it) or that have no mailbox size limit of their own.
-_NO_LOCAL_UNKNOWN = frozenset({"opensmtpd", "sendmail"})
-_NO_LOCAL_FULL = frozenset({"opensmtpd", "sendmail"})
+#: theirs can say it) or that have no mailbox size limit of their own. Courier's esmtpd
+#: answers "550 User <...> unknown" at RCPT (courier/module.local/local.C, rewrite of a
+#: local address not found), and its local delivery treats a Maildir over quota as a
+#: temporary failure (courier/module.local/deliver.C, delivery_error(): ENOSPC,
+#: "Maildir over quota.", EX_TEMPFAIL), which is an expiry, not the local-full fate.
+_NO_LOCAL_UNKNOWN = frozenset({"opensmtpd", "sendmail", "courier"})
+_NO_LOCAL_FULL = frozenset({"opensmtpd", "sendmail", "courier"})
 
 
 def scenarios() -> list[Scenario]:
@@ -331,9 +335,11 @@ def scenarios() -> list[Scenario]:
                         " no MX, a temporary failure until the queue ttl"))
     out.append(Scenario("local-unknown", "local", (Target("local-unknown"),),
                         _NO_LOCAL_UNKNOWN,
-                        "OpenSMTPD and Sendmail refuse an unknown local user at RCPT"))
+                        "OpenSMTPD, Sendmail and Courier refuse an unknown local user at"
+                        " RCPT"))
     out.append(Scenario("local-full", "local", (Target("local-full"),), _NO_LOCAL_FULL,
-                        "OpenSMTPD's mbox and Sendmail's mail.local keep no size limit"))
+                        "OpenSMTPD's mbox and Sendmail's mail.local keep no size limit;"
+                        " Courier defers a Maildir over quota"))
     # Multi-recipient mixes: one recipient accepted beside failures of different kinds.
     mixes = [
         ("gmail-nosuchuser", "rfc3463-522"), ("ms-recipientnotfound", "yahoo-nouser"),
@@ -349,5 +355,6 @@ def scenarios() -> list[Scenario]:
                                                        "RCPT"))))
     out.append(Scenario("mix-local", "mix", (
         Target("local-unknown"), Target("reply", _by_key("ms-recipnotfound"), "RCPT")),
-        _NO_LOCAL_UNKNOWN, "OpenSMTPD and Sendmail refuse an unknown local user at RCPT"))
+        _NO_LOCAL_UNKNOWN, "OpenSMTPD, Sendmail and Courier refuse an unknown local user at"
+        " RCPT"))
     return out

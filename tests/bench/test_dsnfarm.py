@@ -27,7 +27,7 @@ from bounceloop.core.reasons import NOT_ERRORS, REASONS, is_hardbounce
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "dsnfarm"
 STATUS = re.compile(r"[45]\.\d{1,3}\.\d{1,3}")
-MTAS = {"postfix", "exim", "opensmtpd", "sendmail"}
+MTAS = {"postfix", "exim", "opensmtpd", "sendmail", "courier"}
 
 
 def _split() -> ModuleType:

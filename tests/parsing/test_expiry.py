@@ -29,7 +29,13 @@ TABLE: list[tuple[str, str, bool, str, str]] = [
     ("postfix-expire-refused.eml", "expired", True, "expiry:failed-transient", "failed"),
     ("opensmtpd-expire-rfc3463-431.eml", "expired", True, "expiry:envelope-expired",
      "failed"),
-    # Not an expiry.
+    # Courier: "Status: 5.0.0" for every failure, no give-up words; the last error was a 4xx
+    # reply or a network error, both of which Courier retries until its queuetime.
+    ("courier-expire-postgrey.eml", "blocked", True, "phrase:blocked/greylist", "failed"),
+    ("courier-expire-refused.eml", "expired", True, "expiry:failed-soft", "failed"),
+    # Not an expiry (Courier's own permanent "No such domain." is not a network error).
+    ("courier-dns-nxdomain.eml", "hostunknown", False, "phrase:hostunknown/no-such-domain",
+     "failed"),
     ("exim-data-postfix-rbl.eml", "blocked", False, "phrase:blocked/client-host-rejected",
      "failed"),
 ]
@@ -65,6 +71,7 @@ def test_expired_agrees_with_the_farm_labels() -> None:
 @pytest.mark.parametrize(("action", "status", "reply", "diagnosis", "context", "rule"), [
     ("failed", "4.2.0", "450", "450 4.2.0 greylisted", "", "expiry:failed-transient"),
     ("failed", "5.1.1", "550", "550 5.1.1 no such user", "", None),
+    ("failed", "5.0.0", "", "connection refused", "", None),
     ("failed", "5.0.0", "451", "451 temporary local problem: retry timeout exceeded", "",
      "expiry:retry-timeout-exceeded"),
     # Postfix's delay warning is not a give-up.
@@ -84,3 +91,10 @@ def test_gave_up(action: str, status: str, reply: str, diagnosis: str, context: 
 def test_without_the_give_up_wording() -> None:
     text = "450 4.2.0 greylisted: retry timeout exceeded"
     assert expiry.without(text).strip() == "450 4.2.0 greylisted:"
+
+
+def test_a_failure_its_format_calls_soft_is_an_expiry() -> None:
+    # Fact.soft: the detector read the format's own mark of a retried failure (Courier's).
+    assert expiry.gave_up("failed", "5.0.0", "", "connection refused", "", True) == (
+        expiry.SOFT_RULE, "connection refused")
+    assert expiry.gave_up("delivered", "2.0.0", "", "", "", True) is None

@@ -56,8 +56,13 @@ _ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in GAVE_UP))
 FIELDS_RULE = "expiry:failed-transient"
 
 
+#: The rule of an expiry the reporting MTA's format shows (a failed record whose last error
+#: its MTA treats as temporary: Fact.soft).
+SOFT_RULE = "expiry:failed-soft"
+
+
 def gave_up(action: str, status: str, reply: str, diagnosis: str,
-            context: str) -> tuple[str, str] | None:
+            context: str, soft: bool = False) -> tuple[str, str] | None:
     """(rule, matched) when the report says the MTA gave up after retrying, else None.
 
     ``diagnosis`` and ``context`` are lowercased. Wording in the notification text alone
@@ -75,6 +80,8 @@ def gave_up(action: str, status: str, reply: str, diagnosis: str,
                 return f"expiry:{phrase.id}", text[where[0]:where[1]]
     if action == "failed" and code[:1] == "4":
         return FIELDS_RULE, code
+    if action == "failed" and soft:
+        return SOFT_RULE, reply or diagnosis
     return None
 
 

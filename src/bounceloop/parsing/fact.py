@@ -33,6 +33,9 @@ class Fact:
     envelope_id: str = ""
     alias: str = ""
     """The address as the sender wrote it, when the MTA reports an expanded one."""
+    soft: bool = False
+    """The format says the failure was a temporary one the MTA kept retrying (so a
+    ``failed`` record is an expiry) where its fields cannot: Courier's (detectors/courier)."""
     hint: str = ""
     """A reason the reporting MTA's own classification suggests (PowerMTA's bounce
     category): used only when the evidence decides nothing."""

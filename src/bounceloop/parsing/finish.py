@@ -218,7 +218,7 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
         return decision, None
     context = lower(fact.context[:MAX_EVIDENCE]) if fact.context else ""
     diagnosis = lower(fact.diagnosis)
-    expiry = gave_up(fact.action, status, fact.reply_code, diagnosis, context)
+    expiry = gave_up(fact.action, status, fact.reply_code, diagnosis, context, fact.soft)
     if expiry is None:
         return decision, None
     if trace is not None:

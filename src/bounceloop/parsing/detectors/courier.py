@@ -46,6 +46,11 @@ NAME = "courier"
 _ADDR_LINE = rx.compile(r"^<([^<>\s]+)>:\s*$")
 _HOST_LINE = rx.compile(r"^\s+(?:(\S+)\s+)?\[([^\]]*)\]:\s*$")
 _TITLE = rx.compile(r"^[A-Z][A-Z ]+$")
+#: What courieresmtp records for a network error: strerror() of the failed connect, read or
+#: write, or its own two texts (module.esmtp/esmtpclient.C, connect_error1()).
+_NETWORK = rx.compile(r"(?i)(?:connection (?:refused|timed out|reset by peer)|no route to host"
+                      r"|network is unreachable|network connection shut down by the remote"
+                      r" mail server|connection closed by remote host)\.?$")
 _SECTIONS = (
     ("UNDELIVERABLE", "failed"),
     ("DELAY", "delayed"),
@@ -102,6 +107,12 @@ def inquire(mail: Mail) -> list[Fact]:
         if said and len(said) >= len(fact.diagnosis):
             fact.diagnosis = said
         fact.date = fact.date or mail.header("Date")
+        # Courier writes "Status: 5.0.0" for every failure (module.dsn/dsn.C), and its esmtp
+        # module retries a 4xx reply and any network error (module.esmtp/esmtpclient.C:
+        # connect_error1() -> soft_error1()) until queuetime: a failed record whose last
+        # word was one of those is an expiry.
+        fact.soft = block.action == "failed" and (
+            said[:1] == "4" if block.command else _NETWORK.match(said) is not None)
     return facts_or_original(mail, facts)
 
 
