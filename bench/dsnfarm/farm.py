@@ -105,8 +105,8 @@ def status_field(mta: str, target: Target) -> str:
             # sendmail/usersmtp.c smtpdata(): a refused DATA command is a protocol-level
             # failure of its own, X.5.0, whatever the reply's code says.
             return f"{reply.code[0]}.5.0"
-        if mta in ("postfix", "sendmail") and reply.enhanced:
-            return reply.enhanced
+        if mta in ("postfix", "sendmail") and reply.leading:
+            return reply.leading
         if target.fate == "defer":
             return _FIELDS[mta]["expiry"]
         if mta == "sendmail":

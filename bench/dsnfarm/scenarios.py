@@ -51,6 +51,14 @@ class Reply:
         return self.text[:3]
 
     @property
+    def leading(self) -> str:
+        """The RFC 3463 code at the head of the reply (RFC 2034), or '': the one an MTA
+        that copies the remote code into its ``Status:`` field takes (Postfix's
+        dsn_split(), Sendmail's smtptodsn() look there and nowhere else)."""
+        match = _ENHANCED.match(self.text)
+        return match.group(1) if match else ""
+
+    @property
     def enhanced(self) -> str:
         """The RFC 3463 code at the head of the reply (RFC 2034), or qmail's at its end,
         or ''."""
