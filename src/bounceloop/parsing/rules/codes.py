@@ -139,8 +139,11 @@ STATUS: dict[str, str] = {
     # code whatever the text ("Email non-delivery reports and SMTP errors in Exchange
     # Online"): 5.7.511 "Access denied, banned sender[<IP>]" is the sending IP's ban (its
     # 5.7.502 of the same words is the sender's account), 4.7.850-899 "Access denied, please
-    # try again later" is suspicious activity from the sending IP.
+    # try again later" is suspicious activity from the sending IP, and 5.7.708 "traffic not
+    # accepted from this IP" a known low-reputation IP ("fix error code 5.7.700 through
+    # 5.7.750").
     "5.7.511": "blocked",
+    "5.7.708": "badreputation",
     **{f"4.7.{n}": "badreputation" for n in range(850, 900)},
 }
 

@@ -152,13 +152,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "invalid line ending",
         "missing a valid message-id",
     )),
-    "badreputation": (1032877320, (
+    "badreputation": (926256153, (
         "[ts0",
         "bad karma",
         "reputation",
         "untrusted ",
         "bad behavio",
         "spam statistics",
+        "traffic not accepted from ",
         "unexpected volume or user complaints",
     )),
     "contenterror": (3077119833, (
@@ -259,7 +260,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many ",
         "max message per connection",
     )),
-    "blocked": (2770723626, (
+    "blocked": (924618167, (
         "rbl",
         "dial",
         "list",
@@ -283,7 +284,6 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " an open relay",
         "messages from ",
         "not welcome here",
-        "not accepted from ",
         " to reject all mail",
         "connection from you",
         "5.5.1 protocol error",
@@ -649,6 +649,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("not rfc 5322",),
     ),
     "badreputation": (
+        ("traffic not accepted from ",),
         ("[ts0",),
         ("bad karma",),
         ("spam statistics",),
@@ -821,7 +822,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("bad helo",),
         ("banned sender",),
         ("access denied, rejected by recipient",),
-        ("not accepted from ",),
         (" over ipv6",),
         ("connection from you ", "mail is not welcome here"),
         (" to reject all mail",),

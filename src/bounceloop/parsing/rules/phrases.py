@@ -859,6 +859,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "badreputation": (
         Phrase(
+            "traffic-not-accepted-from-this-ip",
+            r"traffic not accepted from (?:this|your) ip",
+            "Exchange Online, fix error code 5.7.700 through 5.7.750: 5.7.708 Access denied, "
+            "traffic not accepted from this IP, \"sending email from known, low reputation IP "
+            "addresses\" (github.com/MicrosoftDocs/OfficeDocs-Exchange, commit 52e8b70f) "
+            "(catalogue microsoft-5.7.708-traffic-not-accepted)",
+        ),
+        Phrase(
             "yahoo-ts-deferral",
             r"\[ts0[1-3]\]",
             "Yahoo help SLN3436: [TS01]-[TS03], messages from the sending IP deferred for its "
@@ -1700,11 +1708,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "access-denied-rejected-by-recipient",
             r"access denied, rejected by recipient",
             "Exchange Online NDR 5.7.507 (the sending IP is on the recipient's block list)",
-        ),
-        Phrase(
-            "not-accepted-from-this-ip",
-            r"not accepted from (?:this|your) ip",
-            "Exchange Online NDR 5.7.708 (Access denied, traffic not accepted from this IP)",
         ),
         Phrase(
             "mail-over-ipv6",
