@@ -252,20 +252,17 @@ def close_mark_connection(conn: Connection) -> None:
 
 
 def _mark(conn: Connection, rows: list[dict[str, Any]], flushed: bool) -> None:
-    if conn.get_execution_options().get("isolation_level") == _AUTOCOMMIT:
-        if flushed:
-            raise ValueError("a mark connection's commits are not flushed: flushed=False")
-        try:
-            conn.execute(_MARK_SENDING, rows)  # committed as it runs
-        except BaseException:
-            conn.rollback()  # the autobegun SQLAlchemy transaction, so the connection is usable
-            raise
-        return
+    # A mark connection (mark_connection) is in autocommit, unflushed for its whole
+    # session: each statement commits as it runs (a commit() on it would only cost time).
+    autocommit = conn.get_execution_options().get("isolation_level") == _AUTOCOMMIT
+    if autocommit and flushed:
+        raise ValueError("a mark connection's commits are not flushed: flushed=False")
     try:
-        if not flushed and conn.dialect.name == "postgresql":
+        if not flushed and not autocommit and conn.dialect.name == "postgresql":
             conn.execute(_UNFLUSHED)
         conn.execute(_MARK_SENDING, rows)
-        conn.commit()
+        if not autocommit:
+            conn.commit()
     except BaseException:
         conn.rollback()
         raise
