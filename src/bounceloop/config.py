@@ -35,21 +35,21 @@ from bounceloop.core.severity import Convention
 DEFAULT_RETRY = (600, 600, 1800, 1800, 3600, 3600, 7200)
 
 
-def _shown(value: Any) -> str:
-    """A default as the reference shows it: as one would write it in the environment."""
+def _written(value: Any) -> str:
+    """A default as one would write it in the environment ("" for none)."""
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if isinstance(value, bool):
-        return "`true`" if value else "`false`"
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
+        return str(int(value))
     if isinstance(value, Enum):
-        value = value.value
+        return str(value.value)
     if isinstance(value, dict):
-        value = ",".join(f"{k}={_shown(v).strip('`')}" for k, v in value.items())
-    elif isinstance(value, list | tuple):
-        value = ",".join(str(v) for v in value)
-    return f"`{value}`" if value not in ("", None) else "(none)"
+        return ",".join(f"{k}={_written(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(_written(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def reference() -> str:
@@ -58,8 +58,9 @@ def reference() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        written = _written(field.get_default(call_default_factory=False))
         default = (str(extra["shown"]) if "shown" in extra
-                   else _shown(field.get_default(call_default_factory=False)))
+                   else f"`{written}`" if written else "(none)")
         meaning = " ".join((field.description or "").split()).replace("|", "\\|")
         rows.append(f"| `BOUNCELOOP_{name.upper()}` | {default} | {meaning} |")
     return "\n".join([
