@@ -907,5 +907,3 @@ async def test_no_final_dot_goes_out_before_its_mark_is_committed(
             await world.engine(mx_port=mx.port).drain()
         assert mx.messages == []
     assert world.message(mid).status != "delivered"
-
-
