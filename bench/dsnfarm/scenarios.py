@@ -60,9 +60,10 @@ class Reply:
 
     @property
     def enhanced(self) -> str:
-        """The RFC 3463 code at the head of the reply (RFC 2034), or qmail's at its end,
-        or ''."""
-        match = _ENHANCED.match(self.text) or _QMAIL_ENHANCED.search(self.text)
+        """The :attr:`leading` RFC 3463 code, or qmail's at the reply's end, or ''."""
+        if self.leading:
+            return self.leading
+        match = _QMAIL_ENHANCED.search(self.text)
         return match.group(1) if match else ""
 
 
