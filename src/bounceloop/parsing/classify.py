@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from bounceloop.core import rx
 from bounceloop.parsing import providers
+from bounceloop.parsing.command import BEFORE_MAIL
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.literals import checksum, searcher, span
 from bounceloop.parsing.mail import Mail
@@ -48,12 +49,10 @@ WEAK = frozenset(
 _UNDECIDED = frozenset({"", "undefined", "onhold"})
 
 #: Commands before the recipient is named / before the message is sent.
-BEFORE_RCPT = frozenset({"CONN", "EHLO", "HELO", "MAIL", "AUTH", "STARTTLS"})
-#: The greeting and HELO/EHLO: before MAIL FROM names a sender (RFC 5321 3.3).
-BEFORE_MAIL = frozenset({"CONN", "EHLO", "HELO"})
+BEFORE_RCPT = BEFORE_MAIL | {"MAIL", "AUTH", "STARTTLS"}
 #: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot.
 _NAMES_A_SENDER = frozenset({"rejected", "policyviolation"})
-EXCEPT_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
+EXCEPT_DATA = BEFORE_MAIL | {"MAIL", "RCPT"}
 
 #: Each reason's patterns, in the order of its phrases.
 _PATTERNS = {reason: tuple(p.pattern for p in phrases) for reason, phrases in PHRASES.items()}

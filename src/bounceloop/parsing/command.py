@@ -13,6 +13,10 @@ import re
 
 from bounceloop.core import rx
 
+#: The greeting and HELO/EHLO: before MAIL FROM names a sender (RFC 5321 3.3), so a refusal
+#: there can only be of the client.
+BEFORE_MAIL = frozenset({"CONN", "EHLO", "HELO"})
+
 # In transaction order; the last one found wins. "greeting" and "CONNECT" are too common in
 # free text to name the connection stage; a reply said to come "after"/"in reply to" the
 # "initial connection" (Exim's wording, transports/smtp.c) is.

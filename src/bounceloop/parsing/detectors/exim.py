@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from bounceloop.core import rx
 from bounceloop.parsing import dsn
-from bounceloop.parsing.command import canonical
+from bounceloop.parsing.command import BEFORE_MAIL, canonical
 from bounceloop.parsing.detectors._common import (
     ANGLE_ADDRESS,
     attach_original,
@@ -123,7 +123,7 @@ def inquire(mail: Mail) -> list[Fact]:
         if told.framing is not None:
             fact.context = told.framing
         fact.date = mail.header("Date")
-        if fact.command in ("CONN", "EHLO", "HELO"):
+        if fact.command in BEFORE_MAIL:
             # Refused at the greeting or at EHLO: the server refused our client (its IP or
             # host name) before it knew sender or recipient.
             fact.reason = "blocked"
