@@ -277,10 +277,13 @@ async def test_a_webhook_call_tells_only_of_a_synced_event(tmp_path: Path) -> No
         raw=bounces.dsn("reader@dest.test", original), mail_from="", rcpts=(envelope,),
         received_at=now)])
     db.dispose()
-    env = environment(database, tmp_path, BOUNCELOOP_ALLOWED_TARGET_NETWORKS="127.0.0.0/8",
-                      BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05")
     log = tmp_path / "worker.strace"
     async with Receiver() as rx:
+        # The service's ports are picked once the receiver holds its own: picked before,
+        # free_port() could name the port the receiver then binds, and the wait for /health
+        # would reach the receiver (seen once in a full run).
+        env = environment(database, tmp_path, BOUNCELOOP_ALLOWED_TARGET_NETWORKS="127.0.0.0/8",
+                          BOUNCELOOP_WEBHOOK_POLL_INTERVAL="0.05")
         code, _, err = await run(env, "webhook", "add", rx.url, "--trigger", "failure")
         assert code == 0, err.decode()
         async with serving(env, log, "--role", "worker"):
