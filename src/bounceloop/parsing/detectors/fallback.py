@@ -10,7 +10,8 @@ structure, and that is what this reads:
 2. ``X-Failed-Recipients`` (Exim writes it on every bounce; others copied it);
 3. addresses on the lines at and after a failure statement, in English, German, French,
    Spanish, Italian, Portuguese and Dutch (the sentences below, each from an MTA's source or a
-   provider's published notice);
+   provider's published notice); an entry that states its own reason under its address is
+   that recipient's diagnosis, else the statement's lines are;
 4. addresses after a label of their own ("Error-for:", "Intended recipient:", ...), as the
    older notices without a failure sentence write them;
 5. else the returned original's envelope (``X-Original-To``, ``Delivered-To``,
@@ -43,6 +44,12 @@ NAME = "fallback"
 LEAD_LINES = 4
 #: Lines read after a failure statement for its addresses (a list of recipients follows it).
 LIST_LINES = 8
+#: Lines of one recipient's entry read as its own reason: the address's line and the lines
+#: under it (Exchange 2000/2003 puts a reason and "<host #5.1.1>" there, Exchange 5.5 its
+#: reason and "MSEXCH:IMS:..." line, qmail the remote's reply).
+ENTRY_LINES = 6
+#: Lines read as the reason of a notice whose one recipient is known only from the original.
+NOTICE_LINES = 24
 #: How much of the notice is read at all: a notice is short; the rest is the original.
 MAX_NOTICE = 20_000
 #: Forwarded bounces are unwrapped at most this deep.
@@ -317,14 +324,24 @@ def _from_structure(mail: Mail) -> list[Fact]:
     found: list[str] = []
     for value in mail.headers_all("X-Failed-Recipients"):
         found += find_addresses(value)
+    # Where a listed recipient's entry states its own reason, that reason is its diagnosis:
+    # in a notice about several recipients, each has its own.
+    own: dict[str, str] = {}
     for at in hits:
-        found += _listed(lines, at, mail.from_address)
+        for address, line in _listed(lines, at, mail.from_address):
+            found.append(address)
+            entry = _entry(lines, line)
+            if entry:
+                own.setdefault(address, entry)
     refused = _refused(lines)
     found += list(refused)
     labelled = _LABELLED.findall(notice)
     found += labelled
     if not found and hits:
         found = _from_original(mail)
+        # The notice names its one recipient only by name ("John Doe on DATE", as Exchange
+        # lists a recipient from its directory): all it says below is about that one.
+        text = squeeze(" ".join(lines[hits[0]:hits[0] + NOTICE_LINES]))
     if not found or not (hits or refused or labelled or mail.has("X-Failed-Recipients")):
         return []
     action = "delayed" if _DELAY.search(text.lower()) else "failed"
@@ -337,7 +354,8 @@ def _from_structure(mail: Mail) -> list[Fact]:
             continue
         seen.add(key)
         reply = refused.get(candidate, "")
-        facts.append(Fact(recipient=address, action=action, diagnosis=reply or text,
+        facts.append(Fact(recipient=address, action=action,
+                          diagnosis=reply or own.get(candidate) or text,
                           command="RCPT" if reply else "", date=mail.header("Date")))
     return facts
 
@@ -402,10 +420,10 @@ def _wrapped(lines: list[str], i: int) -> bool:
     return bool(_FAILURE.search(joined)) and not _FAILURE.search(after)
 
 
-def _listed(lines: list[str], at: int, sender: str) -> list[str]:
+def _listed(lines: list[str], at: int, sender: str) -> list[tuple[str, int]]:
     """The addresses on a failure statement's line and the list that follows it (up to a
-    blank line after the list, or :data:`LIST_LINES` lines)."""
-    found: list[str] = []
+    blank line after the list, or :data:`LIST_LINES` lines), each with its line's index."""
+    found: list[tuple[str, int]] = []
     end = min(len(lines), at + LIST_LINES)
     for i in range(at, end):
         line = lines[i]
@@ -423,7 +441,7 @@ def _listed(lines: list[str], at: int, sender: str) -> list[str]:
             bare = _BARE.match(line)
             if bare:
                 named = [f"{bare.group(1)}@{sender.rpartition('@')[2]}"]
-        found += named
+        found += [(address, i) for address in named]
     return found + (_more(lines, end) if found else [])
 
 
@@ -433,24 +451,39 @@ _ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]++@[^\s<>'
                     r"(?=[\s:;,.]|$)", re.I)
 
 
-def _more(lines: list[str], start: int) -> list[str]:
+def _more(lines: list[str], start: int) -> list[tuple[str, int]]:
     """The entries of a list longer than :data:`LIST_LINES` lines, or in paragraphs (qmail,
     Exchange and Smail give each recipient a line that opens with its address, then its
     reason): from ``start``, each line that opens with an address, until a paragraph opens
     with something else."""
-    found: list[str] = []
+    found: list[tuple[str, int]] = []
     opening = False
-    for line in lines[start:]:
+    for i in range(start, len(lines)):
+        line = lines[i]
         if not line.strip():
             opening = True
             continue
         entry = _ENTRY.match(line)
         if entry:
-            found.append(entry.group(1))
+            found.append((entry.group(1), i))
             opening = False
         elif opening or _FAILURE.search(line.lower()):
             break
     return found
+
+
+def _entry(lines: list[str], at: int) -> str:
+    """The reason an entry of a list of recipients gives under its address line: the lines
+    that follow it up to a blank line, the next entry or a failure statement, with the address
+    line itself; "" when the address stands alone (its reason, if any, is the notice's)."""
+    if not _ENTRY.match(lines[at]):
+        return ""
+    taken = [lines[at]]
+    for line in lines[at + 1:at + ENTRY_LINES]:
+        if not line.strip() or _ENTRY.match(line) or _FAILURE.search(line.lower()):
+            break
+        taken.append(line)
+    return squeeze(" ".join(taken)) if len(taken) > 1 else ""
 
 
 def _from_original(mail: Mail) -> list[str]:
