@@ -154,12 +154,21 @@ _FAILURE = rx.compile(
     r"|non [èe] stato possibile recapitare|non pu[òo] essere recapitat|recapito non riuscito"
     r"|impossibile recapitare"
     r"|n[ãa]o foi poss[íi]vel entregar|n[ãa]o p[ôo]de ser entregue|falha na entrega"
-    r"|kon niet worden (?:afgeleverd|bezorgd)|bezorging is mislukt|onbestelbaar",
+    r"|kon niet worden (?:afgeleverd|bezorgd)|bezorging is mislukt|onbestelbaar"
+    # MasqMail's own translations of failmsg.tpl and warnmsg.tpl (tpl/*.de, *.fr, *.it):
+    # "konnte Ihre Mail nicht an alle Empfänger weitergeleitet werden", "votre courrier n'a
+    # pas pu être transmis à tous ses destinataires", "non e' stato possibile spedire il tuo
+    # msg a tutti i destinatari"; and its English "could not yet be delivered" (a delay).
+    r"|nicht an alle empf[äa]nger|n'a pas pu [êe]tre transmis"
+    r"|non (?:[èe]|e') stato possibile (?:spedire|recapitare)|could not yet be delivered",
 )
 # Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
 # send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
 _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re)?try|"
-                    r"still being retried|could not send message for past|still pending")
+                    r"still being retried|could not send message for past|still pending"
+                    # MasqMail warnmsg.tpl and its translations (tpl/warnmsg.tpl.de/fr/it).
+                    r"|could not yet be|noch nicht an alle|a [ée]t[ée]\s+diff[ée]r[ée]e"
+                    r"|stato ritardato")
 
 # Where the notice ends and a copy of the original begins (Exim, Sendmail, qmail, Postfix,
 # Exchange): the rest is not read for recipients.
@@ -203,9 +212,23 @@ _QUOTED_ADDRESS = rx.compile(r"'([^'<>@\s]+@[^'<>@\s]+)'")
 # "****** Message from InterScan E-Mail VirusWall NT ******".
 _BANNER = rx.compile(
     r"^[\W_]*$|warning message only|do not need to (?:resend|take any action)"
-    r"|automatically generated|created automatically|message from interscan",
+    r"|automatically generated|created automatically|message from interscan"
+    # MasqMail's templates (tpl/failmsg.tpl and its .de/.fr/.it translations) open by
+    # naming the daemon that sends them, in both languages, and the French one marks its
+    # halves: "This message was sent to you by the mailer daemon", "Diese Nachricht wurde
+    # Ihnen von dem Mail Agenten", "Ce message vous a été envoyé par le serveur de
+    # messagerie", "Questo messaggio ti e' stato spedito dal demone", "[ENGLISH BELOW]".
+    r"|sent to you by the mailer daemon|von dem mail agenten|par le serveur de messagerie"
+    r"|stato spedito dal|^\[english below\]|^-+\[ \w+ \]-+$",
     re.I,
 )
+# A notice that states its failure, lists the recipients, then gives the error under a line
+# of its own (MasqMail failmsg.tpl/warnmsg.tpl: "This error message may give you a hint about
+# what caused the failure:", "Diese Fehlermeldung könnte einen Hinweis über die Ursache
+# geben:", "Ce message d'erreur peut vous aider à déterminer la cause", "Il seguente msg
+# d'errore potrebbe aiutarti"): the error is the paragraph after that line.
+_HINT = rx.compile(r"may give you a hint about what caused|fehlermeldung k[öo]nnte einen hinweis"
+                   r"|message d'erreur peut|msg d'errore potrebbe", re.I)
 # The original's header fields a notice quotes, indented, to say which message it is about,
 # before its statement: Exchange 5.5's "Your message\n\n  To: ...\n  Subject: ...\n  Sent:
 # ...\n\ndid not reach the following recipient(s):", Exchange 2000/2003's and hMailServer's
@@ -321,6 +344,8 @@ def _from_structure(mail: Mail) -> list[Fact]:
         else notice.split("\n")
     hits = _statements(lines) or _terse(mail, lines)
     text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
+    if hits:
+        text = squeeze(f"{text} {_hinted(lines, hits[0])}")
     found: list[str] = []
     for value in mail.headers_all("X-Failed-Recipients"):
         found += find_addresses(value)
@@ -470,6 +495,27 @@ def _more(lines: list[str], start: int) -> list[tuple[str, int]]:
         elif opening or _FAILURE.search(line.lower()):
             break
     return found
+
+
+def _hinted(lines: list[str], start: int) -> str:
+    """The error a notice gives under a line that introduces it (:data:`_HINT`), after
+    ``start``: the paragraph that follows, without the introduction's own lines (nor their
+    translation in parentheses)."""
+    for i in range(start, min(len(lines), start + 4 * LIST_LINES)):
+        if not _HINT.search(lines[i]):
+            continue
+        taken: list[str] = []
+        for line in lines[i + 1:i + 1 + LIST_LINES]:
+            if not line.strip():
+                if taken:
+                    break
+                continue
+            if not taken and (line.lstrip().startswith("(")
+                              or line.rstrip().endswith((":", ":)"))):
+                continue  # the introduction's translation or its wrapped end
+            taken.append(line)
+        return " ".join(taken)
+    return ""
 
 
 def _entry(lines: list[str], at: int) -> str:
