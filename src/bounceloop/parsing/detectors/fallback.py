@@ -160,7 +160,23 @@ _FAILURE = rx.compile(
     # pas pu être transmis à tous ses destinataires", "non e' stato possibile spedire il tuo
     # msg a tutti i destinatari"; and its English "could not yet be delivered" (a delay).
     r"|nicht an alle empf[äa]nger|n'a pas pu [êe]tre transmis"
-    r"|non (?:[èe]|e') stato possibile (?:spedire|recapitare)|could not yet be delivered",
+    r"|non (?:[èe]|e') stato possibile (?:spedire|recapitare)|could not yet be delivered"
+    # The older notices catalogued by Sympa's bounce analyser (src/lib/Sympa/Spindle/
+    # ProcessBounce.pm _anabounce, before its commit 1edca1031): Lotus Notes' "Failure
+    # Reasons" banner, Mercury's "The local mail transport system has reported the following
+    # problems" (1.43) and "One or more addresses in your message have failed" (1.31), "The
+    # following recipients haven't received this message", "The following destination
+    # addresses were unknown", "The destination mailbox X is unavailable", Exim 1.73's "The
+    # address to which the message has not yet been delivered is:", PMDF's "Your message has
+    # been enqueued and undeliverable for N day(s)", QuickMail's "Unknown QuickMail
+    # recipient(s):", "This message was returned to you for the following reasons:", and
+    # Sendmail 5's bare "Transcript of session follows" with "NNN addr... reason" lines.
+    r"|-+ ?failure reasons ?-+|reported the following problems"
+    r"|addresses in your message have failed|haven't received this message"
+    r"|destination addresses were unknown|the destination mailbox \S+ is unavailable"
+    r"|message has not yet been delivered|enqueued and undeliverable"
+    r"|unknown quickmail recipient|returned to you for the following reason"
+    r"|transcript of session follows",
 )
 # Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
 # send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
@@ -184,7 +200,9 @@ _ORIGINAL = rx.compile(
 )
 # A bare local part listed alone on a line (an old AOL/qmail-style notice names its own
 # users without their domain: "could not be delivered ...:\n\tjdoe").
-_BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*$")
+# GroupWise 7 gives its reason after it in parentheses ("\tjdoe (user not found)", as
+# Sympa's bounce analyser reads it).
+_BARE = rx.compile(r"^[ \t]+([A-Za-z0-9][A-Za-z0-9._-]{2,63})[ \t]*(?:\([^()]*\)[ \t]*)?$")
 # An SMTP transcript's RCPT command and a reply to it (RFC 5321 section 4.1.1.3, 4.2).
 _RCPT = rx.compile(r"\brcpt to:\s*<([^<>\s]+)>", re.I)
 _REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
@@ -193,11 +211,16 @@ _REPLY = rx.compile(r"^[ \t]*(?:<<<|in:|<-)?[ \t]*([45]\d\d[ -].*)$", re.I)
 # LSMTP appends), CompuServe's "Invalid receiver address:", usa.net's "Intended recipient:",
 # HotPOP's "Undeliverable Address:", Prodigy's "User's mailbox is full:", and "Failed
 # Recipient:" (formats catalogued by GNU Mailman 2's Mailman/Bouncers/SimpleMatch.py and
-# Compuserve.py).
+# Compuserve.py); those Sympa's bounce analyser catalogues (see _FAILURE): CompuServe's
+# "Receiver not found:", IMail's "User mailbox exceeds allowed size:", the "Transcript of
+# Report" "Rejected-For: addr,", PMDF's "Recipient address:", "The requested destination
+# was:".
 _LABELLED = rx.compile(
     r"^[ \t>]*(?:error-for|invalid receiver address|intended recipient|undeliverable address"
-    r"|user's mailbox is full|failed recipient|invalid final delivery userid)[ \t]*:[ \t]*"
-    r"<?([^<>\s]+@[^<>\s]+?)>?[ \t.]*$",
+    r"|user's mailbox is full|failed recipient|invalid final delivery userid"
+    r"|receiver not found|user mailbox exceeds allowed size|rejected-for|recipient address"
+    r"|the requested destination was)[ \t]*:[ \t]*"
+    r"<?([^<>\s]+@[^<>\s]+?)>?[ \t.,]*$",
     re.I | re.M,
 )
 # An address in single quotes (demon.co.uk's Turnpike: "It was addressed to 'jane@...'"):
@@ -353,14 +376,21 @@ def _from_structure(mail: Mail) -> list[Fact]:
     # in a notice about several recipients, each has its own.
     own: dict[str, str] = {}
     for at in hits:
-        for address, line in _listed(lines, at, mail.from_address):
+        for address, where in _listed(lines, at, mail.from_address):
             found.append(address)
-            entry = _entry(lines, line)
+            entry = _entry(lines, where)
             if entry:
                 own.setdefault(address, entry)
     refused = _refused(lines)
     found += list(refused)
-    labelled = _LABELLED.findall(notice)
+    labelled: list[str] = []
+    for i, text_line in enumerate(lines):
+        named = _LABELLED.match(text_line)
+        if named:
+            labelled.append(named.group(1))
+            # The label is the reason ("Receiver not found:"), or the lines under it give
+            # one ("Rejected-For: addr," then "explanation ...").
+            own.setdefault(named.group(1), _paragraph(lines, i))
     found += labelled
     if not found and hits:
         found = _from_original(mail)
@@ -524,12 +554,19 @@ def _entry(lines: list[str], at: int) -> str:
     line itself; "" when the address stands alone (its reason, if any, is the notice's)."""
     if not _ENTRY.match(lines[at]):
         return ""
+    taken = _paragraph(lines, at)
+    return taken if taken != squeeze(lines[at]) else ""
+
+
+def _paragraph(lines: list[str], at: int) -> str:
+    """Line ``at`` and those under it, up to a blank line, the next entry or a failure
+    statement (at most :data:`ENTRY_LINES` lines)."""
     taken = [lines[at]]
     for line in lines[at + 1:at + ENTRY_LINES]:
         if not line.strip() or _ENTRY.match(line) or _FAILURE.search(line.lower()):
             break
         taken.append(line)
-    return squeeze(" ".join(taken)) if len(taken) > 1 else ""
+    return squeeze(" ".join(taken))
 
 
 def _from_original(mail: Mail) -> list[str]:

@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (3163328473, (
+    "mailboxfull": (1529449085, (
         "quota",
         "exceed",
         "mailbox ",
@@ -82,7 +82,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (1766723871, (
+    "userunknown": (3905049560, (
         "mail",
         "user",
         " exist",
@@ -103,6 +103,8 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "domino directory",
         " is marked as invalid",
         "not in my validrcptto list",
+        " dans le carnet d'adresses public",
+        "le nom du destinataire n'est pas reconnu",
     )),
     "filtered": (1012099982, (
         "quarantined",
@@ -471,6 +473,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
 #: text that passes the reason's gate is searched only with the phrases it can match.
 PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "mailboxfull": (
+        ("mailbox exceeds ",),
         ("exhausted ", "speichervolumen"),
         ("too many m", "viele mails"),
         ("mailbox ",),
@@ -565,6 +568,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unknown ",),
         ("mail", "user", "person", "account", "address", "recipient"),
         (" exist",),
+        ("recipient name is not recognized", "le nom du destinataire n'est pas reconnu"),
+        (" address book", " dans le carnet d'adresses public"),
+        ("receiver not found",),
         ("domino directory",),
         ("not found",),
         ("unknown or illegal ",),

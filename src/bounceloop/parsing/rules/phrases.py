@@ -37,6 +37,13 @@ class Phrase(NamedTuple):
 PHRASES: dict[str, tuple[Phrase, ...]] = {
     "mailboxfull": (
         Phrase(
+            "mailbox-exceeds-allowed-size",
+            r"mailbox exceeds (?:the )?allowed size",
+            "Ipswitch IMail (SMTP32): User mailbox exceeds allowed size: <address>; Sympa's "
+            "bounce analyser maps it to 4.2.2 (src/lib/Sympa/Spindle/ProcessBounce.pm %equiv, "
+            "before commit 1edca1031)",
+        ),
+        Phrase(
             "exhausted-storage-space",
             r"exhausted (?:the |its |his |her |your )?(?:allowed )?(?:storage|disk|mailbox) space"
             r"|speichervolumen",
@@ -449,6 +456,30 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"(?:does not|doesn't|do not|not) exists?",
             "https://bastion.umanix.net/info (rejection messages and their causes) (catalogue "
             "baruwa-address-does-not-exist)",
+        ),
+        Phrase(
+            "recipient-name-not-recognized",
+            r"recipient name is not recognized|le nom du destinataire n'est pas reconnu",
+            "Microsoft Exchange 5.5 IMS NDR: The recipient name is not recognized (GNU Mailman 2 "
+            "Mailman/Bouncers/Exchange.py reads it), in French: Le nom du destinataire n'est pas "
+            "reconnu; Sympa's bounce analyser maps both to 5.1.1 (src/lib/Sympa/Spindle/"
+            "ProcessBounce.pm %equiv, before commit 1edca1031)",
+        ),
+        Phrase(
+            "not-listed-in-public-address-book",
+            r"not listed in (?:the )?public name (?:&|and) address book"
+            r"|non recens[ée] dans le carnet d'adresses public",
+            "Lotus Notes/Domino before R5: User not listed in public Name & Address Book, in "
+            "French: Utilisateur non recensé dans le carnet d'adresses public; Sympa's bounce "
+            "analyser maps both to 5.1.1 (src/lib/Sympa/Spindle/ProcessBounce.pm %equiv, before "
+            "commit 1edca1031)",
+        ),
+        Phrase(
+            "receiver-not-found",
+            r"receiver not found",
+            "CompuServe: Receiver not found: <user> (GNU Mailman 2 Mailman/Bouncers/"
+            "Compuserve.py); Sympa's bounce analyser maps it to 5.1.1 (src/lib/Sympa/Spindle/"
+            "ProcessBounce.pm %equiv, before commit 1edca1031)",
         ),
         Phrase(
             "not-listed-in-recipient-directory",
