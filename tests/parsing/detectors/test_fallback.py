@@ -192,3 +192,37 @@ def test_an_older_notice_names_its_recipient(body: str, recipient: str,
     assert [r.recipient for r in records] == [recipient]
     if reason is not None:
         assert records[0].reason == reason
+
+
+LIST_ORIGINAL = """Return-Path: <>
+From: System Administrator <postmaster@corp.example.net>
+To: <news-bounces@lists.example.org>
+Subject: Undeliverable: March news
+
+Your message did not reach some or all of the intended recipients.
+
+The following recipient(s) could not be reached:
+
+      Ingrid Solberg on 3/4/2004 4:25 PM
+            The recipient name is not recognized
+
+--- Original message follows.
+
+From: Editor <editor@example.org>
+To: news@lists.example.org
+{list_header}Subject: March news
+
+Text.
+"""
+
+
+@pytest.mark.parametrize("list_header", ["X-BeenThere: news@lists.example.org\n",
+                                         "List-Post: <mailto:news@lists.example.org>\n"])
+def test_a_lists_own_address_is_not_the_recipient(list_header: str) -> None:
+    # The notice names its recipient only by name; the original went to a list, whose own
+    # address (RFC 2369 List-Post, Mailman's X-BeenThere) is its To: no recipient is known.
+    assert parse(LIST_ORIGINAL.format(list_header=list_header).encode()).records == ()
+    # Sent to a person, the original's To is the recipient.
+    person = LIST_ORIGINAL.format(list_header="").replace("news@lists.example.org",
+                                                          "i.solberg@corp.example.net")
+    assert [r.recipient for r in parse(person.encode()).records] == ["i.solberg@corp.example.net"]

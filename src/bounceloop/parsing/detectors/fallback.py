@@ -263,6 +263,9 @@ _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
 _ENVELOPE = ("X-Original-To", "Delivered-To", "Envelope-To", "X-Envelope-To")
 _SENDERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")
+# A mailing list's own address, as the list stamps it on the mail it sends (RFC 2369
+# List-Post; Mailman's X-BeenThere): the original's To is the list then, not the recipient.
+_LIST = ("List-Post", "X-BeenThere")
 
 
 def _daemon(address: str) -> bool:
@@ -344,11 +347,12 @@ def _detect(inner: Mail, depth: int) -> list[Fact]:
 
 def _excluded(mail: Mail) -> set[str]:
     """Addresses that are never the failed recipient: the bounce's own sender, envelope and
-    To (the bounce goes back to the original's sender), the original's senders."""
+    To (the bounce goes back to the original's sender), the original's senders and the list
+    that sent it."""
     out: set[str] = set()
     for name in (*_SENDERS, "To"):
         out.update(a.lower() for a in find_addresses(mail.header(name)))
-    for name in _SENDERS:
+    for name in (*_SENDERS, *_LIST):
         out.update(a.lower() for a in find_addresses(mail.original_header(name)))
     return out
 
