@@ -226,3 +226,33 @@ def test_a_lists_own_address_is_not_the_recipient(list_header: str) -> None:
     person = LIST_ORIGINAL.format(list_header="").replace("news@lists.example.org",
                                                           "i.solberg@corp.example.net")
     assert [r.recipient for r in parse(person.encode()).records] == ["i.solberg@corp.example.net"]
+
+
+LOCALISED = """Return-Path: <>
+From: Systemadministrator <postmaster@ex.example.de>
+To: <news-bounces@lists.example.org>
+Subject: Unzustellbar: Neuigkeiten
+
+{statement}
+
+      Betreff:\tNeuigkeiten
+      Gesendet am:\t04.03.2004 16:25
+
+{listing}
+
+      'h.weber@ex.example.de' am 04.03.2004 16:25
+            <mail.ex.example.de #5.1.1>
+"""
+
+
+def test_a_notice_in_an_unknown_language_lists_its_recipient() -> None:
+    # Exchange 2000/2003's NDR layout (Microsoft KB 842029) with its labels in German, as
+    # Outlook names those fields; the sentences are read by their structure, not their
+    # words: the first address entry within the opening lines, in a bounce.
+    raw = LOCALISED.format(statement="Eine Nachricht, die Sie gesendet haben.",
+                           listing="Folgende Empfänger:")
+    records = parse(raw.encode()).records
+    assert [(r.recipient, r.extended) for r in records] == [("h.weber@ex.example.de", "5.1.1")]
+    # Past the opening lines, an address is not an entry of the notice.
+    longer = LOCALISED.format(statement="Eins.\nZwei.\nDrei.", listing="Vier.\nFünf.")
+    assert parse(longer.encode()).records == ()

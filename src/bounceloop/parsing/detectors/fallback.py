@@ -256,8 +256,12 @@ _HINT = rx.compile(r"may give you a hint about what caused|fehlermeldung k[öo]n
 # before its statement: Exchange 5.5's "Your message\n\n  To: ...\n  Subject: ...\n  Sent:
 # ...\n\ndid not reach the following recipient(s):", Exchange 2000/2003's and hMailServer's
 # "Your message did not reach some or all of the intended recipients.\n\n  Subject: ...\n
-# Sent: ...". Not counted among the opening lines either.
-_ABOUT = rx.compile(r"[ \t]+(?:to|cc|subject|sent|date)[ \t]*:", re.I)
+# Sent: ...". Not counted among the opening lines either. Exchange writes the labels in the
+# language of its NDRs, as Outlook names those fields: Betreff/Gesendet (am), Objet/Envoyé,
+# Asunto/Enviado (el), Oggetto/Inviato, Onderwerp/Verzonden, Assunto/Enviada (em).
+_ABOUT = rx.compile(r"[ \t]+(?:to|cc|subject|sent|date|an|betreff|gesendet(?: am)?|[àa]|objet"
+                    r"|envoy[ée]|para|asunto|enviad[oa](?: el| em)?|oggetto|inviato|aan"
+                    r"|onderwerp|verzonden|assunto)[ \t]*:", re.I)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -460,13 +464,20 @@ def _statements(lines: list[str]) -> list[int]:
 def _terse(mail: Mail, lines: list[str]) -> list[int]:
     """A terse notice, whose Subject is its statement ("Undeliverable mail") and whose body
     opens with the failed address and its reason ("<jane@...>... User unknown", as Sendmail
-    words a recipient's error; "jane@...: mailbox full"): its first line, when the message was
-    sent as a bounce."""
+    words a recipient's error; "jane@...: mailbox full"), or lists it after a statement in a
+    language the statements above do not know, within the notice's opening lines: the line
+    of that first entry, when the message was sent as a bounce."""
     if not (_sent_as_bounce(mail) and _SUBJECT.search(mail.subject)):
         return []
+    shown = 0
     for i, line in enumerate(lines):
-        if line.strip() and not _BANNER.search(line):
-            return [i] if _ENTRY.match(line) else []
+        if not line.strip() or _BANNER.search(line) or _ABOUT.match(line):
+            continue
+        if _ENTRY.match(line):
+            return [i]
+        shown += 1
+        if shown >= LEAD_LINES:
+            return []
     return []
 
 
@@ -506,8 +517,9 @@ def _listed(lines: list[str], at: int, sender: str) -> list[tuple[str, int]]:
 
 # A line that opens with an address: the next entry of a list of recipients ("<jane@...>:",
 # "jane@... on DATE", "SMTP=jane@...;", "> jane@...").
-_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?<?([^\s<>'\"():;,@]++@[^\s<>'\"():;,@]++)>?"
-                    r"(?=[\s:;,.]|$)", re.I)
+# Exchange 2000/2003 quotes an address it lists by itself ("'jane@...' on DATE").
+_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?['<]?([^\s<>'\"():;,@]++@[^\s<>'\"():;,@]++)"
+                    r"[>']?(?=[\s:;,.]|$)", re.I)
 
 
 def _more(lines: list[str], start: int) -> list[tuple[str, int]]:
