@@ -82,7 +82,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (3905049560, (
+    "userunknown": (3481717589, (
         "mail",
         "user",
         " exist",
@@ -102,6 +102,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " our customer",
         "domino directory",
         " is marked as invalid",
+        "not known at this site",
         "not in my validrcptto list",
         " dans le carnet d'adresses public",
         "le nom du destinataire n'est pas reconnu",
@@ -200,7 +201,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sending from unregistered domain",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (117885628, (
+    "hostunknown": (3893543106, (
         " domain",
         "domain ",
         "unknown",
@@ -209,6 +210,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "unrouteable ",
         "existent host",
         " found for host",
+        "illegal host/domain",
         "name or service not known",
         "couldn't find any host named",
     )),
@@ -570,6 +572,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" exist",),
         ("recipient name is not recognized", "le nom du destinataire n'est pas reconnu"),
         (" address book", " dans le carnet d'adresses public"),
+        ("mailbox unknown",),
+        ("user not known", "not known at this site"),
         ("receiver not found",),
         ("domino directory",),
         ("not found",),
@@ -710,6 +714,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("sending from unregistered domain",),
     ),
     "hostunknown": (
+        ("illegal host/domain",),
         ("unknown",),
         ("unknown host",),
         ("not found",),

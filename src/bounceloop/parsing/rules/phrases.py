@@ -475,6 +475,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "commit 1edca1031)",
         ),
         Phrase(
+            "mailbox-unknown",
+            r"mailbox unknown",
+            "Cyrus IMAP lmtpd: Mailbox unknown.  Either there is no mailbox associated with "
+            "this name ... (LMTP_USER_UNKNOWN_LONG, imap/lmtp_err.et) (catalogue "
+            "cyrus-lmtp-user-unknown-long)",
+        ),
+        Phrase(
+            "user-not-known",
+            r"user not known|not known at this site",
+            "Sympa's bounce analyser maps 'user not known' and 'not known at this site.' to "
+            "5.1.1 (src/lib/Sympa/Spindle/ProcessBounce.pm %equiv, before commit 1edca1031)",
+        ),
+        Phrase(
             "receiver-not-found",
             r"receiver not found",
             "CompuServe: Receiver not found: <user> (GNU Mailman 2 Mailman/Bouncers/"
@@ -1181,6 +1194,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "hostunknown": (
+        Phrase(
+            "illegal-host-domain",
+            r"illegal host/domain",
+            "PMDF and Sun Java System Messaging Server: 'illegal host/domain' errors, the MTA "
+            "cannot deliver to the host named (PMDF System Manager's Guide, "
+            "vsm.com.au/pmdf_root/doc/html/sysman/book_wd4.html; Messaging Server 6 2005Q4 "
+            "Administration Guide, Illegal Host/Domain Errors, "
+            "docs.oracle.com/cd/E19636-01/819-2650/bgbid/index.html)",
+        ),
         Phrase(
             "host-unknown",
             r"host (?:is )?unknown",
