@@ -312,6 +312,15 @@ TABLE: list[Row] = [
     ("550 Receiver not found: 70000.123", "", "550", "RCPT", {}, "userunknown"),
     ("552 User mailbox exceeds allowed size", "", "552", "RCPT", {}, "mailboxfull"),
     ("553 Illegal host/domain name found", "", "553", "RCPT", {}, "hostunknown"),
+    # The MTAs' own words for an expiry, a size and a full mailbox (Exim smtp.c, Sendmail
+    # queue.c, Postfix smtp_proto.c and local(8)).
+    ("retry time not reached for any host after a long failure period", "", "", "", {},
+     "expired"),
+    ("Cannot send message for 5 days", "", "", "", {}, "expired"),
+    ("message size 12345 exceeds size limit 10240 of server mx.example.org[192.0.2.1]", "",
+     "", "", {}, "mesgtoobig"),
+    ("cannot update mailbox /var/mail/jane for user jane. error writing message: File too "
+     "large", "", "", "", {}, "mailboxfull"),
 ]
 
 

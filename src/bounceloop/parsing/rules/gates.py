@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (1529449085, (
+    "mailboxfull": (3914572326, (
         "quota",
         "exceed",
         "mailbox ",
@@ -20,8 +20,9 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "speichervolumen",
         "too much mail data",
         "maildir has overdrawn ",
+        "error writing message: file too large",
     )),
-    "mesgtoobig": (330649195, (
+    "mesgtoobig": (1190035711, (
         "exceeded",
         "exceeds ",
         "maximum ",
@@ -387,7 +388,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " accept ",
         "no smtp service",
     )),
-    "expired": (1137993072, (
+    "expired": (1541177720, (
         "time",
         "queue",
         "expired",
@@ -399,6 +400,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "all hosts have been failing",
         "could not deliver for the last",
         "did not accept our requests to connect",
+        "not reached for any host after a long failure period",
     )),
     "failedstarttls": (305378834, (
         "offered",
@@ -475,6 +477,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
 #: text that passes the reason's gate is searched only with the phrases it can match.
 PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "mailboxfull": (
+        ("error writing message: file too large",),
         ("mailbox exceeds ",),
         ("exhausted ", "speichervolumen"),
         ("too many m", "viele mails"),
@@ -496,6 +499,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("maildir has overdrawn ",),
     ),
     "mesgtoobig": (
+        ("exceeds size limit ",),
         (") exceeds",),
         ("message ",),
         ("message ",),
@@ -948,6 +952,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("message ",),
         ("time",),
         ("all hosts have been failing",),
+        ("not reached for any host after a long failure period",),
+        ("cannot send message for ",),
         ("delivery attempt",),
         ("giving up",),
         ("deferred: connection ",),

@@ -37,6 +37,13 @@ class Phrase(NamedTuple):
 PHRASES: dict[str, tuple[Phrase, ...]] = {
     "mailboxfull": (
         Phrase(
+            "error-writing-message-file-too-large",
+            r"error writing message: file too large",
+            "Postfix local(8) mailbox delivery: \"cannot update mailbox ... error writing "
+            "message: File too large\" (EFBIG: the mailbox reached mailbox_size_limit, "
+            "postconf(5))",
+        ),
+        Phrase(
             "mailbox-exceeds-allowed-size",
             r"mailbox exceeds (?:the )?allowed size",
             "Ipswitch IMail (SMTP32): User mailbox exceeds allowed size: <address>; Sympa's "
@@ -145,6 +152,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "mesgtoobig": (
+        Phrase(
+            "exceeds-size-limit-of-server",
+            r"exceeds size limit \d+ of server",
+            "Postfix src/smtp/smtp_proto.c: \"message size %lu exceeds size limit %.0f of server "
+            "%s\" (the server's EHLO SIZE is smaller than the message; status 5.3.4)",
+        ),
         Phrase(
             "message-length-in-parentheses-exceeds",
             r"message (?:length|size) \([^)]{1,40}\) exceeds",
@@ -2278,6 +2291,19 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "all-hosts-have-been-failing",
             r"all hosts have been failing",
             "Exim: all hosts for <domain> have been failing for a long time",
+        ),
+        Phrase(
+            "retry-time-not-reached-after-a-long-failure-period",
+            r"not reached for any host after a long failure period",
+            "Exim src/src/transports/smtp.c: US\"retry time not reached for any host after a "
+            "long failure period\" (an address failed when every host is past its retry "
+            "cutoff)",
+        ),
+        Phrase(
+            "cannot-send-message-for",
+            r"cannot send message for \d",
+            "Sendmail sendmail/queue.c: \"Cannot send message for %s\" (the queue return "
+            "timeout, TimeOuts.to_q_return)",
         ),
         Phrase(
             "delivery-attempts-will-continue",
