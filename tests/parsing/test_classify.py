@@ -321,6 +321,33 @@ TABLE: list[Row] = [
      "", "", {}, "mesgtoobig"),
     ("cannot update mailbox /var/mail/jane for user jane. error writing message: File too "
      "large", "", "", "", {}, "mailboxfull"),
+    # An audit of the MTAs' own error strings (Postfix local/cleanup/dns/postscreen, Exim,
+    # Sendmail, OpenSMTPD): each row is a string the program writes, and fails without its
+    # phrase.
+    ("alias database loop for jane", "", "", "", {}, "networkerror"),
+    ("remote host address is the local host", "", "", "", {}, "networkerror"),
+    ("No valid route to remote MX", "", "", "", {}, "networkerror"),
+    ("Address family mismatch on destination MXs", "", "", "", {}, "networkerror"),
+    ("alias database unavailable", "", "", "", {}, "systemerror"),
+    ("user lookup error", "", "", "", {}, "systemerror"),
+    ("cannot access home directory /home/jane: Permission denied", "", "", "", {},
+     "systemerror"),
+    ("destination /var/mail/jane is not owned by recipient", "", "", "", {}, "systemerror"),
+    ("failed to lock mailbox /var/mail/jane (lock file)", "", "", "", {}, "systemerror"),
+    ("Deferred: user database error", "", "", "", {}, "systemerror"),
+    ("421 Too much load; please try again later.", "", "421", "CONN", {}, "systemerror"),
+    ("message header length exceeds safety limit", "", "", "", {}, "contenterror"),
+    ("MIME nesting exceeds safety limit", "", "", "", {}, "contenterror"),
+    ("invalid message/* or multipart/* encoding domain", "", "", "", {}, "contenterror"),
+    ("552 Message header not CRLF terminated", "", "552", "DATA", {}, "contenterror"),
+    ("Name service error for example..org: invalid host or domain name", "", "", "", {},
+     "hostunknown"),
+    ("all hosts for 'example.org' have been failing for a long time (and retry time not "
+     "reached)", "", "", "", {}, "expired"),
+    ("451 4.3.0 mailer local died with signal 9", "4.3.0", "451", "", {}, "mailererror"),
+    ("500 Too many syntax or protocol errors", "", "500", "MAIL", {}, "syntaxerror"),
+    ("421 4.3.2 All server ports are busy", "4.3.2", "421", "CONN", {}, "toomanyconn"),
+    ("550 5.7.1 bogus HELO name used: localhost", "5.7.1", "550", "RCPT", {}, "blocked"),
 ]
 
 

@@ -166,7 +166,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "traffic not accepted from ",
         "unexpected volume or user complaints",
     )),
-    "contenterror": (3077119833, (
+    "contenterror": (1108104743, (
         "bare",
         "stray",
         "broken",
@@ -176,6 +176,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is too l",
         "malformed",
         " to parse ",
+        " exceeds safety limit",
         "improper use of 8-bit data",
     )),
     "rejected": (2127686810, (
@@ -202,7 +203,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sending from unregistered domain",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (3893543106, (
+    "hostunknown": (2113804586, (
         " domain",
         "domain ",
         "unknown",
@@ -257,15 +258,16 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mail in a short period",
         "due to excessive volume",
     )),
-    "toomanyconn": (2926260182, (
+    "toomanyconn": (3939991077, (
         "limit",
         "current",
         "exceeded",
         "nections",
         "too many ",
+        " ports are busy",
         "max message per connection",
     )),
-    "blocked": (924618167, (
+    "blocked": (1870081940, (
         "rbl",
         "dial",
         "list",
@@ -288,6 +290,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "residential",
         " an open relay",
         "messages from ",
+        "bogus helo name",
         "not welcome here",
         " to reject all mail",
         "connection from you",
@@ -323,7 +326,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "administrative prohibition",
         "content presents a potential security issue",
     )),
-    "systemerror": (2139605026, (
+    "systemerror": (3134039792, (
         "crashed",
         "server ",
         "system ",
@@ -340,13 +343,19 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not available",
         "out of memory",
         "queue is full",
+        "too much load",
+        "user lookup error",
         "configuration error",
+        "user database error",
         "table lookup failure",
+        "failed to lock mailbox",
         "queue file write error",
         "address resolver failure",
         "error while writing spool",
+        "is not owned by recipient",
+        "cannot access home directory",
     )),
-    "networkerror": (401242737, (
+    "networkerror": (966955089, (
         "error",
         "mail ",
         "failed",
@@ -370,11 +379,15 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "could not find a ",
         "hop count exceeded",
         "message is looping",
+        "no valid route to ",
         "remote host closed ",
         "loops back to myself",
+        "alias database loop for",
         "lookup did not complete",
         "host not found, try again",
         "mx record points to local host",
+        "remote host address is the local host",
+        "address family mismatch on destination mxs",
     )),
     "systemfull": (3364212341, (
         "full",
@@ -388,7 +401,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " accept ",
         "no smtp service",
     )),
-    "expired": (1541177720, (
+    "expired": (3726013422, (
         "time",
         "queue",
         "expired",
@@ -433,16 +446,17 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "suppressed",
         "suppression list",
     )),
-    "mailererror": (2568719319, (
+    "mailererror": (3292492718, (
         "x-unix",
         "mailer ",
         "command ",
         "procmail",
         "pipe to |",
+        " died with signal",
         "local delivery failed",
         "failed to read response template",
     )),
-    "syntaxerror": (2942822675, (
+    "syntaxerror": (2679445402, (
         " first",
         "malformed",
         "ation error",
@@ -461,6 +475,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "smtp protocol violation",
         "bad sequence of commands",
         "parameter not implemented",
+        "too many syntax or protocol errors",
     )),
     "vacation": (4094677147, (
         "i am ",
@@ -681,6 +696,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("broken", "illegal", "invalid", "malformed"),
         ("bare", "stray"),
         ("is too l",),
+        (" exceeds safety limit",),
+        ("invalid message/* or multipart/* encoding domain",),
+        ("header not crlf terminated",),
     ),
     "rejected": (
         ("sender domain", "sender's domain", "domain in mail from"),
@@ -736,6 +754,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("couldn't find any host named",),
         ("existent host",),
         (" found for host",),
+        ("invalid host or domain name",),
     ),
     "spamdetected": (
         (
@@ -793,6 +812,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("connection limit",),
         ("current", "nections"),
         ("max message per connection",),
+        (" ports are busy",),
     ),
     "blocked": (
         (".3.2 service currently unavailable",),
@@ -840,6 +860,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" over ipv6",),
         ("connection from you ", "mail is not welcome here"),
         (" to reject all mail",),
+        ("bogus helo name",),
     ),
     "virusdetected": (
         ("virus",),
@@ -892,6 +913,13 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unable to read controls",),
         ("table lookup failure", "address resolver failure"),
         ("crashed", "trouble", "read error", "internal bug"),
+        ("alias database unavailable",),
+        ("user lookup error",),
+        ("cannot access home directory",),
+        ("is not owned by recipient",),
+        ("failed to lock mailbox",),
+        ("user database error",),
+        ("too much load",),
     ),
     "networkerror": (
         ("temporary ",),
@@ -928,6 +956,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("loop detected",),
         ("message is looping",),
         ("temporary failure in ",),
+        ("alias database loop for",),
+        ("remote host address is the local host",),
+        ("no valid route to ",),
+        ("address family mismatch on destination mxs",),
     ),
     "systemfull": (
         ("mail system ",),
@@ -960,6 +992,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("could not deliver for the last",),
         ("did not accept our requests to connect",),
         ("attempts",),
+        ("have been failing for a long time",),
     ),
     "failedstarttls": (
         ("tls conversation required", "refused due to lack of security"),
@@ -1002,6 +1035,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("local delivery failed",),
         ("unknown mailer error",),
         ("failed to read response template",),
+        (" died with signal",),
     ),
     "syntaxerror": (
         ("address syntax",),
@@ -1022,6 +1056,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too many errors",),
         (" first",),
         ("smtp protocol violation",),
+        ("too many syntax or protocol errors",),
     ),
     "vacation": (
         ("i am ",),

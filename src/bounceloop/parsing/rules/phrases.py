@@ -1011,6 +1011,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"header (?:field )?is too (?:long|large)",
             "Exchange Online NDR 5.0.350 (x-dg-ref header is too long)",
         ),
+        Phrase(
+            "exceeds-safety-limit",
+            r"(?:message header length|mime nesting) exceeds safety limit",
+            "Postfix src/global/mime_state.c mime_state_error(): \"5.6.0\" \"message header "
+            "length exceeds safety limit\" / \"MIME nesting exceeds safety limit\" "
+            "(cleanup, strict MIME checks) Postfix (github.com/vdukhovni/postfix, commit "
+            "17830e5c)",
+        ),
+        Phrase(
+            "invalid-encoding-domain",
+            r"invalid message/\* or multipart/\* encoding domain",
+            "Postfix src/global/mime_state.c: \"5.6.0\" \"invalid message/* or multipart/* "
+            "encoding domain\" Postfix (github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
+        Phrase(
+            "header-not-crlf-terminated",
+            r"header not crlf terminated",
+            "Exim src/src/receive.c: \"552 Message header not CRLF terminated\" "
+            "(github.com/Exim/exim, commit 13835a3c)",
+        ),
     ),
     "rejected": (
         Phrase(
@@ -1317,6 +1337,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"no ip address(?:es)? found for host",
             "Exim: no IP address found for host <name>",
         ),
+        Phrase(
+            "invalid-host-or-domain-name",
+            r"invalid host or domain name",
+            "Postfix src/dns/dns_lookup.c: \"Name service error for %s: invalid host or "
+            "domain name\" Postfix (github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
     ),
     "spamdetected": (
         Phrase(
@@ -1558,6 +1584,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Yahoo SMTP error codes: 421 Max message per connection reached, closing transmission "
             "channel",
         ),
+        Phrase(
+            "all-ports-are-busy",
+            r"all (?:server|screening) ports are busy",
+            "Postfix src/postscreen/postscreen.c, postscreen_send.c: \"421 4.3.2 All server "
+            "ports are busy\", \"421 4.3.2 All screening ports are busy\" (connection "
+            "limits) Postfix (github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
     ),
     "blocked": (
         # postscreen(8) answers these, and only these, to a client it judged by its IP
@@ -1790,6 +1823,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "seem-to-reject-all-mails",
             r"seems? to reject all mails?",
             "OpenSMTPD mta.c: Destination seem to reject all mails",
+        ),
+        Phrase(
+            "bogus-helo-name",
+            r"bogus helo name",
+            "Sendmail cf/m4/proto.m4 (FEATURE block_bad_helo): \"550 bogus HELO name used: "
+            "\" $&s (github.com/deepin-community/sendmail, commit c7e7de44)",
         ),
     ),
     "virusdetected": (
@@ -2029,6 +2068,49 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "notqmail qmail.c qmail_close(): qq trouble in home directory / creating files in "
             "queue, qq internal bug, qq crashed, qq read error (#4.3.0)",
         ),
+        Phrase(
+            "alias-database-unavailable",
+            r"alias database unavailable",
+            "Postfix src/local/alias.c: dsb_simple(..., \"4.3.0\", \"alias database "
+            "unavailable\") Postfix (github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
+        Phrase(
+            "user-lookup-error",
+            r"user lookup error",
+            "Postfix src/local/recipient.c, mailbox.c: dsb_simple(..., \"4.0.0\", \"user "
+            "lookup error\") (getpwnam failed) Postfix (github.com/vdukhovni/postfix, "
+            "commit 17830e5c)",
+        ),
+        Phrase(
+            "cannot-access-home-directory",
+            r"cannot access home directory",
+            "Postfix src/local/recipient.c: \"cannot access home directory %s: %m\" Postfix "
+            "(github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
+        Phrase(
+            "destination-not-owned-by-recipient",
+            r"is not owned by recipient",
+            "Postfix src/local/mailbox.c, src/virtual/mailbox.c: \"destination %s is not "
+            "owned by recipient\" Postfix (github.com/vdukhovni/postfix, commit 17830e5c)",
+        ),
+        Phrase(
+            "failed-to-lock-mailbox",
+            r"failed to lock mailbox",
+            "Exim src/src/transports/appendfile.c: \"failed to lock mailbox %s (lock "
+            "file)\" / \"(fcntl/flock)\" (github.com/Exim/exim, commit 13835a3c)",
+        ),
+        Phrase(
+            "user-database-error",
+            r"user database error",
+            "Sendmail sendmail/recipient.c: q_message = \"Deferred: user database error\" "
+            "(github.com/deepin-community/sendmail, commit c7e7de44)",
+        ),
+        Phrase(
+            "too-much-load",
+            r"too much load",
+            "Exim src/src/daemon.c: \"421 Too much load; please try again later.\" "
+            "(smtp_load_reserve) (github.com/Exim/exim, commit 13835a3c)",
+        ),
     ),
     "networkerror": (
         Phrase(
@@ -2195,6 +2277,33 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"temporary failure in (?:mx |dns |name )?(?:lookup|resolution)",
             "OpenSMTPD mta.c: Temporary failure in MX lookup; glibc gai_strerror(EAI_AGAIN)",
         ),
+        Phrase(
+            "alias-database-loop",
+            r"alias database loop for",
+            "Postfix src/local/alias.c deliver_alias(): dsb_simple(..., \"5.4.6\", \"alias "
+            "database loop for %s\") Postfix (github.com/vdukhovni/postfix, commit "
+            "17830e5c)",
+        ),
+        Phrase(
+            "remote-host-is-the-local-host",
+            r"remote host address is the local host",
+            "Exim src/src/routers/rf_lookup_hostlist.c: \"remote host address is the local "
+            "host\" (the route points back at this host) (github.com/Exim/exim, commit "
+            "13835a3c)",
+        ),
+        Phrase(
+            "no-valid-route-to",
+            r"no valid route to (?:remote mx|destination)",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"No valid route to remote "
+            "MX\" / \"No valid route to destination\" (github.com/OpenSMTPD/OpenSMTPD, "
+            "commit 3153385b)",
+        ),
+        Phrase(
+            "address-family-mismatch-on-destination",
+            r"address family mismatch on destination mxs",
+            "OpenSMTPD usr.sbin/smtpd/mta.c: relay->failstr = \"Address family mismatch on "
+            "destination MXs\" (github.com/OpenSMTPD/OpenSMTPD, commit 3153385b)",
+        ),
     ),
     "systemfull": (
         Phrase(
@@ -2334,6 +2443,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Gmail, after its retries",
         ),
         Phrase("failed-n-attempts", r"failed (?:after )?\d+ (?:delivery )?attempts", ""),
+        Phrase(
+            "failing-for-a-long-time",
+            r"have been failing for a long time",
+            "Exim src/src/transports/smtp.c: \"all hosts%s have been failing for a long "
+            "time %s\" (past the retry rule's cutoff) (github.com/Exim/exim, commit "
+            "13835a3c)",
+        ),
     ),
     "failedstarttls": (
         Phrase(
@@ -2526,6 +2642,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Sendmail: unknown mailer error <n>",
         ),
         Phrase("failed-to-read-response-template", r"failed to read response template", ""),
+        Phrase(
+            "mailer-died-with-signal",
+            r"mailer \S+ died with signal",
+            "Sendmail sendmail/deliver.c: \"451 4.3.0 mailer %s died with signal %d%s\" "
+            "(github.com/deepin-community/sendmail, commit c7e7de44)",
+        ),
     ),
     "syntaxerror": (
         Phrase(
@@ -2618,6 +2740,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"smtp protocol violation",
             "Google SMTP error reference 451 4.5.0 / 454 4.5.0 (SMTP protocol violation, see "
             "RFC 2821 / RFC 3207)",
+        ),
+        Phrase(
+            "too-many-syntax-or-protocol-errors",
+            r"too many syntax or protocol errors",
+            "Exim src/src/smtp_in.c: \"Too many syntax or protocol errors\" "
+            "(smtp_max_synprot_errors) (github.com/Exim/exim, commit 13835a3c)",
         ),
     ),
     "vacation": (
