@@ -300,13 +300,11 @@ TABLE: list[Row] = [
     # NetEase's own codes.
     ("421 HL:ICC", "", "421", "CONN", {"recipient": "a@163.com"}, "toomanyconn"),
     ("450 RP:DRC", "", "450", "RCPT", {"recipient": "a@126.com"}, "exceedlimit"),
-    # Older servers' words, without a status (Cyrus lmtpd, Exchange 5.5, Lotus Notes,
+    # Older servers' words, without a status (Cyrus lmtpd, Lotus Notes,
     # CompuServe, IMail, PMDF; see their phrases' sources).
     ("550-Mailbox unknown.  Either there is no mailbox associated with this name", "", "550",
      "RCPT", {}, "userunknown"),
     ("550 User not known", "", "550", "RCPT", {}, "userunknown"),
-    ("550 The recipient name is not recognized", "", "550", "RCPT", {}, "userunknown"),
-    ("550 Le nom du destinataire n'est pas reconnu", "", "550", "RCPT", {}, "userunknown"),
     ("550 User not listed in public Name & Address Book", "", "550", "RCPT", {},
      "userunknown"),
     ("550 Receiver not found: 70000.123", "", "550", "RCPT", {}, "userunknown"),

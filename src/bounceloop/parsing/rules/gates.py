@@ -83,7 +83,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (3481717589, (
+    "userunknown": (2713550330, (
         "mail",
         "user",
         " exist",
@@ -106,7 +106,6 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not known at this site",
         "not in my validrcptto list",
         " dans le carnet d'adresses public",
-        "le nom du destinataire n'est pas reconnu",
     )),
     "filtered": (1012099982, (
         "quarantined",
@@ -589,7 +588,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unknown ",),
         ("mail", "user", "person", "account", "address", "recipient"),
         (" exist",),
-        ("recipient name is not recognized", "le nom du destinataire n'est pas reconnu"),
         (" address book", " dans le carnet d'adresses public"),
         ("mailbox unknown",),
         ("user not known", "not known at this site"),

@@ -471,14 +471,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "baruwa-address-does-not-exist)",
         ),
         Phrase(
-            "recipient-name-not-recognized",
-            r"recipient name is not recognized|le nom du destinataire n'est pas reconnu",
-            "Microsoft Exchange 5.5 IMS NDR: The recipient name is not recognized (GNU Mailman 2 "
-            "Mailman/Bouncers/Exchange.py reads it), in French: Le nom du destinataire n'est pas "
-            "reconnu; Sympa's bounce analyser maps both to 5.1.1 (src/lib/Sympa/Spindle/"
-            "ProcessBounce.pm %equiv, before commit 1edca1031)",
-        ),
-        Phrase(
             "not-listed-in-public-address-book",
             r"not listed in (?:the )?public name (?:&|and) address book"
             r"|non recens[ée] dans le carnet d'adresses public",
