@@ -315,6 +315,11 @@ TABLE: list[Row] = [
     ("retry time not reached for any host after a long failure period", "", "", "", {},
      "expired"),
     ("Cannot send message for 5 days", "", "", "", {}, "expired"),
+    # Exim's sender verification (acl.c: "Verification failed for <sender>", the verifying
+    # router's words, "Sender verify failed"), quoted by a notice that names no command: the
+    # unknown user is the sender.
+    ("550-Verification failed for <s@example.org> 550-No Such User Here 550 Sender verify "
+     "failed", "", "550", "", {}, "rejected"),
     ("message size 12345 exceeds size limit 10240 of server mx.example.org[192.0.2.1]", "",
      "", "", {}, "mesgtoobig"),
     ("cannot update mailbox /var/mail/jane for user jane. error writing message: File too "

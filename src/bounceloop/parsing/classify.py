@@ -716,6 +716,10 @@ def _filtered(s: Signals) -> str:
     found = s.phrase("filtered")
     if found and s.says("spamdetected"):
         return ""
+    if _SENDER_STATED(s.text):
+        # Exim's "Verification failed for <sender> / No Such User Here / Sender verify
+        # failed": the unknown user is the sender, refused as the rejected probe reads it.
+        return found
     return found or s.phrase("userunknown")
 
 
