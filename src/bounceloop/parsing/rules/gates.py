@@ -35,7 +35,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many recipients",
         "message too large for this recipient",
     )),
-    "suspend": (514241732, (
+    "suspend": (3953788160, (
         "closed",
         "frozen",
         "locked",
@@ -166,7 +166,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "traffic not accepted from ",
         "unexpected volume or user complaints",
     )),
-    "contenterror": (1108104743, (
+    "contenterror": (1147431134, (
         "bare",
         "stray",
         "broken",
@@ -176,10 +176,11 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is too l",
         "malformed",
         " to parse ",
+        "lines are too many",
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (2127686810, (
+    "rejected": (84594377, (
         "sender",
         "spoofed ",
         " address ",
@@ -201,6 +202,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not a registered gateway user",
         " is not allowed from your host",
         "sending from unregistered domain",
+        "mailfrom domain not configured for mail",
         "all recipient addresses rejected : access denied",
     )),
     "hostunknown": (2113804586, (
@@ -267,7 +269,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (1870081940, (
+    "blocked": (3778999044, (
         "rbl",
         "dial",
         "list",
@@ -292,11 +294,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "messages from ",
         "bogus helo name",
         "not welcome here",
+        "reconnect to fast",
         " to reject all mail",
         "connection from you",
+        "provided ehlo/helo ",
         "5.5.1 protocol error",
         "not accepting connections",
         "excessive unknown recipients",
+        "unauthenticated e-mail from ",
         ".3.2 service currently unavailable",
         "internal resource is temporarily unavailable",
     )),
@@ -355,7 +360,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is not owned by recipient",
         "cannot access home directory",
     )),
-    "networkerror": (966955089, (
+    "networkerror": (163358537, (
         "error",
         "mail ",
         "failed",
@@ -427,7 +432,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "negotiation",
         "refused due to lack of security",
     )),
-    "securityerror": (4083416659, (
+    "securityerror": (1731305712, (
         "insecure",
         "password",
         "smtp auth",
@@ -534,6 +539,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too many recipients",),
     ),
     "suspend": (
+        ("recipient domain temporarily disabled",),
         ("policy rejection on the target address",),
         (
             "closed",
@@ -688,6 +694,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unexpected volume or user complaints",),
     ),
     "contenterror": (
+        ("size is too large", "lines are too many"),
         (" to parse ",),
         ("improper use of 8-bit data",),
         ("header ",),
@@ -701,6 +708,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("header not crlf terminated",),
     ),
     "rejected": (
+        ("mailfrom domain not configured for mail",),
         ("sender domain", "sender's domain", "domain in mail from"),
         ("e sender", "e address", "is sender", "at address", "is address"),
         ("ed use of ",),
@@ -815,6 +823,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" ports are busy",),
     ),
     "blocked": (
+        ("unauthenticated e-mail from ",),
+        ("reconnect to fast",),
+        ("provided ehlo/helo ",),
         (".3.2 service currently unavailable",),
         ("5.5.1 protocol error",),
         ("excessive unknown recipients",),
@@ -922,6 +933,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too much load",),
     ),
     "networkerror": (
+        ("problem on spf lookup",),
         ("temporary ",),
         ("dns lookup ",),
         ("proxying ", "forwarding loop", "loops to itself"),
@@ -1005,6 +1017,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("offered", "available", "supported"),
     ),
     "securityerror": (
+        ("incorrect authentication for specified email address",),
         (
             "any authentication",
             "uch fail authentication",
