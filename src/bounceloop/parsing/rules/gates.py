@@ -35,7 +35,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many recipients",
         "message too large for this recipient",
     )),
-    "suspend": (514241732, (
+    "suspend": (3953788160, (
         "closed",
         "frozen",
         "locked",
@@ -165,7 +165,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "traffic not accepted from ",
         "unexpected volume or user complaints",
     )),
-    "contenterror": (1108104743, (
+    "contenterror": (1147431134, (
         "bare",
         "stray",
         "broken",
@@ -175,10 +175,11 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is too l",
         "malformed",
         " to parse ",
+        "lines are too many",
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (2127686810, (
+    "rejected": (84594377, (
         "sender",
         "spoofed ",
         " address ",
@@ -200,6 +201,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not a registered gateway user",
         " is not allowed from your host",
         "sending from unregistered domain",
+        "mailfrom domain not configured for mail",
         "all recipient addresses rejected : access denied",
     )),
     "hostunknown": (2113804586, (
@@ -266,7 +268,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (1870081940, (
+    "blocked": (3778999044, (
         "rbl",
         "dial",
         "list",
@@ -291,11 +293,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "messages from ",
         "bogus helo name",
         "not welcome here",
+        "reconnect to fast",
         " to reject all mail",
         "connection from you",
+        "provided ehlo/helo ",
         "5.5.1 protocol error",
         "not accepting connections",
         "excessive unknown recipients",
+        "unauthenticated e-mail from ",
         ".3.2 service currently unavailable",
         "internal resource is temporarily unavailable",
     )),
@@ -354,7 +359,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is not owned by recipient",
         "cannot access home directory",
     )),
-    "networkerror": (966955089, (
+    "networkerror": (163358537, (
         "error",
         "mail ",
         "failed",
@@ -426,7 +431,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "negotiation",
         "refused due to lack of security",
     )),
-    "securityerror": (4083416659, (
+    "securityerror": (1731305712, (
         "insecure",
         "password",
         "smtp auth",
@@ -533,6 +538,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too many recipients",),
     ),
     "suspend": (
+        ("recipient domain temporarily disabled",),
         ("policy rejection on the target address",),
         (
             "closed",
@@ -686,6 +692,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("unexpected volume or user complaints",),
     ),
     "contenterror": (
+        ("size is too large", "lines are too many"),
         (" to parse ",),
         ("improper use of 8-bit data",),
         ("header ",),
@@ -699,6 +706,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("header not crlf terminated",),
     ),
     "rejected": (
+        ("mailfrom domain not configured for mail",),
         ("sender domain", "sender's domain", "domain in mail from"),
         ("e sender", "e address", "is sender", "at address", "is address"),
         ("ed use of ",),
@@ -813,6 +821,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" ports are busy",),
     ),
     "blocked": (
+        ("unauthenticated e-mail from ",),
+        ("reconnect to fast",),
+        ("provided ehlo/helo ",),
         (".3.2 service currently unavailable",),
         ("5.5.1 protocol error",),
         ("excessive unknown recipients",),
@@ -920,6 +931,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too much load",),
     ),
     "networkerror": (
+        ("problem on spf lookup",),
         ("temporary ",),
         ("dns lookup ",),
         ("proxying ", "forwarding loop", "loops to itself"),
@@ -1003,6 +1015,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("offered", "available", "supported"),
     ),
     "securityerror": (
+        ("incorrect authentication for specified email address",),
         (
             "any authentication",
             "uch fail authentication",

@@ -253,6 +253,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "suspend": (
         Phrase(
+            "recipient-domain-temporarily-disabled",
+            r"recipient domain temporarily disabled",
+            "mox smtpserver/server.go cmdRcpt: 450 4.2.1 for a disabled domain (catalogue "
+            "mox-recipient-domain-temporarily-disabled)",
+        ),
+        Phrase(
             "policy-rejection-on-the-target-address",
             r"policy rejection on the target address",
             "Yandex bounces: Policy rejection on the target address (the recipient's account is "
@@ -955,6 +961,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "contenterror": (
         Phrase(
+            "header-lines-are-too-many",
+            r"header lines are too many|header size is too large",
+            "Apache James EnforceHeaderLimitationsMessageHook.java: too many header lines, or a "
+            "header too large (catalogue james-header-lines-too-many)",
+        ),
+        Phrase(
             "failed-to-parse-message",
             r"(?:failed|unable) to parse (?:the )?message",
             "Stalwart inbound/data.rs: 550 5.7.7 Failed to parse message",
@@ -1025,6 +1037,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "rejected": (
+        Phrase(
+            "mailfrom-domain-not-configured-for-mail",
+            r"mailfrom domain not configured for mail",
+            "mox smtpserver/server.go cmdMail: 550 5.7.27 for a MAIL FROM domain with a null MX "
+            "(RFC 7505) (catalogue mox-mailfrom-null-mx)",
+        ),
         Phrase(
             "sender-domain-has-no-mx",
             r"(?:domain in mail from|sender domain|sender's domain)\b.{0,40}"
@@ -1585,6 +1603,24 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "blocked": (
+        Phrase(
+            "unauthenticated-e-mail-from-is-restricted",
+            r"unauthenticated e-mail from \S+ is restricted",
+            "Apache James DNSRBLHandler.java: the client IP is on a DNS blocklist (catalogue "
+            "james-dnsrbl-unauthenticated-restricted)",
+        ),
+        Phrase(
+            "reconnect-to-fast",
+            r"reconnect to fast",
+            "Apache James AbstractGreylistHandler.java: retried inside the greylisting delay "
+            "(catalogue james-greylist-reconnect-too-fast)",
+        ),
+        Phrase(
+            "provided-ehlo-helo-can-not-resolved",
+            r"provided ehlo/helo \S+ can not resolved",
+            "Apache James ResolvableEhloHeloHandler.java: the client's HELO name does not resolve"
+            " (catalogue james-ehlo-can-not-resolved)",
+        ),
         # postscreen(8) answers these, and only these, to a client it judged by its IP
         # address: on its deny list or a DNSBL, or failing its pregreet and after-220 tests
         # (a bot's behaviour). RFC 3463 X.3.2 alone would read "not accepting messages".
@@ -2106,6 +2142,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "networkerror": (
         Phrase(
+            "problem-on-spf-lookup",
+            r"problem on spf lookup",
+            "Apache James SPFHandler.java: the SPF DNS lookup failed (catalogue "
+            "james-spf-lookup-problem)",
+        ),
+        Phrase(
             "temporary-dns-lookup-failure",
             r"(?:temporary dns |temporary dmarc dns |temporary spf dns |temporary dkim dns )"
             r"(?:lookup )?(?:failure|error)",
@@ -2496,6 +2538,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "securityerror": (
+        Phrase(
+            "incorrect-authentication-for-specified-email-address",
+            r"incorrect authentication for specified email address",
+            "Apache James AbstractSenderAuthIdentifyVerificationHook.java: the MAIL FROM address "
+            "is not the authenticated user's (catalogue "
+            "james-incorrect-authentication-for-address)",
+        ),
         Phrase(
             "too-many-authentication-errors",
             r"too many authentication|too many failed authentication"
