@@ -131,7 +131,9 @@ STATUS: dict[str, str] = {
     "5.7.24": "authfailure",
     "5.7.25": "requireptr",
     "5.7.26": "authfailure",
-    "5.7.27": "notaccept",
+    # RFC 7505 section 4.2: 5.7.27 "Sender address has null MX" (the sender's domain
+    # takes no mail, so it cannot take bounces), where 5.1.10 is the recipient's.
+    "5.7.27": "rejected",
     "5.7.28": "spamdetected",
     "5.7.29": "authfailure",
     "5.7.30": "failedstarttls",
