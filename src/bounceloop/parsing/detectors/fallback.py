@@ -87,14 +87,17 @@ _SUBJECT = rx.compile(
 
 # Forwarding: the Subject's prefixes (Fwd/Fw, German WG, French TR, Spanish RV, Italian I,
 # Portuguese ENC, Dutch Doorst) and the markers mail clients put before a forwarded message
-# inline (Gmail, Thunderbird, Apple Mail, Outlook).
+# inline (Gmail, Thunderbird, Apple Mail, Outlook; Outlook's German and Danish "Original
+# Message" separators as mailgun/talon talon/quotations.py RE_ORIGINAL_MESSAGE lists them).
 _FORWARD_SUBJECT = rx.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|doorst)\s*:", re.I)
 # A reply's Subject prefix (RFC 5322 section 3.6.5 "Re:", German "AW:", Swedish/Danish "SV:").
 _REPLY_SUBJECT = rx.compile(r"^\s*(?:re|aw|sv)\s*:", re.I)
 _FORWARD_MARKER = rx.compile(
     r"^[ \t>]*(?:-{3,}\s*forwarded message\s*-{3,}|-{3,}\s*original message\s*-{3,}"
     r"|begin forwarded message:|-{3,}\s*weitergeleitete nachricht\s*-{3,}"
-    r"|-{3,}\s*message transf[ée]r[ée]\s*-{3,}|-{3,}\s*mensaje reenviado\s*-{3,})[ \t]*$",
+    r"|-{3,}\s*message transf[ée]r[ée]\s*-{3,}|-{3,}\s*mensaje reenviado\s*-{3,}"
+    r"|-{3,}\s*urspr[üu]ngliche nachricht\s*-{3,}|-{3,}\s*oprindelig meddelelse\s*-{3,})"
+    r"[ \t]*$",
     re.I | re.M,
 )
 
@@ -329,10 +332,31 @@ def _forwarded(mail: Mail, depth: int) -> list[Fact]:
 _QUOTE = rx.compile(r"^(?:> ?)+", re.M)
 
 
+# The header labels a mail client writes above a message it forwards inline, in its user's
+# language (Outlook's "Von:/Gesendet:/An:/Betreff:", "De :/Envoyé :/À :/Objet :"...; the
+# From and Date variants as mailgun/talon talon/quotations.py RE_FROM_COLON_OR_DATE_COLON
+# lists them): read as the RFC 5322 fields they stand for.
+_LABELS = {
+    "From": ("von", "van", "de", "fra", "från", "da"),
+    "Date": ("gesendet", "envoyé", "enviado", "enviado el", "inviato", "verzonden", "enviada",
+             "enviada em", "sendt", "skickat", "datum"),
+    "To": ("an", "à", "para", "a", "aan", "til", "till"),
+    "Subject": ("betreff", "objet", "asunto", "oggetto", "onderwerp", "assunto", "emne", "ämne"),
+}
+_LABEL_NAMES = sorted({label for labels in _LABELS.values() for label in labels},
+                     key=len, reverse=True)
+_LABEL = rx.compile(rf"^({'|'.join(map(re.escape, _LABEL_NAMES))})[ \t]*:", re.I | re.M)
+_FIELD = {label: field for field, labels in _LABELS.items() for label in labels}
+
+
 def _inline(text: str) -> str:
     """A message forwarded inline, as the text of a message: its header lines ("From: ...",
-    "Subject: ..."), a blank line, its body; quotation marks taken off."""
-    return _QUOTE.sub("", text.lstrip("\n"))
+    "Subject: ..."), a blank line, its body; quotation marks taken off, the labels of a
+    client's own language read as the fields they name."""
+    text = _QUOTE.sub("", text.lstrip("\n"))
+    head, blank, body = text.partition("\n\n")
+    head = _LABEL.sub(lambda m: f"{_FIELD[m.group(1).lower()]}:", head)
+    return head + blank + body
 
 
 def _detect(inner: Mail, depth: int) -> list[Fact]:
