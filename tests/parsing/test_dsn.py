@@ -65,7 +65,9 @@ def test_status(value: str, expected: str) -> None:
     ("value", "expected"),
     [("rfc822; a@example.org", "a@example.org"), ("rfc822;<a@example.org>", "a@example.org"),
      ("<a@example.org>", "a@example.org"), ('rfc822; "a..b"@example.org', '"a..b"@example.org'),
-     ("rfc822; Jane Doe <jane@example.org>", "jane@example.org")],
+     ("rfc822; Jane Doe <jane@example.org>", "jane@example.org"),
+     ('rfc822; "jane doe"@example.org', '"jane doe"@example.org'),
+     ("rfc822; jane@example.org (Jane)", "jane@example.org")],
 )
 def test_address(value: str, expected: str) -> None:
     assert dsn.address(value) == expected

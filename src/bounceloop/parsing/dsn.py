@@ -112,7 +112,9 @@ def address(value: str) -> str:
     if m and "@" in m.group(1):
         addr = m.group(1)
     addr = unwrap(addr)
-    if " " in addr:
+    # A space may be a comment after the address ("jane@example.org (Jane)") or inside a
+    # quoted local part (RFC 5321 4.1.2: "jane doe"@example.org), which is kept whole.
+    if " " in addr and not recipient(addr):
         for token in addr.split():
             if "@" in token:
                 return token.strip("<>\"'(),;")
