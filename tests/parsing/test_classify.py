@@ -30,6 +30,8 @@ TABLE: list[Row] = [
     ("554 5.7.26 message fails DMARC", "5.7.26", "554", "DATA", {}, "authfailure"),
     ("550 5.7.25 the sending IP has no PTR", "5.7.25", "550", "MAIL", {}, "requireptr"),
     ("550 5.7.27 null MX", "5.7.27", "550", "RCPT", {}, "rejected"),
+    ("552 5.7.0 This message was blocked because its content presents a potential security "
+     "issue. - gsmtp", "5.7.0", "552", "DATA", {}, "virusdetected"),
     ("552 5.3.4 message too big for system", "5.3.4", "552", "DATA", {}, "mesgtoobig"),
     ("550 5.2.3 RESOLVER.RST.RecipSizeLimit", "5.2.3", "550", "RCPT", {}, "exceedlimit"),
     ("525 5.7.13 user account disabled", "5.7.13", "525", "RCPT", {}, "suspend"),

@@ -304,11 +304,12 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         ".3.2 service currently unavailable",
         "internal resource is temporarily unavailable",
     )),
-    "virusdetected": (2391532417, (
+    "virusdetected": (1380343162, (
         "virus",
         "infected",
+        "content presents a potential security issue",
     )),
-    "policyviolation": (1623253974, (
+    "policyviolation": (107506796, (
         "denied",
         "blocked",
         "not in ",
@@ -328,7 +329,6 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "closed mailing list",
         " have permission to post",
         "administrative prohibition",
-        "content presents a potential security issue",
     )),
     "systemerror": (3134039792, (
         "crashed",
@@ -872,6 +872,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("bogus helo name",),
     ),
     "virusdetected": (
+        ("content presents a potential security issue",),
         ("virus",),
         ("infected",),
     ),
@@ -882,7 +883,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" email policy",),
         ("protocol violation",),
         ("local policy",),
-        ("content presents a potential security issue",),
         (" attachment",),
         ("header error",),
         ("closed mailing list",),

@@ -1861,6 +1861,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "virusdetected": (
         Phrase(
+            "potential-security-issue",
+            r"content presents a potential security issue",
+            "Google SMTP error reference 552 5.7.0 (This message was blocked because its content "
+            "presents a potential security issue); Gmail Help 'File types blocked in Gmail' "
+            "(support.google.com/mail/answer/6590): Gmail blocks messages that may spread "
+            "viruses, like messages with executable files or certain links",
+        ),
+        Phrase(
             "virus",
             r"\bvirus",
             "Exim src/src/configure.default (github.com/Exim/exim, commit 13835a3c) (catalogue "
@@ -1908,12 +1916,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"local policy",
             "https://smtp.codes/icloud (Apple iCloud Mail replies, with "
             "https://support.apple.com/en-us/HT204137) (catalogue icloud-550-cs01-local-policy)",
-        ),
-        Phrase(
-            "content-presents-a-potential-security-issue",
-            r"content presents a potential security issue",
-            "Google SMTP error reference 552 5.7.0 (This message was blocked because its content "
-            "presents a potential security issue)",
         ),
         Phrase(
             "prohibited-attachment",
