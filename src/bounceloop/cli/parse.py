@@ -6,7 +6,6 @@ named on stderr and the run goes on), 2 for bad usage.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -66,6 +65,8 @@ def run_job(job: Job) -> Outcome:
 def render(row: dict[str, object], fmt: str) -> str:
     """One row as a jsonl line, a json array element or a csv line."""
     if fmt == "csv":
+        import csv  # for csv output only: jsonl and json runs do not load it
+
         buf = io.StringIO()
         csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore").writerow(
             {k: _csv_value(v) for k, v in row.items()})
@@ -229,6 +230,8 @@ class Writer:
             self.stream.write(("[\n" if self.count == 1 else ",\n") + text)
         else:
             if self.count == 1:
+                import csv  # as in render()
+
                 csv.DictWriter(self.stream, fieldnames=CSV_FIELDS).writeheader()
             self.stream.write(text)
 
