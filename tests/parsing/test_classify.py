@@ -30,6 +30,10 @@ TABLE: list[Row] = [
     ("554 5.7.26 message fails DMARC", "5.7.26", "554", "DATA", {}, "authfailure"),
     ("550 5.7.25 the sending IP has no PTR", "5.7.25", "550", "MAIL", {}, "requireptr"),
     ("550 5.7.27 null MX", "5.7.27", "550", "RCPT", {}, "rejected"),
+    # A report with no Remote-MTA (OpenSMTPD writes none, nor the command): Yahoo's reply
+    # signs itself with its host, which chooses Yahoo's documented table.
+    ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
+     "mta1001.mail.bf1.yahoo.com", "", "554", "", {"recipient": "a@b.example"}, "userunknown"),
     ("552 5.7.0 This message was blocked because its content presents a potential security "
      "issue. - gsmtp", "5.7.0", "552", "DATA", {}, "virusdetected"),
     ("552 5.3.4 message too big for system", "5.3.4", "552", "DATA", {}, "mesgtoobig"),
@@ -460,3 +464,13 @@ def test_stated_phrase_gates(chosen: tuple[str, frozenset[str], tuple[str, ...]]
         needed = gate([phrase.pattern])
         assert needed, phrase.id
         assert all(any(g in n for g in strings) for n in needed), (phrase.id, needed)
+
+
+@pytest.mark.parametrize(("diagnosis", "host"), [
+    ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
+     "mta1001.mail.bf1.yahoo.com", "mta1001.mail.bf1.yahoo.com"),
+    ("550 5.1.1 The email account that you tried to reach does not exist. - gsmtp", ""),
+    ("550 5.1.1 User unknown - see the list", ""),
+])
+def test_replying_host(diagnosis: str, host: str) -> None:
+    assert classify.replying_host(diagnosis) == host

@@ -247,6 +247,8 @@ def signals(fact: Fact, context: bool = False,
     dtype = fact.diagnostic_type.upper()
     domain, remote, reporting = names or (
         recipient_domain(fact.recipient), fact.remote_mta.lower(), fact.reporting_mta.lower())
+    if not remote:
+        remote = replying_host(fact.diagnosis)
     return Signals(
         text=text,
         status=fact.status,
@@ -263,6 +265,18 @@ def signals(fact: Fact, context: bool = False,
         reporting_mta=reporting,
         context=context and bool(fact.context),
     )
+
+
+#: The host a reply names as its own at its end, as Yahoo's and AOL's servers sign theirs
+#: ("554 delivery error: dd This user doesn't have a yahoo.com account (...) [0] -
+#: mta1001.mail.bf1.yahoo.com"): the remote MTA, where the report gives no Remote-MTA field.
+_SIGNED = rx.compile(r"\s-\s([a-z0-9-]+(?:\.[a-z0-9-]+){2,})\.?\s*$", re.I)
+
+
+def replying_host(diagnosis: str) -> str:
+    """The host name a reply signs itself with at its end, lowercased; "" if none."""
+    signed = _SIGNED.search(diagnosis[-256:])
+    return signed.group(1).lower() if signed else ""
 
 
 def recipient_domain(recipient: str) -> str:
