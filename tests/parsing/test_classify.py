@@ -322,6 +322,22 @@ TABLE: list[Row] = [
     ("retry time not reached for any host after a long failure period", "", "", "", {},
      "expired"),
     ("Cannot send message for 5 days", "", "", "", {}, "expired"),
+    # Local delivery agents and servers audited from their sources (issue 18): vpopmail
+    # vdelivermail.c, Dovecot mail-error.h (through dovecot-lda/LMTP), XMail Errors.cpp,
+    # hMailServer SMTPConnection.cpp/LocalDelivery.cpp, qpsmtpd plugins/headers.
+    ("mail is looping", "", "", "", {}, "networkerror"),
+    ("Auto creation of maildir failed. (#5.9.8)", "", "", "", {}, "systemerror"),
+    ("Not enough disk quota", "", "", "", {}, "mailboxfull"),
+    ("451 4.2.0 <a@example.org> Timeout while waiting for lock", "4.2.0", "451", "DATA", {},
+     "systemerror"),
+    ("User maximum mailbox size reached", "", "", "", {}, "mailboxfull"),
+    ("Delivery to this account was cancelled since the account inbox is full. Max size: 100 MB",
+     "", "", "", {}, "mailboxfull"),
+    ("554 Your message was received but it could not be saved. Please retry later.", "", "554",
+     "DATA", {}, "systemerror"),
+    ("550 Delivery is not allowed to this address.", "", "550", "RCPT", {}, "norelaying"),
+    ("550 Rejected by DKIM.", "", "550", "DATA", {}, "authfailure"),
+    ("550 We require a valid Date header", "", "550", "DATA", {}, "notcompliantrfc"),
     # Exim's sender verification (acl.c: "Verification failed for <sender>", the verifying
     # router's words, "Sender verify failed"), quoted by a notice that names no command: the
     # unknown user is the sender.

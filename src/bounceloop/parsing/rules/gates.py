@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (3914572326, (
+    "mailboxfull": (3316539375, (
         "quota",
         "exceed",
         "mailbox ",
@@ -17,6 +17,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not enough ",
         "viele mails",
         "full mailbox",
+        "inbox is full",
         "speichervolumen",
         "too much mail data",
         "maildir has overdrawn ",
@@ -54,7 +55,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " has moved",
         "no forwarding address",
     )),
-    "norelaying": (2392097472, (
+    "norelaying": (519932135, (
         "denied",
         "refused",
         "prohibited",
@@ -66,7 +67,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (3152366868, (
+    "authfailure": (2600262894, (
         "dkim",
         "fail",
         "[spf]",
@@ -134,7 +135,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "client ip address ",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (3938645698, (
+    "notcompliantrfc": (3143948797, (
         "bare ",
         "bytes",
         "barelf",
@@ -153,6 +154,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "line length is 998",
         "headers are missing",
         "invalid line ending",
+        "we require a valid ",
         "missing a valid message-id",
     )),
     "badreputation": (926256153, (
@@ -330,7 +332,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " have permission to post",
         "administrative prohibition",
     )),
-    "systemerror": (3134039792, (
+    "systemerror": (1049281739, (
         "crashed",
         "server ",
         "system ",
@@ -357,9 +359,12 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "address resolver failure",
         "error while writing spool",
         "is not owned by recipient",
+        "creation of maildir failed",
         "cannot access home directory",
+        "timeout while waiting for lock",
+        "message was received but it could not be saved",
     )),
-    "networkerror": (163358537, (
+    "networkerror": (1351583085, (
         "error",
         "mail ",
         "failed",
@@ -496,6 +501,9 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
 #: text that passes the reason's gate is searched only with the phrases it can match.
 PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "mailboxfull": (
+        ("not enough disk quota",),
+        ("maximum mailbox size reached",),
+        ("inbox is full",),
         ("error writing message: file too large",),
         ("mailbox exceeds ",),
         ("exhausted ", "speichervolumen"),
@@ -563,6 +571,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("no forwarding address",),
     ),
     "norelaying": (
+        ("delivery is not allowed to this address",),
         ("denied", "refused", "prohibited", "not allowed", "not authori", "not permitted"),
         ("unable to relay",),
         ("open relay not allowed",),
@@ -572,6 +581,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("email address is not verified",),
     ),
     "authfailure": (
+        ("rejected by dkim",),
         ("[spf]", "spf polic"),
         ("dkim2 verification fail",),
         ("fail", "violation", "validation"),
@@ -664,6 +674,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("without a valid sender domain",),
     ),
     "notcompliantrfc": (
+        ("we require a valid ",),
         ("line is too long",),
         ("date header", "from header", "sender header", "message-id header"),
         ("date header", "from header"),
@@ -894,6 +905,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("violate",),
     ),
     "systemerror": (
+        ("timeout while waiting for lock",),
+        ("creation of maildir failed",),
+        ("message was received but it could not be saved",),
         ("unable to scan",),
         ("temporarily unavailable",),
         ("temporary domain failure",),
@@ -931,6 +945,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too much load",),
     ),
     "networkerror": (
+        ("mail is looping",),
         ("problem on spf lookup",),
         ("temporary ",),
         ("dns lookup ",),

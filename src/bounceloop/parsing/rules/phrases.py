@@ -37,6 +37,28 @@ class Phrase(NamedTuple):
 PHRASES: dict[str, tuple[Phrase, ...]] = {
     "mailboxfull": (
         Phrase(
+            "not-enough-disk-quota",
+            r"not enough disk quota",
+            "Dovecot src/lib-storage/mail-error.h MAIL_ERRSTR_NO_QUOTA \"Not enough disk "
+            "quota\", the storage error dovecot-lda/LMTP returns as "
+            "MAIL_DELIVER_ERROR_NOQUOTA (src/lmtp/lmtp-local.c: 552 5.2.2; "
+            "github.com/dovecot/core, commit f28b5a92)",
+        ),
+        Phrase(
+            "maximum-mailbox-size-reached",
+            r"maximum mailbox size reached",
+            "XMail Errors.cpp ERR_MAILBOX_SIZE: \"User maximum mailbox size reached\" "
+            "(github.com/davidel/xmail, commit 080faf00)",
+        ),
+        Phrase(
+            "inbox-is-full",
+            r"\binbox is full",
+            "hMailServer source/Server/SMTP/LocalDelivery.cpp: \"Delivery to this account "
+            "was cancelled since the account inbox is full\", and its bounce \"Error "
+            "Description: Inbox is full\" (github.com/hmailserver/hmailserver, commit "
+            "4d11f81d)",
+        ),
+        Phrase(
             "error-writing-message-file-too-large",
             r"error writing message: file too large",
             "Postfix local(8) mailbox delivery: \"cannot update mailbox ... error writing "
@@ -309,6 +331,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "norelaying": (
         Phrase(
+            "delivery-not-allowed-to-this-address",
+            r"delivery is not allowed to this address",
+            "hMailServer source/Server/SMTP/SMTPConnection.cpp: \"550 Delivery is not "
+            "allowed to this address.\", the reply to RCPT when the IP range's relay rules "
+            "refuse the delivery (github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
+        Phrase(
             "relay-denied",
             r"relay(?:ing)? (?:access )?(?:is )?(?:denied|not permitted|prohibited|not allowed"
             r"|refused|not authori[sz]ed)",
@@ -350,6 +379,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "authfailure": (
+        Phrase(
+            "rejected-by-dkim",
+            r"rejected by dkim",
+            "hMailServer source/Server/Common/AntiSpam/DKIM/SpamTestDKIM.cpp: \"Rejected by "
+            "DKIM.\" (github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
         Phrase(
             "spf-tag-or-policy",
             r"\[spf\]|\bspf polic(?:y|ies)\b",
@@ -807,6 +842,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "notcompliantrfc": (
+        Phrase(
+            "require-a-valid-header",
+            r"we require a valid [a-z-]+ header",
+            "qpsmtpd plugins/headers: \"We require a valid $h header\" (a required header, "
+            "From or Date by default, missing or repeated; github.com/smtpd/qpsmtpd, commit "
+            "df5b04d8)",
+        ),
         Phrase(
             "line-is-too-long",
             r"\bline is too long",
@@ -1968,6 +2010,28 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "systemerror": (
         Phrase(
+            "timeout-while-waiting-for-lock",
+            r"timeout while waiting for lock",
+            "Dovecot src/lib-storage/mail-error.h MAIL_ERRSTR_LOCK_TIMEOUT \"Timeout while "
+            "waiting for lock\": the mailbox lock, a temporary failure of the store (LMTP "
+            "451 4.2.0), not the queue's lifetime (github.com/dovecot/core, commit "
+            "f28b5a92)",
+        ),
+        Phrase(
+            "creation-of-maildir-failed",
+            r"creation of maildir failed",
+            "vpopmail vdelivermail.c checkuser(): \"Auto creation of maildir failed. "
+            "(#5.9.8)\", \"Auto re-creation of maildir failed. (#5.9.9)\" "
+            "(github.com/brunonymous/vpopmail, commit 3ac73c4c)",
+        ),
+        Phrase(
+            "received-but-could-not-be-saved",
+            r"message was received but it could not be saved",
+            "hMailServer source/Server/SMTP/SMTPConnection.cpp: \"554 Your message was "
+            "received but it could not be saved. Please retry later.\" "
+            "(github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
+        Phrase(
             "unable-to-scan",
             r"unable to scan",
             "qpsmtpd plugins/virus/clamdscan: 452 Unable to scan for viruses (the scanner failed: "
@@ -2143,6 +2207,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "networkerror": (
+        Phrase(
+            "mail-is-looping",
+            r"\bmail is looping",
+            "vpopmail vdelivermail.c: \"mail is looping\" (exit 100: the Delivered-To loop "
+            "check; github.com/brunonymous/vpopmail, commit 3ac73c4c)",
+        ),
         Phrase(
             "problem-on-spf-lookup",
             r"problem on spf lookup",
