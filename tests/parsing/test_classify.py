@@ -338,6 +338,31 @@ TABLE: list[Row] = [
     ("550 Delivery is not allowed to this address.", "", "550", "RCPT", {}, "norelaying"),
     ("550 Rejected by DKIM.", "", "550", "DATA", {}, "authfailure"),
     ("550 We require a valid Date header", "", "550", "DATA", {}, "notcompliantrfc"),
+    # Second audit (issue 18): qmail-ldap qmail-lspawn.c/qmail-local.c/qmail-smtpd.c, Zimbra
+    # LmtpReply.java, Exchange Server's documented enhanced codes, rspamd mx_check, Postal's
+    # SMTP server.
+    ("Mailaddress is administratively disabled. (#5.2.1)", "5.2.1", "", "", {}, "suspend"),
+    ("Timeout while performing search on LDAP server. (#4.4.3)", "4.4.3", "", "", {},
+     "systemerror"),
+    ("Automatic homedir creator crashed (#4.3.0)", "4.3.0", "", "", {}, "systemerror"),
+    ("The maildir '/home/a/Maildir/' seems to be corrupted. (#4.2.1)", "4.2.1", "", "", {},
+     "mailererror"),
+    ("Temporary race condition while calculating quota. (#4.3.0)", "4.3.0", "", "", {},
+     "mailererror"),
+    ("Unable to quota mail: file does not exist. (#4.3.0)", "4.3.0", "", "", {},
+     "mailererror"),
+    ("553 sorry, we don't relay for [192.0.2.1] (#5.7.1)", "5.7.1", "553", "RCPT", {},
+     "norelaying"),
+    ("451 4.2.2 Server accepts messages only on TLS connection", "4.2.2", "451", "RCPT", {},
+     "failedstarttls"),
+    ("501 5.1.4 Recipient address reserved by RFC 2606", "5.1.4", "501", "RCPT", {},
+     "hostunknown"),
+    ("501 5.1.6 Recipient addresses in single label domains not accepted", "5.1.6", "501",
+     "RCPT", {}, "hostunknown"),
+    ("550 5.2.1 Content Filter agent quarantined this message", "5.2.1", "550", "DATA", {},
+     "spamdetected"),
+    ("554 5.7.1 Domain published RFC 7505 Null MX", "5.7.1", "554", "DATA", {}, "rejected"),
+    ("550 Invalid route token", "", "550", "RCPT", {}, "userunknown"),
     # Exim's sender verification (acl.c: "Verification failed for <sender>", the verifying
     # router's words, "Sender verify failed"), quoted by a notice that names no command: the
     # unknown user is the sender.

@@ -615,9 +615,11 @@ def _mailboxfull(s: Signals) -> str:
         # status comes with it (Stalwart rcpt.rs: "452 4.2.2 Greylisted"): blocked.
         return ""
     # Exchange's 5.2.2 "Submission quota exceeded" is the sender's sending limit, not the
-    # recipient's mailbox (Exchange Online NDR 5.2.2): a rate phrase beats the code.
+    # recipient's mailbox (Exchange Online NDR 5.2.2): a rate phrase beats the code. Zimbra's
+    # LMTP server answers a client without TLS "451 4.2.2 Server accepts messages only on
+    # TLS connection" (LmtpReply.java TLS_REQUIRED): a TLS phrase beats the code too.
     found = _status(s, "mailboxfull") or s.phrase("mailboxfull")
-    return "" if found and s.says("speeding") else found
+    return "" if found and (s.says("speeding") or s.says("failedstarttls")) else found
 
 
 def _mesgtoobig(s: Signals) -> str:

@@ -36,7 +36,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many recipients",
         "message too large for this recipient",
     )),
-    "suspend": (3953788160, (
+    "suspend": (2491724649, (
         "closed",
         "frozen",
         "locked",
@@ -55,12 +55,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " has moved",
         "no forwarding address",
     )),
-    "norelaying": (519932135, (
+    "norelaying": (2885598129, (
         "denied",
         "refused",
         "prohibited",
         "not allowed",
         "not authori",
+        "t relay for",
         "not permitted",
         "unable to relay",
         "allowed rcpthosts",
@@ -84,7 +85,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (2713550330, (
+    "userunknown": (2167639087, (
         "mail",
         "user",
         " exist",
@@ -181,7 +182,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (84594377, (
+    "rejected": (1348781952, (
         "sender",
         "spoofed ",
         " address ",
@@ -196,6 +197,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " my badmailfrom list",
         "does not exist e2110",
         "does not have any mx",
+        "domain published rfc",
         "tenant has exceeded ",
         "multi-recipient bounce",
         "not allowed to send from th",
@@ -206,7 +208,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mailfrom domain not configured for mail",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (2113804586, (
+    "hostunknown": (2200504986, (
         " domain",
         "domain ",
         "unknown",
@@ -218,8 +220,9 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "illegal host/domain",
         "name or service not known",
         "couldn't find any host named",
+        "recipient address reserved by rfc",
     )),
-    "spamdetected": (2691433729, (
+    "spamdetected": (2038537649, (
         "ube",
         "spam",
         "abuse",
@@ -332,7 +335,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " have permission to post",
         "administrative prohibition",
     )),
-    "systemerror": (1049281739, (
+    "systemerror": (1386478348, (
         "crashed",
         "server ",
         "system ",
@@ -356,6 +359,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "table lookup failure",
         "failed to lock mailbox",
         "queue file write error",
+        "automatic homedir creat",
         "address resolver failure",
         "error while writing spool",
         "is not owned by recipient",
@@ -363,6 +367,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "cannot access home directory",
         "timeout while waiting for lock",
         "message was received but it could not be saved",
+        "timeout while performing search on ldap server",
     )),
     "networkerror": (1351583085, (
         "error",
@@ -424,7 +429,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "did not accept our requests to connect",
         "not reached for any host after a long failure period",
     )),
-    "failedstarttls": (305378834, (
+    "failedstarttls": (472756195, (
         "offered",
         "require",
         "starttls",
@@ -435,6 +440,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "encryption ",
         "negotiation",
         "refused due to lack of security",
+        "accepts messages only on tls connection",
     )),
     "securityerror": (1731305712, (
         "insecure",
@@ -546,6 +552,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too many recipients",),
     ),
     "suspend": (
+        ("address is administratively disabled",),
         ("recipient domain temporarily disabled",),
         ("policy rejection on the target address",),
         (
@@ -571,6 +578,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("no forwarding address",),
     ),
     "norelaying": (
+        ("t relay for",),
         ("delivery is not allowed to this address",),
         ("denied", "refused", "prohibited", "not allowed", "not authori", "not permitted"),
         ("unable to relay",),
@@ -599,6 +607,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("alidation", "erification"),
     ),
     "userunknown": (
+        ("invalid ",),
         (" is marked as invalid",),
         ("unknown",),
         ("unknown ",),
@@ -717,6 +726,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("header not crlf terminated",),
     ),
     "rejected": (
+        ("domain published rfc",),
         ("mailfrom domain not configured for mail",),
         ("sender domain", "sender's domain", "domain in mail from"),
         ("e sender", "e address", "is sender", "at address", "is address"),
@@ -753,6 +763,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("sending from unregistered domain",),
     ),
     "hostunknown": (
+        ("recipient address reserved by rfc",),
+        ("single label domain",),
         ("illegal host/domain",),
         ("unknown",),
         ("unknown host",),
@@ -774,6 +786,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("invalid host or domain name",),
     ),
     "spamdetected": (
+        ("content filter agent quarantined",),
         (
             "abuse",
             "score",
@@ -905,6 +918,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("violate",),
     ),
     "systemerror": (
+        ("timeout while performing search on ldap server",),
+        ("automatic homedir creat",),
         ("timeout while waiting for lock",),
         ("creation of maildir failed",),
         ("message was received but it could not be saved",),
@@ -1020,6 +1035,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("have been failing for a long time",),
     ),
     "failedstarttls": (
+        ("accepts messages only on tls connection",),
         ("tls conversation required", "refused due to lack of security"),
         ("starttls",),
         ("required",),

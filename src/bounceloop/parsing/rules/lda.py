@@ -60,11 +60,17 @@ AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
     (
         # qmail-local writes into a maildir or mbox itself; its failures to do so carry
         # qmail's own codes (notqmail qmail-local.c): a mailer error, whatever the 4.2.1 of a
-        # refused client would otherwise suggest.
+        # refused client would otherwise suggest. qmail-ldap's qmail-local adds its maildir
+        # and quota checks (qmail-local.c: "The maildir '%s' seems to be corrupted.
+        # (#4.2.1)", "Temporary race condition while (re)calculating quota. (#4.3.0)",
+        # "Unable to quota %s: %s. (#4.3.0)"; github.com/qmail-ldap/qmail-ldap, 33d8d0d).
         "qmail-local",
         (r"unable to chdir to maildir\. \(#4\.2\.1\)",
          r"unable to (?:open|lock|write) mailbox\. \(#4\.2\.1\)",
-         r"timeout on maildir delivery\. \(#4\.3\.0\)"),
+         r"timeout on maildir delivery\. \(#4\.3\.0\)",
+         r"seems to be corrupted\. \(#4\.2\.1\)",
+         r"race condition while (?:re)?calculating quota\. \(#4\.3\.0\)",
+         r"unable to quota [^\n]{0,200}\(#4\.3\.0\)"),
         {},
     ),
     (

@@ -275,6 +275,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "suspend": (
         Phrase(
+            "mailaddress-administratively-disabled",
+            r"\bmail ?address is administratively disabled",
+            "qmail-ldap qmail-lspawn.c and qmail-verify.c: \"Mailaddress is administratively "
+            "disabled. (#5.2.1)\" (the LDAP account's mail status is disabled) "
+            "(github.com/qmail-ldap/qmail-ldap, commit 33d8d0d)",
+        ),
+        Phrase(
             "recipient-domain-temporarily-disabled",
             r"recipient domain temporarily disabled",
             "mox smtpserver/server.go cmdRcpt: 450 4.2.1 for a disabled domain (catalogue "
@@ -330,6 +337,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "norelaying": (
+        Phrase(
+            "we-dont-relay-for",
+            r"\bwe don'?t relay for\b",
+            "qmail-ldap qmail-smtpd.c err_relay(): \"553 sorry, we don't relay for [<ip>] "
+            "(#5.7.1)\" (github.com/qmail-ldap/qmail-ldap, commit 33d8d0d)",
+        ),
         Phrase(
             "delivery-not-allowed-to-this-address",
             r"delivery is not allowed to this address",
@@ -482,6 +495,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "userunknown": (
+        Phrase(
+            "invalid-server-or-route-token",
+            r"\binvalid (?:server|route) token\b",
+            "Postal app/lib/smtp_server/client.rb rcpt_to: \"550 Invalid server token\" (a "
+            "return-path address naming no mail server), \"550 Invalid route token\" (a route "
+            "address naming no route) (github.com/postalserver/postal, commit 8ef8960)",
+        ),
         Phrase(
             "address-marked-as-invalid",
             r"(?:address|recipient|user) is marked as invalid",
@@ -1080,6 +1100,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "rejected": (
         Phrase(
+            "domain-published-null-mx",
+            r"domain published rfc ?7505 null mx",
+            "rspamd conf/modules.d/mx_check.conf reject_null_mx_message \"Domain published "
+            "RFC 7505 Null MX\": mx_check tests the sender's (SMTP FROM or HELO) domain, so "
+            "the null MX is the sender's (RFC 7505 section 4.2, 550 5.7.27), not the "
+            "recipient's (github.com/rspamd/rspamd, commit eaac8e914)",
+        ),
+        Phrase(
             "mailfrom-domain-not-configured-for-mail",
             r"mailfrom domain not configured for mail",
             "mox smtpserver/server.go cmdMail: 550 5.7.27 for a MAIL FROM domain with a null MX "
@@ -1280,6 +1308,23 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "hostunknown": (
         Phrase(
+            "recipient-address-reserved-by-rfc-2606",
+            r"recipient address reserved by rfc ?2606",
+            "Exchange Server 5.1.4/5.1.5 \"Recipient address reserved by RFC 2606\" (a "
+            "Receive connector refusing .test/.example/.invalid/.localhost and "
+            "example.com/net/org recipients) (learn.microsoft.com, Exchange Server "
+            "'Non-delivery reports and bounce messages', table of enhanced status codes; "
+            "github.com/MicrosoftDocs/OfficeDocs-Exchange, commit 52e8b70f9)",
+        ),
+        Phrase(
+            "single-label-domains-not-accepted",
+            r"single label domains? not accepted",
+            "Exchange Server 5.1.6 \"Recipient addresses in single label domains not "
+            "accepted\" (learn.microsoft.com, Exchange Server 'Non-delivery reports and "
+            "bounce messages', table of enhanced status codes; "
+            "github.com/MicrosoftDocs/OfficeDocs-Exchange, commit 52e8b70f9)",
+        ),
+        Phrase(
             "illegal-host-domain",
             r"illegal host/domain",
             "PMDF and Sun Java System Messaging Server: 'illegal host/domain' errors, the MTA "
@@ -1397,6 +1442,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "spamdetected": (
+        Phrase(
+            "content-filter-agent-quarantined",
+            r"content filter agent quarantined",
+            "Exchange Server 5.2.1 \"Content Filter agent quarantined this message\" (the "
+            "antispam Content Filter agent's SCL quarantine) (learn.microsoft.com, Exchange "
+            "Server 'Non-delivery reports and bounce messages', table of enhanced status "
+            "codes; github.com/MicrosoftDocs/OfficeDocs-Exchange, commit 52e8b70f9)",
+        ),
         Phrase(
             "spam-detected",
             r"\bspam\b.{0,30}(?:detected|content|classification|filter|message|score|rejected|"
@@ -2010,6 +2063,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "systemerror": (
         Phrase(
+            "search-on-ldap-server-timeout",
+            r"timeout while performing search on ldap server",
+            "qmail-ldap qmail-lspawn.c: \"Timeout while performing search on LDAP server. "
+            "(#4.4.3)\" (the directory lookup, not the queue's lifetime) "
+            "(github.com/qmail-ldap/qmail-ldap, commit 33d8d0d)",
+        ),
+        Phrase(
+            "automatic-homedir-creation",
+            r"automatic homedir creat(?:or|ion)",
+            "qmail-ldap qmail-lspawn.c: \"Automatic homedir creator crashed (#4.3.0)\", "
+            "\"Temporary error in automatic homedir creation. (#4.3.0)\", \"Permanent error "
+            "in automatic homedir creation. (#5.3.0)\" (github.com/qmail-ldap/qmail-ldap, "
+            "commit 33d8d0d)",
+        ),
+        Phrase(
             "timeout-while-waiting-for-lock",
             r"timeout while waiting for lock",
             "Dovecot src/lib-storage/mail-error.h MAIL_ERRSTR_LOCK_TIMEOUT \"Timeout while "
@@ -2558,6 +2626,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "failedstarttls": (
+        Phrase(
+            "accepts-messages-only-on-tls",
+            r"accepts messages only on tls connection",
+            "Zimbra store/src/java/com/zimbra/cs/lmtpserver/LmtpReply.java TLS_REQUIRED: "
+            "\"451 4.2.2 Server accepts messages only on TLS connection\" "
+            "(github.com/Zimbra/zm-mailbox, commit 2b7f9787c6)",
+        ),
         Phrase(
             "tls-conversation-required",
             r"tls conversation required|refused due to lack of security",
