@@ -30,6 +30,9 @@ TABLE: list[Row] = [
     ("554 5.7.26 message fails DMARC", "5.7.26", "554", "DATA", {}, "authfailure"),
     ("550 5.7.25 the sending IP has no PTR", "5.7.25", "550", "MAIL", {}, "requireptr"),
     ("550 5.7.27 null MX", "5.7.27", "550", "RCPT", {}, "rejected"),
+    # Dovecot's rejection_reason with a Sieve script's own words (Pigeonhole's reject action).
+    ("554 5.7.1 Your message to <a@b.example> was automatically rejected: I do not accept "
+     "messages from you", "5.7.1", "554", "DATA", {"recipient": "a@b.example"}, "filtered"),
     # A report with no Remote-MTA (OpenSMTPD writes none, nor the command): Yahoo's reply
     # signs itself with its host, which chooses Yahoo's documented table.
     ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "

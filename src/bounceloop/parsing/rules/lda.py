@@ -19,6 +19,10 @@ AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
         {
             "mailboxfull": (r"quota exceeded", r"not enough disk space", r"over quota"),
             "userunknown": (r"mailbox doesn't exist",),
+            # Any other reason after rejection_reason's opening is a Sieve script's: Pigeonhole
+            # sends the "reject" action's text with it (RFC 5429 section 2.2: the recipient's
+            # own rules refused the message; src/lib-sieve/sieve-actions.c).
+            "filtered": (r"was automatically rejected:",),
         },
     ),
     (
