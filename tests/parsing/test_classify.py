@@ -37,6 +37,11 @@ TABLE: list[Row] = [
     # signs itself with its host, which chooses Yahoo's documented table.
     ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
      "mta1001.mail.bf1.yahoo.com", "", "554", "", {"recipient": "a@b.example"}, "userunknown"),
+    # The same reply passed on by a relay the report names as the remote host: no table
+    # knows the relay, the reply's signature names Yahoo.
+    ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
+     "mta1001.mail.bf1.yahoo.com", "", "554", "DATA",
+     {"recipient": "a@b.example", "remote_mta": "relay.example.net"}, "userunknown"),
     ("552 5.7.0 This message was blocked because its content presents a potential security "
      "issue. - gsmtp", "5.7.0", "552", "DATA", {}, "virusdetected"),
     ("552 5.3.4 message too big for system", "5.3.4", "552", "DATA", {}, "mesgtoobig"),

@@ -247,8 +247,10 @@ def signals(fact: Fact, context: bool = False,
     dtype = fact.diagnostic_type.upper()
     domain, remote, reporting = names or (
         recipient_domain(fact.recipient), fact.remote_mta.lower(), fact.reporting_mta.lower())
-    if not remote:
-        remote = replying_host(fact.diagnosis)
+    if not remote or providers.choose("", remote, "") is None:
+        # The host the reply signs itself with names the provider where the report names no
+        # remote host, or one no table knows (a relay that passed the reply on).
+        remote = replying_host(fact.diagnosis) or remote
     return Signals(
         text=text,
         status=fact.status,

@@ -3,9 +3,9 @@
 Gmail, Microsoft, Yahoo, Orange, Cox and others document their rejection texts and, often,
 their own error codes ("AUP#CXBL", "OFR_416", "IB607"). When a bounce comes from one of
 them, that documentation is better evidence than any generic phrase. A provider is chosen by
-the recipient's domain, else by the remote MTA's host name (where the report names none, the
-host the reply signs itself with, as Yahoo's do: classify.replying_host), else by the
-reporting MTA's (rules/providers.py holds the data).
+the recipient's domain, else by the remote MTA's host name (where the report names none, or
+one no table knows, the host the reply signs itself with, as Yahoo's do:
+classify.replying_host), else by the reporting MTA's (rules/providers.py holds the data).
 """
 
 from __future__ import annotations
