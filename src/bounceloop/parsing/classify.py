@@ -233,11 +233,11 @@ def _phrase_plan(
     return plan
 
 
-def signals(fact: Fact, context: bool = False,
-            names: tuple[str, str, str] | None = None) -> Signals:
+def signals(fact: Fact, names: tuple[str, str, str], context: bool = False) -> Signals:
     """The evidence of a fact: its diagnosis, and with ``context`` the notification text too.
 
-    ``names`` are the fact's :func:`names`, when already known.
+    ``names`` are the recipient's domain, the remote and the reporting MTA's host names, as
+    :meth:`Classifier.decision` resolves them.
     """
     parts = (fact.context, fact.diagnosis) if context else (fact.diagnosis,)
     text = " ".join(t[:MAX_EVIDENCE] for t in parts if t).lower()
@@ -245,12 +245,7 @@ def signals(fact: Fact, context: bool = False,
     if "rcpt first" in text:
         command = "RCPT"
     dtype = fact.diagnostic_type.upper()
-    domain, remote, reporting = names or (
-        recipient_domain(fact.recipient), fact.remote_mta.lower(), fact.reporting_mta.lower())
-    if not remote or providers.choose("", remote, "") is None:
-        # The host the reply signs itself with names the provider where the report names no
-        # remote host, or one no table knows (a relay that passed the reply on).
-        remote = replying_host(fact.diagnosis) or remote
+    domain, remote, reporting = names
     return Signals(
         text=text,
         status=fact.status,
@@ -351,8 +346,12 @@ class Classifier:
     def decision(self, fact: Fact, trace: list[str] | None = None) -> Decision:
         """The reason of ``fact`` and the rule that decided it; with ``trace``, the steps
         tried are appended to it (``bounceloop explain``)."""
-        names = (self._domain(fact.recipient), self._lower(fact.remote_mta),
-                 self._lower(fact.reporting_mta))
+        remote = self._lower(fact.remote_mta)
+        if not remote or providers.choose("", remote, "") is None:
+            # The host the reply signs itself with names the provider where the report names
+            # no remote host, or one no table knows (a relay that passed the reply on).
+            remote = replying_host(fact.diagnosis) or remote
+        names = (self._domain(fact.recipient), remote, self._lower(fact.reporting_mta))
         provider = providers.choose(*names)
         key = (fact.diagnosis, fact.context, fact.command, fact.diagnostic_type, fact.status,
                fact.reply_code, fact.action, fact.reason, fact.hint,
@@ -365,14 +364,14 @@ class Classifier:
 
 def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
             trace: list[str] | None = None) -> Decision:
-    s = signals(fact, names=names)
+    s = signals(fact, names)
     if s.stated and s.stated not in WEAK:
         if trace is not None:
             trace.append(f"stated by the detector: {s.stated} (final)")
         return Decision(s.stated, f"detector:{detector}/{s.stated}")
     if trace is not None and s.stated:
         trace.append(f"stated by the detector: {s.stated} (weak: the evidence may replace it)")
-    full = signals(fact, context=True, names=names) if fact.context else s
+    full = signals(fact, names, context=True) if fact.context else s
     reason, token = agent_rule(full)
     where = full
     if trace is not None:
