@@ -345,6 +345,9 @@ TABLE: list[Row] = [
      "DATA", {}, "systemerror"),
     ("550 Delivery is not allowed to this address.", "", "550", "RCPT", {}, "norelaying"),
     ("550 Rejected by DKIM.", "", "550", "DATA", {}, "authfailure"),
+    # Exim's SPF example (spec.xfpt) with the open-spf.org link dropped, as a site may.
+    ("550 192.0.2.7 is not allowed to send mail from example.com", "", "550", "MAIL", {},
+     "authfailure"),
     ("550 We require a valid Date header", "", "550", "DATA", {}, "notcompliantrfc"),
     # Second audit (issue 18): qmail-ldap qmail-lspawn.c/qmail-local.c/qmail-smtpd.c, Zimbra
     # LmtpReply.java, Exchange Server's documented enhanced codes, rspamd mx_check, Postal's

@@ -68,7 +68,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (2600262894, (
+    "authfailure": (1627929518, (
         "dkim",
         "fail",
         "[spf]",

@@ -459,7 +459,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "not-allowed-to-send-from-spf",
-            r"not allowed to send (?:mail )?from .{0,60}(?:spf|dkim)",
+            # The template names the client's address first, and says SPF only in its URL,
+            # which a site may drop (the spec asks it to replace the link).
+            r"not allowed to send (?:mail )?from .{0,60}(?:spf|dkim)"
+            r"|(?:\d{1,3}\.){3}\d{1,3} is not allowed to send mail from",
             "Exim specification doc/doc-docbook/spec.xfpt, SPF example: deny spf = fail, message "
             "= $sender_host_address is not allowed to send mail from <domain>.  Please see "
             "http://www.open-spf.org/Why;... (github.com/Exim/exim, exim-4.99.1-148-g13835a3c1) "
