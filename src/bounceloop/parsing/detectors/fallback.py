@@ -255,16 +255,28 @@ _BANNER = rx.compile(
 # d'errore potrebbe aiutarti"): the error is the paragraph after that line.
 _HINT = rx.compile(r"may give you a hint about what caused|fehlermeldung k[öo]nnte einen hinweis"
                    r"|message d'erreur peut|msg d'errore potrebbe", re.I)
+# The header labels a mail client writes above a message it forwards inline, in its user's
+# language (Outlook's "Von:/Gesendet:/An:/Betreff:", "De :/Envoyé :/À :/Objet :"...; the
+# From and Date variants as mailgun/talon talon/quotations.py RE_FROM_COLON_OR_DATE_COLON
+# lists them): read as the RFC 5322 fields they stand for.
+_LABELS = {
+    "From": ("von", "van", "de", "fra", "från", "da"),
+    "Date": ("gesendet", "gesendet am", "envoyé", "envoye", "enviado", "enviado el", "inviato",
+             "verzonden", "enviada", "enviada em", "sendt", "skickat", "datum"),
+    "To": ("an", "à", "para", "a", "aan", "til", "till"),
+    "Subject": ("betreff", "objet", "asunto", "oggetto", "onderwerp", "assunto", "emne", "ämne"),
+}
 # The original's header fields a notice quotes, indented, to say which message it is about,
 # before its statement: Exchange 5.5's "Your message\n\n  To: ...\n  Subject: ...\n  Sent:
 # ...\n\ndid not reach the following recipient(s):", Exchange 2000/2003's and hMailServer's
 # "Your message did not reach some or all of the intended recipients.\n\n  Subject: ...\n
 # Sent: ...". Not counted among the opening lines either. Exchange writes the labels in the
-# language of its NDRs, as Outlook names those fields: Betreff/Gesendet (am), Objet/Envoyé,
-# Asunto/Enviado (el), Oggetto/Inviato, Onderwerp/Verzonden, Assunto/Enviada (em).
-_ABOUT = rx.compile(r"[ \t]+(?:to|cc|subject|sent|date|an|betreff|gesendet(?: am)?|[àa]|objet"
-                    r"|envoy[ée]|para|asunto|enviad[oa](?: el| em)?|oggetto|inviato|aan"
-                    r"|onderwerp|verzonden|assunto)[ \t]*:", re.I)
+# language of its NDRs, as Outlook names those fields (the To, Date and Subject labels of
+# _LABELS: Betreff/Gesendet (am), Objet/Envoyé, Asunto/Enviado (el)...).
+_ABOUT_NAMES = sorted({"to", "cc", "subject", "sent", "date", *(
+    label for field in ("To", "Date", "Subject") for label in _LABELS[field])},
+    key=len, reverse=True)
+_ABOUT = rx.compile(rf"[ \t]+(?:{'|'.join(map(re.escape, _ABOUT_NAMES))})[ \t]*:", re.I)
 # Message-IDs look like addresses: a line naming one is not a recipient line.
 _MSGID_LINE = rx.compile(r"message-id|in-reply-to|references", re.I)
 
@@ -332,17 +344,6 @@ def _forwarded(mail: Mail, depth: int) -> list[Fact]:
 _QUOTE = rx.compile(r"^(?:> ?)+", re.M)
 
 
-# The header labels a mail client writes above a message it forwards inline, in its user's
-# language (Outlook's "Von:/Gesendet:/An:/Betreff:", "De :/Envoyé :/À :/Objet :"...; the
-# From and Date variants as mailgun/talon talon/quotations.py RE_FROM_COLON_OR_DATE_COLON
-# lists them): read as the RFC 5322 fields they stand for.
-_LABELS = {
-    "From": ("von", "van", "de", "fra", "från", "da"),
-    "Date": ("gesendet", "envoyé", "enviado", "enviado el", "inviato", "verzonden", "enviada",
-             "enviada em", "sendt", "skickat", "datum"),
-    "To": ("an", "à", "para", "a", "aan", "til", "till"),
-    "Subject": ("betreff", "objet", "asunto", "oggetto", "onderwerp", "assunto", "emne", "ämne"),
-}
 _LABEL_NAMES = sorted({label for labels in _LABELS.values() for label in labels},
                      key=len, reverse=True)
 _LABEL = rx.compile(rf"^({'|'.join(map(re.escape, _LABEL_NAMES))})[ \t]*:", re.I | re.M)
