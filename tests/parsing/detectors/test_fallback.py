@@ -178,8 +178,104 @@ SYMPA_FORMATS = [
 ]
 
 
-@pytest.mark.parametrize(("body", "recipient", "reason"), [c[1:] for c in SYMPA_FORMATS],
-                         ids=[c[0] for c in SYMPA_FORMATS])
+# The notices Mailman 2's bounce detector matches by their statement and end line
+# (Mailman/Bouncers/SimpleMatch.py PATTERNS, its code read), each written here from that
+# statement, the address form its pattern reads and its end line; the site the pattern was
+# made for names the case.
+MAILMAN_FORMATS = [
+    ("sdm", "Here is your list of failed recipients:\n\n<a.sd@example.com>\n\n"
+     "Here is your returned mail.\n", "a.sd@example.com", None),
+    ("sz-sb", "The following addresses had permanent fatal errors:\n\n    a.sz@example.com\n\n"
+     "Transcript of session follows.\n", "a.sz@example.com", None),
+    ("demon", "This message was created automatically by mail delivery software.\n\n"
+     "RCPT To: <a.de@example.com>\n550 unknown user\n\nOriginal message follows.\n",
+     "a.de@example.com", "userunknown"),
+    ("interscan", "Message from InterScan E-Mail VirusWall NT\n\nRCPT To: <a.in@example.com>\n"
+     "550 user unknown\n\nEnd of message\n", "a.in@example.com", "userunknown"),
+    ("smail", "Failed addresses follow:\n a.sm@example.com ... unknown user\n"
+     "Message text follows:\n", "a.sm@example.com", None),
+    ("newmail", "This is the machine generated message from mail service.\n"
+     "Unable to deliver to <a.ne@example.com>\n--- Below the next line is a copy of the "
+     "message.\n", "a.ne@example.com", None),
+    ("mdaemon-3.5", "The following addresses did NOT receive a copy of your message:\n\n"
+     "> a.md@example.com\n\n--- Session Transcript ---\n", "a.md@example.com", None),
+    ("usa.net", "Intended recipient: a.us@example.com\nReason: user unknown\n"
+     "--------RETURNED MAIL FOLLOWS--------\n", "a.us@example.com", None),
+    ("hotpop", "Undeliverable Address: a.ho@example.com\nReason: no such user\n"
+     "Original message attached\n", "a.ho@example.com", None),
+    ("demon-2", "This message was created automatically by mail delivery software.\n"
+     "A message addressed to 'a.dd@example.com' could not be delivered.\n"
+     "---- START OF RETURNED MESSAGE ----\n", "a.dd@example.com", None),
+    ("prodigy", "User's mailbox is full: <a.pr@example.com>\nUnable to deliver mail.\n",
+     "a.pr@example.com", "mailboxfull"),
+    ("smtpsvc", "The email below could not be delivered to the following user:\n\n"
+     "<a.ms@example.com>\n\nOld message:\n", "a.ms@example.com", None),
+    ("yahoo-sbcglobal", "Unable to deliver message to the following address(es).\n\n"
+     "<a.ya@example.com>:\n550 user unknown\n\n--- Original message follows.\n",
+     "a.ya@example.com", None),
+    ("googlemail", "Delivery to the following recipient failed permanently:\n\n"
+     "     a.go@example.com\n\n----- Original message -----\n", "a.go@example.com", None),
+    ("kundenserver", "A message that you sent could not be delivered to one or more of its\n"
+     "recipients.\n\n<a.ku@example.com>:\nunknown user\n\n--- Below this line is a copy of "
+     "the message.\n", "a.ku@example.com", None),
+    ("kundenserver-2", "A message that you have sent could not be delivered to one or more\n"
+     "recipients.\n\na.k2@example.com:\n  550 user unknown\n\n--- The header of the original "
+     "message is following. ---\n", "a.k2@example.com", None),
+    ("thehartford", "Delivery to the following recipients failed.\n\n       "
+     "a.th@example.com\n\nNo such user.\n", "a.th@example.com", None),
+    ("hartfordlife", "Your message\n\n  a.hl@example.com\n\nbecause:\n  user unknown\n",
+     "a.hl@example.com", None),
+    ("kviv", "Unable to deliver message to <a.kv@example.com>.\nUser unknown.\n"
+     "***** End of message *****\n", "a.kv@example.com", None),
+    ("earthlink", "Sorry, unable to deliver your message to a.ea@example.com for the following "
+     "reason:\n550 user unknown\nA copy of the original message below this line:\n",
+     "a.ea@example.com", None),
+    ("ademe", "A message could not be delivered to:\n  a.ad@example.com\nSubject: hello\n",
+     "a.ad@example.com", None),
+    ("andrew", "Invalid final delivery userid: a.an@example.com\nOriginal message follows.\n",
+     "a.an@example.com", None),
+    ("e500", "---- Failed Recipients ----\n<a.e5@example.com>\n---- Returned Mail ----\n",
+     "a.e5@example.com", None),
+    ("lsmtp", "--> Error description:\nError-for: a.ls@example.com\nError-Code: 5\n"
+     "Error-End: One error reported.\n", "a.ls@example.com", None),
+    ("qmail-spanish", "Your message could not be delivered\n\n<a.qm@example.com>:\n"
+     "user unknown\n-\n", "a.qm@example.com", None),
+    ("socgen", "Your message could not be delivered to a.so@example.com\n\n",
+     "a.so@example.com", None),
+    ("dadoservice", "Your message has encountered delivery problems\nto local user a.da.\n"
+     "(Originally addressed to a.da@example.com)\nYour message reads (in part):\n",
+     "a.da@example.com", None),
+    ("gomaps", "Did not reach the following recipient(s):\n\nc a.gm@example.com on Mon, 1 "
+     "Jan 2001\n\n", "a.gm@example.com", None),
+    ("eyou", "This is the deliver program at example.com.\nI'm sorry to inform you that\n\n"
+     "a.ey@example.com\n-\n", "a.ey@example.com", None),
+    ("pla", "a.pl@example.com - no such user here.\nThere is no user by that name\n",
+     "a.pl@example.com", None),
+    ("fastdnsservers", "The following recipient(s) could not be reached:\n\n"
+     "a.fd@example.com\n", "a.fd@example.com", None),
+    ("lttf", "Could not deliver message to the following recipient(s):\n\n"
+     "Failed Recipient: a.lt@example.com\nReason: unknown\n\n--\n", "a.lt@example.com", None),
+    ("uci", "--------Message not delivered to:\n  a.uc@example.com\n--------Error Detail\n",
+     "a.uc@example.com", None),
+    ("dovecot-mdn", "Your message to a.dv@example.com was automatically rejected:\n"
+     "Quota exceeded (mailbox for user is full)\n\nReporting-UA: example.com; Dovecot Mail "
+     "Delivery Agent\n", "a.dv@example.com", "mailboxfull"),
+    ("mail.ru", "A message that you sent was rejected by the local scanning code that "
+     "checks\n  a.ru@example.com\nThis is a copy of your message\n", "a.ru@example.com", None),
+    ("mailenable", "Message could not be delivered to some recipients.\nThe following "
+     "recipient(s) could not be reached:\n\n\tRecipient: [SMTP:a.me@example.com]\n\tReason: "
+     "Mailbox does not exist\n\nMessage headers follow:\n", "a.me@example.com", None),
+    ("yahoo-other", "Sorry, we wasn't able to deliver the following message to the following "
+     "address.\nTo: a.yo@example.com\n---Below this line is a copy of the message.\n",
+     "a.yo@example.com", None),
+    ("unknown-mta", "This is a delivery failure notification message\n-- a.un@example.com\n"
+     "The problem appears to be : user unknown\n", "a.un@example.com", None),
+]
+
+
+@pytest.mark.parametrize(("body", "recipient", "reason"),
+                         [c[1:] for c in SYMPA_FORMATS + MAILMAN_FORMATS],
+                         ids=[c[0] for c in SYMPA_FORMATS + MAILMAN_FORMATS])
 def test_an_older_notice_names_its_recipient(body: str, recipient: str,
                                              reason: str | None) -> None:
     # "filtered" for "user unknown" with no SMTP command is the Sisimai convention (see
