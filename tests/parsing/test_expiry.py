@@ -77,6 +77,12 @@ def test_expired_agrees_with_the_farm_labels() -> None:
     # Postfix's delay warning is not a give-up.
     ("delayed", "4.4.1", "", "connection timed out",
      "your message could not be delivered for more than 4 hour(s).", None),
+    # Gmail's words for a server that refused its connections close its notice of failure
+    # and fill its delay warnings alike: in a warning they are the delay's cause.
+    ("failed", "", "", "the recipient server did not accept our requests to connect.", "",
+     "expiry:did-not-accept-our-requests-to-connect"),
+    ("delayed", "", "", "the recipient server did not accept our requests to connect.", "",
+     None),
     # Wording in the notification does not make a refusal of class 5 an expiry.
     ("failed", "5.1.1", "550", "550 5.1.1 unknown",
      "message could not be delivered for 5 days message will be deleted from queue", None),

@@ -44,13 +44,21 @@ GAVE_UP: tuple[Phrase, ...] = (
            "Exchange Online NDR 4.4.7 / QUEUE.Expired; Amazon SES: Message expired"),
     Phrase("delivery-time-expired", r"delivery time (?:has )?expired",
            "RFC 3463 3.5 (X.4.7 delivery time expired)"),
+)
+
+#: Words that tell a give-up only in a report of a failure: Gmail writes "The recipient
+#: server did not accept our requests to connect" (support.google.com/mail/answer/7720) in
+#: the notice it sends when it stops retrying and in its delay warnings alike ("THIS IS A
+#: WARNING MESSAGE ONLY ... Message will be retried"): in a warning it is the cause of the
+#: delay, not its end.
+AFTER_FAILURE: tuple[Phrase, ...] = (
     Phrase("did-not-accept-our-requests-to-connect",
            r"did not accept our requests to connect",
-           "Gmail, after its retries"),
+           "Gmail, after its retries (its notice of failure; its delay warnings say it too)"),
 )
 
 #: Any of them (one search per text; which one, only on a hit).
-_ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in GAVE_UP))
+_ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in GAVE_UP + AFTER_FAILURE))
 
 #: The rule of an expiry the report's fields show (Action: failed, status of class 4).
 FIELDS_RULE = "expiry:failed-transient"
@@ -71,10 +79,11 @@ def gave_up(action: str, status: str, reply: str, diagnosis: str,
     if action in ("delivered", "relayed", "expanded"):
         return None
     code = status or reply
+    phrases = GAVE_UP if action == "delayed" else GAVE_UP + AFTER_FAILURE
     for text in (diagnosis, "" if code[:1] == "5" else context):
         if not text or _ANY.search(text) is None:
             continue
-        for phrase in GAVE_UP:
+        for phrase in phrases:
             where = span(phrase.pattern, text)
             if where is not None:
                 return f"expiry:{phrase.id}", text[where[0]:where[1]]

@@ -352,3 +352,20 @@ def test_a_notice_in_an_unknown_language_lists_its_recipient() -> None:
     # Past the opening lines, an address is not an entry of the notice.
     longer = LOCALISED.format(statement="Eins.\nZwei.\nDrei.", listing="Vier.\nFünf.")
     assert parse(longer.encode()).records == ()
+
+
+@pytest.mark.parametrize("warning", [
+    # MessageSwitch and Symantec's gateway, as Mailman 2's warning detector knows them
+    # (Mailman/Bouncers/SimpleWarning.py).
+    "This is just a warning, you do not need to take any action.",
+    "Delivery attempts will continue to be made for 4 days.",
+])
+def test_a_warning_is_a_delay(warning: str) -> None:
+    raw = ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
+           "To: <list-bounces@lists.example.org>\nSubject: Delivery Status Notification\n\n"
+           "Your message could not be delivered to the following recipient:\n\n"
+           f"  w.ms@example.com\n\n{warning}\n\n--- Original message follows.\n\n"
+           "From: List <list@lists.example.org>\nTo: members@lists.example.org\n"
+           "Subject: news\n\nText.\n")
+    (record,) = parse(raw.encode()).records
+    assert (record.recipient, record.action) == ("w.ms@example.com", "delayed")

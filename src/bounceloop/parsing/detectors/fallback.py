@@ -182,9 +182,14 @@ _FAILURE = rx.compile(
     r"|transcript of session follows",
 )
 # Delay notices (Postfix "Delayed Mail (still being retried)", Sendmail "Warning: could not
-# send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure.
+# send message for past 4 hours", Exim "has not yet been delivered"): not yet a failure. And
+# the warnings Mailman 2's bounce detector knows (Mailman/Bouncers/SimpleWarning.py, its code
+# read): MessageSwitch's "This is just a warning, you do not need to take any action",
+# Symantec's "Delivery attempts will continue to be made", Gmail's "Message will be
+# retried", "We will continue to try to deliver".
 _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re)?try|"
                     r"still being retried|could not send message for past|still pending"
+                    r"|just a warning|will be retried|delivery attempts will continue"
                     # MasqMail warnmsg.tpl and its translations (tpl/warnmsg.tpl.de/fr/it).
                     r"|could not yet be|noch nicht an alle|a [ée]t[ée]\s+diff[ée]r[ée]e"
                     r"|stato ritardato")
