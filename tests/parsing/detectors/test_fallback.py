@@ -369,3 +369,17 @@ def test_a_warning_is_a_delay(warning: str) -> None:
            "Subject: news\n\nText.\n")
     (record,) = parse(raw.encode()).records
     assert (record.recipient, record.action) == ("w.ms@example.com", "delayed")
+
+
+def test_a_notice_its_subject_calls_a_delay_is_one() -> None:
+    # The body gives the recipient only in the session transcript, with no statement.
+    raw = ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
+           "To: <list-bounces@lists.example.org>\n"
+           "Subject: Warning: could not send message for past 4 hours\n\n"
+           "   ----- Transcript of session follows -----\n"
+           ">>> RCPT To:<d.la@example.com>\n<<< 452 4.2.2 Mailbox full\n\n"
+           "--- Original message follows.\n\nFrom: List <list@lists.example.org>\n"
+           "To: members@lists.example.org\nSubject: news\n\nText.\n")
+    (record,) = parse(raw.encode()).records
+    assert (record.recipient, record.action, record.expired) == ("d.la@example.com", "delayed",
+                                                                 False)

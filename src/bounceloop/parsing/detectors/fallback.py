@@ -193,6 +193,13 @@ _DELAY = rx.compile(r"delayed|not yet been delivered|will (?:continue to )?(?:re
                     # MasqMail warnmsg.tpl and its translations (tpl/warnmsg.tpl.de/fr/it).
                     r"|could not yet be|noch nicht an alle|a [ée]t[ée]\s+diff[ée]r[ée]e"
                     r"|stato ritardato")
+# A notice whose Subject says it is a delay: Gmail's and Exchange's "Delivery Status
+# Notification (Delay)", Postfix's "Delayed Mail (still being retried)", Exim's "Warning:
+# message <id> delayed <n> hours", Sendmail's "Warning: could not send message for past 4
+# hours": a delay, even where the body gives the recipient only in a session transcript,
+# with no statement of its own.
+_DELAY_SUBJECT = rx.compile(r"\bdelay(?:ed)?\b|still being retried|could not send message for"
+                            r" past", re.I)
 
 # Where the notice ends and a copy of the original begins (Exim, Sendmail, qmail, Postfix,
 # Exchange): the rest is not read for recipients.
@@ -437,7 +444,8 @@ def _from_structure(mail: Mail) -> list[Fact]:
         text = squeeze(" ".join(lines[hits[0]:hits[0] + NOTICE_LINES]))
     if not found or not (hits or refused or labelled or mail.has("X-Failed-Recipients")):
         return []
-    action = "delayed" if _DELAY.search(text.lower()) else "failed"
+    action = ("delayed" if _DELAY.search(text.lower()) or _DELAY_SUBJECT.search(mail.subject)
+              else "failed")
     facts: list[Fact] = []
     seen: set[str] = set()
     for candidate in found:
