@@ -419,6 +419,11 @@ TABLE: list[Row] = [
     ("550 spam.example.net listed in dbl.spamhaus.org; see "
      "http://www.spamhaus.org/query/dbl?domain=spam.example.net", "5.0.0", "550", "DATA", {},
      "spamdetected"),
+    # MailChannels Outbound Filtering: its content filter's [CS] block, and an [RBL] block
+    # whose "sender" is the listed sending IP.
+    ("550 5.7.1 [CS] Message blocked. If this is a false positive, please report this to your "
+     "hosting service provider.", "5.7.1", "550", "DATA", {}, "spamdetected"),
+    ("550 5.7.1 [RBL] Sender blocked 192.0.2.25", "5.7.1", "550", "", {}, "blocked"),
 ]
 
 

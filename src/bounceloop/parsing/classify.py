@@ -74,9 +74,11 @@ _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[in
 _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own. "Mail from <IP> refused by <list>" names the client
-# (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address.
+# (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address; so does MailChannels' "[RBL] Sender
+# blocked <IP>" (a blocklist lists the sending IP; docs.mailchannels.com/outbound/smtp-errors).
 _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected"
-                         r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+                         r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b"
+                         r"|sender blocked \d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 # A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
 # plugins/virus/clamdscan: "Unable to scan for viruses"): that is the server's error.
 _NOT_VIRUS = rx.compile(r"unable to scan")

@@ -223,7 +223,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "couldn't find any host named",
         "recipient address reserved by rfc",
     )),
-    "spamdetected": (4262477675, (
+    "spamdetected": (2219128096, (
         "ube",
         "spam",
         "abuse",
@@ -819,6 +819,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("refused", "not accepted", "no spam please", "suspicion of spam"),
         ("uribl",),
         ("surbl",),
+        ("[cs] message blocked",),
         ("listed in dbl.spamhaus.org",),
     ),
     "speeding": (

@@ -1568,6 +1568,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "commit ff5a5379) (catalogue dnsbl-haraka-uribl-surbl-body)",
         ),
         Phrase(
+            "mailchannels-cs-message-blocked",
+            r"\[cs\] message blocked",
+            "MailChannels Outbound Filtering: 550 5.7.1 [CS] Message blocked. If this is a false "
+            "positive, ... (https://pastebin.com/BihkfJpV); MailChannels support: \"When the "
+            "mail content shows any spam patterns, It will get blocked by our content filter "
+            "with a CS error\" (github.com/jeremydumais/CPP-SMTPClient-library/issues/46) "
+            "(catalogue mailchannels-550-cs-message-blocked)",
+        ),
+        Phrase(
             "listed-in-spamhaus-dbl",
             r"listed in dbl\.spamhaus\.org",
             "Haraka uribl plugin config/uribl.ini [dbl.spamhaus.org] custom_msg \"{uri} listed "
