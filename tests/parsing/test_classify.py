@@ -424,6 +424,9 @@ TABLE: list[Row] = [
     ("550 5.7.1 [CS] Message blocked. If this is a false positive, please report this to your "
      "hosting service provider.", "5.7.1", "550", "DATA", {}, "spamdetected"),
     ("550 5.7.1 [RBL] Sender blocked 192.0.2.25", "5.7.1", "550", "", {}, "blocked"),
+    # RFC 3463's title of X.1.1, written with no command and no status of its own (Libero's
+    # help page): the recipient address, not a filter.
+    ("BAD DESTINATION MAILBOX ADDRESS", "5.0.0", "", "", {}, "userunknown"),
 ]
 
 

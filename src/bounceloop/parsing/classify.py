@@ -118,19 +118,21 @@ _SENDER_STATED = _union(*SENDER_STATED)
 #: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
 #: recipient), OpenSMTPD's "Invalid recipient: <address>", Exim's router verdict "Unrouteable
 #: address" (route.c: no router accepts the address), Postfix's answer to DATA when every
-#: RCPT TO was refused, and Mail.ru's MX, which refuses an unknown mailbox only at the end of
+#: RCPT TO was refused, Mail.ru's MX, which refuses an unknown mailbox only at the end of
 #: DATA and names it ("invalid mailbox. Local mailbox <address> is unavailable: user not
-#: found"). Read with no command known, or after DATA, they are not a
-#: content filter's refusal (other "user unknown" wording there may be: a filter acting for
-#: the recipient, as Sisimai reads it; the Sisimai corpus has Yahoo's "This user doesn't
-#: have a ... account" so, which is why that phrase is not here).
+#: found"), and RFC 3463's own title of X.1.1, "Bad destination mailbox address". Read with
+#: no command known, or after DATA, they are not a content filter's refusal (other "user
+#: unknown" wording there may be: a filter acting for the recipient, as Sisimai reads it; the
+#: Sisimai corpus has Yahoo's "This user doesn't have a ... account" so, which is why that
+#: phrase is not here).
 RECIPIENT_STATED = ("userunknown", frozenset({
     "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
     "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle",
-    "unrouteable-address", "mailru-local-mailbox-unavailable"}),
+    "unrouteable-address", "mailru-local-mailbox-unavailable",
+    "bad-destination-mailbox-address"}),
     ("mailbox unavailable", "notfound", "no valid recipients", "banned recipient",
      "recipient address rejected", "invalid recipient", "unrouteable address",
-     "is unavailable: user"))
+     "is unavailable: user", "bad destination mailbox address"))
 _RECIPIENT_STATED = _union(*RECIPIENT_STATED)
 #: Postfix's restrictions on the client and the sender name whose host was not found
 #: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's

@@ -86,7 +86,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (253340674, (
+    "userunknown": (2865339353, (
         "mail",
         "user",
         " exist",
@@ -641,6 +641,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" our customer",),
         ("no such ",),
         ("unrouteable address",),
+        ("bad destination mailbox address",),
         (" is unavailable: user ",),
         ("invalid ",),
         ("mailbox does",),

@@ -676,6 +676,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("unrouteable-address", r"unrouteable address", "Exim: Unrouteable address"),
         Phrase(
+            "bad-destination-mailbox-address",
+            r"bad destination mailbox address",
+            "RFC 3463 X.1.1 \"Bad destination mailbox address\" (the mailbox does not exist), "
+            "as servers write the title and as Libero's help explains it to senders (\"L'indirizzo"
+            " di posta al quale stai scrivendo non esiste\") (catalogue "
+            "libero-bad-destination-mailbox-address)",
+        ),
+        Phrase(
             "mailru-local-mailbox-unavailable",
             r"invalid mailbox\. +local mailbox \S+ is unavailable: user (?:not found|is "
             r"terminated)",
