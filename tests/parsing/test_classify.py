@@ -410,6 +410,26 @@ TABLE: list[Row] = [
     ("500 Too many syntax or protocol errors", "", "500", "MAIL", {}, "syntaxerror"),
     ("421 4.3.2 All server ports are busy", "4.3.2", "421", "CONN", {}, "toomanyconn"),
     ("550 5.7.1 bogus HELO name used: localhost", "5.7.1", "550", "RCPT", {}, "blocked"),
+    # Catalogue families of issue 18 (Mail.ru, Cisco AsyncOS, DNSBLs): Mail.ru refuses an
+    # unknown mailbox only after DATA and names it; AsyncOS's SPF reject and its directory
+    # harvest drop; a URI domain of the message on SURBL or the Spamhaus DBL, after DATA.
+    ("550 Message was not accepted -- invalid mailbox. Local mailbox a@mail.example is "
+     "unavailable: user not found", "", "550", "DATA", {}, "userunknown"),
+    ("550 #5.7.1 SPF unauthorized mail is prohibited.", "5.7.1", "550", "", {}, "authfailure"),
+    ("550 Too many invalid recipients.", "", "550", "RCPT", {}, "blocked"),
+    ("550 spam.example.net blacklisted in multi.surbl.org", "5.0.0", "550", "DATA", {},
+     "spamdetected"),
+    ("550 spam.example.net listed in dbl.spamhaus.org; see "
+     "http://www.spamhaus.org/query/dbl?domain=spam.example.net", "5.0.0", "550", "DATA", {},
+     "spamdetected"),
+    # MailChannels Outbound Filtering: its content filter's [CS] block, and an [RBL] block
+    # whose "sender" is the listed sending IP.
+    ("550 5.7.1 [CS] Message blocked. If this is a false positive, please report this to your "
+     "hosting service provider.", "5.7.1", "550", "DATA", {}, "spamdetected"),
+    ("550 5.7.1 [RBL] Sender blocked 192.0.2.25", "5.7.1", "550", "", {}, "blocked"),
+    # RFC 3463's title of X.1.1, written with no command and no status of its own (Libero's
+    # help page): the recipient address, not a filter.
+    ("BAD DESTINATION MAILBOX ADDRESS", "5.0.0", "", "", {}, "userunknown"),
 ]
 
 

@@ -74,9 +74,11 @@ _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[in
 _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own. "Mail from <IP> refused by <list>" names the client
-# (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address.
+# (Trend Micro ERS, MAPS RBL+), not a MAIL FROM address; so does MailChannels' "[RBL] Sender
+# blocked <IP>" (a blocklist lists the sending IP; docs.mailchannels.com/outbound/smtp-errors).
 _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 address rejected"
-                         r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+                         r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b"
+                         r"|sender blocked \d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 # A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
 # plugins/virus/clamdscan: "Unable to scan for viruses"): that is the server's error.
 _NOT_VIRUS = rx.compile(r"unable to scan")
@@ -115,17 +117,22 @@ _SENDER_STATED = _union(*SENDER_STATED)
 #: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,
 #: Directory-Based Edge Blocking's "Recipient address rejected: Access denied", 5.7.505 banned
 #: recipient), OpenSMTPD's "Invalid recipient: <address>", Exim's router verdict "Unrouteable
-#: address" (route.c: no router accepts the address), and Postfix's answer to DATA when every
-#: RCPT TO was refused. Read with no command known, or after DATA, they are not a
-#: content filter's refusal (other "user unknown" wording there may be: a filter acting for
-#: the recipient, as Sisimai reads it; the Sisimai corpus has Yahoo's "This user doesn't
-#: have a ... account" so, which is why that phrase is not here).
+#: address" (route.c: no router accepts the address), Postfix's answer to DATA when every
+#: RCPT TO was refused, Mail.ru's MX, which refuses an unknown mailbox only at the end of
+#: DATA and names it ("invalid mailbox. Local mailbox <address> is unavailable: user not
+#: found"), and RFC 3463's own title of X.1.1, "Bad destination mailbox address". Read with
+#: no command known, or after DATA, they are not a content filter's refusal (other "user
+#: unknown" wording there may be: a filter acting for the recipient, as Sisimai reads it; the
+#: Sisimai corpus has Yahoo's "This user doesn't have a ... account" so, which is why that
+#: phrase is not here).
 RECIPIENT_STATED = ("userunknown", frozenset({
     "requested-action-not-taken-mailbox-unavailable", "recipnotfound", "no-valid-recipients",
     "banned-recipient", "recipient-address-rejected-access-denied", "invalid-recipient-angle",
-    "unrouteable-address"}),
+    "unrouteable-address", "mailru-local-mailbox-unavailable",
+    "bad-destination-mailbox-address"}),
     ("mailbox unavailable", "notfound", "no valid recipients", "banned recipient",
-     "recipient address rejected", "invalid recipient", "unrouteable address"))
+     "recipient address rejected", "invalid recipient", "unrouteable address",
+     "is unavailable: user", "bad destination mailbox address"))
 _RECIPIENT_STATED = _union(*RECIPIENT_STATED)
 #: Postfix's restrictions on the client and the sender name whose host was not found
 #: (smtpd_check.c: "Helo command rejected: Host not found", reject_unknown_sender_domain's

@@ -68,7 +68,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (1627929518, (
+    "authfailure": (58151789, (
         "dkim",
         "fail",
         "[spf]",
@@ -80,12 +80,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "bad spf record",
         "authenticate with ",
         "not allowed to send ",
+        "spf unauthorized mail",
         " is not allowed to send",
         "sender policy framework",
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (2167639087, (
+    "userunknown": (2865339353, (
         "mail",
         "user",
         " exist",
@@ -222,12 +223,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "couldn't find any host named",
         "recipient address reserved by rfc",
     )),
-    "spamdetected": (2038537649, (
+    "spamdetected": (2219128096, (
         "ube",
         "spam",
         "abuse",
         "bulk ",
         "score",
+        "surbl",
         "uribl",
         "filter",
         "blocked",
@@ -273,7 +275,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (3778999044, (
+    "blocked": (1488821738, (
         "rbl",
         "dial",
         "list",
@@ -589,6 +591,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("email address is not verified",),
     ),
     "authfailure": (
+        ("spf unauthorized mail",),
         ("rejected by dkim",),
         ("[spf]", "spf polic"),
         ("dkim2 verification fail",),
@@ -638,6 +641,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" our customer",),
         ("no such ",),
         ("unrouteable address",),
+        ("bad destination mailbox address",),
+        (" is unavailable: user ",),
         ("invalid ",),
         ("mailbox does",),
         ("address does",),
@@ -814,6 +819,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" mail rejected",),
         ("refused", "not accepted", "no spam please", "suspicion of spam"),
         ("uribl",),
+        ("surbl",),
+        ("[cs] message blocked",),
+        ("listed in dbl.spamhaus.org",),
     ),
     "speeding": (
         ("slow down", " too much "),
@@ -851,6 +859,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (".3.2 service currently unavailable",),
         ("5.5.1 protocol error",),
         ("excessive unknown recipients",),
+        ("too many invalid recipients",),
         ("connection from you",),
         ("not welcome here",),
         (

@@ -393,6 +393,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "authfailure": (
         Phrase(
+            "spf-unauthorized-mail",
+            r"spf unauthorized mail",
+            "Cisco AsyncOS SPF verification reject text \"#5.7.1 SPF unauthorized mail is "
+            "prohibited.\" (AsyncOS 7.1 Advanced Configuration Guide p. 4-267, "
+            "https://manualsbrain.com/it/manuals/1649627/?page=293) "
+            "(catalogue cisco-550-spf-unauthorized)",
+        ),
+        Phrase(
             "rejected-by-dkim",
             r"rejected by dkim",
             "hMailServer source/Server/Common/AntiSpam/DKIM/SpamTestDKIM.cpp: \"Rejected by "
@@ -670,6 +678,23 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "https://smtp.codes/550 (Barracuda rows) (catalogue barracuda-550-no-such-user)",
         ),
         Phrase("unrouteable-address", r"unrouteable address", "Exim: Unrouteable address"),
+        Phrase(
+            "bad-destination-mailbox-address",
+            r"bad destination mailbox address",
+            "RFC 3463 X.1.1 \"Bad destination mailbox address\" (the mailbox does not exist), "
+            "as servers write the title and as Libero's help explains it to senders (\"L'indirizzo"
+            " di posta al quale stai scrivendo non esiste\") (catalogue "
+            "libero-bad-destination-mailbox-address)",
+        ),
+        Phrase(
+            "mailru-local-mailbox-unavailable",
+            r"invalid mailbox\. +local mailbox \S+ is unavailable: user (?:not found|is "
+            r"terminated)",
+            "Mail.ru MX (mxs.mail.ru), answering the end of DATA: 550 Message was not accepted "
+            "-- invalid mailbox. Local mailbox <address> is unavailable: user not found / user "
+            "is terminated (https://pastebin.com/Q6g5KK1V, https://pastebin.com/UWADPXYL) "
+            "(catalogue mailru-550-invalid-mailbox-user-not-found)",
+        ),
         Phrase(
             "invalid-mailbox-path",
             r"invalid (?:mailbox|recipient) path",
@@ -1546,6 +1571,30 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"\buribl\b",
             "URIBL (uribl.com), a URI blocklist named in content filters' refusals",
         ),
+        Phrase(
+            "surbl",
+            r"\bsurbl\b",
+            "Haraka uribl plugin index.js do_reject(): \"<uri> blacklisted in multi.surbl.org\","
+            " a URI domain of the message on SURBL (github.com/haraka/haraka-plugin-uribl, "
+            "commit ff5a5379) (catalogue dnsbl-haraka-uribl-surbl-body)",
+        ),
+        Phrase(
+            "mailchannels-cs-message-blocked",
+            r"\[cs\] message blocked",
+            "MailChannels Outbound Filtering: 550 5.7.1 [CS] Message blocked. If this is a false "
+            "positive, ... (https://pastebin.com/BihkfJpV); MailChannels support: \"When the "
+            "mail content shows any spam patterns, It will get blocked by our content filter "
+            "with a CS error\" (github.com/jeremydumais/CPP-SMTPClient-library/issues/46) "
+            "(catalogue mailchannels-550-cs-message-blocked)",
+        ),
+        Phrase(
+            "listed-in-spamhaus-dbl",
+            r"listed in dbl\.spamhaus\.org",
+            "Haraka uribl plugin config/uribl.ini [dbl.spamhaus.org] custom_msg \"{uri} listed "
+            "in {zone}; see http://www.spamhaus.org/query/dbl?domain={uri}\": a domain of the "
+            "message's headers or body on the Spamhaus DBL (github.com/haraka/"
+            "haraka-plugin-uribl, commit ff5a5379) (catalogue dnsbl-haraka-uribl-dbl-body)",
+        ),
     ),
     "speeding": (
         Phrase(
@@ -1743,6 +1792,15 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"excessive unknown recipients",
             "Yahoo help abuse-57: 451 VS1-IP / VS1-MF Excessive unknown recipients - possible Open "
             "Relay (the sending IP is blocked)",
+        ),
+        Phrase(
+            "too-many-invalid-recipients",
+            r"too many invalid recipients",
+            "Cisco AsyncOS Directory Harvest Attack Prevention: the connection of a host past "
+            "the threshold of invalid recipients per hour is dropped, 550 \"Too many invalid "
+            "recipients.\" (AsyncOS 7.6 Advanced Configuration Guide p. 3-30, "
+            "https://manualsbrain.com/pt/manuals/1716216/?page=164) "
+            "(catalogue cisco-550-too-many-invalid-recipients)",
         ),
         Phrase(
             "connection-from-you-denied",
