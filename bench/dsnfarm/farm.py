@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """The DSN farm (issue 18 item 3): real MTAs write real bounces for scripted failures.
 
-Debian's Postfix, Exim, OpenSMTPD, Sendmail and Courier run as throwaway instances (mtas.py) inside
-a network namespace with only loopback, beside a fake DNS (bounceloop.testing.FakeDNS on
-127.0.0.1:53, the resolver of everything inside through a bind-mounted resolv.conf) and
-remote peers (bounceloop.testing.FakeMX, one per remote domain, each on its own loopback
-address) that answer catalogue texts at MAIL, RCPT, DATA or after the final dot, or defer
-until the MTA's queue lifetime runs out (scenarios.py). Each scenario's message goes to
-every MTA over SMTP, with a return path naming the MTA and the scenario; the bounce each
-MTA writes reaches our bounce domain's MX (a FakeMX on 127.0.0.1:25) and is kept as it
-arrived: ``OUT/eml/<mta>-<scenario>.eml``. Its labels (failed recipients, status, reason,
-whether it is an expiry) come from the scenario, never from a parser, and go to
-``OUT/labels.jsonl`` in the format of shared/tools/score_bounces.py, with the sample's half
-(split.py) and the reply's citation. Before a sample is written, the farm checks that the
-MTA wrote what the labels say it wrote (each recipient, and the ``Status:`` field the
-MTA's rules give): a scenario whose bounce does not match is reported, not written.
+Debian's Postfix, Exim, OpenSMTPD, Sendmail, Courier, chasquid, dma and nullmailer run as
+throwaway instances (mtas.py) inside a network namespace with only loopback, beside a fake
+DNS (bounceloop.testing.FakeDNS on 127.0.0.1:53, the resolver of everything inside through
+a bind-mounted resolv.conf) and remote peers (bounceloop.testing.FakeMX, one per remote
+domain, each on its own loopback address) that answer catalogue texts at MAIL, RCPT, DATA
+or after the final dot, or defer until the MTA's queue lifetime runs out (scenarios.py).
+Each scenario's message goes to every MTA that can play it, over SMTP (chasquid's
+submission port, as a user: it relays for no one else) or through the MTA's sendmail
+interface (dma and nullmailer, which have no listener), with a return path naming the MTA
+and the scenario; the bounce each MTA writes reaches our bounce domain's MX (a FakeMX on
+``CATCHER``) and is kept as it arrived: ``OUT/eml/<mta>-<scenario>.eml``. nullmailer relays
+everything, its bounces included, to one smarthost, which the farm plays (smarthost.py): it
+answers each scenario's reply by the message's return path and keeps the bounces. A bounce's
+labels (failed recipients, status, reason, whether it is an expiry) come from the scenario,
+never from a parser, and go to ``OUT/labels.jsonl`` in the format of
+shared/tools/score_bounces.py, with the sample's half (split.py) and the reply's citation.
+Before a sample is written, the farm checks that the MTA wrote what the labels say it wrote
+(each recipient, and the ``Status:`` field the MTA's rules give, or none for dma, whose
+bounce is plain text): a scenario whose bounce does not match is reported, not written.
 
 The MTA packages are not installed (they conflict with one another and with the installed
 postfix): ``apt-get download`` fetches them into a cache and ``dpkg-deb -x`` unpacks them;
@@ -44,8 +49,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mtas import FULL_USER, LIFETIME_MINUTES, MTA, MTAS, Exim
+from mtas import FULL_USER, LIFETIME_MINUTES, MTA, MTAS, SMARTHOST_IP, SMARTHOST_NAME
 from scenarios import Scenario, Target, scenarios
+from smarthost import Route, Smarthost
 from split import half
 
 from bounceloop.core.reasons import REASONS, is_hardbounce
@@ -62,7 +68,9 @@ PACKAGES = ("exim4-daemon-light", "exim4-base", "exim4-config", "libidn12", "ope
             "liblockfile1", "m4",
             # Courier (courier-mta's and courier-base's dependencies the machine lacks)
             "courier-mta", "courier-base", "courier-authlib", "courier-authdaemon",
-            "libcourier-unicode4", "libnet-cidr-perl", "libpcre3", "libgamin0", "libltdl7")
+            "libcourier-unicode4", "libnet-cidr-perl", "libpcre3", "libgamin0", "libltdl7",
+            # chasquid, dma and nullmailer need nothing the machine lacks
+            "chasquid", "dma", "nullmailer")
 #: System users the unpacked packages' maintainer scripts would have made, and the farm's
 #: local user with a full mailbox; added to the namespace's own /etc/passwd only.
 USERS = ("Debian-exim", "opensmtpd", "opensmtpq", "smmsp", "courier", FULL_USER)
@@ -96,8 +104,14 @@ def status_field(mta: str, target: Target) -> str:
     Diagnostic-Code). Where a reply has no enhanced code, Postfix writes the class's
     ``X.0.0`` and Sendmail derives one from the reply code (sendmail/savemail.c,
     smtptodsn()). The local and DNS cases are each MTA's own texts (see the table).
+    chasquid writes ``5.0.0`` for every permanent failure, like Exim; nullmailer the reply's
+    first ``d.d.d`` (:func:`nullmailer_status`); dma writes no DSN, so no field (``""``).
     """
     reply = target.reply
+    if mta == "dma":
+        return ""
+    if mta == "nullmailer":
+        return nullmailer_status(reply.text if reply else "")
     if target.fate == "defer" and mta != "postfix":
         return _FIELDS[mta]["expiry"]
     if target.fate in ("reply", "defer") and reply is not None:
@@ -147,7 +161,18 @@ _FIELDS: dict[str, dict[str, str]] = {
     # Diagnostic-Code, a connection failure to X-Network-Error).
     "courier": {"refused": "5.0.0", "nxdomain": "5.0.0", "nullmx": "5.0.0",
                 "local-unknown": "5.0.0", "expiry": "5.0.0"},
+    # chasquid 1.11 writes "Status: 5.0.0" for a recipient that failed permanently and
+    # "4.0.0" for one still pending when the queue gives up (internal/queue/dsn.go); the
+    # farm plays it no expiry (its lifetime is 20 hours).
+    "chasquid": {"expiry": "4.0.0"},
 }
+
+
+def nullmailer_status(text: str) -> str:
+    """nullmailer 2.2's Status: the first digit-dot-digit-dot-digit of the reply (each part
+    one digit, so 5.7.25 gives 5.7.2), else 5.0.0 (src/send.cc, parse_output())."""
+    match = re.search(r"\d\.\d\.\d", text)
+    return match.group(0) if match else "5.0.0"
 
 
 #: MTAs whose expiry report does not carry the last attempt's reply.
@@ -156,15 +181,22 @@ _EXPIRY_WITHOUT_CAUSE = frozenset({"opensmtpd"})
 
 def given_up(data: bytes) -> bool:
     """The bounce reports recipients given up on: ``Action: failed`` (RFC 3464 2.3.3), or
-    OpenSMTPD 6.8's report of an expired envelope, which it marks ``delayed``."""
+    OpenSMTPD 6.8's report of an expired envelope, which it marks ``delayed``, or dma's
+    plain-text bounce (mail.c, bounce()), or any report of nullmailer's: nullmailer-send
+    writes one only when it gives a message up (src/send.cc, bounce_msg()), and marks it
+    ``delayed`` when the last reply was temporary (src/dsn.cc: a 4.x.x status)."""
     return bool(re.search(rb"(?im)^Action:\s*failed", data)
-                or re.search(rb"(?im)^\S+: Envelope expired\r?$", data))
+                or re.search(rb"(?im)^\S+: Envelope expired\r?$", data)
+                or re.search(rb"(?m)^There was an error delivering your mail to <", data)
+                or re.search(rb"(?m)^This is the nullmailer delivery system\.", data))
 
 
 def refine(field: str, enhanced: str) -> str:
     """Issue 18: the field's class is authoritative; a generic field (``X.0.0``, or an
     ``X.Y.0`` for a code of its subject ``X.Y``) is refined by the remote reply's more
-    specific code (RFC 3463 section 3: a detail of 0 is "other or undefined")."""
+    specific code (RFC 3463 section 3: a detail of 0 is "other or undefined"). A bounce
+    with no field (dma's) is a permanent failure with nothing more said: ``5.0.0``."""
+    field = field or "5.0.0"
     if not enhanced or enhanced[0] != field[0]:
         return field
     if field.endswith(".0.0") or (field.endswith(".0") and
@@ -313,8 +345,9 @@ def isolate(tmp: Path, mtas: list[MTA]) -> None:
     (top / "passwd").write_text(passwd)
     (top / "group").write_text(group)
     for mta in mtas:
-        if isinstance(mta, Exim):
-            (top / "exim4" / "exim4.conf").write_text(mta.config())
+        for relative, text in mta.etc_files().items():
+            (top / relative).parent.mkdir(parents=True, exist_ok=True)
+            (top / relative).write_text(text)
     for path in (top, *top.rglob("*")):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     _overlay("/etc", f"{top}:/etc:{packages}/etc")
@@ -344,15 +377,21 @@ def message(mta: str, number: int, scenario: Scenario, rcpts: list[str]) -> byte
             "Hello,\r\n\r\nthe spring issue is out.\r\n").encode()
 
 
+def bounce_address(mta: MTA, number: int) -> str:
+    """Where the bounce of scenario ``number``'s message to ``mta`` is to arrive."""
+    return f"b{number:03d}-{mta.name}@{BOUNCE_DOMAIN}"
+
+
 def inject(mta: MTA, number: int, scenario: Scenario, placed: list[Placed]) -> str:
-    """Hand one scenario's message to an MTA over SMTP; its return path says which."""
-    sender = f"b{number:03d}-{mta.name}@{BOUNCE_DOMAIN}"
+    """Hand one scenario's message to an MTA (mtas.py, MTA.submit); its return path says
+    which. Returns the address its bounce is to reach."""
+    address = bounce_address(mta, number)
     rcpts = [one.address for one in placed]
-    with smtplib.SMTP(mta.ip, 25, local_hostname="out.sender.test", timeout=30) as smtp:
-        refused = smtp.sendmail(sender, rcpts, message(mta.name, number, scenario, rcpts))
-    if refused:
-        raise RuntimeError(f"{mta.name} refused {refused} of {scenario.name}")
-    return sender
+    try:
+        mta.submit(mta.return_path(address), rcpts, message(mta.name, number, scenario, rcpts))
+    except (RuntimeError, smtplib.SMTPException, subprocess.CalledProcessError) as error:
+        raise RuntimeError(f"{mta.name} refused {scenario.name}: {error}") from error
+    return address
 
 
 def labels_for(mta: MTA, version: str, scenario: Scenario, placed: list[Placed],
@@ -398,7 +437,11 @@ def check(data: bytes, rows: list[dict[str, object]]) -> list[str]:
     for row in rows:
         if str(row["recipient"]).lower() not in text.lower():
             problems.append(f"{row['recipient']} not in the bounce")
-        if row["status_field"] not in fields:
+        if not row["status_field"]:
+            if fields:
+                problems.append(f"{row['recipient']}: no Status expected, the bounce has"
+                                f" {sorted(fields)}")
+        elif row["status_field"] not in fields:
             problems.append(f"{row['recipient']}: Status {row['status_field']} expected,"
                             f" the bounce has {sorted(fields)}")
     if not given_up(data):
@@ -412,14 +455,22 @@ async def run(out: Path, tmp: Path, mtas: list[MTA], chosen: list[Scenario],
     # not depend on which others run with it.
     every = scenarios()
     placements = {mta.name: place(every, mta) for mta in mtas}
-    zone: dict[tuple[str, str], list[str]] = {}
+    zone: dict[tuple[str, str], list[str]] = {(SMARTHOST_NAME, "A"): [SMARTHOST_IP]}
     for placement in placements.values():
         zone.update(zone_for(placement))
     peers = peers_for(placements[mtas[0].name])
     accepter = FakeMX(host=ACCEPTER, port=25, hostname="mx.accept.test")
     catch = FakeMX(host=CATCHER, port=25, hostname=f"mx.{BOUNCE_DOMAIN}")
+    smarthost = Smarthost(SMARTHOST_IP, SMARTHOST_NAME, BOUNCE_DOMAIN,
+                          routes_for(every, mtas, placements))
+    for mta in mtas:
+        mta.bounce_addresses = [bounce_address(mta, n) for n in range(len(every))]
     expected: dict[str, tuple[MTA, int, Scenario]] = {}
-    async with FakeDNS(zone, port=53), accepter, catch:
+
+    def caught() -> list[ReceivedMessage]:
+        return [*catch.messages, *smarthost.messages]
+
+    async with FakeDNS(zone, port=53), accepter, catch, smarthost:
         for peer in peers:
             await peer.start()
         started: list[MTA] = []
@@ -438,7 +489,7 @@ async def run(out: Path, tmp: Path, mtas: list[MTA], chosen: list[Scenario],
                   f" waiting up to {wait:.0f} s for their bounces", flush=True)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                got = {r.lower() for m in catch.messages for r in m.rcpt_tos}
+                got = {r.lower() for m in caught() for r in m.rcpt_tos}
                 if set(expected) <= got:
                     break
                 await asyncio.sleep(2)
@@ -448,7 +499,27 @@ async def run(out: Path, tmp: Path, mtas: list[MTA], chosen: list[Scenario],
                 await asyncio.to_thread(mta.stop)
             for peer in peers:
                 await peer.close()
-    return write(out, mtas, placements, expected, catch.messages)
+    return write(out, mtas, placements, expected, caught())
+
+
+def routes_for(every: list[Scenario], mtas: list[MTA],
+               placements: dict[str, dict[str, list[Placed]]]) -> dict[str, Route]:
+    """The smarthost's script: each smarthost MTA's return path for a scenario, to the
+    reply its one target meets (scenarios with several targets are not played there)."""
+    routes: dict[str, Route] = {}
+    for mta in mtas:
+        if not mta.uses_smarthost:
+            continue
+        for number, scenario in enumerate(every):
+            placed = placements[mta.name][scenario.name]
+            target = placed[0].target
+            if len(placed) != 1 or target.reply is None:
+                continue
+            address = placed[0].address
+            text = target.reply.text.format(rcpt=address, domain=address.split("@")[1])
+            routes[mta.return_path(bounce_address(mta, number)).lower()] = Route(
+                target.stage, text)
+    return routes
 
 
 def write(out: Path, mtas: list[MTA], placements: dict[str, dict[str, list[Placed]]],

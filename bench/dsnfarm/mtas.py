@@ -1,6 +1,6 @@
-"""The DSN farm's MTAs: Debian's Postfix, Exim, OpenSMTPD, Sendmail and Courier, each a
-throwaway instance with its own configuration, spool and logs under the farm's temporary
-directory.
+"""The DSN farm's MTAs: Debian's Postfix, Exim, OpenSMTPD, Sendmail, Courier, chasquid, dma
+and nullmailer, each a throwaway instance with its own configuration, spool and logs under
+the farm's temporary directory.
 
 They run inside the farm's namespaces (farm.py): a network namespace with only loopback, a
 mount namespace where /usr and /etc are overlays holding the unpacked packages
@@ -8,9 +8,15 @@ mount namespace where /usr and /etc are overlays holding the unpacked packages
 so none is installed) and /var is a throwaway writable overlay. Each MTA listens on its own
 loopback address, takes mail from anyone (the namespace has no one else), relays it by MX
 through the fake DNS, and writes its own bounces, which go by MX to the farm's catcher.
+Three differ: chasquid relays only for an authenticated user, so the farm submits to it as
+one (:meth:`MTA.submit`); dma has no SMTP listener, so the farm hands it each message
+through its sendmail interface; nullmailer has none either and relays everything to one
+smarthost, which the farm plays (smarthost.py), and its bounces go back through it.
 
-Every MTA gets the same short clocks, so a temporary failure turns into an expiry bounce
-within minutes: a queue lifetime of ``LIFETIME`` and queue runs every ``QUEUE_RUN``.
+Every MTA gets the same short clocks where it has them, so a temporary failure turns into
+an expiry bounce within minutes: a queue lifetime of ``LIFETIME`` and queue runs every
+``QUEUE_RUN``. chasquid's and dma's lifetimes are compiled in (20 hours, 5 days): the
+farm plays no expiry for them (scenarios.py).
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import smtplib
 import socket
+import ssl
 import subprocess
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 #: The queue lifetime every MTA is given (issue 18: "set to minutes"), and the retry pace.
 LIFETIME_MINUTES = 3
@@ -44,6 +53,11 @@ class MTA(ABC):
     name: str
     ip: str
     root: Path
+    #: The farm's bounce addresses, one per scenario, set before :meth:`start` (chasquid
+    #: forwards its local return paths to them).
+    bounce_addresses: list[str] = field(default_factory=list)
+    #: Relays everything to the farm's smarthost (smarthost.py) instead of by MX.
+    uses_smarthost: ClassVar[bool] = False
 
     @property
     def local_domain(self) -> str:
@@ -68,6 +82,23 @@ class MTA(ABC):
     def log(self) -> str:
         """The MTA's log, for a report when a bounce does not come."""
         return ""
+
+    def etc_files(self) -> dict[str, str]:
+        """Files for the farm's /etc overlay (paths under /etc): for an MTA whose
+        configuration path is compiled in."""
+        return {}
+
+    def return_path(self, bounce_address: str) -> str:
+        """The envelope sender to submit with, so that the bounce reaches
+        ``bounce_address``: that address itself, by default."""
+        return bounce_address
+
+    def submit(self, sender: str, rcpts: list[str], data: bytes) -> None:
+        """Hand one message to the MTA: over SMTP to its port 25, by default."""
+        with smtplib.SMTP(self.ip, 25, local_hostname="out.sender.test", timeout=30) as smtp:
+            refused = smtp.sendmail(sender, rcpts, data)
+        if refused:
+            raise RuntimeError(f"{self.name} refused {refused}")
 
     def fill_mailbox(self, path: Path) -> None:
         """The full user's mailbox: one old message padding it to just under the limit."""
@@ -256,6 +287,9 @@ begin retry
 
 
 class Exim(MTA):
+    def etc_files(self) -> dict[str, str]:
+        return {"exim4/exim4.conf": self.config()}
+
     def start(self) -> None:
         for name in ("spool", "log", "mail"):
             (self.root / name).mkdir(parents=True)
@@ -474,6 +508,206 @@ class Courier(MTA):
         return (path.read_text(errors="replace") if path.exists() else "") + queue.stdout
 
 
+# -- chasquid ------------------------------------------------------------------------
+
+# chasquid.conf(5) of chasquid 1.11 (a text protobuf, internal/config/config.proto): every
+# listener on the instance's address (the defaults are systemd sockets), the queue and the
+# domain database under the instance's directory, the mail log in a file.
+CHASQUID_CONF = """\
+hostname: "{hostname}"
+smtp_address: "{ip}:25"
+submission_address: "{ip}:587"
+submission_over_tls_address: "{ip}:465"
+data_dir: "{root}/data"
+mail_log_path: "{root}/mail.log"
+"""
+
+#: The account the farm submits as (chasquid-util user-add).
+CHASQUID_USER, CHASQUID_PASSWORD = "news", "farm-password"
+
+
+class Chasquid(MTA):
+    """chasquid 1.11: relays only for an authenticated user (internal/smtpsrv/conn.go,
+    RCPT: "Relay not allowed"), and AUTH only after STARTTLS, so the farm submits on the
+    submission port as a user of the local domain, over TLS with a self-signed certificate.
+    Its bounces go to the message's sender; the farm's return paths are local addresses
+    that the domain's aliases file forwards to the bounce domain, so chasquid reports as
+    its own domain (internal/queue/queue.go, sendDSN(), picks the sender's domain when it
+    is local, else "unknown"). The queue lifetime is compiled in (20 hours): no expiry."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        etc = self.root / "etc"
+        domain = etc / "domains" / self.local_domain
+        certs = etc / "certs" / self.hostname
+        for directory in (domain, certs, self.root / "data"):
+            directory.mkdir(parents=True)
+        (etc / "chasquid.conf").write_text(CHASQUID_CONF.format(
+            hostname=self.hostname, ip=self.ip, root=self.root))
+        aliases = [f"{address.split('@')[0]}: {address}" for address in self.bounce_addresses]
+        (domain / "aliases").write_text("".join(line + "\n" for line in aliases))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", f"/CN={self.hostname}", "-keyout", str(certs / "privkey.pem"),
+                        "-out", str(certs / "fullchain.pem")], check=True, capture_output=True)
+        subprocess.run(["chasquid-util", f"--configdir={etc}", "user-add",
+                        f"{CHASQUID_USER}@{self.local_domain}",
+                        f"--password={CHASQUID_PASSWORD}"], check=True, capture_output=True)
+        with (self.root / "chasquid.log").open("wb") as log:
+            self.proc = subprocess.Popen(["chasquid", f"--config_dir={etc}"], stdout=log,
+                                         stderr=subprocess.STDOUT)
+        _wait_port(self.ip, 587)
+
+    def return_path(self, bounce_address: str) -> str:
+        return f"{bounce_address.split('@')[0]}@{self.local_domain}"
+
+    def submit(self, sender: str, rcpts: list[str], data: bytes) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP(self.ip, 587, local_hostname="out.sender.test", timeout=30) as smtp:
+            smtp.starttls(context=context)
+            smtp.login(f"{CHASQUID_USER}@{self.local_domain}", CHASQUID_PASSWORD)
+            refused = smtp.sendmail(sender, rcpts, data)
+        if refused:
+            raise RuntimeError(f"{self.name} refused {refused}")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def version(self) -> str:
+        return _package_version("chasquid")
+
+    def log(self) -> str:
+        return "".join(path.read_text(errors="replace") for path in
+                       (self.root / "chasquid.log", self.root / "mail.log") if path.exists())
+
+
+# -- dma -----------------------------------------------------------------------------
+
+# dma.conf of dma 0.13 (dma(8)); its path is compiled in (/etc/dma/dma.conf), so the farm's
+# /etc overlay holds it. No smarthost (delivery by MX), plain SMTP, the spool and the
+# aliases file under the instance's directory.
+DMA_CONF = """\
+SPOOLDIR {root}/spool
+ALIASES {root}/aliases
+MAILNAME {hostname}
+"""
+
+
+class DMA(MTA):
+    """dma 0.13 (DragonFly Mail Agent): no SMTP listener and no daemon; ``dma -f sender
+    rcpt...`` spools the message, forks a delivery process per recipient (as the mail
+    user) and delivers by MX; a permanent failure makes it queue a plain-text bounce (no
+    DSN: mail.c, bounce()) to the sender and deliver that by MX. Its retry clock is
+    compiled in (5 minutes doubling, 5 days in all): no expiry."""
+
+    def etc_files(self) -> dict[str, str]:
+        return {"dma/dma.conf": DMA_CONF.format(root=self.root, hostname=self.hostname)}
+
+    def start(self) -> None:
+        (self.root / "spool").mkdir(parents=True)
+        shutil.chown(self.root / "spool", "mail", "mail")
+        (self.root / "aliases").write_text("")
+
+    def submit(self, sender: str, rcpts: list[str], data: bytes) -> None:
+        subprocess.run(["/usr/sbin/dma", "-f", sender, *rcpts], input=data, check=True,
+                       timeout=30)
+
+    def stop(self) -> None:
+        # dma's delivery processes are daemons of the farm's own submissions: a recipient
+        # still deferred would retry for days. End those of this namespace, by their ids.
+        for pid in _own_processes("/usr/sbin/dma"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+
+    def version(self) -> str:
+        return _package_version("dma")
+
+
+# -- nullmailer ------------------------------------------------------------------------
+
+#: The farm's smarthost for nullmailer (smarthost.py), by name through the fake DNS.
+SMARTHOST_NAME, SMARTHOST_IP = "relay.farm.test", "127.40.0.1"
+
+
+class Nullmailer(MTA):
+    """nullmailer 2.2: no SMTP listener; ``nullmailer-inject`` (what its sendmail runs)
+    queues a message and nullmailer-send relays it to the one smarthost in ``remotes``, the
+    farm's (smarthost.py). A permanent failure, or a temporary one past ``queuelifetime``,
+    makes nullmailer-send move the message to failed/ and queue a DSN from nullmailer-dsn
+    (src/send.cc, bounce_msg()), which goes to the same smarthost. Its configuration and
+    queue paths are compiled in (/etc/nullmailer, /var/spool/nullmailer): the farm's /etc
+    overlay holds the one and its throwaway /var the other."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    uses_smarthost = True
+
+    def etc_files(self) -> dict[str, str]:
+        # nullmailer(7) and nullmailer-send(8): the clocks are seconds. Debian's nullmailer
+        # takes its own name from /etc/mailname (the farm's: farm.test), not from "me".
+        return {f"nullmailer/{name}": f"{value}\n" for name, value in {
+            "defaultdomain": self.local_domain,
+            "remotes": f"{SMARTHOST_NAME} smtp --port=25",
+            "pausetime": QUEUE_RUN_SECONDS, "maxpause": QUEUE_RUN_SECONDS,
+            "queuelifetime": LIFETIME_MINUTES * 60, "sendtimeout": 60}.items()}
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True)
+        spool = Path("/var/spool/nullmailer")
+        for name in ("queue", "tmp", "failed"):
+            (spool / name).mkdir(parents=True, exist_ok=True)
+        trigger = spool / "trigger"
+        if not trigger.exists():
+            os.mkfifo(trigger, 0o622)
+        subprocess.run(["chown", "-R", "mail:mail", str(spool)], check=True)
+        with (self.root / "nullmailer.log").open("wb") as log:
+            # Debian runs nullmailer-send as the mail user (nullmailer.service).
+            self.proc = subprocess.Popen(["/usr/sbin/nullmailer-send"], stdout=log,
+                                         stderr=subprocess.STDOUT, user="mail", group="mail",
+                                         cwd=spool)
+
+    def submit(self, sender: str, rcpts: list[str], data: bytes) -> None:
+        # What nullmailer's sendmail -f runs (src/sendmail.cc): recipients from the
+        # arguments, the sender from -f.
+        subprocess.run(["/usr/bin/nullmailer-inject", "-e", "-f", sender, *rcpts],
+                       input=data, check=True, timeout=30)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def version(self) -> str:
+        return _package_version("nullmailer")
+
+    def log(self) -> str:
+        path = self.root / "nullmailer.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _own_processes(executable: str) -> list[int]:
+    """Processes running ``executable`` in this process's network namespace (the farm's)."""
+    mine = os.readlink("/proc/self/ns/net")
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (os.readlink(entry / "ns" / "net") == mine
+                    and os.readlink(entry / "exe") == executable):
+                found.append(int(entry.name))
+    return found
+
+
 def _wait_port(ip: str, port: int = 25, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -501,4 +735,8 @@ MTAS: dict[str, tuple[type[MTA], str]] = {
     "opensmtpd": (OpenSMTPD, "127.0.0.4"),
     "sendmail": (Sendmail, "127.0.0.5"),
     "courier": (Courier, "127.0.0.6"),
+    "chasquid": (Chasquid, "127.0.0.7"),
+    # dma and nullmailer listen nowhere; their addresses are kept for the pattern.
+    "dma": (DMA, "127.0.0.8"),
+    "nullmailer": (Nullmailer, "127.0.0.9"),
 }
