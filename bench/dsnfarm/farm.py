@@ -195,8 +195,9 @@ def refine(field: str, enhanced: str) -> str:
     """Issue 18: the field's class is authoritative; a generic field (``X.0.0``, or an
     ``X.Y.0`` for a code of its subject ``X.Y``) is refined by the remote reply's more
     specific code (RFC 3463 section 3: a detail of 0 is "other or undefined"). A bounce
-    with no field (dma's) is a permanent failure with nothing more said: ``5.0.0``."""
-    field = field or "5.0.0"
+    with no field (dma's) carries only the remote reply it quotes: its code, if it has one."""
+    if not field:
+        return enhanced
     if not enhanced or enhanced[0] != field[0]:
         return field
     if field.endswith(".0.0") or (field.endswith(".0") and

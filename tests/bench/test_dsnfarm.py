@@ -81,7 +81,9 @@ def problems(data: Path, labels: list[dict[str, object]]) -> list[str]:
             if reason not in REASONS or reason in NOT_ERRORS | {"onhold", "undefined"}:
                 found.append(f"{where}: reason {reason!r} is not a failure reason of ours")
             fieldless = field == "" and row["source"] in NO_STATUS_FIELD
-            if not STATUS.fullmatch(status) or not (fieldless or STATUS.fullmatch(field)):
+            # A bounce with no field carries only the code of the reply it quotes, if any.
+            if not (STATUS.fullmatch(status) or (fieldless and status == "")) or not (
+                    fieldless or STATUS.fullmatch(field)):
                 found.append(f"{where}: status {status!r} / field {field!r} not RFC 3463")
                 continue
             if code and not re.fullmatch(r"[45]\d\d", code):
@@ -92,9 +94,11 @@ def problems(data: Path, labels: list[dict[str, object]]) -> list[str]:
                 found.append(f"{where}: no field labelled, the sample has {sorted(fields)}")
             elif not fieldless and field not in fields:
                 found.append(f"{where}: no Status: {field} in the sample ({sorted(fields)})")
-            field = field or "5.0.0"
-            if status != field and not (field.endswith(".0.0") and status[0] == field[0]
-                                        and status in text):
+            if fieldless:
+                if status and status not in text:
+                    found.append(f"{where}: status {status} is not a code in the sample")
+            elif status != field and not (field.endswith(".0.0") and status[0] == field[0]
+                                          and status in text):
                 found.append(f"{where}: status {status} is neither the field {field} nor"
                              " its refinement by a code in the sample")
             if row["hardbounce"] != is_hardbounce(reason, code, status):
