@@ -80,3 +80,16 @@ def test_fields_unfold_a_field_of_many_lines() -> None:
                         + folded + "Action: failed\n")
     assert blocks[1][1] == ("diagnostic-code", "smtp; 550 5.1.1 " + " ".join(words))
     assert blocks[1][2] == ("action", "failed")
+
+
+def test_an_unfolded_reply_after_a_diagnostic_code_is_its_continuation() -> None:
+    # nullmailer 2.2 copies a multiline reply as it came, without the folding space.
+    blocks = dsn.fields("Reporting-MTA: x-local-hostname; farm.test\n\n"
+                        "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.7.1\n"
+                        "Diagnostic-Code: SMTP; 550-5.7.1 [192.0.2.25] Our system has detected\n"
+                        "550-5.7.1 unsolicited mail originating from your IP address.\n"
+                        "550 5.7.1 mail sent from your IP address has been blocked. - gsmtp\n")
+    assert blocks[1][3] == ("diagnostic-code", "SMTP; 550-5.7.1 [192.0.2.25] Our system has "
+                            "detected 550-5.7.1 unsolicited mail originating from your IP "
+                            "address. 550 5.7.1 mail sent from your IP address has been "
+                            "blocked. - gsmtp")

@@ -76,6 +76,11 @@ def test_settle_codes_gives_the_cause_apart_from_the_verdict() -> None:
         ("550-5.7.26 Unauthenticated email 550-5.7.26 is not accepted 550 5.7.26 see help",
          "550 5.7.26 Unauthenticated email is not accepted see help"),
         ("X-Postfix; host not found", "host not found"),
+        # Go's net/textproto drops each continuation line's reply code, not its enhanced
+        # code (chasquid's Diagnostic-Code).
+        ("smtp; DATA closing 552 5.7.0 its content presents a potential\n    5.7.0 security "
+         "issue. - gsmtp",
+         "DATA closing 552 5.7.0 its content presents a potential security issue. - gsmtp"),
     ],
 )
 def test_clean_diagnosis(text: str, clean: str) -> None:

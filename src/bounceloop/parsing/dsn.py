@@ -63,10 +63,13 @@ def fields(text: str) -> list[list[tuple[str, str]]]:
                 block[-1][1].append(line.strip())
             continue
         colon = line.find(":")
-        if colon <= 0:
-            continue
-        name = line[:colon].strip().lower()
-        if " " in name:
+        name = line[:colon].strip().lower() if colon > 0 else ""
+        if not name or " " in name:
+            # Not a field. After a Diagnostic-Code it is the rest of the remote's reply,
+            # written unfolded (RFC 5322 2.2.3 wants the leading space): nullmailer 2.2
+            # copies a multiline reply as it came, "550-5.7.1 ..." on each line.
+            if block and block[-1][0] == "diagnostic-code":
+                block[-1][1].append(line.strip())
             continue
         block.append((name, [line[colon + 1:].strip()]))
     if block:

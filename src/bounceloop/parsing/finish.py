@@ -349,7 +349,7 @@ def clean_diagnosis(text: str) -> str:
 def join_multiline(text: str) -> str:
     m = _CONTINUED.search(text)
     if m is None:
-        return text
+        return _without_repeats(text)
     code = m.group(1)
     enhanced = _ENHANCED_AFTER.match(text[m.end():])
     if enhanced:
@@ -363,6 +363,26 @@ def join_multiline(text: str) -> str:
         return text
     rest = marker.sub(" ", text[first.end():])
     return squeeze(text[: first.start()] + lead + rest)
+
+
+# A reply's code and enhanced code at its start ("552 5.7.0 This message ...").
+_LEAD = rx.compile(r"(?<![\w.\-])[245]\d\d ([245]\.\d{1,3}\.\d{1,3}) ")
+
+
+def _without_repeats(text: str) -> str:
+    """A multi-line reply whose continuation lines lost their reply code but kept the
+    enhanced code that RFC 2034 section 3 puts on every line: Go's net/textproto
+    (Reader.ReadResponse) strips "552-" from each line and joins the rest, so chasquid's
+    DSN (internal/queue/dsn.go, the error's text as Diagnostic-Code) reads "552 5.7.0 ...
+    a potential 5.7.0 security issue". The repeats are dropped."""
+    lead = _LEAD.search(text)
+    if lead is None:
+        return text
+    code = lead.group(1)
+    rest = text[lead.end():]
+    if f" {code} " not in f" {rest} ":
+        return text
+    return text[:lead.end()] + squeeze(re.sub(rf"(?<!\S){re.escape(code)}(?!\S)", "", rest))
 
 
 def clean_address(addr: str) -> str:

@@ -58,6 +58,7 @@ from bounceloop.parsing.detectors import (
     mimecast,
     mxlogic,
     notes,
+    nullmailer,
     office365,
     openmail,
     opensmtpd,
@@ -113,7 +114,8 @@ FAMILIES: tuple[Detector, ...] = tuple(
         biglobe, kddi, ezweb, verizon,
         activehunter, mfilter, imailserver, mailfoundry, openmail, autodsn,
         troubledelivering,
-        dragonfly, exim, postfix, sendmail, v5sendmail, courier, opensmtpd, apachejames, fml,
+        dragonfly, nullmailer, exim, postfix, sendmail, v5sendmail, courier, opensmtpd,
+        apachejames, fml,
         qmail,
     )
 )
@@ -133,7 +135,8 @@ BY_SUBJECT: dict[str, tuple[str, ...]] = {
     "undelivered mail": ("aol", "yandex", "sendgrid", "zoho", "mailru", "postfix"),
     "mail delivery": ("dragonfly", "einsundeins", "exim", "gmx", "mxlogic", "zoho", "postfix",
                       "mailru"),
-    "returned mail": ("bigfoot", "biglobe", "sendmail", "v5sendmail", "openmail", "imsva"),
+    "returned mail": ("bigfoot", "biglobe", "sendmail", "v5sendmail", "openmail", "imsva",
+                      "nullmailer"),
     "failure notice": ("activehunter", "mfilter", "qmail", "yahoo"),
     "undeliverable": ("exchange2003", "exchange2007", "office365", "outlook", "aol",
                       "amazonses"),

@@ -73,4 +73,8 @@ def inquire(mail: Mail) -> list[Fact]:
     if step:
         fact.remote_mta = step.group(1) or ""
         fact.command = canonical(step.group(3))
+        # The diagnosis is the remote's reply; dma's framing names the command only ("did
+        # not like our MAIL FROM:" read as the words of the reply made "mail from ...
+        # denied" a refused sender where the reply refused the client's address).
+        fact.diagnosis = " ".join(reason[step.end():].split()) or fact.diagnosis
     return [fact]
