@@ -430,6 +430,39 @@ TABLE: list[Row] = [
     # RFC 3463's title of X.1.1, written with no command and no status of its own (Libero's
     # help page): the recipient address, not a filter.
     ("BAD DESTINATION MAILBOX ADDRESS", "5.0.0", "", "", {}, "userunknown"),
+    # Open-source filters, policy servers and MTAs (catalogue families iredapd, pmg,
+    # opendkim, zonemta, spamd, wildduck, go-guerrilla): their own words name the cause.
+    ("554 5.7.1 <END-OF-MESSAGE>: End-of-data rejected: Message size is too large", "5.7.1",
+     "554", "DATA", {}, "mesgtoobig"),
+    ("451 4.3.0 Error: maximum DATA size exceeded (10485760)", "4.3.0", "451", "DATA", {},
+     "mesgtoobig"),
+    ("554 5.7.1 <jane@example.org>: Recipient address rejected: Rejected by SPF: 192.0.2.25 "
+     "is not a designated mailserver for s@example.net (context mfrom, on gw.example.org)",
+     "5.7.1", "554", "RCPT", {}, "authfailure"),
+    ("550 5.7.0 bad DKIM signature data", "5.7.0", "550", "DATA", {}, "authfailure"),
+    ("550 5.7.0 no DKIM signature data", "5.7.0", "550", "DATA", {}, "authfailure"),
+    ("550 5.7.0 DKIM signature syntax error", "5.7.0", "550", "DATA", {}, "authfailure"),
+    ("553 The recipient address <jane doe@example.org> is not a valid RFC-5321 address.", "",
+     "553", "RCPT", {}, "userunknown"),
+    ("450-Your address 192.0.2.25 is in the nixspam list 450 See "
+     "http://www.heise.de/ix/nixspam/dnsbl_en/ for details", "", "450", "DATA", {}, "blocked"),
+    ("450 Your address 192.0.2.25 has mailed to spamtraps here", "", "450", "DATA", {},
+     "blocked"),
+    ("450-Your address 192.0.2.25 has sent mail to a ualberta.ca spamtrap 450 within the last "
+     "24 hours", "", "450", "DATA", {}, "blocked"),
+    ("450-SPAM. Your address 192.0.2.25 appears to be from China 450 See "
+     "http://www.okean.com/asianspamblocks.html for more details", "", "450", "DATA", {},
+     "blocked"),
+    ("451 4.7.0 internal DKIM error", "4.7.0", "451", "DATA", {}, "systemerror"),
+    ("554 5.5.0 Transaction failed - backend not running ShutteredState", "5.5.0", "554",
+     "DATA", {}, "systemerror"),
+    ("450 Failed to queue message [ERRQ05]", "", "450", "DATA", {}, "systemerror"),
+    ("500 A delivery loop was detected which causes this email which caused the email to be "
+     "undeliverable (26)", "", "500", "DATA", {}, "networkerror"),
+    # A password that expired is the submitting account's, not the queue's lifetime.
+    ("554 5.7.1 <jane@example.org>: Recipient address rejected: Password expired or never "
+     "changed, please change your password in webmail before sending email", "5.7.1", "554",
+     "RCPT", {}, "securityerror"),
 ]
 
 

@@ -23,7 +23,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "maildir has overdrawn ",
         "error writing message: file too large",
     )),
-    "mesgtoobig": (1190035711, (
+    "mesgtoobig": (3111941219, (
         "exceeded",
         "exceeds ",
         "maximum ",
@@ -68,7 +68,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (58151789, (
+    "authfailure": (2069064833, (
         "dkim",
         "fail",
         "[spf]",
@@ -78,6 +78,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "violation",
         "erification",
         "bad spf record",
+        "rejected by spf",
         "authenticate with ",
         "not allowed to send ",
         "spf unauthorized mail",
@@ -86,7 +87,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (2865339353, (
+    "userunknown": (913267382, (
         "mail",
         "user",
         " exist",
@@ -275,7 +276,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (1488821738, (
+    "blocked": (3175165214, (
         "rbl",
         "dial",
         "list",
@@ -287,6 +288,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "your ",
         "locked",
         "client ",
+        "nixspam",
         "spamcop",
         "bad helo",
         "invalid ",
@@ -301,10 +303,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "bogus helo name",
         "not welcome here",
         "reconnect to fast",
+        "has sent mail to a",
+        " appears to be from",
         " to reject all mail",
         "connection from you",
         "provided ehlo/helo ",
         "5.5.1 protocol error",
+        "has mailed to spamtraps",
         "not accepting connections",
         "excessive unknown recipients",
         "unauthenticated e-mail from ",
@@ -337,7 +342,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " have permission to post",
         "administrative prohibition",
     )),
-    "systemerror": (1386478348, (
+    "systemerror": (1601277341, (
         "crashed",
         "server ",
         "system ",
@@ -354,8 +359,11 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not available",
         "out of memory",
         "queue is full",
+        "queue message",
         "too much load",
+        "process recipient",
         "user lookup error",
+        "backend not running",
         "configuration error",
         "user database error",
         "table lookup failure",
@@ -371,7 +379,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message was received but it could not be saved",
         "timeout while performing search on ldap server",
     )),
-    "networkerror": (1351583085, (
+    "networkerror": (622527199, (
         "error",
         "mail ",
         "failed",
@@ -401,6 +409,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "alias database loop for",
         "lookup did not complete",
         "host not found, try again",
+        "delivery loop was detected",
         "mx record points to local host",
         "remote host address is the local host",
         "address family mismatch on destination mxs",
@@ -417,7 +426,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " accept ",
         "no smtp service",
     )),
-    "expired": (3726013422, (
+    "expired": (3062272411, (
         "time",
         "queue",
         "expired",
@@ -546,6 +555,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("message length ",),
         ("message size limit",),
         ("size limit exceeded",),
+        ("message size is too large",),
+        ("maximum data size exceeded",),
     ),
     "exceedlimit": (
         ("message too large for this recipient",),
@@ -593,6 +604,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "authfailure": (
         ("spf unauthorized mail",),
         ("rejected by dkim",),
+        ("rejected by spf",),
+        (" dkim signature data",),
+        ("dkim signature syntax error",),
         ("[spf]", "spf polic"),
         ("dkim2 verification fail",),
         ("fail", "violation", "validation"),
@@ -630,6 +644,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("recipient address rejected",),
         ("user unknown in ",),
         ("is not a ",),
+        ("> is not a valid rfc",),
         ("not a valid ",),
         (" that name",),
         ("no mail",),
@@ -876,6 +891,10 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("spamhaus",),
         ("sorbs",),
         ("spamcop",),
+        ("nixspam",),
+        ("has mailed to spamtraps",),
+        ("has sent mail to a",),
+        (" appears to be from",),
         ("dnsbl",),
         ("rbl",),
         ("client host ",),
@@ -946,6 +965,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("server error",),
         ("system ",),
         ("unable to ",),
+        ("internal dkim error",),
+        ("backend not running",),
+        ("queue message", "process recipient"),
         ("resources temporarily unavailable",),
         ("out of memory",),
         ("configuration error",),
@@ -1003,6 +1025,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("lookup did not complete",),
         ("remote host closed ",),
         ("loop detected",),
+        ("delivery loop was detected",),
         ("message is looping",),
         ("temporary failure in ",),
         ("alias database loop for",),

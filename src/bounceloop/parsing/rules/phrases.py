@@ -249,6 +249,20 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "RFC 1870 section 8 (Example): S: 552 Channel size limit exceeded: "
             "ned@YMIR.CLAREMONT.EDU (catalogue rfc1870-552-channel-size-limit)",
         ),
+        Phrase(
+            "message-size-is-too-large",
+            r"message size is too large",
+            "iRedAPD libs/__init__.py SMTP_ACTIONS['reject_msg_size_exceeded']: \"REJECT "
+            "Message size is too large\", the throttle plugin's msg_size (github.com/iredmail/"
+            "iRedAPD, commit 60b2eed4) (catalogue iredapd-throttle-msg-size)",
+        ),
+        Phrase(
+            "maximum-data-size-exceeded",
+            r"maximum data size exceeded",
+            "Go-Guerrilla server.go handleClient(): \"maximum DATA size exceeded (%d)\", more "
+            "than max_size read in DATA (github.com/flashmob/go-guerrilla, commit 858ac36f) "
+            "(catalogue go-guerrilla-data-size-exceeded)",
+        ),
     ),
     "exceedlimit": (
         Phrase(
@@ -405,6 +419,29 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"rejected by dkim",
             "hMailServer source/Server/Common/AntiSpam/DKIM/SpamTestDKIM.cpp: \"Rejected by "
             "DKIM.\" (github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
+        Phrase(
+            "rejected-by-spf",
+            r"rejected by spf\b",
+            "Proxmox Mail Gateway src/bin/pmgpolicy: Mail::SPF default_authority_explanation "
+            "\"Rejected by SPF: %{C} is not a designated mailserver for %{S} (context "
+            "%{_scope}, on %{R})\" when SPF says fail (github.com/proxmox/pmg-api, commit "
+            "09158948) (catalogue pmg-spf-reject)",
+        ),
+        Phrase(
+            "bad-or-no-dkim-signature-data",
+            r"(?:bad|no) dkim signature data",
+            "OpenDKIM opendkim/opendkim.c dkimf_libstatus(): \"bad DKIM signature data\" "
+            "(DKIM_STAT_BADSIG), \"no DKIM signature data\" (DKIM_STAT_NOSIG) "
+            "(github.com/trusteddomainproject/OpenDKIM, commit 5c539587) (catalogue "
+            "opendkim-bad-signature-reject) (catalogue opendkim-no-signature-reject)",
+        ),
+        Phrase(
+            "dkim-signature-syntax-error",
+            r"dkim signature syntax error",
+            "OpenDKIM opendkim/opendkim.c dkimf_libstatus(): \"DKIM signature syntax error\" "
+            "(DKIM_STAT_SYNTAX, handled as a bad signature) (github.com/trusteddomainproject/"
+            "OpenDKIM, commit 5c539587) (catalogue opendkim-signature-syntax-error)",
         ),
         Phrase(
             "spf-tag-or-policy",
@@ -631,6 +668,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Exim src/util/unknownuser.sh (the unknown-user pipe's reply: \"<local part>\" is not"
             " "
             "a known user mailbox in the domain \"<domain>\") (exim-4.99.1-148-g13835a3c1)",
+        ),
+        Phrase(
+            "recipient-not-a-valid-rfc-5321-address",
+            r"recipient address <[^>\n]{0,320}> is not a valid rfc-?5321 address",
+            "ZoneMTA lib/smtp-interface.js onRcptTo(): \"The recipient address <address> is not "
+            "a valid RFC-5321 address.\" (553) (github.com/zone-eu/zone-mta, commit cf94b992) "
+            "(catalogue zonemta-invalid-rfc5321-address)",
         ),
         Phrase(
             "not-a-valid-recipient",
@@ -1847,6 +1891,34 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("sorbs", r"\bsorbs\b", "SORBS DNSBL (dnsbl.sorbs.net), named by DNSBL refusals"),
         Phrase("spamcop", r"spamcop", "SpamCop DNSBL (bl.spamcop.net), named by DNSBL refusals"),
         Phrase(
+            "nixspam",
+            r"\bnixspam\b",
+            "NiX Spam DNSBL (heise iX), named by DNSBL refusals: OpenBSD etc/mail/spamd.conf "
+            "nixspam msg \"Your address %A is in the nixspam list\" (github.com/openbsd/src, "
+            "commit 0eefc212) (catalogue spamd-nixspam)",
+        ),
+        Phrase(
+            "has-mailed-to-spamtraps",
+            r"\bhas mailed to spamtraps\b",
+            "OpenBSD libexec/spamd/grey.c traplist_msg \"Your address %A has mailed to "
+            "spamtraps here\", the client addresses that mailed a spamtrap address "
+            "(github.com/openbsd/src, commit e52bebba) (catalogue spamd-greytrap)",
+        ),
+        Phrase(
+            "has-sent-mail-to-a-spamtrap",
+            r"\bhas sent mail to an? [\w.-]{1,64} spamtrap\b",
+            "OpenBSD etc/mail/spamd.conf uatraps msg \"Your address %A has sent mail to a "
+            "ualberta.ca spamtrap within the last 24 hours\" (github.com/openbsd/src, commit "
+            "0eefc212) (catalogue spamd-uatraps)",
+        ),
+        Phrase(
+            "your-address-appears-to-be-from",
+            r"\byour address (?:\d{1,3}\.){3}\d{1,3} appears to be from\b",
+            "OpenBSD etc/mail/spamd.conf china and korea msg \"SPAM. Your address %A appears "
+            "to be from China\" (a list of the country's address blocks; %A the client's "
+            "address) (github.com/openbsd/src, commit 0eefc212) (catalogue spamd-china)",
+        ),
+        Phrase(
             "dnsbl",
             r"\bdnsbl\b",
             "DNS blocklists (RFC 5782), named in the refusals of the MTAs that use them",
@@ -2242,6 +2314,30 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "(catalogue mimecast-421-unable-to-process)",
         ),
         Phrase(
+            "internal-dkim-error",
+            r"internal dkim error",
+            "OpenDKIM opendkim/opendkim.c dkimf_libstatus(): \"internal DKIM error\" "
+            "(DKIM_STAT_INTERNAL; On-InternalError tempfail by default) "
+            "(github.com/trusteddomainproject/OpenDKIM, commit 5c539587) (catalogue "
+            "opendkim-internal-error)",
+        ),
+        Phrase(
+            "backend-not-running",
+            r"backend not running",
+            "Go-Guerrilla response/enhanced.go Canned.FailBackendNotRunning: \"Transaction "
+            "failed - backend not running\" (github.com/flashmob/go-guerrilla, commit 858ac36f) "
+            "(catalogue go-guerrilla-backend-not-running)",
+        ),
+        Phrase(
+            "failed-to-process-recipient-or-queue-message",
+            r"failed to (?:process recipient|queue message)",
+            "haraka-plugin-wildduck index.js: \"Failed to process recipient, try again "
+            "[ERRC01]\" (the recipient lookup failed), \"Failed to queue message [ERRQ05]\" "
+            "(storing the message failed) (github.com/nodemailer/haraka-plugin-wildduck, commit "
+            "39d65697) (catalogue wildduck-failed-to-process-recipient) (catalogue "
+            "wildduck-failed-to-queue)",
+        ),
+        Phrase(
             "resources-temporarily-unavailable",
             r"resources temporarily unavailable",
             "notqmail qmail-remote.c / qmail-local.c: System resources temporarily unavailable. "
@@ -2502,6 +2598,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase("loop-detected", r"\bloop detected", "OpenSMTPD mda: Loop detected; RFC 3463 X.4.6"),
         Phrase(
+            "delivery-loop-was-detected",
+            r"\bdelivery loop was detected\b",
+            "ZoneMTA plugins/core/delivery-loop.js: \"A delivery loop was detected which causes "
+            "this email which caused the email to be undeliverable\", more Received: headers "
+            "than maxHops (github.com/zone-eu/zone-mta, commit cf94b992) (catalogue "
+            "zonemta-delivery-loop)",
+        ),
+        Phrase(
             "message-is-looping",
             r"message is looping",
             "notqmail qmail-local.c: This message is looping: it already has my Delivered-To "
@@ -2592,9 +2696,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "expired": (
         # A certificate that expired is a TLS failure (Exchange Online NDR 5.7.322
-        # certificate-expired), not the queue's lifetime.
+        # certificate-expired), not the queue's lifetime; nor is a password that expired
+        # (iRedAPD's CHANGE_PASSWORD_MESSAGE "Password expired or never changed, please change
+        # your password in webmail before sending email", libs/default_settings.py,
+        # github.com/iredmail/iRedAPD commit 60b2eed4; catalogue iredapd-change-password).
         Phrase("expired", r"\bexpired\b(?<!certificate-expired)(?<!certificate is expired)"
-               r"(?<!certificate has expired)",
+               r"(?<!certificate has expired)(?<!password expired)",
                "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-"
                "reports-in-exchange-online/non-delivery-reports-in-exchange-online (source: "
                "OfficeDocs-Exchange non-delivery-reports-in-exchange-online.md, commit 040dec76) "
