@@ -210,11 +210,11 @@ TABLE: list[Row] = [
     ("mail for example.org loops back to myself", "5.4.6", "", "", {}, "networkerror"),
     ("5.7.322 certificate-expired: Destination mail server's certificate is expired",
      "5.7.322", "", "", {}, "securityerror"),
-    # Protocol errors: Google's "SMTP protocol violation" is a syntax error, a bare
-    # "Protocol violation" a policy's.
+    # Protocol errors: Google's "SMTP protocol violation" is a syntax error, and so is a bare
+    # "Protocol violation" (no server documents it as a policy's).
     ("451 4.5.0 SMTP protocol violation, see RFC 2821", "4.5.0", "451", "", {},
      "syntaxerror"),
-    ("550 Protocol violation", "5.0.0", "550", "DATA", {}, "policyviolation"),
+    ("550 Protocol violation", "5.0.0", "550", "DATA", {}, "syntaxerror"),
     ("554 SMTP synchronization error", "5.0.0", "554", "CONN", {}, "syntaxerror"),
     ("555 syntax error (#5.5.4)", "5.5.4", "555", "", {}, "syntaxerror"),
     # The Postfix VDA patch's quota text, whatever the 5.2.3 (message length) beside it.

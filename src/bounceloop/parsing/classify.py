@@ -878,8 +878,7 @@ def probe(reason: str, s: Signals) -> str:
 #: Phrase-only reasons, for a status whose meaning leaves the reason open.
 PHRASE_ORDER: tuple[str, ...] = (
     "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected", "virusdetected",
-    # Google's "SMTP protocol violation" is a syntax error; a bare "protocol violation" is
-    # a policy's (syntaxerror's phrases first).
+    # Google's "SMTP protocol violation" is a syntax error (syntaxerror's phrases first).
     "syntaxerror", "policyviolation", "norelaying", "systemerror", "networkerror", "suspend",
     "contenterror", "systemfull", "notaccept", "expired", "failedstarttls", "securityerror",
     "suppressed", "mailererror",

@@ -321,7 +321,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "infected",
         "content presents a potential security issue",
     )),
-    "policyviolation": (107506796, (
+    "policyviolation": (3195595857, (
         "denied",
         "blocked",
         "not in ",
@@ -337,7 +337,6 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "policy reasons",
         "policy violation",
         "not authenticated",
-        "protocol violation",
         "closed mailing list",
         " have permission to post",
         "administrative prohibition",
@@ -482,7 +481,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "local delivery failed",
         "failed to read response template",
     )),
-    "syntaxerror": (2679445402, (
+    "syntaxerror": (2892313681, (
         " first",
         "malformed",
         "ation error",
@@ -495,10 +494,10 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many errors",
         "path not allowed",
         "protocol synchroni",
+        "protocol violation",
         "command unrecognized",
         "unrecognized command",
         "command not implemented",
-        "smtp protocol violation",
         "bad sequence of commands",
         "parameter not implemented",
         "too many syntax or protocol errors",
@@ -933,7 +932,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("policy reasons",),
         ("denied", "blocked", "rejected", "prohibited", "not allowed"),
         (" email policy",),
-        ("protocol violation",),
         ("local policy",),
         (" attachment",),
         ("header error",),
@@ -1129,7 +1127,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("protocol synchroni",),
         ("too many errors",),
         (" first",),
-        ("smtp protocol violation",),
+        ("protocol violation",),
         ("too many syntax or protocol errors",),
     ),
     "vacation": (

@@ -2138,7 +2138,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "message violates example.com email policy. - gcdp <sessionid> - gsmtp, a Google "
             "Workspace administrator's rule (catalogue gmail-550-5.7.1-gcdp-policy)",
         ),
-        Phrase("protocol-violation", r"protocol violation", ""),
         Phrase(
             "local-policy",
             r"local policy",
@@ -3093,9 +3092,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "smtp-protocol-violation",
-            r"smtp protocol violation",
+            r"(?:smtp )?protocol violation",
             "Google SMTP error reference 451 4.5.0 / 454 4.5.0 (SMTP protocol violation, see "
-            "RFC 2821 / RFC 3207)",
+            "RFC 2821 / RFC 3207); the client broke the protocol, RFC 3463 X.5.0 (other or "
+            "undefined protocol status)",
         ),
         Phrase(
             "too-many-syntax-or-protocol-errors",
