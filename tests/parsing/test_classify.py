@@ -410,6 +410,15 @@ TABLE: list[Row] = [
     ("500 Too many syntax or protocol errors", "", "500", "MAIL", {}, "syntaxerror"),
     ("421 4.3.2 All server ports are busy", "4.3.2", "421", "CONN", {}, "toomanyconn"),
     ("550 5.7.1 bogus HELO name used: localhost", "5.7.1", "550", "RCPT", {}, "blocked"),
+    # qmail-remote ends every permanent failure with "Giving up on <ip>.": not an expiry.
+    ("192.0.2.7 does not like recipient. Remote host said: 557 Email address - a@example.org"
+     " - is not available here. Giving up on 192.0.2.7.", "", "557", "RCPT", {}, "onhold"),
+    # Gmail's permanent failure after an NXDOMAIN answer; one it still retries (4.0.0) it
+    # took for a lookup that may yet succeed.
+    ("DNS Error: Address resolution of example.org. failed: Domain name not found", "", "",
+     "", {}, "hostunknown"),
+    ("DNS Error: Address resolution of example.org. failed: Domain name not found", "4.0.0",
+     "", "", {}, "networkerror"),
     # Catalogue families of issue 18 (Mail.ru, Cisco AsyncOS, DNSBLs): Mail.ru refuses an
     # unknown mailbox only after DATA and names it; AsyncOS's SPF reject and its directory
     # harvest drop; a URI domain of the message on SURBL or the Spamhaus DBL, after DATA.

@@ -85,6 +85,9 @@ _NOT_VIRUS = rx.compile(r"unable to scan")
 # Nor an "authfailure" phrase where the check could not finish for a DNS error: a temporary
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
 # "Temporary DMARC DNS lookup failure").
+# A resolver's NXDOMAIN answer, in the words that report it (RFC 8020: the name does not
+# exist). Lowercased text.
+_NXDOMAIN = rx.compile(r"domain name not found|\bnxdomain\b|non-existent domain")
 _NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
 
 
@@ -813,8 +816,14 @@ def _hostunknown(s: Signals) -> str:
     if s.command in BEFORE_RCPT or any(m in s.text for m in _NOT_RECIPIENT_HOST):
         return ""
     # A lookup that failed (a DNS error, "try again") is not an answer that the domain does
-    # not exist: that is a network error, whatever the words "host not found" suggest.
-    if s.says("networkerror"):
+    # not exist: that is a network error, whatever the words "host not found" suggest. Unless
+    # the answer was NXDOMAIN (RFC 1035 4.1.1 RCODE 3, "the domain name referenced in the
+    # query does not exist") and the reporting MTA gave up on it (Gmail labels that a DNS
+    # error too: "Technical details of permanent failure: DNS Error: Address resolution of
+    # example.org. failed: Domain name not found"); one it still retries (a 4.x.x) it took
+    # for a lookup that may yet succeed.
+    if s.says("networkerror") and not (
+            _NXDOMAIN.search(s.text) and (s.status or s.reply)[:1] != "4"):
         return ""
     return _status(s, "hostunknown") or s.phrase("hostunknown")
 

@@ -17,6 +17,7 @@ then the original headers. Most of it is translated into the sender's language (
     jane@example.org
     #550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##         (2007/2010)
     mx.example.org #550 5.1.1 <jane@example.org>... User unknown ##       (2010, remote reply)
+    #< #5.1.1 smtp;550 5.1.1 <jane@example.org>... User unknown> #SMTP#   (2007, remote reply)
     Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'   (2013+)
     5/25/2018 8:21:10 AM - Server at mx.example.org returned '450 4.4.312 ...'  (retries)
 
@@ -90,9 +91,12 @@ _GENERATING = rx.compile(
     re.I,
 )
 # 2007/2010: "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##", optionally preceded by
-# the remote host and followed by "rfc822;jane@example.org" after the closing "##".
+# the remote host and followed by "rfc822;jane@example.org" after the closing "##"; a remote
+# server's reply also as "#< #5.5.1 smtp;502 5.5.1 Unrecognized command.> #SMTP#" (the
+# status, then the reply after "smtp;", closed by "> #SMTP#").
 _HASHED = rx.compile(
-    r"^\s*(?:([\w.\-]+)\s+)?#\s*(?:<\s*)?([245]\d\d[ \-](?:.*?\S)??)\s*(?:##.*)?$")
+    r"^\s*(?:([\w.\-]+)\s+)?#\s*(?:<\s*(?:#\s*([245]\.\d{1,3}\.\d{1,3})\s+)?(?:smtp\s*;\s*)?)?"
+    r"([245]\d\d[ \-](?:.*?\S)??)\s*(?:##.*|>\s*#smtp#.*)?$", re.I)
 # 2013+: "Remote Server returned '...'", "Remote Server at host (ip) returned '...'",
 # "5/25/2018 8:21:10 AM - Server at host returned '...'".
 # What "\bserver(?: at ([\w.\-]+))?[^']*?\breturned\s+'(.*)$" (re.I) finds, read in parts by
@@ -210,7 +214,8 @@ def _admin_facts(text: str) -> list[Fact]:
             continue
         hashed = _HASHED.match(line)
         if hashed:
-            current.diagnosis = hashed.group(2).rstrip(">").strip()
+            current.diagnosis = hashed.group(3).rstrip(">").strip()
+            current.status = current.status or (hashed.group(2) or "")
             if hashed.group(1) and "." in hashed.group(1):
                 current.remote_mta = current.remote_mta or hashed.group(1)
     return facts

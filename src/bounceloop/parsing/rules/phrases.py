@@ -2763,7 +2763,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "giving-up",
-            r"giving up",
+            # Not qmail-remote's "Giving up on <ip>.", the end of a permanent failure's report
+            # (notqmail qmail-remote.c: quit("DGiving up on ", ""), "D" for permanent).
+            r"seconds\. giving up",
             "dma dma.c deliver(): \"Could not deliver for the last %d seconds. Giving up.\" "
             "(github.com/corecode/dma, commit 7f88bbe7) (catalogue dma-max-timeout)",
         ),
