@@ -80,6 +80,14 @@ def inquire(mail: Mail) -> list[Fact]:
             entries.append((candidate, []))
         elif entries:
             entries[-1][1].append(stripped)
+    # Addresses listed together with no text between them failed for the one reason under
+    # the last of them ("<a@...>", "<b@...>", "Reason:", "delivery retry timeout exceeded").
+    shared: list[str] = []
+    for _, lines in reversed(entries):
+        if lines:
+            shared = lines
+        else:
+            lines.extend(shared)
     facts = [_fact(rcpt, lines) for rcpt, lines in entries]
     for fact in facts:
         fact.date = mail.header("Date")
