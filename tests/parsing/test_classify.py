@@ -410,6 +410,14 @@ TABLE: list[Row] = [
     ("500 Too many syntax or protocol errors", "", "500", "MAIL", {}, "syntaxerror"),
     ("421 4.3.2 All server ports are busy", "4.3.2", "421", "CONN", {}, "toomanyconn"),
     ("550 5.7.1 bogus HELO name used: localhost", "5.7.1", "550", "RCPT", {}, "blocked"),
+    # Proofpoint's refusal of a sending IP its reputation service blocks, whatever X.7.0.
+    ("554 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.25", "5.7.0", "554",
+     "RCPT", {}, "blocked"),
+    # Yahoo's TSS04 is about the sending IP's reputation (its error codes page), also when
+    # Yahoo's own host is the remote.
+    ("421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected "
+     "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
+     "4.7.0", "421", "MAIL", {"remote_mta": "mta6.am0.yahoodns.net"}, "badreputation"),
     # qmail-remote ends every permanent failure with "Giving up on <ip>.": not an expiry.
     ("192.0.2.7 does not like recipient. Remote host said: 557 Email address - a@example.org"
      " - is not available here. Giving up on 192.0.2.7.", "", "557", "RCPT", {}, "onhold"),

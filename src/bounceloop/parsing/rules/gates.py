@@ -276,7 +276,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (3175165214, (
+    "blocked": (1045239524, (
         "rbl",
         "dial",
         "list",
@@ -309,6 +309,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "connection from you",
         "provided ehlo/helo ",
         "5.5.1 protocol error",
+        "ipcheck.proofpoint.com",
         "has mailed to spamtraps",
         "not accepting connections",
         "excessive unknown recipients",
@@ -890,6 +891,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("spamhaus",),
         ("sorbs",),
         ("spamcop",),
+        ("ipcheck.proofpoint.com",),
         ("nixspam",),
         ("has mailed to spamtraps",),
         ("has sent mail to a",),

@@ -1891,6 +1891,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase("sorbs", r"\bsorbs\b", "SORBS DNSBL (dnsbl.sorbs.net), named by DNSBL refusals"),
         Phrase("spamcop", r"spamcop", "SpamCop DNSBL (bl.spamcop.net), named by DNSBL refusals"),
         Phrase(
+            "proofpoint-ipcheck",
+            r"ipcheck\.proofpoint\.com",
+            "Proofpoint IP Check (ipcheck.proofpoint.com), the lookup Proofpoint's refusals of a "
+            "sending IP its reputation service blocks point to (\"554 5.7.0 Blocked - see "
+            "https://ipcheck.proofpoint.com/?ip=<ip>\")",
+        ),
+        Phrase(
             "nixspam",
             r"\bnixspam\b",
             "NiX Spam DNSBL (heise iX), named by DNSBL refusals: OpenBSD etc/mail/spamd.conf "

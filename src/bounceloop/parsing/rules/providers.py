@@ -154,8 +154,10 @@ PROVIDERS: tuple[Provider, ...] = (
             ("norelaying", r"relaying denied for"),
             ("notcompliantrfc", r"headers are not rfc compliant"),
             ("policyviolation", r"not accepted for policy reasons"),
-            ("rejected", r"unexpected volume or user complaints|unresolvable rfc\.?5321 domain|"
-             r"will be permanently deferred"),
+            # Not "[TSS04] ... temporarily deferred due to unexpected volume or user
+            # complaints": Yahoo's error codes page gives it for the sending IP's reputation
+            # (badreputation, a phrase of its own; catalogue yahoo-421-tss04-deferred-complaints).
+            ("rejected", r"unresolvable rfc\.?5321 domain|will be permanently deferred"),
             ("speeding", r"receiving mail too quickly"),
             ("suspend", r" is no longer valid|this mailbox is disabled"),
             ("toomanyconn", r"max message per connection"),
