@@ -32,6 +32,26 @@ def test_entries_are_phrases() -> None:
 
 
 
+#: The phrases no server, provider or RFC has been found to write yet (issue 18 item 1: each
+#: rule names its source). Searches of MTA sources and providers' pages found these words
+#: only in bounce parsers, which are no source; taking them out costs the Sisimai corpus
+#: 0.976 -> 0.951 (measured 2026-12-06). The list may only shrink.
+UNSOURCED = {
+    ("expired", "failed-n-attempts"), ("hostunknown", "domain-is-not-reachable"),
+    ("mailboxfull", "mailfolder-full"), ("mailererror", "failed-to-read-response-template"),
+    ("networkerror", "could-not-find-a-gateway"), ("rejected", "does-not-exist-e2110"),
+    ("rejected", "sending-to-from-blacklisted-address"), ("requireptr", "unverifiable-ip"),
+    ("speeding", "too-fast"), ("suspend", "temporarily-locked"),
+    ("userunknown", "no-mail-box-for"),
+}
+
+
+def test_every_phrase_names_its_source_but_the_known_few() -> None:
+    unsourced = {(reason, phrase.id) for reason, phrases in PHRASES.items()
+                 for phrase in phrases if not phrase.source.strip()}
+    assert unsourced <= UNSOURCED, sorted(unsourced - UNSOURCED)
+
+
 _CITED = re.compile(r"\(catalogue ([a-z0-9][a-z0-9.-]*)\)")
 
 
