@@ -12,29 +12,23 @@ bounce domain's MX (the farm's catcher) keeps the other MTAs' bounces.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bounceloop.testing import ReceivedMessage
-
-_REPLY_LINE = re.compile(r"([45]\d\d)(?:[ -](.*))?")
+from bounceloop.testing.mx import format_reply
 
 
 def wire(text: str) -> str:
     """A reply text (lines joined by ``\\n``, each with its code) as it goes on the wire:
-    ``-`` after the code on every line but the last (RFC 5321 section 4.2.1)."""
-    lines = text.strip("\n").split("\n")
-    out: list[str] = []
-    for index, line in enumerate(lines):
-        match = _REPLY_LINE.fullmatch(line)
-        if match is None:
-            raise ValueError(f"reply line {line!r} does not start with a 4xx or 5xx code")
-        code, rest = match.groups()
-        out.append(f"{code}{' ' if index == len(lines) - 1 else '-'}{rest or ''}")
-    return "\r\n".join(out)
+    ``-`` after the code on every line but the last (RFC 5321 section 4.2.1), as the farm's
+    other peers send theirs (bounceloop.testing.mx.format_reply). A smarthost route only
+    refuses: 4xx or 5xx."""
+    if text.strip("\r\n")[:1] not in ("4", "5"):
+        raise ValueError(f"reply {text!r} does not start with a 4xx or 5xx code")
+    return format_reply(text)
 
 
 @dataclass(frozen=True)

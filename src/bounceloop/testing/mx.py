@@ -59,6 +59,7 @@ __all__ = [
     "FakeMX",
     "MXProcess",
     "ReceivedMessage",
+    "format_reply",
     "rcpt_reply_for",
     "read_records",
     "spawn_mx",
@@ -130,7 +131,7 @@ def rcpt_reply_for(address: str) -> str | None:
     return f"{code} {klass}.{subject}.{detail} {text}"
 
 
-def _format_reply(reply: str) -> str:
+def format_reply(reply: str) -> str:
     """Validate a scripted reply and give multi-line ones the RFC 5321 ``-`` continuation.
 
     Lines are separated by ``\\n`` (``\\r\\n`` works too) and each starts with the code:
@@ -158,7 +159,7 @@ def _check_script(command: str, reply: str) -> str:
     command = command.upper()
     if command not in COMMANDS:
         raise ValueError(f"cannot script {command!r}: choose one of {sorted(COMMANDS)}")
-    formatted = _format_reply(reply)
+    formatted = format_reply(reply)
     # A 2xx for MAIL/RCPT/DATA would claim an acceptance the server state does not have;
     # EHLO/HELO and DATA_END may succeed with a custom text (an old server's capabilities,
     # a queue id).
