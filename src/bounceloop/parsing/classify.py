@@ -85,10 +85,10 @@ _NOT_VIRUS = rx.compile(r"unable to scan")
 # Nor an "authfailure" phrase where the check could not finish for a DNS error: a temporary
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
 # "Temporary DMARC DNS lookup failure").
+_NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
 # A resolver's NXDOMAIN answer, in the words that report it (RFC 8020: the name does not
 # exist). Lowercased text.
 _NXDOMAIN = rx.compile(r"domain name not found|\bnxdomain\b|non-existent domain")
-_NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
 
 
 def _union(reason: str, ids: frozenset[str], gate: tuple[str, ...]) -> Callable[[str], bool]:

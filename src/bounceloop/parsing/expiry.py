@@ -57,8 +57,11 @@ AFTER_FAILURE: tuple[Phrase, ...] = (
            "Gmail, after its retries (its notice of failure; its delay warnings say it too)"),
 )
 
+#: What a report of a failure may say (a delay's report: GAVE_UP alone).
+_ON_FAILURE = GAVE_UP + AFTER_FAILURE
+
 #: Any of them (one search per text; which one, only on a hit).
-_ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in GAVE_UP + AFTER_FAILURE))
+_ANY = rx.compile("|".join(f"(?:{phrase.pattern})" for phrase in _ON_FAILURE))
 
 #: The rule of an expiry the report's fields show (Action: failed, status of class 4).
 FIELDS_RULE = "expiry:failed-transient"
@@ -79,7 +82,7 @@ def gave_up(action: str, status: str, reply: str, diagnosis: str,
     if action in ("delivered", "relayed", "expanded"):
         return None
     code = status or reply
-    phrases = GAVE_UP if action == "delayed" else GAVE_UP + AFTER_FAILURE
+    phrases = GAVE_UP if action == "delayed" else _ON_FAILURE
     for text in (diagnosis, "" if code[:1] == "5" else context):
         if not text or _ANY.search(text) is None:
             continue
