@@ -273,6 +273,15 @@ MAILMAN_FORMATS = [
 ]
 
 
+def _list_notice(subject: str, body: str) -> bytes:
+    """A notice in ``body`` returning a mailing list's message: the original's To is the
+    list, so a recipient can only come from the notice."""
+    return ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
+            f"To: <list-bounces@lists.example.org>\nSubject: {subject}\n\n{body}"
+            "\n--- Original message follows.\n\nFrom: List <list@lists.example.org>\n"
+            "To: members@lists.example.org\nSubject: news\n\nText.\n").encode()
+
+
 @pytest.mark.parametrize(("body", "recipient", "reason"),
                          [c[1:] for c in SYMPA_FORMATS + MAILMAN_FORMATS],
                          ids=[c[0] for c in SYMPA_FORMATS + MAILMAN_FORMATS])
@@ -280,11 +289,7 @@ def test_an_older_notice_names_its_recipient(body: str, recipient: str,
                                              reason: str | None) -> None:
     # "filtered" for "user unknown" with no SMTP command is the Sisimai convention (see
     # parsing.classify._filtered), which the benchmark corpus keeps.
-    raw = ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
-           "To: <list-bounces@lists.example.org>\nSubject: Returned mail\n\n" + body +
-           "\n--- Original message follows.\n\nFrom: List <list@lists.example.org>\n"
-           "To: members@lists.example.org\nSubject: news\n\nText.\n")
-    records = parse(raw.encode()).records
+    records = parse(_list_notice("Returned mail", body)).records
     assert [r.recipient for r in records] == [recipient]
     if reason is not None:
         assert records[0].reason == reason
@@ -361,25 +366,18 @@ def test_a_notice_in_an_unknown_language_lists_its_recipient() -> None:
     "Delivery attempts will continue to be made for 4 days.",
 ])
 def test_a_warning_is_a_delay(warning: str) -> None:
-    raw = ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
-           "To: <list-bounces@lists.example.org>\nSubject: Delivery Status Notification\n\n"
-           "Your message could not be delivered to the following recipient:\n\n"
-           f"  w.ms@example.com\n\n{warning}\n\n--- Original message follows.\n\n"
-           "From: List <list@lists.example.org>\nTo: members@lists.example.org\n"
-           "Subject: news\n\nText.\n")
-    (record,) = parse(raw.encode()).records
+    raw = _list_notice("Delivery Status Notification",
+                       "Your message could not be delivered to the following recipient:\n\n"
+                       f"  w.ms@example.com\n\n{warning}\n")
+    (record,) = parse(raw).records
     assert (record.recipient, record.action) == ("w.ms@example.com", "delayed")
 
 
 def test_a_notice_its_subject_calls_a_delay_is_one() -> None:
     # The body gives the recipient only in the session transcript, with no statement.
-    raw = ("Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.net>\n"
-           "To: <list-bounces@lists.example.org>\n"
-           "Subject: Warning: could not send message for past 4 hours\n\n"
-           "   ----- Transcript of session follows -----\n"
-           ">>> RCPT To:<d.la@example.com>\n<<< 452 4.2.2 Mailbox full\n\n"
-           "--- Original message follows.\n\nFrom: List <list@lists.example.org>\n"
-           "To: members@lists.example.org\nSubject: news\n\nText.\n")
-    (record,) = parse(raw.encode()).records
+    raw = _list_notice("Warning: could not send message for past 4 hours",
+                       "   ----- Transcript of session follows -----\n"
+                       ">>> RCPT To:<d.la@example.com>\n<<< 452 4.2.2 Mailbox full\n")
+    (record,) = parse(raw).records
     assert (record.recipient, record.action, record.expired) == ("d.la@example.com", "delayed",
                                                                  False)
