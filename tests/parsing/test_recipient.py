@@ -54,6 +54,11 @@ PROFILE = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "200")
         ("jane@" + ".".join(["a" * 60] * 5), ""),
         ("j" * 300_000 + "@example.org", ""),
         ("recipient@#example.net", ""),
+        # A lone surrogate (undecodable bytes kept by surrogateescape) is no character: found
+        # by tests/parsing/test_fuzz.py, it raised UnicodeEncodeError.
+        ("jane@exa\udcffmple.org", ""),
+        ("jane\udcff@example.org", ""),
+        ('"jane\udcff"@example.org', ""),
     ],
 )
 def test_recipient(value: str, expected: str) -> None:

@@ -33,16 +33,20 @@ MAX_PATH = 256
 #: it is refused before any pattern reads it.
 MAX_INPUT = 2 * MAX_PATH + 64
 
-# RFC 5322 atext, and RFC 6531 section 3.3's UTF8-non-ascii (any character above U+007F).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+# RFC 6531 section 3.3's UTF8-non-ascii: any character above U+007F that UTF-8 can encode
+# (RFC 3629 section 3: not the surrogates, which a decoder's surrogateescape leaves for bytes
+# that were not UTF-8).
+_UTF8 = r"\u0080-\ud7ff\ue000-\U0010ffff"
+# RFC 5322 atext and UTF8-non-ascii.
+_ATOM = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~\-{_UTF8}]+"
 _DOT_ATOM = rx.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 # RFC 5321 Quoted-string: qtextSMTP (printable ASCII but " and \, and UTF-8 under RFC 6531)
 # or a backslash before a printable character.
-_QUOTED = rx.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\U0010ffff]|\\[\x20-\x7e])*"')
+_QUOTED = rx.compile(rf'"(?:[\x20\x21\x23-\x5b\x5d-\x7e{_UTF8}]|\\[\x20-\x7e])*"')
 # A label of letters, digits and hyphens (RFC 5321 Let-dig / Ldh-str), UTF-8 letters for an
 # internationalised name in U-labels (RFC 6531), "_" because real domains' hosts carry it.
-_LETDIG = r"[A-Za-z0-9_\u0080-\U0010ffff]"
-_LABEL = rf"{_LETDIG}(?:[A-Za-z0-9_\-\u0080-\U0010ffff]*{_LETDIG})?"
+_LETDIG = rf"[A-Za-z0-9_{_UTF8}]"
+_LABEL = rf"{_LETDIG}(?:[A-Za-z0-9_\-{_UTF8}]*{_LETDIG})?"
 _DOMAIN = rx.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 # RFC 5321 address-literal: [IPv4], [IPv6:...], or a General-address-literal [tag:content].
 _LITERAL = rx.compile(r"\[(?:[0-9.]+|[A-Za-z0-9-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]")
