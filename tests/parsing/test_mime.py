@@ -51,6 +51,27 @@ def test_split_parts_variants() -> None:
     assert split_parts("--b\nx\n--b\ny\n", "b") == (["x", "y\n"], "")
     # The boundary never occurs.
     assert split_parts("no parts here", "b") == ([], "no parts here")
+    # A close delimiter before the first part, with more delimiters after it, opens the part
+    # (MasqMail's Italian template); alone, it still closes.
+    assert split_parts("pre\n--b--\nx\n--b\ny\n--b--\n", "b") == (["x", "y"], "pre")
+    assert split_parts("pre\n--b--\nafter\n", "b") == ([], "pre\n--b--\nafter\n")
+
+
+def test_mime_fields_cut_off_by_a_blank_line() -> None:
+    # MasqMail's Italian template: a blank line after the Subject; its MIME fields open the
+    # body. Only a block that opens with MIME-Version or Content-Type and holds both is read.
+    text = ("From: a@example.org\nSubject: s\n\nMIME-Version: 1.0\nContent-Type: "
+            "multipart/mixed;\n boundary=\"b\"\n\npre\n--b\n\none\n--b--\n")
+    root = parse(text)
+    assert (root.ctype, len(root.children), root.children[0].body) == (
+        "multipart/mixed", 1, "one")
+    for body in ("Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\none\n--b--\n",
+                 "Hello,\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n"):
+        assert parse("Subject: s\n\n" + body).ctype == "text/plain"
+    # Below the top level a part's body is its own.
+    nested = parse("Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\n\n"
+                   "MIME-Version: 1.0\nContent-Type: text/html\n\nx\n--o--\n")
+    assert nested.children[0].ctype == "text/plain"
 
 
 def test_nested_tree_and_payloads() -> None:

@@ -12,7 +12,9 @@ Leniency, each seen in real bounces: a first line "From " (mbox); header lines w
 colon ending the header block (compat32 does the same); boundary lines with trailing spaces,
 or with the closing ``--`` missing; a part that starts with a blank line (no headers);
 parameters in RFC 2231 form (``boundary*0=``, ``charset*=utf-8''...``); a ``multipart`` whose
-boundary never occurs (read as text, see ``mail.py`` for recovering it).
+boundary never occurs (read as text, see ``mail.py`` for recovering it); MIME fields cut off
+from the header block by a blank line, and a close delimiter opening the first part (both in
+MasqMail's Italian templates).
 
 Input is text in which each character is one byte (bytes decoded as Latin-1, line ends
 normalised to LF); nothing is lost, and decoding to real characters happens per part, once
@@ -211,6 +213,12 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
         if key.lower() == "content-type":
             ctype_value = value
             break
+    if not ctype_value and depth == 0:
+        stray = _stray_head(body)
+        if stray is not None:
+            more, body = stray
+            headers += more
+            ctype_value = next(v for k, v in more if k.lower() == "content-type")
     ctype, params = content_type(ctype_value) if ctype_value else (default, {})
     del text  # what it held is in headers and body now
     part = Part(headers=headers, ctype=ctype, params=params, body=body)
@@ -231,12 +239,35 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
     return part
 
 
+def _stray_head(body: str) -> tuple[list[tuple[str, str]], str] | None:
+    """The MIME fields of a message whose header block a blank line cut short, and the body
+    after them; None for any other body.
+
+    MasqMail's Italian templates (tpl/failmsg.tpl.it, warnmsg.tpl.it) have a blank line after
+    the Subject, so every such bounce carries its MIME-Version and multipart Content-Type as
+    the first lines of its body. Only a block of fields that opens with one of those two and
+    holds both is taken.
+    """
+    if not body.startswith(("MIME-Version:", "Content-Type:")):
+        return None
+    end = body.find("\n\n")
+    found = fields(body if end < 0 else body[:end])
+    if not found:
+        return None
+    names = {name.lower() for name, _ in found}
+    if not {"mime-version", "content-type"} <= names:
+        return None
+    return found, "" if end < 0 else body[end + 2:]
+
+
 def split_parts(body: str, boundary: str) -> tuple[list[str], str]:
     """The parts of a multipart body, and its preamble. [] when the boundary never occurs.
 
     A delimiter is a line "--boundary" (trailing white space allowed, RFC 2046 section 5.1.1);
     "--boundary--" closes. A line "--boundaryX" is not a delimiter: the token only starts
-    with ours. A missing close delimiter ends the last part at the end of the body.
+    with ours. A missing close delimiter ends the last part at the end of the body. A close
+    delimiter before the first part, with delimiters after it, opens that part: MasqMail's
+    Italian templates (tpl/failmsg.tpl.it) write their first delimiter so.
     """
     delimiter = "--" + boundary
     width = len(delimiter)
@@ -248,6 +279,9 @@ def split_parts(body: str, boundary: str) -> tuple[list[str], str]:
         eol = body.find("\n", pos)
         rest = body[pos + width: len(body) if eol < 0 else eol]
         closing = rest.startswith("--")
+        if (closing and content_start < 0 and not chunks and not rest[2:].strip()
+                and body.find("\n" + delimiter, pos + 1) >= 0):
+            closing, rest = False, ""
         if closing or not rest.strip():
             if content_start < 0:
                 preamble = body[: max(pos - 1, 0)]
