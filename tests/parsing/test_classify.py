@@ -418,6 +418,26 @@ TABLE: list[Row] = [
     ("421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected "
      "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
      "4.7.0", "421", "MAIL", {"remote_mta": "mta6.am0.yahoodns.net"}, "badreputation"),
+    # Yahoo's TS03/TSS09 "All messages from <IP> will be permanently deferred": the IP's bulk
+    # volume (Yahoo's SLN3436), not a refused sender.
+    ("421 4.7.1 [TS03] All messages from 192.0.2.25 will be permanently deferred; Retrying "
+     "will NOT succeed. See https://help.yahoo.com/kb/postmaster/SLN3436.html", "4.7.1", "421",
+     "MAIL", {"remote_mta": "mta7.am0.yahoodns.net"}, "badreputation"),
+    ("553 5.7.2 [TSS09] All messages from 192.0.2.25 will be permanently deferred; Retrying "
+     "will NOT succeed", "5.7.2", "553", "MAIL", {}, "badreputation"),
+    # Postfix's failed lookup table at the receiving server (smtpd_check.c reject_dict_retry),
+    # not a DNS failure; Sendmail's DNSBL lookup "of <address> at <list>" is one.
+    ("451 4.3.0 <a@example.org>: Temporary lookup failure", "4.3.0", "451", "RCPT", {},
+     "systemerror"),
+    ("451 Temporary lookup failure of 192.0.2.9 at bl.example.net", "4.4.3", "451", "MAIL", {},
+     "networkerror"),
+    # A word inside a host name or a longer word is not the phrase: "dialup.example.net" is
+    # the host that wrote a loop error (Sendmail "config error: mail loops back to me"), and
+    # "registered as spammer" is a recipient's own reject list, not a spam verdict.
+    ("553 dialup.example.net config error: mail loops back to myself", "", "553", "", {},
+     "networkerror"),
+    ("550 5.7.1 Client host rejected: dial-up IP not allowed", "5.7.1", "550", "RCPT", {},
+     "blocked"),
     # qmail-remote ends every permanent failure with "Giving up on <ip>.": not an expiry.
     ("192.0.2.7 does not like recipient. Remote host said: 557 Email address - a@example.org"
      " - is not available here. Giving up on 192.0.2.7.", "", "557", "RCPT", {}, "onhold"),

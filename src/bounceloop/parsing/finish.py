@@ -226,10 +226,14 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
                      "give-up wording:")
     cause = classifier.decision(
         replace(fact, diagnosis=without(diagnosis), context=without(context)), trace=trace)
-    if cause.reason in ("expired", "onhold", "undefined", ""):
+    if cause.reason in ("expired", "onhold", "undefined", "") or cause.rule in _NO_ANSWER:
         return classify.Decision("expired", *expiry), expiry
     return cause, expiry
 
+
+#: A give-up's last error that is only "no answer from host" (RFC 3463 X.4.1: no connection,
+#: so no reply) states no cause: the record is ``expired``.
+_NO_ANSWER = ("status:4.4.1",)
 
 #: Rules that decide by the words of a text, and by a status code (Decision.rule prefixes).
 _WORDS = ("phrase:", "provider:", "lda:", "detector:")

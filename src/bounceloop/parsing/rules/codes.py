@@ -35,7 +35,10 @@ STATUS: dict[str, str] = {
     "4.3.2": "notaccept",
     "4.3.3": "systemerror",
     "4.3.5": "systemerror",
-    "4.4.1": "expired",
+    # RFC 3463 3.5: X.4.1 "No answer from host" (Postfix's "connect to ...: Connection
+    # refused/timed out", smtp_connect.c): the network, not an expiry; a report that gave up
+    # on it stated no cause (parsing.finish).
+    "4.4.1": "networkerror",
     "4.4.2": "networkerror",
     "4.4.3": "systemerror",
     "4.4.4": "networkerror",

@@ -160,13 +160,14 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "we require a valid ",
         "missing a valid message-id",
     )),
-    "badreputation": (926256153, (
+    "badreputation": (2642231767, (
         "[ts0",
         "bad karma",
         "reputation",
         "untrusted ",
         "bad behavio",
         "spam statistics",
+        "permanently deferred",
         "traffic not accepted from ",
         "unexpected volume or user complaints",
     )),
@@ -184,7 +185,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (1348781952, (
+    "rejected": (1830098938, (
         "sender",
         "spoofed ",
         " address ",
@@ -203,7 +204,6 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "tenant has exceeded ",
         "multi-recipient bounce",
         "not allowed to send from th",
-        "will be permanently deferred",
         "not a registered gateway user",
         " is not allowed from your host",
         "sending from unregistered domain",
@@ -224,7 +224,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "couldn't find any host named",
         "recipient address reserved by rfc",
     )),
-    "spamdetected": (2219128096, (
+    "spamdetected": (3344156108, (
         "ube",
         "spam",
         "abuse",
@@ -276,7 +276,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " ports are busy",
         "max message per connection",
     )),
-    "blocked": (1045239524, (
+    "blocked": (3554947836, (
         "rbl",
         "dial",
         "list",
@@ -379,7 +379,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message was received but it could not be saved",
         "timeout while performing search on ldap server",
     )),
-    "networkerror": (622527199, (
+    "networkerror": (1990566465, (
         "error",
         "mail ",
         "failed",
@@ -730,6 +730,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("untrusted ",),
         ("reputation",),
         ("unexpected volume or user complaints",),
+        ("permanently deferred",),
     ),
     "contenterror": (
         ("size is too large", "lines are too many"),
@@ -768,7 +769,6 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("all recipient addresses rejected : access denied",),
         ("does not exist e2110",),
         ("mail from",),
-        ("will be permanently deferred",),
         ("unresolvable rfc",),
         ("has null mx", "does not have any mx"),
         ("sender address", "not allowed to send from th"),

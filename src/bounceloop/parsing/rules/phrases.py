@@ -1092,6 +1092,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"unexpected volume or user complaints",
             "Yahoo TSS04 deferral",
         ),
+        # Yahoo's "[TS03] All messages from <IP> (will be) permanently deferred; Retrying will
+        # NOT succeed" and its 553 5.7.2 [TSS09] form: the sending IP's volume is that of
+        # unsolicited bulk mail (Yahoo's own explanation), its reputation, not the sender address.
+        Phrase(
+            "all-messages-permanently-deferred",
+            r"all messages from .{1,60}permanently deferred",
+            "Yahoo help SLN3436: \"421 4.7.1 [TS03] All messages from x.x.x.x permanently "
+            "deferred\" means \"a high volume of messages from your IP address that is a "
+            "characteristic of unsolicited, bulk emails\" (catalogue yahoo-421-ts03-permanently-"
+            "deferred)",
+        ),
     ),
     "contenterror": (
         Phrase(
@@ -1301,12 +1312,6 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "qpsmtpd plugins/rhsbl: \"Mail from $host rejected because it $result\" (the sender's "
             "domain is on a right-hand-side blocklist) (github.com/smtpd/qpsmtpd, commit "
             "df5b04d8)",
-        ),
-        Phrase(
-            "will-be-permanently-deferred",
-            r"will be permanently deferred",
-            "Yahoo SMTP error codes: 553 5.7.2 [TSS09] All messages from <IP> will be permanently "
-            "deferred",
         ),
         Phrase(
             "unresolvable-rfc5321-domain",
@@ -1532,7 +1537,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "as-spam",
             r"(?:as|likely|probably|suspected|identified as|classified as|considered|scored as)"
-            r" (?:being )?(?:a )?spam",
+            r" (?:being )?(?:a )?spam\b",
             "https://www.bytecamp.net/de/faq/email/zustellen.html (bytecamp FAQ: Fehlermeldungen "
             "bei Zustellproblemen) (catalogue bytecamp-571-classified-as-spam)",
         ),
@@ -1990,7 +1995,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "dial-up",
-            r"dial-?up",
+            # Not a host name's label ("553 dialup.example.net config error: ..."): the
+            # reply's words, not the name of the host that wrote it.
+            r"(?<![\w.-])dial-?up(?![\w-]|\.[a-z0-9])",
             "T-Online: 554 Dialup/transient IP not allowed (read in "
             "https://help.creoline.com/en/doc/t-online-554-dialuptransient-ip-not-allowed-zVwMz4z866,"
             " a third-party collection) (catalogue tonline-554-dialup-transient-ip)",
@@ -2512,7 +2519,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "temporary-dns-failure",
-            r"temporary (?:dns|name service|lookup) failure",
+            # Sendmail's DNSBL lookup "of <address> at <list>"; Postfix's own "<address>:
+            # Temporary lookup failure" is a table of the receiving server (catalogue
+            # postfix-dict-retry), not the network.
+            r"temporary (?:dns|name service) failure|temporary lookup failure of",
             "Sendmail cf/feature/dnsbl.m4 _DNSBL_MSG_TMP_: \"451 Temporary lookup failure of "
             "<address> at <list>\" (4.4.3) (github.com/deepin-community/sendmail, commit "
             "c7e7de44)",

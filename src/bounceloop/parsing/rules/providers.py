@@ -157,7 +157,9 @@ PROVIDERS: tuple[Provider, ...] = (
             # Not "[TSS04] ... temporarily deferred due to unexpected volume or user
             # complaints": Yahoo's error codes page gives it for the sending IP's reputation
             # (badreputation, a phrase of its own; catalogue yahoo-421-tss04-deferred-complaints).
-            ("rejected", r"unresolvable rfc\.?5321 domain|will be permanently deferred"),
+            # Nor "[TS03]/[TSS09] All messages from <IP> will be permanently deferred": Yahoo's
+            # SLN3436 explains it by the IP's bulk volume (badreputation, a phrase of its own).
+            ("rejected", r"unresolvable rfc\.?5321 domain"),
             ("speeding", r"receiving mail too quickly"),
             ("suspend", r" is no longer valid|this mailbox is disabled"),
             ("toomanyconn", r"max message per connection"),
