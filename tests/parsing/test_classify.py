@@ -438,6 +438,10 @@ TABLE: list[Row] = [
      "networkerror"),
     ("550 5.7.1 Client host rejected: dial-up IP not allowed", "5.7.1", "550", "RCPT", {},
      "blocked"),
+    # hMailServer's error before any reply: its own loop guard, or a failed connection.
+    ("Error Type: SMTP Connection to recipients server failed. Error: Could not connect to "
+     "192.0.2.9 on port 25 since this would mean connecting to myself.", "", "", "", {},
+     "networkerror"),
     # qmail-remote ends every permanent failure with "Giving up on <ip>.": not an expiry.
     ("192.0.2.7 does not like recipient. Remote host said: 557 Email address - a@example.org"
      " - is not available here. Giving up on 192.0.2.7.", "", "557", "RCPT", {}, "onhold"),

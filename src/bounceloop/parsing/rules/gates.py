@@ -379,7 +379,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "message was received but it could not be saved",
         "timeout while performing search on ldap server",
     )),
-    "networkerror": (1990566465, (
+    "networkerror": (4143941774, (
         "error",
         "mail ",
         "failed",
@@ -1030,6 +1030,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("temporary failure in ",),
         ("alias database loop for",),
         ("remote host address is the local host",),
+        ("connection to recipients server failed",),
         ("no valid route to ",),
         ("address family mismatch on destination mxs",),
     ),

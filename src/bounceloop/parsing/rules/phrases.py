@@ -2646,6 +2646,17 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "host\" (the route points back at this host) (github.com/Exim/exim, commit "
             "13835a3c)",
         ),
+        # hMailServer's report of an error before any reply ("Error Type: SMTP / Connection to
+        # recipients server failed. / Error: ..."), a refused or timed-out connection or its
+        # own loop guard ("Could not connect to <ip> on port 25 since this would mean
+        # connecting to myself", TCPConnection.cpp).
+        Phrase(
+            "connection-to-recipients-server-failed",
+            r"connection to recipients server failed",
+            "hMailServer hmailserver/source/Server/SMTP/SMTPClientConnection.cpp, the error "
+            "message of a pre-connect error: \"Connection to recipients server failed.\" "
+            "(github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
         Phrase(
             "no-valid-route-to",
             r"no valid route to (?:remote mx|destination)",
