@@ -87,6 +87,9 @@ def test_expired_agrees_with_the_farm_labels() -> None:
     ("failed", "5.1.1", "550", "550 5.1.1 unknown",
      "message could not be delivered for 5 days message will be deleted from queue", None),
     ("delivered", "2.0.0", "250", "250 ok", "", None),
+    # Haraka bounces what kept failing past its retry intervals with "Too many failures (...)".
+    ("failed", "", "", "too many failures (tried all mxs)", "", "expiry:too-many-failures"),
+    ("failed", "5.7.1", "535", "535 too many failures, try later", "", None),
 ])
 def test_gave_up(action: str, status: str, reply: str, diagnosis: str, context: str,
                  rule: str | None) -> None:

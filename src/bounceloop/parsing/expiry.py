@@ -44,6 +44,10 @@ GAVE_UP: tuple[Phrase, ...] = (
            "Exchange Online NDR 4.4.7 / QUEUE.Expired; Amazon SES: Message expired"),
     Phrase("delivery-time-expired", r"delivery time (?:has )?expired",
            "RFC 3463 3.5 (X.4.7 delivery time expired)"),
+    Phrase("too-many-failures", r"too many failures \(",
+           "Haraka outbound/hmail.js temp_fail(): past its temp_fail_intervals, "
+           "convert_temp_failed_to_bounce(`Too many failures (${err})`) (github.com/haraka/"
+           "Haraka, commit 0bf10cbb)"),
 )
 
 #: Words that tell a give-up only in a report of a failure: Gmail writes "The recipient
