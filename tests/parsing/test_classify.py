@@ -438,6 +438,14 @@ TABLE: list[Row] = [
      "networkerror"),
     ("550 5.7.1 Client host rejected: dial-up IP not allowed", "5.7.1", "550", "RCPT", {},
      "blocked"),
+    # Words that name the cause beat a status that names another: a disabled account under
+    # 5.1.1, SPF under a bare 5.7.1, Exchange 2003's "not found in DNS" under its 5.4.0.
+    ("550 5.1.1 <jane@example.org> recipient rejected, account administratively disabled",
+     "5.1.1", "550", "RCPT", {}, "suspend"),
+    ("550 5.7.1 [BFD] Sender prohibited by SPF", "5.7.1", "550", "MAIL", {}, "authfailure"),
+    ("The destination server for this recipient could not be found in Domain Name Service "
+     "(DNS). Please verify the email address and retry. <mail.example.net #5.4.0>", "5.4.0",
+     "", "", {}, "hostunknown"),
     # hMailServer's error before any reply: its own loop guard, or a failed connection.
     ("Error Type: SMTP Connection to recipients server failed. Error: Could not connect to "
      "192.0.2.9 on port 25 since this would mean connecting to myself.", "", "", "", {},

@@ -36,7 +36,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "too many recipients",
         "message too large for this recipient",
     )),
-    "suspend": (2491724649, (
+    "suspend": (3536895777, (
         "closed",
         "frozen",
         "locked",
@@ -68,7 +68,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "i cannot deliver mail for",
         "email address is not verified",
     )),
-    "authfailure": (2069064833, (
+    "authfailure": (860218563, (
         "dkim",
         "fail",
         "[spf]",
@@ -79,6 +79,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "erification",
         "bad spf record",
         "rejected by spf",
+        "prohibited by spf",
         "authenticate with ",
         "not allowed to send ",
         "spf unauthorized mail",
@@ -210,7 +211,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "mailfrom domain not configured for mail",
         "all recipient addresses rejected : access denied",
     )),
-    "hostunknown": (2200504986, (
+    "hostunknown": (3621115845, (
         " domain",
         "domain ",
         "unknown",
@@ -604,6 +605,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "authfailure": (
         ("spf unauthorized mail",),
         ("rejected by dkim",),
+        ("prohibited by spf",),
         ("rejected by spf",),
         (" dkim signature data",),
         ("dkim signature syntax error",),
@@ -803,6 +805,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("couldn't find any host named",),
         ("existent host",),
         (" found for host",),
+        ("could not be found in domain name service",),
         ("invalid host or domain name",),
     ),
     "spamdetected": (

@@ -310,7 +310,10 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         Phrase(
             "account-disabled",
             r"(?:account|mailbox|user|address|recipient)(?: account)? (?:has been |is |was )?"
-            r"(?:currently |temporarily |permanently )?"
+            # "administratively disabled" as qmail-ldap words it (mailaddress-administratively-
+            # disabled) and Infomaniak's "550 5.1.1 <a@b> recipient rejected, account
+            # administratively disabled" (infomaniak.com/en/support/faq/858).
+            r"(?:currently |temporarily |permanently |administratively )?"
             r"(?:disabled|suspended|deactivated|frozen|locked|inactive|discontinued|closed|expired)",
             "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
             "support, 退信提示 list) (catalogue coremail-user-suspended)",
@@ -419,6 +422,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"rejected by dkim",
             "hMailServer source/Server/Common/AntiSpam/DKIM/SpamTestDKIM.cpp: \"Rejected by "
             "DKIM.\" (github.com/hmailserver/hmailserver, commit 4d11f81d)",
+        ),
+        Phrase(
+            "prohibited-by-spf",
+            r"prohibited by spf\b",
+            "\"550 5.7.1 [BFD] Sender prohibited by SPF\" as a cPanel/Exim host answered a "
+            "sender its SPF record does not list (quoted with that cause in a public "
+            "repository's note, found by find_string; no server source found)",
         ),
         Phrase(
             "rejected-by-spf",
@@ -1510,6 +1520,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "no-ip-address-found-for-host",
             r"no ip address(?:es)? found for host",
             "Exim: no IP address found for host <name>",
+        ),
+        # Exchange 2000/2003's NDR for its 5.4.0: the destination's authoritative host is not
+        # in DNS (not a lookup that may yet succeed).
+        Phrase(
+            "could-not-be-found-in-dns",
+            r"could not be found in domain name service",
+            "Microsoft TechNet, Exchange 6.5 MSExchangeTransport event 3018: an NDR of status "
+            "5.4.0 \"indicates that an 'Authoritative Host was not found'\" (KB 284204); the "
+            "NDR's sentence \"The destination server for this recipient could not be found in "
+            "Domain Name Service (DNS)\" as snmail.co.uk/support/failure-dns.htm quotes it",
         ),
         Phrase(
             "invalid-host-or-domain-name",
