@@ -446,6 +446,10 @@ TABLE: list[Row] = [
     ("The destination server for this recipient could not be found in Domain Name Service "
      "(DNS). Please verify the email address and retry. <mail.example.net #5.4.0>", "5.4.0",
      "", "", {}, "hostunknown"),
+    # A checker the receiving server could not run is its own error, not a virus found or an
+    # authentication failed (MIMEDefang; Cisco AsyncOS, here without its 4.7.1).
+    ("451 4.3.0 Problem running virus-scanner", "4.3.0", "451", "DATA", {}, "systemerror"),
+    ("451 Unable to perform DMARC verification.", "", "451", "DATA", {}, "systemerror"),
     # hMailServer's error before any reply: its own loop guard, or a failed connection.
     ("Error Type: SMTP Connection to recipients server failed. Error: Could not connect to "
      "192.0.2.9 on port 25 since this would mean connecting to myself.", "", "", "", {},

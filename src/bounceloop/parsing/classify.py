@@ -80,12 +80,16 @@ _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 addres
                          r"|mail from \[?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b"
                          r"|sender blocked \d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
 # A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
-# plugins/virus/clamdscan: "Unable to scan for viruses"): that is the server's error.
-_NOT_VIRUS = rx.compile(r"unable to scan")
-# Nor an "authfailure" phrase where the check could not finish for a DNS error: a temporary
+# plugins/virus/clamdscan: "Unable to scan for viruses"; MIMEDefang's "Problem running
+# virus-scanner", catalogue mimedefang-virus-scanner-problem): that is the server's error.
+_NOT_VIRUS = rx.compile(r"unable to scan|problem running virus.?scanner")
+# Nor an "authfailure" phrase where the check could not finish: a DNS error is a temporary
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
-# "Temporary DMARC DNS lookup failure").
-_NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)")
+# "Temporary DMARC DNS lookup failure"), and neither is a check the server could not run
+# (Cisco AsyncOS "451 #4.7.1 Unable to perform DMARC verification", catalogue
+# cisco-451-dmarc-unable-to-verify).
+_NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)"
+                       r"|unable to perform (?:dmarc|spf|dkim) verification")
 # A resolver's NXDOMAIN answer, in the words that report it (RFC 8020: the name does not
 # exist). Lowercased text.
 _NXDOMAIN = rx.compile(r"domain name not found|\bnxdomain\b|non-existent domain")

@@ -343,7 +343,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " have permission to post",
         "administrative prohibition",
     )),
-    "systemerror": (1601277341, (
+    "systemerror": (764423517, (
         "crashed",
         "server ",
         "system ",
@@ -368,6 +368,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "configuration error",
         "user database error",
         "table lookup failure",
+        "problem running virus",
         "failed to lock mailbox",
         "queue file write error",
         "automatic homedir creat",
@@ -955,6 +956,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("creation of maildir failed",),
         ("message was received but it could not be saved",),
         ("unable to scan",),
+        ("problem running virus",),
+        ("unable to perform ",),
         ("temporarily unavailable",),
         ("temporary domain failure",),
         ("temporarily unavailable",),

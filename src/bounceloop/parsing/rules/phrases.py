@@ -2271,6 +2271,21 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "qpsmtpd plugins/virus/clamdscan: 452 Unable to scan for viruses (the scanner failed: "
             "DENYSOFT)",
         ),
+        # The receiving system's checker failed, which it answers as a temporary error of its
+        # own (as unable-to-scan): MIMEDefang's virus scanner, Cisco AsyncOS's DMARC check.
+        Phrase(
+            "problem-running-virus-scanner",
+            r"problem running virus.?scanner",
+            "MIMEDefang examples/suggested-minimum-filter-for-windows-clients filter_begin(): "
+            "action_tempfail(\"Problem running virus-scanner\") when the scanner could not run "
+            "(catalogue mimedefang-virus-scanner-problem)",
+        ),
+        Phrase(
+            "unable-to-perform-verification",
+            r"unable to perform (?:dmarc|spf|dkim) verification",
+            "Cisco AsyncOS 9.1.2 User Guide: DMARC temporary failure reply \"451 #4.7.1 Unable "
+            "to perform DMARC verification\" (catalogue cisco-451-dmarc-unable-to-verify)",
+        ),
         Phrase(
             "filters-temporarily-unavailable",
             r"(?:filters?|scanners?) (?:are |is )?temporarily unavailable",
