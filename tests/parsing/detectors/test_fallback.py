@@ -295,6 +295,42 @@ def test_an_older_notice_names_its_recipient(body: str, recipient: str,
         assert records[0].reason == reason
 
 
+SINA = """Return-Path: <>
+From: MAILER-DAEMON@sina.com
+To: list-bounces@lists.example.org
+Subject: =?GB2312?B?zcvQxQ==?=
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain; charset=GB2312
+
+<wangli@sina.com>
+    user not found
+{original}--b--
+"""
+SINA_ORIGINAL = """
+--b
+Content-Type: message/rfc822
+
+From: List <list@lists.example.org>
+To: members@lists.example.org
+Subject: news
+
+Text.
+"""
+
+
+def test_a_daemon_returning_the_original_lists_its_recipient_first() -> None:
+    # Sina's notices (Mailman 2 Bouncers/Sina.py): Chinese Subject and statement, the failed
+    # address opening a line of the first part. A daemon that returns the original is
+    # sending a bounce, whatever its Subject's language.
+    records = parse(SINA.format(original=SINA_ORIGINAL).encode()).records
+    assert [r.recipient for r in records] == ["wangli@sina.com"]
+    # Without the returned original nothing says it is a bounce: no recipient is guessed.
+    assert parse(SINA.format(original="").encode()).records == ()
+
+
 LIST_ORIGINAL = """Return-Path: <>
 From: System Administrator <postmaster@corp.example.net>
 To: <news-bounces@lists.example.org>

@@ -504,8 +504,13 @@ def _terse(mail: Mail, lines: list[str]) -> list[int]:
     opens with the failed address and its reason ("<jane@...>... User unknown", as Sendmail
     words a recipient's error; "jane@...: mailbox full"), or lists it after a statement in a
     language the statements above do not know, within the notice's opening lines: the line
-    of that first entry, when the message was sent as a bounce."""
-    if not (_sent_as_bounce(mail) and _SUBJECT.search(mail.subject)):
+    of that first entry, when the message was sent as a bounce with a bounce's Subject, or by
+    a mailer daemon that returns the original (Sina's notices, whose Subject and statement are
+    Chinese, list "<address>" lines first: Mailman 2 Bouncers/Sina.py)."""
+    if not _sent_as_bounce(mail):
+        return []
+    if not (_SUBJECT.search(mail.subject)
+            or (_daemon(mail.from_address) and mail.original_headers)):
         return []
     shown = 0
     for i, line in enumerate(lines):
