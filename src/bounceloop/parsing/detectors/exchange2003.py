@@ -29,7 +29,9 @@ its own directory, so no SMTP command gives the words their context.
 The report is recognised by the headers Exchange puts on it: ``X-MS-Embedded-Report``,
 ``X-Mailer: Internet Mail Service (5.5.2653.19)`` (or "Microsoft Exchange Server Internet Mail
 Connector"), ``X-MimeOLE: Produced By Microsoft Exchange V6.5``, or a Received line
-"with Internet Mail Service (...)".
+"with Internet Mail Service (...)"; or, where a relay dropped those, by its body: the list's
+opening line and an IMS error line ("MSEXCH:") after it, as Mailman 2's Exchange bouncer
+(Mailman/Bouncers/Exchange.py) knows the report.
 """
 
 from __future__ import annotations
@@ -81,7 +83,12 @@ def match(mail: Mail) -> bool:
         return True
     if mail.header("X-MimeOLE").startswith("Produced By Microsoft Exchange"):
         return True
-    return any(" with Internet Mail Service (" in r for r in mail.headers_all("Received"))
+    if any(" with Internet Mail Service (" in r for r in mail.headers_all("Received")):
+        return True
+    if "MSEXCH:" not in mail.body:
+        return False
+    start = _LIST_START.search(mail.body)
+    return start is not None and mail.body.find("MSEXCH:", start.end()) >= 0
 
 
 def inquire(mail: Mail) -> list[Fact]:
