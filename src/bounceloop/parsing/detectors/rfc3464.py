@@ -33,9 +33,14 @@ def inquire(mail: Mail) -> list[Fact]:
     facts = [f for f in facts if f.recipient or f.status or f.diagnosis]
     if not facts:
         return []
-    notice = notification(mail.body if mail.dsn else mail.body[: mail.body.find(text)])
+    body = mail.body if mail.dsn else mail.body[: mail.body.find(text)]
+    notice = notification(body)
     notice_command = Once(find_command)  # the same notice for every recipient: read once
+    head = body[:ENTRY_WINDOW]
+    lowered = head.lower()
     for fact in facts:
+        if not fact.diagnosis and fact.recipient:
+            fact.diagnosis = entry_of(head, fact.recipient, lowered)
         if len(facts) == 1:
             # With one recipient the notification text is about that recipient; it often
             # holds what the Diagnostic-Code lacks (a local delivery agent's words, the SMTP
@@ -43,6 +48,40 @@ def inquire(mail: Mail) -> list[Fact]:
             fact.context = notice
         fact.command = fact.command or find_command(fact.diagnosis) or notice_command(notice)
     return facts_or_original(mail, facts)
+
+
+#: Lines of a recipient's entry in the notification text, at most; and how much of the text
+#: is searched for entries.
+ENTRY_LINES = 6
+ENTRY_WINDOW = 8000
+# A line that opens another entry: an address, bracketed or not, first on it.
+_NEXT_ENTRY = rx.compile(r"^\s*['\"]?<?[^\s@<>'\"]+@")
+
+
+def entry_of(text: str, recipient: str, lowered: str = "") -> str:
+    """What the notification ``text`` says of ``recipient``, for a DSN that gives it no
+    Diagnostic-Code (RFC 3464 makes the field optional; Stalwart writes one only for a
+    remote server's reply, the reason of a DNS or connection failure only as text: "<a@b>
+    (failed to lookup 'b': Domain not found: NXDomain)"): the line that names it and the
+    lines under it, up to a blank line or a line that opens another entry, without the
+    address; "" when the text names it with nothing more, or not at all. ``lowered`` is
+    ``text.lower()``, when the caller has it."""
+    lowered = lowered or text.lower()
+    where = lowered.find(recipient.lower())
+    if where < 0:
+        return ""
+    start = lowered.rfind("\n", 0, where) + 1
+    lines: list[str] = []
+    for line in text[start:start + 2000].split("\n")[:ENTRY_LINES]:
+        if not line.strip() or (lines and _NEXT_ENTRY.match(line)):
+            break
+        lines.append(line.strip())
+    said = " ".join(lines)
+    # The address with the brackets and quotes around it ("Failed to deliver to '<a@b>'",
+    # CommuniGate Pro).
+    said = re.sub(rf"['\"]?<?{re.escape(recipient)}>?['\"]?", "", said, count=1, flags=re.I)
+    said = said.strip(" \t<>:;,.-()")
+    return said if len(said) >= 8 else ""
 
 
 _BOILERPLATE = rx.compile(

@@ -1,0 +1,71 @@
+"""The generic RFC 3464 reader: a recipient's entry in the notification text stands in for a
+Diagnostic-Code the report does not give (RFC 3464 section 2.3.6 makes it optional)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bounceloop.parsing.detectors.rfc3464 import entry_of
+from bounceloop.parsing.parse import parse
+
+NOTICE = """Your message could not be delivered to the following recipients:
+
+<a@one.example> (failed to lookup 'one.example': Domain not found: NXDomain)
+<b@two.example> (connection to 'mx.two.example' failed:
+  Connection refused)
+
+<c@three.example>
+"""
+
+
+@pytest.mark.parametrize(("recipient", "said"), [
+    ("a@one.example", "failed to lookup 'one.example': Domain not found: NXDomain"),
+    # Its entry runs on over the next line, and stops at the blank line.
+    ("b@two.example", "connection to 'mx.two.example' failed: Connection refused"),
+    # Named with nothing more, or not named at all: nothing to say.
+    ("c@three.example", ""),
+    ("d@four.example", ""),
+])
+def test_entry_of(recipient: str, said: str) -> None:
+    assert entry_of(NOTICE, recipient) == said
+
+
+REPORT = """From: MAILER-DAEMON@mx.example.org
+To: alice@example.org
+Subject: Failed to deliver message
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+{notice}
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;mx.example.org
+
+Final-Recipient: rfc822;a@one.example
+Action: failed
+Status: 5.0.0
+
+Final-Recipient: rfc822;b@two.example
+Action: failed
+Status: 5.0.0
+{diagnostic}
+--b--
+"""
+
+
+def test_a_recipient_without_diagnostic_code_gets_its_entry() -> None:
+    raw = REPORT.format(notice=NOTICE, diagnostic="")
+    got = {r.recipient: (r.reason, r.description) for r in parse(raw.encode()).records}
+    assert got["a@one.example"] == (
+        "hostunknown", "failed to lookup 'one.example': Domain not found: NXDomain")
+    assert got["b@two.example"][1] == (
+        "connection to 'mx.two.example' failed: Connection refused")
+    # A Diagnostic-Code, where there is one, is what the record says.
+    raw = REPORT.format(notice=NOTICE,
+                        diagnostic="Diagnostic-Code: smtp; 550 5.1.1 no such user\n")
+    got = {r.recipient: r.description for r in parse(raw.encode()).records}
+    assert got["b@two.example"] == "550 5.1.1 no such user"
