@@ -107,3 +107,37 @@ def test_a_failure_its_format_calls_soft_is_an_expiry() -> None:
     assert expiry.gave_up("failed", "5.0.0", "", "connection refused", "", True) == (
         expiry.SOFT_RULE, "connection refused")
     assert expiry.gave_up("delivered", "2.0.0", "", "", "", True) is None
+
+
+GIVE_UP_WORDS = """From: MAILER-DAEMON@mx.example.org
+To: alice@example.org
+Subject: Mail delivery failed
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; bob@example.net
+Action: {action}
+Status: {status}
+Diagnostic-Code: X-Unix; {words}
+--b--
+"""
+
+
+@pytest.mark.parametrize(("action", "status", "words", "expired"), [
+    # DragonFly's and IMail's words of giving up decide the reason; a failure said so is an
+    # expiry, in the flag as in the reason.
+    ("failed", "5.0.0", "Could not deliver for the last 432000 seconds. Giving up.", True),
+    ("failed", "5.0.0", "Delivery failed 20 attempts: bob@example.net", True),
+    # A delay has not expired, whatever its words.
+    ("delayed", "4.0.0", "Could not deliver for the last 3600 seconds.", False),
+])
+def test_an_expired_failure_says_it_expired(action: str, status: str, words: str,
+                                            expired: bool) -> None:
+    raw = GIVE_UP_WORDS.format(action=action, status=status, words=words).encode()
+    (record,) = parse(raw).records
+    assert (record.reason, record.expired) == ("expired", expired)

@@ -220,6 +220,11 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
     diagnosis = lower(fact.diagnosis)
     expiry = gave_up(fact.action, status, fact.reply_code, diagnosis, context, fact.soft)
     if expiry is None:
+        if decision.reason == "expired" and fact.action == "failed":
+            # Words of the expired reason on a failure are a give-up too (DragonFly's
+            # "Could not deliver for the last 432000 seconds. Giving up.", IMail's "Delivery
+            # failed 20 attempts"): the record says so in ``expired`` as well.
+            return decision, (decision.rule, decision.matched)
         return decision, None
     if trace is not None:
         trace.append(f"expiry: {expiry[0]} ({expiry[1]!r}); the cause, read without the "
