@@ -82,7 +82,12 @@ _NOT_SENDER = rx.compile(r"recipient address rejected|ip address |5\.1\.0 addres
 # A "virusdetected" phrase does not count where the scanner itself failed (qpsmtpd
 # plugins/virus/clamdscan: "Unable to scan for viruses"; MIMEDefang's "Problem running
 # virus-scanner", catalogue mimedefang-virus-scanner-problem): that is the server's error.
-_NOT_VIRUS = rx.compile(r"unable to scan|problem running virus.?scanner")
+# Nor where "our virus detector" reports an attachment on the site's list of forbidden
+# ones (MailScanner's sender.filename.report.txt in its nl, es, hu, cz and sk reports): a
+# policy, not a virus.
+_NOT_VIRUS = rx.compile(r"unable to scan|problem running virus.?scanner"
+                        r"|onaanvaardbare\s+bijlagen|archivos\s+no\s+aceptados"
+                        r"|elfogadhatatlan\s+kiterjesztesu|nepovolenych\s+priloh")
 # Nor an "authfailure" phrase where the check could not finish: a DNS error is a temporary
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
 # "Temporary DMARC DNS lookup failure"), and neither is a check the server could not run

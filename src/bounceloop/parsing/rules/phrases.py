@@ -1664,6 +1664,48 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "message's headers or body on the Spamhaus DBL (github.com/haraka/"
             "haraka-plugin-uribl, commit ff5a5379) (catalogue dnsbl-haraka-uribl-dbl-body)",
         ),
+        Phrase(
+            "mailscanner-classificato-come-spam",
+            r"classificato\s+come\s+spam",
+            "MailScanner common/usr/share/MailScanner/reports/it/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-it-spam)",
+        ),
+        Phrase(
+            "mailscanner-oznacena-jako-spam",
+            r"oznacena\s+jako\s+spam|zprava\s+je\s+pravdepodobne\s+spam",
+            "MailScanner common/usr/share/MailScanner/reports/cz/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-cs-spam)",
+        ),
+        Phrase(
+            "mailscanner-oznacena-ako-spam",
+            r"oznacena\s+ako\s+spam",
+            "MailScanner common/usr/share/MailScanner/reports/sk/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-sk-spam)",
+        ),
+        Phrase(
+            "mailscanner-identificado-como-spam",
+            r"identificado\s+como\s+spam|probablemente\s+es\s+spam",
+            "MailScanner common/usr/share/MailScanner/reports/es/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-es-spam)",
+        ),
+        Phrase(
+            "mailscanner-caracterizada-por-spam",
+            r"caracterizada\s+por\s+spam|provavelmente\s+se\s+trata\s+de\s+spam",
+            "MailScanner common/usr/share/MailScanner/reports/pt_br/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-pt-spam)",
+        ),
+        Phrase(
+            "mailscanner-op-basis-van-de-inhoud",
+            r"gereageerd\s+op\s+basis\s+van\s+de\s+inhoud",
+            "MailScanner common/usr/share/MailScanner/reports/nl/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-nl-spam)",
+        ),
+        Phrase(
+            "mailscanner-spam-nek-minosul",
+            r"spam-nek\s+minosul",
+            "MailScanner common/usr/share/MailScanner/reports/hu/sender.spam.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-hu-spam)",
+        ),
     ),
     "speeding": (
         Phrase(
@@ -2120,6 +2162,42 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Sendmail cf/m4/proto.m4 (FEATURE block_bad_helo): \"550 bogus HELO name used: "
             "\" $&s (github.com/deepin-community/sendmail, commit c7e7de44)",
         ),
+        Phrase(
+            "mailscanner-openbare-zwarte-lijst",
+            r"openbare\s+zwarte\s+lijst",
+            "MailScanner common/usr/share/MailScanner/reports/nl/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-nl-spam-rbl)",
+        ),
+        Phrase(
+            "mailscanner-lista-negra",
+            r"relacionado\s+em\s+uma\s+lista-negra",
+            "MailScanner common/usr/share/MailScanner/reports/pt_br/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-pt-spam-rbl)",
+        ),
+        Phrase(
+            "mailscanner-cernem-seznamu",
+            r"verejnem\s+cernem\s+seznamu",
+            "MailScanner common/usr/share/MailScanner/reports/cz/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-cs-spam-rbl)",
+        ),
+        Phrase(
+            "mailscanner-ciernej-listine",
+            r"verejnej\s+ciernej\s+listine",
+            "MailScanner common/usr/share/MailScanner/reports/sk/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-sk-spam-rbl)",
+        ),
+        Phrase(
+            "mailscanner-liste-pubbliche",
+            r"presente\s+in\s+liste\s+pubbliche",
+            "MailScanner common/usr/share/MailScanner/reports/it/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-it-spam-rbl)",
+        ),
+        Phrase(
+            "mailscanner-nyilvanos-listajan",
+            r"szerverek\s+nyilvanos\s+listajan",
+            "MailScanner common/usr/share/MailScanner/reports/hu/sender.spam.rbl.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-hu-spam-rbl)",
+        ),
     ),
     "virusdetected": (
         Phrase(
@@ -2142,6 +2220,24 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "amavisd-new 2.13.0 Amavis/Conf.pm %smtp_reason_by_ccat: CC_VIRUS 'id=%n - INFECTED: "
             "%V', sent as \"554 5.7.0 Reject, id=<id> - INFECTED: <virus>\" (Amavis.pm) (Debian "
             "amavisd-new 1:2.13.0-3+deb12u1) (catalogue amavis-reject-infected)",
+        ),
+        Phrase(
+            "mailscanner-ritenuta-infetta",
+            r"ritenuta\s+infetta",
+            "MailScanner common/usr/share/MailScanner/reports/it/sender.virus.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-it-virus)",
+        ),
+        Phrase(
+            "mailscanner-infikovana-cast",
+            r"infikovana\s+cast",
+            "MailScanner common/usr/share/MailScanner/reports/cz/sender.virus.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-cs-virus)",
+        ),
+        Phrase(
+            "mailscanner-estava-infectada",
+            r"que\s+estava\s+infectada",
+            "MailScanner common/usr/share/MailScanner/reports/pt_br/sender.virus.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-pt-virus)",
         ),
     ),
     "policyviolation": (
@@ -2225,6 +2321,42 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "violates-email-policy",
             r"violates? [\w.\-]{1,100} (?:e-?mail |mail |messaging )?polic(?:y|ies)",
             "Google SMTP error reference 550 5.7.1 (This message violates <domain> email policy)",
+        ),
+        Phrase(
+            "mailscanner-allegati-non-accettabili",
+            r"allegati\s+risultano\s+non\s+accettabili",
+            "MailScanner common/usr/share/MailScanner/reports/it/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-it-filename)",
+        ),
+        Phrase(
+            "mailscanner-arquivo-proibidos",
+            r"tipos\s+de\s+arquivo\s+pro[ií]bidos",
+            "MailScanner common/usr/share/MailScanner/reports/pt_br/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-pt-filename)",
+        ),
+        Phrase(
+            "mailscanner-nepovolenych-priloh",
+            r"(?:seznamu|zozname)\s+nepovolenych\s+priloh",
+            "MailScanner common/usr/share/MailScanner/reports/cz/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-cs-filename)",
+        ),
+        Phrase(
+            "mailscanner-onaanvaardbare-bijlagen",
+            r"lijst\s+met\s+onaanvaardbare\s+bijlagen",
+            "MailScanner common/usr/share/MailScanner/reports/nl/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-nl-filename)",
+        ),
+        Phrase(
+            "mailscanner-archivos-no-aceptados",
+            r"lista\s+de\s+archivos\s+no\s+aceptados",
+            "MailScanner common/usr/share/MailScanner/reports/es/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-es-filename)",
+        ),
+        Phrase(
+            "mailscanner-elfogadhatatlan-kiterjesztesu",
+            r"elfogadhatatlan\s+kiterjesztesu",
+            "MailScanner common/usr/share/MailScanner/reports/hu/sender.filename.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-hu-filename)",
         ),
     ),
     "systemerror": (
