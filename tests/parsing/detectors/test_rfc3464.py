@@ -69,3 +69,23 @@ def test_a_recipient_without_diagnostic_code_gets_its_entry() -> None:
                         diagnostic="Diagnostic-Code: smtp; 550 5.1.1 no such user\n")
     got = {r.recipient: r.description for r in parse(raw.encode()).records}
     assert got["b@two.example"] == "550 5.1.1 no such user"
+
+
+@pytest.mark.parametrize(("status", "words", "expired"), [
+    # No reply, a generic status, a connection that failed: no MTA takes that as final, so
+    # the failure is a give-up (Stalwart reports its expiries so).
+    ("5.0.0", "connection to 'mx.two.example' failed: Timeout while reading greeting", True),
+    ("", "connection to 'mx.two.example' failed: Connection refused", True),
+    # A status that says more, or words that are no connection failure, are what they say.
+    ("5.1.2", "connection to 'mx.two.example' failed: Connection refused", False),
+    ("5.0.0", "failed to lookup 'two.example': Domain not found: NXDomain", False),
+])
+def test_a_failed_connection_without_reply_is_an_expiry(status: str, words: str,
+                                                       expired: bool) -> None:
+    notice = f"Your message could not be delivered:\n\n<b@two.example> ({words})\n"
+    raw = REPORT.format(notice=notice, diagnostic="").replace(
+        "Status: 5.0.0\n\nFinal-Recipient: rfc822;b@two.example\nAction: failed\nStatus: 5.0.0",
+        f"Status: 5.0.0\n\nFinal-Recipient: rfc822;b@two.example\nAction: failed\n"
+        f"Status: {status}")
+    got = {r.recipient: r for r in parse(raw.encode()).records}
+    assert got["b@two.example"].expired is expired

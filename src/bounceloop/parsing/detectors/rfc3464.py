@@ -41,6 +41,12 @@ def inquire(mail: Mail) -> list[Fact]:
     for fact in facts:
         if not fact.diagnosis and fact.recipient:
             fact.diagnosis = entry_of(head, fact.recipient, lowered)
+            # No remote reply, a generic status, and a connection that failed or timed out:
+            # nothing any MTA takes as final, so a failure after it is a give-up
+            # (Stalwart, crates/smtp/src/outbound/delivery.rs has_pending_delivery).
+            if (fact.action == "failed" and fact.status in ("", "5.0.0")
+                    and _NO_CONNECTION.search(fact.diagnosis.lower())):
+                fact.soft = True
         if len(facts) == 1:
             # With one recipient the notification text is about that recipient; it often
             # holds what the Diagnostic-Code lacks (a local delivery agent's words, the SMTP
@@ -54,6 +60,8 @@ def inquire(mail: Mail) -> list[Fact]:
 #: is searched for entries.
 ENTRY_LINES = 6
 ENTRY_WINDOW = 8000
+_NO_CONNECTION = rx.compile(r"\b(?:timeout|timed out)\b|connection refused|no route to host"
+                            r"|network is unreachable|connection reset")
 # A line that opens another entry: an address, bracketed or not, first on it.
 _NEXT_ENTRY = rx.compile(r"^\s*['\"]?<?[^\s@<>'\"]+@")
 
