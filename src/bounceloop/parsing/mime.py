@@ -46,11 +46,7 @@ class Part:
     preamble: str = ""
 
     def header(self, name: str) -> str:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return ""
+        return first_field(self.headers, name)
 
     @property
     def maintype(self) -> str:
@@ -68,6 +64,15 @@ class Part:
             except (binascii.Error, ValueError):
                 return data
         return data
+
+
+def first_field(headers: list[tuple[str, str]], name: str) -> str:
+    """The value of the first field ``name`` (any case) in ``headers``, "" if none."""
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return ""
 
 
 def _b64(data: bytes) -> bytes:
@@ -208,17 +213,13 @@ def content_type(value: str) -> tuple[str, dict[str, str]]:
 def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
     """The part tree of a message (text: one character per byte, LF line ends)."""
     headers, body = split_head(text)
-    ctype_value = ""
-    for key, value in headers:
-        if key.lower() == "content-type":
-            ctype_value = value
-            break
+    ctype_value = first_field(headers, "content-type")
     if not ctype_value and depth == 0:
         stray = _stray_head(body)
         if stray is not None:
             more, body = stray
             headers += more
-            ctype_value = next(v for k, v in more if k.lower() == "content-type")
+            ctype_value = first_field(more, "content-type")
     ctype, params = content_type(ctype_value) if ctype_value else (default, {})
     del text  # what it held is in headers and body now
     part = Part(headers=headers, ctype=ctype, params=params, body=body)
