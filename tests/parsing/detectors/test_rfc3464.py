@@ -51,21 +51,21 @@ Status: 5.0.0
 
 Final-Recipient: rfc822;b@two.example
 Action: failed
-Status: 5.0.0
+Status: {status}
 {diagnostic}
 --b--
 """
 
 
 def test_a_recipient_without_diagnostic_code_gets_its_entry() -> None:
-    raw = REPORT.format(notice=NOTICE, diagnostic="")
+    raw = REPORT.format(notice=NOTICE, status="5.0.0", diagnostic="")
     got = {r.recipient: (r.reason, r.description) for r in parse(raw.encode()).records}
     assert got["a@one.example"] == (
         "hostunknown", "failed to lookup 'one.example': Domain not found: NXDomain")
     assert got["b@two.example"][1] == (
         "connection to 'mx.two.example' failed: Connection refused")
     # A Diagnostic-Code, where there is one, is what the record says.
-    raw = REPORT.format(notice=NOTICE,
+    raw = REPORT.format(notice=NOTICE, status="5.0.0",
                         diagnostic="Diagnostic-Code: smtp; 550 5.1.1 no such user\n")
     got = {r.recipient: r.description for r in parse(raw.encode()).records}
     assert got["b@two.example"] == "550 5.1.1 no such user"
@@ -83,9 +83,6 @@ def test_a_recipient_without_diagnostic_code_gets_its_entry() -> None:
 def test_a_failed_connection_without_reply_is_an_expiry(status: str, words: str,
                                                        expired: bool) -> None:
     notice = f"Your message could not be delivered:\n\n<b@two.example> ({words})\n"
-    raw = REPORT.format(notice=notice, diagnostic="").replace(
-        "Status: 5.0.0\n\nFinal-Recipient: rfc822;b@two.example\nAction: failed\nStatus: 5.0.0",
-        f"Status: 5.0.0\n\nFinal-Recipient: rfc822;b@two.example\nAction: failed\n"
-        f"Status: {status}")
+    raw = REPORT.format(notice=notice, status=status, diagnostic="")
     got = {r.recipient: r for r in parse(raw.encode()).records}
     assert got["b@two.example"].expired is expired
