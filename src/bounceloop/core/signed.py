@@ -30,11 +30,11 @@ or a mailing tag is never a valid message tag.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+
+from bounceloop.core import tags
 
 TAG_LENGTH = 16
 MAILING_PREFIX = "mailing-"
@@ -49,15 +49,7 @@ MAILING_TOKEN = re.compile(rf"{MAILING_PREFIX}(\d{{1,18}})\.({_TAG})")
 
 
 def _tag(secret: str, *parts: str) -> str:
-    # hmac.new, not the one-shot hmac.digest: CPython's one-shot HMAC lets go of the GIL
-    # around OpenSSL's call whatever the length (Modules/_hashopenssl.c,
-    # _hashlib_hmac_singleshot), so the delivery loop, which signs every message it sends,
-    # waited up to a switch interval (5 ms) for the database thread after each one; an HMAC
-    # object keeps the GIL for data this short. 10 bytes are the 80 bits that 16 base32
-    # characters hold.
-    mac = hmac.new(secret.encode(), "\0".join(parts).encode("utf-8", "surrogateescape"),
-                   hashlib.sha256).digest()
-    return base64.b32encode(mac[:TAG_LENGTH * 5 // 8]).decode().lower()
+    return tags.tag(secret, "\0".join(parts).encode("utf-8", "surrogateescape"), TAG_LENGTH)
 
 
 def message_token(message_id: str, recipient: str, secret: str) -> str:

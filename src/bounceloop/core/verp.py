@@ -14,10 +14,10 @@ token uses only lower-case hex and base32.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
+
+from bounceloop.core import tags
 
 PREFIX = "b-"
 TAG_LENGTH = 8
@@ -25,8 +25,7 @@ _TOKEN = re.compile(r"^b-([0-9a-f]{8,40})-([a-z2-7]{8})$")
 
 
 def tag(message_id: str, secret: str) -> str:
-    mac = hmac.new(secret.encode(), message_id.encode(), hashlib.sha256).digest()
-    return base64.b32encode(mac).decode().lower()[:TAG_LENGTH]
+    return tags.tag(secret, message_id.encode(), TAG_LENGTH)
 
 
 def encode(message_id: str, domain: str, secret: str) -> str:

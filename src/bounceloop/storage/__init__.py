@@ -7,6 +7,7 @@
     events      the event stream (idempotent by key); new events fan out to webhooks
     webhooks    webhook subscriptions, their queues (webhook jobs), the failed-call log
     tokens      REST API tokens, kept hashed
+    prepared    the hot paths' statements, compiled once per dialect, run on plain rows
 
 Functions take a Connection when the caller owns the transaction, an Engine when they need
 one of their own (a lease claim must commit before the work starts).

@@ -72,7 +72,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event, exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -105,18 +105,20 @@ def is_sqlite(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-def conflict_insert(conn: Connection, table: Any) -> Any:
-    """An INSERT into ``table`` that takes ON CONFLICT clauses, in the backend's dialect.
+def conflict_insert(bind: Connection | Dialect, table: Any) -> Any:
+    """An INSERT into ``table`` that takes ON CONFLICT clauses, in the backend's dialect
+    (of a connection, or the dialect itself).
 
     The dialect's module is imported here, not with this one: a process on SQLite never
     loads PostgreSQL's (about 30 ms of every command's start-up)."""
-    if conn.dialect.name == "postgresql":
+    name = bind.name if isinstance(bind, Dialect) else bind.dialect.name
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         return pg_insert(table)
-    if conn.dialect.name == "sqlite":
+    if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
         return sqlite_insert(table)
-    raise NotImplementedError(conn.dialect.name)  # the two backends we support are above
+    raise NotImplementedError(name)  # the two backends we support are above
 
 
 def create_engine(url: str | URL) -> Engine:

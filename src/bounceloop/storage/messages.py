@@ -37,6 +37,7 @@ from bounceloop.storage import outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.events import added as added_events
 from bounceloop.storage.events import row as event_row
+from bounceloop.storage.prepared import Prepared, read_time, timestamps
 from bounceloop.storage.tables import (
     attempts,
     errors,
@@ -175,18 +176,44 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     if not by_ref:
         return []
     out: list[Pending] = []
-    for chunk in chunks(list(by_ref)):
-        for row in conn.execute(select(messages).where(messages.c.id.in_(chunk))):
-            out.append(Pending(
-                job_id=by_ref[row.id], id=row.id, mailing_id=row.mailing_id,
-                sender=row.sender, recipient=row.recipient, domain=row.domain,
-                envelope=row.envelope, status=row.status, attempts=row.attempts,
-                created_at=row.created_at, expires_at=row.expires_at, sent_by=row.sent_by,
-                tags=row.tags,
-            ))
+    refs = list(by_ref)
+    start = 0
+    for size in _PENDING_SIZES:
+        while len(refs) - start >= size:
+            ids = {f"id_{i}": ref for i, ref in enumerate(refs[start:start + size])}
+            start += size
+            out += [_pending(by_ref[row[0]], row) for row in _PENDING[size].one(conn, ids)]
     order = {j.id: n for n, j in enumerate(jobs)}
     out.sort(key=lambda p: order[p.job_id])
     return out
+
+
+#: Messages read per statement: a round's refs go in as few statements of these sizes as
+#: add up to them (500: 256 + 3 x 64 + 3 x 16 + 4), each compiled once (storage.prepared).
+_PENDING_SIZES = (256, 64, 16, 4, 1)
+_PENDING = {size: Prepared(
+    select(messages.c.id, messages.c.mailing_id, messages.c.sender, messages.c.recipient,
+           messages.c.domain, messages.c.envelope, messages.c.status, messages.c.attempts,
+           messages.c.created_at, messages.c.expires_at, messages.c.sent_by,
+           messages.c.tags)
+    .where(messages.c.id.in_([bindparam(f"id_{i}") for i in range(size)])))
+    for size in _PENDING_SIZES}
+
+
+def _pending(job_id: int, row: Sequence[Any]) -> Pending:
+    """A Pending from the raw columns of _PENDING."""
+    (id_, mailing_id, sender, recipient, domain, envelope, status, tries, created_at,
+     expires_at, sent_by, tags) = row
+    return Pending(job_id=job_id, id=id_, mailing_id=mailing_id, sender=sender,
+                   recipient=recipient, domain=domain, envelope=envelope, status=status,
+                   attempts=tries, created_at=_time(created_at),
+                   expires_at=_time(expires_at), sent_by=sent_by, tags=tags)
+
+
+def _time(value: Any) -> datetime:
+    found = read_time(value)
+    assert found is not None  # a NOT NULL column
+    return found
 
 
 #: Prepared once: the statements of the delivery hot path (one compile, cached).
@@ -194,7 +221,7 @@ _MARK_SENDING = (
     update(messages).where(messages.c.id == bindparam("m_id"))
     .values(status="sending", updated_at=bindparam("m_now"), sent_by=bindparam("m_worker"))
 )
-_SETTLE = (
+_SETTLE = Prepared(
     update(messages).where(messages.c.id == bindparam("m_id")).values(
         status=bindparam("m_status"), attempts=bindparam("m_attempts"),
         updated_at=bindparam("m_now"), next_attempt_at=bindparam("m_next"),
@@ -203,6 +230,10 @@ _SETTLE = (
         extended=bindparam("m_extended"), description=bindparam("m_description"),
         errortype=bindparam("m_errortype"), severity=bindparam("m_severity"))
 )
+_ATTEMPT_COLUMNS = ("message_id", "number", "started_at", "duration_ms", "step", "state",
+                    "result", "code", "extended", "description", "errortype", "severity",
+                    "mx", "ip", "final")
+_ATTEMPT = Prepared(insert(attempts).values({c: bindparam(c) for c in _ATTEMPT_COLUMNS}))
 
 
 def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
@@ -285,12 +316,14 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
     done: list[int] = []
     later: list[tuple[int, datetime, str]] = []
     senders: list[str] = []
+    when = timestamps(engine.dialect)  # the Prepared statements take stored values
+    stamp = when(now)
     for o in outcomes:
         m, r, v = o.message, o.result, o.verdict
         final = v.status in ("delivered", "failed")
         errortype = "" if r.ok or r.result == "indoubt" else r.errortype
         attempt_rows.append({
-            "message_id": m.id, "number": m.attempts, "started_at": o.started_at,
+            "message_id": m.id, "number": m.attempts, "started_at": when(o.started_at),
             "duration_ms": o.duration_ms, "step": r.step, "state": r.state,
             "result": r.result, "code": r.code or None, "extended": r.extended or None,
             "description": r.description, "errortype": errortype or None,
@@ -298,8 +331,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
             "final": final,
         })
         message_rows.append({
-            "m_id": m.id, "m_status": v.status, "m_attempts": m.attempts + 1, "m_now": now,
-            "m_next": v.next_attempt_at, "m_finished": now if final else None,
+            "m_id": m.id, "m_status": v.status, "m_attempts": m.attempts + 1, "m_now": stamp,
+            "m_next": when(v.next_attempt_at), "m_finished": stamp if final else None,
             "m_step": r.step, "m_state": r.state, "m_code": r.code or None,
             "m_extended": r.extended or None, "m_description": r.description,
             "m_errortype": errortype or None, "m_severity": v.severity or None,
@@ -335,8 +368,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
             senders.append(m.sender)
             done.append(m.job_id)
     with engine.begin() as conn:
-        conn.execute(_SETTLE, message_rows)
-        conn.execute(insert(attempts), attempt_rows)
+        _SETTLE.many(conn, message_rows)
+        _ATTEMPT.many(conn, attempt_rows)
         tally = stats.Tally()
         for ev in added_events(conn, event_rows):
             tally.event(ev.type, ev.mailing_id, now)

@@ -41,8 +41,9 @@ whose clock runs ahead sees other leases run out early.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,12 +57,17 @@ from sqlalchemy import (
     case,
     delete,
     insert,
+    literal_column,
+    null,
     or_,
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
 
 from bounceloop.storage.engine import utcnow
+from bounceloop.storage.prepared import Prepared, read_time, timestamps
 from bounceloop.storage.tables import jobs
 
 PENDING = "pending"
@@ -219,13 +225,45 @@ def claim_in(conn: Connection, kinds: Collection[str] | None, worker: str, limit
     if not worker:
         raise ValueError("a worker needs a name")
     now = now or utcnow()
-    due = select(jobs.c.id).where(_due(now))
+    key = (None if kinds is None else len(kinds), None if refs is None else len(refs))
+    claim = _CLAIMS.get(key)
+    if claim is None:
+        if len(_CLAIMS) >= 64:  # refs lists of many lengths: keep the cache bounded
+            _CLAIMS.clear()
+        claim = _CLAIMS[key] = Prepared(functools.partial(_claim, *key))
+    when = timestamps(conn.dialect)
+    params: dict[str, Any] = {
+        "pending": PENDING, "running": RUNNING, "now": when(now), "limit": limit,
+        "offset": 0, "worker": worker,
+        "until": when(now + timedelta(seconds=lease_seconds))}
+    params.update((f"kind_{i}", k) for i, k in enumerate(sorted(kinds or ())))
+    params.update((f"ref_{i}", r) for i, r in enumerate(sorted(refs or ())))
+    claimed = [_raw_job(row) for row in claim.one(conn, params)]
+    # RETURNING gives rows in no particular order.
+    claimed.sort(key=lambda job: (job.run_at, job.id))
+    return claimed
+
+
+#: The claim statements, by (number of kinds, number of refs); None: not narrowed.
+_CLAIMS: dict[tuple[int | None, int | None], Prepared] = {}
+
+
+def _claim(kinds: int | None, refs: int | None, dialect: Dialect) -> Executable:
+    """The claim as one statement, its values all parameters (storage.prepared: on
+    bench/send.py the claim's parameters and result rows through SQLAlchemy's processing
+    held the GIL longer than its SQL ran)."""
+    now: Any = bindparam("now")
+    due = select(jobs.c.id).where(or_(
+        and_(jobs.c.status == bindparam("pending"), jobs.c.run_at <= now),
+        # An expired lease: the worker died or hung; the job is up for grabs again.
+        and_(jobs.c.status == bindparam("running"), jobs.c.locked_until < now)))
     if kinds is not None:
-        due = due.where(jobs.c.kind.in_(sorted(kinds)))
+        due = due.where(jobs.c.kind.in_([bindparam(f"kind_{i}") for i in range(kinds)]))
     if refs is not None:
-        due = due.where(jobs.c.ref.in_(sorted(refs)))
-    due = due.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
+        due = due.where(jobs.c.ref.in_([bindparam(f"ref_{i}") for i in range(refs)]))
+    due = (due.order_by(jobs.c.run_at, jobs.c.id).limit(bindparam("limit"))
+           .offset(bindparam("offset")))
+    if dialect.name == "postgresql":
         # Lock the chosen rows; rows another claimer locked are skipped, not waited for.
         due = due.with_for_update(skip_locked=True)
     # The choice is a MATERIALIZED CTE on PostgreSQL, so it runs exactly once: as a plain
@@ -234,24 +272,43 @@ def claim_in(conn: Connection, kinds: Collection[str] | None, worker: str, limit
     # (a known trap of SKIP LOCKED queues). SQLite gets the same statement without the
     # lock clause; its writers already take turns.
     chosen = due.cte("due").prefix_with("MATERIALIZED", dialect="postgresql")
-    stmt = (
+    return (
         update(jobs)
         .where(jobs.c.id.in_(select(chosen.c.id)))
         .values(
             # SET reads the row as it was: a job still "running" is taken over.
-            taken_from=case((jobs.c.status == RUNNING, jobs.c.locked_by), else_=None),
-            status=RUNNING,
-            locked_by=worker,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            attempts=jobs.c.attempts + 1,
+            taken_from=case((jobs.c.status == bindparam("running"), jobs.c.locked_by),
+                            else_=null()),
+            status=bindparam("running"),
+            locked_by=bindparam("worker"),
+            locked_until=bindparam("until"),
+            attempts=jobs.c.attempts + literal_column("1"),
             updated_at=now,
         )
-        .returning(*jobs.c)
+        .returning(*_JOB_COLUMNS)
     )
-    claimed = [_job(row) for row in conn.execute(stmt)]
-    # RETURNING gives rows in no particular order.
-    claimed.sort(key=lambda job: (job.run_at, job.id))
-    return claimed
+
+
+_JOB_COLUMNS = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.payload, jobs.c.status,
+                jobs.c.run_at, jobs.c.attempts, jobs.c.locked_by, jobs.c.locked_until,
+                jobs.c.last_error, jobs.c.taken_from, jobs.c.created_at, jobs.c.updated_at)
+
+
+def _raw_job(row: Sequence[Any]) -> Job:
+    """A job from the raw columns of _JOB_COLUMNS (storage.prepared)."""
+    (id_, kind, ref, payload, status, run_at, attempts, locked_by, locked_until,
+     last_error, taken_from, created_at, updated_at) = row
+    return Job(id=id_, kind=kind, ref=ref, payload=json.loads(payload), status=status,
+               run_at=_time(run_at), attempts=attempts, locked_by=locked_by,
+               locked_until=read_time(locked_until), last_error=last_error,
+               taken_from=taken_from, created_at=_time(created_at),
+               updated_at=_time(updated_at))
+
+
+def _time(value: Any) -> datetime:
+    found = read_time(value)
+    assert found is not None  # a NOT NULL column
+    return found
 
 
 def _held(job_id: int, worker: str) -> Any:
@@ -278,38 +335,46 @@ def reschedule(conn: Connection, job_id: int, worker: str, run_at: datetime,
     return result.rowcount == 1
 
 
-def complete_many(conn: Connection, job_ids: Iterable[int], worker: str) -> int:
-    """:func:`complete` for many jobs in one statement; returns how many ``worker`` still
-    held (and so completed)."""
-    ids = sorted(set(job_ids))
-    if not ids:
-        return 0
-    result = conn.execute(
-        update(jobs).where(jobs.c.id.in_(ids), jobs.c.status == RUNNING,
-                           jobs.c.locked_by == worker)
-        .values(status=DONE, locked_by=None, locked_until=None, updated_at=utcnow()))
-    return int(result.rowcount)
-
-
-#: One prepared statement for every reschedule of a batch (executemany).
-_RESCHEDULE = (
+#: One prepared statement for every job of a batch (executemany; storage.prepared): jobs
+#: ``worker`` no longer holds are left alone.
+_COMPLETE = Prepared(
     update(jobs)
-    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == RUNNING,
+    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == bindparam("running"),
            jobs.c.locked_by == bindparam("worker"))
-    .values(status=PENDING, run_at=bindparam("due"), locked_by=None, locked_until=None,
-            updated_at=bindparam("now"), last_error=bindparam("error"))
+    .values(status=bindparam("done"), locked_by=null(), locked_until=null(),
+            updated_at=bindparam("now"))
 )
+_RESCHEDULE = Prepared(
+    update(jobs)
+    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == bindparam("running"),
+           jobs.c.locked_by == bindparam("worker"))
+    .values(status=bindparam("pending"), run_at=bindparam("due"), locked_by=null(),
+            locked_until=null(), updated_at=bindparam("now"), last_error=bindparam("error"))
+)
+
+
+def complete_many(conn: Connection, job_ids: Iterable[int], worker: str) -> int:
+    """:func:`complete` for many jobs in one executemany; returns how many ``worker``
+    still held (and so completed)."""
+    when = timestamps(conn.dialect)(utcnow())
+    rows = [{"job_id": job_id, "running": RUNNING, "worker": worker, "done": DONE,
+             "now": when} for job_id in sorted(set(job_ids))]
+    if not rows:
+        return 0
+    return _COMPLETE.many(conn, rows)
 
 
 def reschedule_many(conn: Connection, items: Iterable[tuple[int, datetime, str]],
                     worker: str) -> None:
     """:func:`reschedule` for many ``(job_id, run_at, error)`` at once (one executemany;
     jobs ``worker`` no longer holds are left alone, as there)."""
-    now = utcnow()
-    rows = [{"job_id": job_id, "worker": worker, "due": run_at, "now": now, "error": error}
+    when = timestamps(conn.dialect)
+    now = when(utcnow())
+    rows = [{"job_id": job_id, "running": RUNNING, "worker": worker, "pending": PENDING,
+             "due": when(run_at), "now": now, "error": error}
             for job_id, run_at, error in items]
     if rows:
-        conn.execute(_RESCHEDULE, rows)
+        _RESCHEDULE.many(conn, rows)
 
 
 def fail(conn: Connection, job_id: int, worker: str, error: str) -> bool:

@@ -24,7 +24,7 @@ import secrets as random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
@@ -268,7 +268,20 @@ def rotate(conn: Connection, webhook_id: int, overlap: float,
     return secret
 
 
-def fan_out(conn: Connection, new_events: Sequence[Row[Any]]) -> int:
+class NewEvent(Protocol):
+    """An event just inserted (events.New)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def mailing_id(self) -> int | None: ...
+    @property
+    def data(self) -> str: ...
+
+
+def fan_out(conn: Connection, new_events: Sequence[NewEvent]) -> int:
     """Queue one ``webhook`` job per (webhook, new event) it wants, in the caller's
     transaction. ``new_events`` have ``id``, ``type``, ``mailing_id`` and ``data`` (JSON
     text with ``tags``). Returns the number of jobs queued."""

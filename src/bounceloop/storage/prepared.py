@@ -1,0 +1,108 @@
+"""Statements of the hot write paths, compiled once per dialect and run on plain rows.
+
+``Connection.execute(statement, rows)`` builds every row's parameters through the compiled
+statement (``construct_params``, then each column type's processor, then a tuple): on
+bench/send.py that was about 40% of the time of ``messages.record`` (cProfile: 136 of 351
+ms for 2,500 outcomes), under the GIL the event loop needs. A :class:`Prepared` statement
+keeps SQLAlchemy's SQL (compiled from the Core statement, once per dialect) and hands the
+rows to ``Connection.exec_driver_sql``, which passes them to the DBAPI as they are. So the
+caller gives each value in the form the driver stores: timestamps through
+:func:`timestamps` (done once per batch, not once per row), the rest as Python values the
+driver adapts (str, int, bool, None). ``Connection`` stays SQLAlchemy's: its transaction,
+its begin hooks (``BEGIN IMMEDIATE`` on SQLite) and its errors are as for any statement.
+
+Rows are mappings by parameter name; on a positional paramstyle (SQLite's qmark) they
+become tuples in the compiled order, on a named one (psycopg's pyformat) they go as they
+are. Results come back raw (no type processing): :func:`read_time` reads a timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import Executable
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    order: Callable[[Mapping[str, Any]], Any] | None
+    """Mapping -> tuple in the compiled order (positional paramstyles); None: named."""
+
+
+class Prepared:
+    """A Core statement (or a builder of one per dialect: ``ON CONFLICT`` clauses are
+    dialect-specific) whose parameters are all ``bindparam``s, compiled on first use."""
+
+    __slots__ = ("_build", "_compiled")
+
+    def __init__(self, build: Executable | Callable[[Dialect], Executable]) -> None:
+        self._build = build
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            stmt = self._build if isinstance(self._build, Executable) else self._build(dialect)
+            c = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+            fixed = sorted("(anonymous)" if "%(" in name else name
+                           for name, bind in c.binds.items() if not bind.required)
+            if fixed:  # its value would not be sent: exec_driver_sql takes the rows only
+                raise ValueError(f"a Prepared statement's parameters must all be "
+                                 f"bindparam()s without a value: {', '.join(fixed)}")
+            order = None
+            if dialect.positional:
+                names = tuple(c.positiontup)
+                getter = itemgetter(*names)
+                order = getter if len(names) > 1 else (lambda row: (getter(row),))
+            found = self._compiled[dialect.name] = _Compiled(c.string, order)
+        return found
+
+    def one(self, conn: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
+        """Run with one row of parameters; the result's rows are raw."""
+        c = self.compiled(conn.dialect)
+        return conn.exec_driver_sql(c.sql, c.order(params) if c.order else dict(params))
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run with each row (one executemany; none: nothing runs); the rows changed."""
+        if not rows:
+            return 0
+        c = self.compiled(conn.dialect)
+        params: list[Any] = ([c.order(r) for r in rows] if c.order is not None
+                             else [dict(r) for r in rows])
+        return int(conn.exec_driver_sql(c.sql, params).rowcount)
+
+
+def timestamps(dialect: Dialect) -> Callable[[datetime | None], Any]:
+    """An aware datetime as the driver stores it in a ``UTCDateTime`` column (the same
+    value as the type's bind processor gives; tests/storage/test_prepared.py ties them):
+    on SQLite the text ``YYYY-MM-DD HH:MM:SS.ffffff``, elsewhere a naive UTC datetime."""
+    text = dialect.name == "sqlite"
+
+    def value(when: datetime | None) -> Any:
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware (UTC) datetime")
+        naive = when.astimezone(UTC).replace(tzinfo=None)
+        return naive.isoformat(" ", "microseconds") if text else naive
+    return value
+
+
+def read_time(value: Any) -> datetime | None:
+    """A ``UTCDateTime`` column read raw (text on SQLite, naive UTC elsewhere) as an aware
+    UTC datetime."""
+    if value is None:
+        return None
+    found = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(found, datetime)
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+__all__ = ["Prepared", "read_time", "timestamps"]
