@@ -75,5 +75,5 @@ def test_named_parameters_in_any_order_and_repeated(engine: Engine) -> None:
 def test_a_parameter_with_a_value_is_refused(engine: Engine) -> None:
     # exec_driver_sql sends the rows only: a value set in the statement would be lost.
     fixed = Prepared(update(mailings).values(name="fixed"))
-    with engine.connect() as conn, pytest.raises(ValueError, match="without a value: .*name"):
+    with engine.connect() as conn, pytest.raises(ValueError, match=r"without a value: .*name"):
         fixed.one(conn, {})

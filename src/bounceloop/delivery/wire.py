@@ -91,26 +91,34 @@ class Wire(asyncio.Protocol):
     # -- parsing -----------------------------------------------------------------------
 
     def _parse(self) -> None:
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > MAX_LINE:
-                    self._fail(Garbage(f"reply line longer than {MAX_LINE} octets"))
-                return
-            line = bytes(self._buffer[:end]).rstrip(b"\r")
-            del self._buffer[:end + 1]
-            code = _code(line)
-            if code is None or len(line) > MAX_LINE:
-                shown = line[:200].decode("utf-8", "replace")
-                self._fail(Garbage(f"not an SMTP reply: {shown!r}"))
-                return
-            self._lines.append(line[4:].decode("utf-8", "replace").strip())
-            if len(self._lines) > MAX_LINES:
-                self._fail(Garbage(f"reply of more than {MAX_LINES} lines"))
-                return
-            if line[3:4] != b"-":
-                self.replies.append(Reply(code, "\n".join(self._lines)))
-                self._lines = []
+        # Every complete line of the buffer in one pass, the buffer cut once at the end (a
+        # pipelined group's replies arrive together: a cut per line moved the rest each
+        # time).
+        buffer = self._buffer
+        start = 0
+        try:
+            while True:
+                end = buffer.find(b"\n", start)
+                if end < 0:
+                    if len(buffer) - start > MAX_LINE:
+                        self._fail(Garbage(f"reply line longer than {MAX_LINE} octets"))
+                    return
+                line = bytes(buffer[start:end]).rstrip(b"\r")
+                start = end + 1
+                code = _code(line)
+                if code is None or len(line) > MAX_LINE:
+                    shown = line[:200].decode("utf-8", "replace")
+                    self._fail(Garbage(f"not an SMTP reply: {shown!r}"))
+                    return
+                self._lines.append(line[4:].decode("utf-8", "replace").strip())
+                if len(self._lines) > MAX_LINES:
+                    self._fail(Garbage(f"reply of more than {MAX_LINES} lines"))
+                    return
+                if line[3:4] != b"-":
+                    self.replies.append(Reply(code, "\n".join(self._lines)))
+                    self._lines = []
+        finally:
+            del buffer[:start]
 
     def _fail(self, error: WireError) -> None:
         if self.error is None:

@@ -217,9 +217,10 @@ def _time(value: Any) -> datetime:
 
 
 #: Prepared once: the statements of the delivery hot path (one compile, cached).
-_MARK_SENDING = (
+_MARK_SENDING = Prepared(
     update(messages).where(messages.c.id == bindparam("m_id"))
-    .values(status="sending", updated_at=bindparam("m_now"), sent_by=bindparam("m_worker"))
+    .values(status=bindparam("m_sending"), updated_at=bindparam("m_now"),
+            sent_by=bindparam("m_worker"))
 )
 _SETTLE = Prepared(
     update(messages).where(messages.c.id == bindparam("m_id")).values(
@@ -247,7 +248,9 @@ def mark_sending(bind: Engine | Connection, ids: Sequence[str], now: datetime,
     synchronous_commit = off``: visible to every session at once, lost only if the
     database server itself crashes within its WAL writer's delay); SQLite commits as always.
     """
-    rows = [{"m_id": i, "m_now": now, "m_worker": worker or None} for i in ids]
+    stamp = timestamps(bind.dialect)(now)
+    rows = [{"m_id": i, "m_sending": "sending", "m_now": stamp, "m_worker": worker or None}
+            for i in ids]
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             _mark(conn, rows, flushed)
@@ -291,7 +294,7 @@ def _mark(conn: Connection, rows: list[dict[str, Any]], flushed: bool) -> None:
     try:
         if not flushed and not autocommit and conn.dialect.name == "postgresql":
             conn.execute(_UNFLUSHED)
-        conn.execute(_MARK_SENDING, rows)
+        _MARK_SENDING.many(conn, rows)
         if not autocommit:
             conn.commit()
     except BaseException:
