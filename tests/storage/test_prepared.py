@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from bounceloop.storage.prepared import Prepared, read_time, timestamps
+from bounceloop.storage.prepared import Prepared, Times, read_time, timestamps
 from bounceloop.storage.tables import UTCDateTime, mailings
 
 _INSERT = Prepared(insert(mailings).values(
@@ -77,3 +77,16 @@ def test_a_parameter_with_a_value_is_refused(engine: Engine) -> None:
     fixed = Prepared(update(mailings).values(name="fixed"))
     with engine.connect() as conn, pytest.raises(ValueError, match=r"without a value: .*name"):
         fixed.one(conn, {})
+
+
+def test_times_reads_each_stored_value_once_and_refuses_null_where_required() -> None:
+    times = Times()
+    text = "2026-03-29 01:30:15.123456"
+    first = times(text)
+    assert first == datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+    assert times(text) is first  # read once, then the same object
+    assert times(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)  # PostgreSQL's
+    assert times(None) is None
+    assert times.required(text) is first
+    with pytest.raises(ValueError, match="NOT NULL"):
+        times.required(None)

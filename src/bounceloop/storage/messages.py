@@ -37,7 +37,7 @@ from bounceloop.storage import outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.events import added as added_events
 from bounceloop.storage.events import row as event_row
-from bounceloop.storage.prepared import Prepared, read_time, timestamps
+from bounceloop.storage.prepared import Prepared, Times, timestamps
 from bounceloop.storage.tables import (
     attempts,
     errors,
@@ -177,12 +177,14 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
         return []
     out: list[Pending] = []
     refs = list(by_ref)
+    times = Times()
     start = 0
     for size in _PENDING_SIZES:
         while len(refs) - start >= size:
             ids = {f"id_{i}": ref for i, ref in enumerate(refs[start:start + size])}
             start += size
-            out += [_pending(by_ref[row[0]], row) for row in _PENDING[size].one(conn, ids)]
+            out += [_pending(by_ref[row[0]], row, times)
+                    for row in _PENDING[size].one(conn, ids)]
     order = {j.id: n for n, j in enumerate(jobs)}
     out.sort(key=lambda p: order[p.job_id])
     return out
@@ -200,20 +202,15 @@ _PENDING = {size: Prepared(
     for size in _PENDING_SIZES}
 
 
-def _pending(job_id: int, row: Sequence[Any]) -> Pending:
+def _pending(job_id: int, row: Sequence[Any], times: Times) -> Pending:
     """A Pending from the raw columns of _PENDING."""
     (id_, mailing_id, sender, recipient, domain, envelope, status, tries, created_at,
      expires_at, sent_by, tags) = row
     return Pending(job_id=job_id, id=id_, mailing_id=mailing_id, sender=sender,
                    recipient=recipient, domain=domain, envelope=envelope, status=status,
-                   attempts=tries, created_at=_time(created_at),
-                   expires_at=_time(expires_at), sent_by=sent_by, tags=tags)
+                   attempts=tries, created_at=times.required(created_at),
+                   expires_at=times.required(expires_at), sent_by=sent_by, tags=tags)
 
-
-def _time(value: Any) -> datetime:
-    found = read_time(value)
-    assert found is not None  # a NOT NULL column
-    return found
 
 
 #: Prepared once: the statements of the delivery hot path (one compile, cached).

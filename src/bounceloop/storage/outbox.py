@@ -67,7 +67,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
 from bounceloop.storage.engine import utcnow
-from bounceloop.storage.prepared import Prepared, read_time, timestamps
+from bounceloop.storage.prepared import Prepared, Times, timestamps
 from bounceloop.storage.tables import jobs
 
 PENDING = "pending"
@@ -238,7 +238,8 @@ def claim_in(conn: Connection, kinds: Collection[str] | None, worker: str, limit
         "until": when(now + timedelta(seconds=lease_seconds))}
     params.update((f"kind_{i}", k) for i, k in enumerate(sorted(kinds or ())))
     params.update((f"ref_{i}", r) for i, r in enumerate(sorted(refs or ())))
-    claimed = [_raw_job(row) for row in claim.one(conn, params)]
+    times = Times()
+    claimed = [_raw_job(row, times) for row in claim.one(conn, params)]
     # RETURNING gives rows in no particular order.
     claimed.sort(key=lambda job: (job.run_at, job.id))
     return claimed
@@ -294,21 +295,16 @@ _JOB_COLUMNS = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.payload, jobs.c.statu
                 jobs.c.last_error, jobs.c.taken_from, jobs.c.created_at, jobs.c.updated_at)
 
 
-def _raw_job(row: Sequence[Any]) -> Job:
+def _raw_job(row: Sequence[Any], times: Times) -> Job:
     """A job from the raw columns of _JOB_COLUMNS (storage.prepared)."""
     (id_, kind, ref, payload, status, run_at, attempts, locked_by, locked_until,
      last_error, taken_from, created_at, updated_at) = row
     return Job(id=id_, kind=kind, ref=ref, payload=json.loads(payload), status=status,
-               run_at=_time(run_at), attempts=attempts, locked_by=locked_by,
-               locked_until=read_time(locked_until), last_error=last_error,
-               taken_from=taken_from, created_at=_time(created_at),
-               updated_at=_time(updated_at))
+               run_at=times.required(run_at), attempts=attempts, locked_by=locked_by,
+               locked_until=times(locked_until), last_error=last_error,
+               taken_from=taken_from, created_at=times.required(created_at),
+               updated_at=times.required(updated_at))
 
-
-def _time(value: Any) -> datetime:
-    found = read_time(value)
-    assert found is not None  # a NOT NULL column
-    return found
 
 
 def _held(job_id: int, worker: str) -> Any:

@@ -105,4 +105,29 @@ def read_time(value: Any) -> datetime | None:
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
-__all__ = ["Prepared", "read_time", "timestamps"]
+class Times:
+    """:func:`read_time` over a batch of rows, each distinct stored value read once: a
+    batch's rows were mostly written together, at one time (a round's 500 claimed jobs
+    hold one ``created_at``), and reading each again held the GIL the event loop needs."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, datetime | None] = {}
+
+    def __call__(self, value: Any) -> datetime | None:
+        try:
+            return self._seen[value]
+        except KeyError:
+            found = self._seen[value] = read_time(value)
+            return found
+
+    def required(self, value: Any) -> datetime:
+        """A NOT NULL column's value."""
+        found = self(value)
+        if found is None:
+            raise ValueError("a NOT NULL timestamp read as NULL")
+        return found
+
+
+__all__ = ["Prepared", "Times", "read_time", "timestamps"]
