@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, cast, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
@@ -72,8 +72,8 @@ class New:
 
 
 _COLUMNS = ("time", "type", "key", "message_id", "mailing_id", "recipient", "data")
-#: Rows per INSERT: a batch goes in as few multi-row statements of these sizes as add up
-#: to it (250 rows: 3 x 64, 3 x 16, 2 x 4, 2 x 1), each compiled once per dialect.
+#: Rows per INSERT on SQLite: a batch goes in as few multi-row statements of these sizes as
+#: add up to it (250 rows: 3 x 64, 3 x 16, 2 x 4, 2 x 1), each compiled once.
 _SIZES = (64, 16, 4, 1)
 
 
@@ -90,6 +90,23 @@ def _insert(size: int) -> Prepared:
 _INSERTS = {size: _insert(size) for size in _SIZES}
 
 
+def _insert_arrays(dialect: Dialect) -> Executable:
+    # PostgreSQL: one statement for any number of rows, a column an array parameter,
+    # unnested in step (set-returning functions in a select list run in lockstep,
+    # PostgreSQL 10+). psycopg converts and caches a statement's text only up to 4,096
+    # bytes and 50 parameters (psycopg/_queries.py MAX_CACHED_STATEMENT_LENGTH, _PARAMS):
+    # the multi-row VALUES of SQLite were converted again at every execution.
+    from sqlalchemy.dialects.postgresql import ARRAY
+    arrays = select(*[func.unnest(cast(bindparam(c), ARRAY(events.c[c].type)))
+                      for c in _COLUMNS])
+    stmt = conflict_insert(dialect, events).from_select(list(_COLUMNS), arrays)
+    return stmt.on_conflict_do_nothing(index_elements=["key"]).returning(  # type: ignore[no-any-return]
+        events.c.id, events.c.key)
+
+
+_INSERT_ARRAYS = Prepared(_insert_arrays)
+
+
 def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[New]:
     """:func:`add`, returning the new events, in the order of ``rows``."""
     if not rows:
@@ -97,16 +114,19 @@ def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[New]:
     when = timestamps(conn.dialect)
     by_key = {r["key"]: r for r in rows}
     inserted: dict[str, int] = {}
+    if conn.dialect.name == "postgresql":
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLUMNS[1:]}
+        params["time"] = [when(r["time"]) for r in rows]
+        inserted.update((row.key, int(row.id)) for row in _INSERT_ARRAYS.one(conn, params))
     start = 0
-    for size in _SIZES:
+    for size in _SIZES if conn.dialect.name != "postgresql" else ():
         while len(rows) - start >= size:
-            params: dict[str, Any] = {}
+            params = {}
             for i, r in enumerate(rows[start:start + size]):
                 params[f"time_{i}"] = when(r["time"])
                 for c in _COLUMNS[1:]:
                     params[f"{c}_{i}"] = r[c]
-            found: Sequence[tuple[Any, ...]] = _INSERTS[size].one(conn, params).all()
-            inserted.update((key, int(id_)) for id_, key in found)
+            inserted.update((row.key, int(row.id)) for row in _INSERTS[size].one(conn, params))
             start += size
     new = [New(inserted[key], r["type"], r["mailing_id"], r["data"])
            for key, r in by_key.items() if key in inserted]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Engine, any_, bindparam, insert, select, text, update
 
 from bounceloop.core import verp
 from bounceloop.core.address import domain_of
@@ -178,6 +178,11 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     out: list[Pending] = []
     refs = list(by_ref)
     times = Times()
+    if conn.dialect.name == "postgresql":
+        for chunk in chunks(refs):
+            out += [_pending(by_ref[row[0]], row, times)
+                    for row in _PENDING_ANY.one(conn, {"ids": list(chunk)})]
+        refs = []
     start = 0
     for size in _PENDING_SIZES:
         while len(refs) - start >= size:
@@ -190,16 +195,22 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     return out
 
 
-#: Messages read per statement: a round's refs go in as few statements of these sizes as
-#: add up to them (500: 256 + 3 x 64 + 3 x 16 + 4), each compiled once (storage.prepared).
+_PENDING_COLUMNS = (messages.c.id, messages.c.mailing_id, messages.c.sender,
+                    messages.c.recipient, messages.c.domain, messages.c.envelope,
+                    messages.c.status, messages.c.attempts, messages.c.created_at,
+                    messages.c.expires_at, messages.c.sent_by, messages.c.tags)
+#: Messages read per statement on SQLite: a round's refs go in as few statements of these
+#: sizes as add up to them (500: 256 + 3 x 64 + 3 x 16 + 4), each compiled once
+#: (storage.prepared).
 _PENDING_SIZES = (256, 64, 16, 4, 1)
 _PENDING = {size: Prepared(
-    select(messages.c.id, messages.c.mailing_id, messages.c.sender, messages.c.recipient,
-           messages.c.domain, messages.c.envelope, messages.c.status, messages.c.attempts,
-           messages.c.created_at, messages.c.expires_at, messages.c.sent_by,
-           messages.c.tags)
+    select(*_PENDING_COLUMNS)
     .where(messages.c.id.in_([bindparam(f"id_{i}") for i in range(size)])))
     for size in _PENDING_SIZES}
+#: On PostgreSQL one array parameter: psycopg converts and caches a statement's text only
+#: up to 50 parameters (psycopg/_queries.py MAX_CACHED_STATEMENT_PARAMS).
+_PENDING_ANY = Prepared(
+    select(*_PENDING_COLUMNS).where(messages.c.id == any_(bindparam("ids"))))
 
 
 def _pending(job_id: int, row: Sequence[Any], times: Times) -> Pending:
