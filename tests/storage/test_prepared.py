@@ -90,3 +90,20 @@ def test_times_reads_each_stored_value_once_and_refuses_null_where_required() ->
     assert times.required(text) is first
     with pytest.raises(ValueError, match="NOT NULL"):
         times.required(None)
+
+
+def test_binary_parameters_on_postgresql_only(engine: Engine) -> None:
+    rename = Prepared(update(mailings).where(mailings.c.name == bindparam("old"))
+                      .values(name=bindparam("new")), binary=True)
+    sql = rename.compiled(engine.dialect).sql
+    if engine.dialect.name == "postgresql":
+        assert "%(old)b" in sql and "%(new)b" in sql and ")s" not in sql
+    else:
+        assert "?" in sql and "%" not in sql
+    when = timestamps(engine.dialect)
+    with engine.begin() as conn:
+        _INSERT.one(conn, {"tags": "[]", "name": 'a "quoted" {name}', "at": when(_TIMES[1]),
+                           "mime": b"m", "sender": "x@example.org"})
+        assert rename.many(conn, [{"old": 'a "quoted" {name}', "new": "b\\c é"}]) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(mailings.c.name)).scalar_one() == "b\\c é"

@@ -104,7 +104,7 @@ def _insert_arrays(dialect: Dialect) -> Executable:
         events.c.id, events.c.key)
 
 
-_INSERT_ARRAYS = Prepared(_insert_arrays)
+_INSERT_ARRAYS = Prepared(_insert_arrays, binary=True)
 
 
 def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[New]:

@@ -18,6 +18,7 @@ are. Results come back raw (no type processing): :func:`read_time` reads a times
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,10 +41,15 @@ class Prepared:
     """A Core statement (or a builder of one per dialect: ``ON CONFLICT`` clauses are
     dialect-specific) whose parameters are all ``bindparam``s, compiled on first use."""
 
-    __slots__ = ("_build", "_compiled")
+    __slots__ = ("_binary", "_build", "_compiled")
 
-    def __init__(self, build: Executable | Callable[[Dialect], Executable]) -> None:
+    def __init__(self, build: Executable | Callable[[Dialect], Executable], *,
+                 binary: bool = False) -> None:
         self._build = build
+        self._binary = binary
+        """psycopg: send every parameter in binary format (``%(name)b``): an array of
+        text is dumped as text with each element escaped by a regular expression (psycopg
+        types/array.py), in binary as it is."""
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -61,7 +67,10 @@ class Prepared:
                 names = tuple(c.positiontup)
                 getter = itemgetter(*names)
                 order = getter if len(names) > 1 else (lambda row: (getter(row),))
-            found = self._compiled[dialect.name] = _Compiled(c.string, order)
+            sql = c.string
+            if self._binary and dialect.name == "postgresql":
+                sql = re.sub(r"%\((\w+)\)s", r"%(\1)b", sql)
+            found = self._compiled[dialect.name] = _Compiled(sql, order)
         return found
 
     def one(self, conn: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
