@@ -112,8 +112,10 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not in my validrcptto list",
         " dans le carnet d'adresses public",
     )),
-    "filtered": (1012099982, (
+    "filtered": (551341559, (
+        "gevaarlijke",
         "quarantined",
+        "tencialmente",
         "command denied",
         "message denied",
         "recipient does",
@@ -186,12 +188,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (1830098938, (
+    "rejected": (886231973, (
         "sender",
         "spoofed ",
         " address ",
         "e address",
         "mail from",
+        "requerido",
         "at address",
         "ed use of ",
         "is address",
@@ -700,6 +703,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("recipient address rejected: access denied",),
     ),
     "filtered": (
+        ("gevaarlijke",),
+        ("potencialmente",),
+        ("tencialmente",),
         ("user in blacklist",),
         ("spoofed message",),
         (
@@ -773,6 +779,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("header not crlf terminated",),
     ),
     "rejected": (
+        ("requerido",),
         ("domain published rfc",),
         ("mailfrom domain not configured for mail",),
         ("sender domain", "sender's domain", "domain in mail from"),

@@ -837,6 +837,26 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "filtered": (
+        # MailScanner's notice that its content filters removed what they took for dangerous
+        # (sender.content.report.txt); the Portuguese template spells "pontencialmente".
+        Phrase(
+            "mailscanner-gevaarlijke-inhoud",
+            r"gevaarlijke\s+inhoud",
+            "MailScanner common/usr/share/MailScanner/reports/nl/sender.content.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-nl-content)",
+        ),
+        Phrase(
+            "mailscanner-contenido-peligroso",
+            r"contenido\s+potencialmente\s+peligroso",
+            "MailScanner common/usr/share/MailScanner/reports/es/sender.content.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-es-content)",
+        ),
+        Phrase(
+            "mailscanner-conteudo-perigoso",
+            r"conte[uú]do\s+pon?tencialmente\s+perigoso",
+            "MailScanner common/usr/share/MailScanner/reports/pt_br/sender.content.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-pt-content)",
+        ),
         Phrase(
             "user-in-blacklist",
             r"user in blacklist",
@@ -1192,6 +1212,12 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "rejected": (
+        Phrase(
+            "mailscanner-no-requerido",
+            r"correo\s+electr[oó]nico\s+no\s+requerido",
+            "MailScanner common/usr/share/MailScanner/reports/es/rejection.report.txt "
+            "(github.com/MailScanner/v5, commit 76589ee) (catalogue mailscanner-es-rejection)",
+        ),
         Phrase(
             "domain-published-null-mx",
             r"domain published rfc ?7505 null mx",
