@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, literal_column, select, update
 
 from bounceloop.core.suppression import COMPLAINT, Failure, Policy, Side
 from bounceloop.storage import doorbell, events, outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.plan import unindexed
+from bounceloop.storage.prepared import Prepared, timestamps
 from bounceloop.storage.tables import errors, messages, received
 from bounceloop.storage.tables import suppressions as suppressions_table
 
@@ -170,19 +171,21 @@ def _explained(old: Sequence[Any], new: Sequence[dict[str, Any]]) -> list[dict[s
     return out
 
 
-_EXPLAIN = update(errors).where(errors.c.id == bindparam("e_id")).values(
+_EXPLAIN = Prepared(update(errors).where(errors.c.id == bindparam("e_id")).values(
     rule=bindparam("e_rule"), matched=bindparam("e_matched"),
-    detector=bindparam("e_detector"), status_field=bindparam("e_status_field"))
+    detector=bindparam("e_detector"), status_field=bindparam("e_status_field")))
 
 
-_SETTLE = update(received).where(received.c.id == bindparam("r_id")).values(
+#: storage.prepared: run for every returned message processed.
+_SETTLE = Prepared(update(received).where(received.c.id == bindparam("r_id")).values(
     status=bindparam("r_status"), processed_at=bindparam("r_now"),
-    times_processed=received.c.times_processed + 1, message_id=bindparam("r_message"),
+    times_processed=received.c.times_processed + literal_column("1"),
+    message_id=bindparam("r_message"),
     mailing_id=bindparam("r_mailing"), recipient=bindparam("r_recipient"),
     tied_by=bindparam("r_tied_by"), detector=bindparam("r_detector"),
     kind=bindparam("r_kind"), error=bindparam("r_error"),
     reported_recipient=bindparam("r_reported"), hint_message_id=bindparam("r_hint"),
-    hint_by=bindparam("r_hint_by"), records=bindparam("r_records"))
+    hint_by=bindparam("r_hint_by"), records=bindparam("r_records")))
 
 
 def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
@@ -236,13 +239,14 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
     if retired:
         conn.execute(update(errors).where(errors.c.id.in_(retired)).values(current=False))
     if explained:
-        conn.execute(_EXPLAIN, explained)
+        _EXPLAIN.many(conn, explained)
     error_ids: Sequence[int] = []
     if new_errors:
         error_ids = conn.execute(insert(errors).returning(
             errors.c.id, sort_by_parameter_order=True), new_errors).scalars().all()
-    conn.execute(_SETTLE, [{
-        "r_id": p.id, "r_status": p.status, "r_now": now, "r_message": p.message_id,
+    stamp = timestamps(conn.dialect)(now)
+    _SETTLE.many(conn, [{
+        "r_id": p.id, "r_status": p.status, "r_now": stamp, "r_message": p.message_id,
         "r_mailing": p.mailing_id, "r_recipient": p.recipient, "r_tied_by": p.tied_by,
         "r_detector": p.detector, "r_kind": p.kind, "r_error": p.error,
         "r_reported": p.reported_recipient, "r_hint": p.hint_message_id,
