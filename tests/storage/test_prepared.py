@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from bounceloop.storage.prepared import Prepared, Times, read_time, timestamps
-from bounceloop.storage.tables import UTCDateTime, mailings
+from bounceloop.storage.prepared import Prepared, Times, pieces, timestamps
+from bounceloop.storage.tables import UTCDateTime, mailings, read_utc
 
 _INSERT = Prepared(insert(mailings).values(
     sender=bindparam("sender"), mime=bindparam("mime"), created_at=bindparam("at"),
@@ -50,9 +50,9 @@ def test_rows_written_raw_read_back_as_sqlalchemy_writes_them(engine: Engine) ->
     assert [r.created_at for r in rows] == [*_TIMES, _TIMES[0], *_TIMES]
     # The stored values are the same whichever path wrote them (SQLite compares text).
     assert raw[:3] == raw[4:]
-    assert [read_time(v) for v in raw] == [*_TIMES, _TIMES[0], *_TIMES]
-    assert all(read_time(v).tzinfo is UTC for v in raw)  # type: ignore[union-attr]
-    assert read_time(None) is None
+    assert [read_utc(v) for v in raw] == [*_TIMES, _TIMES[0], *_TIMES]
+    assert all(read_utc(v).tzinfo is UTC for v in raw)  # type: ignore[union-attr]
+    assert read_utc(None) is None
 
 
 def test_named_parameters_in_any_order_and_repeated(engine: Engine) -> None:
@@ -107,3 +107,14 @@ def test_binary_parameters_on_postgresql_only(engine: Engine) -> None:
         assert rename.many(conn, [{"old": 'a "quoted" {name}', "new": "b\\c é"}]) == 1
     with engine.connect() as conn:
         assert conn.execute(select(mailings.c.name)).scalar_one() == "b\\c é"
+
+
+def test_pieces_cut_a_list_into_as_few_runs_of_the_sizes_as_add_up_to_it() -> None:
+    items = list(range(500))
+    runs = list(pieces(items, (256, 64, 16, 4, 1)))
+    assert [len(r) for r in runs] == [256, 64, 64, 64, 16, 16, 16, 4]
+    assert [x for r in runs for x in r] == items
+    assert [len(r) for r in pieces(items[:7], (4, 1))] == [4, 1, 1, 1]
+    assert list(pieces([], (4, 1))) == []
+    with pytest.raises(ValueError, match="end with 1"):
+        list(pieces(items, (4, 2)))

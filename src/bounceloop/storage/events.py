@@ -38,7 +38,7 @@ from sqlalchemy.sql.expression import Executable
 from bounceloop.storage import webhooks
 from bounceloop.storage.engine import conflict_insert
 from bounceloop.storage.plan import Unindexed
-from bounceloop.storage.prepared import Prepared, timestamps
+from bounceloop.storage.prepared import Prepared, pieces, timestamps
 from bounceloop.storage.tables import events
 
 TYPES = ("delivery", "retry", "failure", "bounce", "complaint", "delay", "report",
@@ -118,16 +118,15 @@ def added(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[New]:
         params: dict[str, Any] = {c: [r[c] for r in rows] for c in _COLUMNS[1:]}
         params["time"] = [when(r["time"]) for r in rows]
         inserted.update((row.key, int(row.id)) for row in _INSERT_ARRAYS.one(conn, params))
-    start = 0
-    for size in _SIZES if conn.dialect.name != "postgresql" else ():
-        while len(rows) - start >= size:
+    else:
+        for run in pieces(rows, _SIZES):
             params = {}
-            for i, r in enumerate(rows[start:start + size]):
+            for i, r in enumerate(run):
                 params[f"time_{i}"] = when(r["time"])
                 for c in _COLUMNS[1:]:
                     params[f"{c}_{i}"] = r[c]
-            inserted.update((row.key, int(row.id)) for row in _INSERTS[size].one(conn, params))
-            start += size
+            inserted.update((row.key, int(row.id))
+                            for row in _INSERTS[len(run)].one(conn, params))
     new = [New(inserted[key], r["type"], r["mailing_id"], r["data"])
            for key, r in by_key.items() if key in inserted]
     webhooks.fan_out(conn, new)

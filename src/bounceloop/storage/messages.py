@@ -37,7 +37,7 @@ from bounceloop.storage import outbox, stats, suppressions
 from bounceloop.storage.engine import chunks
 from bounceloop.storage.events import added as added_events
 from bounceloop.storage.events import row as event_row
-from bounceloop.storage.prepared import Prepared, Times, timestamps
+from bounceloop.storage.prepared import Prepared, Times, pieces, timestamps
 from bounceloop.storage.tables import (
     attempts,
     errors,
@@ -178,18 +178,14 @@ def pending(conn: Connection, jobs: Sequence[outbox.Job]) -> list[Pending]:
     out: list[Pending] = []
     refs = list(by_ref)
     times = Times()
+    reads: list[tuple[Prepared, dict[str, Any]]]
     if conn.dialect.name == "postgresql":
-        for chunk in chunks(refs):
-            out += [_pending(by_ref[row[0]], row, times)
-                    for row in _PENDING_ANY.one(conn, {"ids": list(chunk)})]
-        refs = []
-    start = 0
-    for size in _PENDING_SIZES:
-        while len(refs) - start >= size:
-            ids = {f"id_{i}": ref for i, ref in enumerate(refs[start:start + size])}
-            start += size
-            out += [_pending(by_ref[row[0]], row, times)
-                    for row in _PENDING[size].one(conn, ids)]
+        reads = [(_PENDING_ANY, {"ids": list(chunk)}) for chunk in chunks(refs)]
+    else:
+        reads = [(_PENDING[len(run)], {f"id_{i}": ref for i, ref in enumerate(run)})
+                 for run in pieces(refs, _PENDING_SIZES)]
+    for statement, params in reads:
+        out += [_pending(by_ref[row[0]], row, times) for row in statement.one(conn, params)]
     order = {j.id: n for n, j in enumerate(jobs)}
     out.sort(key=lambda p: order[p.job_id])
     return out
@@ -199,9 +195,7 @@ _PENDING_COLUMNS = (messages.c.id, messages.c.mailing_id, messages.c.sender,
                     messages.c.recipient, messages.c.domain, messages.c.envelope,
                     messages.c.status, messages.c.attempts, messages.c.created_at,
                     messages.c.expires_at, messages.c.sent_by, messages.c.tags)
-#: Messages read per statement on SQLite: a round's refs go in as few statements of these
-#: sizes as add up to them (500: 256 + 3 x 64 + 3 x 16 + 4), each compiled once
-#: (storage.prepared).
+#: Messages read per statement on SQLite (storage.prepared.pieces), each size compiled once.
 _PENDING_SIZES = (256, 64, 16, 4, 1)
 _PENDING = {size: Prepared(
     select(*_PENDING_COLUMNS)
@@ -221,7 +215,6 @@ def _pending(job_id: int, row: Sequence[Any], times: Times) -> Pending:
                    recipient=recipient, domain=domain, envelope=envelope, status=status,
                    attempts=tries, created_at=times.required(created_at),
                    expires_at=times.required(expires_at), sent_by=sent_by, tags=tags)
-
 
 
 #: Prepared once: the statements of the delivery hot path (one compile, cached).

@@ -51,7 +51,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Row,
     and_,
     bindparam,
     case,
@@ -100,22 +99,21 @@ class Job:
     updated_at: datetime
 
 
-def _job(row: Row[Any]) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        ref=row.ref,
-        payload=json.loads(row.payload),
-        status=row.status,
-        run_at=row.run_at,
-        attempts=row.attempts,
-        locked_by=row.locked_by,
-        locked_until=row.locked_until,
-        last_error=row.last_error,
-        taken_from=row.taken_from,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+_JOB_COLUMNS = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.payload, jobs.c.status,
+                jobs.c.run_at, jobs.c.attempts, jobs.c.locked_by, jobs.c.locked_until,
+                jobs.c.last_error, jobs.c.taken_from, jobs.c.created_at, jobs.c.updated_at)
+
+
+def _job(row: Sequence[Any], times: Times) -> Job:
+    """A job from the columns of _JOB_COLUMNS, raw (storage.prepared) or read through
+    SQLAlchemy (``times`` takes either)."""
+    (id_, kind, ref, payload, status, run_at, attempts, locked_by, locked_until,
+     last_error, taken_from, created_at, updated_at) = row
+    return Job(id=id_, kind=kind, ref=ref, payload=json.loads(payload), status=status,
+               run_at=times.required(run_at), attempts=attempts, locked_by=locked_by,
+               locked_until=times(locked_until), last_error=last_error,
+               taken_from=taken_from, created_at=times.required(created_at),
+               updated_at=times.required(updated_at))
 
 
 def _values(kind: str, ref: str | None, payload: Mapping[str, Any] | None,
@@ -181,11 +179,12 @@ def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]], *,
     return [int(job_id) for job_id in result.scalars()]
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any, pending: Any = PENDING, running: Any = RUNNING) -> Any:
+    """Due at ``now``; the claim gives parameters for all three (storage.prepared)."""
     return or_(
-        and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
+        and_(jobs.c.status == pending, jobs.c.run_at <= now),
         # An expired lease: the worker died or hung; the job is up for grabs again.
-        and_(jobs.c.status == RUNNING, jobs.c.locked_until < now),
+        and_(jobs.c.status == running, jobs.c.locked_until < now),
     )
 
 
@@ -239,7 +238,7 @@ def claim_in(conn: Connection, kinds: Collection[str] | None, worker: str, limit
     params.update((f"kind_{i}", k) for i, k in enumerate(sorted(kinds or ())))
     params.update((f"ref_{i}", r) for i, r in enumerate(sorted(refs or ())))
     times = Times()
-    claimed = [_raw_job(row, times) for row in claim.one(conn, params)]
+    claimed = [_job(row, times) for row in claim.one(conn, params)]
     # RETURNING gives rows in no particular order.
     claimed.sort(key=lambda job: (job.run_at, job.id))
     return claimed
@@ -254,10 +253,7 @@ def _claim(kinds: int | None, refs: int | None, dialect: Dialect) -> Executable:
     bench/send.py the claim's parameters and result rows through SQLAlchemy's processing
     held the GIL longer than its SQL ran)."""
     now: Any = bindparam("now")
-    due = select(jobs.c.id).where(or_(
-        and_(jobs.c.status == bindparam("pending"), jobs.c.run_at <= now),
-        # An expired lease: the worker died or hung; the job is up for grabs again.
-        and_(jobs.c.status == bindparam("running"), jobs.c.locked_until < now)))
+    due = select(jobs.c.id).where(_due(now, bindparam("pending"), bindparam("running")))
     if kinds is not None:
         due = due.where(jobs.c.kind.in_([bindparam(f"kind_{i}") for i in range(kinds)]))
     if refs is not None:
@@ -288,23 +284,6 @@ def _claim(kinds: int | None, refs: int | None, dialect: Dialect) -> Executable:
         )
         .returning(*_JOB_COLUMNS)
     )
-
-
-_JOB_COLUMNS = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.payload, jobs.c.status,
-                jobs.c.run_at, jobs.c.attempts, jobs.c.locked_by, jobs.c.locked_until,
-                jobs.c.last_error, jobs.c.taken_from, jobs.c.created_at, jobs.c.updated_at)
-
-
-def _raw_job(row: Sequence[Any], times: Times) -> Job:
-    """A job from the raw columns of _JOB_COLUMNS (storage.prepared)."""
-    (id_, kind, ref, payload, status, run_at, attempts, locked_by, locked_until,
-     last_error, taken_from, created_at, updated_at) = row
-    return Job(id=id_, kind=kind, ref=ref, payload=json.loads(payload), status=status,
-               run_at=times.required(run_at), attempts=attempts, locked_by=locked_by,
-               locked_until=times(locked_until), last_error=last_error,
-               taken_from=taken_from, created_at=times.required(created_at),
-               updated_at=times.required(updated_at))
-
 
 
 def _held(job_id: int, worker: str) -> Any:
@@ -422,8 +401,8 @@ def release(conn: Connection, worker: str, job_ids: Iterable[int] | None = None)
 
 def get(conn: Connection, job_id: int) -> Job | None:
     """One job by id, whatever its status."""
-    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).one_or_none()
-    return None if row is None else _job(row)
+    row = conn.execute(select(*_JOB_COLUMNS).where(jobs.c.id == job_id)).one_or_none()
+    return None if row is None else _job(row, Times())
 
 
 def purge(conn: Connection, before: datetime, batch: int | None = None) -> int:

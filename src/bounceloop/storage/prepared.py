@@ -13,21 +13,23 @@ its begin hooks (``BEGIN IMMEDIATE`` on SQLite) and its errors are as for any st
 
 Rows are mappings by parameter name; on a positional paramstyle (SQLite's qmark) they
 become tuples in the compiled order, on a named one (psycopg's pyformat) they go as they
-are. Results come back raw (no type processing): :func:`read_time` reads a timestamp.
+are. Results come back raw (no type processing): :class:`Times` reads their timestamps.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
+
+from bounceloop.storage.tables import read_utc, stored_utc, stored_utc_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,35 +91,33 @@ class Prepared:
 
 
 def timestamps(dialect: Dialect) -> Callable[[datetime | None], Any]:
-    """An aware datetime as the driver stores it in a ``UTCDateTime`` column (the same
-    value as the type's bind processor gives; tests/storage/test_prepared.py ties them):
-    on SQLite the text ``YYYY-MM-DD HH:MM:SS.ffffff``, elsewhere a naive UTC datetime."""
-    text = dialect.name == "sqlite"
-
-    def value(when: datetime | None) -> Any:
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware (UTC) datetime")
-        naive = when.astimezone(UTC).replace(tzinfo=None)
-        return naive.isoformat(" ", "microseconds") if text else naive
-    return value
+    """An aware datetime as the driver stores it in a ``UTCDateTime`` column: the column
+    type's own conversion (storage.tables), text on SQLite, a naive UTC datetime
+    elsewhere."""
+    return stored_utc_text if dialect.name == "sqlite" else stored_utc
 
 
-def read_time(value: Any) -> datetime | None:
-    """A ``UTCDateTime`` column read raw (text on SQLite, naive UTC elsewhere) as an aware
-    UTC datetime."""
-    if value is None:
-        return None
-    found = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(found, datetime)
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+T = TypeVar("T")
+
+
+def pieces(items: Sequence[T], sizes: Sequence[int]) -> Iterator[Sequence[T]]:
+    """``items`` cut into consecutive runs of the ``sizes`` (largest first, the last 1),
+    as few as add up to them: a statement compiled once per size takes each run
+    (500 with 256, 64, 16, 4, 1: 256 + 3 x 64 + 3 x 16 + 4)."""
+    if not sizes or sizes[-1] != 1:
+        raise ValueError("the sizes must end with 1")
+    start = 0
+    for size in sizes:
+        while len(items) - start >= size:
+            yield items[start:start + size]
+            start += size
 
 
 class Times:
-    """:func:`read_time` over a batch of rows, each distinct stored value read once: a
-    batch's rows were mostly written together, at one time (a round's 500 claimed jobs
-    hold one ``created_at``), and reading each again held the GIL the event loop needs."""
+    """``storage.tables.read_utc`` over a batch of rows, each distinct stored value read
+    once: a batch's rows were mostly written together, at one time (a round's 500 claimed
+    jobs hold one ``created_at``), and reading each again held the GIL the event loop
+    needs."""
 
     __slots__ = ("_seen",)
 
@@ -128,7 +128,7 @@ class Times:
         try:
             return self._seen[value]
         except KeyError:
-            found = self._seen[value] = read_time(value)
+            found = self._seen[value] = read_utc(value)
             return found
 
     def required(self, value: Any) -> datetime:
@@ -139,4 +139,4 @@ class Times:
         return found
 
 
-__all__ = ["Prepared", "Times", "read_time", "timestamps"]
+__all__ = ["Prepared", "Times", "pieces", "timestamps"]

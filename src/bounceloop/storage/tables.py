@@ -73,6 +73,38 @@ metadata = MetaData(
 )
 
 
+def stored_utc(value: datetime | None) -> datetime | None:
+    """An aware datetime as a ``UTCDateTime`` column stores it: naive UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware (UTC) datetime")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def stored_utc_text(value: datetime | None) -> str | None:
+    """The same on SQLite: the text 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's DATETIME
+    format, which indexes and comparisons order as text)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware (UTC) datetime")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def read_utc(value: Any) -> datetime | None:
+    """A ``UTCDateTime`` column's stored value (text on SQLite, a naive UTC datetime
+    elsewhere) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns text for expressions
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as naive UTC and read back timezone-aware (UTC) on every backend."""
 
@@ -80,53 +112,25 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware (UTC) datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return stored_utc(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # SQLite returns text for expressions
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return read_utc(value)
 
-    # On SQLite a timestamp is text, 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's DATETIME
-    # format, which indexes and comparisons order as text). The decorator's default chains
-    # SQLAlchemy's processor and ours, about a third of the delivery path's time under the
-    # GIL (py-spy --gil on bench/send.py); these write and read that text in one step.
-    # tests/storage/test_tables.py ties them to SQLAlchemy's own processors.
+    # On SQLite the decorator's default chains SQLAlchemy's processor and ours, about a
+    # third of the delivery path's time under the GIL (py-spy --gil on bench/send.py);
+    # these write and read the text in one step. tests/storage/test_tables.py ties them to
+    # SQLAlchemy's own processors.
 
     def bind_processor(self, dialect: Dialect) -> Any:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-
-        def text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime: pass an aware (UTC) datetime")
-            if value.utcoffset():
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return text
+        return stored_utc_text
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
-        parse = datetime.fromisoformat
-
-        def value(text: str | datetime | None) -> datetime | None:
-            if text is None:
-                return None
-            found = parse(text) if isinstance(text, str) else text
-            if found.tzinfo is None:
-                return found.replace(tzinfo=UTC)
-            return found.astimezone(UTC)
-        return value
+        return read_utc
 
 
 mailings = Table(
