@@ -24,7 +24,9 @@ Each figure is the median of ``--runs`` rounds, with its range; the rounds inter
 contenders, so a machine that speeds up or slows down during the run (shared CPUs do) biases
 none of them. Each ratio is taken within a round and its median and range shown. Sisimai is
 Debian's ``libsisimai-perl`` (``scripts/setup bench`` installs it); without it its rows say
-so. ``--src DIR`` measures another source tree (another checkout's ``src``).
+so. ``--src DIR`` measures another source tree (another checkout's ``src``). bounceloop's
+parser is its compiled one where ``scripts/setup`` built it for that tree's sources
+(bounceloop/native.py; the first line says which), ``--plain`` measures it as plain Python.
 """
 
 from __future__ import annotations
@@ -124,12 +126,18 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="rounds; the median is shown")
     ap.add_argument("--src", type=Path, default=ROOT / "src",
                     help="the source tree to measure (default: this checkout's)")
+    ap.add_argument("--plain", action="store_true",
+                    help="bounceloop as plain Python, its compiled parser unused "
+                         "(BOUNCELOOP_NATIVE=0; see bounceloop/native.py)")
     a = ap.parse_args()
+    if a.plain:
+        os.environ["BOUNCELOOP_NATIVE"] = "0"  # here and in the commands it runs
     if not a.corpus.is_dir():
         print(f"bench/parse.py: corpus not found at {a.corpus}; nothing to measure")
         return 0
     src = a.src.resolve()
     sys.path.insert(0, str(src))
+    from bounceloop import native
     from bounceloop.parsing import parse
 
     files = sorted(p for p in a.corpus.iterdir() if p.is_file())
@@ -140,6 +148,7 @@ def main() -> int:
     total = n * a.repeat
     print(f"corpus: {a.corpus} ({n} emails, {size / 1e6:.2f} MB); x{a.repeat} = {total} "
           f"emails; {a.runs} rounds; {os.cpu_count()} CPUs; {src}")
+    print("bounceloop's parser: " + ("compiled (mypyc)" if native.active() else "plain Python"))
     print("emails/second: median (min-max) of the rounds")
 
     def read_all(each: Callable[[bytes], object]) -> None:

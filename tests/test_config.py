@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bounceloop import native
 from bounceloop.config import DEFAULT_RETRY, Settings, host_port, reference
 from bounceloop.core.severity import Convention
 
@@ -337,7 +338,7 @@ def test_host_port_bad_port(value: str) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Variables the manual may name that are not settings: the file of settings itself.
-NOT_SETTINGS = {"BOUNCELOOP_CONFIG"}
+NOT_SETTINGS = {"BOUNCELOOP_CONFIG", native.ENV}
 
 
 def test_every_setting_has_a_description() -> None:

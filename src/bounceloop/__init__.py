@@ -9,7 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from bounceloop.native import search_path
+
 __version__ = "0.1.0"
+
+# Where the compiled parser's shared library is found, when it is in use (bounceloop.native).
+__path__ = search_path(__name__, __path__)
 
 if TYPE_CHECKING:
     from bounceloop.core import Bounce, Convention, Kind, Severity

@@ -205,3 +205,14 @@ def test_every_command_is_imported_under_loading() -> None:
     code, enabled, frozen = done.stderr.split()
     assert (code, enabled) == ("0", "True")
     assert int(frozen) > 10_000  # click, the parser's modules and patterns
+
+
+@pytest.mark.parametrize(("setting", "parser"), [("0", "plain Python"), ("1", None)])
+def test_version_says_which_parser_runs(setting: str, parser: str | None) -> None:
+    from bounceloop import native
+
+    env = {**os.environ, native.ENV: setting}
+    out = subprocess.run([str(EXE), "--version"], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    expected = parser or ("compiled (mypyc)" if native.fresh() else "plain Python")
+    assert out.strip().endswith(f"(parser: {expected})")

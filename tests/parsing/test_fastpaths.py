@@ -16,34 +16,42 @@ from hypothesis import strategies as st
 from bounceloop.parsing import mail as mail_module
 from bounceloop.parsing import mime
 from bounceloop.parsing.finish import timestamp, timestamp_slow
+from tests.purepython import in_pure_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
 
 
 def _texts() -> tuple[list[str], list[str]]:
-    """Every text split_head and headers_of are given while reading the samples."""
-    heads: list[str] = []
-    originals: list[str] = []
-    split_head, headers_of = mime.split_head, mail_module.headers_of
+    """Every text split_head and headers_of are given while reading the samples (recorded
+    where the reader is plain Python: a compiled caller does not see a replaced function)."""
+    texts: tuple[list[str], list[str]] = in_pure_python("""
+        from pathlib import Path
 
-    def record_head(text: str) -> tuple[list[tuple[str, str]], str]:
-        heads.append(text)
-        return split_head(text)
+        import pytest
 
-    def record_original(text: str) -> list[tuple[str, str]]:
-        originals.append(text)
-        return headers_of(text)
+        from bounceloop.parsing import mail as mail_module
+        from bounceloop.parsing import mime
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(mime, "split_head", record_head)
-    mp.setattr(mail_module, "headers_of", record_original)
-    try:
-        for path in SAMPLES:
+        heads, originals = [], []
+        split_head, headers_of = mime.split_head, mail_module.headers_of
+
+        def record_head(text):
+            heads.append(text)
+            return split_head(text)
+
+        def record_original(text):
+            originals.append(text)
+            return headers_of(text)
+
+        mp = pytest.MonkeyPatch()
+        mp.setattr(mime, "split_head", record_head)
+        mp.setattr(mail_module, "headers_of", record_original)
+        for path in sorted(Path("tests/data/bounces").glob("*.eml")):
             mail_module.read(path.read_bytes())
-    finally:
-        mp.undo()
-    return heads, originals
+        result = (heads, originals)
+    """)
+    return texts
 
 
 def test_split_head_fast_and_by_line() -> None:

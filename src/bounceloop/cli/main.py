@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import click
 
-from bounceloop import __version__
+from bounceloop import __version__, native
 
 
 class Entry(NamedTuple):
@@ -100,8 +100,13 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+#: Which parser this process runs (bounceloop.native): said by --version.
+PARSER = "compiled (mypyc)" if native.active() else "plain Python"
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="bounceloop")
+@click.version_option(__version__, prog_name="bounceloop",
+                      message=f"%(prog)s %(version)s (parser: {PARSER})")
 def cli() -> None:
     """bounceloop: a self-hosted delivery-error engine for email."""
 

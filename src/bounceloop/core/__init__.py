@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from bounceloop.native import search_path
+
+# The compiled modules first, when they are in use (bounceloop.native).
+__path__ = search_path(__name__, __path__)
+
 from bounceloop.core.model import BOUNCE_STATE, FIELDS, Action, Bounce, Kind, Severity
 from bounceloop.core.reasons import REASONS, is_hardbounce
 from bounceloop.core.severity import Convention, severity

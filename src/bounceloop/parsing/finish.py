@@ -23,6 +23,7 @@ from bounceloop.core.reasons import is_hardbounce
 from bounceloop.core.severity import STEP_BOUNCE, Convention, severity
 from bounceloop.core.status import find_enhanced, find_reply_code
 from bounceloop.parsing import classify
+from bounceloop.parsing.checkpoint import checkpoint
 from bounceloop.parsing.classify import MAX_EVIDENCE
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
@@ -64,7 +65,11 @@ def finish_all(facts: Sequence[Fact], mail: Mail, detector: str,
     if not facts:
         return ()
     finisher = _Finisher(mail, detector, convention)
-    return tuple(finisher.bounce(fact) for fact in one_per_recipient(facts))
+    records = []
+    for fact in one_per_recipient(facts):
+        checkpoint()
+        records.append(finisher.bounce(fact))
+    return tuple(records)
 
 
 def one_per_recipient(facts: Sequence[Fact]) -> list[Fact]:

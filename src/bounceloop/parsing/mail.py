@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from bounceloop.core import rx
 from bounceloop.parsing import mime
+from bounceloop.parsing.checkpoint import checkpoint
 from bounceloop.parsing.text import decode_bytes, decode_words, html_to_text
 
 #: Parts bigger than this are not decoded into the notification text: a bounce's own words
@@ -229,6 +230,7 @@ def _walk(
     ctype = part.ctype
     if depth > mime.MAX_DEPTH:
         return
+    checkpoint()
     if not top and ctype in _ORIGINAL_TYPES:
         if not mail.original:
             _take_original(part, mail)

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from bounceloop.core import rx
+from bounceloop.parsing.checkpoint import checkpoint
 
 MAX_DEPTH = 40
 _PARAM = rx.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
@@ -236,6 +237,7 @@ def parse(text: str, depth: int = 0, default: str = "text/plain") -> Part:
                 part.body = body = ""
                 chunks.reverse()
                 while chunks:
+                    checkpoint()
                     part.children.append(parse(chunks.pop(), depth + 1, inner_default))
     return part
 
@@ -296,6 +298,7 @@ def split_parts(body: str, boundary: str) -> tuple[list[str], str]:
         if nxt < 0:
             break
         pos = nxt + 1
+        checkpoint()
     if content_start >= 0:
         chunks.append(body[content_start:])
     return chunks, preamble if chunks else body

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bounceloop.core.model import Bounce
 from bounceloop.core.severity import Convention
+from bounceloop.parsing.checkpoint import checkpoint
 from bounceloop.parsing.detectors import plan
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.finish import finish_all
@@ -33,6 +34,12 @@ class Result:
     @property
     def recognized(self) -> bool:
         return bool(self.records)
+
+    def __reduce__(self) -> tuple[type[Result], tuple[tuple[Bounce, ...], str, str, str, str]]:
+        # Pickled by its fields, as the parser processes send it (inbound/parser.py):
+        # compiled (bounceloop.native), a frozen class is not unpickled attribute by
+        # attribute, which its __setattr__ refuses.
+        return (Result, (self.records, self.detector, self.error, self.subject, self.sender))
 
 
 def parse(raw: bytes, convention: Convention = Convention.CODE) -> Result:
@@ -63,6 +70,7 @@ def detect(mail: Mail) -> tuple[str, list[Fact]]:
     the others; each ``match`` is a header lookup, so a message costs few of them.
     """
     for detector in plan(mail.subject):
+        checkpoint()
         if detector.match(mail):
             facts = detector.inquire(mail)
             if facts:

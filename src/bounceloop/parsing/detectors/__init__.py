@@ -18,6 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from bounceloop.native import search_path
+
+# The compiled modules first, when they are in use (bounceloop.native).
+__path__ = search_path(__name__, __path__)
+
 from bounceloop.core import rx
 from bounceloop.parsing.detectors import (
     activehunter,
