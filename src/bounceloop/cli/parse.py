@@ -143,9 +143,7 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     # Send inputs in batches and get one Outcome back per batch: per-message IPC costs more
     # than parsing a small bounce does. The workers get the jobs once, as the pool's
     # initializer arguments (inherited, not pickled, when they are forked), and each task
-    # names a range of them; a batch's rendered rows come back as one string. The parent's
-    # share of the work (pickling, unpickling, writing) runs beside the workers on the same
-    # CPUs, so it is kept small.
+    # names a range of them; a batch's rendered rows come back as one string.
     size = max(1, min(64, len(jobs) // (workers * 8) or 1))
     ranges = [(i, min(i + size, len(jobs))) for i in range(0, len(jobs), size)]
     # concurrent.futures, not multiprocessing.Pool: since bpo-35493 (Python 3.8) the Pool's
@@ -154,25 +152,56 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     # thread: with ~60 kB results, ~0.12 s of the parent's CPU in a 4,240-file run, taken
     # from the two workers on a 2-CPU machine. The executor's one thread waits on that pipe
     # and reads it itself. It also notices a worker that died (the Pool waits forever).
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_take_jobs,
+    # The parent is one of the ``workers``: it parses too, between writing what is done.
+    # With a pool of as many processes as CPUs, the parent's own work (start-up, listing
+    # the inputs, reading results, writing) ran as a third process on 2 CPUs: bench/parse.py,
+    # 4,240 files, 0.2 s of the parent's CPU beside 1.7-2.3 s of the workers', which held
+    # --workers 2 at 1.5x one. The pool is kept ``ahead`` ranges in front of the output;
+    # whenever the next range to write is not done yet, the parent takes the first range
+    # nobody has and parses it itself, holding its outcome until its turn (order is kept,
+    # so the output is the same whatever --workers is).
+    pool = ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_take_jobs,
                                initargs=(jobs,))
+    ahead = 2 * (workers - 1)
+    # Outcomes the parent holds for their turn, at most: a worker stuck on one huge
+    # message does not have the parent parse (and hold) all the rest meanwhile.
+    held = 8 * workers
+    futures: dict[int, Future[Outcome]] = {}
+    done_here: dict[int, Outcome] = {}
+    given = 0  # ranges handed out (to the pool or the parent), in order
+    broken = False
     try:
-        # map keeps input order, so the output is the same whatever --workers is.
-        outcomes = pool.map(_run_range, ranges)
-        for start, _end in ranges:
+        for index, (start, end) in enumerate(ranges):
+            while True:
+                while not broken and given < len(ranges) and len(futures) < ahead:
+                    futures[given] = pool.submit(_run_range, ranges[given])
+                    given += 1
+                future = futures.get(index)
+                if index in done_here or future is None or future.done() \
+                        or given >= len(ranges) or len(done_here) >= held:
+                    break
+                done_here[given] = run_batch(jobs[slice(*ranges[given])])
+                given += 1
+            if index in done_here:
+                yield done_here.pop(index)
+                continue
+            if future is None:  # the pool broke before this range was given to it
+                yield run_batch(jobs[start:end])
+                continue
+            del futures[index]
             try:
-                outcome = next(outcomes)
+                yield future.result()
             except BrokenProcessPool:
-                # A worker was killed (out of memory, a signal): each input not yet
-                # written is named, and the run ends with status 1.
-                for job in jobs[start:]:
+                # A worker was killed (out of memory, a signal): each input of the ranges
+                # it had is named, and the run ends with status 1; the parent parses the
+                # ranges nobody had yet.
+                broken = True
+                for job in jobs[start:end]:
                     yield Outcome(inputs=1, errors=[
                         f"{job.item.label}: not parsed: a parser process ended abruptly"])
-                return
-            yield outcome
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
