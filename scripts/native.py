@@ -72,6 +72,8 @@ def build(jobs: int) -> None:
     cwd = os.getcwd()
     try:
         os.chdir(SRC)  # mypyc names the modules after their paths
+        # mypy's cache in build/, not in src/ where the build runs.
+        os.environ.setdefault("MYPY_CACHE_DIR", str(SRC.parent / "build" / "mypy-cache"))
         extensions = mypycify([str(p) for p in modules()], group_name=GROUP,
                               target_dir=str(work / "c"))
         dist = Distribution({"name": "bounceloop-native", "ext_modules": extensions})

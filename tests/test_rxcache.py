@@ -30,7 +30,7 @@ def test_written_table_holds_the_parsers_patterns(written: tuple[Path, int]) -> 
     assert (_common.ADDRESS.pattern, re.A) in table
     assert (_common.ANGLE_ADDRESS.pattern, 0) in table
     assert ("over ?quota", 0) in table
-    # No literal phrase or rule: those are never compiled (literals.searcher).
+    # No literal phrase or rule: those are never compiled (searchers.searcher).
     assert ("spamhaus", 0) not in table
 
 

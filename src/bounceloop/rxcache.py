@@ -35,16 +35,16 @@ def patterns() -> set[tuple[str, int]]:
     modules (compiled at import) and those compiled at first use (the reason phrases and
     provider rules that are not literal strings)."""
     importlib.import_module("bounceloop.parsing")
-    from bounceloop.parsing import literals
+    from bounceloop.parsing import searchers
     from bounceloop.parsing.rules.phrases import PHRASES
     from bounceloop.parsing.rules.providers import PROVIDERS
 
     for phrases in PHRASES.values():
         for phrase in phrases:
-            literals.searcher(phrase.pattern)
+            searchers.searcher(phrase.pattern)
     for provider in PROVIDERS:
         for rule in provider.rules:
-            literals.searcher(rule.pattern)
+            searchers.searcher(rule.pattern)
     return rx.asked()
 
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bounceloop.core import rx
 from bounceloop.parsing import classify, literals
 from bounceloop.parsing.rules.gates import GATES, PHRASE_GATES
 from bounceloop.parsing.rules.phrases import PHRASES
@@ -109,45 +108,3 @@ def test_says_with_and_without_gates() -> None:
             matched += expected
             assert classify.says(reason, text) == expected, (reason, text[:200])
     assert matched  # the samples do use phrases
-
-
-def _patterns() -> list[str]:
-    """Every pattern the classifier searches through literals.searcher."""
-    from bounceloop.parsing.rules.lda import AGENTS
-    from bounceloop.parsing.rules.providers import PROVIDERS
-
-    out = [p.pattern for phrases in PHRASES.values() for p in phrases]
-    out += [rule.pattern for provider in PROVIDERS for rule in provider.rules]
-    for _agent, marks, table in AGENTS:
-        out += list(marks)
-        out += ["|".join(pats) for pats in table.values()]
-    return out
-
-
-def test_searcher_answers_as_re() -> None:
-    patterns = _patterns()
-    literal = [p for p in patterns if literals._SPECIAL.isdisjoint(p)]
-    # Most provider rules are literal strings; the test would prove nothing without them.
-    assert len(literal) > 100
-    texts = _texts()
-    for pattern in patterns:
-        # Each alternative as it stands, cut short, and in a longer line.
-        own = [t for a in pattern.split("|") for t in (a, a[:-1], f"550 5.1.1 {a}.")]
-        search = literals.searcher(pattern)
-        for text in texts + own:
-            assert search(text) == (re.search(pattern, text) is not None), (pattern, text)
-
-
-@given(st.sampled_from(["spamhaus|proofpoint", "a||b", "over quota", "x-y|#1 z"]),
-       st.text(alphabet="spamhuoftrqzxy-#1 |a", max_size=30))
-def test_searcher_on_any_text(pattern: str, text: str) -> None:
-    assert literals.searcher(pattern)(text) == (re.search(pattern, text) is not None)
-
-
-def test_searcher_compiles_only_what_is_not_literal() -> None:
-    before = rx.asked()
-    assert literals.searcher("relay access denied|unable to relay - literals")(
-        "550 unable to relay - literals")
-    assert rx.asked() == before
-    assert literals.searcher(r"over ?quota \(literals\)")("user overquota (literals)")
-    assert rx.asked() - before == {(r"over ?quota \(literals\)", 0)}

@@ -28,13 +28,14 @@ from bounceloop.core import rx
 from bounceloop.parsing import providers
 from bounceloop.parsing.command import BEFORE_MAIL
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.literals import checksum, searcher, span
+from bounceloop.parsing.literals import checksum
 from bounceloop.parsing.mail import Mail
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.rules.codes import REPLY, STATUS
 from bounceloop.parsing.rules.gates import GATES, PHRASE_GATES
 from bounceloop.parsing.rules.lda import AGENTS
 from bounceloop.parsing.rules.phrases import PHRASES, Phrase
+from bounceloop.parsing.searchers import searcher, span
 
 #: Characters of each text the rules read. An SMTP reply line is at most 512 octets
 #: (RFC 5321 section 4.5.3.1.5); a reply of a dozen lines and its notification fit easily, and
@@ -70,7 +71,7 @@ _GATES = {reason: strings for reason, (crc, strings) in GATES.items()
 _PHRASE_PLANS: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[int, ...]] | None
                     ] = {}
 #: Each phrase on its own, made searchable when a text first passes its gate (a literal one
-#: is searched with ``str in``, not compiled: literals.searcher).
+#: is searched with ``str in``, not compiled: searchers.searcher).
 _PHRASES: dict[tuple[str, int], Callable[[str], bool]] = {}
 # A "rejected" (sender) phrase does not count in these texts: they are about the recipient or
 # the client IP, which other reasons own. "Mail from <IP> refused by <list>" names the client
@@ -517,7 +518,7 @@ def _spanned(rule: str, pattern: str, text: str) -> str:
     return f"{rule}\n{text[where[0]:where[1]]}" if where is not None else rule
 
 
-# Most marks and phrases of the agents are literal strings: literals.searcher looks for
+# Most marks and phrases of the agents are literal strings: searchers.searcher looks for
 # those with ``str in`` and compiles only the others.
 _AGENTS = tuple(
     (

@@ -19,8 +19,8 @@ text without the give-up wording, and ``expired`` only when it states none.
 from __future__ import annotations
 
 from bounceloop.core import rx
-from bounceloop.parsing.literals import span
 from bounceloop.parsing.rules.phrases import Phrase
+from bounceloop.parsing.searchers import span
 
 #: What MTAs write when they give up on a message after retrying; searched in the
 #: lowercased diagnostic and notification text. The record's rule is ``expiry:<id>``.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bounceloop.parsing.literals import span
 from bounceloop.parsing.rules.providers import PROVIDERS, Provider, Rule
+from bounceloop.parsing.searchers import span
 
 if TYPE_CHECKING:
     from bounceloop.parsing.classify import Signals

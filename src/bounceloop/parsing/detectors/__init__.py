@@ -23,7 +23,6 @@ from bounceloop.native import search_path
 # The compiled modules first, when they are in use (bounceloop.native).
 __path__ = search_path(__name__, __path__)
 
-from bounceloop.core import rx
 from bounceloop.parsing.detectors import (
     activehunter,
     amavis,
@@ -84,6 +83,7 @@ from bounceloop.parsing.detectors import (
     yandex,
     zoho,
 )
+from bounceloop.parsing.detectors._common import subject_key
 from bounceloop.parsing.fact import Fact
 from bounceloop.parsing.mail import Mail
 
@@ -167,22 +167,6 @@ BY_SUBJECT: dict[str, tuple[str, ...]] = {
     "postmaster email": ("mimecast",),
 }
 
-_PREFIX = rx.compile(r"^(?:(?:re|fw|fwd|aw|wg)\s*:\s*)+")
-
-
-def subject_key(subject: str) -> str:
-    """The first two words of a Subject ("Undelivered Mail Returned..." -> "undelivered
-    mail"), or the word before a colon ("Warning: message ..." -> "warning")."""
-    text = _PREFIX.sub("", subject.lower().translate(_PUNCT).strip())
-    words = text.split()
-    if not words:
-        return ""
-    if ":" in words[0][1:]:
-        return words[0].split(":", 1)[0]
-    return " ".join(words[:2]).rstrip(":,.")
-
-
-_PUNCT = str.maketrans(dict.fromkeys('[]_*"', " "))
 _BY_NAME = {d.name: d for d in FAMILIES}
 _ORDER = {d.name: i for i, d in enumerate(FAMILIES)}
 _PLANS: dict[str, tuple[Detector, ...]] = {}

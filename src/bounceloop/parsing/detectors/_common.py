@@ -129,3 +129,21 @@ def facts_or_original(mail: Mail, facts: list[Fact]) -> list[Fact]:
             if not f.recipient:
                 f.recipient = rcpt
     return facts
+
+
+_PREFIX = rx.compile(r"^(?:(?:re|fw|fwd|aw|wg)\s*:\s*)+")
+
+
+def subject_key(subject: str) -> str:
+    """The first two words of a Subject ("Undelivered Mail Returned..." -> "undelivered
+    mail"), or the word before a colon ("Warning: message ..." -> "warning")."""
+    text = _PREFIX.sub("", subject.lower().translate(_PUNCT).strip())
+    words = text.split()
+    if not words:
+        return ""
+    if ":" in words[0][1:]:
+        return words[0].split(":", 1)[0]
+    return " ".join(words[:2]).rstrip(":,.")
+
+
+_PUNCT = str.maketrans(dict.fromkeys('[]_*"', " "))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bounceloop.core import rx
-from bounceloop.parsing.literals import searcher
+from bounceloop.parsing.searchers import searcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class Rule:
 
 _COMPILED: dict[str, Callable[[str], bool]] = {}
 """The rules' patterns made searchable so far, by source (most are literal strings, which
-:func:`~bounceloop.parsing.literals.searcher` searches without compiling)."""
+:func:`~bounceloop.parsing.searchers.searcher` searches without compiling)."""
 
 
 @dataclass(frozen=True, slots=True)
