@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from bounceloop.storage import migrate
 from bounceloop.storage.engine import create_engine
 from bounceloop.testing import FakeDNS, Receiver, postgres
+from tests import reaper
 
 # ---------------------------------------------------------------------------------------------
 # Databases (storage): a throwaway PostgreSQL server per test session, and per-test databases
@@ -121,3 +122,15 @@ def receiver() -> Iterator[Receiver]:
         yield threaded.rx
     finally:
         threaded.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Services: a `bounceloop serve` a test started (tests/test_service.start_service) and left
+# running, because it failed before stopping it, is killed when the test ends (tests/reaper.py).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_service_outlives_its_test() -> Iterator[None]:
+    yield
+    reaper.reap()

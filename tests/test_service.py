@@ -28,6 +28,7 @@ from bounceloop.delivery.engine import RECORD_BATCH
 from bounceloop.storage.engine import create_engine
 from bounceloop.storage.tables import attempts, errors, jobs, messages, received
 from bounceloop.testing import FakeDNS, MXProcess, bounces, free_port, spawn_mx
+from tests import reaper
 
 BIN = Path(sys.executable).parent / "bounceloop"
 MIME = b"From: news@sender.test\r\nSubject: crash test\r\n\r\nHello.\r\n"
@@ -79,6 +80,7 @@ async def start_service(env: Mapping[str, str], *args: str) -> asyncio.subproces
         proc = await asyncio.create_subprocess_exec(
             str(BIN), "serve", *args, env=dict(env), stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr)
+    reaper.started(proc.pid)
     url = f"http://{env['BOUNCELOOP_HTTP_LISTEN']}/health"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
