@@ -45,7 +45,7 @@ def missing_tools() -> str:
     """What is missing to compile ("" if nothing)."""
     try:
         import mypyc  # noqa: F401
-        import setuptools  # noqa: F401
+        import setuptools  # type: ignore[import-untyped]  # noqa: F401
     except ImportError as exc:
         return f"{exc.name} is not installed (pip install -e '.[native]')"
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
@@ -58,9 +58,8 @@ def missing_tools() -> str:
 
 
 def build(jobs: int) -> None:
-    sys.path.insert(0, str(SRC))
     from mypyc.build import mypycify
-    from setuptools import Distribution  # type: ignore[import-untyped]
+    from setuptools import Distribution
 
     from bounceloop import native
 
@@ -82,7 +81,6 @@ def build(jobs: int) -> None:
         command.build_temp = str(work / "tmp")
         command.parallel = jobs
         dist.run_command("build_ext")
-        os.chdir(cwd)
         # The old directory goes first and the stamp comes last: a build that fails from
         # here on leaves no stamp, and the package runs as Python.
         shutil.rmtree(native.DIR, ignore_errors=True)
@@ -99,7 +97,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="C compilations at once")
     args = parser.parse_args()
-    sys.path.insert(0, str(SRC))
+    sys.path.insert(0, str(SRC))  # this tree's package, for build() too
     from bounceloop import native
 
     if native.fresh() and not args.force:

@@ -96,14 +96,3 @@ def search_path(package: str, path: list[str]) -> list[str]:
         return [*path, DIR]
     compiled = os.path.join(DIR, *package.split(".")[1:])
     return [compiled, *path] if os.path.isdir(compiled) else path
-
-
-def compiled(module: object) -> bool:
-    """Whether ``module`` was loaded from a compiled extension."""
-    return str(getattr(module, "__file__", "") or "").endswith(_suffixes())
-
-
-def _suffixes() -> tuple[str, ...]:
-    import importlib.machinery
-
-    return tuple(importlib.machinery.EXTENSION_SUFFIXES)
