@@ -101,7 +101,9 @@ async def bounceloop(port: int, n: int, sessions: int, content: bytes, url: str 
             queued = n / (time.perf_counter() - t0)
             worker = worker_name()
             journal = Journal(Path(tmp) / "spool" / "inflight", worker)
-            engine = Engine(settings, db, worker=worker, journal=journal)
+            engine = Engine(settings, db, worker=worker, journal=journal,
+                            database_process=settings.delivery_database_process)
+            await engine.ready()  # a service starts it once, not per drain
             t0 = time.perf_counter()
             await engine.drain()
             delivered = n / (time.perf_counter() - t0)

@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     """Messages sent over one connection before it is closed."""
     max_rcpts_per_transaction: int = 100
     """Recipients in one SMTP transaction."""
+    delivery_database_process: bool = True
+    """The delivery engine's claims and records in a process of its own beside the
+    service's (false: a thread of it, sharing the interpreter lock with the SMTP lanes);
+    an in-memory SQLite database always takes the thread."""
 
     spool_dir: Path = Path("spool")
     """Local state next to the database: the in-flight journals (``inflight/``)."""

@@ -173,7 +173,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
     if work:
         assert journal is not None
         engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
-                          journal=journal)
+                          journal=journal,
+                          database_process=settings.delivery_database_process)
         processor = Processor(settings, db, worker, metrics=metrics,
                               parse_processes=settings.parse_processes)
         dispatcher = Dispatcher(settings, db, worker, metrics=metrics)

@@ -58,11 +58,23 @@ def zone_for(domain: str, *hosts: str) -> dict[tuple[str, str], Any]:
     return zone
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The tests marked database_process run with the engine's database work in a thread
+    # and in a process of its own (delivery.database); the others in a thread, as an
+    # engine runs by default: those that replace a storage function in this process, and
+    # the table of failures, whose database work is the same for every row.
+    if "world" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("database_process") is not None
+        metafunc.parametrize("database_worker", ["thread", "process"] if both else ["thread"])
+
+
 @dataclass
 class World:
     db: Database
     dns: FakeDNS
     clock: Clock
+    process: bool = False
+    """Engines made by :meth:`engine` run their database work in a process of their own."""
     overrides: dict[str, Any] = field(default_factory=dict)
     engines: list[Engine] = field(default_factory=list)
     """Made by :meth:`engine`: closed after the test, as the service closes its own (a
@@ -82,7 +94,8 @@ class World:
         return Settings(**values)
 
     def engine(self, **extra: Any) -> Engine:
-        engine = Engine(self.settings(**extra), self.db, clock=self.clock, worker="test")
+        engine = Engine(self.settings(**extra), self.db, clock=self.clock, worker="test",
+                        database_process=self.process)
         self.engines.append(engine)
         return engine
 
@@ -130,9 +143,9 @@ class World:
 
 
 @pytest.fixture
-async def world(engine: Database) -> AsyncIterator[World]:
+async def world(engine: Database, database_worker: str) -> AsyncIterator[World]:
     async with FakeDNS() as dns:
-        world = World(engine, dns, Clock())
+        world = World(engine, dns, Clock(), process=database_worker == "process")
         try:
             yield world
         finally:
@@ -344,6 +357,7 @@ async def test_each_failure_is_stored_with_step_state_and_codes(world: World,
 # Retries: a temporary failure is retried on its schedule, then delivered or failed finally.
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.database_process
 async def test_temporary_failure_is_retried_and_later_delivered(world: World) -> None:
     async with FakeMX() as mx:
         world.dns.zone[("dest.test", "MX")] = "SERVFAIL"
@@ -472,6 +486,7 @@ async def test_a_document_with_its_own_message_id_keeps_it(world: World) -> None
     assert got.data == f"X-Bounceloop-Id: {token}\r\n".encode() + own
 
 
+@pytest.mark.database_process
 async def test_suppressed_recipient_fails_at_once_without_connecting(world: World) -> None:
     async with FakeMX() as mx:
         world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
@@ -495,6 +510,7 @@ async def test_suppressed_recipient_fails_at_once_without_connecting(world: Worl
     assert world.dns.queries.count(("blocked.test", "MX")) == 0
 
 
+@pytest.mark.database_process
 async def test_a_hard_failure_suppresses_the_next_message_to_that_address(world: World
                                                                          ) -> None:
     # The rules run in record()'s transaction: the next round already sees the entry.
@@ -516,6 +532,7 @@ async def test_a_hard_failure_suppresses_the_next_message_to_that_address(world:
     assert entry is not None and entry.error_id == world.errors(first)[0].id
 
 
+@pytest.mark.database_process
 async def test_a_failure_suppresses_the_same_address_in_a_round_claimed_before_it_was_written(
         world: World) -> None:
     # Rounds overlap: the next one is claimed and checked against the suppression list
@@ -535,6 +552,7 @@ async def test_a_failure_suppresses_the_same_address_in_a_round_claimed_before_i
     assert world.message(other).status == "delivered"
 
 
+@pytest.mark.database_process
 async def test_a_stop_gives_back_the_round_claimed_ahead(world: World) -> None:
     # The next round is claimed while this one delivers; stopped before it starts, its
     # jobs go back to pending at once (no attempt counted), not after their lease.
@@ -576,6 +594,7 @@ async def test_severity_follows_the_configured_convention(world: World,
 # Connections: reuse, many RCPTs in one transaction, limits.
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.database_process
 @pytest.mark.parametrize("pipelining", [True, False])
 async def test_connection_is_reused_for_several_messages(world: World,
                                                          pipelining: bool) -> None:
@@ -695,6 +714,7 @@ async def test_required_tls_without_starttls_is_a_step_3_error(world: World) -> 
 # Jobs: leases, work claimed twice, work interrupted after the final dot.
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.database_process
 async def test_a_job_whose_message_is_final_is_settled_not_sent_again(world: World) -> None:
     async with FakeMX() as mx:
         world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
@@ -708,6 +728,7 @@ async def test_a_job_whose_message_is_final_is_settled_not_sent_again(world: Wor
     assert len(world.attempts(mid)) == 1
 
 
+@pytest.mark.database_process
 async def test_in_flight_message_of_a_dead_worker_counts_as_delivered_unconfirmed(
         world: World) -> None:
     async with FakeMX() as mx:
@@ -728,6 +749,7 @@ async def test_in_flight_message_of_a_dead_worker_counts_as_delivered_unconfirme
     assert attempt.result == "indoubt" and attempt.final
 
 
+@pytest.mark.database_process
 @pytest.mark.parametrize("marked_in_db", [True, False], ids=["marked", "journal-only"])
 @pytest.mark.parametrize("dot_written", [True, False], ids=["dot-out", "dot-not-out"])
 async def test_the_journal_decides_a_dead_workers_message_in_flight(
@@ -759,6 +781,7 @@ async def test_the_journal_decides_a_dead_workers_message_in_flight(
         assert (sent_again, attempt.result) == (1, "accepted")
 
 
+@pytest.mark.database_process
 async def test_a_claim_settles_what_a_dead_worker_sent_before_the_round_runs(
         world: World, tmp_path: Path) -> None:
     # A round is claimed while the one before it delivers. If the worker that claims it
@@ -786,6 +809,7 @@ async def test_a_claim_settles_what_a_dead_worker_sent_before_the_round_runs(
     assert (world.message(mid).status, attempt.result) == ("delivered", "indoubt")
 
 
+@pytest.mark.database_process
 async def test_the_engine_journals_each_final_dot_and_marks_who_sent_it(
         world: World, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "inflight", "host:3:me")
@@ -845,6 +869,7 @@ async def test_the_service_loop_survives_a_database_error(
 # What an operator sees: metrics by status and step, one JSON log line per attempt.
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.database_process
 async def test_metrics_by_step_and_a_json_log_line_per_attempt(world: World) -> None:
     import io
 

@@ -148,6 +148,15 @@ def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[
         db = open_database(settings)
     except DatabaseError as exc:
         _die(str(exc))
+    if wait:
+        worker = worker_name()
+        try:
+            journal = open_journal(settings, worker)
+        except StartError as exc:
+            _die(str(exc))
+        engine = Engine(settings, db, worker=worker, journal=journal,
+                        database_process=settings.delivery_database_process)
+        engine.start()  # its database process starts while the list is queued
     now = utcnow()
     max_delivery = max_time or settings.max_delivery_time
     with db.begin() as conn:
@@ -163,12 +172,6 @@ def send_command(sender: str, mime_path: str, recipients_path: str, tags: tuple[
     click.echo(f"bounceloop: queued {len(ids)} messages in mailing {mailing_id}"
                + (f" ({len(problems)} rows skipped)" if problems else ""), err=True)
     if wait:
-        worker = worker_name()
-        try:
-            journal = open_journal(settings, worker)
-        except StartError as exc:
-            _die(str(exc))
-        engine = Engine(settings, db, worker=worker, journal=journal)
         try:
             asyncio.run(engine.drain())
         finally:

@@ -19,8 +19,9 @@ One round (:meth:`Engine.run_once`)::
 
 :meth:`Engine.run` and :meth:`Engine.drain` run rounds back to back: a full round claims
 the next while it delivers, and does not wait for its own outcomes to be written. The
-claims, reads and writes run in order in one database thread; a round whose suppression
-check may predate a failure still being written checks again once it is written.
+claims, reads and writes run in order in one database worker (delivery.database: a
+thread, or a process of its own); a round whose suppression check may predate a failure
+still being written checks again once it is written.
 
 Concurrency is bounded by ``max_connections`` overall. Database calls are synchronous and
 short (see storage.engine); the in-flight mark before each final dot (journal line, and on
@@ -32,17 +33,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine as Database
@@ -51,19 +49,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from bounceloop.config import Settings
 from bounceloop.core import signed
 from bounceloop.core.address import domain_of
-from bounceloop.delivery.journal import Journal, written
-from bounceloop.delivery.outcome import Verdict, verdict
+from bounceloop.delivery.database import (
+    INDOUBT,
+    Lost,
+    Round,
+    Side,
+    entry,
+    in_doubt,
+    outcome,
+    worker_for,
+)
+from bounceloop.delivery.journal import Journal
 from bounceloop.delivery.resolver import Resolver, Target
 from bounceloop.delivery.result import StepResult
 from bounceloop.delivery.session import Connection, Next, Timeouts, prepare
 from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
-from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import is_sqlite, utcnow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 #: Outcomes per recording transaction: each commit is a sync (synchronous=FULL), and
 #: bench/send.py measured 3,143-3,575 messages/s at 100, 3,820-3,941 at 250. A kill
 #: leaves fewer than three batches "in doubt" (see _send).
@@ -78,33 +83,12 @@ class _Transaction:
 
 
 @dataclass(slots=True)
-class _Fetched:
-    """A round's work, read in the database thread: the claimed jobs, their messages,
-    mailings not yet known, and which recipients are suppressed."""
-
-    jobs: list[outbox.Job]
-    claimed: int = 0
-    """Jobs claimed, those settled at once included (see _read_round)."""
-    items: list[store.Pending] = field(default_factory=list)
-    mailings: dict[int, store.Mailing] = field(default_factory=dict)
-    blocked: dict[tuple[str, str], suppressions.Entry] = field(default_factory=dict)
-    seen: int = 0
-    """Outcome batches known written before the suppression check ran (see _deliver)."""
-    heartbeat: asyncio.Task[None] | None = None
-
-
-@dataclass(slots=True)
 class _Copy:
     """A transaction as it goes on the wire: its signed copy and its recipients."""
 
     tx: _Transaction
     wire: Next
     by_rcpt: dict[str, list[store.Pending]]
-
-
-def entry(p: store.Pending) -> str:
-    """A message's attempt as the journal lists it: a retry is a new entry."""
-    return f"{p.id}:{p.attempts}"
 
 
 def worker_name() -> str:
@@ -120,7 +104,8 @@ class Engine:
     def __init__(self, settings: Settings, db: Database, *, resolver: Resolver | None = None,
                  worker: str | None = None, clock: Callable[[], datetime] = utcnow,
                  batch: int = 500, metrics: Metrics | None = None,
-                 stop: asyncio.Event | None = None, journal: Journal | None = None) -> None:
+                 stop: asyncio.Event | None = None, journal: Journal | None = None,
+                 database_process: bool = False) -> None:
         self.settings = settings
         self.db = db
         self.resolver = resolver or Resolver(settings)
@@ -134,8 +119,12 @@ class Engine:
         self.journal = journal
         """Where this worker notes each final dot it writes (see delivery.journal); without
         one, a message found in flight after a crash counts as delivered, unconfirmed."""
+        self._journals_dir = journal.directory if journal is not None else None
+        self.database = worker_for(db, settings, self.worker, batch, self._journals_dir,
+                                   database_process)
+        """Where the claims, reads and records run (delivery.database): a thread, or with
+        ``database_process`` a process of its own."""
         self.timeouts = Timeouts.of(settings)
-        self.policy = settings.suppression_policy()
         self._slots = asyncio.Semaphore(max(1, settings.max_connections))
         self._mailings: dict[int, store.Mailing] = {}
         self._content: dict[int, bytes] = {}
@@ -151,9 +140,7 @@ class Engine:
         self._mark_conn: DBConnection | None = None
         self._marking: asyncio.Task[None] | None = None
         self._flushed = time.monotonic()
-        self._pool: ThreadPoolExecutor | None = None
         self._batches = 0  # outcome batches handed to the writer
-        self._recorded = 0  # ... and written
         self._failed: list[tuple[int, str]] = []
         """(batch, recipient or @domain) of each failure not yet known to be written before
         the last round's suppression check."""
@@ -169,10 +156,11 @@ class Engine:
                 try:
                     done = await self._rounds()
                     pause = self.settings.poll_interval
-                except SQLAlchemyError as exc:
-                    # The database is away: say so and try again, waiting longer each time
-                    # (up to a minute). Jobs of the broken round stay leased until their
-                    # lease ends; messages whose dot went out are in the journal.
+                except (SQLAlchemyError, Lost) as exc:
+                    # The database (or the process that works on it) is away: say so and
+                    # try again, waiting longer each time (up to a minute). Jobs of the
+                    # broken round stay leased until their lease ends; messages whose dot
+                    # went out are in the journal.
                     log.error("delivery round failed, retrying in %.0f s: %s", pause, exc)
                     self.close()
                     done = 0
@@ -183,16 +171,23 @@ class Engine:
         finally:
             self.close()
 
+    def start(self) -> None:
+        """Start the database process now, where there is one (it takes a few tenths of a
+        second, which a caller may spend queueing meanwhile)."""
+        self.database.start()
+
+    async def ready(self) -> None:
+        """Start the database process, where there is one, and wait until it runs."""
+        await self.database.ready()
+
     def close(self) -> None:
-        """Give back the connection kept for in-flight marks and the database thread (the
+        """Give back the connection kept for in-flight marks and the database worker (the
         engine may run again)."""
         conn, self._mark_conn = self._mark_conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 store.close_mark_connection(conn)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False)
+        self.database.close()
 
     async def drain(self) -> None:
         """Deliver until nothing is due now (deferred messages wait for their retry)."""
@@ -221,9 +216,9 @@ class Engine:
         bench/send.py, 5,000 messages in rounds of 500 one after the other: of 1.43 s,
         the claim and the reads of each round took 0.25 s and the wait for the writes
         0.19 s, every lane idle meanwhile. The claim, the reads and the writes all run in
-        one database thread, in order (on SQLite never two writers of ours at once)."""
+        one database worker, in order (on SQLite never two writers of ours at once)."""
         taken = 0
-        fetch: asyncio.Task[_Fetched] | None = asyncio.create_task(self._fetch())
+        fetch: asyncio.Task[Round] | None = asyncio.create_task(self._fetch())
         try:
             while fetch is not None:
                 fetched = await fetch
@@ -248,75 +243,27 @@ class Engine:
             await self._written()
         return taken
 
-    def _thread(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="delivery-db")
-        return self._pool
-
-    async def _in_thread(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread(), work)
-
-    async def _fetch(self) -> _Fetched:
-        """Claim a round's jobs and read what it needs, in the database thread; the
-        jobs' lease is kept from then on."""
-        fetched = await self._in_thread(functools.partial(
-            self._read_round, set(self._mailings), self.clock()))
+    async def _fetch(self) -> Round:
+        """Claim a round's jobs and read what it needs, in the database worker; the jobs'
+        lease is kept from then on."""
+        fetched = await self.database.call(Side.read_round, set(self._mailings),
+                                           self.clock())
+        for o in fetched.settled:
+            self.metrics.count(o.result.state, o.result.result, o.verdict.status)
+            if log.isEnabledFor(logging.INFO):
+                _log_outcome(o)
         if fetched.jobs:
             fetched.heartbeat = asyncio.create_task(
                 self._heartbeat([j.id for j in fetched.jobs]))
         return fetched
 
-    def _read_round(self, known: set[int], now: datetime) -> _Fetched:
-        # In the database thread.
-        jobs = outbox.claim(self.db, [store.DELIVER], self.worker, self.batch,
-                            self.settings.job_lease, now=now)
-        claimed = len(jobs)
-        if not jobs:
-            return _Fetched(jobs)
-        with self.db.connect() as conn:
-            items = store.pending(conn, jobs)
-            mailings = {mailing_id: store.load_mailing(conn, mailing_id)
-                        for mailing_id in {p.mailing_id for p in items} - known}
-        # Messages a dead worker may have sent are settled now, not when this round's turn
-        # comes: the round may wait while the one before it delivers, and a kill meanwhile
-        # would leave their jobs taken over from this worker, whose journal does not list
-        # them, so the next worker would send them again (tests/test_service.py's SIGKILL
-        # test caught 160 sent twice). The window left is this thread's two commits.
-        taken = {j.id: j.taken_from for j in jobs if j.taken_from}
-        journals: dict[str, set[str] | None] = {}
-        doubt = [p for p in items if p.status in store.OPEN
-                 and self._in_doubt(p, taken.get(p.job_id), journals)]
-        if doubt:
-            outcomes = [self._outcome(p, _INDOUBT, now, 0, mailings) for p in doubt]
-            store.record(self.db, self.worker, outcomes, now, self.policy)
-            if log.isEnabledFor(logging.INFO):
-                for o in outcomes:
-                    _log_outcome(o)
-            settled = {p.job_id for p in doubt}
-            jobs = [j for j in jobs if j.id not in settled]
-            items = [p for p in items if p.job_id not in settled]
-        with self.db.connect() as conn:
-            seen = self._recorded  # read before the check: it can only count too few
-            blocked = self._check(conn, items, now)
-        return _Fetched(jobs, claimed, items, mailings, blocked, seen)
-
-    @staticmethod
-    def _check(conn: DBConnection, items: Sequence[store.Pending], now: datetime
-               ) -> dict[tuple[str, str], suppressions.Entry]:
-        return suppressions.check(conn, [(p.recipient, p.sender) for p in items], now)
-
-    async def _give_back(self, fetched: _Fetched) -> None:
+    async def _give_back(self, fetched: Round) -> None:
         if fetched.heartbeat is not None:
             fetched.heartbeat.cancel()
         if fetched.jobs:
-            ids = [j.id for j in fetched.jobs]
+            await self.database.call(Side.release, [j.id for j in fetched.jobs])
 
-            def release() -> None:
-                with self.db.begin() as conn:
-                    outbox.release(conn, self.worker, ids)
-            await self._in_thread(release)
-
-    async def _deliver(self, fetched: _Fetched) -> None:
+    async def _deliver(self, fetched: Round) -> None:
         try:
             await self._deliver_jobs(fetched)
         finally:
@@ -328,13 +275,9 @@ class Engine:
         interval = max(1.0, self.settings.job_lease / 3)
         while True:
             await asyncio.sleep(interval)
-            await self._in_thread(functools.partial(self._extend, job_ids))
+            await self.database.call(Side.extend, job_ids)
 
-    def _extend(self, job_ids: list[int]) -> None:
-        with self.db.begin() as conn:
-            outbox.extend(conn, job_ids, self.worker, self.settings.job_lease)
-
-    async def _deliver_jobs(self, fetched: _Fetched) -> None:
+    async def _deliver_jobs(self, fetched: Round) -> None:
         now = self.clock()
         jobs, items, blocked = fetched.jobs, fetched.items, fetched.blocked
         found = {p.id for p in items}
@@ -359,23 +302,18 @@ class Engine:
                             for p in items):
             self._flush()
             await self._written()
-
-            def recheck() -> dict[tuple[str, str], suppressions.Entry]:
-                with self.db.connect() as conn:
-                    return self._check(conn, items, now)
-            blocked = await self._in_thread(recheck)
+            blocked = await self.database.call(Side.check, items, now)
         closed = [p.job_id for p in items if p.status not in store.OPEN]
         if lost or closed:
-            await self._in_thread(functools.partial(
-                store.settle_closed, self.db, self.worker, lost + closed))
+            await self.database.call(Side.settle_closed, lost + closed)
         due: dict[str, list[store.Pending]] = {}
         journals: dict[str, set[str] | None] = {}
         taken = {j.id: j.taken_from for j in jobs if j.taken_from}
         for p in items:
             if p.status not in store.OPEN:
                 continue
-            if self._in_doubt(p, taken.get(p.job_id), journals):
-                self._emit(p, _INDOUBT, now, 0)
+            if in_doubt(self._journals_dir, p, taken.get(p.job_id), journals):
+                self._emit(p, INDOUBT, now, 0)
             elif (p.recipient.lower(), p.sender.lower()) in blocked:
                 s = blocked[(p.recipient.lower(), p.sender.lower())]
                 text = s.description or f"{s.value} is on the suppression list"
@@ -387,32 +325,6 @@ class Engine:
             else:
                 due.setdefault(p.domain, []).append(p)
         await asyncio.gather(*(self._domain(domain, batch) for domain, batch in due.items()))
-
-    def _in_doubt(self, p: store.Pending, taken_from: str | None,
-                  journals: dict[str, set[str] | None]) -> bool:
-        """Whether a worker that died with this message may have written its final dot.
-
-        Marked "sending" in the database (by ``sent_by``): yes, unless that worker's
-        journal is here and does not list this attempt. Not marked, but taken over from a
-        dead worker (SQLite, where the journal alone does the marking): only if its
-        journal lists this attempt. See delivery.journal.
-        """
-        if p.status == "sending":
-            listed = self._listed(p.sent_by, p, journals)
-            return True if listed is None else listed
-        if taken_from:
-            return self._listed(taken_from, p, journals) is True
-        return False
-
-    def _listed(self, worker: str | None, p: store.Pending,
-                journals: dict[str, set[str] | None]) -> bool | None:
-        """Whether ``worker``'s journal lists this attempt of ``p``; None: no journal."""
-        if self.journal is None or not worker:
-            return None
-        if worker not in journals:
-            journals[worker] = written(self.journal.directory, worker)
-        found = journals[worker]
-        return None if found is None else entry(p) in found
 
     # ------------------------------------------------------------------ one domain
 
@@ -632,15 +544,12 @@ class Engine:
 
     # ------------------------------------------------------------------ outcomes
 
-    def _outcome(self, p: store.Pending, result: StepResult, started: datetime, ms: int,
-                 mailings: dict[int, store.Mailing] | None = None) -> store.Outcome:
-        mailing = (mailings or {}).get(p.mailing_id) or self._mailings.get(p.mailing_id)
-        schedule = (mailing.retry_schedule if mailing and mailing.retry_schedule
-                    else tuple(self.settings.retry_schedule))
-        v: Verdict = verdict(result, p.recipient, p.attempts + 1, self.clock(), p.expires_at,
-                             schedule, self.settings.severity_convention)
-        self.metrics.count(result.state, result.result, v.status)
-        return store.Outcome(p, result, v, started, ms)
+    def _outcome(self, p: store.Pending, result: StepResult, started: datetime, ms: int
+                 ) -> store.Outcome:
+        o = outcome(self.settings, p, result, started, ms, self._mailings.get(p.mailing_id),
+                    self.clock())
+        self.metrics.count(result.state, result.result, o.verdict.status)
+        return o
 
     def _emit(self, p: store.Pending, result: StepResult, started: datetime, ms: int) -> None:
         outcome = self._outcome(p, result, started, ms)
@@ -655,9 +564,9 @@ class Engine:
             self._flush()
 
     def _flush(self) -> None:
-        """Hand the buffered outcomes to the writer: recorded in a thread, a batch at a
-        time and in order, while the lanes go on (measured by bench/soak.py: recording in
-        the event loop stalled every lane for its transaction)."""
+        """Hand the buffered outcomes to the writer: recorded by the database worker, a batch
+        at a time and in order, while the lanes go on (measured by bench/soak.py: recording
+        in the event loop stalled every lane for its transaction)."""
         self._flushed = time.monotonic()
         batch, self._buffer = self._buffer, []
         if batch:
@@ -671,9 +580,7 @@ class Engine:
         try:
             while self._unwritten:
                 batch = self._unwritten[0]
-                await self._in_thread(functools.partial(
-                    store.record, self.db, self.worker, batch, self.clock(), self.policy))
-                self._recorded += 1
+                await self.database.call(Side.record, batch, self.clock())
                 self._unwritten.pop(0)
                 self._progress.set()
                 if self.journal is not None:
@@ -683,7 +590,7 @@ class Engine:
                         _log_outcome(o)
         except BaseException:
             # Not recorded: their jobs stay leased, and whoever takes them over tells
-            # from the in-flight marks which final dots went out (see _in_doubt), as
+            # from the in-flight marks which final dots went out (see in_doubt), as
             # after a kill.
             self._unwritten.clear()
             raise
@@ -696,11 +603,6 @@ class Engine:
         writer raised)."""
         while self._writer is not None:
             await asyncio.shield(self._writer)
-
-
-_INDOUBT = StepResult("message", "indoubt", "", "", (
-    "delivered, unconfirmed: the process stopped after the final dot, before reading the "
-    "reply (RFC 1047)"))
 
 
 def _log_outcome(o: store.Outcome) -> None:

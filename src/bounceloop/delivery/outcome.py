@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bounceloop.core.frozen import by_fields
 from bounceloop.core.reasons import is_hardbounce
 from bounceloop.core.retry import next_attempt
 from bounceloop.core.severity import Convention, severity
@@ -39,6 +40,8 @@ class Verdict:
     rule: str = ""
     """The rule that decided ``reason`` (:func:`decision_of`)."""
     matched: str = ""
+
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
 
 
 def reason_of(result: StepResult, recipient: str) -> str:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bounceloop.core.errortypes import errortype, step_of
+from bounceloop.core.frozen import by_fields
 from bounceloop.core.status import find_enhanced
 
 #: Longest description kept: a reply is at most 512 octets a line (RFC 5321 4.5.3.1.5), but
@@ -91,3 +92,5 @@ class StepResult:
 
     def at(self, mx: str, ip: str) -> StepResult:
         return replace(self, mx=mx, ip=ip)
+
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, any_, bindparam, insert, select, text
 
 from bounceloop.core import verp
 from bounceloop.core.address import domain_of
+from bounceloop.core.frozen import by_fields
 from bounceloop.core.suppression import Failure, Policy
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
@@ -67,6 +68,8 @@ class Mailing:
     retry_schedule: tuple[int, ...] | None
     max_delivery_time: int | None
 
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
+
 
 @dataclass(frozen=True, slots=True)
 class Pending:
@@ -88,6 +91,8 @@ class Pending:
     tags: str = "[]"
     """The message's tags, as stored (JSON), for its events."""
 
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -98,6 +103,8 @@ class Outcome:
     verdict: Verdict
     started_at: datetime
     duration_ms: int
+
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
 
 
 def new_id() -> str:

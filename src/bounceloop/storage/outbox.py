@@ -65,6 +65,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
+from bounceloop.core.frozen import by_fields
 from bounceloop.storage.engine import utcnow
 from bounceloop.storage.prepared import Prepared, Times, timestamps
 from bounceloop.storage.tables import jobs
@@ -97,6 +98,8 @@ class Job:
     or hung while holding the job); None for a job that was pending."""
     created_at: datetime
     updated_at: datetime
+
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
 
 
 _JOB_COLUMNS = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.payload, jobs.c.status,

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_,
 
 from bounceloop.core.address import AddressError, domain_of, normalize
 from bounceloop.core.csvcell import restore
+from bounceloop.core.frozen import by_fields
 from bounceloop.core.suppression import (
     MANUAL,
     Decision,
@@ -72,6 +73,8 @@ class Entry:
         for name in ("created_at", "updated_at", "expires_at"):
             out[name] = out[name].isoformat() if out[name] else None
         return out
+
+    __reduce__ = by_fields  # to the delivery database process (core.frozen)
 
 
 def _entry(r: Row[Any]) -> Entry:
