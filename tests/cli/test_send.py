@@ -388,7 +388,21 @@ def _zone(dns: FakeDNS) -> None:
     dns.zone[("nowhere.test", "MX")] = "NXDOMAIN"
 
 
-async def test_wait_delivers_and_prints_each_outcome(send: Send) -> None:
+@pytest.mark.parametrize("process_from", [None, 1], ids=["thread", "process"])
+async def test_wait_delivers_and_prints_each_outcome(send: Send, process_from: int | None,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under PROCESS_FROM messages the database work stays in a thread; from it on, in a
+    # process of its own (delivery.database).
+    import bounceloop.cli.send as command
+    from bounceloop.delivery import database, engine
+    made: list[type] = []
+
+    def worker_for(*args: Any) -> database.Worker:
+        made.append(type(chosen := database.worker_for(*args)))
+        return chosen
+    monkeypatch.setattr(engine, "worker_for", worker_for)
+    if process_from is not None:
+        monkeypatch.setattr(command, "PROCESS_FROM", process_from)
     send.recipients(
         "email\n"
         "jane@dest.test\n"
@@ -415,6 +429,7 @@ async def test_wait_delivers_and_prints_each_outcome(send: Send) -> None:
 
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert result.stderr == "bounceloop: queued 4 messages in mailing 1\n"
+    assert made == [database.InThread if process_from is None else database.InProcess]
     out = lines(result)
     assert [set(row) for row in out] == [WAIT_KEYS] * 4
     by_rcpt = {row["recipient"]: row for row in out}
