@@ -25,8 +25,8 @@ from bounceloop.config import Settings
 from bounceloop.core import signed, verp
 from bounceloop.delivery.engine import Engine
 from bounceloop.delivery.journal import Journal, written
+from bounceloop.storage import inflight, outbox, suppressions
 from bounceloop.storage import messages as store
-from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import is_sqlite
 from bounceloop.storage.tables import attempts, errors, events, jobs, messages
 from bounceloop.testing import FakeDNS, FakeMX, ScriptedPeer, blackhole_port, closed_port
@@ -924,7 +924,11 @@ async def test_no_final_dot_goes_out_before_its_mark_is_committed(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("UPDATE messages ...", {}, Exception("disk I/O error"))
 
+    async def broken_async(*args: Any, **kwargs: Any) -> None:
+        broken()
+
     monkeypatch.setattr(store, "mark_sending", broken)
+    monkeypatch.setattr(inflight.Marks, "mark", broken_async)  # PostgreSQL's marks
     async with FakeMX() as mx:
         world.dns.zone.update(zone_for("dest.test", "127.0.0.1"))
         [mid] = world.queue(["jane@dest.test"])

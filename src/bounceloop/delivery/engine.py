@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine as Database
@@ -67,6 +68,9 @@ from bounceloop.observability.logs import fields
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
 from bounceloop.storage.engine import is_sqlite, utcnow
+
+if TYPE_CHECKING:
+    from bounceloop.storage.inflight import Marks
 
 log = logging.getLogger(__name__)
 #: Outcomes per recording transaction: each commit is a sync (synchronous=FULL), and
@@ -138,6 +142,12 @@ class Engine:
                                 asyncio.Future[None]]] = []
         self._mark_in_db = journal is None or not is_sqlite(db)
         self._mark_conn: DBConnection | None = None
+        self._inflight: Marks | None = None
+        """PostgreSQL's marks go from the loop itself (storage.inflight); SQLite's, where
+        the database keeps them (no journal), from a thread."""
+        if self._mark_in_db and db.dialect.name == "postgresql":
+            from bounceloop.storage.inflight import Marks  # psycopg: PostgreSQL's alone
+            self._inflight = Marks(db.url)
         self._marking: asyncio.Task[None] | None = None
         self._flushed = time.monotonic()
         self._batches = 0  # outcome batches handed to the writer
@@ -187,6 +197,8 @@ class Engine:
         if conn is not None:
             with contextlib.suppress(Exception):
                 store.close_mark_connection(conn)
+        if self._inflight is not None:
+            self._inflight.close()
         self.database.close()
 
     async def drain(self) -> None:
@@ -510,9 +522,12 @@ class Engine:
 
     async def _mark_batch(self, marks: list[tuple[list[str], list[str], Callable[[], None],
                                                   asyncio.Future[None]]]) -> None:
+        ids = [i for batch, _, _, _ in marks for i in batch]
         try:
-            await asyncio.to_thread(self._commit_marks, [i for ids, _, _, _ in marks
-                                                         for i in ids])
+            if self._inflight is not None:
+                await self._inflight.mark(ids, self.clock(), self.worker)
+            else:
+                await asyncio.to_thread(self._commit_marks, ids)
         except Exception as exc:  # the database: no dot was written
             self.close()
             for _, _, _, future in marks:
