@@ -170,3 +170,44 @@ def test_settings_and_outcomes_travel_to_the_process(tmp_path: Path) -> None:
         assert pickle.loads(pickle.dumps(fetched.items)) == fetched.items
     finally:
         db.dispose()
+
+
+#: A process that starts an engine's database process, prints its pid and dies by SIGKILL,
+#: as a service killed by the OOM killer does.
+_KILLED = """
+import asyncio, os, signal, sys
+from bounceloop.config import Settings
+from bounceloop.delivery.database import worker_for
+from bounceloop.storage import migrate
+from bounceloop.storage.engine import create_engine
+
+db = create_engine(sys.argv[1])
+migrate.upgrade(db)
+worker = worker_for(db, Settings(database_url="unused", verp_secret="x"), "w", 10, None, True)
+asyncio.run(worker.ready())
+print(worker.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_database_process_ends_when_the_engines_process_is_killed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    run = subprocess.run([sys.executable, "-c", _KILLED, f"sqlite:///{tmp_path / 'x.db'}"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    child = int(run.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return  # gone (reaped by init)
+        with open(f"/proc/{child}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return  # exited; init has not reaped it yet
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the database process outlived the engine's by 10 s")

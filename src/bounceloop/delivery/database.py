@@ -27,6 +27,7 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
@@ -220,9 +221,12 @@ class InThread:
 _SIDE: Side | None = None
 
 
-def _start(url: str, settings: Settings, worker: str, batch: int,
-           journals_dir: Path | None) -> None:
+def _start(url: str, settings: Settings, worker: str, batch: int, journals_dir: Path | None,
+           parent: int) -> None:
     global _SIDE  # the worker process's one Side, made once at its start
+    from bounceloop import orphans  # here: the engine's process does not need ctypes
+
+    orphans.guard(parent)  # a killed engine's database process must not live on
     _SIDE = Side(create_engine(url), settings, worker, batch, journals_dir)
 
 
@@ -248,7 +252,7 @@ class InProcess:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=self._args)
+                initargs=(*self._args, os.getpid()))
             self._started = self._pool.submit(int)  # spawns it now, not at the first call
 
     @property

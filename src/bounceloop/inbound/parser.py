@@ -22,8 +22,6 @@ past that, not for normal mail.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
@@ -36,6 +34,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
+from bounceloop import orphans
 from bounceloop.core.severity import Convention
 from bounceloop.parsing import Result, parse
 
@@ -125,26 +124,6 @@ def parse_all(raws: Sequence[bytes], convention: Convention, seconds: float = 0.
     return [parse_within(raw, convention, seconds) for raw in raws]
 
 
-def _orphan_guard(parent: int) -> None:
-    """In a parser process: die with the service, even when it is SIGKILLed (it cannot
-    shut its pool down then). Linux delivers SIGKILL at the parent's death (prctl
-    PR_SET_PDEATHSIG); elsewhere a thread watches for the parent to change."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(0)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
-
-
 Target = Callable[[Sequence[bytes], Convention, float], list[Parsed]]
 
 
@@ -169,7 +148,7 @@ class ParserPool:
                 # spawn, not fork: the service has threads and an event loop running.
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_orphan_guard, initargs=(os.getpid(),))
+                    initializer=orphans.guard, initargs=(os.getpid(),))
             return self._pool
 
     def _stop(self) -> None:
