@@ -6,11 +6,11 @@ Each round's claim and reads, the recording of outcomes, lease extensions and re
 - :class:`InThread`, a thread of the engine's process (the engine's default, and the only
   choice for an in-memory SQLite database, which another process cannot open);
 - :class:`InProcess`, a process of its own with its own connections
-  (``BOUNCELOOP_DELIVERY_DATABASE_PROCESS``, on by default in ``bounceloop serve`` and
-  ``bounceloop send --wait``). The event loop that speaks SMTP to every MX and the
-  database work otherwise share one interpreter lock: SQLAlchemy's and sqlite3's Python
-  code took it from the lanes for every statement, and bench/send.py measured 1.2-1.45x
-  the messages a second with the work in a process of its own (docs/benchmarks.md).
+  (``BOUNCELOOP_DELIVERY_DATABASE_PROCESS``, on by default in ``bounceloop serve``, and
+  in ``bounceloop send --wait`` from 3,000 messages). The event loop that speaks SMTP to
+  every MX and the database work otherwise share one interpreter lock: SQLAlchemy's and
+  sqlite3's Python code took it from the lanes for every statement. bench/send.py,
+  interleaved: 1.38-1.43x the messages a second on SQLite, 1.06-1.17x on PostgreSQL.
 
 Either way the order holds: a claim never overtakes an outcome batch submitted before it,
 so ``Round.seen`` counts the batches written before the round's suppression check (see
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -47,7 +46,6 @@ from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, suppressions
 from bounceloop.storage.engine import create_engine
 
-log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -267,19 +265,18 @@ class InProcess:
         """Start the process and wait until it runs."""
         self.start()
         assert self._started is not None
-        try:
-            await asyncio.wrap_future(self._started)
-        except BrokenProcessPool as exc:
-            self.close()
-            raise Lost(f"the delivery database process died: {exc}") from None
+        await self._outcome(self._started)
 
     async def call(self, method: Callable[Concatenate[Side, P], T], *args: P.args,
                    **kwargs: P.kwargs) -> T:
         assert not kwargs, "calls go to another process by position"
         self.start()
         assert self._pool is not None
+        return await self._outcome(self._pool.submit(_run, method, args))
+
+    async def _outcome(self, future: Future[T]) -> T:
         try:
-            return await asyncio.wrap_future(self._pool.submit(_run, method, args))
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             self.close()
             raise Lost(f"the delivery database process died: {exc}") from None
