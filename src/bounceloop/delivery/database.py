@@ -264,19 +264,23 @@ class InProcess:
     async def ready(self) -> None:
         """Start the process and wait until it runs."""
         self.start()
-        assert self._started is not None
-        await self._outcome(self._started)
+        started = self._started
+        assert started is not None
+        await self._outcome(lambda: started)
 
     async def call(self, method: Callable[Concatenate[Side, P], T], *args: P.args,
                    **kwargs: P.kwargs) -> T:
         assert not kwargs, "calls go to another process by position"
         self.start()
         assert self._pool is not None
-        return await self._outcome(self._pool.submit(_run, method, args))
+        pool = self._pool
+        return await self._outcome(lambda: pool.submit(_run, method, args))
 
-    async def _outcome(self, future: Future[T]) -> T:
+    async def _outcome(self, submit: Callable[[], Future[T]]) -> T:
+        # A pool that knows its process died refuses the call at once; one that does not
+        # know yet fails it later: both are Lost.
         try:
-            return await asyncio.wrap_future(future)
+            return await asyncio.wrap_future(submit())
         except BrokenProcessPool as exc:
             self.close()
             raise Lost(f"the delivery database process died: {exc}") from None
