@@ -211,3 +211,25 @@ def test_the_database_process_ends_when_the_engines_process_is_killed(tmp_path: 
         time.sleep(0.1)
     os.kill(child, signal.SIGKILL)
     raise AssertionError("the database process outlived the engine's by 10 s")
+
+
+
+async def test_calls_submitted_before_a_close_still_run(engine: Database) -> None:
+    # As in a thread: closing the worker (the engine does after a failed round) gives up
+    # no work already handed to it, such as outcome batches being recorded.
+    worker = worker_for(engine, settings(), "w", 10, None, True)
+    assert isinstance(worker, InProcess)
+    try:
+        await worker.ready()
+        queue(engine, [f"r{i}@dest.test" for i in range(6)], T0)
+        claimed = await worker.call(Side.read_round, set(), T0)
+        calls = [asyncio.ensure_future(worker.call(Side.release, [j.id]))
+                 for j in claimed.jobs]
+        await asyncio.sleep(0)  # each submitted to the pool
+    finally:
+        worker.close()
+    await asyncio.gather(*calls)
+    with engine.connect() as conn:
+        held = conn.execute(select(func.count()).select_from(jobs)
+                            .where(jobs.c.locked_by == "w")).scalar_one()
+    assert (len(calls), held) == (6, 0)

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine as Database
-from sqlalchemy.engine import make_url
 
 from bounceloop.config import Settings
 from bounceloop.delivery.journal import written
@@ -44,7 +43,7 @@ from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, suppressions
-from bounceloop.storage.engine import create_engine
+from bounceloop.storage.engine import create_engine, in_memory
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -288,7 +287,7 @@ class InProcess:
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False)  # what was submitted still runs, as in a thread
 
 
 Worker = InThread | InProcess
@@ -298,19 +297,10 @@ def worker_for(db: Database, settings: Settings, worker: str, batch: int,
                journals_dir: Path | None, process: bool) -> Worker:
     """A process when asked for and the database can be opened from another process (not
     an in-memory SQLite database), else a thread."""
-    if process and not _in_memory(db):
+    if process and not in_memory(db.url):
         return InProcess(db.url.render_as_string(hide_password=False), settings, worker,
                          batch, journals_dir)
     return InThread(Side(db, settings, worker, batch, journals_dir))
-
-
-def _in_memory(db: Database) -> bool:
-    url = make_url(db.url)
-    if url.get_backend_name() != "sqlite":
-        return False
-    name = url.database or ""
-    return name in ("", ":memory:") or name.startswith("file::memory:") or (
-        "mode=memory" in name or url.query.get("mode") == "memory")
 
 
 __all__ = ["INDOUBT", "InProcess", "InThread", "Lost", "Round", "Side", "Worker", "entry",

@@ -191,15 +191,19 @@ class Engine:
         await self.database.ready()
 
     def close(self) -> None:
-        """Give back the connection kept for in-flight marks and the database worker (the
+        """Give back the connections kept for in-flight marks and the database worker (the
         engine may run again)."""
+        self._drop_marks()
+        self.database.close()
+
+    def _drop_marks(self) -> None:
+        """Close the connections kept for in-flight marks (the next mark opens another)."""
         conn, self._mark_conn = self._mark_conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 store.close_mark_connection(conn)
         if self._inflight is not None:
             self._inflight.close()
-        self.database.close()
 
     async def drain(self) -> None:
         """Deliver until nothing is due now (deferred messages wait for their retry)."""
@@ -529,7 +533,7 @@ class Engine:
             else:
                 await asyncio.to_thread(self._commit_marks, ids)
         except Exception as exc:  # the database: no dot was written
-            self.close()
+            self._drop_marks()  # not the database worker: its records go on
             for _, _, _, future in marks:
                 if not future.done():
                     future.set_exception(exc)
@@ -545,16 +549,12 @@ class Engine:
                 future.set_result(None)
 
     def _commit_marks(self, ids: list[str]) -> None:
-        # In a thread; one batch at a time (see _mark_all), so the kept connection is
-        # never used by two at once.
+        # In a thread, for SQLite without a journal (PostgreSQL's marks: storage.inflight);
+        # one batch at a time (see _mark_all), so the kept connection is never used by two
+        # at once. flushed=False is what a kept connection takes; SQLite syncs every
+        # commit regardless (see storage.messages.mark_sending for PostgreSQL's).
         if self._mark_conn is None:
             self._mark_conn = store.mark_connection(self.db)
-        # Not flushed (PostgreSQL): what a mark guards against is sending twice, and a
-        # mark lost with the database server's crash can only make one message go out
-        # twice (RFC 1047's duplicate), as the journal's unsynced line can. A flush per
-        # batch would hold every lane for the disk (bench/send.py: 553 messages/s flushed,
-        # where the lanes' batches held 1.6 marks on average). What we promise not to lose
-        # (the outcome of each attempt, store.record) is flushed before it is reported.
         store.mark_sending(self._mark_conn, ids, self.clock(), self.worker, flushed=False)
 
     # ------------------------------------------------------------------ outcomes

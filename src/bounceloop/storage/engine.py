@@ -200,19 +200,31 @@ async def begin_soon(engine: Engine) -> AsyncIterator[Connection]:
         conn.commit()
 
 
+def _uri(url: URL) -> bool:
+    # "?uri=true" hands the name to SQLite as a URI (file:...?mode=memory&cache=shared).
+    return str(url.query.get("uri", "")).lower() in ("true", "1")
+
+
+def in_memory(url: URL) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (which only its own process can
+    open)."""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    return database in ("", ":memory:") or (
+        _uri(url) and (":memory:" in database or url.query.get("mode") == "memory"))
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if sqlite3.sqlite_version_info < SQLITE_MIN:
         # The outbox claims with UPDATE ... RETURNING (https://www.sqlite.org/lang_returning.html).
         raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: bounceloop needs "
                            f"{'.'.join(map(str, SQLITE_MIN))} or newer")
     database = url.database or ""
-    # "?uri=true" hands the name to SQLite as a URI (file:...?mode=memory&cache=shared).
-    uri = str(url.query.get("uri", "")).lower() in ("true", "1")
-    memory = database in ("", ":memory:") or (
-        uri and (":memory:" in database or url.query.get("mode") == "memory"))
+    memory = in_memory(url)
     kwargs: dict[str, Any] = {}
     if not memory:
-        if not uri:
+        if not _uri(url):
             url = url.set(database=str(Path(database).expanduser().absolute()))
         # A file database: a small QueuePool (SQLAlchemy's default for files, sized here).
         # Connections are cheap, but each holds its own page cache.
