@@ -50,6 +50,39 @@ def test_tokens_are_found_where_we_put_them(text: str, found: list[tuple[str, ..
     assert [(f.kind, f.ref, f.by) for f in signed.find(text)] == found
 
 
+@pytest.mark.parametrize(("text", "count"), [
+    # Several places, in and out of order, folded, in any case, at the text's start, after
+    # a CR LF and a bare LF, repeated, and field names where no line starts.
+    (f"X-BOUNCELOOP-MAILING: mailing-7.abcdefghijklmnop\r\nSubject: x\r\n"
+    f"x-bounceloop-id:\r\n {MID}.abcdefghijklmnop\r\n"
+    f"Original-Envelope-Id: {'1' * 16}.abcdefghijklmnop\n"
+    f"X-Bounceloop-Id: {'2' * 16}.abcdefghijklmnop\n"
+    f"Message-ID: <{'3' * 16}.abcdefghijklmnop@b.test>\n"
+    f" X-Bounceloop-Id: {'4' * 16}.abcdefghijklmnop\n"
+    f"x X-Bounceloop-Id: {'5' * 16}.abcdefghijklmnop\n"
+    f"X-Bounceloop-Id:{'6' * 16}.abcdefghijklmnop\n"
+    f"X-Bounceloop-Id: {'2' * 16}.abcdefghijklmnop\n", 6),
+    # Beyond Latin-1 (a letter that lowers to two): the patterns alone.
+    (f"\u0130X-Bounceloop-Id: {MID}.abcdefghijklmnop\n"
+     f"X-Bounceloop-Id: {MID}.bbcdefghijklmnop\n", 1),
+    ("X-Bounceloop-Id:" * 50 + "\nX-Bounceloop-Id", 0),
+])
+def test_finding_reads_every_place_in_order_as_the_patterns_do(text: str, count: int) -> None:
+    # find only tries the line-anchored places where a line starts with their field name;
+    # what it finds, and in what order, is what each place's pattern finds in the text.
+    expected: dict[tuple[str, str, str], str] = {}
+    for by, pattern in signed._PLACES:
+        for m in pattern.finditer(text):
+            value = m.group(1).lower()
+            message = signed.MESSAGE_TOKEN.fullmatch(value)
+            hit = message or signed.MAILING_TOKEN.fullmatch(value)
+            assert hit is not None
+            expected.setdefault(("message" if message else "mailing", *hit.groups()), by)
+    assert [(f.kind, f.ref, f.tag, f.by) for f in signed.find(text, limit=100)] == [
+        (*key, by) for key, by in expected.items()]
+    assert len(expected) == count
+
+
 def test_finding_is_bounded_and_distinct() -> None:
     text = "".join(f"X-Bounceloop-Id: {i:016x}.abcdefghijklmnop\n" for i in range(100))
     text += f"X-Bounceloop-Id: {0:016x}.abcdefghijklmnop\n"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bounceloop.core import tags
@@ -105,14 +106,45 @@ _PLACES = (
 )
 
 
+#: The field names the line-anchored places begin with, lower-cased.
+_FIELDS = {"header": (f"{ID_HEADER.lower()}:", f"{MAILING_HEADER.lower()}:"),
+           "envid": ("original-envelope-id:",)}
+
+
+def _matches(by: str, pattern: re.Pattern[str], text: str, low: str | None
+             ) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, for a line-anchored place tried only where a line starts
+    with its field name: a case-insensitive pattern has no literal prefix for ``re`` to
+    skip ahead to, so it is tried at every position (8 us a place on a 1.3 kB DSN, a third
+    of the search), where ``str.find`` in the lower-cased text is a fast scan."""
+    names = _FIELDS.get(by)
+    if names is None or low is None:
+        yield from pattern.finditer(text)
+        return
+    starts: list[int] = []
+    for name in names:
+        at = low.find(name)
+        while at >= 0:
+            if at == 0 or text[at - 1] == "\n":  # where the pattern's ^ (re.M) matches
+                starts.append(at)
+            at = low.find(name, at + 1)
+    for at in sorted(starts):
+        m = pattern.match(text, at)
+        if m is not None:
+            yield m
+
+
 def find(text: str, limit: int = 16) -> list[Found]:
     """The distinct tokens in ``text`` (a returned message read as Latin-1), at most
     ``limit`` of them (each costs a database look-up to check: a message stuffed with made-up
     tokens must not cost more than a few)."""
     out: list[Found] = []
     seen: set[tuple[str, str, str]] = set()
+    lowered = text.lower()
+    # Beyond Latin-1 a letter may lower to two, and positions no longer match.
+    low = lowered if len(lowered) == len(text) else None
     for by, pattern in _PLACES:
-        for m in pattern.finditer(text):
+        for m in _matches(by, pattern, text, low):
             value = m.group(1).lower()
             hit = MESSAGE_TOKEN.fullmatch(value)
             if hit is not None:

@@ -65,7 +65,13 @@ class DatabaseLookup:
                 self._memo["id", message_id] = found.get(message_id)
 
     def message(self, message_id: str) -> Sent | None:
-        return _sent(self._ask("id", _BY_ID, {"id": message_id}))
+        # Asked twice for most returned messages (their VERP address, then the token in
+        # our header): the Sent is made once (Sent is frozen, so it can be shared).
+        key = ("sent", message_id)
+        if key not in self._memo:
+            self._memo[key] = _sent(self._ask("id", _BY_ID, {"id": message_id}))
+        found: Sent | None = self._memo[key]
+        return found
 
     def in_mailing(self, mailing_id: int, recipient: str) -> Sent | None:
         return _sent(self._ask("mailing", _IN_MAILING, {"mailing": mailing_id,

@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -99,14 +100,17 @@ class Context:
 
 
 def process(stored: store.Stored, ctx: Context, lookup: Lookup,
-            now: datetime, parsed: Parsed | None = None) -> store.Processed:
+            now: datetime, parsed: Parsed | None = None, *,
+            verp: tuple[str, str] | EllipsisType | None = ...) -> store.Processed:
     """What one stored message means (nothing is written here); ``parsed`` is the
-    parser's result when it was run elsewhere (a worker process)."""
+    parser's result when it was run elsewhere (a worker process); ``verp``, its
+    :func:`correlate.envelope` when the caller read it already."""
     if parsed is None:
         parsed = Parsed.of(parse(stored.raw, ctx.convention))
     result = parsed.result
     records = result.records
-    verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
+    if isinstance(verp, EllipsisType):
+        verp = correlate.envelope(stored.rcpts, ctx.domains, ctx.secret)
     text = stored.raw.decode("latin-1")
     verp_id = verp[1] if verp else None
     v = correlate.judge(records, verp_id, text, ctx.secret, lookup)
@@ -233,13 +237,13 @@ def load(db: Engine, ids: Sequence[int]) -> list[store.Stored]:
 def tie_all(db: Engine, ctx: Context, stored: Sequence[store.Stored],
             parsed: Sequence[Parsed] | None, now: datetime) -> list[store.Processed]:
     """Tie and build the rows of parsed messages (parsing here when ``parsed`` is None)."""
+    # Each VERP address is checked once (an HMAC), for the prefetch and for process.
+    verps = [correlate.envelope(s.rcpts, ctx.domains, ctx.secret) for s in stored]
     with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         lookup = DatabaseLookup(conn)
-        lookup.prefetch(v[1] for s in stored
-                        if (v := correlate.envelope(s.rcpts, ctx.domains, ctx.secret)))
-        if parsed is None:
-            return [process(s, ctx, lookup, now) for s in stored]
-        return [process(s, ctx, lookup, now, p) for s, p in zip(stored, parsed, strict=True)]
+        lookup.prefetch(v[1] for v in verps if v)
+        return [process(s, ctx, lookup, now, None if parsed is None else parsed[i],
+                        verp=verps[i]) for i, s in enumerate(stored)]
 
 
 def compute(db: Engine, ctx: Context, ids: Sequence[int], now: datetime,
