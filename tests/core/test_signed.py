@@ -58,10 +58,11 @@ def test_tokens_are_found_where_we_put_them(text: str, found: list[tuple[str, ..
     f"Original-Envelope-Id: {'1' * 16}.abcdefghijklmnop\n"
     f"X-Bounceloop-Id: {'2' * 16}.abcdefghijklmnop\n"
     f"Message-ID: <{'3' * 16}.abcdefghijklmnop@b.test>\n"
+    f"In-Reply-To: <{'A' * 16}.ABCDEFGHIJKLMNOP@B.TEST> <MAILING-9.abcdefghijklmnop@x>\n"
     f" X-Bounceloop-Id: {'4' * 16}.abcdefghijklmnop\n"
     f"x X-Bounceloop-Id: {'5' * 16}.abcdefghijklmnop\n"
     f"X-Bounceloop-Id:{'6' * 16}.abcdefghijklmnop\n"
-    f"X-Bounceloop-Id: {'2' * 16}.abcdefghijklmnop\n", 6),
+    f"X-Bounceloop-Id: {'2' * 16}.abcdefghijklmnop\n", 8),
     # Beyond Latin-1 (a letter that lowers to two): the patterns alone.
     (f"\u0130X-Bounceloop-Id: {MID}.abcdefghijklmnop\n"
      f"X-Bounceloop-Id: {MID}.bbcdefghijklmnop\n", 1),

@@ -109,17 +109,26 @@ _PLACES = (
 #: The field names the line-anchored places begin with, lower-cased.
 _FIELDS = {"header": (f"{ID_HEADER.lower()}:", f"{MAILING_HEADER.lower()}:"),
            "envid": ("original-envelope-id:",)}
+#: The other places, case-sensitive, for the lower-cased text.
+_LOWER = {by: re.compile(pattern.pattern) for by, pattern in _PLACES if by not in _FIELDS}
 
 
 def _matches(by: str, pattern: re.Pattern[str], text: str, low: str | None
              ) -> Iterator[re.Match[str]]:
-    """``pattern.finditer(text)``, for a line-anchored place tried only where a line starts
-    with its field name: a case-insensitive pattern has no literal prefix for ``re`` to
-    skip ahead to, so it is tried at every position (8 us a place on a 1.3 kB DSN, a third
-    of the search), where ``str.find`` in the lower-cased text is a fast scan."""
-    names = _FIELDS.get(by)
-    if names is None or low is None:
+    """``pattern.finditer(text)``, where ``low`` is ``text`` lower-cased (None: the
+    patterns alone). A case-insensitive pattern has no literal prefix for ``re`` to skip
+    ahead to, so it is tried at every position: 25 us for the three places on a 1.3 kB DSN,
+    420 us on 34 kB. A line-anchored place is tried only where a line starts with its
+    field name (``str.find`` in ``low``, a fast scan), and the others run without re.I on
+    ``low``: 14 and 100-105 us."""
+    if low is None:
         yield from pattern.finditer(text)
+        return
+    names = _FIELDS.get(by)
+    if names is None:
+        # Unanchored: the same pattern without re.I, on the lower-cased text (whose every
+        # letter of the pattern is lower-case already), where re skips ahead to each "<".
+        yield from _LOWER[by].finditer(low)
         return
     starts: list[int] = []
     for name in names:
