@@ -7,14 +7,15 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bounceloop.storage.engine import create_engine, is_sqlite, utcnow
+from bounceloop.storage.engine import create_engine, insert_ids, is_sqlite, utcnow
+from bounceloop.storage.tables import errors, jobs, received
 from bounceloop.testing import postgres
 
 
@@ -247,3 +248,58 @@ async def test_begin_soon_rolls_back_on_an_error(engine: Engine) -> None:
             raise RuntimeError("no")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM mailings")).scalar_one() == 0
+
+
+_T0 = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+
+
+def _rows(table: str, n: int) -> list[dict[str, object]]:
+    if table == "errors":
+        return [{"timestamp": _T0, "recipient": f"r{i}@example.org", "code": "550",
+                 "extended": "5.1.1", "description": f"row {i}", "errortype": "mailerror",
+                 "step": 5, "state": "bounce", "severity": "hard", "reason": "userunknown"}
+                for i in range(n)]
+    if table == "received":
+        return [{"received_at": _T0, "source": "smtp", "peer": f"r{i}", "helo": "h",
+                 "mail_from": "", "rcpts": "[]", "size": 1, "digest": f"{i:064x}",
+                 "status": "pending", "times_processed": 0, "tied_by": "", "detector": "",
+                 "kind": "", "raw": b"x"} for i in range(n)]
+    return [{"kind": "bounce", "ref": f"r{i}", "payload": "{}", "run_at": _T0,
+             "status": "pending", "attempts": 0, "created_at": _T0, "updated_at": _T0}
+            for i in range(n)]
+
+
+_KEY = {"errors": errors.c.recipient, "received": received.c.peer, "jobs": jobs.c.ref}
+
+
+@pytest.mark.parametrize("table", ["errors", "received", "jobs"])
+def test_insert_ids_are_those_of_the_rows_in_order(engine: Engine, table: str) -> None:
+    key = _KEY[table]
+    with engine.begin() as conn:
+        insert_ids(conn, key.table, _rows(table, 7))  # ids not from 1, with a gap
+        conn.execute(key.table.delete().where(key.table.c.id == 6))
+    rows = _rows(table, 150)[7:]
+    with engine.begin() as conn:
+        ids = insert_ids(conn, key.table, rows)
+        assert insert_ids(conn, key.table, []) == []
+    with engine.connect() as conn:
+        named = {r.id: r[1] for r in conn.execute(select(key.table.c.id, key))}
+    assert len(ids) == len(set(ids)) == 143
+    assert [named[i] for i in ids] == [r[key.name] for r in rows]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_insert_ids_on_sqlite_are_multi_row_statements_not_one_per_row(engine: Engine) -> None:
+    # With sort_by_parameter_order, SQLAlchemy runs one statement per row on SQLite.
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.begin() as conn:
+            insert_ids(conn, errors, _rows("errors", 150))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert 1 <= len([s for s in seen if s.lstrip().upper().startswith("INSERT")]) < 5

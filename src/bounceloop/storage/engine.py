@@ -65,7 +65,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,6 +93,28 @@ def chunks(items: Sequence[T], size: int = IN_LIMIT) -> Iterator[Sequence[T]]:
     """``items`` in slices of ``size`` (an ``IN`` list each, or a batch)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def insert_ids(conn: Connection, table: sqlalchemy.Table,
+               rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` (whose key is an autoincrement integer ``id``) in the
+    caller's transaction; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy orders what RETURNING gives back (sort_by_parameter_order) by a
+        # sentinel column, which it has none of on SQLite: there it runs one statement
+        # per row (cProfile: 3,287 executes for 3,000 returned messages). Unordered, it
+        # sends the rows as multi-row INSERTs ("insertmanyvalues"). RETURNING's order is
+        # not promised (sqlite.org/lang_returning.html), but each row of an INSERT gets
+        # one more than the largest rowid in the table (sqlite.org/autoinc.html), in the
+        # order of its VALUES: sorted, the ids are the rows'.
+        return sorted(int(i) for i in conn.execute(
+            sqlalchemy.insert(table).returning(table.c.id), list(rows)).scalars())
+    # PostgreSQL: SQLAlchemy orders them (a sentinel column, INSERT ... SELECT ORDER BY).
+    return [int(i) for i in conn.execute(
+        sqlalchemy.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        list(rows)).scalars()]
 
 
 def utcnow() -> datetime:

@@ -35,7 +35,7 @@ from bounceloop.core.suppression import Failure, Policy
 from bounceloop.delivery.outcome import Verdict
 from bounceloop.delivery.result import StepResult
 from bounceloop.storage import outbox, stats, suppressions
-from bounceloop.storage.engine import chunks
+from bounceloop.storage.engine import chunks, insert_ids
 from bounceloop.storage.events import added as added_events
 from bounceloop.storage.events import row as event_row
 from bounceloop.storage.prepared import Prepared, Times, pieces, timestamps
@@ -385,8 +385,7 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome], now: dateti
         for ev in added_events(conn, event_rows):
             tally.event(ev.type, ev.mailing_id, now)
         if error_rows:
-            ids = conn.execute(insert(errors).returning(
-                errors.c.id, sort_by_parameter_order=True), error_rows).scalars().all()
+            ids = insert_ids(conn, errors, error_rows)
             if policy is not None and policy.enabled:
                 suppressions.apply(conn, [
                     suppressions.Signal(e["recipient"], now, failure_of(e, i), sender)

@@ -66,7 +66,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
 from bounceloop.core.frozen import by_fields
-from bounceloop.storage.engine import utcnow
+from bounceloop.storage.engine import insert_ids, utcnow
 from bounceloop.storage.prepared import Prepared, Times, timestamps
 from bounceloop.storage.tables import jobs
 
@@ -175,11 +175,7 @@ def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]], *,
     if not returning:
         conn.execute(insert(jobs), params)
         return []
-    # SQLAlchemy's "insertmanyvalues" batches these into multi-row INSERT ... RETURNING and
-    # sorts the ids back into parameter order on both backends.
-    result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True),
-                          params)
-    return [int(job_id) for job_id in result.scalars()]
+    return insert_ids(conn, jobs, params)
 
 
 def _due(now: Any, pending: Any = PENDING, running: Any = RUNNING) -> Any:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, literal_column, select, update
 
 from bounceloop.core.suppression import COMPLAINT, Failure, Policy, Side
 from bounceloop.storage import doorbell, events, outbox, stats, suppressions
-from bounceloop.storage.engine import chunks
+from bounceloop.storage.engine import chunks, insert_ids
 from bounceloop.storage.plan import unindexed
 from bounceloop.storage.prepared import Prepared, timestamps
 from bounceloop.storage.tables import errors, messages, received
@@ -62,9 +62,7 @@ def store_many(engine: Engine, items: Sequence[Incoming]) -> list[int]:
         "times_processed": 0, "tied_by": "", "detector": "", "kind": "", "raw": i.raw,
     } for i in items]
     with engine.begin() as conn:
-        result = conn.execute(
-            insert(received).returning(received.c.id, sort_by_parameter_order=True), rows)
-        ids = [int(i) for i in result.scalars()]
+        ids = insert_ids(conn, received, rows)
         outbox.enqueue_many(conn, [{"kind": PROCESS, "ref": str(i)} for i in ids],
                             returning=False)
         doorbell.ring(conn)  # an idle worker in another process processes it now
@@ -242,8 +240,7 @@ def save_many(conn: Connection, batch: Sequence[Processed], now: datetime,
         _EXPLAIN.many(conn, explained)
     error_ids: Sequence[int] = []
     if new_errors:
-        error_ids = conn.execute(insert(errors).returning(
-            errors.c.id, sort_by_parameter_order=True), new_errors).scalars().all()
+        error_ids = insert_ids(conn, errors, new_errors)
     stamp = timestamps(conn.dialect)(now)
     _SETTLE.many(conn, [{
         "r_id": p.id, "r_status": p.status, "r_now": stamp, "r_message": p.message_id,
