@@ -25,7 +25,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bounceloop.core.address import AddressError, domain_of, normalize
 from bounceloop.core.csvcell import restore
@@ -41,6 +53,7 @@ from bounceloop.core.suppression import (
 )
 from bounceloop.storage.engine import chunks, conflict_insert
 from bounceloop.storage.plan import unindexed
+from bounceloop.storage.prepared import Prepared, timestamps
 from bounceloop.storage.tables import errors, messages, suppression_log, suppressions
 
 TYPES = ("address", "domain")
@@ -244,6 +257,10 @@ def _log_row(action: str, e: Mapping[str, Any], *, actor: str, note: str, now: d
             "expires_at": e["expires_at"]}
 
 
+_LOG = Prepared(insert(suppression_log).values(
+    {c.name: bindparam(c.name) for c in suppression_log.columns if c.name != "id"}))
+
+
 def _log(conn: Connection, action: str, e: Mapping[str, Any], *, actor: str, note: str,
          now: datetime) -> None:
     conn.execute(insert(suppression_log).values(
@@ -364,7 +381,11 @@ def _put_rules(conn: Connection, decisions: Sequence[Decision], now: datetime) -
     rows = [_log_row(v.pop("action"), v, actor=RULE, note="", now=now)
             for key, v in logs if key not in lost]
     if rows:
-        conn.execute(insert(suppression_log), rows)
+        # Raw rows (storage.prepared): SQLAlchemy's executemany built each row's parameters
+        # through the compiled statement, about 6 us a row of a worker's batch.
+        when = timestamps(conn.dialect)
+        _LOG.many(conn, [{**r, "time": when(r["time"]), "expires_at": when(r["expires_at"])}
+                         for r in rows])
     for d in decisions:
         if (d.type, d.value.lower(), d.sender.lower()) in lost:
             put(conn, d, source=RULE, actor=RULE, now=now)
