@@ -1,13 +1,18 @@
-"""storage.messages: what the in-flight mark's commit waits for."""
+"""storage.messages: queueing, and what the in-flight mark's commit waits for."""
 
 from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, select
 
+from bounceloop.core import verp
 from bounceloop.storage import messages as store
 from bounceloop.storage.engine import utcnow
-from bounceloop.storage.tables import messages
+from bounceloop.storage.prepared import timestamps
+from bounceloop.storage.tables import jobs, messages
 from tests.pgcommit import commit_settings, note_commit_setting
 
 
@@ -80,3 +85,38 @@ def test_a_mark_connection_is_unflushed_and_its_session_never_pooled(engine: Eng
         assert commit_settings(other) == ["off"]
         # The pool hands out a session pinned "on" (storage.engine), not the mark's "off".
         assert other.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+
+
+def test_queue_stores_each_message_and_its_delivery_job(engine: Engine) -> None:
+    now = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    batch = [store.NewMessage(f"R{i}@Dest{i % 3}.test", ("a", f"t{i}"), {"n": str(i)})
+             for i in range(70)]
+    with engine.begin() as conn:
+        mailing = store.create_mailing(conn, name="m", sender="news@sender.test",
+                                       mime=b"Subject: x\r\n\r\nx\r\n", tags=[],
+                                       retry_schedule=None, max_delivery_time=None, now=now)
+        ids = store.queue(conn, mailing, "news@sender.test", batch,
+                          bounce_domain="bounce.sender.test", verp_secret="s",
+                          max_delivery_time=3600, now=now)
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(messages))}
+        due = {j.ref: j for j in conn.execute(select(jobs))}
+        # Stored as the column type stores it (SQLite compares the text in every query).
+        stored = set(conn.exec_driver_sql(
+            "SELECT created_at FROM messages UNION SELECT next_attempt_at FROM messages "
+            "UNION SELECT run_at FROM jobs").scalars())
+    assert stored == {timestamps(engine.dialect)(now)}
+    assert len(ids) == len(rows) == len(due) == 70
+    for mid, msg in zip(ids, batch, strict=True):
+        r, job = rows[mid], due[mid]
+        assert (r.mailing_id, r.sender, r.recipient, r.domain, r.status, r.attempts) == (
+            mailing, "news@sender.test", msg.recipient, msg.recipient.split("@")[1].lower(),
+            "queued", 0)
+        assert r.envelope == verp.encode(mid, "bounce.sender.test", "s")
+        assert (json.loads(r.tags), json.loads(r.fields)) == (list(msg.tags), msg.fields)
+        assert r.created_at == r.updated_at == r.next_attempt_at == now
+        assert r.expires_at == now + timedelta(seconds=3600)
+        assert r.created_at.tzinfo is UTC and r.sent_by is None and r.finished_at is None
+        assert (job.kind, job.status, job.attempts, json.loads(job.payload)) == (
+            store.DELIVER, "pending", 0, {})
+        assert job.run_at == now and job.created_at.tzinfo is UTC

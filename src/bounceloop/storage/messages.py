@@ -138,12 +138,22 @@ def create_mailing(conn: Connection, *, name: str, sender: str, mime: bytes,
                .scalar_one())
 
 
+_QUEUE = Prepared(insert(messages).values({c: bindparam(c) for c in (
+    "id", "mailing_id", "sender", "recipient", "domain", "envelope", "tags", "fields", "status",
+    "attempts", "created_at", "updated_at", "next_attempt_at", "expires_at")}))
+
+
 def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMessage], *,
           bounce_domain: str, verp_secret: str, max_delivery_time: int,
           now: datetime) -> list[str]:
     """Queue messages, their events and their delivery jobs, in the caller's transaction."""
     ids = [new_id() for _ in batch]
-    expires = now + timedelta(seconds=max_delivery_time)
+    when = timestamps(conn.dialect)
+    # Raw rows (storage.prepared), the two timestamps converted once for the batch, not
+    # four times a row: cProfile, 10,000 messages queued, 70,001 conversions were 27% of
+    # the time and the per-row parameters through the compiled statement 33%.
+    at = when(now)
+    expires = when(now + timedelta(seconds=max_delivery_time))
     rows = []
     for mid, msg in zip(ids, batch, strict=True):
         envelope = verp.encode(mid, bounce_domain, verp_secret) if bounce_domain else sender
@@ -151,12 +161,12 @@ def queue(conn: Connection, mailing_id: int, sender: str, batch: Sequence[NewMes
             "id": mid, "mailing_id": mailing_id, "sender": sender, "recipient": msg.recipient,
             "domain": domain_of(msg.recipient), "envelope": envelope,
             "tags": json.dumps(list(msg.tags)), "fields": json.dumps(msg.fields),
-            "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
-            "next_attempt_at": now, "expires_at": expires,
+            "status": "queued", "attempts": 0, "created_at": at, "updated_at": at,
+            "next_attempt_at": at, "expires_at": expires,
         })
     if not rows:
         return []
-    conn.execute(insert(messages), rows)
+    _QUEUE.many(conn, rows)
     outbox.enqueue_many(conn, [{"kind": DELIVER, "ref": mid, "run_at": now} for mid in ids],
                         returning=False)
     tally = stats.Tally()

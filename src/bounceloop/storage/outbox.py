@@ -137,6 +137,11 @@ def _values(kind: str, ref: str | None, payload: Mapping[str, Any] | None,
     }
 
 
+_ENQUEUE = Prepared(insert(jobs).values({c: bindparam(c) for c in (
+    "kind", "ref", "payload", "status", "run_at", "attempts", "created_at", "updated_at")}))
+_TIMES = ("run_at", "created_at", "updated_at")
+
+
 def enqueue(conn: Connection, kind: str, ref: str | None = None,
             payload: Mapping[str, Any] | None = None, run_at: datetime | None = None) -> int:
     """Add a pending job, due at ``run_at`` (default: now), in the caller's transaction.
@@ -173,7 +178,15 @@ def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]], *,
     if not params:
         return []
     if not returning:
-        conn.execute(insert(jobs), params)
+        # Raw rows (storage.prepared), each distinct timestamp converted once: a batch's
+        # jobs share ``now`` and mostly one ``run_at``.
+        when = timestamps(conn.dialect)
+        stored: dict[datetime, Any] = {}
+        for p in params:
+            for c in _TIMES:
+                t = p[c]
+                p[c] = stored[t] if t in stored else stored.setdefault(t, when(t))
+        _ENQUEUE.many(conn, params)
         return []
     return insert_ids(conn, jobs, params)
 
