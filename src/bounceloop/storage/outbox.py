@@ -185,7 +185,9 @@ def enqueue_many(conn: Connection, rows: Iterable[Mapping[str, Any]], *,
         for p in params:
             for c in _TIMES:
                 t = p[c]
-                p[c] = stored[t] if t in stored else stored.setdefault(t, when(t))
+                if t not in stored:
+                    stored[t] = when(t)
+                p[c] = stored[t]
         _ENQUEUE.many(conn, params)
         return []
     return insert_ids(conn, jobs, params)

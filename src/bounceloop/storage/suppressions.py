@@ -263,8 +263,16 @@ _LOG = Prepared(insert(suppression_log).values(
 
 def _log(conn: Connection, action: str, e: Mapping[str, Any], *, actor: str, note: str,
          now: datetime) -> None:
-    conn.execute(insert(suppression_log).values(
-        _log_row(action, e, actor=actor, note=note, now=now)))
+    _insert_log(conn, [_log_row(action, e, actor=actor, note=note, now=now)])
+
+
+def _insert_log(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log rows (:func:`_log_row`) as raw rows (storage.prepared): SQLAlchemy's executemany
+    built each row's parameters through the compiled statement, about 6 us a row of a
+    worker's batch."""
+    when = timestamps(conn.dialect)
+    _LOG.many(conn, [{**r, "time": when(r["time"]), "expires_at": when(r["expires_at"])}
+                     for r in rows])
 
 
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
@@ -380,12 +388,7 @@ def _put_rules(conn: Connection, decisions: Sequence[Decision], now: datetime) -
         conn.execute(update(suppressions).where(suppressions.c.id == entry_id).values(**values))
     rows = [_log_row(v.pop("action"), v, actor=RULE, note="", now=now)
             for key, v in logs if key not in lost]
-    if rows:
-        # Raw rows (storage.prepared): SQLAlchemy's executemany built each row's parameters
-        # through the compiled statement, about 6 us a row of a worker's batch.
-        when = timestamps(conn.dialect)
-        _LOG.many(conn, [{**r, "time": when(r["time"]), "expires_at": when(r["expires_at"])}
-                         for r in rows])
+    _insert_log(conn, rows)
     for d in decisions:
         if (d.type, d.value.lower(), d.sender.lower()) in lost:
             put(conn, d, source=RULE, actor=RULE, now=now)
