@@ -516,6 +516,31 @@ TABLE: list[Row] = [
     ("554 5.7.1 <jane@example.org>: Recipient address rejected: Password expired or never "
      "changed, please change your password in webmail before sending email", "5.7.1", "554",
      "RCPT", {}, "securityerror"),
+    # A line over RFC 5322's 998 characters is the message's form, whatever limit code.
+    ("550 5.2.3 Error: maximum line length exceeded", "5.2.3", "550", "DATA", {},
+     "notcompliantrfc"),
+    # A permanent reply about the server's own timeout is not the queue's lifetime.
+    ("554 5.5.0 Error: transaction timeout", "5.5.0", "554", "DATA", {}, "systemerror"),
+    ("451 4.7.0 resource unavailable", "4.7.0", "451", "DATA", {}, "systemerror"),
+    # A check that could not finish for a DNS error is not a failed authentication, even
+    # under RFC 7372's X.7.24; OpenDKIM's words are a DNS failure only when temporary.
+    ("450 4.7.24 <jane@example.org>: Recipient address rejected: Message deferred due to: "
+     "SPF Temporary Error: DNS The DNS operation timed out.", "4.7.24", "450", "RCPT", {},
+     "networkerror"),
+    ("451 4.7.5 DKIM key retrieval failed", "4.7.5", "451", "DATA", {}, "networkerror"),
+    ("550 5.7.0 DKIM key retrieval failed", "5.7.0", "550", "DATA", {}, "authfailure"),
+    # Postfix's non-FQDN recipient: a syntax status decides; without one, no such user.
+    ("504 5.5.2 <jane>: Recipient address rejected: need fully-qualified address", "5.5.2",
+     "504", "RCPT", {}, "syntaxerror"),
+    ("Recipient address rejected: need fully-qualified address", "", "", "RCPT", {},
+     "userunknown"),
+    # A network status answering MAIL FROM is a lookup the server could not make.
+    ("451 4.4.0 cannot verify mx records for mailfrom domain", "4.4.0", "451", "MAIL", {},
+     "networkerror"),
+    # 501 to HELO/EHLO: a syntax error in its argument, not a refusal of the client.
+    ("501 5.5.1 HELO/EHLO requires domain address", "5.5.1", "501", "EHLO", {},
+     "syntaxerror"),
+    ("550 5.5.0 HELO rejected", "5.5.0", "550", "EHLO", {}, "blocked"),
 ]
 
 

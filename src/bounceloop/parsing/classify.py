@@ -93,9 +93,17 @@ _NOT_VIRUS = rx.compile(r"unable to scan|problem running virus.?scanner"
 # error (RFC 7208 2.6.6, RFC 7489 6.6.3), not a failed authentication (Rackspace G1E,
 # "Temporary DMARC DNS lookup failure"), and neither is a check the server could not run
 # (Cisco AsyncOS "451 #4.7.1 Unable to perform DMARC verification", catalogue
-# cisco-451-dmarc-unable-to-verify).
+# cisco-451-dmarc-unable-to-verify). pyspf reports RFC 7208's temperror as "SPF Temporary
+# Error: DNS ..." (spf.py TempError, which policyd-spf defers with 4.7.24); OpenDKIM's "DKIM
+# key retrieval failed" answered with a 4xx is DKIM_STAT_KEYFAIL, the signer's key not fetched
+# from the DNS (RFC 6376 6.1.2: TEMPFAIL, key unavailable; opendkim.c dkimf_libstatus()); with
+# a 5xx it is DKIM_STAT_NOKEY refused by On-KeyNotFound, a signature that cannot verify. No
+# code (X.7.24 is RFC 7372's SPF validation *error*) makes the first ones a failed
+# authentication.
 _NOT_AUTH = rx.compile(r"temporary (?:dmarc |spf |dkim )?dns (?:lookup )?(?:failure|error)"
-                       r"|unable to perform (?:dmarc|spf|dkim) verification")
+                       r"|unable to perform (?:dmarc|spf|dkim) verification"
+                       r"|spf temporary error")
+_NOT_AUTH_TEMPORARY = rx.compile(r"dkim key retrieval failed")
 # A resolver's NXDOMAIN answer, in the words that report it (RFC 8020: the name does not
 # exist). Lowercased text.
 _NXDOMAIN = rx.compile(r"domain name not found|\bnxdomain\b|non-existent domain")
@@ -181,8 +189,15 @@ class Signals:
     def says(self, reason: str) -> bool:
         known = self.said.get(reason)
         if known is None:
-            known = self.said[reason] = says(reason, self.text)
+            known = self.said[reason] = says(reason, self.text) and not (
+                reason == "authfailure" and self.unfinished_check())
         return known
+
+    def unfinished_check(self) -> bool:
+        """An authentication check the server could not finish (``_NOT_AUTH``)."""
+        return _NOT_AUTH.search(self.text) is not None or (
+            (self.status or self.reply)[:1] == "4"
+            and _NOT_AUTH_TEMPORARY.search(self.text) is not None)
 
     def phrase(self, reason: str) -> str:
         """"phrase:<reason>" when the text uses a phrase of ``reason``, else ""."""
@@ -324,7 +339,8 @@ class Decision:
         provider:<name>/range:<a>-<b>   a range of them; provider:<name>/<reason>.<n>: its
                                         n-th rule for that reason
         status:<x.y.z>                the status code's registry meaning (rules/codes.py)
-        status-class:<x.y>            its subject (RFC 3463: X.6 content, X.7 security)
+        status-class:<x.y>            its subject (RFC 3463: X.6 content, X.7 security; X.4
+                                        network, in a reply to MAIL, RCPT or DATA)
         reply:<nnn>                   the reply code (rules/codes.REPLY; 525: RFC 4954)
         detector:<name>/<reason>      the reason the format states (an ARF report is
                                         feedback), or a hint of the reporting MTA's
@@ -565,6 +581,12 @@ def _by_table(s: Signals) -> tuple[str, str]:
     if s.stated and s.stated not in _UNDECIDED:
         return s.stated, "stated"
     name = s.name
+    if name == "authfailure" and s.unfinished_check():
+        # RFC 7372's X.7.24 for an SPF temperror: the words say which error, and a DNS
+        # error named (RFC 7208 2.6.6: "generally DNS") beats "SPF Temporary Error" itself.
+        if s.says("networkerror"):
+            return "networkerror", "phrase:networkerror"
+        name = ""
     if name in WEAK or not s.smtp:
         for reason in PHRASE_ORDER:
             if s.says(reason):
@@ -598,11 +620,22 @@ def _by_table(s: Signals) -> tuple[str, str]:
             return "contenterror", f"status-class:{s.status[:3]}"
         if s.status[:3] in ("5.7", "4.7"):
             return "securityerror", f"status-class:{s.status[:3]}"
+        if s.status[:3] in ("5.4", "4.4") and s.command in ("MAIL", "RCPT", "DATA"):
+            # RFC 3463 X.4.X, "network and routing status", in the reply to a command: a
+            # lookup the server could not make, even answering MAIL FROM (mox's "451 4.4.0
+            # cannot verify mx records for mailfrom domain"), is not a judgement of the
+            # sender. A report's own X.4.0 with no reply is the reporting MTA's: no answer.
+            return "networkerror", f"status-class:{s.status[:3]}"
         if s.dtype.startswith("X-UNIX"):
             # RFC 3464 "x-unix" diagnostics come from a local program (pipe, LDA).
             return "mailererror", f"diagnostic-type:{s.dtype.lower()}"
         if s.action == "delayed":
             return "expired", "action:delayed"
+        if s.command in ("EHLO", "HELO") and s.reply in ("500", "501"):
+            # RFC 5321 4.2.2 and 4.3.2: 500/501 to HELO/EHLO is a syntax error in the
+            # command or its domain argument (IceWarp's "501 5.5.1 HELO/EHLO requires
+            # domain address"): the client's configuration, not a refusal of the client.
+            return "syntaxerror", f"reply:{s.reply}"
         if s.command in ("EHLO", "HELO") or (
                 s.command == "CONN" and REPLY.get(s.reply, ("", ""))[1] != "notaccept"):
             # The server refused to talk to this client at all (a refused greeting, RFC 5321
@@ -660,6 +693,10 @@ def _exceedlimit(s: Signals) -> str:
     found = _status(s, "exceedlimit") or s.phrase("exceedlimit")
     if found and s.command == "DATA" and found.startswith("status:") and s.says("filtered"):
         return ""
+    if found.startswith("status:") and s.says("notcompliantrfc"):
+        # A line over RFC 5322's 998 characters is the message's form, whatever limit code
+        # comes with it (Go-Guerrilla's "550 5.2.3 Error: maximum line length exceeded").
+        return ""
     return "" if found and (s.says("speeding") or _SENDER_STATED(s.text)) else found
 
 
@@ -685,6 +722,8 @@ def _norelaying(s: Signals) -> str:
 
 
 def _authfailure(s: Signals) -> str:
+    if s.unfinished_check():
+        return ""  # whatever its code (above)
     return _status(s, "authfailure") or s.phrase("authfailure")
 
 
@@ -721,8 +760,11 @@ def _userunknown(s: Signals) -> str:
         return ""  # Exim's "Unrouteable address" of a sender it failed to verify
     if s.command == "RCPT":
         # Words about the client ("excessive unknown recipients - possible open relay",
-        # Yahoo) are not about this recipient.
-        if not s.says("userunknown") or s.says("blocked"):
+        # Yahoo) are not about this recipient. Where the words fit a malformed address too,
+        # a syntax status decides (Postfix's "504 5.5.2 <x>: Recipient address rejected: need
+        # fully-qualified address", RFC 3463 X.5.2); without one, Yandex counts the same
+        # words as no such user.
+        if not s.says("userunknown") or s.says("blocked") or s.name == "syntaxerror":
             return ""
         return "phrase:userunknown"
     if s.command in BEFORE_RCPT or not s.says("userunknown"):

@@ -88,7 +88,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (913267382, (
+    "userunknown": (333372039, (
         "mail",
         "user",
         " exist",
@@ -141,7 +141,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "client ip address ",
         "without a valid sender domain",
     )),
-    "notcompliantrfc": (3143948797, (
+    "notcompliantrfc": (3655380003, (
         "bare ",
         "bytes",
         "barelf",
@@ -162,6 +162,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "invalid line ending",
         "we require a valid ",
         "missing a valid message-id",
+        "maximum line length exceeded",
     )),
     "badreputation": (2642231767, (
         "[ts0",
@@ -369,7 +370,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " have permission to post",
         "administrative prohibition",
     )),
-    "systemerror": (764423517, (
+    "systemerror": (3234133427, (
         "crashed",
         "server ",
         "system ",
@@ -402,12 +403,13 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "error while writing spool",
         "is not owned by recipient",
         "creation of maildir failed",
+        "error: transaction timeout",
         "cannot access home directory",
         "timeout while waiting for lock",
         "message was received but it could not be saved",
         "timeout while performing search on ldap server",
     )),
-    "networkerror": (4143941774, (
+    "networkerror": (803103174, (
         "error",
         "mail ",
         "failed",
@@ -438,6 +440,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "lookup did not complete",
         "host not found, try again",
         "delivery loop was detected",
+        "the dns operation timed out",
         "mx record points to local host",
         "remote host address is the local host",
         "address family mismatch on destination mxs",
@@ -653,6 +656,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("alidation", "erification"),
     ),
     "userunknown": (
+        ("recipient address rejected: need fully-qualified address",),
         ("invalid ",),
         (" is marked as invalid",),
         ("unknown",),
@@ -737,6 +741,7 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
     "notcompliantrfc": (
         ("we require a valid ",),
         ("line is too long",),
+        ("maximum line length exceeded",),
         ("date header", "from header", "sender header", "message-id header"),
         ("date header", "from header"),
         ("violat", "conform", "complian"),
@@ -1002,6 +1007,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("elfogadhatatlan",),
     ),
     "systemerror": (
+        ("error: transaction timeout",),
+        ("resource unavailable",),
         ("timeout while performing search on ldap server",),
         ("automatic homedir creat",),
         ("timeout while waiting for lock",),
@@ -1049,6 +1056,8 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         ("too much load",),
     ),
     "networkerror": (
+        ("the dns operation timed out",),
+        ("dkim key retrieval failed",),
         ("mail is looping",),
         ("problem on spf lookup",),
         ("temporary ",),

@@ -554,6 +554,14 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "userunknown": (
         Phrase(
+            "recipient-need-fully-qualified-address",
+            r"recipient address rejected: need fully-qualified address",
+            "Postfix smtpd_check.c reject_non_fqdn_address(): \"<%s>: Recipient address "
+            "rejected: need fully-qualified address\" (reject_non_fqdn_recipient, 504 5.5.2: "
+            "an address that can never receive); Yandex lists it with \"No such user\" "
+            "(catalogue yandex-need-fqdn)",
+        ),
+        Phrase(
             "invalid-server-or-route-token",
             r"\binvalid (?:server|route) token\b",
             "Postal app/lib/smtp_server/client.rb rcpt_to: \"550 Invalid server token\" (a "
@@ -976,6 +984,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"\bline is too long",
             "RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6 (a text line is at most 998 characters and CRLF); "
             "Stalwart session.rs: 554 5.3.4 Line is too long.",
+        ),
+        Phrase(
+            "maximum-line-length-exceeded",
+            r"maximum line length exceeded",
+            "RFC 5322 2.1.1 (a line is at most 998 characters); Go-Guerrilla "
+            "response/enhanced.go FailReadLimitExceededDataCmd: 550 5.2.3 Error: maximum line "
+            "length exceeded (catalogue go-guerrilla-line-too-long)",
         ),
         Phrase(
             "malformed-header-field",
@@ -2387,6 +2402,20 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
     ),
     "systemerror": (
         Phrase(
+            "transaction-timeout",
+            r"error: transaction timeout",
+            "Go-Guerrilla response/enhanced.go FailBackendTimeout: 554 5.5.0 Error: "
+            "transaction timeout (the backend did not save the message in time) "
+            "(catalogue go-guerrilla-backend-timeout)",
+        ),
+        Phrase(
+            "resource-unavailable",
+            r"\bresource unavailable",
+            "OpenDKIM opendkim.c dkimf_libstatus(): DKIM_STAT_NORESOURCE, \"451 4.7.0 resource "
+            "unavailable\" (the filter ran out of a resource) "
+            "(catalogue opendkim-resource-unavailable)",
+        ),
+        Phrase(
             "search-on-ldap-server-timeout",
             r"timeout while performing search on ldap server",
             "qmail-ldap qmail-lspawn.c: \"Timeout while performing search on LDAP server. "
@@ -2638,6 +2667,20 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
     ),
     "networkerror": (
+        Phrase(
+            "dns-operation-timed-out",
+            r"the dns operation timed out",
+            "dnspython dns/exception.py Timeout: \"The DNS operation timed out\", which pyspf "
+            "passes on as \"SPF Temporary Error: DNS The DNS operation timed out\" "
+            "(catalogue policyd-spf-temperror-deferred)",
+        ),
+        Phrase(
+            "dkim-key-retrieval-failed",
+            r"dkim key retrieval failed",
+            "OpenDKIM opendkim.c dkimf_libstatus(): DKIM_STAT_KEYFAIL, \"451 4.7.5 DKIM key "
+            "retrieval failed\" (the key's DNS query failed; RFC 6376 6.1.2) "
+            "(catalogue opendkim-key-retrieval-dns-error)",
+        ),
         Phrase(
             "mail-is-looping",
             r"\bmail is looping",
