@@ -84,9 +84,11 @@ def failures_by_family() -> dict[str, tuple[float, list[str]]]:
 
 
 @pytest.mark.xfail(strict=True, reason="families below 0.97 (bench/catalogue.py lists them and "
-                   "every entry that fails); some entries' documented reasons disagree with the "
-                   "Sisimai corpus's and the DSN farm's labels (an expiry after 'Connection "
-                   "refused', RFC 3463's bare X.7.1 title at RCPT)")
+                   "every entry that fails): some documented reasons cannot be read from the "
+                   "words (maddy answers its milter's and rspamd's refusals with the same "
+                   "text; OpenBSD spamd's and Apache James's greylisting replies do not say "
+                   "greylisting), some disagree with the Sisimai corpus's labels (QQ's "
+                   "'frequency limited', RFC 3463's bare X.7.1 title at RCPT)")
 def test_accuracy_per_family() -> None:
     below = failures_by_family()
     assert not below, "\n".join(

@@ -541,6 +541,14 @@ TABLE: list[Row] = [
     ("501 5.5.1 HELO/EHLO requires domain address", "5.5.1", "501", "EHLO", {},
      "syntaxerror"),
     ("550 5.5.0 HELO rejected", "5.5.0", "550", "EHLO", {}, "blocked"),
+    # qmail-local's failures on the destination system itself; its others are a mailer's.
+    ("Timeout on maildir delivery. (#4.3.0)", "4.3.0", "", "", {}, "systemerror"),
+    ("Uh-oh: home directory is writable. (#4.7.0)", "4.7.0", "", "", {}, "systemerror"),
+    ("Unable to chdir to maildir. (#4.2.1)", "4.2.1", "", "", {}, "mailererror"),
+    # A DMARC check that did not run, under the X.7.1 of a blocked client.
+    ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA", {},
+     "systemerror"),
+    ("451 4.7.1 Client host blocked for 10 minutes", "4.7.1", "451", "DATA", {}, "blocked"),
 ]
 
 

@@ -581,9 +581,10 @@ def _by_table(s: Signals) -> tuple[str, str]:
     if s.stated and s.stated not in _UNDECIDED:
         return s.stated, "stated"
     name = s.name
-    if name == "authfailure" and s.unfinished_check():
-        # RFC 7372's X.7.24 for an SPF temperror: the words say which error, and a DNS
-        # error named (RFC 7208 2.6.6: "generally DNS") beats "SPF Temporary Error" itself.
+    if name in ("authfailure", "blocked") and s.unfinished_check():
+        # RFC 7372's X.7.24 for an SPF temperror, the X.7.1 of Cisco's DMARC check that did
+        # not run: the words say which error, and a DNS error named (RFC 7208 2.6.6:
+        # "generally DNS") beats "SPF Temporary Error" itself.
         if s.says("networkerror"):
             return "networkerror", "phrase:networkerror"
         name = ""
@@ -899,6 +900,10 @@ def _toomanyconn(s: Signals) -> str:
 
 
 def _blocked(s: Signals) -> str:
+    if s.unfinished_check():
+        # Cisco AsyncOS defers a DMARC check it could not run with 451 4.7.1, the code it
+        # gives a blocked client: the words, not the code, say what happened.
+        return s.phrase("blocked")
     return _status(s, "blocked") or s.phrase("blocked")
 
 

@@ -68,14 +68,21 @@ AGENTS: tuple[tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]], ...] = (
         # and quota checks (qmail-local.c: "The maildir '%s' seems to be corrupted.
         # (#4.2.1)", "Temporary race condition while (re)calculating quota. (#4.3.0)",
         # "Unable to quota %s: %s. (#4.3.0)"; github.com/qmail-ldap/qmail-ldap, 33d8d0d).
+        # Two say what failed on the destination system itself: its maildir write ran out
+        # of time (alarm, "Timeout on maildir delivery. (#4.3.0)", RFC 3463 X.3.0 mail
+        # system status), and the recipient's home directory has unsafe permissions, so
+        # qmail-local will not deliver there ("Uh-oh: home directory is writable.").
         "qmail-local",
         (r"unable to chdir to maildir\. \(#4\.2\.1\)",
          r"unable to (?:open|lock|write) mailbox\. \(#4\.2\.1\)",
          r"timeout on maildir delivery\. \(#4\.3\.0\)",
          r"seems to be corrupted\. \(#4\.2\.1\)",
          r"race condition while (?:re)?calculating quota\. \(#4\.3\.0\)",
-         r"unable to quota [^\n]{0,200}\(#4\.3\.0\)"),
-        {},
+         r"unable to quota [^\n]{0,200}\(#4\.3\.0\)",
+         r"uh-oh: home directory is writable\. \(#4\.7\.0\)"),
+        {
+            "systemerror": (r"timeout on maildir delivery", r"home directory is writable"),
+        },
     ),
     (
         "vmailmgr",
