@@ -549,6 +549,13 @@ TABLE: list[Row] = [
     ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA", {},
      "systemerror"),
     ("451 4.7.1 Client host blocked for 10 minutes", "4.7.1", "451", "DATA", {}, "blocked"),
+    # No command named: words that say the client's IP was blocked beat the spam it sent;
+    # after DATA, the spam filter's words decide.
+    ("550 5.7.1 [192.0.2.25] Our system has detected an unusual rate of unsolicited mail "
+     "originating from your IP address. To protect our users from spam, mail sent from your "
+     "IP address has been blocked.", "5.7.1", "550", "", {}, "blocked"),
+    ("550 5.7.1 Message rejected as spam by Content Filtering.", "5.7.1", "550", "", {},
+     "spamdetected"),
 ]
 
 

@@ -888,6 +888,12 @@ def _spamdetected(s: Signals) -> str:
         return _status(s, "spamdetected")
     if s.command in EXCEPT_DATA:
         return ""
+    if not s.command and s.says("blocked"):
+        # With no command named (nullmailer, OpenSMTPD), words that say the client's IP was
+        # blocked are the refusal, whatever spam they say it sent (Gmail's 550 5.7.1 "unusual
+        # rate of unsolicited mail originating from your IP address ... has been blocked"):
+        # answered to MAIL FROM or RCPT TO, the same reply reads so.
+        return ""
     return s.phrase("spamdetected")
 
 
