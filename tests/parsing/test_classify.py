@@ -556,6 +556,11 @@ TABLE: list[Row] = [
      "IP address has been blocked.", "5.7.1", "550", "", {}, "blocked"),
     ("550 5.7.1 Message rejected as spam by Content Filtering.", "5.7.1", "550", "", {},
      "spamdetected"),
+    # No command named: RFC 3463's X.1.x still says whose address was malformed.
+    ("501 5.1.7 Bad sender address syntax", "5.1.7", "501", "", {}, "rejected"),
+    ("501 5.1.3 Bad recipient address syntax", "5.1.3", "501", "", {}, "userunknown"),
+    ("501 5.5.4 Syntax error in parameters scanning \"TO\"", "5.5.4", "501", "", {},
+     "syntaxerror"),
 ]
 
 

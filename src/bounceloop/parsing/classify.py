@@ -736,13 +736,16 @@ def _syntaxerror(s: Signals) -> str:
     if s.context or not s.says("syntaxerror") or s.says("notcompliantrfc") \
             or s.says("contenterror"):
         return ""
-    if s.command == "RCPT" and (s.status[2:4] == "1." or "recipient address syntax" in s.text):
+    sender = s.name == "rejected" and s.status[2:4] == "1."
+    if s.command in ("RCPT", "") and not sender and (
+            s.status[2:4] == "1." or "recipient address syntax" in s.text):
         # A refusal of the recipient's own address, by an X.1.x status (RFC 3463 3.2,
         # addressing) or in words ("5.1.3 bad destination mailbox address syntax", Yandex's
         # "bad recipient address syntax"), names an address that can never receive: the
-        # recipient's fault, as the status table reads X.1.3 (userunknown).
+        # recipient's fault, as the status table reads X.1.3 (userunknown). With no command
+        # named (OpenSMTPD and nullmailer name none) the status still says which address.
         return ""
-    if s.command == "MAIL" and s.name == "rejected":
+    if s.command in ("MAIL", "") and sender:
         # Likewise X.1.7 / X.1.8 on the sender's address ("501 5.1.7 Bad sender address
         # syntax", Postfix smtpd; OpenSMTPD): the sender's fault (rejected).
         return ""
