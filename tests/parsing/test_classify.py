@@ -541,6 +541,8 @@ TABLE: list[Row] = [
     ("501 5.5.1 HELO/EHLO requires domain address", "5.5.1", "501", "EHLO", {},
      "syntaxerror"),
     ("550 5.5.0 HELO rejected", "5.5.0", "550", "EHLO", {}, "blocked"),
+    # A security refusal before MAIL FROM can only be of the client.
+    ("554 5.7.1 Access denied", "5.7.1", "554", "EHLO", {}, "blocked"),
     # qmail-local's failures on the destination system itself; its others are a mailer's.
     ("Timeout on maildir delivery. (#4.3.0)", "4.3.0", "", "", {}, "systemerror"),
     ("Uh-oh: home directory is writable. (#4.7.0)", "4.7.0", "", "", {}, "systemerror"),

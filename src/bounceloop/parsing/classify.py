@@ -51,8 +51,10 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 
 #: Commands before the recipient is named / before the message is sent.
 BEFORE_RCPT = BEFORE_MAIL | {"MAIL", "AUTH", "STARTTLS"}
-#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot.
-_NAMES_A_SENDER = frozenset({"rejected", "policyviolation"})
+#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot; and
+#: a security refusal, which there can only be of the client (Exim's "SMTP error from remote
+#: mail server after initial connection: 550 Access denied"), as the table reads X.7.1.
+_NAMES_A_SENDER = frozenset({"rejected", "policyviolation", "securityerror"})
 EXCEPT_DATA = BEFORE_MAIL | {"MAIL", "RCPT"}
 
 #: Each reason's patterns, in the order of its phrases.

@@ -236,13 +236,16 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
                      "give-up wording:")
     cause = classifier.decision(
         replace(fact, diagnosis=without(diagnosis), context=without(context)), trace=trace)
-    if cause.reason in ("expired", "onhold", "undefined", "") or cause.rule in _NO_ANSWER:
+    if cause.reason in ("expired", "onhold", "undefined", "") or cause.rule in _NO_ANSWER or (
+            cause.reason == "networkerror" and status[1:] == ".4.1"):
         return classify.Decision("expired", *expiry), expiry
     return cause, expiry
 
 
 #: A give-up's last error that is only "no answer from host" (RFC 3463 X.4.1: no connection,
-#: so no reply) states no cause: the record is ``expired``.
+#: so no reply) states no cause: the record is ``expired``. So is a network error under
+#: X.4.1, in whatever words (qmail-remote's "Sorry, I wasn't able to establish an SMTP
+#: connection. (#4.4.1)", notqmail qmail-remote.c).
 _NO_ANSWER = ("status:4.4.1",)
 
 #: Rules that decide by the words of a text, and by a status code (Decision.rule prefixes).
