@@ -558,6 +558,11 @@ TABLE: list[Row] = [
      "IP address has been blocked.", "5.7.1", "550", "", {}, "blocked"),
     ("550 5.7.1 Message rejected as spam by Content Filtering.", "5.7.1", "550", "", {},
      "spamdetected"),
+    # A reply with no enhanced code, in a report with no Status field (a plain-text
+    # notification): the spam filter's words decide after DATA all the same.
+    ("550 spam.example.net listed in dbl.spamhaus.org; see "
+     "http://www.spamhaus.org/query/dbl?domain=spam.example.net", "", "550", "DATA", {},
+     "spamdetected"),
     # No command named: RFC 3463's X.1.x still says whose address was malformed.
     ("501 5.1.7 Bad sender address syntax", "5.1.7", "501", "", {}, "rejected"),
     ("501 5.1.3 Bad recipient address syntax", "5.1.3", "501", "", {}, "userunknown"),

@@ -887,8 +887,6 @@ def _hostunknown(s: Signals) -> str:
 
 
 def _spamdetected(s: Signals) -> str:
-    if not s.status:
-        return ""
     if s.name == "spamdetected":
         return _status(s, "spamdetected")
     if s.command in EXCEPT_DATA:

@@ -156,6 +156,15 @@ def _close(fact: Fact | None, lines: list[str]) -> None:
         return
     text = " ".join(x for x in lines if x)
     fact.diagnosis = text
+    framing, said, reply = text.partition("Remote host said:")
+    if said and reply.strip():
+        # qmail-remote's own words frame the remote's reply ("Connected to 192.0.2.7 but
+        # sender was rejected. / Remote host said: ... / Giving up on 192.0.2.7.";
+        # notqmail qmail-remote.c): the reply is the diagnosis, the framing its context, so
+        # "sender was rejected" does not read as the remote's judgement of the sender.
+        reply, giving, after = reply.partition(" Giving up on ")
+        fact.diagnosis = reply.strip()
+        fact.context = " ".join(x for x in (framing.strip(), (giving + after).strip()) if x)
     stated = _STATED.findall(text)
     if stated and not has_coded_reply(text):
         fact.status = stated[-1]
