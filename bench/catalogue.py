@@ -8,7 +8,13 @@ parser. Prints the accuracy per family, per source and per reason, then every en
 classifier gets wrong (id, expected, got). The issue 18 figure: >= 0.97 per family. No
 corpus needed.
 
-    bench/catalogue.py [--family NAME]... [--src DIR] [--quiet]
+``--frames`` then reads every permanent reply again in the plain-text bounces of Postfix,
+qmail and Exim (``catalogue.FRAMES``: no Status field, the command named in each MTA's own
+words) and prints each frame's accuracy and the entries whose reason differs from their
+reading in the RFC 3464 report: a rule that holds only where a DSN carries the code or the
+command does not hold on the mail servers' other notices.
+
+    bench/catalogue.py [--family NAME]... [--src DIR] [--quiet] [--frames]
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +40,8 @@ def main() -> int:
     ap.add_argument("--src", type=Path, default=ROOT / "src",
                     help="the source tree to measure (default: this checkout's src)")
     ap.add_argument("--quiet", action="store_true", help="no list of misclassified entries")
+    ap.add_argument("--frames", action="store_true",
+                    help="also read the replies in Postfix's, qmail's and Exim's plain bounces")
     args = ap.parse_args()
     sys.path.insert(0, str(args.src))
     from bounceloop import catalogue
@@ -55,7 +64,29 @@ def main() -> int:
         for o in outcomes:
             if not o.right:
                 print(f"{o.entry.id:<50} {o.entry.reason:<16} {o.got or '-'}")
+    if args.frames:
+        frames(catalogue, entries, {o.entry.id: o.got for o in outcomes}, args.quiet)
     return 0
+
+
+def frames(catalogue: Any, entries: list[Any], in_dsn: dict[str, str], quiet: bool) -> None:
+    print(f"\n{'frame':<12} {'right':>6} {'total':>6} {'accuracy':>9} {'differ from dsn':>16}")
+    differing: list[tuple[str, Any, str]] = []
+    for frame in catalogue.FRAMES:
+        if frame == "dsn":
+            continue
+        chosen = catalogue.frame_entries(entries, frame)
+        outcomes = catalogue.run(chosen, frame)
+        right = sum(o.right for o in outcomes)
+        differ = [(frame, o.entry, o.got) for o in outcomes if o.got != in_dsn[o.entry.id]]
+        differing += differ
+        print(f"{frame:<12} {right:>6} {len(chosen):>6} {right / len(chosen):>9.3f} "
+              f"{len(differ):>16}")
+    if not quiet and differing:
+        print(f"\n{'frame':<8} {'entry':<46} {'expected':<16} {'in dsn':<16} in frame")
+        for frame, entry, got in differing:
+            print(f"{frame:<8} {entry.id:<46} {entry.reason:<16} {in_dsn[entry.id]:<16} "
+                  f"{got or '-'}")
 
 
 if __name__ == "__main__":
