@@ -235,6 +235,18 @@ def nested_quotes(size: int) -> bytes:
                      + group)] * count)
 
 
+def apostrophes(size: int) -> bytes:
+    # Apostrophes inside one word ("a'a'a'..."), where an address may keep one in its local
+    # part (o'brien@...): in the bounce's From and the returned original's senders.
+    word = repeat(b"a'", min(PART, size // 3))
+    head = HEAD.replace(b"From: MAILER-DAEMON@mx.example.net",
+                        b"From: " + word + b" <MAILER-DAEMON@mx.example.net>")
+    original = (b"Return-Path: <" + word + b">\nFrom: " + word + b"\nTo: jane@example.org\n"
+                b"Subject: hi\n")
+    return report((b"text/plain", NOTICE), (b"message/delivery-status", DSN),
+                  (b"text/rfc822-headers", original), head=head)
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "folded-header": folded_header,
     "many-headers": many_headers,
@@ -252,6 +264,7 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "postfix-entries": postfix_entries,
     "shared-host": shared_host,
     "nested-quotes": nested_quotes,
+    "apostrophes": apostrophes,
 }
 
 

@@ -163,3 +163,16 @@ def test_the_verdict_is_kept_and_the_cause_decides(sample: str, extended: str, c
     """Real MTAs' reports from the DSN farm's look half (bench/dsnfarm)."""
     [record] = parse((_FARM / sample).read_bytes()).records
     assert (record.extended, record.code, record.reason) == (extended, code, reason)
+
+
+def test_the_sender_of_the_returned_message_keeps_an_apostrophe() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\r\nTo: o'neill@example.org\r\n"
+           b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+           b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+           b"Final-Recipient: rfc822; jane@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+           b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+           b"Return-Path: <o'neill@example.org>\r\nFrom: Sean O'Neill <o'neill@example.org>\r\n"
+           b"To: jane@example.net\r\nSubject: hi\r\n\r\n--b--\r\n")
+    (record,) = parse(raw).records
+    assert record.sender == "o'neill@example.org"

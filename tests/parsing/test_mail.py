@@ -154,3 +154,13 @@ def test_garbage_is_not_an_error(raw: bytes) -> None:
     result = parse(raw)
     assert result.records == ()
     assert not result.error
+
+
+@pytest.mark.parametrize(("value", "address"), [
+    ("O'Brien <o'brien@example.ie>", "o'brien@example.ie"),
+    ("'jane@example.org'", "jane@example.org"),
+    ("Jane <jane@example.org>", "jane@example.org"),
+])
+def test_from_address_keeps_an_apostrophe_of_its_local_part(value: str, address: str) -> None:
+    # RFC 5322 3.2.3: "'" is atext; around an address it is only quoting.
+    assert read(f"From: {value}\r\nSubject: x\r\n\r\nbody\r\n".encode()).from_address == address

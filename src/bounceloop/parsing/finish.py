@@ -490,7 +490,8 @@ def _sender(mail: Mail) -> str:
 
 # Tried only where a run of address characters starts (see mail._ADDRESS: the same first
 # match, without retrying every character of a long run).
-_ADDR = rx.compile(r"(?<![^\s<>\"'(),;:])[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+_ADDR = rx.compile(r"(?:(?<![^\s<>\"(),;:])|(?<=')(?<![^\s<>\"(),;:']'))"
+                   r"[^\s<>\"'(),;:]+(?:'[^\s<>\"'(),;:]+)*@[^\s<>\"'(),;:]+")
 
 
 def _correlation(mail: Mail) -> tuple[tuple[str, str], ...]:

@@ -417,3 +417,12 @@ def test_a_notice_its_subject_calls_a_delay_is_one() -> None:
     (record,) = parse(raw).records
     assert (record.recipient, record.action, record.expired) == ("d.la@example.com", "delayed",
                                                                  False)
+
+
+def test_a_terse_entry_keeps_an_apostrophe_of_its_local_part() -> None:
+    raw = (b"Return-Path: <>\r\nFrom: MAILER-DAEMON@mail.example.ie\r\n"
+           b"To: owner@lists.example.org\r\nSubject: Undeliverable mail\r\n\r\n"
+           b"<o'brien@example.ie>... User unknown\r\n\r\n"
+           b"Received: from lists.example.org by mail.example.ie\r\n"
+           b"From: owner@lists.example.org\r\nTo: list@lists.example.org\r\nSubject: hi\r\n")
+    assert [r.recipient for r in parse(raw).records] == ["o'brien@example.ie"]

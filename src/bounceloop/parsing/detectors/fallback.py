@@ -560,8 +560,10 @@ def _listed(lines: list[str], at: int, sender: str) -> list[tuple[str, int]]:
 
 # A line that opens with an address: the next entry of a list of recipients ("<jane@...>:",
 # "jane@... on DATE", "SMTP=jane@...;", "> jane@...").
-# Exchange 2000/2003 quotes an address it lists by itself ("'jane@...' on DATE").
-_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?['<]?([^\s<>'\"():;,@]++@[^\s<>'\"():;,@]++)"
+# Exchange 2000/2003 quotes an address it lists by itself ("'jane@...' on DATE"); an
+# apostrophe inside the local part is the address's own (RFC 5322 atext: o'brien@...).
+_ENTRY = rx.compile(r"^[ \t>]*(?:smtp=|rfc822;\s*)?['<]?"
+                    r"([^\s<>'\"():;,@]++(?:'[^\s<>'\"():;,@]++)*+@[^\s<>'\"():;,@]++)"
                     r"[>']?(?=[\s:;,.]|$)", re.I)
 
 
