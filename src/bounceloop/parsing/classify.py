@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bounceloop.core import rx
 from bounceloop.parsing import providers
@@ -164,29 +164,36 @@ _CLIENT_HOST = ("helo command rejected", "client host rejected")
 _NOT_RECIPIENT_HOST = (*_CLIENT_HOST, "sender address rejected")
 
 
-@dataclass(slots=True)
 class Signals:
-    """The evidence about one fact, normalised for the rules."""
+    """The evidence about one fact, normalised for the rules. A plain class for the compiled
+    parser (see mail.Mail): one is made for every decision."""
 
-    text: str
-    """Lowercased diagnosis (and context)."""
-    status: str
-    name: str
-    """The reason the status code implies ("" if none)."""
-    reply: str
-    command: str
-    smtp: bool
-    """The diagnostic is an SMTP reply (not X-Unix, X-Notes, ...)."""
-    dtype: str
-    action: str
-    stated: str
-    recipient_domain: str
-    remote_mta: str
-    reporting_mta: str
-    context: bool = False
-    """The text holds the notification text too, not only the server's reply."""
-    said: dict[str, bool] = field(default_factory=dict)
-    """Memo of :func:`says` on ``text`` (probes ask the same question several times)."""
+    __slots__ = ("action", "command", "context", "dtype", "name", "recipient_domain",
+                 "remote_mta", "reply", "reporting_mta", "said", "smtp", "stated", "status",
+                 "text")
+
+    def __init__(self, text: str, status: str, name: str, reply: str, command: str,
+                 smtp: bool, dtype: str, action: str, stated: str, recipient_domain: str,
+                 remote_mta: str, reporting_mta: str, context: bool = False) -> None:
+        self.text = text
+        """Lowercased diagnosis (and context)."""
+        self.status = status
+        self.name = name
+        """The reason the status code implies ("" if none)."""
+        self.reply = reply
+        self.command = command
+        self.smtp = smtp
+        """The diagnostic is an SMTP reply (not X-Unix, X-Notes, ...)."""
+        self.dtype = dtype
+        self.action = action
+        self.stated = stated
+        self.recipient_domain = recipient_domain
+        self.remote_mta = remote_mta
+        self.reporting_mta = reporting_mta
+        self.context = context
+        """The text holds the notification text too, not only the server's reply."""
+        self.said: dict[str, bool] = {}
+        """Memo of :func:`says` on ``text`` (probes ask the same question several times)."""
 
     def says(self, reason: str) -> bool:
         known = self.said.get(reason)

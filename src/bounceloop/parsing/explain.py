@@ -11,7 +11,7 @@ other reasons whose phrases also occur in the text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from bounceloop.core.model import Bounce
 from bounceloop.core.severity import Convention
@@ -111,7 +111,7 @@ def explain(raw: bytes, convention: Convention = Convention.CODE) -> Explanation
         for fact, (status, reply), record in zip(facts, stated, records, strict=True):
             own = settle_codes(Fact(diagnosis=fact.diagnosis, reply_code=reply,
                                     status=status, context=fact.context))[2]
-            out.paths.append(_path(replace(fact, status=own or fact.status), own, status,
+            out.paths.append(_path(fact.but(status=own or fact.status), own, status,
                                    record, classifier, mail))
     except Exception as exc:  # a bug to report, as parse() reports it
         out.error = f"{type(exc).__name__}: {exc}"

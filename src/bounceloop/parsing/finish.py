@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from bounceloop.core import rx
@@ -217,7 +216,7 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
                 trace.append("the plain notification decided nothing: its HTML alternative "
                              "is read as notification text")
             decision = classifier.decision(
-                replace(fact, context=f"{fact.context}\n\n{html}" if fact.context else html),
+                fact.but(context=f"{fact.context}\n\n{html}" if fact.context else html),
                 trace=trace)
     if decision.reason in ("feedback", "vacation", "delivered"):
         return decision, None
@@ -235,7 +234,7 @@ def reason_of(classifier: classify.Classifier, fact: Fact, own: str, status: str
         trace.append(f"expiry: {expiry[0]} ({expiry[1]!r}); the cause, read without the "
                      "give-up wording:")
     cause = classifier.decision(
-        replace(fact, diagnosis=without(diagnosis), context=without(context)), trace=trace)
+        fact.but(diagnosis=without(diagnosis), context=without(context)), trace=trace)
     if cause.reason in ("expired", "onhold", "undefined", "") or cause.rule in _NO_ANSWER or (
             cause.reason == "networkerror" and status[1:] == ".4.1"):
         return classify.Decision("expired", *expiry), expiry
@@ -267,7 +266,7 @@ def decide(classifier: classify.Classifier, fact: Fact, own: str,
         if trace is not None:
             trace.append(f"{decision.rule} is the report's reading of a bare "
                          f"{fact.reply_code}: the reply's own words are read without it")
-        words = classifier.decision(replace(fact, status=""), trace=trace)
+        words = classifier.decision(fact.but(status=""), trace=trace)
         if words.rule.startswith(_WORDS):
             return words
     return decision

@@ -17,7 +17,6 @@ Nothing here raises: a message too broken to split is read as headers and plain 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from bounceloop.core import rx
 from bounceloop.parsing import mime
@@ -38,34 +37,63 @@ _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-s
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
 
 
-@dataclass(slots=True)
 class Mail:
-    """One message, taken apart for the detectors. Built by :func:`read`; never raises."""
+    """One message, taken apart for the detectors. Built by :func:`read`; never raises.
 
-    headers: list[tuple[str, str]]
-    subject: str = ""
-    sender: str = ""
-    """The From header, decoded."""
-    content_type: str = ""
-    body: str = ""
-    dsn: str = ""
-    report: str = ""
-    original: str = ""
-    """The returned message as text (headers, blank line, body); "" when not attached."""
-    original_headers: list[tuple[str, str]] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-    """Content types of all leaf parts, in order (for dispatch and diagnostics)."""
-    _index: dict[str, list[str]] = field(default_factory=dict)
-    _decoded: dict[str, str] = field(default_factory=dict)
-    _from: str | None = None
-    _original_of: list[tuple[str, str]] | None = None
-    """The ``original_headers`` list that ``_original`` indexes (detectors replace it)."""
-    _original: dict[str, str] = field(default_factory=dict)
-    _original_decoded: dict[str, str] = field(default_factory=dict)
-    alternatives: list[mime.Part] = field(default_factory=list)
-    """The HTML parts of the notification's multipart/alternative whose text/plain sibling
-    made ``body``: read only when the plain text decides nothing (:meth:`alternative_text`)."""
-    _alternative_text: str | None = None
+    A plain class, not a dataclass: the parser is compiled (bounceloop.native), and mypyc
+    compiles an explicit ``__init__`` but leaves a dataclass's to the ``dataclasses`` module
+    (Python code run for every message: ~2 % of a parse of the Sisimai corpus)."""
+
+    __slots__ = (
+        "_alternative_text",
+        "_decoded",
+        "_from",
+        "_index",
+        "_original",
+        "_original_decoded",
+        "_original_of",
+        "alternatives",
+        "body",
+        "content_type",
+        "dsn",
+        "headers",
+        "original",
+        "original_headers",
+        "parts",
+        "report",
+        "sender",
+        "subject",
+    )
+
+    def __init__(self, headers: list[tuple[str, str]], subject: str = "", sender: str = "",
+                 content_type: str = "", body: str = "") -> None:
+        self.headers = headers
+        self.subject = subject
+        self.sender = sender
+        """The From header, decoded."""
+        self.content_type = content_type
+        self.body = body
+        self.dsn = ""
+        self.report = ""
+        self.original = ""
+        """The returned message as text (headers, blank line, body); "" when not attached."""
+        self.original_headers: list[tuple[str, str]] = []
+        self.parts: list[str] = []
+        """Content types of all leaf parts, in order (for dispatch and diagnostics)."""
+        self._index: dict[str, list[str]] = {}
+        self._decoded: dict[str, str] = {}
+        self._from: str | None = None
+        self._original_of: list[tuple[str, str]] | None = None
+        """The ``original_headers`` list that ``_original`` indexes (detectors replace it)."""
+        self._original: dict[str, str] = {}
+        self._original_decoded: dict[str, str] = {}
+        self.alternatives: list[mime.Part] = []
+        """The HTML parts of the notification's multipart/alternative whose text/plain
+        sibling made ``body``: read only when the plain text decides nothing
+        (:meth:`alternative_text`)."""
+        self._alternative_text: str | None = None
+        for name, value in headers:
+            self._index.setdefault(name.lower(), []).append(value)
 
     def alternative_text(self) -> str:
         """The text of the notification's HTML alternatives ("" if none), converted once.
@@ -78,10 +106,6 @@ class Mail:
             self._alternative_text = "\n\n".join(
                 html_to_text(_text(part)) for part in self.alternatives)
         return self._alternative_text
-
-    def __post_init__(self) -> None:
-        for name, value in self.headers:
-            self._index.setdefault(name.lower(), []).append(value)
 
     def header(self, name: str) -> str:
         """The first value of a top-level header, unfolded and decoded ("" if absent)."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass, field
 
 from bounceloop.core import rx
 from bounceloop.parsing.checkpoint import checkpoint
@@ -34,17 +33,24 @@ MAX_DEPTH = 40
 _PARAM = rx.compile(r';\s*([!#$%&\'*+\-.^_`|~\w]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 
 
-@dataclass(slots=True)
 class Part:
     """One MIME entity: its headers, type and (undecoded) body, or its children (a multipart
-    that has them keeps no body)."""
+    that has them keeps no body). A plain class for the compiled parser (see mail.Mail)."""
 
-    headers: list[tuple[str, str]]
-    ctype: str = "text/plain"
-    params: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-    children: list[Part] = field(default_factory=list)
-    preamble: str = ""
+    __slots__ = ("body", "children", "ctype", "headers", "params", "preamble")
+
+    def __init__(self, headers: list[tuple[str, str]], ctype: str = "text/plain",
+                 params: dict[str, str] | None = None, body: str = "",
+                 children: list[Part] | None = None, preamble: str = "") -> None:
+        self.headers = headers
+        self.ctype = ctype
+        self.params: dict[str, str] = {} if params is None else params
+        self.body = body
+        self.children: list[Part] = [] if children is None else children
+        self.preamble = preamble
+
+    def __repr__(self) -> str:
+        return f"Part(ctype={self.ctype!r}, children={len(self.children)})"
 
     def header(self, name: str) -> str:
         return first_field(self.headers, name)
