@@ -9,10 +9,10 @@ classifier gets wrong (id, expected, got). The issue 18 figure: >= 0.97 per fami
 corpus needed.
 
 ``--frames`` then reads every permanent reply again in the plain-text bounces of Postfix,
-qmail and Exim (``catalogue.FRAMES``: no Status field, the command named in each MTA's own
-words) and prints each frame's accuracy and the entries whose reason differs from their
-reading in the RFC 3464 report: a rule that holds only where a DSN carries the code or the
-command does not hold on the mail servers' other notices.
+qmail, Exim and Sendmail (``catalogue.FRAMES``: no Status field, the command named in each
+MTA's own words) and prints each frame's accuracy and the entries whose reason differs from
+their reading in the RFC 3464 report: a rule that holds only where a DSN carries the code or
+the command does not hold on the mail servers' other notices.
 
     bench/catalogue.py [--family NAME]... [--src DIR] [--quiet] [--frames]
 """
@@ -41,7 +41,8 @@ def main() -> int:
                     help="the source tree to measure (default: this checkout's src)")
     ap.add_argument("--quiet", action="store_true", help="no list of misclassified entries")
     ap.add_argument("--frames", action="store_true",
-                    help="also read the replies in Postfix's, qmail's and Exim's plain bounces")
+                    help="also read the replies in Postfix's, qmail's, Exim's and Sendmail's "
+                         "plain bounces")
     args = ap.parse_args()
     sys.path.insert(0, str(args.src))
     from bounceloop import catalogue

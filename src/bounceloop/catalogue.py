@@ -24,6 +24,7 @@ library only, so it ships as package data and loads anywhere.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from typing import NamedTuple
 
@@ -230,10 +231,55 @@ def as_exim(entry: Entry) -> bytes:
     ).encode()
 
 
+#: What Sendmail's transcript shows it sent before the reply (sendmail/usersmtp.c; ">>> ."
+#: ends the message data, after "354").
+_SENDMAIL_SENT = {"CONN": (), "HELO": (">>> HELO mta.example.net",),
+                  "EHLO": (">>> EHLO mta.example.net",),
+                  "MAIL": (">>> MAIL From:<sender@example.net> SIZE=1000",),
+                  "RCPT": (">>> RCPT To:<{recipient}>",),
+                  "DATA": (">>> DATA", "<<< 354 Enter mail, end with \".\" on a line by itself",
+                           ">>> .")}
+_CODED = re.compile(r"([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3}) )?(.*)", re.S)
+
+
+def as_sendmail(entry: Entry) -> bytes:
+    """The entry's reply in Sendmail's returned mail without a DSN part ("----- Transcript of
+    session follows -----"): the dialogue with the remote, then Sendmail's own line for the
+    address ("<code> <status> <address>... <text>", sendmail/err.c)."""
+    recipient = f"someone@{entry.domain}"
+    lines = _reply_lines(entry)
+    sent = [line.replace("{recipient}", recipient)
+            for line in _SENDMAIL_SENT.get(entry.command, _SENDMAIL_SENT["RCPT"])]
+    reply = " ".join(lines)
+    coded = _CODED.fullmatch(reply)
+    status = (coded.group(2) if coded and coded.group(2) else entry.status)
+    text = coded.group(3) if coded else reply
+    verdict = " ".join(x for x in (entry.code or "550", status) if x) + f" <{recipient}>... {text}"
+    transcript = "\r\n".join([f"... while talking to mx.{entry.domain}.:", *sent,
+                               *(f"<<< {line}" for line in lines), verdict])
+    return (
+        "Return-Path: <>\r\n"
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mta.example.net>\r\n"
+        "To: <sender@example.net>\r\n"
+        "Subject: Returned mail: see transcript for details\r\n"
+        "Date: Sun, 6 Dec 2026 12:00:00 +0000\r\n"
+        "\r\n"
+        "The original message was received at Sun, 6 Dec 2026 11:59:58 +0000\r\n"
+        "from localhost [127.0.0.1]\r\n\r\n"
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        f"<{recipient}>\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        f"{transcript}\r\n\r\n"
+        "   ----- Original message follows -----\r\n\r\n"
+        f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
+    ).encode()
+
+
 #: The notices an entry's reply is read in: the RFC 3464 report the figure of issue 18 is
-#: measured on, and three MTAs' plain-text bounces, which name the command in their own
+#: measured on, and four MTAs' plain-text bounces, which name the command in their own
 #: words or not at all and have no Status field (:func:`frame_entries`).
-FRAMES = {"dsn": as_dsn, "postfix": as_postfix_text, "qmail": as_qmail, "exim": as_exim}
+FRAMES = {"dsn": as_dsn, "postfix": as_postfix_text, "qmail": as_qmail, "exim": as_exim,
+          "sendmail": as_sendmail}
 
 
 def frame_entries(entries: list[Entry], frame: str) -> list[Entry]:

@@ -171,7 +171,11 @@ def read(text: str) -> Transcript:
         if m:
             close_data()
             verb = m.group(1).upper()
-            command = canonical(verb) or ("AFTER" if verb in ("QUIT", "RSET") else "OTHER")
+            # ">>> ." is the end of the message data (RFC 5321 4.1.1.4), which Sendmail's
+            # transcript shows after ">>> DATA" and its 354 ("sendmail", 4th ed., 1.10): the
+            # reply to it is the reply to the message.
+            command = canonical(verb) or ("DATA" if verb == "." else
+                                          "AFTER" if verb in ("QUIT", "RSET") else "OTHER")
             current = None
             continue
         m = _RECEIVED.match(stripped)
@@ -322,6 +326,9 @@ def _finding(transcript: Transcript, entry: Entry | None) -> Finding:
     replies = entry.replies if entry is not None and entry.replies else []
     if entry is None:
         replies = transcript.session_replies()
+    # A positive reply on the way is not the failure: the 354 that invited the data, before
+    # the reply to the data itself (RFC 5321 4.2.1: 3yz is a positive intermediate reply).
+    replies = [r for r in replies if r.code[:1] in ("4", "5")] or replies
     if replies:
         first = replies[0]
         return Finding(
