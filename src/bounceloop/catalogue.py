@@ -92,6 +92,16 @@ def load(directory: str = HERE) -> list[Entry]:
     return entries
 
 
+def _recipient(entry: Entry) -> str:
+    """The failed recipient every notice of the entry names."""
+    return f"someone@{entry.domain}"
+
+
+def _returned(recipient: str) -> str:
+    """The returned message the plain-text notices quote after their marker line."""
+    return f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
+
+
 def as_dsn(entry: Entry) -> bytes:
     """The entry's reply as a reporting MTA returns it: a minimal RFC 3464 report.
 
@@ -103,7 +113,7 @@ def as_dsn(entry: Entry) -> bytes:
     first = (entry.status or entry.code or "5")[:1]
     status = entry.status or f"{first if first in '45' else '5'}.0.0"
     diagnostic = "\r\n ".join(line.strip() for line in entry.text.splitlines() if line.strip())
-    recipient = f"someone@{entry.domain}"
+    recipient = _recipient(entry)
     # Reporting MTAs name the command a reply answered in the notification (Postfix "(in
     # reply to RCPT TO command)", Exim "after RCPT TO"): it tells a refused recipient from a
     # content filter's refusal after DATA (parsing/classify.py).
@@ -146,7 +156,7 @@ def as_postfix_text(entry: Entry) -> bytes:
     notification of bounce(8)'s default template; the per-recipient line of
     smtp/smtp_proto.c, "host %s said: %s (in reply to %s command)", or smtp_connect.c's
     "host %s refused to talk to me: %s" for a refused greeting)."""
-    recipient = f"someone@{entry.domain}"
+    recipient = _recipient(entry)
     reply = " ".join(_reply_lines(entry))
     if entry.command == "CONN":
         said = f"<{recipient}>: host mx.{entry.domain}[192.0.2.1] refused to talk to me: {reply}"
@@ -181,7 +191,7 @@ _QMAIL_FRAMING = {"CONN": "Connected to 192.0.2.1 but greeting failed.",
 def as_qmail(entry: Entry) -> bytes:
     """The entry's reply in qmail-send's failure notice (notqmail qmail-send.c), as
     qmail-remote reports a remote's permanent refusal."""
-    recipient = f"someone@{entry.domain}"
+    recipient = _recipient(entry)
     framing = _QMAIL_FRAMING.get(entry.command, _QMAIL_FRAMING["RCPT"])
     return (
         "From: MAILER-DAEMON@mta.example.net\r\n"
@@ -196,7 +206,7 @@ def as_qmail(entry: Entry) -> bytes:
         f"Remote host said: {' '.join(_reply_lines(entry))}\r\n"
         "Giving up on 192.0.2.1.\r\n\r\n"
         "--- Below this line is a copy of the message.\r\n\r\n"
-        f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
+        + _returned(recipient)
     ).encode()
 
 
@@ -210,7 +220,7 @@ def as_exim(entry: Entry) -> bytes:
     """The entry's reply in Exim's bounce message (its default bounce text; the
     per-address "SMTP error from remote mail server after <command>:" of
     transports/smtp.c), without a DSN part."""
-    recipient = f"someone@{entry.domain}"
+    recipient = _recipient(entry)
     after = _EXIM_AFTER.get(entry.command, "").replace("{recipient}", recipient)
     lead = (f"SMTP error from remote mail server after {after}:" if after
             else "SMTP error from remote mail server:")
@@ -227,7 +237,7 @@ def as_exim(entry: Entry) -> bytes:
         "recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
         f"  {recipient}\r\n    host mx.{entry.domain} [192.0.2.1]\r\n    {lead}\r\n{reply}\r\n\r\n"
         "------ This is a copy of the message, including all the headers. ------\r\n\r\n"
-        f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
+        + _returned(recipient)
     ).encode()
 
 
@@ -246,7 +256,7 @@ def as_sendmail(entry: Entry) -> bytes:
     """The entry's reply in Sendmail's returned mail without a DSN part ("----- Transcript of
     session follows -----"): the dialogue with the remote, then Sendmail's own line for the
     address ("<code> <status> <address>... <text>", sendmail/err.c)."""
-    recipient = f"someone@{entry.domain}"
+    recipient = _recipient(entry)
     lines = _reply_lines(entry)
     sent = [line.replace("{recipient}", recipient)
             for line in _SENDMAIL_SENT.get(entry.command, _SENDMAIL_SENT["RCPT"])]
@@ -271,7 +281,7 @@ def as_sendmail(entry: Entry) -> bytes:
         "   ----- Transcript of session follows -----\r\n"
         f"{transcript}\r\n\r\n"
         "   ----- Original message follows -----\r\n\r\n"
-        f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
+        + _returned(recipient)
     ).encode()
 
 

@@ -51,10 +51,11 @@ _UNDECIDED = frozenset({"", "undefined", "onhold"})
 
 #: Commands before the recipient is named / before the message is sent.
 BEFORE_RCPT = BEFORE_MAIL | {"MAIL", "AUTH", "STARTTLS"}
-#: Reasons that judge the sender or the message, which a refusal before MAIL FROM cannot; and
-#: a security refusal, which there can only be of the client (Exim's "SMTP error from remote
-#: mail server after initial connection: 550 Access denied"), as the table reads X.7.1.
-_NAMES_A_SENDER = frozenset({"rejected", "policyviolation", "securityerror"})
+#: Reasons that, before MAIL FROM, can only be a refusal of the client: those that judge the
+#: sender or the message, which no command has named yet, and a security refusal (Exim's
+#: "SMTP error from remote mail server after initial connection: 550 Access denied"), as
+#: the table reads X.7.1 there.
+_CLIENT_BEFORE_MAIL = frozenset({"rejected", "policyviolation", "securityerror"})
 EXCEPT_DATA = BEFORE_MAIL | {"MAIL", "RCPT"}
 
 #: Each reason's patterns, in the order of its phrases.
@@ -168,9 +169,9 @@ class Signals:
     """The evidence about one fact, normalised for the rules. A plain class for the compiled
     parser (see mail.Mail): one is made for every decision."""
 
-    __slots__ = ("action", "command", "context", "dtype", "name", "recipient_domain",
-                 "remote_mta", "reply", "reporting_mta", "said", "smtp", "stated", "status",
-                 "text")
+    __slots__ = ("_unfinished", "action", "command", "context", "dtype", "name",
+                 "recipient_domain", "remote_mta", "reply", "reporting_mta", "said", "smtp",
+                 "stated", "status", "text")
 
     def __init__(self, text: str, status: str, name: str, reply: str, command: str,
                  smtp: bool, dtype: str, action: str, stated: str, recipient_domain: str,
@@ -194,6 +195,7 @@ class Signals:
         """The text holds the notification text too, not only the server's reply."""
         self.said: dict[str, bool] = {}
         """Memo of :func:`says` on ``text`` (probes ask the same question several times)."""
+        self._unfinished: bool | None = None
 
     def says(self, reason: str) -> bool:
         known = self.said.get(reason)
@@ -203,10 +205,13 @@ class Signals:
         return known
 
     def unfinished_check(self) -> bool:
-        """An authentication check the server could not finish (``_NOT_AUTH``)."""
-        return _NOT_AUTH.search(self.text) is not None or (
-            (self.status or self.reply)[:1] == "4"
-            and _NOT_AUTH_TEMPORARY.search(self.text) is not None)
+        """An authentication check the server could not finish (``_NOT_AUTH``), searched
+        once: the authfailure and blocked probes and the table each ask."""
+        if self._unfinished is None:
+            self._unfinished = _NOT_AUTH.search(self.text) is not None or (
+                (self.status or self.reply)[:1] == "4"
+                and _NOT_AUTH_TEMPORARY.search(self.text) is not None)
+        return self._unfinished
 
     def phrase(self, reason: str) -> str:
         """"phrase:<reason>" when the text uses a phrase of ``reason``, else ""."""
@@ -446,7 +451,7 @@ def _decide(fact: Fact, names: tuple[str, str, str], detector: str,
         trace.append(f"fallback: {reason} ({token})")
     if token == "stated":
         token = f"detector:{detector}/{reason}"
-    if reason in _NAMES_A_SENDER and s.command in BEFORE_MAIL:
+    if reason in _CLIENT_BEFORE_MAIL and s.command in BEFORE_MAIL:
         # Refused at the greeting or at HELO/EHLO, before MAIL FROM named any sender
         # (RFC 5321 3.3): whatever the words, a sender or a policy on the message cannot
         # have been judged; only the client was (Proofpoint's and Mimecast's connection-

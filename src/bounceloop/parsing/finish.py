@@ -26,7 +26,7 @@ from bounceloop.parsing.checkpoint import checkpoint
 from bounceloop.parsing.classify import MAX_EVIDENCE
 from bounceloop.parsing.expiry import gave_up, without
 from bounceloop.parsing.fact import Fact
-from bounceloop.parsing.mail import Mail
+from bounceloop.parsing.mail import Mail, address_pattern
 from bounceloop.parsing.once import Once
 from bounceloop.parsing.recipient import recipient
 from bounceloop.parsing.text import decode_words, squeeze
@@ -487,10 +487,8 @@ def _sender(mail: Mail) -> str:
     return ""
 
 
-# Tried only where a run of address characters starts (see mail._ADDRESS: the same first
-# match, without retrying every character of a long run).
-_ADDR = rx.compile(r"(?:(?<![^\s<>\"(),;:])|(?<=')(?<![^\s<>\"(),;:']'))"
-                   r"[^\s<>\"'(),;:]+(?:'[^\s<>\"'(),;:]+)*@[^\s<>\"'(),;:]+")
+# mail._ADDRESS's pattern with "@" allowed inside the run.
+_ADDR = rx.compile(address_pattern('<>"(),;:'))
 
 
 def _correlation(mail: Mail) -> tuple[tuple[str, str], ...]:

@@ -149,13 +149,20 @@ class Mail:
         return cached
 
 
-# An address, tried only where a run of its characters starts: a match could not start inside
-# a run anyway, and trying each character of a long run that has no "@" is quadratic. An
-# apostrophe quotes an address ('jane@example.org') but is also an atext character of a
-# local part (RFC 5322 3.2.3: o'brien@example.org): one inside the local part is kept, and
-# is inside the run (a match starts after an apostrophe only where that one opens a run).
-_ADDRESS = rx.compile(r"(?:(?<![^\s<>\"(),;:@])|(?<=')(?<![^\s<>\"(),;:@']'))"
-                      r"[^\s<>\"'(),;:@]+(?:'[^\s<>\"'(),;:@]+)*@[^\s<>\"'(),;:@]+")
+def address_pattern(delimiters: str) -> str:
+    """An address in text, between ``delimiters`` (regex class characters; whitespace and
+    the apostrophe besides), tried only where a run of its characters starts: a match
+    could not start inside a run anyway, and trying each character of a long run that has
+    no "@" is quadratic. An apostrophe quotes an address ('jane@example.org') but is also an
+    atext character of a local part (RFC 5322 3.2.3: o'brien@example.org): one inside the
+    local part is kept, and is inside the run (a match starts after an apostrophe only where
+    that one opens a run)."""
+    d = delimiters
+    return (rf"(?:(?<![^\s{d}])|(?<=')(?<![^\s{d}']'))"
+            rf"[^\s{d}']+(?:'[^\s{d}']+)*@[^\s{d}']+")
+
+
+_ADDRESS = rx.compile(address_pattern('<>"(),;:@'))
 _BOUNDARY_LINE = rx.compile(r"^--([^\s]{6,80}?)(?:--)?[ \t]*$", re.M)
 
 
