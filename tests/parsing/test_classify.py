@@ -107,6 +107,10 @@ TABLE: list[Row] = [
      "systemfull"),
     ("command died with status 1: \"/usr/local/bin/filter\"", "5.3.0", "", "",
      {"diagnostic_type": "X-UNIX"}, "mailererror"),
+    # Postfix pipe(8): the status is its mapping of the command's exit code (sys_exits.c:
+    # EX_NOPERM is 5.7.0, "permission denied"); the command's own words say why.
+    ("The recipient mailbox has exceeded its disk space limit.", "5.7.0", "", "",
+     {"diagnostic_type": "X-UNIX"}, "mailboxfull"),
     ("500 5.5.2 Syntax error, command unrecognized", "5.5.2", "500", "DATA", {},
      "syntaxerror"),
     ("550 5.1.1 Address suppressed: on the account's suppression list", "5.1.1", "550", "RCPT",

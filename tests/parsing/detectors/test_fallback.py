@@ -426,3 +426,28 @@ def test_a_terse_entry_keeps_an_apostrophe_of_its_local_part() -> None:
            b"Received: from lists.example.org by mail.example.ie\r\n"
            b"From: owner@lists.example.org\r\nTo: list@lists.example.org\r\nSubject: hi\r\n")
     assert [r.recipient for r in parse(raw).records] == ["o'brien@example.ie"]
+
+
+# A Sendmail V5 transcript a person forwarded inline: its ">>> " and "<<< " marks are its own,
+# not quoting; quoted again ("> " before each line), one level is the forward's.
+TRANSCRIPT = """From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+Subject: Returned mail: Deferred: Connection timed out during user open with example.org
+To: news@example.com
+
+   ----- Transcript of session follows -----
+While talking to smtp.example.org:
+>>> RCPT To:<ivo@example.org>
+<<< 550 <ivo@example.org>, User Unknown
+550 <ivo@example.org>... User unknown
+421 example.org (smtp)... Deferred: Connection timed out during user open with example.org
+"""
+
+
+@pytest.mark.parametrize("quote", ["", "> "], ids=["plain", "quoted"])
+def test_a_forwarded_transcript_keeps_its_command(quote: str) -> None:
+    inner = "".join(f"{quote}{line}\n" for line in TRANSCRIPT.splitlines())
+    raw = ("From: Jane Person <jane@person.example>\nTo: help@example.com\n"
+           "Subject: Fwd: Returned mail\n\nWhat does this mean?\n\n"
+           "---------- Forwarded message ---------\n" + inner)
+    records = parse(raw.encode()).records
+    assert [(r.recipient, r.reason) for r in records] == [("ivo@example.org", "userunknown")]

@@ -59,8 +59,11 @@ def inquire(mail: Mail) -> list[Fact]:
     m = _RECIPIENT.search(notice)
     recipient = m.group(1).strip() if m else ""
     if not recipient:
-        # dma also writes the failed address into its own X-Original-To header.
-        recipient = mail.header("X-Original-To").strip().strip("<>")
+        # dma also writes the failed address into its own X-Original-To header; a later
+        # hop's delivery (Postfix's local(8) writes one too) adds its own above it
+        # (RFC 5321 4.4: trace fields are prepended), so dma's is the last.
+        originals = mail.headers_all("X-Original-To")
+        recipient = originals[-1].strip().strip("<>") if originals else ""
     if "@" not in recipient:
         return []
     attach_original(mail, original)

@@ -352,8 +352,21 @@ def _forwarded(mail: Mail, depth: int) -> list[Fact]:
     return []
 
 
-# The quotation marks of a message quoted in a reply or forward ("> " at each line's start).
-_QUOTE = rx.compile(r"^(?:> ?)+", re.M)
+# The quotation marks of a message quoted in a reply or forward ("> " at each line's start,
+# RFC 3676 section 4.5: one ">" a level of quoting).
+_QUOTE = rx.compile(r"(?:> ?)+")
+#: Levels of quoting taken off at most: deeper is a message quoted in a quote in a quote...
+MAX_QUOTE_DEPTH = 8
+_UNQUOTE = {n: rx.compile(rf"^(?:> ?){{1,{n}}}", re.M) for n in range(1, MAX_QUOTE_DEPTH + 1)}
+
+
+def _unquote(text: str, first: str) -> str:
+    """``text`` with as many levels of quoting taken off each line as ``first``, the quoted
+    block's first line, has: quoting a Sendmail transcript adds a level to its own marks
+    (">>> RCPT To:<...>" becomes "> >>> RCPT To:<...>"), and those must keep theirs."""
+    marks = _QUOTE.match(first)
+    depth = min(marks.group().count(">"), MAX_QUOTE_DEPTH) if marks else 0
+    return _UNQUOTE[depth].sub("", text) if depth else text
 
 
 _LABEL_NAMES = sorted({label for labels in _LABELS.values() for label in labels},
@@ -366,7 +379,8 @@ def _inline(text: str) -> str:
     """A message forwarded inline, as the text of a message: its header lines ("From: ...",
     "Subject: ..."), a blank line, its body; quotation marks taken off, the labels of a
     client's own language read as the fields they name."""
-    text = _QUOTE.sub("", text.lstrip("\n"))
+    text = text.lstrip("\n")
+    text = _unquote(text, text[:text.find("\n")] if "\n" in text else text)
     head, blank, body = text.partition("\n\n")
     head = _LABEL.sub(lambda m: f"{_FIELD[m.group(1).lower()]}:", head)
     return head + blank + body
@@ -408,8 +422,10 @@ def _from_structure(mail: Mail) -> list[Fact]:
     excluded = _excluded(mail)
     # A bounce quoted in a reply ("> " before each line, RFC 3676 section 4.5) reads as the
     # bounce itself; Sendmail's transcript marks (">>> RCPT To:<...>") keep their command.
-    lines = _QUOTE.sub("", notice).split("\n") if _REPLY_SUBJECT.match(mail.subject) \
-        else notice.split("\n")
+    lines = notice.split("\n")
+    if _REPLY_SUBJECT.match(mail.subject):
+        first = next((line for line in lines if line.startswith(">")), "")
+        lines = _unquote(notice, first).split("\n")
     hits = _statements(lines) or _terse(mail, lines)
     text = squeeze(" ".join(lines[hits[0]:hits[0] + LIST_LINES])) if hits else ""
     if hits:

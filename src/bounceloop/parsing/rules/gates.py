@@ -6,7 +6,7 @@ them contains (None: no gate)."""
 from __future__ import annotations
 
 GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
-    "mailboxfull": (3316539375, (
+    "mailboxfull": (973957719, (
         "quota",
         "exceed",
         "mailbox ",

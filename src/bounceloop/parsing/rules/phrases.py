@@ -99,12 +99,16 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "mailbox-exceeded-limit",
-            r"mailbox (?:has )?exceeded (?:the |its |his |her )?(?:storage |size )?(?:limit|quota)",
+            r"mailbox (?:has )?exceeded (?:the |its |his |her )?"
+            r"(?:storage |size |disk space |disk )?(?:limit|quota)",
             "https://learn.microsoft.com/en-us/exchange/mail-flow/non-delivery-reports-and-bounce"
             "-messages/non-delivery-reports-and-bounce-messages "
             "(DSNs and NDRs in Exchange Server, 5.2.2 Mailbox full: The recipient's mailbox has "
             "exceeded its storage quota) (source: github.com/MicrosoftDocs/OfficeDocs-Exchange, "
-            "commit 52e8b70f)",
+            "commit 52e8b70f); https://support.netonboard.com/en/support/solutions/articles/"
+            "72000546549 (Recipient mailbox has exceeded its storage limit); the storage also "
+            "named as disk (space): RFC 3463 X.2.2 is a mailbox over its quota or physical "
+            "capacity",
         ),
         Phrase(
             "over-quota",
