@@ -90,6 +90,15 @@ def test_nested_tree_and_payloads() -> None:
     assert qp.payload() == "café au lait!".encode()
 
 
+@pytest.mark.parametrize("pad", ["", " ", "  \t"])
+def test_quoted_printable_drops_the_white_space_transport_added(pad: str) -> None:
+    # RFC 2045 6.7 rule (3): trailing white space is deleted before decoding, so "=" stays
+    # a soft line break.
+    body = f"Final-Reci={pad}\npient: rfc822; a@b.example{pad}\nStatus: 5.1.1{pad}\n"
+    part = Part(headers=[("Content-Transfer-Encoding", "quoted-printable")], body=body)
+    assert part.payload() == b"Final-Recipient: rfc822; a@b.example\nStatus: 5.1.1\n"
+
+
 def test_broken_base64_is_decoded_as_far_as_it_goes() -> None:
     part = Part(headers=[("Content-Transfer-Encoding", "base64")], body="aGVsbG8gd29y\n!!bGQ")
     assert part.payload().startswith(b"hello wor")

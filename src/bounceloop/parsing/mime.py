@@ -66,6 +66,10 @@ class Part:
         if cte == "base64":
             return _b64(data)
         if cte == "quoted-printable":
+            # RFC 2045 6.7 rule (3): white space at a line's end was added in transport and
+            # is deleted before decoding, else "=" before it is no soft line break.
+            if b" \n" in data or b"\t\n" in data or data.endswith((b" ", b"\t")):
+                data = b"\n".join(line.rstrip(b" \t") for line in data.split(b"\n"))
             try:
                 return binascii.a2b_qp(data)
             except (binascii.Error, ValueError):
