@@ -285,11 +285,60 @@ def as_sendmail(entry: Entry) -> bytes:
     ).encode()
 
 
+def as_gmail(entry: Entry) -> bytes:
+    """The entry's reply as Gmail relayed a remote's refusal in its plain-text bounce (up to
+    about 2017; the layout of the project's tests/data/bounces/gmail-01.eml): Google's own
+    sentence, then the remote's reply, with no command named and no Status field."""
+    recipient = _recipient(entry)
+    reply = "\r\n".join(_reply_lines(entry))
+    return (
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\n"
+        "To: sender@gmail.com\r\n"
+        "Subject: Delivery Status Notification (Failure)\r\n"
+        "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
+        "\r\n"
+        "Delivery to the following recipient failed permanently:\r\n\r\n"
+        f"     {recipient}\r\n\r\n"
+        "Technical details of permanent failure:\r\n"
+        "Google tried to deliver your message, but it was rejected by the server for the "
+        f"recipient domain {entry.domain} by mx.{entry.domain}. [192.0.2.1].\r\n\r\n"
+        "The error that the other server returned was:\r\n"
+        f"{reply}\r\n\r\n"
+        "----- Original message -----\r\n\r\n"
+        + _returned(recipient)
+    ).encode()
+
+
+#: The tag Yahoo's outbound MTA puts after a remote's reply for the command it answered
+#: (the project's tests/data/bounces/yahoo-*.eml); none for a refusal before MAIL FROM.
+_YAHOO_TAG = {"MAIL": " [MAIL_FROM]", "RCPT": " [RCPT_TO]", "DATA": " [DATA]"}
+
+
+def as_yahoo(entry: Entry) -> bytes:
+    """The entry's reply as Yahoo's outbound MTA relayed a remote's refusal in its "Failure
+    Notice" (qmail's layout: "Remote host said:", the reply, the command's tag)."""
+    recipient = _recipient(entry)
+    return (
+        "From: MAILER-DAEMON@yahoo.com\r\n"
+        "To: sender@yahoo.com\r\n"
+        "Subject: Failure Notice\r\n"
+        "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
+        "\r\n"
+        "Sorry, we were unable to deliver your message to the following address.\r\n\r\n"
+        f"<{recipient}>:\r\n"
+        f"Remote host said: {' '.join(_reply_lines(entry))}"
+        f"{_YAHOO_TAG.get(entry.command, '')}\r\n\r\n"
+        "--- Below this line is a copy of the message.\r\n\r\n"
+        + _returned(recipient)
+    ).encode()
+
+
 #: The notices an entry's reply is read in: the RFC 3464 report the figure of issue 18 is
-#: measured on, and four MTAs' plain-text bounces, which name the command in their own
-#: words or not at all and have no Status field (:func:`frame_entries`).
+#: measured on; four MTAs' plain-text bounces, which name the command in their own words or
+#: not at all and have no Status field (:func:`frame_entries`); and two providers' bounces
+#: relaying the remote's reply, whose own tables must not read it as their own.
 FRAMES = {"dsn": as_dsn, "postfix": as_postfix_text, "qmail": as_qmail, "exim": as_exim,
-          "sendmail": as_sendmail}
+          "sendmail": as_sendmail, "gmail": as_gmail, "yahoo": as_yahoo}
 
 
 def frame_entries(entries: list[Entry], frame: str) -> list[Entry]:
