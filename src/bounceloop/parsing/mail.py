@@ -59,6 +59,7 @@ class Mail:
         "headers",
         "original",
         "original_headers",
+        "original_raw",
         "parts",
         "report",
         "sender",
@@ -78,6 +79,10 @@ class Mail:
         self.original = ""
         """The returned message as text (headers, blank line, body); "" when not attached."""
         self.original_headers: list[tuple[str, str]] = []
+        self.original_raw = b""
+        """The returned message's bytes when attached (transfer encoding undone): read again
+        as a message of its own (a bounce a person forwarded), each part decodes with its own
+        charset, which the text, decoded whole, cannot give back. b"" when not attached."""
         self.parts: list[str] = []
         """Content types of all leaf parts, in order (for dispatch and diagnostics)."""
         self._index: dict[str, list[str]] = {}
@@ -300,29 +305,36 @@ def _walk(
     mail.parts.append(ctype)
     if maintype not in ("text", "message", "multipart") and not top:
         return
+    if maintype == "message" and not top:
+        # Another message/* type (message/external-body, a bare message/news): the original.
+        if not mail.original:
+            _take_original(part, mail, strip=False)
+        return
     text = _text(part)
     if ctype == "text/html":
         htmls.append(html_to_text(text))
-    elif maintype == "message" and not top:
-        # Another message/* type (message/external-body, a bare message/news): the original.
-        if not mail.original:
-            mail.original = text
-            mail.original_headers = headers_of(text)
     else:
         texts.append(text)
 
 
+def _data(part: mime.Part) -> bytes:
+    """A part's body, transfer encoding undone, at most MAX_TEXT_PART bytes."""
+    data = part.payload()
+    return data[:MAX_TEXT_PART] if len(data) > MAX_TEXT_PART else data
+
+
 def _text(part: mime.Part) -> str:
     """A part's body, transfer encoding undone, decoded with its charset."""
-    data = part.payload()
-    if len(data) > MAX_TEXT_PART:
-        data = data[:MAX_TEXT_PART]
-    return decode_bytes(data, part.params.get("charset"))
+    return decode_bytes(_data(part), part.params.get("charset"))
 
 
-def _take_original(part: mime.Part, mail: Mail) -> None:
-    text = _text(part).lstrip("\n")
+def _take_original(part: mime.Part, mail: Mail, strip: bool = True) -> None:
+    data = _data(part)
+    if strip:
+        data = data.lstrip(b"\r\n")
+    text = decode_bytes(data, part.params.get("charset"))
     mail.original = text
+    mail.original_raw = data
     mail.original_headers = headers_of(text)
 
 

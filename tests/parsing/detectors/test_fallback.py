@@ -451,3 +451,51 @@ def test_a_forwarded_transcript_keeps_its_command(quote: str) -> None:
            "---------- Forwarded message ---------\n" + inner)
     records = parse(raw.encode()).records
     assert [(r.recipient, r.reason) for r in records] == [("ivo@example.org", "userunknown")]
+
+
+EXIM_NOTICE = b"""Return-Path: <>
+From: Mail Delivery System <Mailer-Daemon@relay.example.com>
+To: sara.lind@example.org
+Subject: Mail delivery failed: returning message to sender
+Content-Type: text/plain; charset=us-ascii
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  o.nilsen@example.no
+    host mx.example.no [192.0.2.9]
+    SMTP error from remote mail server after RCPT TO:<o.nilsen@example.no>:
+    550 5.1.1 <o.nilsen@example.no>: Recipient address rejected: User unknown
+"""
+
+
+def _attached(subject: bytes, inner: bytes, boundary: bytes = b"F") -> bytes:
+    return (b"From: Jane Person <jane@person.example>\nTo: help@example.com\nSubject: "
+            + subject + b"\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\""
+            + boundary + b"\"\n\n--" + boundary + b"\nContent-Type: text/plain\n\nSee the "
+            b"attached.\n\n--" + boundary + b"\nContent-Type: message/rfc822\n\n" + inner
+            + b"\n--" + boundary + b"--\n")
+
+
+def test_a_forward_of_a_forwarded_bounce_is_unwrapped() -> None:
+    twice = _attached(b"Fwd: Fw: this one too",
+                      _attached(b"Fw: this one too", EXIM_NOTICE, b"G"))
+    records = parse(twice).records
+    assert [(r.recipient, r.reason) for r in records] == [("o.nilsen@example.no", "userunknown")]
+
+
+def test_an_attached_forward_keeps_its_own_charset() -> None:
+    # Outlook's German forward in ISO-8859-1, attached to another forward: its separator
+    # "-----Urspr\xfcngliche Nachricht-----" must read as written, not as UTF-8 read twice.
+    inner = (b"From: Katrin Becker <k.becker@example.de>\nTo: liste@example.org\n"
+             b"Subject: WG: Newsletter\nContent-Type: text/plain; charset=iso-8859-1\n"
+             b"Content-Transfer-Encoding: 8bit\n\nBitte l\xf6schen.\n\n"
+             b"-----Urspr\xfcngliche Nachricht-----\n"
+             b"Von: Mail Delivery System [mailto:Mailer-Daemon@relay.example.com]\n"
+             b"Gesendet: Donnerstag, 14. November 2024 17:30\nAn: k.becker@example.de\n"
+             b"Betreff: Mail delivery failed: returning message to sender\n\n"
+             + EXIM_NOTICE.split(b"\n\n", 1)[1])
+    records = parse(_attached(b"Fwd: WG: Newsletter", inner)).records
+    assert [(r.recipient, r.reason) for r in records] == [("o.nilsen@example.no", "userunknown")]

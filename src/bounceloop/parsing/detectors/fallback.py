@@ -335,16 +335,19 @@ def _inquire(mail: Mail, depth: int) -> list[Fact]:
 
 def _forwarded(mail: Mail, depth: int) -> list[Fact]:
     """The facts of a bounce forwarded inside ``mail``, attached or inline."""
-    candidates: list[str] = []
+    candidates: list[bytes] = []
     if mail.original:
-        candidates.append(mail.original)
+        # Attached: its own bytes, so that its parts decode with their own charsets.
+        candidates.append(mail.original_raw or mail.original.encode("utf-8", "surrogateescape"))
     if _FORWARD_SUBJECT.match(mail.subject) or depth:
         marker = _FORWARD_MARKER.search(mail.body)
         if marker:
-            candidates.append(_inline(mail.body[marker.end():]))
-    for text in candidates:
-        inner = read(text.encode("utf-8", "surrogateescape"))
-        if not (_bounce_like(inner) or inner.dsn):
+            candidates.append(_inline(mail.body[marker.end():]).encode("utf-8", "surrogateescape"))
+    for raw in candidates:
+        inner = read(raw)
+        # A forward of a forward (the bounce attached or quoted one level further down) is
+        # unwrapped again, up to MAX_DEPTH.
+        if not (_bounce_like(inner) or inner.dsn or _FORWARD_SUBJECT.match(inner.subject)):
             continue
         facts = _detect(inner, depth)
         if facts:

@@ -58,4 +58,5 @@ def inquire(mail: Mail) -> list[Fact]:
     if inner.original:
         mail.original = inner.original
         mail.original_headers = inner.original_headers
+        mail.original_raw = inner.original_raw
     return facts
