@@ -86,3 +86,46 @@ def test_a_failed_connection_without_reply_is_an_expiry(status: str, words: str,
     raw = REPORT.format(notice=notice, status=status, diagnostic="")
     got = {r.recipient: r for r in parse(raw.encode()).records}
     assert got["b@two.example"].expired is expired
+
+
+# Two recipients refused at different commands: each one's entry in the text names its own.
+TWO = """From: MAILER-DAEMON@mx.example.org
+To: alice@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+<ann@one.example>: host mx.one.example said: 550 Unknown user (in reply to RCPT TO
+    command)
+<bob@two.example>: host mx.two.example said: 554 Message refused for policy reasons
+    (in reply to end of DATA command)
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; ann@one.example
+Action: failed
+Status: 5.0.0
+Diagnostic-Code: smtp; 550 Unknown user
+
+Final-Recipient: rfc822; bob@two.example
+Action: failed
+Status: 5.7.1
+Diagnostic-Code: smtp; 554 Message refused for policy reasons
+
+--b--
+"""
+
+
+def test_each_recipient_takes_the_command_its_own_entry_names() -> None:
+    # "Unknown user" in reply to RCPT TO is the address refused; read as after DATA (the
+    # other recipient's command), it would be a filter's refusal.
+    result = parse(TWO.encode())
+    assert result.detector == "rfc3464"
+    assert [(r.recipient, r.reason) for r in result.records] == [
+        ("ann@one.example", "userunknown"), ("bob@two.example", "policyviolation")]

@@ -52,7 +52,15 @@ def inquire(mail: Mail) -> list[Fact]:
             # holds what the Diagnostic-Code lacks (a local delivery agent's words, the SMTP
             # command).
             fact.context = notice
-        fact.command = fact.command or find_command(fact.diagnosis) or notice_command(notice)
+    # Several recipients: the command each one's own entry in the text names ("<a@b>: ...
+    # (in reply to RCPT TO command)"); another's is no evidence for it. Only where no entry
+    # names one is the command the notice names said of them all.
+    own = ({id(f): find_command(entry_of(head, f.recipient, lowered)) if f.recipient else ""
+            for f in facts[:MAX_ENTRIES]} if len(facts) > 1 else {})
+    shared = not any(own.values())
+    for fact in facts:
+        fact.command = (fact.command or find_command(fact.diagnosis) or own.get(id(fact), "")
+                        or (notice_command(notice) if shared else ""))
     return facts_or_original(mail, facts)
 
 
@@ -60,6 +68,9 @@ def inquire(mail: Mail) -> list[Fact]:
 #: is searched for entries.
 ENTRY_LINES = 6
 ENTRY_WINDOW = 8000
+#: Recipients whose entries are looked for in that text, at most: more cannot all fit in it,
+#: and each look reads it again.
+MAX_ENTRIES = 1000
 _NO_CONNECTION = rx.compile(r"\b(?:timeout|timed out)\b|connection refused|no route to host"
                             r"|network is unreachable|connection reset")
 # A line that opens another entry: an address, bracketed or not, first on it.
