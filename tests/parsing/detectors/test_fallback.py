@@ -499,3 +499,27 @@ def test_an_attached_forward_keeps_its_own_charset() -> None:
              + EXIM_NOTICE.split(b"\n\n", 1)[1])
     records = parse(_attached(b"Fwd: WG: Newsletter", inner)).records
     assert [(r.recipient, r.reason) for r in records] == [("o.nilsen@example.no", "userunknown")]
+
+
+INDENTED = """Return-Path: <>
+From: Mail Delivery Subsystem <postmaster@mail.example.com>
+To: news@sender.example
+Subject: Undeliverable: March news
+
+Your message did not reach some or all of the intended recipients.
+
+The following recipient(s) could not be reached:
+
+   joe.bloggs@example.org
+      Remote server (192.0.2.44) issued an error.
+      Your message was rejected by the remote server: 550 5.2.2 Mailbox full
+
+   ann.lee@example.org
+      Your message was rejected by the remote server: 550 5.1.1 User unknown
+"""
+
+
+def test_a_statement_indented_under_an_address_is_its_reason() -> None:
+    records = parse(INDENTED.encode()).records
+    assert [(r.recipient, r.reason) for r in records] == [
+        ("joe.bloggs@example.org", "mailboxfull"), ("ann.lee@example.org", "userunknown")]

@@ -640,10 +640,14 @@ def _entry(lines: list[str], at: int) -> str:
 
 def _paragraph(lines: list[str], at: int) -> str:
     """Line ``at`` and those under it, up to a blank line, the next entry or a failure
-    statement (at most :data:`ENTRY_LINES` lines)."""
+    statement (at most :data:`ENTRY_LINES` lines). A statement indented deeper than line
+    ``at`` is the entry's own reason ("Your message was rejected by the remote server: 550
+    ..." under the address), not the next paragraph."""
     taken = [lines[at]]
+    depth = len(lines[at]) - len(lines[at].lstrip())
     for line in lines[at + 1:at + ENTRY_LINES]:
-        if not line.strip() or _ENTRY.match(line) or _FAILURE.search(line.lower()):
+        if not line.strip() or _ENTRY.match(line) or (
+                _FAILURE.search(line.lower()) and len(line) - len(line.lstrip()) <= depth):
             break
         taken.append(line)
     return squeeze(" ".join(taken))
