@@ -572,6 +572,11 @@ TABLE: list[Row] = [
     ("501 5.1.3 Bad recipient address syntax", "5.1.3", "501", "", {}, "userunknown"),
     ("501 5.5.4 Syntax error in parameters scanning \"TO\"", "5.5.4", "501", "", {},
      "syntaxerror"),
+    # Microsoft 365 relaying another server's refusal: the remote's words, not a sending
+    # limit of Microsoft's own.
+    ("552 5.7.1 Spam score exceeded threshold", "5.7.1", "552", "DATA",
+     {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
+     "spamdetected"),
 ]
 
 

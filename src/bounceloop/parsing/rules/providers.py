@@ -138,8 +138,9 @@ PROVIDERS: tuple[Provider, ...] = (
             ("rejected", r"spam abuse detected"),
             ("exceedlimit", r"too many recipients"),
             ("toomanyconn", r"maximum number of connections"),
-            ("speeding", r"message receive limit|"
-             r"(?<![^\n])(?>[^\n]*?exceeded )[^\n]*threshold"),
+            # 5.2.121 / 5.2.122 "Recipient's per hour message receive limit (from specific
+            # sender) exceeded" (Exchange Online NDR reference).
+            ("speeding", r"message receive limit"),
         ),
     ),
     Provider(
