@@ -577,6 +577,10 @@ TABLE: list[Row] = [
     ("552 5.7.1 Spam score exceeded threshold", "5.7.1", "552", "DATA",
      {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
      "spamdetected"),
+    # A DMARC check that could not run is no failed authentication, in a provider's table
+    # too (Microsoft's "dmarc verification" words; Cisco AsyncOS's default reply).
+    ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA",
+     {"recipient": "jane@outlook.com"}, "systemerror"),
 ]
 
 

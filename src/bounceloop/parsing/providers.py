@@ -92,6 +92,9 @@ def find(s: Signals) -> tuple[str, str]:
             continue
         if rule.command and s.command != rule.command:
             continue
+        if rule.reason == "authfailure" and s.unfinished_check():
+            # A check that could not finish failed no authentication (classify._NOT_AUTH).
+            continue
         if rule.search(s.text):
             return rule.reason, _token(provider, rule, s.text)
     return "", ""
