@@ -577,6 +577,11 @@ TABLE: list[Row] = [
     ("552 5.7.1 Spam score exceeded threshold", "5.7.1", "552", "DATA",
      {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
      "spamdetected"),
+    # Postfix's anvil limit on one client's recipients per time unit, relayed by Microsoft
+    # 365: a rate (smtpd_client_recipient_rate_limit), not too many recipients in a message.
+    ("450 4.7.1 Error: too many recipients from 192.0.2.25", "4.7.1", "450", "RCPT",
+     {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
+     "speeding"),
     # A DMARC check that could not run is no failed authentication, in a provider's table
     # too (Microsoft's "dmarc verification" words; Cisco AsyncOS's default reply).
     ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA",

@@ -136,7 +136,6 @@ PROVIDERS: tuple[Provider, ...] = (
             # the recipient takes mail from its organization only.
             ("policyviolation", r"sender was not authenticated"),
             ("rejected", r"spam abuse detected"),
-            ("exceedlimit", r"too many recipients"),
             ("toomanyconn", r"maximum number of connections"),
             # 5.2.121 / 5.2.122 "Recipient's per hour message receive limit (from specific
             # sender) exceeded" (Exchange Online NDR reference).
