@@ -582,6 +582,8 @@ TABLE: list[Row] = [
     ("450 4.7.1 Error: too many recipients from 192.0.2.25", "4.7.1", "450", "RCPT",
      {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
      "speeding"),
+    ("450 4.7.1 Error: too many recipients from 192.0.2.25", "4.7.1", "450", "RCPT",
+     {"remote_mta": "mx.example.org", "reporting_mta": "googlemail.com"}, "speeding"),
     # A DMARC check that could not run is no failed authentication, in a provider's table
     # too (Microsoft's "dmarc verification" words; Cisco AsyncOS's default reply).
     ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA",

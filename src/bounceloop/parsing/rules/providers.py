@@ -102,8 +102,6 @@ PROVIDERS: tuple[Provider, ...] = (
             ("speeding", r"receiving mail (?:too quickly|at a rate)|"
              r"(?<![^\n])(?>[^\n]*?daily )[^\n]*limit exceeded"),
             ("suspend", r"account that you tried to reach is (?:disabled|inactive)"),
-            # 452 4.5.3 "Your message has too many recipients": per message (RFC 3463 X.5.3).
-            ("exceedlimit", r"too many recipients"),
             ("userunknown", r"email account that you tried to reach does not exist|"
              r"find the recipient domain|not a valid rfc[ -]?5321 address"),
             # 451 4.4.2 "Timeout - closing connection": the session timed out.
