@@ -10,10 +10,11 @@ corpus needed.
 
 ``--frames`` then reads every permanent reply again in the plain-text bounces of Postfix,
 qmail, Exim and Sendmail (``catalogue.FRAMES``: no Status field, the command named in each
-MTA's own words) and in Gmail's and Yahoo's bounces relaying a remote's reply (Gmail's
-names no command), and prints each frame's accuracy and the entries whose reason differs from
-their reading in the RFC 3464 report: a rule that holds only where a DSN carries the code or
-the command does not hold on the mail servers' other notices.
+MTA's own words) and in Gmail's, Yahoo's and Microsoft 365's bounces relaying a remote's
+reply (Gmail's and Microsoft's name no command), and prints each frame's accuracy and the
+entries whose reason differs from their reading in the RFC 3464 report: a rule that holds
+only where a DSN carries the code or the command does not hold on the mail servers' other
+notices.
 
     bench/catalogue.py [--family NAME]... [--src DIR] [--quiet] [--frames]
 """

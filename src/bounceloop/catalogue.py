@@ -333,12 +333,56 @@ def as_yahoo(entry: Entry) -> bytes:
     ).encode()
 
 
+def as_office365(entry: Entry) -> bytes:
+    """The entry's reply as Microsoft 365 relayed a remote's refusal: its NDR (the layout of
+    the project's tests/data/bounces/office365-01.eml: "<host> gave this error:", "Remote
+    Server returned '<reply>'"), with a report part whose Reporting-MTA is Microsoft's and
+    whose Remote-MTA is the remote, naming no command."""
+    recipient = _recipient(entry)
+    reply = " ".join(_reply_lines(entry))
+    first = (entry.status or entry.code or "5")[:1]
+    status = entry.status or f"{first if first in '45' else '5'}.0.0"
+    host = f"mx.{entry.domain}"
+    return (
+        "From: Microsoft Outlook <postmaster@contoso.onmicrosoft.com>\r\n"
+        "To: <sender@example.net>\r\n"
+        "Subject: Undeliverable: hello\r\n"
+        "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
+        "X-MS-Exchange-Message-Is-Ndr:\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
+        "\r\n"
+        "--b\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{host} rejected your message to the following email addresses:\r\n\r\n"
+        f"{recipient} ({recipient})\r\n\r\n"
+        f"{host} gave this error:\r\n{reply}\r\n\r\n"
+        "Diagnostic information for administrators:\r\n\r\n"
+        "Generating server: AM0PR01MB1234.eurprd01.prod.outlook.com\r\n\r\n"
+        f"{recipient}\r\n{host}\r\nRemote Server returned '{reply}'\r\n\r\n"
+        "--b\r\n"
+        "Content-Type: message/delivery-status\r\n"
+        "\r\n"
+        "Reporting-MTA: dns;AM0PR01MB1234.eurprd01.prod.outlook.com\r\n"
+        "\r\n"
+        f"Final-Recipient: rfc822;{recipient}\r\n"
+        "Action: failed\r\n"
+        f"Status: {status}\r\n"
+        f"Diagnostic-Code: smtp;{reply}\r\n"
+        f"Remote-MTA: dns;{host}\r\n"
+        "\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
 #: The notices an entry's reply is read in: the RFC 3464 report the figure of issue 18 is
 #: measured on; four MTAs' plain-text bounces, which name the command in their own words or
-#: not at all and have no Status field (:func:`frame_entries`); and two providers' bounces
+#: not at all and have no Status field (:func:`frame_entries`); and three providers' bounces
 #: relaying the remote's reply, whose own tables must not read it as their own.
 FRAMES = {"dsn": as_dsn, "postfix": as_postfix_text, "qmail": as_qmail, "exim": as_exim,
-          "sendmail": as_sendmail, "gmail": as_gmail, "yahoo": as_yahoo}
+          "sendmail": as_sendmail, "gmail": as_gmail, "yahoo": as_yahoo,
+          "office365": as_office365}
 
 
 def frame_entries(entries: list[Entry], frame: str) -> list[Entry]:
