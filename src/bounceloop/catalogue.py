@@ -102,6 +102,24 @@ def _returned(recipient: str) -> str:
     return f"From: sender@example.net\r\nTo: {recipient}\r\nSubject: hello\r\n\r\nHello.\r\n"
 
 
+#: A report's MIME fields and the opening of its notification part (RFC 3462).
+_REPORT_OPENS = (
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
+    "\r\n"
+    "--b\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+)
+
+
+def _status(entry: Entry) -> str:
+    """The Status field a report gives the entry's reply: its enhanced code, else the class's
+    X.0.0 (Postfix's smtp client writes that for a reply without one)."""
+    first = (entry.status or entry.code or "5")[:1]
+    return entry.status or f"{first if first in '45' else '5'}.0.0"
+
+
 def as_dsn(entry: Entry) -> bytes:
     """The entry's reply as a reporting MTA returns it: a minimal RFC 3464 report.
 
@@ -110,8 +128,7 @@ def as_dsn(entry: Entry) -> bytes:
     X.0.0, as an MTA writes it for a reply without one (Postfix's smtp client does). The
     notification part says nothing beyond that delivery failed, so only the reply decides.
     """
-    first = (entry.status or entry.code or "5")[:1]
-    status = entry.status or f"{first if first in '45' else '5'}.0.0"
+    status = _status(entry)
     diagnostic = "\r\n ".join(line.strip() for line in entry.text.splitlines() if line.strip())
     recipient = _recipient(entry)
     # Reporting MTAs name the command a reply answered in the notification (Postfix "(in
@@ -125,12 +142,7 @@ def as_dsn(entry: Entry) -> bytes:
         "Subject: Undelivered Mail Returned to Sender\r\n"
         "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
         "Message-ID: <catalogue.{id}@mta.example.net>\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
-        "\r\n"
-        "--b\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "\r\n"
+        + _REPORT_OPENS +
         f"Your message could not be delivered to {recipient}{said}.\r\n"
         "\r\n"
         "--b\r\n"
@@ -340,8 +352,7 @@ def as_office365(entry: Entry) -> bytes:
     whose Remote-MTA is the remote, naming no command."""
     recipient = _recipient(entry)
     reply = " ".join(_reply_lines(entry))
-    first = (entry.status or entry.code or "5")[:1]
-    status = entry.status or f"{first if first in '45' else '5'}.0.0"
+    status = _status(entry)
     host = f"mx.{entry.domain}"
     return (
         "From: Microsoft Outlook <postmaster@contoso.onmicrosoft.com>\r\n"
@@ -349,12 +360,7 @@ def as_office365(entry: Entry) -> bytes:
         "Subject: Undeliverable: hello\r\n"
         "Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n"
         "X-MS-Exchange-Message-Is-Ndr:\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n"
-        "\r\n"
-        "--b\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "\r\n"
+        + _REPORT_OPENS +
         f"{host} rejected your message to the following email addresses:\r\n\r\n"
         f"{recipient} ({recipient})\r\n\r\n"
         f"{host} gave this error:\r\n{reply}\r\n\r\n"
