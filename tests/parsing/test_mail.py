@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import quopri
+from pathlib import Path
 
 import pytest
 
 from bounceloop.parsing import parse
-from bounceloop.parsing.mail import headers_of, read
+from bounceloop.parsing.mail import headers_of, read, untagged
 
 DSN = b"""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
 To: sender@example.org
@@ -164,3 +165,37 @@ def test_garbage_is_not_an_error(raw: bytes) -> None:
 def test_from_address_keeps_an_apostrophe_of_its_local_part(value: str, address: str) -> None:
     # RFC 5322 3.2.3: "'" is atext; around an address it is only quoting.
     assert read(f"From: {value}\r\nSubject: x\r\n\r\nbody\r\n".encode()).from_address == address
+
+
+@pytest.mark.parametrize(("subject", "bare"), [
+    ("[EXTERNAL] Mail delivery failed", "Mail delivery failed"),
+    ("*****SPAM***** Undelivered Mail Returned to Sender", "Undelivered Mail Returned to Sender"),
+    ("****SPAM(5.2)**** Returned mail", "Returned mail"),
+    ("***SPAM*** [External] failure notice", "failure notice"),
+    ("[SPAM] Delivery Status Notification (Failure)", "Delivery Status Notification (Failure)"),
+    ("SPAM: 6.21 Undeliverable: hello", "Undeliverable: hello"),
+    ("EXT: Fwd: Returned mail", "Fwd: Returned mail"),
+    # A tag alone is the Subject (Apache James's "[BOUNCE]" is none of these anyway); a
+    # mailing list's tag and other brackets are the sender's own.
+    ("[SPAM]", "[SPAM]"),
+    ("[BOUNCE]", "[BOUNCE]"),
+    ("[languse] Mail delivery failed", "[languse] Mail delivery failed"),
+    ("[Postmaster] Email Delivery Failure", "[Postmaster] Email Delivery Failure"),
+])
+def test_untagged(subject: str, bare: str) -> None:
+    assert untagged(subject) == bare
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "bounces"
+
+
+@pytest.mark.parametrize("tag", [b"[EXTERNAL] ", b"*****SPAM***** "])
+def test_a_tagged_subject_reads_as_the_mtas_own(tag: bytes) -> None:
+    # Gmail's plain-text bounce is known by its Subject's start.
+    raw = (SAMPLES / "gmail-01.eml").read_bytes()
+    tagged = raw.replace(b"Subject: ", b"Subject: " + tag, 1)
+    assert tagged != raw
+    result = parse(tagged)
+    assert (result.detector, [(r.recipient, r.reason) for r in result.records]) == (
+        "gmail", [("ghost.user@example.org", "userunknown")])
+    assert result.subject.startswith(tag.decode().strip())  # shown as it came

@@ -193,11 +193,37 @@ def read(raw: bytes) -> Mail:
     return _plain(text)
 
 
+# Tags that filters and gateways put before a message's Subject on its way, the bounce's as
+# any other's: SpamAssassin's rewrite_header Subject ("*****SPAM*****", "****SPAM(5.2)****"),
+# amavisd-new's $sa_spam_subject_tag ("***SPAM*** "), Haraka's rspamd plugin ("[SPAM] %s"),
+# an rspamd rewrite_subject such as "SPAM: 6.2 %s", and the "[EXTERNAL]" / "EXT:" marks that
+# organisations' gateways put on mail from outside. The MTA's own Subject follows them.
+_TAG = rx.compile(
+    r"\s*(?:\*{2,}\s*spam[^*\n]{0,20}\*{2,}"
+    r"|\[\s*(?:(?:suspected |possible |probable )?spam|external(?: sender| email)?|ext|bulk"
+    r"|suspicious|caution|junk)\b[^\]\n]{0,20}\]"
+    r"|(?:spam|external|ext)\s*:(?:\s*-?\d+(?:\.\d+)?\b)?)\s*",
+    re.I,
+)
+
+
+def untagged(subject: str) -> str:
+    """``subject`` without the tags filters and gateways put before it (at most three); a
+    Subject that is a tag alone is kept."""
+    rest = subject
+    for _ in range(3):
+        tag = _TAG.match(rest)
+        if tag is None or not rest[tag.end():].strip():
+            break
+        rest = rest[tag.end():]
+    return rest
+
+
 def _plain(text: str) -> Mail:
     """A last resort: the head as headers, the rest as text."""
     headers, body = mime.split_head(text)
     mail = Mail(headers=headers, body=decode_bytes(body.encode("latin-1")))
-    mail.subject = mail.header("Subject")
+    mail.subject = untagged(mail.header("Subject"))
     mail.sender = mail.header("From")
     return mail
 
@@ -245,7 +271,7 @@ def _resplit(root: mime.Part) -> mime.Part | None:
 
 def _take_apart(root: mime.Part) -> Mail:
     mail = Mail(headers=root.headers, content_type=root.ctype)
-    mail.subject = mail.header("Subject")
+    mail.subject = untagged(mail.header("Subject"))
     mail.sender = mail.header("From")
     texts: list[str] = []
     htmls: list[str] = []

@@ -57,9 +57,9 @@ def parse(raw: bytes, convention: Convention = Convention.CODE) -> Result:
         import traceback
 
         tb = traceback.format_exc(limit=-3).strip().splitlines()
-        return Result(error="parser error: " + " | ".join(tb[-3:]), subject=mail.subject,
+        return Result(error="parser error: " + " | ".join(tb[-3:]), subject=mail.header("Subject"),
                       sender=mail.sender)
-    return Result(records=records, detector=name if records else "", subject=mail.subject,
+    return Result(records=records, detector=name if records else "", subject=mail.header("Subject"),
                   sender=mail.sender)
 
 
