@@ -24,10 +24,12 @@ def search_address(text: str) -> re.Match[str] | None:
 
 
 def find_addresses(text: str) -> list[str]:
-    """``ADDRESS.findall(text)``, in linear time.
+    """``ADDRESS.findall(text)``, in linear time, less quoting apostrophes.
 
     After a match, findall goes on where it ended, which can be inside a run ("a@b.c+d@e.f"
     finds "+d@e.f" too): a match there is tried once, then the search goes on at run starts.
+    An apostrophe is an atext character (RFC 5322 3.2.3: o'brien@example.org), but one
+    before an address that another closes ('jane@example.org') quotes it: it is left out.
     """
     found: list[str] = []
     pos = 0
@@ -35,7 +37,10 @@ def find_addresses(text: str) -> list[str]:
         m = ADDRESS.match(text, pos) or _ADDRESS_AT_RUN.search(text, pos)
         if m is None:
             return found
-        found.append(m.group(0))
+        address = m.group(0)
+        if address[0] == "'" and text[m.end():m.end() + 1] == "'":
+            address = address.lstrip("'")
+        found.append(address)
         pos = m.end()
 
 
