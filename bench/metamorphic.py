@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Readings that must not change: the parser against itself, on changes a bounce meets on
+its way that leave what it says as it was.
+
+Each change below is made to every message of the corpora, and the message read again. A
+record whose recipient or reason moves is listed: a rule that holds only on the bytes as
+they were, not on the mail server's message. The corpora are the project's own samples
+(tests/data/bounces, tests/data/dsnfarm) and, where it is there, the shared Sisimai corpus
+(../shared/corpus/sisimai; this bench reads it when present and says so when not).
+
+- ``crlf``: CRLF line ends everywhere (as on the wire, RFC 5321 2.3.8);
+- ``trailing-space``: white space at the end of every line (relays add it; RFC 2045 6.7
+  says a decoder deletes it);
+- ``header-case``: the message's header field names in lower case (RFC 5322 1.2.2);
+- ``dsn-field-case``: RFC 3464 field names in lower case (its fields follow RFC 822);
+- ``subject-tag``: a filter's tag before the Subject (SpamAssassin's "*****SPAM*****",
+  "[EXTERNAL]" of a gateway);
+- ``angle-recipient``: a Final-Recipient written "rfc822; <jane@example.org>";
+- ``forward-attached``: the bounce forwarded by a person, attached as message/rfc822 to a
+  "Fwd:" message.
+
+A forward makes a vacation reply, an ARF report or a provider's JSON notice another
+message (its own headers are what mark it), and a detector that knows a format by a header
+loses it in a forward: those moves are expected, and listed like the others.
+
+    bench/metamorphic.py [--change NAME]... [--corpus DIR]... [--detail N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "corpus" / "sisimai" / "eml"
+CORPORA = [ROOT / "tests" / "data" / "bounces", ROOT / "tests" / "data" / "dsnfarm" / "eml"]
+
+Reading = list[tuple[str, str]]
+
+
+def _lf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n")
+
+
+def crlf(raw: bytes) -> bytes | None:
+    return _lf(raw).replace(b"\n", b"\r\n")
+
+
+_LINE_END = re.compile(rb"(?m)([^\r\n])(\r?)$")
+
+
+def trailing_space(raw: bytes) -> bytes | None:
+    return _LINE_END.sub(rb"\1  \2", raw)
+
+
+_FIELD = re.compile(rb"(?m)^([A-Za-z][A-Za-z0-9-]*):")
+
+
+def header_case(raw: bytes) -> bytes | None:
+    head, blank, body = _lf(raw).partition(b"\n\n")
+    return _FIELD.sub(lambda m: m.group(1).lower() + b":", head) + blank + body
+
+
+_DSN_FIELD = re.compile(
+    rb"(?mi)^(reporting-mta|final-recipient|original-recipient|action|status|diagnostic-code"
+    rb"|remote-mta|arrival-date|last-attempt-date|received-from-mta|x-postfix-sender):")
+
+
+def dsn_field_case(raw: bytes) -> bytes | None:
+    changed, n = _DSN_FIELD.subn(lambda m: m.group(1).lower() + b":", raw)
+    return changed if n else None
+
+
+_SUBJECT = re.compile(rb"(?mi)^subject:[ \t]*")
+
+
+def subject_tag(raw: bytes) -> bytes | None:
+    head, blank, body = _lf(raw).partition(b"\n\n")
+    changed, n = _SUBJECT.subn(b"Subject: *****SPAM***** [EXTERNAL] ", head, count=1)
+    return changed + blank + body if n else None
+
+
+_FINAL = re.compile(rb"(?mi)^(final-recipient:[ \t]*rfc822;[ \t]*)([^\s<>]+@[^\s<>]+)[ \t]*$")
+
+
+def angle_recipient(raw: bytes) -> bytes | None:
+    changed, n = _FINAL.subn(rb"\1<\2>", raw)
+    return changed if n else None
+
+
+def forward_attached(raw: bytes) -> bytes | None:
+    subject = _SUBJECT.search(raw)
+    line = raw[subject.end():raw.find(b"\n", subject.end())].strip() if subject else b""
+    return (b"From: Jane Person <jane@person.example>\nTo: help@sender.example\n"
+            b"Subject: Fwd: " + line + b"\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/mixed; boundary=\"=_forward_=\"\n\n"
+            b"--=_forward_=\nContent-Type: text/plain\n\nWhat does this mean?\n\n"
+            b"--=_forward_=\nContent-Type: message/rfc822\n\n" + _lf(raw)
+            + b"\n--=_forward_=--\n")
+
+
+CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
+    "crlf": crlf, "trailing-space": trailing_space, "header-case": header_case,
+    "dsn-field-case": dsn_field_case, "subject-tag": subject_tag,
+    "angle-recipient": angle_recipient, "forward-attached": forward_attached,
+}
+
+
+def reading(raw: bytes) -> Reading:
+    from bounceloop.parsing import parse
+
+    return sorted((r.recipient.lower(), r.reason) for r in parse(raw).records)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--change", action="append", choices=sorted(CHANGES),
+                    help="a change to make (repeatable; default: all)")
+    ap.add_argument("--corpus", action="append", type=Path,
+                    help="a directory of .eml files (repeatable; default: the project's "
+                         "samples and, if present, the shared Sisimai corpus)")
+    ap.add_argument("--detail", type=int, default=5, metavar="N",
+                    help="moved readings to show per change and corpus (default 5)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    corpora = args.corpus or [*CORPORA, *([SHARED] if SHARED.is_dir() else [])]
+    if not args.corpus and not SHARED.is_dir():
+        print(f"({SHARED} is not there: the project's samples only)")
+    changes = args.change or sorted(CHANGES)
+    print(f"{'corpus':<12} {'change':<18} {'messages':>8} {'moved':>6}")
+    moved_in_all = 0
+    for corpus in corpora:
+        files = sorted(corpus.glob("*.eml"))
+        before = {f: reading(f.read_bytes()) for f in files}
+        for name in changes:
+            tried = moved = 0
+            shown: list[str] = []
+            for f in files:
+                changed = CHANGES[name](f.read_bytes())
+                if changed is None:
+                    continue
+                tried += 1
+                after = reading(changed)
+                if after != before[f]:
+                    moved += 1
+                    if len(shown) < args.detail:
+                        shown.append(f"    {f.name}: {before[f][:2]} -> {after[:2]}")
+            moved_in_all += moved
+            label = corpus.parent.name if corpus.name == "eml" else corpus.name
+            print(f"{label:<12} {name:<18} {tried:>8} {moved:>6}")
+            for line in shown:
+                print(line)
+    print(f"\nreadings moved in all: {moved_in_all}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
