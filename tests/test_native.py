@@ -3,8 +3,6 @@ gives what the plain-Python parser gives."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import marshal
 import os
 import subprocess
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bounceloop import native
+from tests.scripts import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "data" / "bounces"
@@ -96,11 +95,7 @@ def test_the_environment_can_ask_for_plain_python() -> None:
 
 
 def _build_script() -> object:
-    spec = importlib.util.spec_from_file_location("native_build", ROOT / "scripts" / "native.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("scripts/native.py", "native_build")
 
 
 def test_what_is_compiled() -> None:

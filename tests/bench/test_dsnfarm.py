@@ -14,7 +14,6 @@ copy, so it can fail.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -25,6 +24,7 @@ from types import ModuleType
 import pytest
 
 from bounceloop.core.reasons import NOT_ERRORS, REASONS, is_hardbounce
+from tests import scripts
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "dsnfarm"
@@ -42,12 +42,7 @@ KINDS = dict.fromkeys(MTAS, ("reply", "expiry", "dns", "mix")) | {
 
 
 def _split() -> ModuleType:
-    path = ROOT / "bench" / "dsnfarm" / "split.py"
-    spec = importlib.util.spec_from_file_location("dsnfarm_split", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load("bench/dsnfarm/split.py", "dsnfarm_split")
 
 
 half = _split().half

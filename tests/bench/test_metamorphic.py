@@ -5,25 +5,17 @@ moved nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.scripts import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("metamorphic", ROOT / "bench" / "metamorphic.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = load("bench/metamorphic.py", "metamorphic")
 #: A forward makes a vacation reply, an ARF report or a JSON notice another message: the
 #: bench lists what it moves, and no reading here is held to it.
 HELD = sorted(set(BENCH.CHANGES) - {"forward-attached"})

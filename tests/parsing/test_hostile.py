@@ -11,23 +11,17 @@ pattern backtracking in C does not see a signal until it returns.
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from bounceloop.parsing import parse
+from tests.scripts import load
 
 
 def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "adversarial.py"
-    spec = importlib.util.spec_from_file_location("adversarial", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("bench/adversarial.py", "adversarial")
 
 
 SHAPES = _bench().SHAPES
