@@ -383,7 +383,7 @@ def _inline(text: str) -> str:
     "Subject: ..."), a blank line, its body; quotation marks taken off, the labels of a
     client's own language read as the fields they name."""
     text = text.lstrip("\n")
-    text = _unquote(text, text[:text.find("\n")] if "\n" in text else text)
+    text = _unquote(text, text.partition("\n")[0])
     head, blank, body = text.partition("\n\n")
     head = _LABEL.sub(lambda m: f"{_FIELD[m.group(1).lower()]}:", head)
     return head + blank + body

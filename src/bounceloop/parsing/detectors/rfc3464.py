@@ -55,11 +55,12 @@ def inquire(mail: Mail) -> list[Fact]:
     # Several recipients: the command each one's own entry in the text names ("<a@b>: ...
     # (in reply to RCPT TO command)"); another's is no evidence for it. Only where no entry
     # names one is the command the notice names said of them all.
-    own = ({id(f): find_command(entry_of(head, f.recipient, lowered)) if f.recipient else ""
-            for f in facts[:MAX_ENTRIES]} if len(facts) > 1 else {})
-    shared = not any(own.values())
-    for fact in facts:
-        fact.command = (fact.command or find_command(fact.diagnosis) or own.get(id(fact), "")
+    own = ([find_command(entry_of(head, f.recipient, lowered)) if f.recipient else ""
+            for f in facts[:MAX_ENTRIES]] if len(facts) > 1 else [])
+    shared = not any(own)
+    for i, fact in enumerate(facts):
+        fact.command = (fact.command or find_command(fact.diagnosis)
+                        or (own[i] if i < len(own) else "")
                         or (notice_command(notice) if shared else ""))
     return facts_or_original(mail, facts)
 
