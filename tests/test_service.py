@@ -306,7 +306,11 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
         assert status == 200  # the shared queue, seen from any process
         assert b'bounceloop_queue_jobs{kind="deliver",status="pending"} 1.0' in body
         host, port = smtp_listen.rsplit(":", 1)
-        dsn = bounces.dsn("jo@d0.test", f"X-Bounceloop-Id: {sent['id']}\r\n".encode() + MIME)
+        # A soft failure, which suppresses nothing: the worker may process it before or
+        # after it delivers the message (both are due when it starts), and either way
+        # the message goes out. A hard one processed first would suppress the address.
+        dsn = bounces.dsn("jo@d0.test", f"X-Bounceloop-Id: {sent['id']}\r\n".encode() + MIME,
+                          status="5.2.2", diagnostic="552 5.2.2 <{rcpt}>: Mailbox full")
         await asyncio.to_thread(_send_bounce, host, int(port), sent["envelope"], dsn)
         await asyncio.sleep(1.0)
 
@@ -321,7 +325,7 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
                        "the worker's delivery and processing")
         assert state()[0] == "delivered"
         with db.connect() as conn:
-            assert conn.execute(select(errors.c.reason)).scalars().all() == ["userunknown"]
+            assert conn.execute(select(errors.c.reason)).scalars().all() == ["mailboxfull"]
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
@@ -345,7 +349,8 @@ async def test_roles_run_apart_on_one_database(tmp_path: Path, three_domains: Fa
     # and the delivery are both due at once, each in a task of its own.
     assert sorted((line["msg"], line["recipient"]) for line in about) == [
         ("delivered", "jo@d0.test"), ("returned failure", "jo@d0.test")]
-    assert about[1]["reason"] == "userunknown" and about[1]["received_id"] >= 1
+    failure = next(line for line in about if line["msg"] == "returned failure")
+    assert failure["reason"] == "mailboxfull" and failure["received_id"] >= 1
 
 
 def _send_bounce(host: str, port: int, rcpt: str, raw: bytes) -> None:
@@ -363,3 +368,58 @@ async def test_the_smtp_role_needs_an_address(tmp_path: Path, three_domains: Fak
     assert code == 1 and b"BOUNCELOOP_SMTP_LISTEN" in err
     code, _, err = await run(env, "serve", "--role", "mail")
     assert code == 2 and b"--role" in err
+
+
+async def test_ready_waits_for_the_workers_parts(tmp_path: Path, monkeypatch: Any) -> None:
+    """/ready says 503 "starting" until the worker's parser processes have loaded the
+    parser (and its delivery database process runs): a probe that sends traffic at the
+    first 200 must not find the start-up competing with the work."""
+    from bounceloop.config import Settings
+    from bounceloop.inbound.process import Processor
+    from bounceloop.service import serve
+    from bounceloop.storage import migrate
+
+    url = f"sqlite:///{tmp_path / 'ready.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    release = asyncio.Event()
+    real_warm = Processor.warm
+
+    async def gated_warm(self: Processor) -> None:
+        await release.wait()
+        await real_warm(self)
+
+    monkeypatch.setattr(Processor, "warm", gated_warm)
+    http = f"127.0.0.1:{free_port()}"
+    settings = Settings(database_url=url, spool_dir=tmp_path / "spool", http_listen=http,
+                        smtp_listen="", verp_secret="ready-secret")
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(settings, stop, role="worker"))
+
+    def ready() -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(f"http://{http}/ready", timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+        except OSError:
+            return 0, None
+
+    try:
+        seen: tuple[int, Any] = (0, None)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = await asyncio.to_thread(ready)
+            if seen[0] == 503 and seen[1]["starting"] == ["parser processes"]:
+                break  # the delivery database process has started; the parser waits
+            await asyncio.sleep(0.05)
+        assert seen == (503, {"status": "starting", "starting": ["parser processes"]})
+        release.set()
+        while time.monotonic() < deadline and (seen := await asyncio.to_thread(ready))[0] != 200:
+            await asyncio.sleep(0.05)
+        assert seen == (200, {"status": "ready", "schema": migrate.head()})
+    finally:
+        stop.set()
+        release.set()
+        await asyncio.wait_for(service, 30)

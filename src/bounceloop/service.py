@@ -19,6 +19,7 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
 
     from bounceloop.delivery.engine import Engine as Delivery
     from bounceloop.delivery.engine import worker_name
-    from bounceloop.inbound import InboundServer, Inbox, Processor
+    from bounceloop.inbound.inbox import Inbox
+    from bounceloop.inbound.process import Processor
+    from bounceloop.inbound.server import InboundServer
     from bounceloop.observability.metrics import Metrics
     from bounceloop.observability.queue import QueueCollector
     from bounceloop.observability.suppressions import SuppressionCollector
@@ -170,6 +173,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
     tasks: list[asyncio.Task[Any]] = []
     engine: Delivery | None = None
     processor: Processor | None = None
+    starting: set[str] = set()
+    """The parts still starting: /ready waits for them (see web.app)."""
+    starts: list[asyncio.Task[None]] = []
     if work:
         assert journal is not None
         engine = Delivery(settings, db, metrics=metrics, stop=stop, worker=worker,
@@ -178,6 +184,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         processor = Processor(settings, db, worker, metrics=metrics,
                               parse_processes=settings.parse_processes)
         dispatcher = Dispatcher(settings, db, worker, metrics=metrics)
+        starting |= {"delivery database process", "parser processes"}
+        # Not among ``tasks``: the service stops when one of those ends.
+        starts += [asyncio.create_task(_started(starting, "delivery database process",
+                                                engine.ready())),
+                   asyncio.create_task(_started(starting, "parser processes",
+                                                processor.warm()))]
         tasks += [asyncio.create_task(engine.run(stop)),
                   asyncio.create_task(processor.run(stop)),
                   asyncio.create_task(dispatcher.run(stop)),
@@ -190,7 +202,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
                       writes=processor.writes if processor else None)
         inbound = InboundServer(settings, inbox, metrics)
         await inbound.start(smtp_sock)
-    server = Server(uvicorn.Config(create_app(db, metrics, settings, interactive=web),
+    server = Server(uvicorn.Config(create_app(db, metrics, settings, interactive=web,
+                                               starting=lambda: sorted(starting)),
                                     host=host, port=port, log_level="warning",
                                     lifespan="off", access_log=False))
     tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
@@ -211,7 +224,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         if inbound is not None:
             await inbound.close()
         server.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *starts, return_exceptions=True)
         if processor is not None:
             processor.close()
         if engine is not None:
@@ -223,6 +236,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         for s in sockets:
             s.close()
         log.info("stopped")
+
+
+async def _started(starting: set[str], part: str, start: Coroutine[Any, Any, None]) -> None:
+    """Start a part, then take it off ``starting``. A part that cannot start stays on it
+    (/ready says so; the part's own loop retries and logs why)."""
+    try:
+        await start
+    except Exception as exc:
+        log.error("%s did not start: %s", part, exc)
+        return
+    starting.discard(part)
 
 
 async def sweep(db: Engine, interval: float, stop: asyncio.Event,

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine, select
 
 from bounceloop.config import Settings
-from bounceloop.inbound import Context
 from bounceloop.inbound.feedback import FeedbackTrust
+from bounceloop.inbound.process import Context
 from bounceloop.storage.tables import suppressions
 from bounceloop.testing import FakeDNS, bounces
 from tests.inbound.test_process import DOMAIN, SECRET, World

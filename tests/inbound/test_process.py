@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 from bounceloop.config import Settings
 from bounceloop.core import signed
-from bounceloop.inbound import Context, run_batch
+from bounceloop.inbound.process import Context, run_batch
 from bounceloop.storage import messages as store
 from bounceloop.storage import received
 from bounceloop.storage.tables import errors, events
@@ -343,7 +343,7 @@ async def test_the_processor_takes_due_jobs_parsing_in_a_thread_or_a_process(
     import os
     import signal
 
-    from bounceloop.inbound import Processor
+    from bounceloop.inbound.process import Processor
     from bounceloop.storage import outbox
     from bounceloop.storage.tables import jobs
 

@@ -24,8 +24,8 @@ from sqlalchemy.exc import OperationalError
 from bounceloop.cli import cli
 from bounceloop.config import Settings
 from bounceloop.core.severity import Convention
-from bounceloop.inbound import Processor
 from bounceloop.inbound.parser import Parsed, parse_all
+from bounceloop.inbound.process import Processor
 from bounceloop.storage import migrate, outbox
 from bounceloop.storage import received as received_store
 from bounceloop.storage.engine import create_engine

@@ -26,7 +26,8 @@ from sqlalchemy import Engine, select, text
 
 from bounceloop.config import Settings
 from bounceloop.core import verp
-from bounceloop.inbound import InboundServer, Inbox
+from bounceloop.inbound.inbox import Inbox
+from bounceloop.inbound.server import InboundServer
 from bounceloop.observability.metrics import Metrics
 from bounceloop.service import listen
 from bounceloop.storage.tables import jobs, received

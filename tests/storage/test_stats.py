@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from bounceloop.core.severity import Convention
 from bounceloop.core.suppression import Policy
 from bounceloop.delivery.result import StepResult
-from bounceloop.inbound import run_batch
+from bounceloop.inbound.process import run_batch
 from bounceloop.storage import received, stats
 from bounceloop.storage.tables import stats as stats_table
 from bounceloop.testing import bounces

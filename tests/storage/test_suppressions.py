@@ -20,7 +20,7 @@ from bounceloop.config import Settings
 from bounceloop.core.suppression import Decision, Failure, Policy
 from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
-from bounceloop.inbound import Context, run_batch
+from bounceloop.inbound.process import Context, run_batch
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, received, suppressions
 from bounceloop.storage.tables import errors, suppression_log

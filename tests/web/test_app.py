@@ -215,6 +215,16 @@ def test_ready_when_the_schema_is_this_versions(client: TestClient, engine: Engi
     assert r.json() == {"status": "not ready", "schema": "0004", "needs": migrate.head()}
 
 
+def test_not_ready_while_parts_are_starting(sqlite_db: Engine) -> None:
+    parts = ["delivery database process", "parser processes"]
+    with TestClient(create_app(sqlite_db, Metrics(), starting=lambda: parts)) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503
+        assert r.json() == {"status": "starting", "starting": parts}
+        parts.clear()
+        assert c.get("/ready").status_code == 200
+
+
 def test_not_ready_without_a_database() -> None:
     db = create_engine("sqlite:////nonexistent/dir/x.db")
     with TestClient(create_app(db, Metrics())) as c:

@@ -30,7 +30,7 @@ from bounceloop.config import Settings
 from bounceloop.core.severity import Convention
 from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
-from bounceloop.inbound import Context, run_batch
+from bounceloop.inbound.process import Context, run_batch
 from bounceloop.observability.metrics import Metrics
 from bounceloop.storage import messages as store
 from bounceloop.storage import outbox, received, webhooks

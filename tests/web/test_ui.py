@@ -25,7 +25,7 @@ from bounceloop.config import Settings
 from bounceloop.core import signed
 from bounceloop.delivery.outcome import verdict
 from bounceloop.delivery.result import StepResult
-from bounceloop.inbound import Context, run_batch
+from bounceloop.inbound.process import Context, run_batch
 from bounceloop.storage import errorlist, outbox, received, users
 from bounceloop.storage import messages as store
 from bounceloop.storage import webhooks as webhook_store

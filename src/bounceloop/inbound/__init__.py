@@ -5,12 +5,9 @@
     correlate  tie a returned message to the message it answers (pure; lookups by protocol)
     lookup     correlate's lookups over the database
     process    parse, tie, write error rows and events; the Processor worker loop
+    parser     the parser processes, each message under a time budget
+
+The package imports nothing: a parser process (spawned, see parser) loads only the parser
+and what it needs, not the SMTP server and the database layer (0.6 s and 62 MiB of RSS
+before, per parser process). Import from the modules.
 """
-
-from __future__ import annotations
-
-from bounceloop.inbound.inbox import Inbox
-from bounceloop.inbound.process import Context, Processor, process, run_batch
-from bounceloop.inbound.server import InboundServer
-
-__all__ = ["Context", "InboundServer", "Inbox", "Processor", "process", "run_batch"]

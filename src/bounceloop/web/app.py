@@ -9,6 +9,7 @@ static/api-docs.js."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -80,10 +81,13 @@ def unwritable(db: Engine) -> str | None:
 
 
 def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *,
-               interactive: bool = True) -> FastAPI:
+               interactive: bool = True,
+               starting: Callable[[], Sequence[str]] | None = None) -> FastAPI:
     """The app, bound to one database, one metrics registry and the settings (no
     globals). Without ``interactive`` (the smtp and worker roles) only the probes and
-    ``/metrics``: no API, no UI."""
+    ``/metrics``: no API, no UI. ``starting`` names the parts of the service still
+    starting (the worker's parser processes, its delivery database process): /ready says
+    503 until it names none."""
     settings = settings or Settings()
     app = FastAPI(title="bounceloop", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=OPENAPI_URL)
@@ -108,12 +112,18 @@ def create_app(db: Engine, metrics: Metrics, settings: Settings | None = None, *
             return HTMLResponse(DOCS_PAGE, headers={**HEADERS, "Cache-Control": "no-cache"})
 
     @app.get("/ready", responses={503: {
-        "description": "Not ready: the database does not answer, has another schema or "
-                       "cannot be written."}})
+        "description": "Not ready: parts of the service are still starting, or the "
+                       "database does not answer, has another schema or cannot be "
+                       "written."}})
     def ready() -> JSONResponse:
-        """Ready for work: the database answers, has this version's schema and takes
-        writes (a load balancer or orchestrator sends traffic only then: a read-only
-        database would answer every inbound message 451)."""
+        """Ready for work: the service's parts have started, and the database answers,
+        has this version's schema and takes writes (a load balancer or orchestrator sends
+        traffic only then: a read-only database would answer every inbound message 451;
+        a worker whose parser processes are still loading would parse its first returned
+        messages only after them, and their start competes with the work for the CPU)."""
+        waiting = list(starting()) if starting is not None else []
+        if waiting:
+            return JSONResponse({"status": "starting", "starting": waiting}, 503)
         try:
             revision = migrate.current(db)
         except Exception as exc:  # report, do not crash the probe
