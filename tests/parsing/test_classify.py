@@ -89,6 +89,10 @@ TABLE: list[Row] = [
     # postscreen(8) judged the client's IP (deny list, DNSBL, pregreet or pipelining tests).
     ("550 5.3.2 Service currently unavailable", "5.3.2", "550", "RCPT", {}, "blocked"),
     ("450 4.3.2 Service currently unavailable", "4.3.2", "450", "RCPT", {}, "blocked"),
+    # RFC 3463 X.3.2 held temporarily: the remote system's own condition (maddy's storage
+    # error, internal/storage/imapsql/delivery.go), not a destination that takes no mail.
+    ("453 4.3.2 Internal server error, try again later", "4.3.2", "453", "DATA", {},
+     "systemerror"),
     ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
     # Mimecast's greylisting 451 (DOC-1369).
     ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"

@@ -32,7 +32,11 @@ STATUS: dict[str, str] = {
     "4.2.3": "exceedlimit",
     "4.2.4": "systemerror",
     "4.3.1": "systemfull",
-    "4.3.2": "notaccept",
+    # RFC 3463 3.4: X.3.2 "System not accepting network messages" - "an imminent
+    # shutdown, excessive load, or system maintenance": held temporarily, a condition of
+    # the remote system; notaccept (a destination that takes no mail at all) only when
+    # permanent.
+    "4.3.2": "systemerror",
     "4.3.3": "systemerror",
     "4.3.5": "systemerror",
     # RFC 3463 3.5: X.4.1 "No answer from host" (Postfix's "connect to ...: Connection
