@@ -17,7 +17,19 @@ they were, not on the mail server's message. The corpora are the project's own s
   "[EXTERNAL]" of a gateway);
 - ``angle-recipient``: a Final-Recipient written "rfc822; <jane@example.org>";
 - ``forward-attached``: the bounce forwarded by a person, attached as message/rfc822 to a
-  "Fwd:" message.
+  "Fwd:" message;
+- ``subject-encoded``: the Subject as an RFC 2047 encoded-word (UTF-8, base64), as mail
+  software that re-encodes headers writes it;
+- ``subject-folded``: the Subject folded after its first word (RFC 5322 2.2.3);
+- ``no-date``: no Date field (some MTAs' notices have none);
+- ``received-top``: a relay's Received field on top (RFC 5321 4.4: every relay prepends
+  one);
+- ``null-return-path``: ``Return-Path: <>`` on top, as the final delivery adds it (RFC
+  5321 4.4) where the message has none;
+- ``relay-headers``: a spam filter's, a virus scanner's and an Authentication-Results
+  field at the end of the header (SpamAssassin, clamav-milter, RFC 8601);
+- ``mbox-line``: an mbox "From " line before the message, as mail read from an mbox file
+  begins.
 
 A forward makes a vacation reply, an ARF report or a provider's JSON notice another
 message (its own headers are what mark it), and a detector that knows a format by a header
@@ -29,6 +41,7 @@ loses it in a forward: those moves are expected, and listed like the others.
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import sys
 from collections.abc import Callable
@@ -102,10 +115,87 @@ def forward_attached(raw: bytes) -> bytes | None:
             + b"\n--=_forward_=--\n")
 
 
+def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """The header (without an mbox "From " line: a relay has none), the blank line, the
+    body."""
+    raw = _lf(raw)
+    if raw.startswith(b"From "):
+        raw = raw.partition(b"\n")[2]
+    head, blank, body = raw.partition(b"\n\n")
+    return head, blank, body
+
+
+_SUBJECT_FIELD = re.compile(rb"(?mi)^subject:[ \t]*(.*(?:\n[ \t].*)*)")
+
+
+def subject_encoded(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    m = _SUBJECT_FIELD.search(head)
+    if m is None or b"=?" in m.group(1) or not m.group(1).strip():
+        return None
+    value = re.sub(rb"\n[ \t]+", b" ", m.group(1)).strip()
+    try:
+        text = value.decode()
+    except UnicodeDecodeError:
+        text = value.decode("latin-1")
+    word = b"=?UTF-8?B?" + base64.b64encode(text.encode()) + b"?="
+    return head[:m.start()] + b"Subject: " + word + head[m.end():] + blank + body
+
+
+def subject_folded(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    m = _SUBJECT_FIELD.search(head)
+    value = m.group(1).strip() if m else b""
+    if m is None or b"\n" in m.group(1) or b" " not in value:
+        return None
+    first, _, rest = value.partition(b" ")
+    return head[:m.start()] + b"Subject: " + first + b"\n " + rest + head[m.end():] + blank + body
+
+
+_DATE = re.compile(rb"(?mi)^date:.*(?:\n[ \t].*)*\n?")
+
+
+def no_date(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    changed, n = _DATE.subn(b"", head, count=1)
+    return changed + blank + body if n else None
+
+
+def received_top(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    return (b"Received: from relay.example.net (relay.example.net [192.0.2.9])\n"
+            b"\tby mx.sender.example with ESMTPS id 4Xyz; Mon, 7 Dec 2026 10:00:00 +0000\n"
+            + head + blank + body)
+
+
+def null_return_path(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    if re.search(rb"(?mi)^return-path:", head):
+        return None
+    return b"Return-Path: <>\n" + head + blank + body
+
+
+def relay_headers(raw: bytes) -> bytes | None:
+    head, blank, body = _split(raw)
+    return (head + b"\nX-Spam-Status: No, score=-0.1 required=5.0"
+            b"\nX-Virus-Scanned: clamav-milter 0.103.8 at mx.sender.example"
+            b"\nAuthentication-Results: mx.sender.example; spf=none smtp.helo=mx.example"
+            + blank + body)
+
+
+def mbox_line(raw: bytes) -> bytes | None:
+    if raw.startswith(b"From "):
+        return None
+    return b"From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n" + _lf(raw)
+
+
 CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "crlf": crlf, "trailing-space": trailing_space, "header-case": header_case,
     "dsn-field-case": dsn_field_case, "subject-tag": subject_tag,
     "angle-recipient": angle_recipient, "forward-attached": forward_attached,
+    "subject-encoded": subject_encoded, "subject-folded": subject_folded, "no-date": no_date,
+    "received-top": received_top, "null-return-path": null_return_path,
+    "relay-headers": relay_headers, "mbox-line": mbox_line,
 }
 
 
