@@ -93,3 +93,33 @@ def test_an_unfolded_reply_after_a_diagnostic_code_is_its_continuation() -> None
                             "detected 550-5.7.1 unsolicited mail originating from your IP "
                             "address. 550 5.7.1 mail sent from your IP address has been "
                             "blocked. - gsmtp")
+
+
+def _report(status: str, diagnostic: str, command: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mta.example.net\r\nTo: sender@example.net\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nDelivery to jane@example.org failed"
+        + (f" (in reply to {command} command)" if command else "") + ".\r\n\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mta.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; jane@example.org\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\n\r\n--b--\r\n").encode()
+
+
+@pytest.mark.parametrize(("diagnostic", "command", "reason"), [
+    ("550 <jane@example.org>: Recipient address rejected.", "RCPT TO", "userunknown"),
+    # No command named: the words alone say a recipient-side filter refused it.
+    ("550 Message refused", "", "filtered"),
+])
+def test_a_status_comment_does_not_hide_how_the_reply_ends(diagnostic: str, command: str,
+                                                           reason: str) -> None:
+    """The Status comment is read after the reply (see dsn.facts): phrases that a reply
+    ends with still read it there ("Status: 5.0.0 (Remote SMTP server has rejected
+    address)", Oracle Communications Messaging Server)."""
+    from bounceloop.parsing import parse
+
+    for status in ("5.0.0", "5.0.0 (delivery failed)"):
+        records = parse(_report(status, diagnostic, command)).records
+        assert [(r.recipient, r.reason) for r in records] == [("jane@example.org", reason)]

@@ -88,7 +88,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "sender is unauthenticated",
         "does not have authentication information",
     )),
-    "userunknown": (333372039, (
+    "userunknown": (1547419844, (
         "mail",
         "user",
         " exist",
@@ -112,7 +112,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "not in my validrcptto list",
         " dans le carnet d'adresses public",
     )),
-    "filtered": (551341559, (
+    "filtered": (2979878557, (
         "gevaarlijke",
         "quarantined",
         "tencialmente",

@@ -671,7 +671,9 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "recipient-address-rejected-end",
-            r"recipient address rejected\.?$",
+            # At the end of the reply; a report's Status comment may follow it in the text
+            # read (parsing.dsn: "Status: 5.0.0 (Remote SMTP server has rejected address)").
+            r"recipient address rejected\.?(?: \([^()]*\))?$",
             "Postfix smtpd(8) recipient restrictions",
         ),
         Phrase(
@@ -889,7 +891,7 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             # title, which MTAs send for any policy refusal (OpenSMTPD).
             r"(?<![a-z] )(?<!, )(?:duplicate )?(?:message refused|message rejected"
             r"|message denied|command refused|command rejected|command denied)"
-            r"(?: temporarily)?\.?\s*$",
+            r"(?: temporarily)?\.?\s*(?:\([^()]*\)\s*)?$",
             "Haraka connection.js data_post_respond() (Message denied [temporarily]); Cyrus "
             "lmtp_err.et LMTP_MESSAGE_REJECTED (Message refused); Stalwart inbound/mod.rs "
             "(Message rejected); Sendmail srvrsmtp.c, a milter's SMFIR_REJECT (Command "
