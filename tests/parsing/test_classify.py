@@ -93,6 +93,12 @@ TABLE: list[Row] = [
     # error, internal/storage/imapsql/delivery.go), not a destination that takes no mail.
     ("453 4.3.2 Internal server error, try again later", "4.3.2", "453", "DATA", {},
      "systemerror"),
+    # The sender named by its address, with no command known (Gmail's and Microsoft 365's
+    # bounces name none): smtpf's and Apache James's sender refusals.
+    ("550 5.7.1 sender <spammer@example.org> black listed #127", "5.7.1", "550", "", {},
+     "rejected"),
+    ("550 5.7.1 Sender <someone@example.org> is not allowed for unauthenticated connection "
+     "from 192.0.2.25", "5.7.1", "550", "", {}, "rejected"),
     ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
     # Mimecast's greylisting 451 (DOC-1369).
     ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"

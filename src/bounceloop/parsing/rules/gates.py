@@ -189,7 +189,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (886231973, (
+    "rejected": (3831914269, (
         "sender",
         "spoofed ",
         " address ",

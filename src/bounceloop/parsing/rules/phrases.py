@@ -1286,8 +1286,11 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
         ),
         Phrase(
             "sender-rejected",
-            r"sender (?:address |domain |email address |e-mail address )?(?:is |was |has been )?"
-            r"(?:rejected|denied|refused|blocked|blacklisted|not allowed|invalid|unknown|"
+            # The address may follow the word (smtpf "sender <%s> black listed", Apache
+            # James "Sender <%s> is not allowed for unauthenticated connection").
+            r"sender (?:<[^<>\s]{1,254}> )?(?:address |domain |email address |e-mail address )?"
+            r"(?:is |was |has been )?"
+            r"(?:rejected|denied|refused|blocked|black ?listed|not allowed|invalid|unknown|"
             r"not permitted|banned)",
             "https://www.icoremail.vip/support/index.php?cate_id=84&page=5&start=0 (Coremail "
             "support, 退信提示 list) (catalogue coremail-null-sender)",
