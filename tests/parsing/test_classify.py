@@ -99,6 +99,9 @@ TABLE: list[Row] = [
      "rejected"),
     ("550 5.7.1 Sender <someone@example.org> is not allowed for unauthenticated connection "
      "from 192.0.2.25", "5.7.1", "550", "", {}, "rejected"),
+    # Words about the sender's address beat X.5.4's "invalid command arguments" (Stalwart).
+    ("501 5.5.4 You are not allowed to send from this address.", "5.5.4", "501", "", {},
+     "rejected"),
     ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
     # Mimecast's greylisting 451 (DOC-1369).
     ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"
