@@ -99,6 +99,10 @@ TABLE: list[Row] = [
      "rejected"),
     ("550 5.7.1 Sender <someone@example.org> is not allowed for unauthenticated connection "
      "from 192.0.2.25", "5.7.1", "550", "", {}, "rejected"),
+    # The client's HELO name refused, with no command known (Courier, mox).
+    ("517 HELO mta.example.org does not exist.", "", "517", "", {}, "blocked"),
+    ("550 5.5.0 your ehlo domain does not resolve to an IP address", "5.5.0", "550", "", {},
+     "blocked"),
     # Words about the sender's address beat X.5.4's "invalid command arguments" (Stalwart).
     ("501 5.5.4 You are not allowed to send from this address.", "5.5.4", "501", "", {},
      "rejected"),

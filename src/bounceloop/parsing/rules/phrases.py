@@ -2093,6 +2093,22 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "XMail SMTPSvr.cpp SMTPDoIPBasedInit: 550 Denied due inclusion of your IP inside "
             "(<map>) (github.com/davidel/xmail, commit 080faf00) (catalogue xmail-550-ip-in-map)",
         ),
+        # The name the client gave with HELO/EHLO (RFC 5321 4.1.1.1: it identifies the
+        # client) refused: the client's fault, whatever command the report names, if any.
+        Phrase(
+            "helo-name-refused",
+            r"\b(?:helo|ehlo) (?:(?:domain|name|hostname) )?(?:\S+ )?"
+            r"(?:denied|rejected|refused|does not exist|does not match|does not resolve)"
+            r"|\b(?:invalid|unresolvable) (?:helo|ehlo) (?:domain|name|hostname)",
+            "Courier submit.C BOFHCHECKHELO (\"HELO <name> does not exist.\", \"... does not "
+            "match <ip>\"; github.com/svarshavchik/courier, commit fe506ccc); Haraka "
+            "connection.js helo_respond()/ehlo_respond() DENY (\"HELO denied\", \"EHLO "
+            "denied\"; github.com/haraka/Haraka, commit 0bf10cbb); mox smtpserver/server.go "
+            "cmdHelo (\"your ehlo domain does not resolve to an IP address\"; "
+            "github.com/mjl-/mox, commit 1c958766); Stalwart inbound/ehlo.rs (\"Invalid EHLO "
+            "domain.\"; github.com/stalwartlabs/stalwart, commit d72608f3) (catalogue "
+            "haraka-ehlo-denied)",
+        ),
         Phrase(
             "helo-command-rejected",
             r"helo command rejected",
