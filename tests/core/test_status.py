@@ -103,6 +103,20 @@ def test_find_enhanced_prefers_the_requested_class() -> None:
     assert find_enhanced(text, "5") == "5.0.0"
 
 
+@pytest.mark.parametrize(("text", "klass", "code"), [
+    # Courier's and Apache James's 571: read by its first digit (RFC 5321 4.2.1) where it
+    # opens the reply.
+    ("571 Delivery not authorized, message refused.", "", "571"),
+    ("571 5.7.1 message classified as spam", "5", "571"),
+    ("571 StartTLS required", "4", ""),
+    # Elsewhere such a number is not taken for a code.
+    ("the server said 571 things", "", ""),
+    ("host mx.example.org said: 571 no", "", ""),
+])
+def test_a_leading_code_outside_rfc_5321s_range(text: str, klass: str, code: str) -> None:
+    assert find_reply_code(text, klass) == code
+
+
 def test_find_reply_code_skips_success_codes_unless_asked() -> None:
     text = "250 2.1.5 Ok, then 550 5.1.1 unknown"
     assert find_reply_code(text) == "550"

@@ -263,6 +263,9 @@ _REPLY_AND_ENHANCED = re.compile(
 # introduce the remote reply: "said: 550", "smtp; 550", ">: 550", "RCPT TO: 550",
 # ") 550" etc. It must be followed by a space, a hyphen (multi-line), the end, or ": "
 # (Yahoo writes "550: 5.2.2 ...").
+# A reply's own leading code with a second digit outside RFC 5321's 0-5 (see
+# find_reply_code).
+_OUT_OF_RANGE_LEAD = re.compile(r"([45][6-9]\d)(?=[ \-])")
 _REPLY_IN_TEXT = re.compile(r"(?:^|(?<=[\s:;>)\]\"'(]))([245][0-5]\d)(?=[ \-\t]|$|\.? |: )", re.M)
 
 
@@ -307,6 +310,13 @@ def find_reply_code(text: str, klass: str = "") -> str:
         code = m.group(1)
         if is_reply_code(code) and (code[0] == klass or (not klass and code[0] in "45")):
             return code
+    lead = _OUT_OF_RANGE_LEAD.match(text)
+    if lead is not None and lead.group(1)[0] in (klass or "45"):
+        # A reply that opens with a code whose second digit RFC 5321 does not define
+        # (Courier's and Apache James's "571 ..."): a client reads an unexpected code by its
+        # first digit (RFC 5321 4.2.1), so it is the server's reply all the same. Only at
+        # the start: elsewhere such a number is more likely not a code at all.
+        return lead.group(1)
     fallback = ""
     for m in _REPLY_IN_TEXT.finditer(text):
         code = m.group(1)
