@@ -99,6 +99,12 @@ TABLE: list[Row] = [
      "rejected"),
     ("550 5.7.1 Sender <someone@example.org> is not allowed for unauthenticated connection "
      "from 192.0.2.25", "5.7.1", "550", "", {}, "rejected"),
+    # X.1.0 "other address status": the words say whose address, at RCPT TO too (Exchange
+    # Online).
+    ("550 5.1.0 Sender denied", "5.1.0", "550", "RCPT", {}, "rejected"),
+    # An X.5.x syntax error stays one with no command known (Postfix's non-FQDN check).
+    ("504 5.5.2 <someone>: Recipient address rejected: need fully-qualified address",
+     "5.5.2", "504", "", {}, "syntaxerror"),
     # The client's HELO name refused, with no command known (Courier, mox).
     ("517 HELO mta.example.org does not exist.", "", "517", "", {}, "blocked"),
     ("550 5.5.0 your ehlo domain does not resolve to an IP address", "5.5.0", "550", "", {},

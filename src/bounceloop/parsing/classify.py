@@ -820,6 +820,11 @@ def _filtered(s: Signals) -> str:
         # Exim's "Verification failed for <sender> / No Such User Here / Sender verify
         # failed": the unknown user is the sender, refused as the rejected probe reads it.
         return found
+    if s.name == "syntaxerror" and s.status[2:4] == "5.":
+        # X.5.x, a syntax error in the command (RFC 3463 3.6): Postfix's "504 5.5.2 <x>:
+        # Recipient address rejected: need fully-qualified address" is one whatever
+        # command it answered, not a filter's refusal.
+        return found
     return found or s.phrase("userunknown")
 
 
@@ -869,8 +874,9 @@ def _rejected(s: Signals) -> str:
             return found
         client = any(m in s.text for m in _CLIENT_HOST)  # Postfix's HELO or client check
         return "command:mail" if not client and s.says("hostunknown") else ""
-    if s.status[2:] == "1.0" and not s.command:
-        # X.1.0 "other address status" (RFC 3463): the words say which address.
+    if s.status[2:] == "1.0":
+        # X.1.0 "other address status" (RFC 3463): the words say which address, whatever
+        # the command (Exchange Online's "550 5.1.0 Sender denied" answers RCPT TO too).
         return s.phrase("rejected")
     if s.command == "DATA" and name != "userunknown":
         return s.phrase("rejected")
