@@ -607,6 +607,12 @@ TABLE: list[Row] = [
      "speeding"),
     ("450 4.7.1 Error: too many recipients from 192.0.2.25", "4.7.1", "450", "RCPT",
      {"remote_mta": "mx.example.org", "reporting_mta": "googlemail.com"}, "speeding"),
+    # Microsoft's own NDRs as its reference explains them: 5.7.502 bans the sending account
+    # (the sender's fault), 5.7.25 asks for an IPv6 sender's reverse DNS record.
+    ("5.7.502 Access denied, banned sender", "5.7.502", "", "", {"recipient": "jane@outlook.com"},
+     "rejected"),
+    ("5.7.25 Access denied, the sending IPv6 address [2a01:111:f200:2004::240] must have a "
+     "reverse DNS record", "5.7.25", "", "", {"recipient": "jane@outlook.com"}, "requireptr"),
     # A DMARC check that could not run is no failed authentication, in a provider's table
     # too (Microsoft's "dmarc verification" words; Cisco AsyncOS's default reply).
     ("451 #4.7.1 Unable to perform DMARC verification.", "4.7.1", "451", "DATA",

@@ -123,8 +123,12 @@ PROVIDERS: tuple[Provider, ...] = (
             ("authfailure", r"sender policy framework|does not pass dmarc|dmarc verification|"
              r"required authentication level"),
             ("badreputation", r"rate limited due to ip reputation|ip reputation"),
-            ("blocked", r"banned sending ip|banned sender|block list|blocked using|"
-             r"part of their network is on our block list|reverse dns record"),
+            # Not "banned sender" (5.7.502: the sending account is banned, the sender's
+            # fault) nor "must have a reverse DNS record" (5.7.25: requireptr), as
+            # Microsoft's NDR reference explains them (catalogue microsoft-5.7.502-banned-
+            # sender-account, microsoft-5.7.25-ipv6-reverse-dns).
+            ("blocked", r"banned sending ip|block list|blocked using|"
+             r"part of their network is on our block list"),
             ("requireptr", r"mismatches client ip"),
             ("mailboxfull", r"mailbox full|mailbox (?:is )?over quota"),
             ("expired", r"message expired(?!, dns query failed)"),
