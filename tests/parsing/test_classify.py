@@ -607,6 +607,12 @@ TABLE: list[Row] = [
      "speeding"),
     ("450 4.7.1 Error: too many recipients from 192.0.2.25", "4.7.1", "450", "RCPT",
      {"remote_mta": "mx.example.org", "reporting_mta": "googlemail.com"}, "speeding"),
+    # Postfix's RHSBL check of the sender's domain, relayed by Microsoft 365: its table's
+    # "blocked using" (Microsoft's own client blocks) does not read the sender's refusal.
+    ("554 5.7.1 Service unavailable; Sender address [spammer@example.org] blocked using "
+     "dbl.spamhaus.org", "5.7.1", "554", "",
+     {"remote_mta": "mx.example.org", "reporting_mta": "AM0PR01MB1234.eurprd01.prod.outlook.com"},
+     "rejected"),
     # Microsoft's own NDRs as its reference explains them: 5.7.502 bans the sending account
     # (the sender's fault), 5.7.25 asks for an IPv6 sender's reverse DNS record.
     ("5.7.502 Access denied, banned sender", "5.7.502", "", "", {"recipient": "jane@outlook.com"},

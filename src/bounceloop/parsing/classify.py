@@ -216,6 +216,12 @@ class Signals:
                 and _NOT_AUTH_TEMPORARY.search(self.text) is not None)
         return self._unfinished
 
+    def sender_stated(self) -> bool:
+        """The server's words say the sender was refused (``SENDER_STATED``): a provider's
+        table reads no blocked client into them (Postfix's "Sender address [x] blocked using
+        <list>", relayed by Microsoft 365, whose own "blocked using" names the client)."""
+        return _SENDER_STATED(self.text)
+
     def phrase(self, reason: str) -> str:
         """"phrase:<reason>" when the text uses a phrase of ``reason``, else ""."""
         return f"phrase:{reason}" if self.says(reason) else ""

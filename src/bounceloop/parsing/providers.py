@@ -95,6 +95,8 @@ def find(s: Signals) -> tuple[str, str]:
         if rule.reason == "authfailure" and s.unfinished_check():
             # A check that could not finish failed no authentication (classify._NOT_AUTH).
             continue
+        if rule.reason == "blocked" and s.sender_stated():
+            continue
         if rule.search(s.text):
             return rule.reason, _token(provider, rule, s.text)
     return "", ""
