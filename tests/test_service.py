@@ -423,3 +423,54 @@ async def test_ready_waits_for_the_workers_parts(tmp_path: Path, monkeypatch: An
         stop.set()
         release.set()
         await asyncio.wait_for(service, 30)
+
+
+async def test_a_part_that_failed_to_start_is_tried_again(tmp_path: Path, monkeypatch: Any
+                                                          ) -> None:
+    """A parser pool that could not start keeps /ready at 503 only until a later try
+    starts it: a worker that recovered is not reported unready for ever."""
+    from bounceloop.config import Settings
+    from bounceloop.inbound.process import Processor
+    from bounceloop.service import serve
+    from bounceloop.storage import migrate
+
+    url = f"sqlite:///{tmp_path / 'retry.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    real_warm = Processor.warm
+    tries: list[float] = []
+
+    async def flaky_warm(self: Processor) -> None:
+        tries.append(time.monotonic())
+        if len(tries) == 1:
+            raise OSError("cannot spawn a parser process")
+        await real_warm(self)
+
+    monkeypatch.setattr(Processor, "warm", flaky_warm)
+    http = f"127.0.0.1:{free_port()}"
+    settings = Settings(database_url=url, spool_dir=tmp_path / "spool", http_listen=http,
+                        smtp_listen="", verp_secret="retry-secret")
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(settings, stop, role="worker"))
+
+    def ready() -> int:
+        try:
+            with urllib.request.urlopen(f"http://{http}/ready", timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except OSError:
+            return 0
+
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and await asyncio.to_thread(ready) != 200:
+            await asyncio.sleep(0.05)
+        # The first try failed; ready came with a later one (processor.run's own warm-up
+        # may be among them).
+        assert await asyncio.to_thread(ready) == 200
+        assert len(tries) >= 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 30)

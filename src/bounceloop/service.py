@@ -19,7 +19,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -187,9 +187,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         starting |= {"delivery database process", "parser processes"}
         # Not among ``tasks``: the service stops when one of those ends.
         starts += [asyncio.create_task(_started(starting, "delivery database process",
-                                                engine.ready())),
+                                                engine.ready, stop)),
                    asyncio.create_task(_started(starting, "parser processes",
-                                                processor.warm()))]
+                                                processor.warm, stop))]
         tasks += [asyncio.create_task(engine.run(stop)),
                   asyncio.create_task(processor.run(stop)),
                   asyncio.create_task(dispatcher.run(stop)),
@@ -238,15 +238,23 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         log.info("stopped")
 
 
-async def _started(starting: set[str], part: str, start: Coroutine[Any, Any, None]) -> None:
-    """Start a part, then take it off ``starting``. A part that cannot start stays on it
-    (/ready says so; the part's own loop retries and logs why)."""
-    try:
-        await start
-    except Exception as exc:
-        log.error("%s did not start: %s", part, exc)
+async def _started(starting: set[str], part: str, start: Callable[[], Awaitable[None]],
+                   stop: asyncio.Event) -> None:
+    """Start a part, then take it off ``starting``. One that fails to start stays on it
+    (/ready says 503) and is tried again, waiting longer each time (up to a minute), until
+    it starts or the service stops."""
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            await start()
+        except Exception as exc:
+            log.error("%s did not start (trying again in %.0f s): %s", part, pause, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            pause = min(60.0, pause * 2)
+            continue
+        starting.discard(part)
         return
-    starting.discard(part)
 
 
 async def sweep(db: Engine, interval: float, stop: asyncio.Event,
