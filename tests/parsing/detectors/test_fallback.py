@@ -523,3 +523,42 @@ def test_a_statement_indented_under_an_address_is_its_reason() -> None:
     records = parse(INDENTED.encode()).records
     assert [(r.recipient, r.reason) for r in records] == [
         ("joe.bloggs@example.org", "mailboxfull"), ("ann.lee@example.org", "userunknown")]
+
+
+NOTICE_OF_A_NOTICE = b"""Return-Path: <>
+From: postmaster@mx.example.net
+To: postmaster@example.org
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: text/plain
+
+This is an automatically generated Delivery Status Notification.
+
+Delivery to the following recipients failed.
+
+       jane@example.org
+
+--outer
+Content-Type: message/rfc822
+
+From: <postmaster@example.org>
+To: <jane@example.org>
+Subject: Delivery Failure
+
+Message delivery failed to the following address
+bob@example.com
+Reason: Mailbox <bob@example.com> does not exist
+
+--outer--
+"""
+
+
+def test_a_notice_that_returns_a_notice_names_its_own_recipient() -> None:
+    """The message a notice returns may be a bounce itself (here the notice of a postmaster,
+    undeliverable in turn): the notice's own statement names the recipient that failed, not
+    the one inside what it returns."""
+    result = parse(NOTICE_OF_A_NOTICE)
+    assert [r.recipient for r in result.records] == ["jane@example.org"]

@@ -6,7 +6,9 @@ bounce a person forwarded (``Fwd:``, the bounce inline or attached). What they s
 structure, and that is what this reads:
 
 1. a forwarded bounce is unwrapped, attached (``message/rfc822``) or inline after a
-   forwarding marker, and the inner bounce parsed by the detectors as if it had come alone;
+   forwarding marker, and the inner bounce parsed by the detectors as if it had come alone
+   (a notice's own statements come first: the message a notice returns may be a bounce
+   itself, naming another recipient);
 2. ``X-Failed-Recipients`` (Exim writes it on every bounce; others copied it);
 3. addresses on the lines at and after a failure statement, in English, German, French,
    Spanish, Italian, Portuguese and Dutch (the sentences below, each from an MTA's source or a
@@ -324,13 +326,21 @@ def inquire(mail: Mail) -> list[Fact]:
 
 
 def _inquire(mail: Mail, depth: int) -> list[Fact]:
+    notice = _bounce_like(mail) and not _FORWARD_SUBJECT.match(mail.subject)
+    if notice:
+        # A notice's own statement names the recipient it failed; the message it returns
+        # may be a bounce itself (a notice that was undeliverable in turn), whose recipient
+        # is another's. That one is read only when the notice names none.
+        own = _from_structure(mail)
+        if own:
+            return own
     if depth < MAX_DEPTH:
         inner = _forwarded(mail, depth)
         if inner:
             return inner
-    if not _bounce_like(mail):
-        return []
-    return _from_structure(mail)
+    if not notice and _bounce_like(mail):
+        return _from_structure(mail)
+    return []
 
 
 def _forwarded(mail: Mail, depth: int) -> list[Fact]:
