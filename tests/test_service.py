@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -370,19 +371,48 @@ async def test_the_smtp_role_needs_an_address(tmp_path: Path, three_domains: Fak
     assert code == 2 and b"--role" in err
 
 
+Probe = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+@contextlib.asynccontextmanager
+async def worker_in_loop(tmp_path: Path) -> AsyncIterator[Probe]:
+    """``serve --role worker`` in this event loop, on a fresh database; yields a probe of
+    its /ready: (status, JSON body), or (0, None) while nothing listens yet."""
+    from bounceloop.config import Settings
+    from bounceloop.service import serve
+    from bounceloop.storage import migrate
+
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    db = create_engine(url)
+    migrate.upgrade(db)
+    db.dispose()
+    http = f"127.0.0.1:{free_port()}"
+    settings = Settings(database_url=url, spool_dir=tmp_path / "spool", http_listen=http,
+                        smtp_listen="", verp_secret="worker-secret")
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(settings, stop, role="worker"))
+
+    async def ready() -> tuple[int, Any]:
+        try:
+            status, body = await asyncio.to_thread(_status, f"http://{http}", "/ready")
+        except OSError:
+            return 0, None
+        return status, json.loads(body)
+
+    try:
+        yield ready
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 30)
+
+
 async def test_ready_waits_for_the_workers_parts(tmp_path: Path, monkeypatch: Any) -> None:
     """/ready says 503 "starting" until the worker's parser processes have loaded the
     parser (and its delivery database process runs): a probe that sends traffic at the
     first 200 must not find the start-up competing with the work."""
-    from bounceloop.config import Settings
     from bounceloop.inbound.process import Processor
-    from bounceloop.service import serve
     from bounceloop.storage import migrate
 
-    url = f"sqlite:///{tmp_path / 'ready.db'}"
-    db = create_engine(url)
-    migrate.upgrade(db)
-    db.dispose()
     release = asyncio.Event()
     real_warm = Processor.warm
 
@@ -391,53 +421,30 @@ async def test_ready_waits_for_the_workers_parts(tmp_path: Path, monkeypatch: An
         await real_warm(self)
 
     monkeypatch.setattr(Processor, "warm", gated_warm)
-    http = f"127.0.0.1:{free_port()}"
-    settings = Settings(database_url=url, spool_dir=tmp_path / "spool", http_listen=http,
-                        smtp_listen="", verp_secret="ready-secret")
-    stop = asyncio.Event()
-    service = asyncio.create_task(serve(settings, stop, role="worker"))
-
-    def ready() -> tuple[int, Any]:
+    async with worker_in_loop(tmp_path) as ready:
         try:
-            with urllib.request.urlopen(f"http://{http}/ready", timeout=5) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-        except OSError:
-            return 0, None
-
-    try:
-        seen: tuple[int, Any] = (0, None)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            seen = await asyncio.to_thread(ready)
-            if seen[0] == 503 and seen[1]["starting"] == ["parser processes"]:
-                break  # the delivery database process has started; the parser waits
-            await asyncio.sleep(0.05)
-        assert seen == (503, {"status": "starting", "starting": ["parser processes"]})
-        release.set()
-        while time.monotonic() < deadline and (seen := await asyncio.to_thread(ready))[0] != 200:
-            await asyncio.sleep(0.05)
-        assert seen == (200, {"status": "ready", "schema": migrate.head()})
-    finally:
-        stop.set()
-        release.set()
-        await asyncio.wait_for(service, 30)
+            seen: tuple[int, Any] = (0, None)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                seen = await ready()
+                if seen[0] == 503 and seen[1]["starting"] == ["parser processes"]:
+                    break  # the delivery database process has started; the parser waits
+                await asyncio.sleep(0.05)
+            assert seen == (503, {"status": "starting", "starting": ["parser processes"]})
+            release.set()
+            while time.monotonic() < deadline and (seen := await ready())[0] != 200:
+                await asyncio.sleep(0.05)
+            assert seen == (200, {"status": "ready", "schema": migrate.head()})
+        finally:
+            release.set()  # else the service's stop waits for the gated warm-up
 
 
 async def test_a_part_that_failed_to_start_is_tried_again(tmp_path: Path, monkeypatch: Any
                                                           ) -> None:
     """A parser pool that could not start keeps /ready at 503 only until a later try
     starts it: a worker that recovered is not reported unready for ever."""
-    from bounceloop.config import Settings
     from bounceloop.inbound.process import Processor
-    from bounceloop.service import serve
-    from bounceloop.storage import migrate
 
-    url = f"sqlite:///{tmp_path / 'retry.db'}"
-    db = create_engine(url)
-    migrate.upgrade(db)
-    db.dispose()
     real_warm = Processor.warm
     tries: list[float] = []
 
@@ -448,29 +455,11 @@ async def test_a_part_that_failed_to_start_is_tried_again(tmp_path: Path, monkey
         await real_warm(self)
 
     monkeypatch.setattr(Processor, "warm", flaky_warm)
-    http = f"127.0.0.1:{free_port()}"
-    settings = Settings(database_url=url, spool_dir=tmp_path / "spool", http_listen=http,
-                        smtp_listen="", verp_secret="retry-secret")
-    stop = asyncio.Event()
-    service = asyncio.create_task(serve(settings, stop, role="worker"))
-
-    def ready() -> int:
-        try:
-            with urllib.request.urlopen(f"http://{http}/ready", timeout=5) as r:
-                return int(r.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
-        except OSError:
-            return 0
-
-    try:
+    async with worker_in_loop(tmp_path) as ready:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and await asyncio.to_thread(ready) != 200:
+        while time.monotonic() < deadline and (await ready())[0] != 200:
             await asyncio.sleep(0.05)
         # The first try failed; ready came with a later one (processor.run's own warm-up
         # may be among them).
-        assert await asyncio.to_thread(ready) == 200
+        assert (await ready())[0] == 200
         assert len(tries) >= 2
-    finally:
-        stop.set()
-        await asyncio.wait_for(service, 30)
