@@ -184,12 +184,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
         processor = Processor(settings, db, worker, metrics=metrics,
                               parse_processes=settings.parse_processes)
         dispatcher = Dispatcher(settings, db, worker, metrics=metrics)
-        starting |= {"delivery database process", "parser processes"}
+        parts = {"delivery database process": engine.ready, "parser processes": processor.warm}
+        starting |= set(parts)
         # Not among ``tasks``: the service stops when one of those ends.
-        starts += [asyncio.create_task(_started(starting, "delivery database process",
-                                                engine.ready, stop)),
-                   asyncio.create_task(_started(starting, "parser processes",
-                                                processor.warm, stop))]
+        starts += [asyncio.create_task(_started(starting, part, start, stop))
+                   for part, start in parts.items()]
         tasks += [asyncio.create_task(engine.run(stop)),
                   asyncio.create_task(processor.run(stop)),
                   asyncio.create_task(dispatcher.run(stop)),

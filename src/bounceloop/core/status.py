@@ -259,13 +259,14 @@ _REPLY_AND_ENHANCED = re.compile(
     r"(?<![\w.])([245]\d\d)[ \-]+[#\[(]?([245])\.([0-7])\.(\d{1,3})(?![\w\-]|\.\d)"
 )
 
+# A reply's own leading code with a second digit outside RFC 5321's 0-5 (see
+# find_reply_code).
+_OUT_OF_RANGE_LEAD = re.compile(r"([45][6-9]\d)(?=[ \-])")
+
 # A reply code standing at the start of the text, or after a separator used by MTAs to
 # introduce the remote reply: "said: 550", "smtp; 550", ">: 550", "RCPT TO: 550",
 # ") 550" etc. It must be followed by a space, a hyphen (multi-line), the end, or ": "
 # (Yahoo writes "550: 5.2.2 ...").
-# A reply's own leading code with a second digit outside RFC 5321's 0-5 (see
-# find_reply_code).
-_OUT_OF_RANGE_LEAD = re.compile(r"([45][6-9]\d)(?=[ \-])")
 _REPLY_IN_TEXT = re.compile(r"(?:^|(?<=[\s:;>)\]\"'(]))([245][0-5]\d)(?=[ \-\t]|$|\.? |: )", re.M)
 
 

@@ -326,8 +326,9 @@ def inquire(mail: Mail) -> list[Fact]:
 
 
 def _inquire(mail: Mail, depth: int) -> list[Fact]:
-    notice = _bounce_like(mail) and not _FORWARD_SUBJECT.match(mail.subject)
-    if notice:
+    bounce = _bounce_like(mail)
+    forward = _FORWARD_SUBJECT.match(mail.subject) is not None
+    if bounce and not forward:
         # A notice's own statement names the recipient it failed; the message it returns
         # may be a bounce itself (a notice that was undeliverable in turn), whose recipient
         # is another's. That one is read only when the notice names none.
@@ -338,9 +339,7 @@ def _inquire(mail: Mail, depth: int) -> list[Fact]:
         inner = _forwarded(mail, depth)
         if inner:
             return inner
-    if not notice and _bounce_like(mail):
-        return _from_structure(mail)
-    return []
+    return _from_structure(mail) if bounce and forward else []
 
 
 def _forwarded(mail: Mail, depth: int) -> list[Fact]:
