@@ -29,7 +29,12 @@ they were, not on the mail server's message. The corpora are the project's own s
 - ``relay-headers``: a spam filter's, a virus scanner's and an Authentication-Results
   field at the end of the header (SpamAssassin, clamav-milter, RFC 8601);
 - ``mbox-line``: an mbox "From " line before the message, as mail read from an mbox file
-  begins.
+  begins;
+- ``body-qp``, ``body-base64``: a MIME message's text/plain parts in quoted-printable or
+  base64 (RFC 2045 6.7, 6.8), as gateways and mail stores re-encode 8bit text;
+- ``html-notice``: the notice (a multipart message's first text part) written as HTML with
+  no plain version, as some servers write it: a line break (``<br>``) per line, its
+  indentation in no-break spaces, its characters escaped.
 
 A forward makes a vacation reply, an ARF report or a provider's JSON notice another
 message (its own headers are what mark it), and a detector that knows a format by a header
@@ -42,9 +47,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import email
+import html
+import quopri
 import re
 import sys
 from collections.abc import Callable
+from email import policy
+from email.message import Message
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,13 +199,106 @@ def mbox_line(raw: bytes) -> bytes | None:
     return b"From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n" + _lf(raw)
 
 
+def _text_parts(raw: bytes) -> list[tuple[int, int, int, Message]]:
+    """Where the text/plain parts of a MIME message are in ``raw`` (LF line ends, no mbox
+    line): (start of the part's header, start and end of its body, the part), reached
+    through multipart containers only (a message/* part's body is another message). Found
+    in the bytes, so a change rewrites those parts and nothing else: the email package's
+    own output would also refold and reorder what it does not touch."""
+    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    if not msg.is_multipart() and msg.get("MIME-Version") is None:
+        return []  # not MIME: a relay has no part to re-encode (masqmail's MIME after a blank)
+    found: list[tuple[int, int, int, Message]] = []
+    cursor = 0
+
+    def visit(part: Message, top: bool) -> None:
+        nonlocal cursor
+        if part.get_content_maintype() == "multipart":
+            payload = part.get_payload()
+            for sub in payload if isinstance(payload, list) else []:
+                if isinstance(sub, Message):
+                    visit(sub, False)
+            return
+        body = part.get_payload()
+        if part.get_content_type() != "text/plain" or not isinstance(body, str):
+            return
+        if not body.strip():
+            return
+        for charset in ("ascii", "utf-8", "latin-1"):  # what the email package decoded
+            try:
+                data = body.encode(charset, "surrogateescape")
+            except UnicodeEncodeError:
+                continue
+            if data in raw:
+                break
+        else:
+            return
+        if top:
+            head, at = 0, raw.find(b"\n\n") + 2
+        else:
+            at = raw.find(data, cursor)
+            if at < 0:
+                return
+            head = raw.find(b"\n", raw.rfind(b"\n--", 0, at) + 1) + 1  # after the boundary
+        found.append((head, at, at + len(data), part))
+        cursor = at + len(data)
+
+    visit(msg, True)
+    return found
+
+
+def _rewrite_text(raw: bytes, how: str, first_only: bool = False) -> bytes | None:
+    """Each text/plain part (``first_only``: the first, of a multipart message) in 7bit or
+    8bit rewritten: ``qp`` or ``base64``, its transfer encoding; ``html``, as HTML."""
+    raw = _split(raw)[0] + b"\n\n" + _split(raw)[2]
+    parts = _text_parts(raw)
+    if first_only:
+        parts = parts[:1] if parts and parts[0][0] > 0 else []
+    pieces: list[bytes] = []
+    last = 0
+    for head, at, end, part in parts:
+        if (part.get("Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit",
+                                                                                    "8bit"):
+            continue
+        header, data = raw[head:at], raw[at:end]
+        added = b""
+        if how == "html":
+            text = data.decode(part.get_content_charset() or "latin-1", "replace")
+            data = ("<html><body>\n" + "<br>\n".join(
+                "&nbsp;" * (len(line) - len(line.lstrip(" "))) + html.escape(line.lstrip(" "))
+                for line in text.split("\n")) + "\n</body></html>\n").encode()
+            header = re.sub(rb"(?mi)^content-type:.*(?:\n[ \t].*)*\n", b"", header)
+            added = b"Content-Type: text/html; charset=utf-8\n"
+        else:
+            data = quopri.encodestring(data) if how == "qp" else base64.encodebytes(data)
+            header = re.sub(rb"(?mi)^content-transfer-encoding:.*\n", b"", header)
+            added = b"Content-Transfer-Encoding: " + (
+                b"quoted-printable" if how == "qp" else b"base64") + b"\n"
+        pieces += [raw[last:head], header[:-1], added, b"\n", data]
+        last = end
+    return b"".join(pieces) + raw[last:] if pieces else None
+
+
+def body_qp(raw: bytes) -> bytes | None:
+    return _rewrite_text(raw, "qp")
+
+
+def body_base64(raw: bytes) -> bytes | None:
+    return _rewrite_text(raw, "base64")
+
+
+def html_notice(raw: bytes) -> bytes | None:
+    return _rewrite_text(raw, "html", first_only=True)
+
+
 CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "crlf": crlf, "trailing-space": trailing_space, "header-case": header_case,
     "dsn-field-case": dsn_field_case, "subject-tag": subject_tag,
     "angle-recipient": angle_recipient, "forward-attached": forward_attached,
     "subject-encoded": subject_encoded, "subject-folded": subject_folded, "no-date": no_date,
     "received-top": received_top, "null-return-path": null_return_path,
-    "relay-headers": relay_headers, "mbox-line": mbox_line,
+    "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,
+    "body-base64": body_base64, "html-notice": html_notice,
 }
 
 

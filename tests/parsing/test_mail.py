@@ -135,6 +135,19 @@ def test_html_only_notification_becomes_text() -> None:
     assert "x()" not in mail.body
 
 
+def test_html_notice_beside_a_plain_part_is_read_in_its_place() -> None:
+    # A notice in HTML alone, and the returned message inline as text/plain (not
+    # message/rfc822): the notice is not dropped for the plain part.
+    mail = read(b"Subject: Undeliverable\nMIME-Version: 1.0\n"
+                b"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                b"Content-Type: text/html\n\n<p>Delivery to jane@example.com failed:</p>"
+                b"<p>550 5.2.2 mailbox full</p>\n--b\nContent-Type: text/plain\n\n"
+                b"Dear reader, the spring issue is out.\n--b--\n")
+    notice, original = mail.body.split("\n\n", 1)[0], mail.body
+    assert notice.startswith("Delivery to jane@example.com failed:")
+    assert original.index("550 5.2.2 mailbox full") < original.index("spring issue")
+
+
 def test_headers_of_quoted_original() -> None:
     fields = headers_of("\nReturn-Path: <a@example.org>\nSubject: hello\n world\nTo: b@example"
                         ".com\n\nbody: not a header\n")

@@ -56,3 +56,24 @@ def test_decode_words_of_many_encoded_words() -> None:
 @given(st.lists(st.sampled_from(HTML_PIECES), max_size=40).map("".join))
 def test_tags_are_stripped_as_by_the_one_pattern(markup: str) -> None:
     assert text._strip_tags(markup) == text._TAG.sub("", markup)
+
+
+def test_html_line_ends_are_white_space_and_breaks_are_lines() -> None:
+    # A browser shows "a<br>\n b" as two lines and a sentence wrapped in the source as one.
+    markup = ("<html><body>\nDelivery has failed to these recipients:<br>\n<br>\n"
+              "&nbsp;&nbsp;jane@example.org<br>\n&nbsp;&nbsp;&nbsp;&nbsp;550 5.1.1 mailbox\n"
+              "unavailable<br>\n</body></html>")
+    assert text.html_to_text(markup) == ("Delivery has failed to these recipients:\n\n"
+                                         "  jane@example.org\n    550 5.1.1 mailbox unavailable")
+
+
+def test_html_pre_keeps_its_lines() -> None:
+    markup = "<p>Transcript:</p><pre>&lt;&lt;&lt; 550-5.7.1 one\n&lt;&lt;&lt; 550 5.7.1 two</pre>"
+    assert text.html_to_text(markup).splitlines()[-2:] == ["<<< 550-5.7.1 one",
+                                                           "<<< 550 5.7.1 two"]
+
+
+def test_text_sent_as_html_keeps_its_lines() -> None:
+    # No block tag at all: plain text labelled text/html, whose line ends are its lines.
+    assert text.html_to_text("Mail to jane@example.org\n<b>failed</b>: user unknown") == (
+        "Mail to jane@example.org\nfailed: user unknown")

@@ -274,11 +274,8 @@ def _take_apart(root: mime.Part) -> Mail:
     mail.subject = untagged(mail.header("Subject"))
     mail.sender = mail.header("From")
     texts: list[str] = []
-    htmls: list[str] = []
     dsn: list[str] = []
-    _walk(root, mail, texts, htmls, dsn, top=True)
-    if not texts and htmls:
-        texts = htmls
+    _walk(root, mail, texts, dsn, top=True)
     mail.body = "\n\n".join(t for t in texts if t)
     mail.dsn = "\n\n".join(dsn)
     return mail
@@ -288,7 +285,6 @@ def _walk(
     part: mime.Part,
     mail: Mail,
     texts: list[str],
-    htmls: list[str],
     dsn: list[str],
     top: bool = False,
     depth: int = 0,
@@ -318,7 +314,7 @@ def _walk(
                 mail.alternatives += [p for p in children if p.ctype == "text/html"]
             children = plain[:1] or children
         for sub in children:
-            _walk(sub, mail, texts, htmls, dsn, depth=depth + 1)
+            _walk(sub, mail, texts, dsn, depth=depth + 1)
         return
     maintype = part.maintype
     if maintype == "multipart" and not top:
@@ -326,7 +322,7 @@ def _walk(
         # its indentation): recover its parts as for the top level.
         fixed = _resplit(part)
         if fixed is not None:
-            _walk(fixed, mail, texts, htmls, dsn, depth=depth + 1)
+            _walk(fixed, mail, texts, dsn, depth=depth + 1)
             return
     mail.parts.append(ctype)
     if maintype not in ("text", "message", "multipart") and not top:
@@ -337,10 +333,10 @@ def _walk(
             _take_original(part, mail, strip=False)
         return
     text = _text(part)
-    if ctype == "text/html":
-        htmls.append(html_to_text(text))
-    else:
-        texts.append(text)
+    # An HTML part that is not another version of a plain one (multipart/alternative, above)
+    # says something of its own: read in its place among the others, as a mail reader shows
+    # a multipart/mixed message's parts one after the other (RFC 2046 5.1.3).
+    texts.append(html_to_text(text) if ctype == "text/html" else text)
 
 
 def _data(part: mime.Part) -> bytes:

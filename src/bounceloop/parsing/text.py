@@ -235,7 +235,10 @@ def unfold(value: str) -> str:
 _TAG = rx.compile(r"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]*>", re.S | re.I)
 _CLOSING = rx.compile(r"</(?:script|style)\s*>", re.I)
 _ANGLE = rx.compile(r"<[^>]*>")
-_BLOCK = rx.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li)\b[^>]*>", re.I)
+_BLOCK = rx.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li|pre|/pre|hr)\b[^>]*>",
+                    re.I)
+_PRE = rx.compile(r"<\s*(/?)pre\b[^>]*>", re.I)
+_LINE_END = rx.compile(r"[ \t]*\r?\n[ \t]*")
 _SPACES = rx.compile(r"[ \t\u00a0]+")
 _BLANKS = rx.compile(r"\n\s*\n+")
 
@@ -245,14 +248,49 @@ def html_to_text(markup: str) -> str:
     # Every tag ends with ">": none starts after the last one. A "<br" with no ">" after it
     # would read on to the end of the text and fail, for every such "<" (quadratic).
     end = markup.rfind(">") + 1
+    if _BLOCK.search(markup, 0, end):
+        markup = _line_ends_as_spaces(markup)
+        end = markup.rfind(">") + 1
     text = _BLOCK.sub("\n", markup[:end]) + markup[end:]
     text = _strip_tags(text)
     import html  # with html.entities: imported for HTML parts only
 
     text = html.unescape(text)
-    text = _SPACES.sub(" ", text)
-    lines = [line.strip() for line in text.split("\n")]
+    # A line's indentation in no-break spaces is shown, as a browser shows it: notices
+    # written as HTML indent an address and the reply under it so (the layout that
+    # line-based readers of Exim's and Sendmail's notices follow).
+    lines = [_indented(line) for line in text.split("\n")]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _indented(line: str) -> str:
+    """A line of rendered HTML: runs of white space as one space, the no-break spaces that
+    begin it as spaces."""
+    body = line.lstrip(" \t\n\r\u00a0")
+    lead = line[:len(line) - len(body)]
+    indent = " " * lead.count("\u00a0")
+    return indent + _SPACES.sub(" ", body).rstrip()
+
+
+def _line_ends_as_spaces(markup: str) -> str:
+    """Line ends in HTML markup are white space, as a browser shows them (HTML 4.01 9.1:
+    "line breaks ... are white space"; the CSS ``white-space: normal`` of every element but
+    ``pre``): a notice written ``line<br>\\n`` is one line break, not a blank line between
+    every two lines, and a sentence wrapped in the source is one sentence. Inside ``pre``
+    they are kept. Markup with no block tag at all is left alone: that is text sent as
+    text/html, and its line ends are all the lines it has."""
+    out: list[str] = []
+    pos = 0
+    pre = False
+    # Up to the last ">" only: a "<pre" with none after it would read to the end for each.
+    for m in _PRE.finditer(markup, 0, markup.rfind(">") + 1):
+        chunk = markup[pos:m.start()]
+        out += [chunk if pre else _LINE_END.sub(" ", chunk), m.group()]
+        pos = m.end()
+        pre = not m.group(1)
+    rest = markup[pos:]
+    out.append(rest if pre else _LINE_END.sub(" ", rest))
+    return "".join(out)
 
 
 def _strip_tags(text: str) -> str:
