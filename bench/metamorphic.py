@@ -18,6 +18,8 @@ they were, not on the mail server's message. The corpora are the project's own s
 - ``angle-recipient``: a Final-Recipient written "rfc822; <jane@example.org>";
 - ``forward-attached``: the bounce forwarded by a person, attached as message/rfc822 to a
   "Fwd:" message;
+- ``forward-inline``: a plain-text bounce forwarded by a person inline, under Gmail's
+  "Forwarded message" marker and the fields a client repeats;
 - ``subject-encoded``: the Subject as an RFC 2047 encoded-word (UTF-8, base64), as mail
   software that re-encodes headers writes it;
 - ``subject-folded``: the Subject folded after its first word (RFC 5322 2.2.3);
@@ -123,6 +125,37 @@ def forward_attached(raw: bytes) -> bytes | None:
             b"--=_forward_=\nContent-Type: text/plain\n\nWhat does this mean?\n\n"
             b"--=_forward_=\nContent-Type: message/rfc822\n\n" + _lf(raw)
             + b"\n--=_forward_=--\n")
+
+
+_INLINE_FIELDS = (b"from", b"date", b"subject", b"to")
+
+
+def forward_inline(raw: bytes) -> bytes | None:
+    """A plain-text bounce forwarded by a person inline, under Gmail's marker and the
+    fields a mail client repeats (From, Date, Subject, To); a multipart one is attached by
+    the clients, not inlined (forward_attached)."""
+    head, _, body = _split(raw)
+    if re.search(rb"(?mi)^content-type:[ \t]*multipart", head):
+        return None
+    cte = re.search(rb"(?mi)^content-transfer-encoding:[ \t]*(\S+)", head)
+    if cte and cte.group(1).lower() not in (b"7bit", b"8bit"):
+        return None
+    fields = {}
+    for name in _INLINE_FIELDS:
+        m = re.search(rb"(?mi)^" + name + rb":[ \t]*(.*(?:\n[ \t].*)*)", head)
+        if m:
+            fields[name] = re.sub(rb"\n[ \t]+", b" ", m.group(1)).strip()
+    if b"subject" not in fields:
+        return None
+    ctype = re.search(rb"(?mi)^content-type:[ \t]*(.*(?:\n[ \t].*)*)", head)
+    return (b"From: Jane Person <jane@person.example>\nTo: help@sender.example\n"
+            b"Subject: Fwd: " + fields[b"subject"] + b"\nMIME-Version: 1.0\n"
+            + (b"Content-Type: " + re.sub(rb"\n[ \t]+", b" ", ctype.group(1)).strip() + b"\n"
+               if ctype else b"")
+            + b"\nWhat does this mean?\n\n---------- Forwarded message ---------\n"
+            + b"".join(name.capitalize() + b": " + fields[name] + b"\n"
+                       for name in _INLINE_FIELDS if name in fields)
+            + b"\n" + body)
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:
@@ -295,6 +328,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "crlf": crlf, "trailing-space": trailing_space, "header-case": header_case,
     "dsn-field-case": dsn_field_case, "subject-tag": subject_tag,
     "angle-recipient": angle_recipient, "forward-attached": forward_attached,
+    "forward-inline": forward_inline,
     "subject-encoded": subject_encoded, "subject-folded": subject_folded, "no-date": no_date,
     "received-top": received_top, "null-return-path": null_return_path,
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,

@@ -18,7 +18,7 @@ SAMPLES = sorted((ROOT / "tests" / "data" / "bounces").glob("*.eml"))
 BENCH = load("bench/metamorphic.py", "metamorphic")
 #: A forward makes a vacation reply, an ARF report or a JSON notice another message: the
 #: bench lists what it moves, and no reading here is held to it.
-HELD = sorted(set(BENCH.CHANGES) - {"forward-attached"})
+HELD = sorted(set(BENCH.CHANGES) - {"forward-attached", "forward-inline"})
 
 
 @pytest.mark.parametrize("change", HELD)
@@ -40,3 +40,11 @@ def test_a_forwarded_bounce_keeps_its_reading() -> None:
     for name in ("exim-01.eml", "postfix-01.eml", "sendmail-01.eml", "gmail-01.eml"):
         raw = (ROOT / "tests" / "data" / "bounces" / name).read_bytes()
         assert BENCH.reading(BENCH.forward_attached(raw)) == BENCH.reading(raw), name
+
+
+def test_a_bounce_forwarded_inline_keeps_its_reading() -> None:
+    for name in ("exim-01.eml", "gmail-01.eml", "dragonfly-01.eml", "exchange55-02.eml"):
+        raw = (ROOT / "tests" / "data" / "bounces" / name).read_bytes()
+        changed = BENCH.forward_inline(raw)
+        assert changed is not None and b"Forwarded message" in changed, name
+        assert BENCH.reading(changed) == BENCH.reading(raw), name
