@@ -113,6 +113,19 @@ TABLE: list[Row] = [
     ("501 5.5.4 You are not allowed to send from this address.", "5.5.4", "501", "", {},
      "rejected"),
     ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
+    # iRedAPD's sender policy answers RCPT TO under Postfix's "Recipient address rejected:"
+    # and X.7.1: its words are about the sender.
+    ("554 5.7.1 <someone@example.com>: Recipient address rejected: Sender is not same as "
+     "SMTP authenticate username", "5.7.1", "554", "RCPT", {}, "rejected"),
+    ("554 5.7.1 <someone@example.com>: Recipient address rejected: SMTP AUTH is required "
+     "for users under this sender domain", "5.7.1", "554", "RCPT", {}, "rejected"),
+    ("554 5.7.1 <someone@example.com>: Recipient address rejected: Policy rejection due to "
+     "null sender", "5.7.1", "554", "RCPT", {}, "rejected"),
+    # A listed PTR name is a listed client, not a missing PTR (iRedAPD wblist_rdns).
+    ("554 5.7.1 <someone@example.com>: Recipient address rejected: Blacklisted reverse DNS "
+     "name of server IP address", "5.7.1", "554", "RCPT", {}, "blocked"),
+    ("550 5.7.25 Client host rejected: cannot find your reverse DNS", "5.7.25", "550", "RCPT",
+     {}, "requireptr"),
     # Mimecast's greylisting 451 (DOC-1369).
     ("451 Internal resource is temporarily unavailable - https://community.mimecast.com/docs/"
      "DOC-1369#451", "", "451", "RCPT", {}, "blocked"),

@@ -134,11 +134,15 @@ def _union(reason: str, ids: frozenset[str], gate: tuple[str, ...]) -> Callable[
 #: answers RCPT TO, with the 5.1.0 of an unverified sender or the 5.7.27 of its null MX),
 #: Exim's sender verification ends "Sender verify failed", and a server that refuses a
 #: sender address its client may not use says so ("You are not allowed to send from this
-#: address", Stalwart, under RFC 3463's X.5.4 for the MAIL FROM argument).
+#: address", Stalwart, under RFC 3463's X.5.4 for the MAIL FROM argument), as does
+#: iRedAPD's sender policy, which answers RCPT TO with Postfix's "Recipient address
+#: rejected:" before its own words about the sender (a login that may not use it, a forged
+#: sender of a hosted domain, the null sender).
 SENDER_STATED = ("rejected", frozenset({
     "sender-address-rejected", "sender-verify-failed", "sender-address-blocked-using",
-    "multi-recipient-bounce", "not-allowed-to-send-from-this-address"}),
-    ("sender", "multi-recipient", "address"))
+    "multi-recipient-bounce", "not-allowed-to-send-from-this-address",
+    "sender-login-mismatch", "forged-sender-domain", "null-sender-refused"}),
+    ("sender", "multi-recipient", "address", "smtp auth"))
 _SENDER_STATED = _union(*SENDER_STATED)
 #: Unknown-recipient phrases whose documentation says the address was refused at RCPT TO by
 #: address validation: RFC 5321's 550 text, Exchange Online's directory checks (RecipNotFound,

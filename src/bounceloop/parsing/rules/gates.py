@@ -128,7 +128,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "user in blacklist",
         "message content rejected",
     )),
-    "requireptr": (2045261866, (
+    "requireptr": (4270647837, (
         " ptr",
         "rdns",
         "record",
@@ -189,7 +189,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         " exceeds safety limit",
         "improper use of 8-bit data",
     )),
-    "rejected": (3831914269, (
+    "rejected": (3786856747, (
         "sender",
         "spoofed ",
         " address ",
@@ -201,6 +201,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         "is address",
         "has null mx",
         "unresolvable rfc",
+        "smtp authenticate",
         "spam abuse detected",
         " my badmailfrom list",
         "does not exist e2110",
@@ -820,6 +821,9 @@ PHRASE_GATES: dict[str, tuple[tuple[str, ...] | None, ...]] = {
         (" is not allowed from your host",),
         ("sender address rejected",),
         ("sender address [",),
+        ("smtp authenticate",),
+        ("smtp auth is required for users under this sender domain",),
+        ("rejection due to null sender",),
         ("multi-recipient bounce",),
         ("spam abuse detected",),
         ("banned sender",),

@@ -927,7 +927,13 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             "Postfix smtpd(8) reject_unknown_reverse_client_hostname: cannot find your reverse "
             "hostname",
         ),
-        Phrase("reverse-dns", r"reverse dns", "RFC 7372 X.7.25 (Reverse DNS validation failed)"),
+        Phrase(
+            "reverse-dns",
+            # Not a name that has a PTR and is on a list: iRedAPD's wblist_rdns "Blacklisted
+            # reverse DNS name of server IP address" refuses a listed client (blocked).
+            r"(?<!blacklisted )reverse dns",
+            "RFC 7372 X.7.25 (Reverse DNS validation failed)",
+        ),
         Phrase(
             "rdns",
             r"\brdns\b",
@@ -1415,6 +1421,27 @@ PHRASES: dict[str, tuple[Phrase, ...]] = {
             r"sender address \[[^\]\n]{1,320}\] blocked using",
             "Postfix smtpd_check.c reject_rhsbl_sender: Sender address [<addr>] blocked using "
             "<list>",
+        ),
+        Phrase(
+            "sender-login-mismatch",
+            r"sender is not (?:the )?same as (?:the )?smtp authenticated? user(?:name)?",
+            "iRedAPD libs/__init__.py SMTP_ACTIONS['reject_sender_login_mismatch'], plugin "
+            "reject_sender_login_mismatch: an authenticated client sends as an address it may "
+            "not use (github.com/iredmail/iRedAPD, commit 60b2eed4)",
+        ),
+        Phrase(
+            "forged-sender-domain",
+            r"smtp auth is required for users under this sender domain",
+            "iRedAPD libs/__init__.py SMTP_ACTIONS['reject_forged_sender']: an unauthenticated "
+            "client sends as an address of a hosted domain, taken for forged "
+            "(github.com/iredmail/iRedAPD, commit 60b2eed4)",
+        ),
+        Phrase(
+            "null-sender-refused",
+            r"rejection due to null sender",
+            "iRedAPD libs/__init__.py SMTP_ACTIONS['reject_null_sender'], plugin "
+            "reject_null_sender: Policy rejection due to null sender (github.com/iredmail/"
+            "iRedAPD, commit 60b2eed4)",
         ),
         Phrase(
             "multi-recipient-bounce",
