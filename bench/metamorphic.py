@@ -34,6 +34,8 @@ they were, not on the mail server's message. The corpora are the project's own s
   begins;
 - ``body-qp``, ``body-base64``: a MIME message's text/plain parts in quoted-printable or
   base64 (RFC 2045 6.7, 6.8), as gateways and mail stores re-encode 8bit text;
+- ``status-comment``: each Status field followed by a comment, the title of its RFC 3463
+  subject ("5.1.1 (Addressing Status)"), as some MTAs explain the code there;
 - ``html-notice``: the notice (a multipart message's first text part) written as HTML with
   no plain version, as some servers write it: a line break (``<br>``) per line, its
   indentation in no-break spaces, its characters escaped.
@@ -226,6 +228,20 @@ def relay_headers(raw: bytes) -> bytes | None:
             + blank + body)
 
 
+#: RFC 3463 section 3: the title of each subject (the status code's second number).
+_SUBJECTS = {b"0": b"Other or Undefined Status", b"1": b"Addressing Status",
+             b"2": b"Mailbox Status", b"3": b"Mail System Status",
+             b"4": b"Network and Routing Status", b"5": b"Mail Delivery Protocol Status",
+             b"6": b"Message Content or Media Status", b"7": b"Security or Policy Status"}
+_STATUS_FIELD = re.compile(rb"(?mi)^(status:[ \t]*[245]\.(\d{1,3})\.\d{1,3})[ \t]*$")
+
+
+def status_comment(raw: bytes) -> bytes | None:
+    changed, n = _STATUS_FIELD.subn(
+        lambda m: m.group(1) + b" (" + _SUBJECTS.get(m.group(2), b"Status") + b")", _lf(raw))
+    return changed if n else None
+
+
 def mbox_line(raw: bytes) -> bytes | None:
     if raw.startswith(b"From "):
         return None
@@ -332,7 +348,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "subject-encoded": subject_encoded, "subject-folded": subject_folded, "no-date": no_date,
     "received-top": received_top, "null-return-path": null_return_path,
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,
-    "body-base64": body_base64, "html-notice": html_notice,
+    "body-base64": body_base64, "html-notice": html_notice, "status-comment": status_comment,
 }
 
 

@@ -747,6 +747,10 @@ def test_stated_phrase_gates(chosen: tuple[str, frozenset[str], tuple[str, ...]]
 @pytest.mark.parametrize(("diagnosis", "host"), [
     ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
      "mta1001.mail.bf1.yahoo.com", "mta1001.mail.bf1.yahoo.com"),
+    # The comment of the report's Status field after it (dsn.fields appends it).
+    ("554 delivery error: dd This user doesn't have a yahoo.com account (a@b.example) [0] - "
+     "mta1001.mail.bf1.yahoo.com (bad destination mailbox address)",
+     "mta1001.mail.bf1.yahoo.com"),
     ("550 5.1.1 The email account that you tried to reach does not exist. - gsmtp", ""),
     ("550 5.1.1 User unknown - see the list", ""),
 ])

@@ -329,7 +329,8 @@ def signals(fact: Fact, names: tuple[str, str, str], context: bool = False) -> S
 #: The host a reply names as its own at its end, as Yahoo's and AOL's servers sign theirs
 #: ("554 delivery error: dd This user doesn't have a yahoo.com account (...) [0] -
 #: mta1001.mail.bf1.yahoo.com"): the remote MTA, where the report gives no Remote-MTA field.
-_SIGNED = rx.compile(r"\s-\s([a-z0-9-]+(?:\.[a-z0-9-]+){2,})\.?\s*$", re.I)
+#: The comment of a Status field may follow (dsn.fields appends it: "Status: 5.0.0 (...)").
+_SIGNED = rx.compile(r"\s-\s([a-z0-9-]+(?:\.[a-z0-9-]+){2,})\.?\s*(?:\([^()]*\)\s*)?$", re.I)
 
 
 def replying_host(diagnosis: str) -> str:
