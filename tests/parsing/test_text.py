@@ -77,3 +77,10 @@ def test_text_sent_as_html_keeps_its_lines() -> None:
     # No block tag at all: plain text labelled text/html, whose line ends are its lines.
     assert text.html_to_text("Mail to jane@example.org\n<b>failed</b>: user unknown") == (
         "Mail to jane@example.org\nfailed: user unknown")
+
+
+def test_html_first_line_keeps_its_indentation() -> None:
+    # A banner indented at the notice's first line (an auto-DSN's "      This is an
+    # automatically generated Delivery Status Notification.") stays indented.
+    markup = "<html><body>\n&nbsp;&nbsp;&nbsp;Banner<br>\n<br>\nText</body></html>"
+    assert text.html_to_text(markup) == "   Banner\n\nText"

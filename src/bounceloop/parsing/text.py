@@ -241,6 +241,7 @@ _PRE = rx.compile(r"<\s*(/?)pre\b[^>]*>", re.I)
 _LINE_END = rx.compile(r"[ \t]*\r?\n[ \t]*")
 _SPACES = rx.compile(r"[ \t\u00a0]+")
 _BLANKS = rx.compile(r"\n\s*\n+")
+_LEADING_BLANKS = rx.compile(r"\A(?:[ \t]*\n)+")
 
 
 def html_to_text(markup: str) -> str:
@@ -260,7 +261,8 @@ def html_to_text(markup: str) -> str:
     # written as HTML indent an address and the reply under it so (the layout that
     # line-based readers of Exim's and Sendmail's notices follow).
     lines = [_indented(line) for line in text.split("\n")]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    # Blank lines before the first are dropped, not the first line's indentation.
+    return _LEADING_BLANKS.sub("", _BLANKS.sub("\n\n", "\n".join(lines))).rstrip()
 
 
 def _indented(line: str) -> str:
