@@ -34,6 +34,11 @@ they were, not on the mail server's message. The corpora are the project's own s
   begins;
 - ``body-qp``, ``body-base64``: a MIME message's text/plain parts in quoted-printable or
   base64 (RFC 2045 6.7, 6.8), as gateways and mail stores re-encode 8bit text;
+- ``external-banner``: a receiving gateway's warning on top of the notice ("CAUTION: This
+  email originated from outside of the organization..."), as Exchange Online's mail flow
+  rules and HCL Domino add to mail from outside;
+- ``scanner-footer``: MailScanner's signature under the notice ("This message has been
+  scanned for viruses and dangerous content by MailScanner, and is believed to be clean.");
 - ``status-comment``: each Status field followed by a comment, the title of its RFC 3463
   subject ("5.1.1 (Addressing Status)"), as some MTAs explain the code there;
 - ``html-notice``: the notice (a multipart message's first text part) written as HTML with
@@ -228,6 +233,47 @@ def relay_headers(raw: bytes) -> bytes | None:
             + blank + body)
 
 
+#: The warning a receiving gateway puts on top of mail from outside (Exchange Online's mail
+#: flow rules, HCL Domino's external email notifications), wrapped as it often is.
+EXTERNAL_BANNER = (b"CAUTION: This email originated from outside of the organization. Do not "
+                   b"click links or\nopen attachments unless you recognize the sender and know "
+                   b"the content is safe.\n\n")
+#: MailScanner's signature (its inline.sig.txt), which it adds to the mail it passes.
+SCANNER_FOOTER = (b"\n\n-- \nThis message has been scanned for viruses and\ndangerous content "
+                  b"by MailScanner, and is\nbelieved to be clean.\n")
+
+
+def _add_to_notice(raw: bytes, top: bytes, bottom: bytes) -> bytes | None:
+    """``top`` before and ``bottom`` after the notice: a MIME message's first text part,
+    or the body of one that is not MIME (not a JSON document, which anything added would
+    break, nor a body that holds the MIME header its message lost to a blank line)."""
+    head, _, body = _split(raw)
+    raw = head + b"\n\n" + body
+    parts = _text_parts(raw)
+    if parts:
+        _, at, end, part = parts[0]
+        if (part.get("Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit",
+                                                                                    "8bit"):
+            return None
+    elif re.search(rb"(?mi)^(?:content-type:[ \t]*multipart|content-transfer-encoding:[ \t]*"
+                   rb"(?:base64|quoted-printable))", head) \
+            or re.search(rb"(?mi)^(?:mime-version|content-type):", body):
+        return None
+    else:
+        at, end = len(head) + 2, len(raw)
+    if raw[at:end].lstrip().startswith(b"{"):
+        return None
+    return raw[:at] + top + raw[at:end].rstrip(b"\n") + bottom + raw[end:]
+
+
+def external_banner(raw: bytes) -> bytes | None:
+    return _add_to_notice(raw, EXTERNAL_BANNER, b"\n")
+
+
+def scanner_footer(raw: bytes) -> bytes | None:
+    return _add_to_notice(raw, b"", SCANNER_FOOTER)
+
+
 #: RFC 3463 section 3: the title of each subject (the status code's second number).
 _SUBJECTS = {b"0": b"Other or Undefined Status", b"1": b"Addressing Status",
              b"2": b"Mailbox Status", b"3": b"Mail System Status",
@@ -349,6 +395,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "received-top": received_top, "null-return-path": null_return_path,
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,
     "body-base64": body_base64, "html-notice": html_notice, "status-comment": status_comment,
+    "external-banner": external_banner, "scanner-footer": scanner_footer,
 }
 
 

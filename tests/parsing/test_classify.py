@@ -113,6 +113,15 @@ TABLE: list[Row] = [
     ("501 5.5.4 You are not allowed to send from this address.", "5.5.4", "501", "", {},
      "rejected"),
     ("550 5.5.1 Protocol error", "5.5.1", "550", "RCPT", {}, "blocked"),
+    # A scanner's clean verdict, added by a relay to the notice, is no virus found (the
+    # MailScanner signature; AVG's tagline); a rejection by a virus scanner still is one.
+    ("Failed to read response template /home/jane/.vacation.msg: No such file or directory "
+     "-- This message has been scanned for viruses and dangerous content by MailScanner, and "
+     "is believed to be clean.", "5.0.0", "", "", {}, "mailererror"),
+    ("550 5.2.2 Mailbox full. No virus found in this message. Checked by AVG", "5.2.2", "550",
+     "RCPT", {}, "mailboxfull"),
+    ("554 5.7.1 Message rejected by anti-virus scanner", "5.7.1", "554", "DATA", {},
+     "virusdetected"),
     # iRedAPD's sender policy answers RCPT TO under Postfix's "Recipient address rejected:"
     # and X.7.1: its words are about the sender.
     ("554 5.7.1 <someone@example.com>: Recipient address rejected: Sender is not same as "

@@ -69,6 +69,22 @@ def test_a_banner_does_not_count_among_the_opening_lines() -> None:
     assert [r.recipient for r in parse(raw.encode()).records] == ["a.berg@example.se"]
 
 
+def test_a_gateways_external_warning_does_not_count_among_the_opening_lines() -> None:
+    # The warning a receiving gateway puts on top (Exchange Online's mail flow rules, HCL
+    # Domino's external email notifications), wrapped over two lines, before a notice whose
+    # statement is its fourth line.
+    notice = ("The mail system tried for 3 days.\nIt will try no more.\nThe host did not "
+              "answer.\nYour message could not be delivered to a.berg@example.se\n")
+    raw = PROSE.replace(PROSE[PROSE.index("{banner}"):], "{banner}" + notice)
+    warning = ("CAUTION: This email originated from outside of the organization. Do not click "
+               "links or\nopen attachments unless you recognize the sender and know the "
+               "content is safe.\n\n")
+    assert [r.recipient for r in parse(raw.format(banner="").encode()).records] == [
+        "a.berg@example.se"]
+    assert [r.recipient for r in parse(raw.format(banner=warning).encode()).records] == [
+        "a.berg@example.se"]
+
+
 LABELLED = """Return-Path: <{path}>
 From: {sender}
 To: <shop@example.org>

@@ -259,7 +259,14 @@ _BANNER = rx.compile(
     # Ihnen von dem Mail Agenten", "Ce message vous a été envoyé par le serveur de
     # messagerie", "Questo messaggio ti e' stato spedito dal demone", "[ENGLISH BELOW]".
     r"|sent to you by the mailer daemon|von dem mail agenten|par le serveur de messagerie"
-    r"|stato spedito dal|^\[english below\]|^-+\[ \w+ \]-+$",
+    r"|stato spedito dal|^\[english below\]|^-+\[ \w+ \]-+$"
+    # The warning a receiving gateway puts on top of mail from outside (Exchange Online's
+    # mail flow rules prepending one, HCL Domino's "external email notifications"; the
+    # wording most use: "CAUTION: This email originated from outside of the organization.
+    # Do not click links or open attachments unless you recognize the sender and know the
+    # content is safe."): not the notice's, whose statement follows it.
+    r"|originated (?:from )?outside (?:of )?(?:the|your|our) (?:organi[sz]ation|company)"
+    r"|do not click (?:on )?links or open attachments|unless you recogni[sz]e the sender",
     re.I,
 )
 # A notice that states its failure, lists the recipients, then gives the error under a line

@@ -343,7 +343,7 @@ GATES: dict[str, tuple[int, tuple[str, ...] | None]] = {
         ".3.2 service currently unavailable",
         "internal resource is temporarily unavailable",
     )),
-    "virusdetected": (1992335457, (
+    "virusdetected": (3867393278, (
         "virus",
         "infected",
         "ritenuta",
