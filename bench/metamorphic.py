@@ -20,6 +20,8 @@ they were, not on the mail server's message. The corpora are the project's own s
   "Fwd:" message;
 - ``forward-inline``: a plain-text bounce forwarded by a person inline, under Gmail's
   "Forwarded message" marker and the fields a client repeats;
+- ``forward-flowed``: the same as Thunderbird sends it, format=flowed (RFC 3676) and
+  wrapped at 72 columns;
 - ``subject-encoded``: the Subject as an RFC 2047 encoded-word (UTF-8, base64), as mail
   software that re-encodes headers writes it;
 - ``subject-folded``: the Subject folded after its first word (RFC 5322 2.2.3);
@@ -61,6 +63,7 @@ import html
 import quopri
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 from email import policy
 from email.message import Message
@@ -163,6 +166,38 @@ def forward_inline(raw: bytes) -> bytes | None:
             + b"".join(name.capitalize() + b": " + fields[name] + b"\n"
                        for name in _INLINE_FIELDS if name in fields)
             + b"\n" + body)
+
+
+def _flowed(body: bytes, width: int = 72) -> bytes:
+    """``body`` as a mail client sends what it wraps (RFC 3676 4.2): a line longer than
+    ``width`` broken at spaces, each break soft (the line before it ends in a space), and a
+    line that begins with a space, ">" or "From " stuffed with a space (4.4)."""
+    out: list[bytes] = []
+    for line in body.split(b"\n"):
+        text = line.decode("latin-1")
+        pieces = (textwrap.wrap(text, width=width, break_long_words=False,
+                                break_on_hyphens=False, drop_whitespace=False)
+                  if len(text) > width else [text]) or [""]
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+            piece = piece.rstrip(" ") if last else piece if piece.endswith(" ") else piece + " "
+            if piece.startswith((" ", ">", "From ")):
+                piece = " " + piece
+            out.append(piece.encode("latin-1"))
+    return b"\n".join(out)
+
+
+def forward_flowed(raw: bytes) -> bytes | None:
+    """forward_inline as Thunderbird sends it: format=flowed, wrapped at 72 columns."""
+    forwarded = forward_inline(raw)
+    if forwarded is None:
+        return None
+    head, _, body = forwarded.partition(b"\n\n")
+    charset = re.search(rb"(?mi)^content-type:[^\n]*charset=\"?([\w.-]+)", head)
+    head = re.sub(rb"(?mi)^content-type:.*\n?", b"", head).rstrip(b"\n")
+    return (head + b"\nContent-Type: text/plain; charset="
+            + (charset.group(1) if charset else b"us-ascii") + b"; format=flowed\n\n"
+            + _flowed(body))
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:
@@ -390,7 +425,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "crlf": crlf, "trailing-space": trailing_space, "header-case": header_case,
     "dsn-field-case": dsn_field_case, "subject-tag": subject_tag,
     "angle-recipient": angle_recipient, "forward-attached": forward_attached,
-    "forward-inline": forward_inline,
+    "forward-inline": forward_inline, "forward-flowed": forward_flowed,
     "subject-encoded": subject_encoded, "subject-folded": subject_folded, "no-date": no_date,
     "received-top": received_top, "null-return-path": null_return_path,
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,

@@ -84,3 +84,18 @@ def test_html_first_line_keeps_its_indentation() -> None:
     # automatically generated Delivery Status Notification.") stays indented.
     markup = "<html><body>\n&nbsp;&nbsp;&nbsp;Banner<br>\n<br>\nText</body></html>"
     assert text.html_to_text(markup) == "   Banner\n\nText"
+
+
+@pytest.mark.parametrize(("flowed", "delsp", "fixed"), [
+    # A soft break (a space at the line's end) joins the next line (RFC 3676 4.2).
+    ("550 5.1.1 <jane@example.org>: Recipient address rejected: User \nunknown\nnext",
+     False, "550 5.1.1 <jane@example.org>: Recipient address rejected: User unknown\nnext"),
+    # DelSp=yes: the space of the break is the sender's, not the text's (4.2).
+    ("Us\ner", True, "Us\ner"), ("Us \ner", True, "User"),
+    # Quoted lines join those of the same depth only; a stuffed space is taken off (4.4);
+    # the signature separator is no soft break (4.3).
+    ("> one \n> two\n>> three\n  stuffed\n-- \nsig", False,
+     "> one two\n>> three\n stuffed\n-- \nsig"),
+])
+def test_unflow(flowed: str, delsp: bool, fixed: str) -> None:
+    assert text.unflow(flowed, delsp) == fixed

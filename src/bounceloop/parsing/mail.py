@@ -21,7 +21,7 @@ import re
 from bounceloop.core import rx
 from bounceloop.parsing import mime
 from bounceloop.parsing.checkpoint import checkpoint
-from bounceloop.parsing.text import decode_bytes, decode_words, html_to_text
+from bounceloop.parsing.text import decode_bytes, decode_words, html_to_text, unflow
 
 #: Parts bigger than this are not decoded into the notification text: a bounce's own words
 #: are short, and a 10 MB attachment must not cost time (its headers still count).
@@ -346,8 +346,12 @@ def _data(part: mime.Part) -> bytes:
 
 
 def _text(part: mime.Part) -> str:
-    """A part's body, transfer encoding undone, decoded with its charset."""
-    return decode_bytes(_data(part), part.params.get("charset"))
+    """A part's body, transfer encoding undone, decoded with its charset; a format=flowed
+    text/plain body unflowed (RFC 3676)."""
+    text = decode_bytes(_data(part), part.params.get("charset"))
+    if part.ctype == "text/plain" and part.params.get("format", "").lower() == "flowed":
+        text = unflow(text, part.params.get("delsp", "").lower() == "yes")
+    return text
 
 
 def _take_original(part: mime.Part, mail: Mail, strip: bool = True) -> None:

@@ -316,3 +316,39 @@ _WS = rx.compile(r"\s+")
 def squeeze(value: str) -> str:
     """Collapse all white space runs to one space and strip."""
     return _WS.sub(" ", value).strip()
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """The text of a format=flowed body as its lines were written (RFC 3676 section 4): a
+    line that ends in a space is a soft break, joined to the next line of the same quote
+    depth (its trailing space deleted with ``delsp``, section 4.2); the space a sender
+    stuffs before a line that begins with a space, ">" or "From " is taken off (4.4); the
+    signature separator "-- " stays a line of its own (4.3). Mail clients that wrap what
+    their user forwards inline (Thunderbird at 72 columns by default) send it so: read as
+    fixed lines, a reply split in the middle would be two."""
+    out: list[str] = []
+    pieces: list[str] = []
+    depth = -1
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        content = line.lstrip(">")
+        quotes = len(line) - len(content)
+        if content.startswith(" "):
+            content = content[1:]  # stuffed, or the space after the quote marks
+        if pieces and quotes != depth:
+            # A soft break before a line of another depth: the paragraph ends there.
+            out.append(_quoted(depth, "".join(pieces)))
+            pieces = []
+        depth = quotes
+        soft = content.endswith(" ") and content != "-- "
+        pieces.append(content[:-1] if soft and delsp else content)
+        if not soft:
+            out.append(_quoted(depth, "".join(pieces)))
+            pieces = []
+    if pieces:
+        out.append(_quoted(depth, "".join(pieces)))
+    return "\n".join(out)
+
+
+def _quoted(depth: int, text: str) -> str:
+    return (">" * depth + " " + text) if depth > 0 else text
