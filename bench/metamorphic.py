@@ -41,6 +41,8 @@ they were, not on the mail server's message. The corpora are the project's own s
   rules and HCL Domino add to mail from outside;
 - ``scanner-footer``: MailScanner's signature under the notice ("This message has been
   scanned for viruses and dangerous content by MailScanner, and is believed to be clean.");
+- ``smart-quotes``: the notice's apostrophes typographic, as a notice written in UTF-8
+  has them;
 - ``status-comment``: each Status field followed by a comment, the title of its RFC 3463
   subject ("5.1.1 (Addressing Status)"), as some MTAs explain the code there;
 - ``html-notice``: the notice (a multipart message's first text part) written as HTML with
@@ -309,6 +311,42 @@ def scanner_footer(raw: bytes) -> bytes | None:
     return _add_to_notice(raw, b"", SCANNER_FOOTER)
 
 
+def smart_quotes(raw: bytes) -> bytes | None:
+    """The notice's apostrophes typographic (U+2019, in UTF-8), as a notice written in
+    UTF-8 has them ("Your message wasn\u2019t delivered"): a MIME message's first text part
+    in US-ASCII or UTF-8, or the body of one that is not MIME (then declared UTF-8)."""
+    head, _, body = _split(raw)
+    raw = head + b"\n\n" + body
+    parts = _text_parts(raw)
+    if parts:
+        start, at, end, part = parts[0]
+        charset = (part.get_content_charset() or "us-ascii").lower()
+        if charset not in ("us-ascii", "utf-8") or (part.get(
+                "Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit", "8bit"):
+            return None
+    elif re.search(rb"(?mi)^(?:content-type|content-transfer-encoding|mime-version):", head) \
+            or re.search(rb"(?mi)^(?:mime-version|content-type):", body):
+        return None
+    else:
+        start, at, end = 0, len(head) + 2, len(raw)
+    data = raw[at:end]
+    if b"'" not in data:
+        return None
+    header = raw[start:at]
+    if parts:
+        header, n = re.subn(rb"(?i)charset=\"?us-ascii\"?", b"charset=utf-8", header)
+        if not n and not re.search(rb"(?i)charset=\"?utf-8", header):
+            if re.search(rb"(?mi)^content-type:", header):
+                header = re.sub(rb"(?mi)^(content-type:[^\n]*)", rb"\1; charset=utf-8", header,
+                                count=1)
+            else:
+                header = header[:-1] + b"Content-Type: text/plain; charset=utf-8\n\n"
+    else:
+        header = (header[:-1] + b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                  b"Content-Transfer-Encoding: 8bit\n\n")
+    return raw[:start] + header + data.replace(b"'", "\u2019".encode()) + raw[end:]
+
+
 #: RFC 3463 section 3: the title of each subject (the status code's second number).
 _SUBJECTS = {b"0": b"Other or Undefined Status", b"1": b"Addressing Status",
              b"2": b"Mailbox Status", b"3": b"Mail System Status",
@@ -431,6 +469,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,
     "body-base64": body_base64, "html-notice": html_notice, "status-comment": status_comment,
     "external-banner": external_banner, "scanner-footer": scanner_footer,
+    "smart-quotes": smart_quotes,
 }
 
 

@@ -148,6 +148,12 @@ def test_html_notice_beside_a_plain_part_is_read_in_its_place() -> None:
     assert original.index("550 5.2.2 mailbox full") < original.index("spring issue")
 
 
+def test_typographic_apostrophes_read_as_plain_ones() -> None:
+    mail = read("Subject: x\nContent-Type: text/plain; charset=utf-8\n\nYour message "
+                "wasn\u2019t delivered: this user doesn\u2018t have an account\n".encode())
+    assert "wasn't delivered: this user doesn't have" in mail.body
+
+
 def test_headers_of_quoted_original() -> None:
     fields = headers_of("\nReturn-Path: <a@example.org>\nSubject: hello\n world\nTo: b@example"
                         ".com\n\nbody: not a header\n")

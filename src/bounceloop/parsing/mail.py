@@ -345,10 +345,15 @@ def _data(part: mime.Part) -> bytes:
     return data[:MAX_TEXT_PART] if len(data) > MAX_TEXT_PART else data
 
 
+#: Typographic apostrophes (U+2019, U+2018, U+02BC), as notices written in UTF-8 have them
+#: ("Your message wasn't delivered" with U+2019): the rules' words are written with "'".
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
 def _text(part: mime.Part) -> str:
-    """A part's body, transfer encoding undone, decoded with its charset; a format=flowed
-    text/plain body unflowed (RFC 3676)."""
-    text = decode_bytes(_data(part), part.params.get("charset"))
+    """A part's body, transfer encoding undone, decoded with its charset, its typographic
+    apostrophes plain; a format=flowed text/plain body unflowed (RFC 3676)."""
+    text = decode_bytes(_data(part), part.params.get("charset")).translate(_APOSTROPHES)
     if part.ctype == "text/plain" and part.params.get("format", "").lower() == "flowed":
         text = unflow(text, part.params.get("delsp", "").lower() == "yes")
     return text
