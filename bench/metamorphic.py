@@ -43,6 +43,8 @@ they were, not on the mail server's message. The corpora are the project's own s
   scanned for viruses and dangerous content by MailScanner, and is believed to be clean.");
 - ``smart-quotes``: the notice's apostrophes typographic, as a notice written in UTF-8
   has them;
+- ``no-break-spaces``: every second space between two words of the notice a no-break
+  space, as text made from HTML has them;
 - ``status-comment``: each Status field followed by a comment, the title of its RFC 3463
   subject ("5.1.1 (Addressing Status)"), as some MTAs explain the code there;
 - ``html-notice``: the notice (a multipart message's first text part) written as HTML with
@@ -311,10 +313,10 @@ def scanner_footer(raw: bytes) -> bytes | None:
     return _add_to_notice(raw, b"", SCANNER_FOOTER)
 
 
-def smart_quotes(raw: bytes) -> bytes | None:
-    """The notice's apostrophes typographic (U+2019, in UTF-8), as a notice written in
-    UTF-8 has them ("Your message wasn\u2019t delivered"): a MIME message's first text part
-    in US-ASCII or UTF-8, or the body of one that is not MIME (then declared UTF-8)."""
+def _utf8_notice(raw: bytes, change: Callable[[bytes], bytes]) -> bytes | None:
+    """The notice rewritten by ``change`` and declared UTF-8: a MIME message's first text
+    part in US-ASCII or UTF-8, or the body of one that is not MIME; None where ``change``
+    leaves it as it was."""
     head, _, body = _split(raw)
     raw = head + b"\n\n" + body
     parts = _text_parts(raw)
@@ -329,8 +331,8 @@ def smart_quotes(raw: bytes) -> bytes | None:
         return None
     else:
         start, at, end = 0, len(head) + 2, len(raw)
-    data = raw[at:end]
-    if b"'" not in data:
+    data = change(raw[at:end])
+    if data == raw[at:end]:
         return None
     header = raw[start:at]
     if parts:
@@ -344,7 +346,26 @@ def smart_quotes(raw: bytes) -> bytes | None:
     else:
         header = (header[:-1] + b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
                   b"Content-Transfer-Encoding: 8bit\n\n")
-    return raw[:start] + header + data.replace(b"'", "\u2019".encode()) + raw[end:]
+    return raw[:start] + header + data + raw[end:]
+
+
+def smart_quotes(raw: bytes) -> bytes | None:
+    """The notice's apostrophes typographic (U+2019), as a notice written in UTF-8 has them
+    ("Your message wasn\u2019t delivered")."""
+    return _utf8_notice(raw, lambda data: data.replace(b"'", "\u2019".encode()))
+
+
+_BETWEEN_WORDS = re.compile(rb"(?<=\w) (?=\w)")
+
+
+def no_break_spaces(raw: bytes) -> bytes | None:
+    """Every second space between two words of the notice a no-break space (U+00A0), as
+    text made from HTML has them."""
+    def change(data: bytes) -> bytes:
+        count = iter(range(len(data)))
+        return _BETWEEN_WORDS.sub(
+            lambda m: "\u00a0".encode() if next(count) % 2 else b" ", data)
+    return _utf8_notice(raw, change)
 
 
 #: RFC 3463 section 3: the title of each subject (the status code's second number).
@@ -469,7 +490,7 @@ CHANGES: dict[str, Callable[[bytes], bytes | None]] = {
     "relay-headers": relay_headers, "mbox-line": mbox_line, "body-qp": body_qp,
     "body-base64": body_base64, "html-notice": html_notice, "status-comment": status_comment,
     "external-banner": external_banner, "scanner-footer": scanner_footer,
-    "smart-quotes": smart_quotes,
+    "smart-quotes": smart_quotes, "no-break-spaces": no_break_spaces,
 }
 
 

@@ -154,6 +154,15 @@ def test_typographic_apostrophes_read_as_plain_ones() -> None:
     assert "wasn't delivered: this user doesn't have" in mail.body
 
 
+def test_no_break_spaces_read_as_spaces_but_indent_html() -> None:
+    plain = read("Subject: x\nContent-Type: text/plain; charset=utf-8\n\nDelivery\u00a0has "
+                 "failed to these recipients\u202f:\n".encode())
+    assert "Delivery has failed to these recipients :" in plain.body
+    html = read("Subject: x\nContent-Type: text/html; charset=utf-8\n\n<p>Failed:</p><p>"
+                "\u00a0\u00a0jane@example.org</p>".encode())
+    assert "\n  jane@example.org" in html.body
+
+
 def test_headers_of_quoted_original() -> None:
     fields = headers_of("\nReturn-Path: <a@example.org>\nSubject: hello\n world\nTo: b@example"
                         ".com\n\nbody: not a header\n")
