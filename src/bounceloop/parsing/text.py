@@ -238,7 +238,7 @@ _ANGLE = rx.compile(r"<[^>]*>")
 _BLOCK = rx.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/table|p|div|tr|li|pre|/pre|hr)\b[^>]*>",
                     re.I)
 _PRE = rx.compile(r"<\s*(/?)pre\b[^>]*>", re.I)
-_LINE_END = rx.compile(r"[ \t]*\r?\n[ \t]*")
+_LEAD = rx.compile(r"^[ \t\u00a0]+", re.M)
 _SPACES = rx.compile(r"[ \t\u00a0]+")
 _BLANKS = rx.compile(r"\n\s*\n+")
 _LEADING_BLANKS = rx.compile(r"\A(?:[ \t]*\n)+")
@@ -259,19 +259,17 @@ def html_to_text(markup: str) -> str:
     text = html.unescape(text)
     # A line's indentation in no-break spaces is shown, as a browser shows it: notices
     # written as HTML indent an address and the reply under it so (the layout that
-    # line-based readers of Exim's and Sendmail's notices follow).
-    lines = [_indented(line) for line in text.split("\n")]
+    # line-based readers of Exim's and Sendmail's notices follow). Marked with NULs while
+    # the runs of white space are made one space, then spaces again.
+    text = _SPACES.sub(" ", _LEAD.sub(_indentation, text))
+    lines = [line.rstrip() for line in text.split("\n")]
+    text = "\n".join(lines).replace("\0", " ")
     # Blank lines before the first are dropped, not the first line's indentation.
-    return _LEADING_BLANKS.sub("", _BLANKS.sub("\n\n", "\n".join(lines))).rstrip()
+    return _LEADING_BLANKS.sub("", _BLANKS.sub("\n\n", text)).rstrip()
 
 
-def _indented(line: str) -> str:
-    """A line of rendered HTML: runs of white space as one space, the no-break spaces that
-    begin it as spaces."""
-    body = line.lstrip(" \t\n\r\u00a0")
-    lead = line[:len(line) - len(body)]
-    indent = " " * lead.count("\u00a0")
-    return indent + _SPACES.sub(" ", body).rstrip()
+def _indentation(lead: re.Match[str]) -> str:
+    return "\0" * lead.group().count("\u00a0")
 
 
 def _line_ends_as_spaces(markup: str) -> str:
@@ -287,12 +285,16 @@ def _line_ends_as_spaces(markup: str) -> str:
     # Up to the last ">" only: a "<pre" with none after it would read to the end for each.
     for m in _PRE.finditer(markup, 0, markup.rfind(">") + 1):
         chunk = markup[pos:m.start()]
-        out += [chunk if pre else _LINE_END.sub(" ", chunk), m.group()]
+        out += [chunk if pre else _spaced(chunk), m.group()]
         pos = m.end()
         pre = not m.group(1)
     rest = markup[pos:]
-    out.append(rest if pre else _LINE_END.sub(" ", rest))
+    out.append(rest if pre else _spaced(rest))
     return "".join(out)
+
+
+def _spaced(chunk: str) -> str:
+    return chunk.replace("\r\n", " ").replace("\n", " ")
 
 
 def _strip_tags(text: str) -> str:
