@@ -64,6 +64,7 @@ import argparse
 import base64
 import email
 import html
+import itertools
 import quopri
 import re
 import sys
@@ -183,8 +184,10 @@ def _flowed(body: bytes, width: int = 72) -> bytes:
                                 break_on_hyphens=False, drop_whitespace=False)
                   if len(text) > width else [text]) or [""]
         for i, piece in enumerate(pieces):
-            last = i == len(pieces) - 1
-            piece = piece.rstrip(" ") if last else piece if piece.endswith(" ") else piece + " "
+            if i == len(pieces) - 1:
+                piece = piece.rstrip(" ")  # a hard break
+            elif not piece.endswith(" "):
+                piece += " "  # a soft one
             if piece.startswith((" ", ">", "From ")):
                 piece = " " + piece
             out.append(piece.encode("latin-1"))
@@ -282,24 +285,32 @@ SCANNER_FOOTER = (b"\n\n-- \nThis message has been scanned for viruses and\ndang
                   b"by MailScanner, and is\nbelieved to be clean.\n")
 
 
-def _add_to_notice(raw: bytes, top: bytes, bottom: bytes) -> bytes | None:
-    """``top`` before and ``bottom`` after the notice: a MIME message's first text part,
-    or the body of one that is not MIME (not a JSON document, which anything added would
-    break, nor a body that holds the MIME header its message lost to a blank line)."""
-    head, _, body = _split(raw)
-    raw = head + b"\n\n" + body
+def _notice(raw: bytes) -> tuple[bytes, int, int, int, Message | None] | None:
+    """The notice of ``raw``: (the message with LF line ends and no mbox line, the start of
+    the notice's header, the start and end of its text, its part): a MIME message's first
+    text part in 7bit or 8bit, or the body of one that is not MIME (part None), not a
+    multipart or encoded one, nor a body that holds the MIME header its message lost to a
+    blank line. None where there is none."""
+    raw = _unboxed(raw)
     parts = _text_parts(raw)
     if parts:
-        _, at, end, part = parts[0]
-        if (part.get("Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit",
-                                                                                    "8bit"):
-            return None
-    elif re.search(rb"(?mi)^(?:content-type:[ \t]*multipart|content-transfer-encoding:[ \t]*"
-                   rb"(?:base64|quoted-printable))", head) \
-            or re.search(rb"(?mi)^(?:mime-version|content-type):", body):
+        start, at, end, part = parts[0]
+        return (raw, start, at, end, part) if _unencoded(part) else None
+    at = raw.find(b"\n\n") + 2
+    if re.search(rb"(?mi)^(?:content-type:[ \t]*multipart|content-transfer-encoding:[ \t]*"
+                 rb"(?:base64|quoted-printable))", raw[:at]) \
+            or re.search(rb"(?mi)^(?:mime-version|content-type):", raw[at:]):
         return None
-    else:
-        at, end = len(head) + 2, len(raw)
+    return raw, 0, at, len(raw), None
+
+
+def _add_to_notice(raw: bytes, top: bytes, bottom: bytes) -> bytes | None:
+    """``top`` before and ``bottom`` after the notice (see _notice), unless it is a JSON
+    document, which anything added would break."""
+    found = _notice(raw)
+    if found is None:
+        return None
+    raw, _, at, end, _ = found
     if raw[at:end].lstrip().startswith(b"{"):
         return None
     return raw[:at] + top + raw[at:end].rstrip(b"\n") + bottom + raw[end:]
@@ -314,28 +325,24 @@ def scanner_footer(raw: bytes) -> bytes | None:
 
 
 def _utf8_notice(raw: bytes, change: Callable[[bytes], bytes]) -> bytes | None:
-    """The notice rewritten by ``change`` and declared UTF-8: a MIME message's first text
-    part in US-ASCII or UTF-8, or the body of one that is not MIME; None where ``change``
-    leaves it as it was."""
-    head, _, body = _split(raw)
-    raw = head + b"\n\n" + body
-    parts = _text_parts(raw)
-    if parts:
-        start, at, end, part = parts[0]
-        charset = (part.get_content_charset() or "us-ascii").lower()
-        if charset not in ("us-ascii", "utf-8") or (part.get(
-                "Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit", "8bit"):
-            return None
-    elif re.search(rb"(?mi)^(?:content-type|content-transfer-encoding|mime-version):", head) \
-            or re.search(rb"(?mi)^(?:mime-version|content-type):", body):
+    """The notice (see _notice) rewritten by ``change`` and declared UTF-8: a part in
+    US-ASCII or UTF-8, or the body of a message with no MIME field at all; None where
+    ``change`` leaves it as it was."""
+    found = _notice(raw)
+    if found is None:
         return None
-    else:
-        start, at, end = 0, len(head) + 2, len(raw)
+    raw, start, at, end, part = found
+    if part is not None and (part.get_content_charset() or "us-ascii").lower() not in (
+            "us-ascii", "utf-8"):
+        return None
+    if part is None and re.search(
+            rb"(?mi)^(?:content-type|content-transfer-encoding|mime-version):", raw[:at]):
+        return None
     data = change(raw[at:end])
     if data == raw[at:end]:
         return None
     header = raw[start:at]
-    if parts:
+    if part is not None:
         header, n = re.subn(rb"(?i)charset=\"?us-ascii\"?", b"charset=utf-8", header)
         if not n and not re.search(rb"(?i)charset=\"?utf-8", header):
             if re.search(rb"(?mi)^content-type:", header):
@@ -362,7 +369,7 @@ def no_break_spaces(raw: bytes) -> bytes | None:
     """Every second space between two words of the notice a no-break space (U+00A0), as
     text made from HTML has them."""
     def change(data: bytes) -> bytes:
-        count = iter(range(len(data)))
+        count = itertools.count()
         return _BETWEEN_WORDS.sub(
             lambda m: "\u00a0".encode() if next(count) % 2 else b" ", data)
     return _utf8_notice(raw, change)
@@ -386,6 +393,18 @@ def mbox_line(raw: bytes) -> bytes | None:
     if raw.startswith(b"From "):
         return None
     return b"From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n" + _lf(raw)
+
+
+def _unboxed(raw: bytes) -> bytes:
+    """``raw`` with LF line ends and no mbox "From " line (see _split)."""
+    head, _, body = _split(raw)
+    return head + b"\n\n" + body
+
+
+def _unencoded(part: Message) -> bool:
+    """Is the part's body in 7bit or 8bit (no transfer encoding to undo)?"""
+    cte = part.get("Content-Transfer-Encoding") or "7bit"
+    return cte.strip().lower() in ("7bit", "8bit")
 
 
 def _text_parts(raw: bytes) -> list[tuple[int, int, int, Message]]:
@@ -439,15 +458,14 @@ def _text_parts(raw: bytes) -> list[tuple[int, int, int, Message]]:
 def _rewrite_text(raw: bytes, how: str, first_only: bool = False) -> bytes | None:
     """Each text/plain part (``first_only``: the first, of a multipart message) in 7bit or
     8bit rewritten: ``qp`` or ``base64``, its transfer encoding; ``html``, as HTML."""
-    raw = _split(raw)[0] + b"\n\n" + _split(raw)[2]
+    raw = _unboxed(raw)
     parts = _text_parts(raw)
     if first_only:
         parts = parts[:1] if parts and parts[0][0] > 0 else []
     pieces: list[bytes] = []
     last = 0
     for head, at, end, part in parts:
-        if (part.get("Content-Transfer-Encoding") or "7bit").strip().lower() not in ("7bit",
-                                                                                    "8bit"):
+        if not _unencoded(part):
             continue
         header, data = raw[head:at], raw[at:end]
         added = b""
